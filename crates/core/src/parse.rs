@@ -1,0 +1,96 @@
+//! Parse, don't validate: small newtypes that cannot hold invalid input.
+
+use std::fmt;
+
+/// Errors of the parsers below; each names the value's problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("`{0}` is not a valid e-mail address")]
+    Email(String),
+    #[error("`{0}` is not an ISO 3166-1 alpha-2 country code")]
+    Country(String),
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} characters")]
+    TooLong { max: usize },
+}
+
+/// An e-mail address, compared case-insensitively (stored lower-case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Email, ParseError> {
+        let t = s.trim();
+        let bad = || ParseError::Email(s.to_string());
+        if t.len() > 254 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = t.rsplit_once('@').ok_or_else(bad)?;
+        if local.is_empty() || local.contains('@') || domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+            return Err(bad());
+        }
+        Ok(Email(t.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper-case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Country([u8; 2]);
+
+impl Country {
+    pub fn parse(s: &str) -> Result<Country, ParseError> {
+        let t = s.trim();
+        let b = t.as_bytes();
+        if b.len() != 2 || !b.iter().all(|c| c.is_ascii_alphabetic()) {
+            return Err(ParseError::Country(s.to_string()));
+        }
+        Ok(Country([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("ASCII")
+    }
+}
+
+/// A required, trimmed, length-limited text.
+pub fn required_text(s: &str, max: usize) -> Result<String, ParseError> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if t.chars().count() > max {
+        return Err(ParseError::TooLong { max });
+    }
+    Ok(t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse(" Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
+        for bad in ["", "a", "a@b", "@x.com", "a b@x.com", "a@.com", "a@x."] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn countries() {
+        assert_eq!(Country::parse("gb").unwrap().as_str(), "GB");
+        assert!(Country::parse("GBR").is_err());
+        assert!(Country::parse("1A").is_err());
+    }
+}

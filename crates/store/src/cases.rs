@@ -1,0 +1,249 @@
+//! Cases: creation, lookups, lifecycle changes, and the two paged listings (a client's own
+//! cases; the cases a partner may see, SPEC §5).
+
+use refshare_core::case::{CaseSource, Lifecycle};
+use refshare_core::money::{Bps, Currency};
+use refshare_core::Instant;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::{at, get, ms, opt_uuid, uuid, CaseAssignment, CaseRecord, PageReq, Result, StoreError, Tx};
+
+const CASE_COLS: &str = "c.id, c.reference, c.client_id, c.creditor_reference, c.source, c.creating_partner_id, c.created_at, c.updated_at, c.lifecycle, c.close_code, c.amount_minor, c.currency, c.debtor_type, c.debtor_name, c.debtor_country, c.details_json, c.collection_partner_id, c.success_fee_bps, c.platform_share_bps";
+
+fn case_from(r: &AnyRow) -> Result<CaseRecord> {
+    let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} `{v}`"));
+    let source: String = get(r, "source")?;
+    let lifecycle: String = get(r, "lifecycle")?;
+    let currency: String = get(r, "currency")?;
+    let details: String = get(r, "details_json")?;
+    let cp: Option<String> = get(r, "collection_partner_id")?;
+    let assignment = match cp {
+        Some(cp) => Some(CaseAssignment {
+            collection_partner_id: uuid(&cp)?,
+            success_fee_bps: Bps(get::<Option<i64>>(r, "success_fee_bps")?.unwrap_or(0) as u32),
+            platform_share_bps: Bps(get::<Option<i64>>(r, "platform_share_bps")?.unwrap_or(0) as u32),
+        }),
+        None => None,
+    };
+    Ok(CaseRecord {
+        id: uuid(&get::<String>(r, "id")?)?,
+        reference: get(r, "reference")?,
+        client_id: uuid(&get::<String>(r, "client_id")?)?,
+        creditor_reference: get(r, "creditor_reference")?,
+        source: CaseSource::parse(&source).ok_or_else(|| corrupt("source", &source))?,
+        creating_partner_id: opt_uuid(get(r, "creating_partner_id")?)?,
+        created_at: at(get(r, "created_at")?),
+        updated_at: at(get(r, "updated_at")?),
+        lifecycle: Lifecycle::parse(&lifecycle).ok_or_else(|| corrupt("lifecycle", &lifecycle))?,
+        close_code: get(r, "close_code")?,
+        amount_minor: get(r, "amount_minor")?,
+        currency: Currency::parse(&currency).map_err(|_| corrupt("currency", &currency))?,
+        debtor_type: get(r, "debtor_type")?,
+        debtor_name: get(r, "debtor_name")?,
+        debtor_country: get(r, "debtor_country")?,
+        details: serde_json::from_str(&details).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        assignment,
+    })
+}
+
+/// A bind value for dynamically built filters.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// Filters of the partner's case list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub external_tenant_id: Option<String>,
+    pub created_from: Option<Instant>,
+    pub created_to: Option<Instant>,
+    pub lifecycles: Vec<Lifecycle>,
+    /// Matches the reference, creditor reference or debtor name (case-insensitive).
+    pub query: Option<String>,
+    pub ids: Vec<Uuid>,
+    /// Sort column (`created_at`, `amount_minor`) and direction.
+    pub sort: Option<(String, bool)>,
+}
+
+fn push_filters(f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) {
+    let next = |clauses: &mut Vec<String>, args: &mut Vec<Arg>, sql: &str, a: Arg| {
+        args.push(a);
+        clauses.push(sql.replace('?', &format!("${}", args.len())));
+    };
+    if let Some(t) = &f.external_tenant_id {
+        next(clauses, args, "l.external_tenant_id = ?", Arg::Text(t.clone()));
+    }
+    if let Some(t) = f.created_from {
+        next(clauses, args, "c.created_at >= ?", Arg::Int(ms(t)));
+    }
+    if let Some(t) = f.created_to {
+        next(clauses, args, "c.created_at <= ?", Arg::Int(ms(t)));
+    }
+    if !f.lifecycles.is_empty() {
+        let mut parts = Vec::new();
+        for l in &f.lifecycles {
+            args.push(Arg::Text(l.as_str().to_string()));
+            parts.push(format!("c.lifecycle = ${}", args.len()));
+        }
+        clauses.push(format!("({})", parts.join(" OR ")));
+    }
+    if !f.ids.is_empty() {
+        let mut parts = Vec::new();
+        for id in &f.ids {
+            args.push(Arg::Text(id.to_string()));
+            parts.push(format!("c.id = ${}", args.len()));
+        }
+        clauses.push(format!("({})", parts.join(" OR ")));
+    }
+    if let Some(q) = &f.query {
+        args.push(Arg::Text(format!("%{}%", q.to_lowercase())));
+        let n = args.len();
+        clauses.push(format!("(lower(c.reference) LIKE ${n} OR lower(c.creditor_reference) LIKE ${n} OR lower(c.debtor_name) LIKE ${n})"));
+    }
+}
+
+fn order_by(f: &CaseFilter) -> String {
+    let (col, asc) = f.sort.clone().unwrap_or(("created_at".into(), false));
+    let col = match col.as_str() {
+        "amount_minor" => "c.amount_minor",
+        _ => "c.created_at",
+    };
+    let dir = if asc { "ASC" } else { "DESC" };
+    format!("ORDER BY {col} {dir}, c.id {dir}")
+}
+
+impl Tx {
+    /// Allocates the next case reference number.
+    pub async fn next_case_number(&mut self) -> Result<i64> {
+        let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'case_reference' RETURNING value")
+            .fetch_one(self.conn())
+            .await?;
+        get(&row, "value")
+    }
+
+    pub async fn insert_case(&mut self, c: &CaseRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO cases (id, reference, client_id, creditor_reference, source, creating_partner_id, created_at, updated_at, lifecycle, close_code,
+             amount_minor, currency, debtor_type, debtor_name, debtor_country, details_json, collection_partner_id, success_fee_bps, platform_share_bps)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        )
+        .bind(c.id.to_string())
+        .bind(&c.reference)
+        .bind(c.client_id.to_string())
+        .bind(&c.creditor_reference)
+        .bind(c.source.as_str())
+        .bind(c.creating_partner_id.map(|p| p.to_string()))
+        .bind(ms(c.created_at))
+        .bind(ms(c.updated_at))
+        .bind(c.lifecycle.as_str())
+        .bind(c.close_code.clone())
+        .bind(c.amount_minor)
+        .bind(c.currency.code())
+        .bind(&c.debtor_type)
+        .bind(&c.debtor_name)
+        .bind(&c.debtor_country)
+        .bind(c.details.to_string())
+        .bind(c.assignment.map(|a| a.collection_partner_id.to_string()))
+        .bind(c.assignment.map(|a| a.success_fee_bps.0 as i64))
+        .bind(c.assignment.map(|a| a.platform_share_bps.0 as i64))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Writes the lifecycle, close code and assignment of a case.
+    pub async fn update_case_state(&mut self, c: &CaseRecord) -> Result<()> {
+        sqlx::query(
+            "UPDATE cases SET lifecycle = $2, close_code = $3, collection_partner_id = $4, success_fee_bps = $5, platform_share_bps = $6, updated_at = $7 WHERE id = $1",
+        )
+        .bind(c.id.to_string())
+        .bind(c.lifecycle.as_str())
+        .bind(c.close_code.clone())
+        .bind(c.assignment.map(|a| a.collection_partner_id.to_string()))
+        .bind(c.assignment.map(|a| a.success_fee_bps.0 as i64))
+        .bind(c.assignment.map(|a| a.platform_share_bps.0 as i64))
+        .bind(ms(c.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    async fn one_case(&mut self, clause: &str, arg: String) -> Result<Option<CaseRecord>> {
+        let row = sqlx::query(&format!("SELECT {CASE_COLS} FROM cases c WHERE {clause}"))
+            .bind(arg)
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(case_from).transpose()
+    }
+
+    pub async fn case(&mut self, id: Uuid) -> Result<Option<CaseRecord>> {
+        self.one_case("c.id = $1", id.to_string()).await
+    }
+
+    pub async fn case_by_reference(&mut self, reference: &str) -> Result<Option<CaseRecord>> {
+        self.one_case("c.reference = $1", reference.to_string()).await
+    }
+
+    pub async fn case_by_creditor_reference(&mut self, client_id: Uuid, creditor_reference: &str) -> Result<Option<CaseRecord>> {
+        let row = sqlx::query(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.client_id = $1 AND c.creditor_reference = $2"))
+            .bind(client_id.to_string())
+            .bind(creditor_reference)
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(case_from).transpose()
+    }
+
+    pub async fn cases_of_client(&mut self, client_id: Uuid) -> Result<Vec<CaseRecord>> {
+        let rows = sqlx::query(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.client_id = $1 ORDER BY c.created_at, c.id"))
+            .bind(client_id.to_string())
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(case_from).collect()
+    }
+
+    /// A page of a client's own cases, with the total count.
+    pub async fn client_cases_page(&mut self, client_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<(Vec<CaseRecord>, i64)> {
+        let mut args = vec![Arg::Text(client_id.to_string())];
+        let mut clauses = vec!["c.client_id = $1".to_string()];
+        push_filters(f, &mut clauses, &mut args);
+        self.paged("FROM cases c", &clauses, args, &order_by(f), page).await
+    }
+
+    /// A page of the cases visible to a partner now (SPEC §5), with the total count.
+    pub async fn partner_cases_page(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<(Vec<CaseRecord>, i64)> {
+        let mut args = vec![Arg::Text(partner_id.to_string())];
+        let mut clauses = vec![
+            "l.partner_id = $1".to_string(),
+            "l.status = 'active'".to_string(),
+            "c.created_at >= l.linked_at".to_string(),
+            "(l.is_attributed = 1 OR (c.source = 'partner_api' AND c.creating_partner_id = $1))".to_string(),
+        ];
+        push_filters(f, &mut clauses, &mut args);
+        self.paged("FROM cases c JOIN links l ON l.client_id = c.client_id", &clauses, args, &order_by(f), page).await
+    }
+
+    async fn paged(&mut self, from: &str, clauses: &[String], args: Vec<Arg>, order: &str, page: PageReq) -> Result<(Vec<CaseRecord>, i64)> {
+        let where_ = clauses.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) AS n {from} WHERE {where_}");
+        let list_sql = format!("SELECT {CASE_COLS} {from} WHERE {where_} {order} LIMIT {} OFFSET {}", page.size, page.offset());
+        let mut count = sqlx::query(&count_sql);
+        let mut list = sqlx::query(&list_sql);
+        for a in &args {
+            match a {
+                Arg::Text(s) => {
+                    count = count.bind(s.clone());
+                    list = list.bind(s.clone());
+                }
+                Arg::Int(i) => {
+                    count = count.bind(*i);
+                    list = list.bind(*i);
+                }
+            }
+        }
+        let total: i64 = get(&count.fetch_one(self.conn()).await?, "n")?;
+        let rows = list.fetch_all(self.conn()).await?;
+        Ok((rows.iter().map(case_from).collect::<Result<_>>()?, total))
+    }
+}

@@ -1,0 +1,189 @@
+//! Clients (creditors), their users, and the existing-client match of SPEC §4.3.
+
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, Result, SdcaSignature, StoreError, Tx};
+
+const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, created_at";
+
+fn client_from(row: &AnyRow) -> Result<ClientRecord> {
+    let details: String = get(row, "details_json")?;
+    let completed = opt_at(get(row, "onboarding_completed_at")?);
+    let signer: Option<String> = get(row, "sdca_signer_name")?;
+    let sdca = match (signer, completed) {
+        (Some(signer_name), Some(signed_at)) => Some(SdcaSignature {
+            signer_name,
+            signed_at,
+            ip: get::<Option<String>>(row, "sdca_signer_ip")?.unwrap_or_default(),
+            user_agent: get::<Option<String>>(row, "sdca_signer_user_agent")?.unwrap_or_default(),
+            version: get::<Option<String>>(row, "sdca_version")?.unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(ClientRecord {
+        id: uuid(&get::<String>(row, "id")?)?,
+        company_name: get(row, "company_name")?,
+        country: get(row, "country")?,
+        registration_number: get(row, "registration_number")?,
+        support_email: get(row, "support_email")?,
+        details: serde_json::from_str(&details).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        api_key_hash: get(row, "api_key_hash")?,
+        onboarding_completed_at: completed,
+        sdca,
+        created_at: at(get(row, "created_at")?),
+    })
+}
+
+fn user_from(r: &AnyRow) -> Result<ClientUserRecord> {
+    Ok(ClientUserRecord {
+        id: uuid(&get::<String>(r, "id")?)?,
+        client_id: uuid(&get::<String>(r, "client_id")?)?,
+        name: get(r, "name")?,
+        email: get(r, "email")?,
+        phone: get(r, "phone")?,
+        is_onboarding_user: get::<i64>(r, "is_onboarding_user")? != 0,
+    })
+}
+
+impl Tx {
+    pub async fn insert_client(&mut self, c: &ClientRecord, users: &[ClientUserRecord]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO clients (id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(c.id.to_string())
+        .bind(&c.company_name)
+        .bind(&c.country)
+        .bind(c.registration_number.clone())
+        .bind(c.support_email.clone())
+        .bind(c.details.to_string())
+        .bind(c.api_key_hash.clone())
+        .bind(c.onboarding_completed_at.map(ms))
+        .bind(ms(c.created_at))
+        .execute(self.conn())
+        .await?;
+        for u in users {
+            sqlx::query("INSERT INTO client_users (id, client_id, name, email, phone, is_onboarding_user) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(u.id.to_string())
+                .bind(c.id.to_string())
+                .bind(&u.name)
+                .bind(&u.email)
+                .bind(u.phone.clone())
+                .bind(u.is_onboarding_user as i64)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn client(&mut self, id: Uuid) -> Result<Option<ClientRecord>> {
+        let row = sqlx::query(&format!("SELECT {CLIENT_COLS} FROM clients WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(client_from).transpose()
+    }
+
+    pub async fn client_by_key_hash(&mut self, key_hash: &str) -> Result<Option<ClientRecord>> {
+        let row = sqlx::query(&format!("SELECT {CLIENT_COLS} FROM clients WHERE api_key_hash = $1"))
+            .bind(key_hash)
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(client_from).transpose()
+    }
+
+    pub async fn client_users(&mut self, client_id: Uuid) -> Result<Vec<ClientUserRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, client_id, name, email, phone, is_onboarding_user FROM client_users WHERE client_id = $1 ORDER BY is_onboarding_user DESC, id",
+        )
+        .bind(client_id.to_string())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    /// Clients matching any of the e-mails (lower-cased; support e-mail or a user's) or the
+    /// same registration number in the same country (SPEC §4.3).
+    pub async fn matching_clients(&mut self, emails: &[String], registration: Option<(&str, &str)>) -> Result<Vec<ClientRecord>> {
+        let mut ids: Vec<String> = Vec::new();
+        for e in emails {
+            let rows = sqlx::query(
+                "SELECT id FROM clients WHERE lower(support_email) = $1
+                 UNION SELECT client_id AS id FROM client_users WHERE lower(email) = $1",
+            )
+            .bind(e.to_lowercase())
+            .fetch_all(self.conn())
+            .await?;
+            for r in rows {
+                ids.push(get(&r, "id")?);
+            }
+        }
+        if let Some((country, number)) = registration {
+            let rows = sqlx::query("SELECT id FROM clients WHERE country = $1 AND registration_number = $2")
+                .bind(country)
+                .bind(number)
+                .fetch_all(self.conn())
+                .await?;
+            for r in rows {
+                ids.push(get(&r, "id")?);
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(c) = self.client(uuid(&id)?).await? {
+                out.push(c);
+            }
+        }
+        out.sort_by_key(|c| (c.created_at, c.id));
+        Ok(out)
+    }
+
+    /// Records the SDCA signature, completing onboarding.
+    pub async fn complete_onboarding(&mut self, client_id: Uuid, sig: &SdcaSignature) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE clients SET onboarding_completed_at = $2, sdca_signer_name = $3, sdca_signer_ip = $4, sdca_signer_user_agent = $5, sdca_version = $6
+             WHERE id = $1 AND onboarding_completed_at IS NULL",
+        )
+        .bind(client_id.to_string())
+        .bind(ms(sig.signed_at))
+        .bind(&sig.signer_name)
+        .bind(&sig.ip)
+        .bind(&sig.user_agent)
+        .bind(&sig.version)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn set_client_api_key(&mut self, client_id: Uuid, key_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE clients SET api_key_hash = $2 WHERE id = $1")
+            .bind(client_id.to_string())
+            .bind(key_hash)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes a client and everything hanging off it (test-environment reset).
+    pub async fn delete_client_cascade(&mut self, client_id: Uuid) -> Result<()> {
+        let id = client_id.to_string();
+        for sql in [
+            "DELETE FROM earnings WHERE case_id IN (SELECT id FROM cases WHERE client_id = $1)",
+            "DELETE FROM attribution_decisions WHERE payout_id IN (SELECT p.id FROM payouts p JOIN cases c ON c.id = p.case_id WHERE c.client_id = $1)",
+            "DELETE FROM payouts WHERE case_id IN (SELECT id FROM cases WHERE client_id = $1)",
+            "DELETE FROM payments WHERE case_id IN (SELECT id FROM cases WHERE client_id = $1)",
+            "DELETE FROM cases WHERE client_id = $1",
+            "DELETE FROM link_events WHERE link_id IN (SELECT id FROM links WHERE client_id = $1)",
+            "DELETE FROM links WHERE client_id = $1",
+            "DELETE FROM link_requests WHERE client_id = $1",
+            "DELETE FROM client_users WHERE client_id = $1",
+            "DELETE FROM clients WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(&id).execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+}

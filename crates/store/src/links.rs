@@ -1,0 +1,234 @@
+//! Links with their append-only status history, and link requests.
+
+use refshare_core::link::{Link, LinkEvent, LinkRequest, LinkRequestStatus, LinkStatus};
+use refshare_core::money::Bps;
+use refshare_core::Instant;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::{at, get, ms, opt_at, uuid, LinkRequestRecord, Result, StoreError, Tx};
+
+const LINK_COLS: &str = "id, partner_id, client_id, external_tenant_id, is_attributed, referral_fee_bps, linked_at, status, return_url";
+
+impl Tx {
+    async fn link_from(&mut self, row: &AnyRow) -> Result<(Link, Option<String>)> {
+        let id: String = get(row, "id")?;
+        let events = sqlx::query("SELECT at, status, actor, reason FROM link_events WHERE link_id = $1 ORDER BY seq")
+            .bind(&id)
+            .fetch_all(self.conn())
+            .await?;
+        let history = events
+            .iter()
+            .map(|e| {
+                let s: String = get(e, "status")?;
+                Ok(LinkEvent {
+                    at: at(get(e, "at")?),
+                    status: LinkStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("link status {s}")))?,
+                    actor: get(e, "actor")?,
+                    reason: get(e, "reason")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((
+            Link {
+                id: uuid(&id)?,
+                partner_id: uuid(&get::<String>(row, "partner_id")?)?,
+                client_id: uuid(&get::<String>(row, "client_id")?)?,
+                external_tenant_id: get(row, "external_tenant_id")?,
+                is_attributed: get::<i64>(row, "is_attributed")? != 0,
+                referral_fee_bps: Bps(get::<i64>(row, "referral_fee_bps")? as u32),
+                linked_at: at(get(row, "linked_at")?),
+                history,
+            },
+            get(row, "return_url")?,
+        ))
+    }
+
+    async fn links_where(&mut self, clause: &str, arg1: String, arg2: Option<String>) -> Result<Vec<Link>> {
+        let sql = format!("SELECT {LINK_COLS} FROM links WHERE {clause} ORDER BY linked_at, id");
+        let mut q = sqlx::query(&sql).bind(arg1);
+        if let Some(a) = arg2 {
+            q = q.bind(a);
+        }
+        let rows = q.fetch_all(self.conn()).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.link_from(r).await?.0);
+        }
+        Ok(out)
+    }
+
+    /// Inserts a link and its first history event (`active` at `linked_at`).
+    pub async fn insert_link(&mut self, l: &Link, actor: &str, return_url: Option<&str>) -> Result<()> {
+        sqlx::query(&format!("INSERT INTO links ({LINK_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8)"))
+            .bind(l.id.to_string())
+            .bind(l.partner_id.to_string())
+            .bind(l.client_id.to_string())
+            .bind(&l.external_tenant_id)
+            .bind(l.is_attributed as i64)
+            .bind(l.referral_fee_bps.0 as i64)
+            .bind(ms(l.linked_at))
+            .bind(return_url.map(str::to_string))
+            .execute(self.conn())
+            .await?;
+        self.append_link_event(l.id, 0, &LinkEvent { at: l.linked_at, status: LinkStatus::Active, actor: actor.into(), reason: None })
+            .await
+    }
+
+    async fn append_link_event(&mut self, link_id: Uuid, seq: i64, e: &LinkEvent) -> Result<()> {
+        sqlx::query("INSERT INTO link_events (id, link_id, seq, at, status, actor, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(Uuid::new_v4().to_string())
+            .bind(link_id.to_string())
+            .bind(seq)
+            .bind(ms(e.at))
+            .bind(e.status.as_str())
+            .bind(&e.actor)
+            .bind(e.reason.clone())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Appends a status change to a link's history and updates its current status.
+    pub async fn change_link_status(&mut self, link: &Link, e: &LinkEvent) -> Result<()> {
+        sqlx::query("UPDATE links SET status = $2 WHERE id = $1")
+            .bind(link.id.to_string())
+            .bind(e.status.as_str())
+            .execute(self.conn())
+            .await?;
+        self.append_link_event(link.id, link.history.len() as i64, e).await
+    }
+
+    pub async fn link(&mut self, id: Uuid) -> Result<Option<Link>> {
+        Ok(self.links_where("id = $1", id.to_string(), None).await?.into_iter().next())
+    }
+
+    /// The return URL given when the link was created, for the onboarding page.
+    pub async fn link_return_url(&mut self, id: Uuid) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT return_url FROM links WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(match row {
+            Some(r) => get(&r, "return_url")?,
+            None => None,
+        })
+    }
+
+    pub async fn links_of_client(&mut self, client_id: Uuid) -> Result<Vec<Link>> {
+        self.links_where("client_id = $1", client_id.to_string(), None).await
+    }
+
+    pub async fn links_of_partner(&mut self, partner_id: Uuid) -> Result<Vec<Link>> {
+        self.links_where("partner_id = $1", partner_id.to_string(), None).await
+    }
+
+    /// The partner's active link with this external tenant id (case-sensitive).
+    pub async fn active_link_by_tenant(&mut self, partner_id: Uuid, external_tenant_id: &str) -> Result<Option<Link>> {
+        Ok(self
+            .links_where("partner_id = $1 AND external_tenant_id = $2 AND status = 'active'", partner_id.to_string(), Some(external_tenant_id.to_string()))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Any link of the partner with this external tenant id, newest first.
+    pub async fn links_by_tenant(&mut self, partner_id: Uuid, external_tenant_id: &str) -> Result<Vec<Link>> {
+        let mut v = self
+            .links_where("partner_id = $1 AND external_tenant_id = $2", partner_id.to_string(), Some(external_tenant_id.to_string()))
+            .await?;
+        v.reverse();
+        Ok(v)
+    }
+
+    pub async fn insert_link_request(&mut self, r: &LinkRequestRecord) -> Result<()> {
+        let q = &r.request;
+        sqlx::query(
+            "INSERT INTO link_requests (id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(q.id.to_string())
+        .bind(q.partner_id.to_string())
+        .bind(q.client_id.to_string())
+        .bind(&q.external_tenant_id)
+        .bind(&r.token_hash)
+        .bind(ms(q.created_at))
+        .bind(ms(q.expires_at))
+        .bind(q.status.as_str())
+        .bind(q.decided_at.map(ms))
+        .bind(&r.cases_json)
+        .bind(r.return_url.clone())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a decision (approve / decline / expire) on a request.
+    pub async fn set_link_request_status(&mut self, id: Uuid, status: LinkRequestStatus, decided_at: Option<Instant>) -> Result<()> {
+        sqlx::query("UPDATE link_requests SET status = $2, decided_at = $3 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(status.as_str())
+            .bind(decided_at.map(ms))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the cases carried by a pending request (re-used request, new cases).
+    pub async fn set_link_request_cases(&mut self, id: Uuid, cases_json: &str) -> Result<()> {
+        sqlx::query("UPDATE link_requests SET cases_json = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(cases_json)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn requests_where(&mut self, clause: &str, arg: String) -> Result<Vec<LinkRequestRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url
+             FROM link_requests WHERE {clause} ORDER BY created_at, id"
+        ))
+        .bind(arg)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let s: String = get(r, "status")?;
+                Ok(LinkRequestRecord {
+                    request: LinkRequest {
+                        id: uuid(&get::<String>(r, "id")?)?,
+                        partner_id: uuid(&get::<String>(r, "partner_id")?)?,
+                        client_id: uuid(&get::<String>(r, "client_id")?)?,
+                        external_tenant_id: get(r, "external_tenant_id")?,
+                        created_at: at(get(r, "created_at")?),
+                        expires_at: at(get(r, "expires_at")?),
+                        status: LinkRequestStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("request status {s}")))?,
+                        decided_at: opt_at(get(r, "decided_at")?),
+                    },
+                    token_hash: get(r, "token_hash")?,
+                    cases_json: get(r, "cases_json")?,
+                    return_url: get(r, "return_url")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn link_requests_of_client(&mut self, client_id: Uuid) -> Result<Vec<LinkRequestRecord>> {
+        self.requests_where("client_id = $1", client_id.to_string()).await
+    }
+
+    pub async fn link_requests_of_partner(&mut self, partner_id: Uuid) -> Result<Vec<LinkRequestRecord>> {
+        self.requests_where("partner_id = $1", partner_id.to_string()).await
+    }
+
+    pub async fn link_request_by_token_hash(&mut self, token_hash: &str) -> Result<Option<LinkRequestRecord>> {
+        Ok(self.requests_where("token_hash = $1", token_hash.to_string()).await?.into_iter().next())
+    }
+
+    /// Requests stored as pending whose `expires_at` has passed.
+    pub async fn overdue_link_requests(&mut self, now: Instant) -> Result<Vec<LinkRequestRecord>> {
+        let all = self.requests_where("status = $1", "pending".into()).await?;
+        Ok(all.into_iter().filter(|r| r.request.expires_at <= now).collect())
+    }
+}

@@ -1,0 +1,161 @@
+//! Cross-cutting tables: idempotency keys, the notification log, the audit trail and
+//! small settings (the test clock offset).
+
+use refshare_core::Instant;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::{at, get, ms, opt_at, uuid, AuditRecord, IdempotencyRecord, NotificationRecord, Result, StoreError, Tx};
+
+fn notification_from(r: &AnyRow) -> Result<NotificationRecord> {
+    Ok(NotificationRecord {
+        id: uuid(&get::<String>(r, "id")?)?,
+        kind: get(r, "kind")?,
+        to_addr: get(r, "to_addr")?,
+        subject: get(r, "subject")?,
+        body: get(r, "body")?,
+        related_id: get(r, "related_id")?,
+        status: get(r, "status")?,
+        error: get(r, "error")?,
+        created_at: at(get(r, "created_at")?),
+        sent_at: opt_at(get(r, "sent_at")?),
+    })
+}
+
+const NOTIFICATION_COLS: &str = "id, kind, to_addr, subject, body, related_id, status, error, created_at, sent_at";
+
+impl Tx {
+    pub async fn idempotency(&mut self, scope: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
+        let row = sqlx::query("SELECT request_hash, status_code, body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2")
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(self.conn())
+            .await?;
+        row.map(|r| {
+            Ok(IdempotencyRecord {
+                request_hash: get(&r, "request_hash")?,
+                status_code: get::<i64>(&r, "status_code")? as u16,
+                body: get(&r, "body")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn save_idempotency(&mut self, scope: &str, key: &str, rec: &IdempotencyRecord, now: Instant) -> Result<()> {
+        sqlx::query("INSERT INTO idempotency_keys (scope, idem_key, request_hash, status_code, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(scope)
+            .bind(key)
+            .bind(&rec.request_hash)
+            .bind(rec.status_code as i64)
+            .bind(&rec.body)
+            .bind(ms(now))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_notification(&mut self, n: &NotificationRecord) -> Result<()> {
+        sqlx::query(&format!("INSERT INTO notifications ({NOTIFICATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+            .bind(n.id.to_string())
+            .bind(&n.kind)
+            .bind(&n.to_addr)
+            .bind(&n.subject)
+            .bind(&n.body)
+            .bind(n.related_id.clone())
+            .bind(&n.status)
+            .bind(n.error.clone())
+            .bind(ms(n.created_at))
+            .bind(n.sent_at.map(ms))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_notification_status(&mut self, id: Uuid, status: &str, error: Option<&str>, sent_at: Option<Instant>) -> Result<()> {
+        sqlx::query("UPDATE notifications SET status = $2, error = $3, sent_at = $4 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(status)
+            .bind(error.map(str::to_string))
+            .bind(sent_at.map(ms))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Notifications, newest first, optionally filtered by recipient and kind.
+    pub async fn notifications(&mut self, to: Option<&str>, kind: Option<&str>, limit: u32) -> Result<Vec<NotificationRecord>> {
+        let rows = sqlx::query(&format!("SELECT {NOTIFICATION_COLS} FROM notifications ORDER BY created_at DESC, id DESC"))
+            .fetch_all(self.conn())
+            .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let n = notification_from(r)?;
+            if to.is_some_and(|t| !n.to_addr.eq_ignore_ascii_case(t)) || kind.is_some_and(|k| n.kind != k) {
+                continue;
+            }
+            out.push(n);
+            if out.len() as u32 >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Notifications still waiting for the mailer.
+    pub async fn queued_notifications(&mut self) -> Result<Vec<NotificationRecord>> {
+        let rows = sqlx::query(&format!("SELECT {NOTIFICATION_COLS} FROM notifications WHERE status = 'queued' ORDER BY created_at, id"))
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(notification_from).collect()
+    }
+
+    pub async fn insert_audit(&mut self, a: &AuditRecord) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (id, at, actor, action, entity, entity_id, detail_json) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(a.id.to_string())
+            .bind(ms(a.at))
+            .bind(&a.actor)
+            .bind(&a.action)
+            .bind(&a.entity)
+            .bind(&a.entity_id)
+            .bind(a.detail.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn audit(&mut self, entity: Option<&str>, entity_id: Option<&str>) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query("SELECT id, at, actor, action, entity, entity_id, detail_json FROM audit_log ORDER BY at, id")
+            .fetch_all(self.conn())
+            .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let e: String = get(r, "entity")?;
+            let id: String = get(r, "entity_id")?;
+            if entity.is_some_and(|x| x != e) || entity_id.is_some_and(|x| x != id) {
+                continue;
+            }
+            let detail: String = get(r, "detail_json")?;
+            out.push(AuditRecord {
+                id: uuid(&get::<String>(r, "id")?)?,
+                at: at(get(r, "at")?),
+                actor: get(r, "actor")?,
+                action: get(r, "action")?,
+                entity: e,
+                entity_id: id,
+                detail: serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1").bind(name).fetch_optional(self.conn()).await?;
+        row.map(|r| get(&r, "value")).transpose()
+    }
+
+    pub async fn set_setting(&mut self, name: &str, value: &str) -> Result<()> {
+        sqlx::query("DELETE FROM settings WHERE name = $1").bind(name).execute(self.conn()).await?;
+        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2)").bind(name).bind(value).execute(self.conn()).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,231 @@
+//! Payments, payouts, stored attribution decisions and earnings. All append-only here:
+//! nothing in this module updates an amount or a decision.
+
+use refshare_core::attribution::Reason;
+use refshare_core::case::CaseSource;
+use refshare_core::link::LinkStatus;
+use refshare_core::money::{Bps, Currency};
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::{at, get, ms, opt_uuid, uuid, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result, StoreError, Tx};
+
+fn currency(s: &str) -> Result<Currency> {
+    Currency::parse(s).map_err(|_| StoreError::Corrupt(format!("currency `{s}`")))
+}
+
+fn payment_from(r: &AnyRow) -> Result<PaymentRecord> {
+    Ok(PaymentRecord {
+        id: uuid(&get::<String>(r, "id")?)?,
+        case_id: uuid(&get::<String>(r, "case_id")?)?,
+        amount_minor: get(r, "amount_minor")?,
+        currency: currency(&get::<String>(r, "currency")?)?,
+        paid_at: at(get(r, "paid_at")?),
+        external_id: get(r, "external_id")?,
+        created_at: at(get(r, "created_at")?),
+    })
+}
+
+fn payout_from(r: &AnyRow) -> Result<PayoutRecord> {
+    Ok(PayoutRecord {
+        id: uuid(&get::<String>(r, "id")?)?,
+        payment_id: uuid(&get::<String>(r, "payment_id")?)?,
+        case_id: uuid(&get::<String>(r, "case_id")?)?,
+        collection_partner_id: opt_uuid(get(r, "collection_partner_id")?)?,
+        success_fee_minor: get(r, "success_fee_minor")?,
+        platform_fee_minor: get(r, "platform_fee_minor")?,
+        currency: currency(&get::<String>(r, "currency")?)?,
+        created_at: at(get(r, "created_at")?),
+        commission_status: get(r, "commission_status")?,
+    })
+}
+
+fn decision_from(r: &AnyRow) -> Result<DecisionRecord> {
+    let reason: String = get(r, "reason")?;
+    let source: String = get(r, "case_source")?;
+    let link_status: Option<String> = get(r, "link_status")?;
+    Ok(DecisionRecord {
+        id: uuid(&get::<String>(r, "id")?)?,
+        payout_id: uuid(&get::<String>(r, "payout_id")?)?,
+        supersedes_id: opt_uuid(get(r, "supersedes_id")?)?,
+        partner_id: opt_uuid(get(r, "partner_id")?)?,
+        link_id: opt_uuid(get(r, "link_id")?)?,
+        link_request_id: opt_uuid(get(r, "link_request_id")?)?,
+        link_status: link_status.as_deref().and_then(LinkStatus::parse),
+        reason: Reason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("reason `{reason}`")))?,
+        attributed: get::<i64>(r, "attributed")? != 0,
+        case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("source `{source}`")))?,
+        referral_fee_bps: get::<Option<i64>>(r, "referral_fee_bps")?.map(|b| Bps(b as u32)),
+        referral_fee_minor: get(r, "referral_fee_minor")?,
+        currency: currency(&get::<String>(r, "currency")?)?,
+        engine_version: get(r, "engine_version")?,
+        decided_at: at(get(r, "decided_at")?),
+    })
+}
+
+fn earning_from(r: &AnyRow) -> Result<EarningRecord> {
+    Ok(EarningRecord {
+        id: uuid(&get::<String>(r, "id")?)?,
+        payout_id: uuid(&get::<String>(r, "payout_id")?)?,
+        decision_id: uuid(&get::<String>(r, "decision_id")?)?,
+        partner_id: uuid(&get::<String>(r, "partner_id")?)?,
+        case_id: uuid(&get::<String>(r, "case_id")?)?,
+        amount_minor: get(r, "amount_minor")?,
+        currency: currency(&get::<String>(r, "currency")?)?,
+        referral_invoice_status: get(r, "referral_invoice_status")?,
+        created_at: at(get(r, "created_at")?),
+    })
+}
+
+const PAYMENT_COLS: &str = "id, case_id, amount_minor, currency, paid_at, external_id, created_at";
+const PAYOUT_COLS: &str = "id, payment_id, case_id, collection_partner_id, success_fee_minor, platform_fee_minor, currency, created_at, commission_status";
+const DECISION_COLS: &str = "id, payout_id, supersedes_id, partner_id, link_id, link_request_id, link_status, reason, attributed, case_source, referral_fee_bps, referral_fee_minor, currency, engine_version, decided_at";
+const EARNING_COLS: &str = "id, payout_id, decision_id, partner_id, case_id, amount_minor, currency, referral_invoice_status, created_at";
+
+impl Tx {
+    pub async fn insert_payment(&mut self, p: &PaymentRecord) -> Result<()> {
+        sqlx::query(&format!("INSERT INTO payments ({PAYMENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(p.id.to_string())
+            .bind(p.case_id.to_string())
+            .bind(p.amount_minor)
+            .bind(p.currency.code())
+            .bind(ms(p.paid_at))
+            .bind(p.external_id.clone())
+            .bind(ms(p.created_at))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn payment_by_external_id(&mut self, case_id: Uuid, external_id: &str) -> Result<Option<PaymentRecord>> {
+        let row = sqlx::query(&format!("SELECT {PAYMENT_COLS} FROM payments WHERE case_id = $1 AND external_id = $2"))
+            .bind(case_id.to_string())
+            .bind(external_id)
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(payment_from).transpose()
+    }
+
+    pub async fn payment(&mut self, id: Uuid) -> Result<Option<PaymentRecord>> {
+        let row = sqlx::query(&format!("SELECT {PAYMENT_COLS} FROM payments WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(payment_from).transpose()
+    }
+
+    pub async fn insert_payout(&mut self, p: &PayoutRecord) -> Result<()> {
+        sqlx::query(&format!("INSERT INTO payouts ({PAYOUT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(p.id.to_string())
+            .bind(p.payment_id.to_string())
+            .bind(p.case_id.to_string())
+            .bind(p.collection_partner_id.map(|c| c.to_string()))
+            .bind(p.success_fee_minor)
+            .bind(p.platform_fee_minor)
+            .bind(p.currency.code())
+            .bind(ms(p.created_at))
+            .bind(&p.commission_status)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn payout_by_payment(&mut self, payment_id: Uuid) -> Result<Option<PayoutRecord>> {
+        let row = sqlx::query(&format!("SELECT {PAYOUT_COLS} FROM payouts WHERE payment_id = $1"))
+            .bind(payment_id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(payout_from).transpose()
+    }
+
+    pub async fn payouts_of_case(&mut self, case_id: Uuid) -> Result<Vec<PayoutRecord>> {
+        let rows = sqlx::query(&format!("SELECT {PAYOUT_COLS} FROM payouts WHERE case_id = $1 ORDER BY created_at, id"))
+            .bind(case_id.to_string())
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(payout_from).collect()
+    }
+
+    pub async fn insert_decision(&mut self, d: &DecisionRecord) -> Result<()> {
+        sqlx::query(&format!("INSERT INTO attribution_decisions ({DECISION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
+            .bind(d.id.to_string())
+            .bind(d.payout_id.to_string())
+            .bind(d.supersedes_id.map(|x| x.to_string()))
+            .bind(d.partner_id.map(|x| x.to_string()))
+            .bind(d.link_id.map(|x| x.to_string()))
+            .bind(d.link_request_id.map(|x| x.to_string()))
+            .bind(d.link_status.map(|s| s.as_str().to_string()))
+            .bind(d.reason.as_str())
+            .bind(d.attributed as i64)
+            .bind(d.case_source.as_str())
+            .bind(d.referral_fee_bps.map(|b| b.0 as i64))
+            .bind(d.referral_fee_minor)
+            .bind(d.currency.code())
+            .bind(&d.engine_version)
+            .bind(ms(d.decided_at))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Every decision stored for the payouts of a case, oldest first.
+    pub async fn decisions_of_case(&mut self, case_id: Uuid) -> Result<Vec<DecisionRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM attribution_decisions d JOIN payouts p ON p.id = d.payout_id WHERE p.case_id = $1 ORDER BY d.decided_at, d.id",
+            DECISION_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ")
+        ))
+        .bind(case_id.to_string())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(decision_from).collect()
+    }
+
+    pub async fn decision_of_payout(&mut self, payout_id: Uuid) -> Result<Option<DecisionRecord>> {
+        let row = sqlx::query(&format!("SELECT {DECISION_COLS} FROM attribution_decisions WHERE payout_id = $1 ORDER BY decided_at DESC, id DESC LIMIT 1"))
+            .bind(payout_id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(decision_from).transpose()
+    }
+
+    pub async fn insert_earning(&mut self, e: &EarningRecord) -> Result<()> {
+        sqlx::query(&format!("INSERT INTO earnings ({EARNING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(e.id.to_string())
+            .bind(e.payout_id.to_string())
+            .bind(e.decision_id.to_string())
+            .bind(e.partner_id.to_string())
+            .bind(e.case_id.to_string())
+            .bind(e.amount_minor)
+            .bind(e.currency.code())
+            .bind(&e.referral_invoice_status)
+            .bind(ms(e.created_at))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn earnings_of_case(&mut self, case_id: Uuid) -> Result<Vec<EarningRecord>> {
+        let rows = sqlx::query(&format!("SELECT {EARNING_COLS} FROM earnings WHERE case_id = $1 ORDER BY created_at, id"))
+            .bind(case_id.to_string())
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(earning_from).collect()
+    }
+
+    /// All earnings of a partner, newest first.
+    pub async fn earnings_of_partner(&mut self, partner_id: Uuid) -> Result<Vec<EarningRecord>> {
+        let rows = sqlx::query(&format!("SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 ORDER BY created_at DESC, id DESC"))
+            .bind(partner_id.to_string())
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(earning_from).collect()
+    }
+
+    pub async fn payout(&mut self, id: Uuid) -> Result<Option<PayoutRecord>> {
+        let row = sqlx::query(&format!("SELECT {PAYOUT_COLS} FROM payouts WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(payout_from).transpose()
+    }
+}
