@@ -1,1 +1,157 @@
-//! placeholder
+//! refshare-app: the use cases. Each public operation parses its input, asks the core to
+//! decide, and persists the result in one store transaction; notifications are written in
+//! that same transaction and delivered after commit.
+
+pub mod attribution;
+pub mod auth;
+pub mod cases;
+pub mod clients;
+pub mod clock;
+pub mod error;
+pub mod fx;
+pub mod links;
+pub mod notify;
+pub mod partners;
+pub mod payments;
+pub mod views;
+
+use std::sync::Arc;
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use error::{AppError, FieldError};
+use refshare_store::Store;
+
+/// Where the installation runs (SPEC §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Production,
+    Test,
+}
+
+/// Settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Base of every URL handed out, without a trailing slash.
+    pub public_url: String,
+    pub environment: Environment,
+    /// SHA-256 (hex) of the operator token.
+    pub admin_token_hash: String,
+    /// `smtp://user:pass@host:port`; `None` keeps mail in the outbox only.
+    pub smtp_url: Option<String>,
+    /// Prefix of case references (`DEB-`).
+    pub case_prefix: String,
+    /// Days after a reporting period during which disputes are accepted.
+    pub dispute_window_days: i64,
+}
+
+/// The application: store, clock, configuration and mailer.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<AppConfig>,
+    /// Secret for signing tokens and deriving approval tokens; kept in the database.
+    secret: Arc<Vec<u8>>,
+    /// The test clock, when the environment is `test`.
+    pub test_clock: Option<Arc<TestClock>>,
+}
+
+/// Actor names recorded in histories and the audit trail.
+pub mod actor {
+    pub const OPERATOR: &str = "operator";
+    pub const SYSTEM: &str = "system";
+    pub fn partner(id: uuid::Uuid) -> String {
+        format!("partner:{id}")
+    }
+    pub fn client(id: uuid::Uuid) -> String {
+        format!("client:{id}")
+    }
+}
+
+impl App {
+    /// Builds the application over an opened store. In `test` the clock is a [`TestClock`]
+    /// whose offset is kept in the database.
+    pub async fn new(store: Store, config: AppConfig, base_clock: Arc<dyn Clock>) -> Result<App, AppError> {
+        let mut tx = store.begin().await?;
+        let secret = match tx.setting("secret").await? {
+            Some(s) => hex::decode(s).map_err(|_| AppError::Internal("stored secret is not hex".into()))?,
+            None => {
+                let s: [u8; 32] = rand::random();
+                tx.set_setting("secret", &hex::encode(s)).await?;
+                s.to_vec()
+            }
+        };
+        let offset_ms = tx.setting("test_clock_offset_ms").await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        tx.commit().await?;
+        let (clock, test_clock): (Arc<dyn Clock>, _) = match config.environment {
+            Environment::Test => {
+                let tc = Arc::new(TestClock::new(base_clock, offset_ms));
+                (tc.clone(), Some(tc))
+            }
+            Environment::Production => (base_clock, None),
+        };
+        Ok(App { store, clock, config: Arc::new(config), secret: Arc::new(secret), test_clock })
+    }
+
+    pub fn now(&self) -> refshare_core::Instant {
+        self.clock.now()
+    }
+
+    /// Refuses test-only operations in production (SPEC §10).
+    pub fn require_test_env(&self) -> Result<(), AppError> {
+        match self.config.environment {
+            Environment::Test => Ok(()),
+            Environment::Production => Err(AppError::Forbidden("This endpoint is available only in the test environment.".into())),
+        }
+    }
+
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.secret
+    }
+
+    pub fn onboarding_url(&self, link_id: uuid::Uuid) -> String {
+        format!("{}/onboarding/{link_id}", self.config.public_url)
+    }
+
+    pub fn approval_url(&self, token: &str) -> String {
+        format!("{}/link-requests/{token}", self.config.public_url)
+    }
+
+    /// Advances the test clock and persists the new offset.
+    pub async fn advance_test_clock(&self, by_ms: i64) -> Result<refshare_core::Instant, AppError> {
+        self.require_test_env()?;
+        let tc = self.test_clock.as_ref().ok_or_else(|| AppError::Internal("no test clock".into()))?;
+        if by_ms < 0 {
+            return Err(AppError::bad_field("days", "the test clock only moves forward"));
+        }
+        let offset = tc.advance(by_ms);
+        let mut tx = self.store.begin().await?;
+        tx.set_setting("test_clock_offset_ms", &offset.to_string()).await?;
+        audit(&mut tx, self.now(), actor::OPERATOR, "test_clock.advanced", "test_clock", "clock", serde_json::json!({"byMs": by_ms, "offsetMs": offset})).await?;
+        tx.commit().await?;
+        Ok(self.now())
+    }
+}
+
+/// Writes one audit entry inside the caller's transaction.
+pub async fn audit(
+    tx: &mut refshare_store::Tx,
+    at: refshare_core::Instant,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
+    tx.insert_audit(&refshare_store::AuditRecord {
+        id: uuid::Uuid::new_v4(),
+        at,
+        actor: actor.into(),
+        action: action.into(),
+        entity: entity.into(),
+        entity_id: entity_id.into(),
+        detail,
+    })
+    .await?;
+    Ok(())
+}

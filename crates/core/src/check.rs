@@ -166,3 +166,6 @@ pub fn self_serve_check(
     };
     CheckReport { verdict, reason, checks }
 }
+
+#[cfg(test)]
+mod tests;

@@ -232,3 +232,37 @@ mod tests {
         assert_eq!(Bps(5000).percent_string(), "50.0");
     }
 }
+
+/// Scale of stored exchange rates: a rate is an integer number of 10^-8 units.
+pub const RATE_SCALE: i128 = 100_000_000;
+
+/// Converts `amount_minor` (with `from_exponent` decimals) at `rate_e8` target units per
+/// source unit into target minor units (`to_exponent` decimals), rounding half to even.
+pub fn convert_minor(amount_minor: i64, from_exponent: u32, rate_e8: i64, to_exponent: u32) -> Option<i64> {
+    let num = (amount_minor as i128).checked_mul(rate_e8 as i128)?.checked_mul(10i128.pow(to_exponent))?;
+    let den = 10i128.pow(from_exponent) * RATE_SCALE;
+    let q = num.div_euclid(den);
+    let r = num.rem_euclid(den);
+    let rounded = match (2 * r).cmp(&den) {
+        std::cmp::Ordering::Less => q,
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal => q + (q & 1),
+    };
+    i64::try_from(rounded).ok()
+}
+
+#[cfg(test)]
+mod convert_tests {
+    use super::*;
+
+    #[test]
+    fn converts_exactly() {
+        // GBP 30.00 at 1.25 USD/GBP = USD 37.50
+        assert_eq!(convert_minor(3000, 2, 125_000_000, 2), Some(3750));
+        // JPY 1000 at 0.0067 USD/JPY = USD 6.70
+        assert_eq!(convert_minor(1000, 0, 670_000, 2), Some(670));
+        // half to even: 0.005 -> 0.00, 0.015 -> 0.02
+        assert_eq!(convert_minor(1, 2, 50_000_000, 2), Some(0));
+        assert_eq!(convert_minor(3, 2, 50_000_000, 2), Some(2));
+    }
+}

@@ -18,6 +18,7 @@ use refshare_core::Instant;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row};
 
+pub use cases::CaseFilter;
 pub use records::*;
 
 /// Which database engine a [`Store`] talks to.

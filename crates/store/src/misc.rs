@@ -159,3 +159,27 @@ impl Tx {
         Ok(())
     }
 }
+
+impl Tx {
+    /// Stores (or replaces) a rate: US dollars per unit of `currency`, scaled by 10^8.
+    pub async fn put_fx_rate(&mut self, currency: &str, date: &str, usd_per_unit_e8: i64) -> Result<()> {
+        sqlx::query("DELETE FROM fx_rates WHERE currency = $1 AND rate_date = $2").bind(currency).bind(date).execute(self.conn()).await?;
+        sqlx::query("INSERT INTO fx_rates (currency, rate_date, usd_per_unit_e8) VALUES ($1, $2, $3)")
+            .bind(currency)
+            .bind(date)
+            .bind(usd_per_unit_e8)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The latest rate for `currency` dated on or before `date` (`YYYY-MM-DD`).
+    pub async fn fx_rate_on_or_before(&mut self, currency: &str, date: &str) -> Result<Option<(String, i64)>> {
+        let row = sqlx::query("SELECT rate_date, usd_per_unit_e8 FROM fx_rates WHERE currency = $1 AND rate_date <= $2 ORDER BY rate_date DESC LIMIT 1")
+            .bind(currency)
+            .bind(date)
+            .fetch_optional(self.conn())
+            .await?;
+        row.map(|r| Ok((get(&r, "rate_date")?, get(&r, "usd_per_unit_e8")?))).transpose()
+    }
+}

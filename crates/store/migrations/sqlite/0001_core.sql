@@ -231,3 +231,10 @@ CREATE TABLE settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+CREATE TABLE fx_rates (
+    currency TEXT NOT NULL,
+    rate_date TEXT NOT NULL,
+    usd_per_unit_e8 BIGINT NOT NULL,
+    PRIMARY KEY (currency, rate_date)
+);

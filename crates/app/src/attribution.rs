@@ -1,0 +1,118 @@
+//! The self-serve attribution check (SPEC §8) for partners and operators: loads the facts
+//! the engine used, runs the core check, and adds payouts and the dispute window.
+
+use chrono::{Datelike, TimeZone};
+use refshare_core::attribution::{relevant_partner, CaseFacts, ClientFacts};
+use refshare_core::check::{self_serve_check, CheckReport, PayoutFacts};
+use refshare_core::link::{Link, LinkRequest};
+use refshare_core::stage::RevenueStage;
+use refshare_core::Instant;
+use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, PartnerRecord};
+use uuid::Uuid;
+
+use crate::{App, AppError};
+
+/// One payout as the check shows it.
+#[derive(Debug, Clone)]
+pub struct PayoutLine {
+    pub payout_id: Uuid,
+    pub date: Instant,
+    pub decision: DecisionRecord,
+    pub stage: Option<RevenueStage>,
+}
+
+/// The complete check for one partner and one case.
+#[derive(Debug, Clone)]
+pub struct AttributionView {
+    pub partner_id: Option<Uuid>,
+    pub case: CaseRecord,
+    pub client: ClientRecord,
+    /// This partner's most relevant link, if it ever had one.
+    pub link: Option<Link>,
+    /// This partner's latest link request, when there was never a link.
+    pub request: Option<LinkRequest>,
+    pub onboarding_url: Option<String>,
+    pub report: Option<CheckReport>,
+    pub payouts: Vec<PayoutLine>,
+    /// Deadline for disputes on the latest payout, and whether it is still open.
+    pub dispute_deadline: Option<Instant>,
+    pub dispute_allowed: bool,
+    /// Every stored decision on the case (operator view only).
+    pub all_decisions: Vec<DecisionRecord>,
+}
+
+/// End of the calendar month (UTC) containing `t`, plus `days`.
+pub fn dispute_deadline(t: Instant, days: i64) -> Instant {
+    let (y, m) = if t.month() == 12 { (t.year() + 1, 1) } else { (t.year(), t.month() + 1) };
+    chrono::Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single().expect("valid date") + chrono::Duration::days(days)
+}
+
+impl App {
+    async fn build_view(&self, case: CaseRecord, partner: Option<Uuid>, operator: bool) -> Result<AttributionView, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let client = tx.client(case.client_id).await?.ok_or(AppError::NotFound("case"))?;
+        let links = tx.links_of_client(client.id).await?;
+        let requests: Vec<LinkRequest> = tx.link_requests_of_client(client.id).await?.into_iter().map(|r| r.request).collect();
+        let facts = ClientFacts { links: &links, requests: &requests, onboarding_completed_at: client.onboarding_completed_at };
+        let case_facts = CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id };
+        let partner = partner.or_else(|| relevant_partner(facts, now));
+        let decisions = tx.decisions_of_case(case.id).await?;
+        let mine: Vec<&DecisionRecord> = decisions.iter().filter(|d| partner.is_some() && d.partner_id == partner).collect();
+        let mut payouts = Vec::new();
+        for d in &mine {
+            let earning = tx.earnings_of_case(case.id).await?.into_iter().find(|e| e.decision_id == d.id);
+            payouts.push(PayoutLine { payout_id: d.payout_id, date: d.decided_at, decision: (*d).clone(), stage: earning.map(|_| RevenueStage::Pending) });
+        }
+        let report = partner.map(|p| {
+            let facts_payouts: Vec<PayoutFacts> = mine.iter().map(|d| PayoutFacts { payout_id: d.payout_id, at: d.decided_at, partner_id: d.partner_id, reason: d.reason }).collect();
+            self_serve_check(p, case_facts, facts, &facts_payouts, now)
+        });
+        let link = partner.and_then(|p| {
+            links.iter().filter(|l| l.partner_id == p).max_by_key(|l| (l.status_at(now) == Some(refshare_core::link::LinkStatus::Active), l.linked_at, l.id)).cloned()
+        });
+        let request = match (&link, partner) {
+            (None, Some(p)) => requests.iter().filter(|r| r.partner_id == p).max_by_key(|r| (r.created_at, r.id)).cloned(),
+            _ => None,
+        };
+        let deadline = payouts.iter().map(|p| p.date).max().map(|t| dispute_deadline(t, self.config.dispute_window_days));
+        Ok(AttributionView {
+            partner_id: partner,
+            onboarding_url: match (&link, client.onboarding_completed_at) {
+                (Some(l), None) => Some(self.onboarding_url(l.id)),
+                _ => None,
+            },
+            dispute_allowed: deadline.is_some_and(|d| now < d),
+            dispute_deadline: deadline,
+            payouts,
+            report,
+            link,
+            request,
+            all_decisions: if operator { decisions } else { Vec::new() },
+            case,
+            client,
+        })
+    }
+
+    /// The partner's check for a case reference. A case whose client never had a link or
+    /// link request with this partner is "not found", exactly like an unknown reference.
+    pub async fn partner_attribution_check(&self, partner: &PartnerRecord, reference: &str) -> Result<AttributionView, AppError> {
+        let case = {
+            let mut tx = self.store.begin().await?;
+            let case = tx.case_by_reference(reference).await?.ok_or(AppError::NotFound("case"))?;
+            let linked = tx.links_of_client(case.client_id).await?.iter().any(|l| l.partner_id == partner.id)
+                || tx.link_requests_of_client(case.client_id).await?.iter().any(|r| r.request.partner_id == partner.id);
+            if !linked {
+                return Err(AppError::NotFound("case"));
+            }
+            case
+        };
+        self.build_view(case, Some(partner.id), false).await
+    }
+
+    /// The operator's check for any case: the relevant partner's view plus every decision.
+    pub async fn operator_attribution_check(&self, case_key: &str) -> Result<AttributionView, AppError> {
+        let case = self.case_by_id_or_reference(case_key).await?;
+        self.build_view(case, None, true).await
+    }
+}

@@ -1,0 +1,135 @@
+//! Credentials: API keys (random, shown once, stored as SHA-256), the operator token,
+//! per-client bearer tokens (JWT HS256, 30 minutes, checked against our clock), and the
+//! approval tokens of link requests (derived from the request id, so a re-used pending
+//! request hands out the same URL without storing the token).
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use refshare_core::link::LinkStatus;
+use refshare_store::{ClientRecord, PartnerRecord};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{App, AppError};
+
+/// Lifetime of a partner-minted client token.
+pub const TOKEN_TTL_SECONDS: i64 = 1800;
+
+/// SHA-256 of a secret, hex encoded.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A new random API key with the given prefix (`rsp` partner, `rsc` client).
+pub fn new_api_key(prefix: &str) -> String {
+    let bytes: [u8; 24] = rand::random();
+    format!("{prefix}_{}", hex::encode(bytes))
+}
+
+/// Compares two hex digests in constant time.
+fn digest_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Claims of a client bearer token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenClaims {
+    /// The client (creditor) id.
+    pub sub: String,
+    /// The partner that minted it.
+    pub partner: String,
+    /// The link it was minted through.
+    pub link: String,
+    pub tid: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Who is calling the Customer API.
+#[derive(Debug, Clone)]
+pub enum CustomerPrincipal {
+    /// The client's own key.
+    ClientKey { client: ClientRecord },
+    /// A token minted by a partner for this client.
+    PartnerToken { client: ClientRecord, partner_id: Uuid, link_id: Uuid },
+}
+
+impl CustomerPrincipal {
+    pub fn client(&self) -> &ClientRecord {
+        match self {
+            CustomerPrincipal::ClientKey { client } | CustomerPrincipal::PartnerToken { client, .. } => client,
+        }
+    }
+}
+
+impl App {
+    /// The partner owning an unrevoked key, or 401.
+    pub async fn authenticate_partner(&self, api_key: &str) -> Result<PartnerRecord, AppError> {
+        let mut tx = self.store.begin().await?;
+        tx.partner_by_key_hash(&hash_secret(api_key.trim())).await?.ok_or(AppError::Unauthorized)
+    }
+
+    /// Checks the operator token.
+    pub fn authenticate_operator(&self, token: &str) -> Result<(), AppError> {
+        if digest_eq(&hash_secret(token.trim()), &self.config.admin_token_hash) {
+            Ok(())
+        } else {
+            Err(AppError::Unauthorized)
+        }
+    }
+
+    /// Resolves a client key or a bearer token to the calling client.
+    pub async fn authenticate_customer(&self, api_key: Option<&str>, bearer: Option<&str>) -> Result<CustomerPrincipal, AppError> {
+        let mut tx = self.store.begin().await?;
+        if let Some(key) = api_key {
+            let client = tx.client_by_key_hash(&hash_secret(key.trim())).await?.ok_or(AppError::Unauthorized)?;
+            return Ok(CustomerPrincipal::ClientKey { client });
+        }
+        let token = bearer.ok_or(AppError::Unauthorized)?;
+        let claims = self.verify_token(token)?;
+        let link_id = Uuid::parse_str(&claims.link).map_err(|_| AppError::Unauthorized)?;
+        let link = tx.link(link_id).await?.ok_or(AppError::Unauthorized)?;
+        // A token dies with its link: archived or deleted links mint nothing and use nothing.
+        if link.current_status() != LinkStatus::Active || link.client_id.to_string() != claims.sub {
+            return Err(AppError::Unauthorized);
+        }
+        let client = tx.client(link.client_id).await?.ok_or(AppError::Unauthorized)?;
+        Ok(CustomerPrincipal::PartnerToken { client, partner_id: link.partner_id, link_id })
+    }
+
+    pub(crate) fn mint_token(&self, client_id: Uuid, partner_id: Uuid, link_id: Uuid, tenant: &str) -> Result<String, AppError> {
+        let now = self.now().timestamp();
+        let claims = TokenClaims {
+            sub: client_id.to_string(),
+            partner: partner_id.to_string(),
+            link: link_id.to_string(),
+            tid: tenant.to_string(),
+            iat: now,
+            exp: now + TOKEN_TTL_SECONDS,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(self.secret()))
+            .map_err(|e| AppError::Internal(format!("token encoding: {e}")))
+    }
+
+    fn verify_token(&self, token: &str) -> Result<TokenClaims, AppError> {
+        let mut v = Validation::new(Algorithm::HS256);
+        // Expiry is checked against our clock below, not the machine's.
+        v.validate_exp = false;
+        v.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<TokenClaims>(token.trim(), &DecodingKey::from_secret(self.secret()), &v)
+            .map_err(|_| AppError::Unauthorized)?;
+        if data.claims.exp <= self.now().timestamp() {
+            return Err(AppError::Unauthorized);
+        }
+        Ok(data.claims)
+    }
+
+    /// The approval token of a link request.
+    pub(crate) fn approval_token(&self, request_id: Uuid) -> String {
+        let mut h = Sha256::new();
+        h.update(self.secret());
+        h.update(b"link-request:");
+        h.update(request_id.as_bytes());
+        hex::encode(h.finalize())
+    }
+}

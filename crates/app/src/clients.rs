@@ -1,0 +1,564 @@
+//! Client use cases: `POST /clients` (SPEC §4), the partner's client list, withdraw,
+//! test-environment reset, bearer tokens, and clients that sign up directly.
+
+use refshare_core::case::{close_code, CaseSource, Lifecycle};
+use refshare_core::link::{Link, LinkEvent, LinkRequest, LinkRequestStatus, LinkStatus};
+use refshare_core::parse::{required_text, Email};
+use refshare_store::{ClientRecord, ClientUserRecord, LinkRequestRecord, PartnerRecord, Tx};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{hash_secret, new_api_key};
+use crate::cases::{parse_case, CaseFailure, NewCase, Origin};
+use crate::error::FieldError;
+use crate::notify::{self, kind};
+use crate::views::{CaseResults, ClientCreated, ClientState, ClientsSummary};
+use crate::{actor, audit, App, AppError};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientDetailsInput {
+    pub name: Option<String>,
+    pub registration_number: Option<String>,
+    pub address: Option<String>,
+    pub zip_code: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+    pub support_email: Option<String>,
+    pub support_phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub is_onboarding_user: Option<bool>,
+}
+
+/// `POST /referral-api/clients` body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateClientInput {
+    pub external_tenant_id: Option<String>,
+    pub client: Option<ClientDetailsInput>,
+    pub users: Option<Vec<UserInput>>,
+    pub cases: Option<Vec<serde_json::Value>>,
+    pub return_url: Option<String>,
+}
+
+/// `POST /admin-api/v1/clients` body: a client that signed up directly.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectClientInput {
+    pub company_name: Option<String>,
+    pub country: Option<String>,
+    pub support_email: Option<String>,
+    pub registration_number: Option<String>,
+    pub users: Option<Vec<UserInput>>,
+    pub onboarding_done: Option<bool>,
+}
+
+/// A validated new client.
+struct NewClient {
+    record: ClientRecord,
+    users: Vec<ClientUserRecord>,
+}
+
+fn opt_text(errors: &mut Vec<FieldError>, field: &str, v: &Option<String>, max: usize) -> Option<String> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) if s.chars().count() > max => {
+            errors.push(FieldError { field: field.into(), message: format!("must be at most {max} characters") });
+            None
+        }
+        Some(s) => Some(s.to_string()),
+    }
+}
+
+fn req_text(errors: &mut Vec<FieldError>, field: &str, v: &Option<String>, max: usize) -> String {
+    match required_text(v.as_deref().unwrap_or(""), max) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(FieldError { field: field.into(), message: e.to_string() });
+            String::new()
+        }
+    }
+}
+
+fn email(errors: &mut Vec<FieldError>, field: &str, v: &Option<String>) -> String {
+    match v.as_deref() {
+        None | Some("") => {
+            errors.push(FieldError { field: field.into(), message: "is required".into() });
+            String::new()
+        }
+        Some(s) => Email::parse(s).map(|e| e.to_string()).unwrap_or_else(|e| {
+            errors.push(FieldError { field: field.into(), message: e.to_string() });
+            String::new()
+        }),
+    }
+}
+
+fn parse_users(errors: &mut Vec<FieldError>, users: &Option<Vec<UserInput>>, client_id: Uuid) -> Vec<ClientUserRecord> {
+    let users = users.as_deref().unwrap_or(&[]);
+    if users.is_empty() {
+        errors.push(FieldError { field: "users".into(), message: "at least one user is required".into() });
+        return Vec::new();
+    }
+    if users.len() > 50 {
+        errors.push(FieldError { field: "users".into(), message: "at most 50 users".into() });
+        return Vec::new();
+    }
+    let flagged = users.iter().filter(|u| u.is_onboarding_user == Some(true)).count();
+    if users.len() > 1 && flagged != 1 {
+        errors.push(FieldError { field: "users".into(), message: "exactly one user must have isOnboardingUser = true".into() });
+    }
+    users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| ClientUserRecord {
+            id: Uuid::new_v4(),
+            client_id,
+            name: req_text(errors, &format!("users[{i}].name"), &u.name, 200),
+            email: email(errors, &format!("users[{i}].email"), &u.email),
+            phone: None,
+            is_onboarding_user: users.len() == 1 || u.is_onboarding_user == Some(true),
+        })
+        .collect()
+}
+
+impl App {
+    fn parse_new_client(&self, input: &CreateClientInput, errors: &mut Vec<FieldError>) -> NewClient {
+        let id = Uuid::new_v4();
+        let d = input.client.clone().unwrap_or_default();
+        if input.client.is_none() {
+            errors.push(FieldError { field: "client".into(), message: "is required".into() });
+        }
+        let record = ClientRecord {
+            id,
+            company_name: req_text(errors, "client.name", &d.name, 200),
+            country: req_text(errors, "client.country", &d.country, 100),
+            registration_number: opt_text(errors, "client.registrationNumber", &d.registration_number, 100),
+            support_email: Some(email(errors, "client.supportEmail", &d.support_email)),
+            details: serde_json::json!({
+                "address": opt_text(errors, "client.address", &d.address, 500),
+                "zipCode": opt_text(errors, "client.zipCode", &d.zip_code, 20),
+                "city": opt_text(errors, "client.city", &d.city, 100),
+                "state": opt_text(errors, "client.state", &d.state, 100),
+                "supportPhone": opt_text(errors, "client.supportPhone", &d.support_phone, 50),
+            }),
+            api_key_hash: None,
+            onboarding_completed_at: None,
+            sdca: None,
+            created_at: self.now(),
+        };
+        let users = parse_users(errors, &input.users, id);
+        NewClient { record, users }
+    }
+
+    /// `POST /clients` (SPEC §4).
+    pub async fn create_client(&self, partner: &PartnerRecord, input: CreateClientInput) -> Result<ClientCreated, AppError> {
+        // 1. Validate everything first.
+        let mut errors = Vec::new();
+        let tenant = req_text(&mut errors, "externalTenantId", &input.external_tenant_id, 255);
+        let new = self.parse_new_client(&input, &mut errors);
+        let return_url = opt_text(&mut errors, "returnUrl", &input.return_url, 2048);
+        let raw_cases = input.cases.clone().unwrap_or_default();
+        if raw_cases.len() > 100 {
+            errors.push(FieldError { field: "cases".into(), message: "at most 100 cases per request".into() });
+        }
+        let mut cases: Vec<NewCase> = Vec::new();
+        for (i, c) in raw_cases.iter().enumerate() {
+            match parse_case(c, &format!("cases[{i}].")) {
+                Ok(nc) => {
+                    if let Some(r) = &nc.creditor_reference {
+                        if cases.iter().any(|o| o.creditor_reference.as_ref() == Some(r)) {
+                            errors.push(FieldError { field: format!("cases[{i}].creditorReference"), message: format!("`{r}` appears twice in this request") });
+                        }
+                    }
+                    cases.push(nc);
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+
+        let mut tx = self.store.begin().await?;
+        // 2. Same externalTenantId as an active link: answer its state, create nothing.
+        if let Some(link) = tx.active_link_by_tenant(partner.id, &tenant).await? {
+            let state = self.client_state(&mut tx, partner.id, link).await?;
+            let failed = raw_cases
+                .iter()
+                .enumerate()
+                .map(|(i, c)| CaseFailure {
+                    index: i,
+                    creditor_reference: c.get("creditorReference").and_then(|v| v.as_str()).map(str::to_string),
+                    error_type: "IdempotencyViolation".into(),
+                    message: "The client already exists for this externalTenantId; cases are not created on a repeated request. Submit them through the Customer API.".into(),
+                    field_errors: vec![],
+                })
+                .collect();
+            let onboarding_done = state.client.onboarding_completed_at.is_some();
+            return Ok(ClientCreated { state, cases: CaseResults { successful: vec![], failed }, onboarding_done });
+        }
+
+        // 3. Existing-client match.
+        let mut emails: Vec<String> = new.users.iter().map(|u| u.email.clone()).collect();
+        emails.extend(new.record.support_email.clone());
+        let registration = new.record.registration_number.as_deref().map(|r| (new.record.country.as_str(), r));
+        let matches = tx.matching_clients(&emails, registration).await?;
+        if let Some(existing) = matches.into_iter().next() {
+            let links = tx.links_of_client(existing.id).await?;
+            if let Some(active) = links.iter().find(|l| l.current_status() == LinkStatus::Active) {
+                let message = if active.partner_id == partner.id {
+                    format!("This company is already linked to you under externalTenantId `{}`.", active.external_tenant_id)
+                } else {
+                    "This company is already linked to another referral partner.".to_string()
+                };
+                return Err(AppError::ClientConflict {
+                    kind: "AlreadyLinkedToAnotherPartner".into(),
+                    message,
+                    data: serde_json::json!({"externalTenantId": tenant}),
+                });
+            }
+            let url = self.request_link(&mut tx, partner, &existing, &tenant, &raw_cases, return_url).await?;
+            tx.commit().await?;
+            self.deliver_notifications().await?;
+            return Err(AppError::ClientConflict {
+                kind: "ClientExistsNeedsLinking".into(),
+                message: "This company already has an account. We sent it a request to link it to you; it becomes linked when the company approves.".into(),
+                data: serde_json::json!({"externalTenantId": tenant, "onboardingLinks": {"url": url}}),
+            });
+        }
+
+        // 4. A new client with an attributed link and its cases.
+        let now = self.now();
+        tx.insert_client(&new.record, &new.users).await?;
+        let link = Link {
+            id: Uuid::new_v4(),
+            partner_id: partner.id,
+            client_id: new.record.id,
+            external_tenant_id: tenant.clone(),
+            is_attributed: true,
+            referral_fee_bps: partner.referral_fee_bps,
+            linked_at: now,
+            history: vec![LinkEvent { at: now, status: LinkStatus::Active, actor: actor::partner(partner.id), reason: None }],
+        };
+        tx.insert_link(&link, &actor::partner(partner.id), return_url.as_deref()).await?;
+        let origin = Origin { source: CaseSource::PartnerApi, partner: Some(partner.id) };
+        let mut results = CaseResults::default();
+        for nc in &cases {
+            // Validated above and the client is new, so only storage errors remain.
+            results.successful.push(self.insert_case(&mut tx, &new.record, nc, origin, true).await?);
+        }
+        if let Some(u) = new.users.iter().find(|u| u.is_onboarding_user) {
+            notify::enqueue(
+                &mut tx,
+                self,
+                kind::ONBOARDING_INVITATION,
+                &u.email,
+                &format!("{} invites you to complete your onboarding", partner.company_name),
+                format!("Hello {},\n\n{} set up debt collection for {}. Review your company details and sign the agreement here:\n{}\n", u.name, partner.company_name, new.record.company_name, self.onboarding_url(link.id)),
+                Some(link.id.to_string()),
+            )
+            .await?;
+        }
+        audit(&mut tx, now, &actor::partner(partner.id), "client.created", "link", &link.id.to_string(), serde_json::json!({"clientId": new.record.id, "externalTenantId": tenant, "cases": results.successful.len()})).await?;
+        let state = self.client_state(&mut tx, partner.id, link).await?;
+        tx.commit().await?;
+        self.deliver_notifications().await?;
+        Ok(ClientCreated { state, cases: results, onboarding_done: false })
+    }
+
+    /// Creates (or re-uses) a link request and queues the approval e-mail; returns the URL.
+    async fn request_link(
+        &self,
+        tx: &mut Tx,
+        partner: &PartnerRecord,
+        client: &ClientRecord,
+        tenant: &str,
+        cases: &[serde_json::Value],
+        return_url: Option<String>,
+    ) -> Result<String, AppError> {
+        let now = self.now();
+        let cases_json = serde_json::Value::Array(cases.to_vec()).to_string();
+        let existing = tx.link_requests_of_client(client.id).await?;
+        for r in existing.iter().filter(|r| r.request.partner_id == partner.id) {
+            match r.request.status_at(now) {
+                LinkRequestStatus::Pending => {
+                    if !cases.is_empty() {
+                        tx.set_link_request_cases(r.request.id, &cases_json).await?;
+                    }
+                    return Ok(self.approval_url(&self.approval_token(r.request.id)));
+                }
+                LinkRequestStatus::Expired if r.request.status == LinkRequestStatus::Pending => {
+                    self.expire_request(tx, r, partner).await?;
+                }
+                _ => {}
+            }
+        }
+        let id = Uuid::new_v4();
+        let token = self.approval_token(id);
+        let request = LinkRequest {
+            id,
+            partner_id: partner.id,
+            client_id: client.id,
+            external_tenant_id: tenant.to_string(),
+            created_at: now,
+            expires_at: now + chrono::Duration::days(partner.approval_ttl_days),
+            status: LinkRequestStatus::Pending,
+            decided_at: None,
+        };
+        tx.insert_link_request(&LinkRequestRecord { request: request.clone(), token_hash: hash_secret(&token), cases_json, return_url }).await?;
+        let url = self.approval_url(&token);
+        let to = tx
+            .client_users(client.id)
+            .await?
+            .into_iter()
+            .find(|u| u.is_onboarding_user)
+            .map(|u| u.email)
+            .or(client.support_email.clone())
+            .unwrap_or_default();
+        notify::enqueue(
+            tx,
+            self,
+            kind::LINK_APPROVAL_REQUEST,
+            &to,
+            &format!("{} asks to link your account", partner.company_name),
+            format!(
+                "{} would like to connect to your account with us. If you approve, {} earns a share of our fee on the cases it submits for you.\n\nApprove or decline here (the link expires {}):\n{}\n",
+                partner.company_name,
+                partner.company_name,
+                request.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                url
+            ),
+            Some(id.to_string()),
+        )
+        .await?;
+        audit(tx, now, &actor::partner(partner.id), "link_request.created", "link_request", &id.to_string(), serde_json::json!({"clientId": client.id, "externalTenantId": tenant, "expiresAt": request.expires_at})).await?;
+        Ok(url)
+    }
+
+    /// Stores the expiry of a request that passed `expires_at` and tells the partner.
+    pub(crate) async fn expire_request(&self, tx: &mut Tx, r: &LinkRequestRecord, partner: &PartnerRecord) -> Result<(), AppError> {
+        tx.set_link_request_status(r.request.id, LinkRequestStatus::Expired, Some(r.request.expires_at)).await?;
+        notify::enqueue(
+            tx,
+            self,
+            kind::LINK_EXPIRED,
+            &partner.contact_email,
+            "A link request expired",
+            format!("The link request for externalTenantId `{}` expired on {} without an answer. Call POST /clients again to send a fresh request.", r.request.external_tenant_id, r.request.expires_at.format("%Y-%m-%d %H:%M UTC")),
+            Some(r.request.id.to_string()),
+        )
+        .await?;
+        audit(tx, self.now(), crate::actor::SYSTEM, "link_request.expired", "link_request", &r.request.id.to_string(), serde_json::json!({"expiresAt": r.request.expires_at})).await?;
+        Ok(())
+    }
+
+    /// Builds the partner's view of a client.
+    pub(crate) async fn client_state(&self, tx: &mut Tx, partner_id: Uuid, link: Link) -> Result<ClientState, AppError> {
+        let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
+        let users = tx.client_users(client.id).await?;
+        let cases = tx.cases_of_client(client.id).await?;
+        let visible: Vec<_> = cases
+            .iter()
+            .filter(|c| {
+                refshare_core::attribution::case_visible_to(
+                    partner_id,
+                    refshare_core::attribution::CaseFacts { created_at: c.created_at, source: c.source, creating_partner: c.creating_partner_id },
+                    &link,
+                    self.now(),
+                )
+            })
+            .collect();
+        let mut usd = Some(0i64);
+        for c in &cases {
+            for e in tx.earnings_of_case(c.id).await?.into_iter().filter(|e| e.partner_id == partner_id) {
+                let converted = crate::fx::to_usd_minor(tx, e.amount_minor, e.currency, self.now()).await.ok();
+                usd = usd.zip(converted).map(|(a, b)| a + b);
+            }
+        }
+        Ok(ClientState {
+            onboarding_url: client.onboarding_completed_at.is_none().then(|| self.onboarding_url(link.id)),
+            cases_total: visible.len() as i64,
+            cases_closed: visible.iter().filter(|c| c.lifecycle == Lifecycle::Closed).count() as i64,
+            earnings_usd_minor: usd,
+            client,
+            users,
+            link,
+        })
+    }
+
+    /// `GET /clients/{externalTenantId}`: only active links.
+    pub async fn partner_client(&self, partner: &PartnerRecord, tenant: &str) -> Result<ClientState, AppError> {
+        let mut tx = self.store.begin().await?;
+        let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
+        self.client_state(&mut tx, partner.id, link).await
+    }
+
+    /// `GET /clients`: the partner's actively linked clients, filtered, with a summary.
+    pub async fn partner_clients(&self, partner: &PartnerRecord, filter: &ClientFilter) -> Result<(Vec<ClientState>, ClientsSummary), AppError> {
+        let mut tx = self.store.begin().await?;
+        let links: Vec<Link> = tx.links_of_partner(partner.id).await?.into_iter().filter(|l| l.current_status() == LinkStatus::Active).collect();
+        let mut states = Vec::with_capacity(links.len());
+        for l in links {
+            states.push(self.client_state(&mut tx, partner.id, l).await?);
+        }
+        let summary = ClientsSummary {
+            total_clients: states.len() as i64,
+            attributed_clients: states.iter().filter(|s| s.link.is_attributed).count() as i64,
+            onboarding_complete: states.iter().filter(|s| s.client.onboarding_completed_at.is_some()).count() as i64,
+            onboarding_pending: states.iter().filter(|s| s.client.onboarding_completed_at.is_none()).count() as i64,
+            total_cases: states.iter().map(|s| s.cases_total).sum(),
+        };
+        states.retain(|s| filter.matches(s));
+        match filter.sort.as_str() {
+            "name:asc" => states.sort_by(|a, b| a.client.company_name.to_lowercase().cmp(&b.client.company_name.to_lowercase())),
+            "name:desc" => states.sort_by(|a, b| b.client.company_name.to_lowercase().cmp(&a.client.company_name.to_lowercase())),
+            "dateCreated:asc" => states.sort_by_key(|s| (s.link.linked_at, s.link.id)),
+            _ => states.sort_by_key(|s| std::cmp::Reverse((s.link.linked_at, s.link.id))),
+        }
+        Ok((states, summary))
+    }
+
+    /// `POST /oauth/token`.
+    pub async fn mint_client_token(&self, partner: &PartnerRecord, tenant: &str) -> Result<(String, Uuid), AppError> {
+        let mut tx = self.store.begin().await?;
+        let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
+        let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
+        if client.onboarding_completed_at.is_none() {
+            return Err(AppError::business("OnboardingIncomplete", format!("The client has not completed onboarding; send the onboarding URL again: {}", self.onboarding_url(link.id))));
+        }
+        Ok((self.mint_token(client.id, partner.id, link.id, tenant)?, client.id))
+    }
+
+    /// `POST /clients/{externalTenantId}/withdraw`.
+    pub async fn withdraw_client(&self, partner: &PartnerRecord, tenant: &str) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
+        let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
+        if !link.is_attributed {
+            return Err(AppError::conflict("NotAttributed", "Only clients you created (attributed) can be withdrawn."));
+        }
+        if client.onboarding_completed_at.is_some() {
+            return Err(AppError::conflict("OnboardingComplete", "The client already completed onboarding and cannot be withdrawn."));
+        }
+        let cases = tx.cases_of_client(client.id).await?;
+        if cases.iter().any(|c| c.lifecycle != Lifecycle::PendingContractSigning && c.lifecycle != Lifecycle::Closed) {
+            return Err(AppError::conflict("CasesStarted", "A case of this client has moved past PendingContractSigning."));
+        }
+        let now = self.now();
+        let who = actor::partner(partner.id);
+        tx.change_link_status(&link, &LinkEvent { at: now, status: LinkStatus::Archived, actor: who.clone(), reason: Some("withdrawn by partner".into()) }).await?;
+        for mut c in cases.into_iter().filter(|c| c.lifecycle == Lifecycle::PendingContractSigning) {
+            c.lifecycle = Lifecycle::Closed;
+            c.close_code = Some(close_code::CASE_NEVER_STARTED_INTERNAL.into());
+            c.updated_at = now;
+            tx.update_case_state(&c).await?;
+        }
+        audit(&mut tx, now, &who, "client.withdrawn", "link", &link.id.to_string(), serde_json::json!({"externalTenantId": tenant})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Why a client cannot be reset (empty when it can). Test environment only.
+    pub async fn client_delete_blockers(&self, partner: &PartnerRecord, tenant: &str) -> Result<Vec<String>, AppError> {
+        self.require_test_env()?;
+        let mut tx = self.store.begin().await?;
+        let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
+        self.blockers(&mut tx, &link).await
+    }
+
+    async fn blockers(&self, tx: &mut Tx, link: &Link) -> Result<Vec<String>, AppError> {
+        let mut blockers = Vec::new();
+        if tx.links_of_client(link.client_id).await?.iter().any(|l| l.partner_id != link.partner_id) {
+            blockers.push("The client has been linked to another partner.".to_string());
+        }
+        if !link.is_attributed {
+            blockers.push("The client was not created by you (non-attributed link).".to_string());
+        }
+        Ok(blockers)
+    }
+
+    /// `DELETE /clients/{externalTenantId}`: removes the client and its data (test only).
+    pub async fn delete_client(&self, partner: &PartnerRecord, tenant: &str) -> Result<(), AppError> {
+        self.require_test_env()?;
+        let mut tx = self.store.begin().await?;
+        let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
+        let blockers = self.blockers(&mut tx, &link).await?;
+        if !blockers.is_empty() {
+            return Err(AppError::conflict("NotDeletable", blockers.join(" ")));
+        }
+        tx.delete_client_cascade(link.client_id).await?;
+        audit(&mut tx, self.now(), &actor::partner(partner.id), "client.deleted", "client", &link.client_id.to_string(), serde_json::json!({"externalTenantId": tenant})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Operator: a client that signed up directly (no partner). Returns its API key once.
+    pub async fn create_direct_client(&self, input: DirectClientInput) -> Result<(ClientRecord, String), AppError> {
+        let mut errors = Vec::new();
+        let id = Uuid::new_v4();
+        let now = self.now();
+        let key = new_api_key("rsc");
+        let record = ClientRecord {
+            id,
+            company_name: req_text(&mut errors, "companyName", &input.company_name, 200),
+            country: req_text(&mut errors, "country", &input.country, 100),
+            registration_number: opt_text(&mut errors, "registrationNumber", &input.registration_number, 100),
+            support_email: Some(email(&mut errors, "supportEmail", &input.support_email)),
+            details: serde_json::json!({}),
+            api_key_hash: Some(hash_secret(&key)),
+            onboarding_completed_at: input.onboarding_done.unwrap_or(false).then_some(now),
+            sdca: None,
+            created_at: now,
+        };
+        let users = parse_users(&mut errors, &input.users, id);
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let mut tx = self.store.begin().await?;
+        let mut emails: Vec<String> = users.iter().map(|u| u.email.clone()).collect();
+        emails.extend(record.support_email.clone());
+        if !tx.matching_clients(&emails, None).await?.is_empty() {
+            return Err(AppError::conflict("ClientExists", "A client with one of these e-mail addresses already exists."));
+        }
+        tx.insert_client(&record, &users).await?;
+        audit(&mut tx, now, actor::OPERATOR, "client.created_direct", "client", &id.to_string(), serde_json::json!({"companyName": record.company_name})).await?;
+        tx.commit().await?;
+        Ok((record, key))
+    }
+}
+
+/// Filters of `GET /clients`.
+#[derive(Debug, Clone, Default)]
+pub struct ClientFilter {
+    pub query: Option<String>,
+    pub external_tenant_id: Option<String>,
+    pub is_attributed: Option<bool>,
+    pub onboarding_done: Option<bool>,
+    pub created_from: Option<refshare_core::Instant>,
+    pub created_to: Option<refshare_core::Instant>,
+    /// `dateCreated:desc` (default), `dateCreated:asc`, `name:asc`, `name:desc`.
+    pub sort: String,
+}
+
+impl ClientFilter {
+    fn matches(&self, s: &ClientState) -> bool {
+        let q_ok = self.query.as_deref().is_none_or(|q| {
+            let q = q.to_lowercase();
+            s.client.company_name.to_lowercase().contains(&q)
+                || s.client.support_email.as_deref().unwrap_or("").to_lowercase().contains(&q)
+                || s.client.registration_number.as_deref().unwrap_or("").to_lowercase().contains(&q)
+        });
+        q_ok && self.external_tenant_id.as_deref().is_none_or(|t| t == s.link.external_tenant_id)
+            && self.is_attributed.is_none_or(|a| a == s.link.is_attributed)
+            && self.onboarding_done.is_none_or(|d| d == s.client.onboarding_completed_at.is_some())
+            && self.created_from.is_none_or(|f| s.link.linked_at >= f)
+            && self.created_to.is_none_or(|t| s.link.linked_at <= t)
+    }
+}

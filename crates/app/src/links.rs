@@ -1,0 +1,246 @@
+//! Link use cases: the hosted approval and onboarding pages, operator archive /
+//! unarchive / delete, and the expiry of link requests by the clock.
+
+use refshare_core::case::CaseSource;
+use refshare_core::link::{Link, LinkEvent, LinkRequestStatus, LinkStatus};
+use refshare_store::{ClientRecord, LinkRequestRecord, PartnerRecord, SdcaSignature};
+use uuid::Uuid;
+
+use crate::auth::hash_secret;
+use crate::cases::{parse_case, Origin};
+use crate::notify::{self, kind};
+use crate::{actor, audit, App, AppError};
+
+/// Version of the agreement text the onboarding page shows.
+pub const SDCA_VERSION: &str = "SDCA-2026-01";
+
+/// What the approval page shows.
+pub struct ApprovalPage {
+    pub request: LinkRequestRecord,
+    pub partner: PartnerRecord,
+    pub client: ClientRecord,
+    /// The status now; only `Pending` shows a form.
+    pub status: LinkRequestStatus,
+}
+
+/// What the onboarding page shows.
+pub struct OnboardingPage {
+    pub link: Link,
+    pub partner: PartnerRecord,
+    pub client: ClientRecord,
+    pub return_url: Option<String>,
+}
+
+/// The client's decision on a link request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Decline,
+}
+
+/// Who signed, from where.
+pub struct Signing {
+    pub signer_name: String,
+    pub accepted: bool,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl App {
+    pub async fn approval_page(&self, token: &str) -> Result<ApprovalPage, AppError> {
+        let mut tx = self.store.begin().await?;
+        let request = tx.link_request_by_token_hash(&hash_secret(token)).await?.ok_or(AppError::NotFound("link request"))?;
+        let partner = tx.partner(request.request.partner_id).await?.ok_or(AppError::NotFound("partner"))?;
+        let client = tx.client(request.request.client_id).await?.ok_or(AppError::NotFound("client"))?;
+        let status = request.request.status_at(self.now());
+        Ok(ApprovalPage { request, partner, client, status })
+    }
+
+    /// Approves or declines a link request (SPEC §4.5). Returns the page data afterwards.
+    pub async fn decide_link_request(&self, token: &str, decision: Decision) -> Result<ApprovalPage, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let r = tx.link_request_by_token_hash(&hash_secret(token)).await?.ok_or(AppError::NotFound("link request"))?;
+        let partner = tx.partner(r.request.partner_id).await?.ok_or(AppError::NotFound("partner"))?;
+        let client = tx.client(r.request.client_id).await?.ok_or(AppError::NotFound("client"))?;
+        match r.request.status_at(now) {
+            LinkRequestStatus::Pending => {}
+            LinkRequestStatus::Expired => {
+                if r.request.status == LinkRequestStatus::Pending {
+                    self.expire_request(&mut tx, &r, &partner).await?;
+                    tx.commit().await?;
+                    self.deliver_notifications().await?;
+                }
+                return Err(AppError::Gone("This link request has expired. Ask the partner to send a new one.".into()));
+            }
+            LinkRequestStatus::Approved => return Err(AppError::Gone("This link request was already approved.".into())),
+            LinkRequestStatus::Declined => return Err(AppError::Gone("This link request was declined.".into())),
+        }
+        let who = actor::client(client.id);
+        match decision {
+            Decision::Decline => {
+                tx.set_link_request_status(r.request.id, LinkRequestStatus::Declined, Some(now)).await?;
+                notify::enqueue(&mut tx, self, kind::LINK_DECLINED, &partner.contact_email, "A client declined your link request",
+                    format!("The client declined the link request for externalTenantId `{}`.", r.request.external_tenant_id), Some(r.request.id.to_string())).await?;
+                audit(&mut tx, now, &who, "link_request.declined", "link_request", &r.request.id.to_string(), serde_json::json!({})).await?;
+            }
+            Decision::Approve => {
+                let links = tx.links_of_client(client.id).await?;
+                if links.iter().any(|l| l.current_status() == LinkStatus::Active) {
+                    return Err(AppError::Gone("Your account is already linked to a partner; this request can no longer be approved.".into()));
+                }
+                if tx.active_link_by_tenant(partner.id, &r.request.external_tenant_id).await?.is_some() {
+                    return Err(AppError::Gone("The partner already uses this identifier for another account.".into()));
+                }
+                tx.set_link_request_status(r.request.id, LinkRequestStatus::Approved, Some(now)).await?;
+                let link = Link {
+                    id: Uuid::new_v4(),
+                    partner_id: partner.id,
+                    client_id: client.id,
+                    external_tenant_id: r.request.external_tenant_id.clone(),
+                    is_attributed: false,
+                    referral_fee_bps: partner.referral_fee_bps,
+                    linked_at: now,
+                    history: vec![LinkEvent { at: now, status: LinkStatus::Active, actor: who.clone(), reason: None }],
+                };
+                tx.insert_link(&link, &who, r.return_url.as_deref()).await?;
+                // Replay the cases that came with the request as the partner's own cases.
+                let cases: Vec<serde_json::Value> = serde_json::from_str(&r.cases_json).unwrap_or_default();
+                let origin = Origin { source: CaseSource::PartnerApi, partner: Some(partner.id) };
+                let mut replayed = 0;
+                let mut failed = Vec::new();
+                for (i, c) in cases.iter().enumerate() {
+                    let outcome = match parse_case(c, &format!("cases[{i}].")) {
+                        Ok(nc) => self.insert_case(&mut tx, &client, &nc, origin, true).await.map(|_| ()),
+                        Err(e) => Err(AppError::Validation(e)),
+                    };
+                    match outcome {
+                        Ok(()) => replayed += 1,
+                        Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
+                        Err(e) => failed.push(format!("case {i}: {e}")),
+                    }
+                }
+                notify::enqueue(&mut tx, self, kind::LINK_APPROVED, &partner.contact_email, "A client approved your link request",
+                    format!("The client approved the link for externalTenantId `{}`. {} submitted case(s) were created{}.", link.external_tenant_id, replayed,
+                        if failed.is_empty() { String::new() } else { format!("; {} could not be replayed: {}", failed.len(), failed.join("; ")) }),
+                    Some(link.id.to_string())).await?;
+                audit(&mut tx, now, &who, "link_request.approved", "link", &link.id.to_string(), serde_json::json!({"linkRequestId": r.request.id, "replayedCases": replayed, "failedCases": failed})).await?;
+            }
+        }
+        tx.commit().await?;
+        self.deliver_notifications().await?;
+        self.approval_page(token).await
+    }
+
+    pub async fn onboarding_page(&self, link_id: Uuid) -> Result<OnboardingPage, AppError> {
+        let mut tx = self.store.begin().await?;
+        let link = tx.link(link_id).await?.ok_or(AppError::NotFound("onboarding link"))?;
+        if link.current_status() != LinkStatus::Active {
+            return Err(AppError::Gone("This onboarding link is no longer valid.".into()));
+        }
+        let partner = tx.partner(link.partner_id).await?.ok_or(AppError::NotFound("partner"))?;
+        let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
+        let return_url = tx.link_return_url(link.id).await?;
+        Ok(OnboardingPage { link, partner, client, return_url })
+    }
+
+    /// Signs the SDCA: completes onboarding and activates the client's pending cases.
+    pub async fn sign_onboarding(&self, link_id: Uuid, s: Signing) -> Result<OnboardingPage, AppError> {
+        let page = self.onboarding_page(link_id).await?;
+        let mut errors = Vec::new();
+        let name = s.signer_name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            errors.push(crate::FieldError { field: "signer_name".into(), message: "Type your full name to sign.".into() });
+        }
+        if !s.accepted {
+            errors.push(crate::FieldError { field: "accept".into(), message: "You must accept the agreement.".into() });
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        if page.client.onboarding_completed_at.is_some() {
+            return Ok(page);
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let sig = SdcaSignature {
+            signer_name: name.to_string(),
+            signed_at: now,
+            ip: s.ip.chars().take(100).collect(),
+            user_agent: s.user_agent.chars().take(500).collect(),
+            version: SDCA_VERSION.into(),
+        };
+        if tx.complete_onboarding(page.client.id, &sig).await? {
+            self.activate_pending_cases(&mut tx, page.client.id).await?;
+            audit(&mut tx, now, &actor::client(page.client.id), "client.onboarding_completed", "client", &page.client.id.to_string(),
+                serde_json::json!({"signer": sig.signer_name, "ip": sig.ip, "sdcaVersion": sig.version, "linkId": link_id})).await?;
+        }
+        tx.commit().await?;
+        self.onboarding_page(link_id).await
+    }
+
+    /// Operator: archive, unarchive or delete a link, with a reason (SPEC §2).
+    pub async fn change_link(&self, link_id: Uuid, to: LinkStatus, reason: Option<String>) -> Result<Link, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let link = tx.link(link_id).await?.ok_or(AppError::NotFound("link"))?;
+        let from = link.current_status();
+        if !from.can_become(to) {
+            return Err(AppError::conflict("IllegalLinkTransition", format!("A {} link cannot become {}.", from.as_str(), to.as_str())));
+        }
+        if to == LinkStatus::Active {
+            let others = tx.links_of_client(link.client_id).await?;
+            if others.iter().any(|l| l.id != link.id && l.current_status() == LinkStatus::Active) {
+                return Err(AppError::conflict("ClientLinkedElsewhere", "The client has another active link; archive it first."));
+            }
+            if tx.active_link_by_tenant(link.partner_id, &link.external_tenant_id).await?.is_some() {
+                return Err(AppError::conflict("ExternalTenantIdInUse", "The partner uses this externalTenantId on another active link."));
+            }
+        }
+        let event = LinkEvent { at: now, status: to, actor: actor::OPERATOR.into(), reason: reason.clone() };
+        tx.change_link_status(&link, &event).await?;
+        audit(&mut tx, now, actor::OPERATOR, &format!("link.{}", to.as_str()), "link", &link_id.to_string(), serde_json::json!({"from": from.as_str(), "to": to.as_str(), "reason": reason})).await?;
+        tx.commit().await?;
+        self.store.begin().await?.link(link_id).await?.ok_or(AppError::NotFound("link"))
+    }
+
+    pub async fn link(&self, id: Uuid) -> Result<Link, AppError> {
+        self.store.begin().await?.link(id).await?.ok_or(AppError::NotFound("link"))
+    }
+
+    /// Operator: links filtered by partner and/or client.
+    pub async fn links(&self, partner: Option<Uuid>, client: Option<Uuid>) -> Result<Vec<Link>, AppError> {
+        let mut tx = self.store.begin().await?;
+        let mut links = match (partner, client) {
+            (_, Some(c)) => tx.links_of_client(c).await?,
+            (Some(p), None) => tx.links_of_partner(p).await?,
+            (None, None) => {
+                let mut all = Vec::new();
+                for p in tx.partners().await? {
+                    all.extend(tx.links_of_partner(p.id).await?);
+                }
+                all
+            }
+        };
+        if let Some(p) = partner {
+            links.retain(|l| l.partner_id == p);
+        }
+        Ok(links)
+    }
+
+    /// Stores the expiry of every request past `expiresAt` and notifies its partner.
+    /// Expiry holds without this job (it is derived from the clock); the job records it
+    /// and sends the e-mail.
+    pub async fn expire_link_requests(&self) -> Result<usize, AppError> {
+        let mut tx = self.store.begin().await?;
+        let overdue = tx.overdue_link_requests(self.now()).await?;
+        for r in &overdue {
+            if let Some(partner) = tx.partner(r.request.partner_id).await? {
+                self.expire_request(&mut tx, r, &partner).await?;
+            }
+        }
+        tx.commit().await?;
+        self.deliver_notifications().await?;
+        Ok(overdue.len())
+    }
+}

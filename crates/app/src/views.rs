@@ -1,0 +1,46 @@
+//! Composite read models the web layer renders: loaded together so a response is built
+//! from one consistent transaction.
+
+use refshare_core::link::Link;
+use refshare_store::{CaseRecord, ClientRecord, ClientUserRecord};
+
+use crate::cases::CaseFailure;
+
+/// A client as one partner sees it through its link.
+#[derive(Debug, Clone)]
+pub struct ClientState {
+    pub client: ClientRecord,
+    pub users: Vec<ClientUserRecord>,
+    pub link: Link,
+    pub onboarding_url: Option<String>,
+    pub cases_total: i64,
+    pub cases_closed: i64,
+    /// Sum of this partner's earnings on the client, in US cents (None if a rate is missing).
+    pub earnings_usd_minor: Option<i64>,
+}
+
+/// Outcome of the cases submitted with `POST /clients`.
+#[derive(Debug, Clone, Default)]
+pub struct CaseResults {
+    pub successful: Vec<CaseRecord>,
+    pub failed: Vec<CaseFailure>,
+}
+
+/// What `POST /clients` answers when it does not end in a 409.
+#[derive(Debug, Clone)]
+pub struct ClientCreated {
+    pub state: ClientState,
+    pub cases: CaseResults,
+    /// 201 when onboarding is complete, 202 otherwise.
+    pub onboarding_done: bool,
+}
+
+/// Counts of the partner's client list.
+#[derive(Debug, Clone, Default)]
+pub struct ClientsSummary {
+    pub total_clients: i64,
+    pub attributed_clients: i64,
+    pub onboarding_complete: i64,
+    pub onboarding_pending: i64,
+    pub total_cases: i64,
+}
