@@ -106,9 +106,10 @@ pub fn self_serve_check(
     });
 
     // 2. onboarding
+    // Without a link the partner must learn nothing about the company, not even this.
     checks.push(match client.onboarding_completed_at {
-        Some(done) if done <= now => item("onboarding", Pass, format!("Onboarding completed {}.", fmt_t(done)), None),
         _ if link.is_none() => item("onboarding", NotApplicable, "No link, so onboarding does not apply yet.".into(), None),
+        Some(done) if done <= now => item("onboarding", Pass, format!("Onboarding completed {}.", fmt_t(done)), None),
         _ => item("onboarding", Fail, "The client has not signed the agreement yet.".into(), Some(Reason::OnboardingIncomplete.resolution())),
     });
 
