@@ -312,3 +312,60 @@ pub enum CaseKey<'a> {
     Reference(&'a str),
     CreditorReference(&'a str),
 }
+
+/// A rendered response: status code and JSON body.
+pub type Rendered = (u16, String);
+
+impl App {
+    /// `POST /customer-api/cases` with an optional `Idempotency-Key` (API.md): the same key
+    /// and body replay the stored response; the same key with another body is a 422
+    /// `IdempotencyConflict`; 400s are not stored. The case and the stored response are
+    /// written in one transaction.
+    pub async fn create_customer_case_idempotent(
+        &self,
+        who: &CustomerPrincipal,
+        body: &serde_json::Value,
+        key: Option<&str>,
+        render: impl Fn(Result<&CaseRecord, &AppError>, &ClientRecord) -> Rendered,
+    ) -> Result<Rendered, AppError> {
+        let client = who.client().clone();
+        let scope = format!("customer-cases:{}", client.id);
+        let hash = crate::auth::hash_secret(&body.to_string());
+        let Some(key) = key else {
+            let case = self.create_customer_case(who, body).await?;
+            return Ok(render(Ok(&case), &client));
+        };
+        let mut tx = self.store.begin().await?;
+        if let Some(stored) = tx.idempotency(&scope, key).await? {
+            if stored.request_hash == hash {
+                return Ok((stored.status_code, stored.body));
+            }
+            return Err(AppError::business("IdempotencyConflict", "This Idempotency-Key was already used with a different request body."));
+        }
+        let nc = parse_case(body, "").map_err(AppError::Validation)?;
+        let origin = match who {
+            CustomerPrincipal::ClientKey { .. } => Origin { source: CaseSource::CustomerApi, partner: None },
+            CustomerPrincipal::PartnerToken { partner_id, .. } => Origin { source: CaseSource::PartnerApi, partner: Some(*partner_id) },
+        };
+        let now = self.now();
+        match self.insert_case(&mut tx, &client, &nc, origin, nc.allow_pending_contracts).await {
+            Ok(case) => {
+                let rendered = render(Ok(&case), &client);
+                let who_actor = origin.partner.map(actor::partner).unwrap_or_else(|| actor::client(client.id));
+                audit(&mut tx, now, &who_actor, "case.created", "case", &case.id.to_string(), serde_json::json!({"reference": case.reference, "source": case.source.as_str()})).await?;
+                tx.save_idempotency(&scope, key, &refshare_store::IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() }, now).await?;
+                tx.commit().await?;
+                Ok(rendered)
+            }
+            Err(e @ AppError::Business { .. }) => {
+                drop(tx);
+                let rendered = render(Err(&e), &client);
+                let mut tx = self.store.begin().await?;
+                tx.save_idempotency(&scope, key, &refshare_store::IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() }, now).await?;
+                tx.commit().await?;
+                Ok(rendered)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -11,8 +11,10 @@ pub mod error;
 pub mod fx;
 pub mod links;
 pub mod notify;
+pub mod partner_cases;
 pub mod partners;
 pub mod payments;
+pub mod reporting;
 pub mod views;
 
 use std::sync::Arc;

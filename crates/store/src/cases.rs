@@ -247,3 +247,29 @@ impl Tx {
         Ok((rows.iter().map(case_from).collect::<Result<_>>()?, total))
     }
 }
+
+impl Tx {
+    /// Counts of the cases visible to a partner now, by lifecycle, and created since `since`.
+    pub async fn partner_case_counts(&mut self, partner_id: Uuid, since: Instant) -> Result<(Vec<(Lifecycle, i64)>, i64)> {
+        const VISIBLE: &str = "FROM cases c JOIN links l ON l.client_id = c.client_id
+             WHERE l.partner_id = $1 AND l.status = 'active' AND c.created_at >= l.linked_at
+             AND (l.is_attributed = 1 OR (c.source = 'partner_api' AND c.creating_partner_id = $1))";
+        let rows = sqlx::query(&format!("SELECT c.lifecycle AS lifecycle, COUNT(*) AS n {VISIBLE} GROUP BY c.lifecycle"))
+            .bind(partner_id.to_string())
+            .fetch_all(self.conn())
+            .await?;
+        let mut by = Vec::new();
+        for r in &rows {
+            let l: String = get(r, "lifecycle")?;
+            if let Some(l) = Lifecycle::parse(&l) {
+                by.push((l, get::<i64>(r, "n")?));
+            }
+        }
+        let recent = sqlx::query(&format!("SELECT COUNT(*) AS n {VISIBLE} AND c.created_at >= $2"))
+            .bind(partner_id.to_string())
+            .bind(ms(since))
+            .fetch_one(self.conn())
+            .await?;
+        Ok((by, get(&recent, "n")?))
+    }
+}

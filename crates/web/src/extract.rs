@@ -106,35 +106,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 }
 
 fn url_decode_pairs(q: &str) -> Vec<(String, String)> {
-    serde_urlencoded_pairs(q)
-}
-
-/// Decodes `a=1&b=2` with `+` and percent escapes.
-fn serde_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
-    let decode = |s: &str| -> String {
-        let bytes = s.replace('+', " ").into_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'%' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
-                if let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-            }
-            out.push(bytes[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(p), String::new()),
-        })
-        .collect()
+    url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
 impl Params {
@@ -203,4 +175,20 @@ pub fn parse_instant(s: &str) -> Option<refshare_core::Instant> {
         return Some(t.and_utc());
     }
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+}
+
+/// An optional JSON body: absent or empty is `None`.
+pub struct MaybeJson(pub Option<JsonValue>);
+
+impl<S: Send + Sync> FromRequest<S> for MaybeJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| AppError::bad_field("body", "could not be read"))?;
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(MaybeJson(None));
+        }
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| AppError::bad_field("body", format!("is not valid JSON: {e}")))?;
+        Ok(MaybeJson(Some(JsonValue { value: camel_keys(value), raw: bytes })))
+    }
 }

@@ -1,1 +1,54 @@
-//! placeholder
+//! refshare-web: the HTTP surface. One axum router serves the Referral API, the Customer
+//! API, the Operator API, the hosted pages, health and the OpenAPI document. Handlers
+//! parse, call one use case, and render; errors go through the one table in `error`.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod pages;
+pub mod views;
+pub mod wire;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use refshare_app::App;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted on any endpoint.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The whole service.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .nest("/referral-api", api::referral::routes())
+        .nest("/customer-api", api::customer::routes())
+        .nest("/admin-api/v1", api::admin::routes())
+        .merge(pages::routes())
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+async fn healthz(axum::extract::State(app): axum::extract::State<App>) -> impl IntoResponse {
+    match app.store.begin().await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable"})))
+        }
+    }
+}
+
+async fn not_found() -> impl IntoResponse {
+    (StatusCode::NOT_FOUND, Json(error::error_body("NotFound", "No such endpoint.", "NotFound")))
+}

@@ -1,0 +1,269 @@
+//! The Operator API (`/admin-api/v1`, ours): partners and keys, collection partners,
+//! direct clients, operator cases, payments, link archive / unarchive / delete, the
+//! attribution check for any case, notifications, FX rates, audit, and the test clock.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use refshare_app::clients::DirectClientInput;
+use refshare_app::fx::RatesInput;
+use refshare_app::partners::{CollectionPartnerInput, PartnerInput};
+use refshare_app::payments::PaymentInput;
+use refshare_app::{App, AppError};
+use refshare_core::link::{Link, LinkStatus};
+use refshare_store::{CollectionPartnerRecord, PartnerRecord};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::auth::Operator;
+use crate::error::ApiResult;
+use crate::extract::{Body, JsonValue, MaybeJson, Params};
+use crate::views::attribution_json;
+use crate::wire::{num, opt_ts, pct, ts};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/partners", post(create_partner).get(list_partners))
+        .route("/partners/{id}", get(get_partner).patch(update_partner))
+        .route("/partners/{id}/api-keys", post(rotate_key).get(list_keys))
+        .route("/partners/{id}/api-keys/{key_id}", delete(revoke_key))
+        .route("/collection-partners", post(create_cp).get(list_cps))
+        .route("/clients", post(create_client))
+        .route("/clients/{client_id}/cases", post(create_case))
+        .route("/cases/{case}/payments", post(register_payment))
+        .route("/cases/{case}/attribution", get(attribution))
+        .route("/links", get(list_links))
+        .route("/links/{id}", get(get_link).delete(delete_link))
+        .route("/links/{id}/archive", post(archive_link))
+        .route("/links/{id}/unarchive", post(unarchive_link))
+        .route("/notifications", get(notifications))
+        .route("/fx-rates", post(load_rates))
+        .route("/audit", get(audit))
+        .route("/jobs/expire-link-requests", post(expire_requests))
+        .route("/test-clock", get(clock))
+        .route("/test-clock/advance", post(advance_clock))
+}
+
+fn id(s: &str, what: &'static str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(s).map_err(|_| AppError::NotFound(what))
+}
+
+fn partner_json(p: &PartnerRecord) -> Value {
+    json!({
+        "id": p.id,
+        "companyName": p.company_name,
+        "contactEmail": p.contact_email,
+        "referralFeePercentage": pct(p.referral_fee_bps),
+        "approvalTtlDays": p.approval_ttl_days,
+        "invoicingTriggerMode": p.invoicing_trigger_mode.as_str(),
+        "branding": p.branding,
+        "createdAt": ts(p.created_at),
+    })
+}
+
+fn cp_json(c: &CollectionPartnerRecord) -> Value {
+    json!({
+        "id": c.id, "name": c.name, "countries": c.countries,
+        "successFeePercentage": pct(c.success_fee_bps), "platformSharePercentage": pct(c.platform_share_bps),
+    })
+}
+
+pub fn link_json(l: &Link) -> Value {
+    json!({
+        "id": l.id,
+        "partnerId": l.partner_id,
+        "clientId": l.client_id,
+        "externalTenantId": l.external_tenant_id,
+        "isAttributedClient": l.is_attributed,
+        "referralFeePercentage": pct(l.referral_fee_bps),
+        "linkedAt": ts(l.linked_at),
+        "status": l.current_status().as_str(),
+        "history": l.history.iter().map(|e| json!({"at": ts(e.at), "status": e.status.as_str(), "actor": e.actor, "reason": e.reason})).collect::<Vec<_>>(),
+    })
+}
+
+async fn create_partner(State(app): State<App>, _: Operator, Body(input): Body<PartnerInput>) -> ApiResult<Response> {
+    let (p, key) = app.create_partner(input).await?;
+    let mut v = partner_json(&p);
+    v["apiKey"] = json!(key.key);
+    v["apiKeyId"] = json!(key.record.id);
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+async fn list_partners(State(app): State<App>, _: Operator) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"partners": app.partners().await?.iter().map(partner_json).collect::<Vec<_>>()})))
+}
+
+async fn get_partner(State(app): State<App>, _: Operator, Path(p): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(partner_json(&app.partner(id(&p, "partner")?).await?)))
+}
+
+async fn update_partner(State(app): State<App>, _: Operator, Path(p): Path<String>, Body(input): Body<PartnerInput>) -> ApiResult<Json<Value>> {
+    Ok(Json(partner_json(&app.update_partner(id(&p, "partner")?, input).await?)))
+}
+
+async fn rotate_key(State(app): State<App>, _: Operator, Path(p): Path<String>) -> ApiResult<Response> {
+    let key = app.rotate_partner_key(id(&p, "partner")?).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": key.record.id, "apiKey": key.key, "prefix": key.record.key_prefix, "createdAt": ts(key.record.created_at)}))).into_response())
+}
+
+async fn list_keys(State(app): State<App>, _: Operator, Path(p): Path<String>) -> ApiResult<Json<Value>> {
+    let pid = id(&p, "partner")?;
+    app.partner(pid).await?;
+    let keys = app.partner_keys(pid).await?;
+    Ok(Json(json!({"apiKeys": keys.iter().map(|k| json!({"id": k.id, "prefix": k.key_prefix, "createdAt": ts(k.created_at), "revokedAt": opt_ts(k.revoked_at)})).collect::<Vec<_>>()})))
+}
+
+async fn revoke_key(State(app): State<App>, _: Operator, Path((p, k)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    app.revoke_partner_key(id(&p, "partner")?, id(&k, "api key")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_cp(State(app): State<App>, _: Operator, Body(input): Body<CollectionPartnerInput>) -> ApiResult<Response> {
+    Ok((StatusCode::CREATED, Json(cp_json(&app.create_collection_partner(input).await?))).into_response())
+}
+
+async fn list_cps(State(app): State<App>, _: Operator) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"collectionPartners": app.collection_partners().await?.iter().map(cp_json).collect::<Vec<_>>()})))
+}
+
+async fn create_client(State(app): State<App>, _: Operator, Body(input): Body<DirectClientInput>) -> ApiResult<Response> {
+    let (c, key) = app.create_direct_client(input).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": c.id, "apiKey": key, "companyName": c.company_name, "onboardingDone": c.onboarding_completed_at.is_some()}))).into_response())
+}
+
+async fn create_case(State(app): State<App>, _: Operator, Path(c): Path<String>, body: JsonValue) -> ApiResult<Response> {
+    let case = app.create_operator_case(id(&c, "client")?, &body.value).await?;
+    let cps = app.collection_partners().await?;
+    Ok((StatusCode::CREATED, Json(crate::wire::invoice_dto(&case, None, &cps))).into_response())
+}
+
+async fn register_payment(State(app): State<App>, _: Operator, Path(case): Path<String>, Body(input): Body<PaymentInput>) -> ApiResult<Response> {
+    let out = app.register_payment(&case, input).await?;
+    let e = out.payout.currency.exponent();
+    let d = &out.decision;
+    let body = json!({
+        "paymentId": out.payment.id,
+        "payout": {"id": out.payout.id, "successFee": num(out.payout.success_fee_minor, e), "platformFee": num(out.payout.platform_fee_minor, e), "currency": out.payout.currency.code()},
+        "attribution": {
+            "decisionId": d.id,
+            "partnerId": d.partner_id,
+            "decision": if d.attributed { "attributed" } else { "not_attributed" },
+            "reason": d.reason.as_str(),
+            "referralFee": num(d.referral_fee_minor, e),
+            "referralFeePercentage": d.referral_fee_bps.map(pct),
+            "linkId": d.link_id,
+            "engineVersion": d.engine_version,
+        },
+    });
+    let status = if out.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(body)).into_response())
+}
+
+async fn attribution(State(app): State<App>, _: Operator, Path(case): Path<String>) -> ApiResult<Json<Value>> {
+    let view = app.operator_attribution_check(&case).await?;
+    Ok(Json(attribution_json(&app, &view, true)))
+}
+
+async fn list_links(State(app): State<App>, _: Operator, q: Params) -> ApiResult<Json<Value>> {
+    let parse = |name: &str| -> Result<Option<Uuid>, AppError> {
+        q.get(name).map(|v| Uuid::parse_str(v).map_err(|_| AppError::bad_field(name, "must be a UUID"))).transpose()
+    };
+    let links = app.links(parse("partnerId")?, parse("clientId")?).await?;
+    Ok(Json(json!({"links": links.iter().map(link_json).collect::<Vec<_>>()})))
+}
+
+async fn get_link(State(app): State<App>, _: Operator, Path(l): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(link_json(&app.link(id(&l, "link")?).await?)))
+}
+
+#[derive(Deserialize, Default)]
+struct ReasonBody {
+    reason: Option<String>,
+}
+
+async fn reason(body: Option<JsonValue>) -> Result<Option<String>, crate::error::ApiError> {
+    match body {
+        None => Ok(None),
+        Some(v) => {
+            let r: ReasonBody = crate::extract::parse_body(v.value)?;
+            if r.reason.as_deref().is_some_and(|r| r.len() > 1000) {
+                return Err(AppError::bad_field("reason", "must be at most 1000 characters").into());
+            }
+            Ok(r.reason)
+        }
+    }
+}
+
+async fn change(app: &App, l: &str, to: LinkStatus, body: Option<JsonValue>) -> ApiResult<Json<Value>> {
+    let r = reason(body).await?;
+    Ok(Json(link_json(&app.change_link(id(l, "link")?, to, r).await?)))
+}
+
+async fn archive_link(State(app): State<App>, _: Operator, Path(l): Path<String>, MaybeJson(body): MaybeJson) -> ApiResult<Json<Value>> {
+    change(&app, &l, LinkStatus::Archived, body).await
+}
+
+async fn unarchive_link(State(app): State<App>, _: Operator, Path(l): Path<String>, MaybeJson(body): MaybeJson) -> ApiResult<Json<Value>> {
+    change(&app, &l, LinkStatus::Active, body).await
+}
+
+async fn delete_link(State(app): State<App>, _: Operator, Path(l): Path<String>, MaybeJson(body): MaybeJson) -> ApiResult<Json<Value>> {
+    change(&app, &l, LinkStatus::Deleted, body).await
+}
+
+async fn notifications(State(app): State<App>, _: Operator, q: Params) -> ApiResult<Json<Value>> {
+    let mut tx = app.store.begin().await.map_err(AppError::from)?;
+    let list = tx.notifications(q.get("to"), q.get("kind"), 200).await.map_err(AppError::from)?;
+    Ok(Json(json!({"notifications": list.iter().map(|n| json!({
+        "id": n.id, "kind": n.kind, "to": n.to_addr, "subject": n.subject, "body": n.body, "relatedId": n.related_id,
+        "status": n.status, "error": n.error, "createdAt": ts(n.created_at), "sentAt": opt_ts(n.sent_at),
+    })).collect::<Vec<_>>()})))
+}
+
+async fn load_rates(State(app): State<App>, _: Operator, Body(input): Body<RatesInput>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"loaded": app.load_fx_rates(input).await?})))
+}
+
+async fn audit(State(app): State<App>, _: Operator, q: Params) -> ApiResult<Json<Value>> {
+    let mut tx = app.store.begin().await.map_err(AppError::from)?;
+    let entries = tx.audit(q.get("entity"), q.get("id")).await.map_err(AppError::from)?;
+    Ok(Json(json!({"entries": entries.iter().map(|a| json!({
+        "id": a.id, "at": ts(a.at), "actor": a.actor, "action": a.action, "entity": a.entity, "entityId": a.entity_id, "detail": a.detail,
+    })).collect::<Vec<_>>()})))
+}
+
+async fn expire_requests(State(app): State<App>, _: Operator) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"expired": app.expire_link_requests().await?})))
+}
+
+async fn clock(State(app): State<App>, _: Operator) -> ApiResult<Json<Value>> {
+    app.require_test_env()?;
+    let offset = app.test_clock.as_ref().map(|c| c.offset_ms()).unwrap_or(0);
+    Ok(Json(json!({"now": ts(app.now()), "offsetSeconds": offset / 1000})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Advance {
+    days: Option<i64>,
+    hours: Option<i64>,
+    seconds: Option<i64>,
+}
+
+async fn advance_clock(State(app): State<App>, _: Operator, Body(a): Body<Advance>) -> ApiResult<Json<Value>> {
+    app.require_test_env()?;
+    let ms = a.days.unwrap_or(0).checked_mul(86_400_000)
+        .and_then(|d| a.hours.unwrap_or(0).checked_mul(3_600_000).and_then(|h| d.checked_add(h)))
+        .and_then(|x| a.seconds.unwrap_or(0).checked_mul(1000).and_then(|s| x.checked_add(s)))
+        .filter(|ms| (0..=3650 * 86_400_000).contains(ms))
+        .ok_or_else(|| AppError::bad_field("days", "the clock moves forward by at most 3650 days"))?;
+    let now = app.advance_test_clock(ms).await?;
+    // Expiry is derived from the clock anyway; recording it now sends the e-mails.
+    app.expire_link_requests().await?;
+    let offset = app.test_clock.as_ref().map(|c| c.offset_ms()).unwrap_or(0);
+    Ok(Json(json!({"now": ts(now), "offsetSeconds": offset / 1000})))
+}

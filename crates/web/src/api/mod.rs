@@ -1,0 +1,5 @@
+//! The JSON APIs, one module per surface.
+
+pub mod admin;
+pub mod customer;
+pub mod referral;

@@ -1,0 +1,126 @@
+//! `GET/POST /onboarding/{linkId}`: company details, the SDCA text, and signing.
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use maud::{html, Markup};
+use refshare_app::links::{OnboardingPage, Signing, SDCA_VERSION};
+use refshare_app::{App, AppError};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{error_page, page};
+
+fn details(p: &OnboardingPage) -> Markup {
+    let c = &p.client;
+    let d = |k: &str| c.details.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    html! {
+        dl {
+            dt { "Company" } dd { (c.company_name) }
+            dt { "Country" } dd { (c.country) }
+            dt { "Registration number" } dd { (c.registration_number.clone().unwrap_or_default()) }
+            dt { "Address" } dd { (d("address")) " " (d("zipCode")) " " (d("city")) }
+            dt { "Support e-mail" } dd { (c.support_email.clone().unwrap_or_default()) }
+        }
+    }
+}
+
+fn form(app: &App, p: &OnboardingPage, errors: &[String], name: &str) -> Markup {
+    let path = format!("/onboarding/{}", p.link.id);
+    html! {
+        h1 { "Complete your onboarding" }
+        p { (p.partner.company_name) " works with us to recover unpaid invoices for " (p.client.company_name) ". Review your company details and sign the Standard Debt Collection Agreement to start." }
+        (details(p))
+        h2 { "Standard Debt Collection Agreement (" (SDCA_VERSION) ")" }
+        div.agreement {
+            p { "1. You instruct the platform and its collection partners to recover the claims you submit, in your name, in the debtor's country." }
+            p { "2. Fees are charged only on money recovered: the collection partner's success fee, of which the platform receives a share." }
+            p { "3. You confirm that the claims you submit are due, undisputed to your knowledge, and documented." }
+            p { "4. You may withdraw a case that has not started. Recovered money is paid out to you after fees." }
+        }
+        @if !errors.is_empty() {
+            div.error role="alert" { ul { @for e in errors { li { (e) } } } }
+        }
+        form method="post" action=(path) {
+            input type="hidden" name="csrf" value=(app.page_csrf_token(&path));
+            label for="signer_name" { "Your full name" }
+            input #signer_name type="text" name="signer_name" value=(name) required autocomplete="name" maxlength="200";
+            label { input type="checkbox" name="accept" value="yes" required; " I have read and accept the agreement on behalf of " (p.client.company_name) "." }
+            p { button.primary type="submit" { "Sign and complete onboarding" } }
+        }
+    }
+}
+
+fn done(p: &OnboardingPage) -> Markup {
+    html! {
+        h1 { "Onboarding complete" }
+        @if let Some(sig) = &p.client.sdca {
+            p { "Signed by " (sig.signer_name) " on " (sig.signed_at.format("%Y-%m-%d %H:%M UTC")) "." }
+        }
+        p { "Your cases are now being processed." }
+        @if let Some(url) = p.return_url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+            p { a href=(url) { "Back to " (p.partner.company_name) } }
+        }
+    }
+}
+
+pub async fn show(State(app): State<App>, Path(link_id): Path<String>) -> Response {
+    let Ok(id) = Uuid::parse_str(&link_id) else { return error_page(AppError::NotFound("onboarding link")) };
+    match app.onboarding_page(id).await {
+        Ok(p) => {
+            let body = if p.client.onboarding_completed_at.is_some() { done(&p) } else { form(&app, &p, &[], "") };
+            page("Onboarding", &p.partner.company_name, &p.partner.branding, body).into_response()
+        }
+        Err(e) => error_page(e),
+    }
+}
+
+/// The peer address, when the server was started with connection info.
+pub struct ClientIp(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(ClientIp(ip.unwrap_or_else(|| "unknown".into())))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignForm {
+    #[serde(default)]
+    signer_name: String,
+    accept: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn sign(
+    State(app): State<App>,
+    Path(link_id): Path<String>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<SignForm>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&link_id) else { return error_page(AppError::NotFound("onboarding link")) };
+    let path = format!("/onboarding/{id}");
+    if f.csrf != app.page_csrf_token(&path) {
+        return error_page(AppError::Forbidden("The form expired. Reload the page and try again.".into()));
+    }
+    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let signing = Signing { signer_name: f.signer_name.clone(), accepted: f.accept.is_some(), ip, user_agent };
+    match app.sign_onboarding(id, signing).await {
+        Ok(p) => page("Onboarding complete", &p.partner.company_name, &p.partner.branding, done(&p)).into_response(),
+        Err(AppError::Validation(errors)) => match app.onboarding_page(id).await {
+            Ok(p) => {
+                let msgs: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
+                (StatusCode::BAD_REQUEST, page("Onboarding", &p.partner.company_name, &p.partner.branding, form(&app, &p, &msgs, &f.signer_name))).into_response()
+            }
+            Err(e) => error_page(e),
+        },
+        Err(e) => error_page(e),
+    }
+}

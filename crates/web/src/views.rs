@@ -1,0 +1,229 @@
+//! JSON renderings of the partner-facing read models: case items, potential revenue, the
+//! transactions report, and the attribution check.
+
+use refshare_app::attribution::AttributionView;
+use refshare_app::partner_cases::PartnerCase;
+use refshare_app::reporting::TransactionFilter;
+use refshare_app::{App, AppError};
+use refshare_core::check::CheckStatus;
+use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
+use refshare_core::stage::RevenueStage;
+use refshare_store::PartnerRecord;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::extract::Params;
+use crate::wire::{num, opt_ts, page, pct, slice, ts};
+
+/// The reference's case item of `GET /cases`.
+pub fn case_item(pc: &PartnerCase) -> Value {
+    let k = &pc.case;
+    let onboarding = pc.users.iter().find(|u| u.is_onboarding_user);
+    json!({
+        "id": k.id,
+        "reference": k.reference,
+        "creditorReference": k.creditor_reference,
+        "client": {
+            "externalTenantId": pc.link.external_tenant_id,
+            "creditorId": pc.client.id,
+            "companyName": pc.client.company_name,
+            "contacts": {
+                "onboardingUser": onboarding.map(|u| json!({"email": u.email, "name": u.name})),
+                "officeEmail": pc.client.support_email,
+                "otherUsers": pc.users.iter().filter(|u| !u.is_onboarding_user).map(|u| json!({"email": u.email, "name": u.name})).collect::<Vec<_>>(),
+            },
+        },
+        "debtor": {"name": k.debtor_name, "country": k.debtor_country},
+        "grossAmount": num(k.amount_minor, k.currency.exponent()),
+        "remainder": num(k.amount_minor, k.currency.exponent()),
+        "currency": k.currency.code(),
+        "lifecycle": k.lifecycle.as_str(),
+        "closeCode": k.close_code,
+        "currentEngagementPhase": if k.lifecycle == refshare_core::case::Lifecycle::Active { json!("Pre-legal") } else { Value::Null },
+        "dateCreated": ts(k.created_at),
+        "dueDate": k.details.get("dueDate").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| ts(k.created_at)),
+        "dateCollectionStarted": null,
+        "dateFinished": null,
+        "validation": {"needsInfo": false, "creditorRespondedAt": null, "items": []},
+        "collectionPartner": pc.collection_partner.as_ref().map(|c| c.name.clone()),
+        "expectedReferralRatePercentage": pct(pc.link.referral_fee_bps),
+    })
+}
+
+/// `potentialRevenue` of the case detail, in USD at the latest rate; null without a rate
+/// or before a collection partner is assigned.
+pub async fn potential_revenue(app: &App, pc: &PartnerCase) -> Result<Value, ApiError> {
+    let k = &pc.case;
+    let Some(a) = k.assignment else { return Ok(Value::Null) };
+    let split = split_payment(k.amount_minor, FeeTerms { success_fee_bps: a.success_fee_bps, platform_share_bps: a.platform_share_bps })
+        .map_err(|_| AppError::Internal("overflow".into()))?;
+    let referral = referral_fee(split.platform_fee, pc.link.referral_fee_bps).map_err(|_| AppError::Internal("overflow".into()))?;
+    let mut tx = app.store.begin().await.map_err(AppError::from)?;
+    let now = app.now();
+    let mut usd = Vec::new();
+    for amount in [k.amount_minor, split.success_fee, split.platform_fee, referral] {
+        match refshare_app::fx::to_usd_minor(&mut tx, amount, k.currency, now).await {
+            Ok(v) => usd.push(v),
+            Err(AppError::Business { .. }) => return Ok(Value::Null),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(json!({
+        "grossAmountUsd": num(usd[0], 2),
+        "successFeePercentage": pct(a.success_fee_bps),
+        "collectionPartnerRevenueUsd": num(usd[1], 2),
+        "platformRevenueSharePercentage": pct(a.platform_share_bps),
+        "platformRevenueUsd": num(usd[2], 2),
+        "referralFeePercentage": pct(pc.link.referral_fee_bps),
+        "referralRevenueUsd": num(usd[3], 2),
+    }))
+}
+
+/// Wire keys of the summary buckets.
+fn bucket_key(s: RevenueStage) -> &'static str {
+    match s {
+        RevenueStage::Pending => "pending",
+        RevenueStage::ConfirmedPendingInvoice => "confirmedPendingInvoice",
+        RevenueStage::AwaitingCollectionPartnerPayment => "awaitingCollectionPartnerPayment",
+        RevenueStage::ReadyToInvoiceDebitura => "readyToInvoiceDebitura",
+        RevenueStage::AwaitingDebituraPayment => "awaitingDebituraPayment",
+        RevenueStage::Paid => "paid",
+        RevenueStage::Disputed => "disputed",
+    }
+}
+
+/// `GET /reporting/transactions`.
+pub async fn transactions(app: &App, p: &PartnerRecord, q: &Params) -> Result<Value, ApiError> {
+    let pg = q.page(10)?;
+    let mut stages = Vec::new();
+    for s in q.list("RevenueStages") {
+        let stage = s.parse::<usize>().ok().and_then(|i| RevenueStage::ALL.get(i).copied()).or_else(|| RevenueStage::ALL.iter().copied().find(|x| x.as_str().eq_ignore_ascii_case(&s)));
+        stages.push(stage.ok_or_else(|| AppError::bad_field("RevenueStages", format!("unknown stage `{s}`")))?);
+    }
+    let sort = q.sort().map(|(f, asc)| (if f.eq_ignore_ascii_case("amount") { "amount".to_string() } else { "collectionDate".to_string() }, asc)).unwrap_or(("collectionDate".into(), false));
+    let filter = TransactionFilter {
+        from: q.instant("FromDate")?,
+        to: q.instant("ToDate")?,
+        external_tenant_id: q.get("ExternalTenantId").map(str::to_string),
+        stages,
+        search: q.get("Search").map(str::to_string),
+        has_recognized_revenue: q.bool("HasRecognizedRevenue")?,
+        sort,
+    };
+    let (rows, summary, platform_total) = app.partner_transactions(p, &filter).await?;
+    let items = slice(&rows, pg);
+    let mut revenue = serde_json::Map::new();
+    for (stage, b) in &summary {
+        revenue.insert(format!("{}ReferralFeeUsd", bucket_key(*stage)), num(b.usd_minor, 2));
+        revenue.insert(format!("{}Count", bucket_key(*stage)), json!(b.count));
+    }
+    Ok(json!({
+        "data": items.iter().map(|r| {
+            let e = r.case.currency.exponent();
+            let recognized = r.stage != RevenueStage::Pending && r.stage != RevenueStage::Disputed;
+            json!({
+                "transactionId": r.earning.id,
+                "date": ts(r.payout.created_at),
+                "client": {"externalTenantId": r.external_tenant_id, "creditorId": r.client.id, "companyName": r.client.company_name},
+                "case": {"invoiceId": r.case.id, "caseReference": r.case.reference, "debtorName": r.case.debtor_name, "originalAmount": num(r.case.amount_minor, e), "currency": r.case.currency.code()},
+                "payment": {"amount": num(r.payment.amount_minor, e), "currency": r.payment.currency.code(), "paymentDate": ts(r.payment.paid_at)},
+                "earnings": {
+                    "currency": r.earning.currency.code(),
+                    "debituraRevenue": num(r.payout.platform_fee_minor, e),
+                    "debituraRevenueUsd": num(r.platform_fee_usd_minor, 2),
+                    "referralFeePercentage": r.decision.referral_fee_bps.map(pct),
+                    "referralFeeAmount": num(r.earning.amount_minor, e),
+                    "referralFeeAmountUsd": num(r.referral_fee_usd_minor, 2),
+                    "isEstimate": r.is_estimate,
+                },
+                "recognition": {"isRecognized": recognized, "referralFeeRecognizedUsd": num(if recognized { r.referral_fee_usd_minor } else { 0 }, 2)},
+                "status": {"commissionPaymentStatus": r.payout.commission_status, "platformInvoicingStatus": "NotInvoiced", "referralInvoicingStatus": r.earning.referral_invoice_status},
+                "stage": r.stage.as_str(),
+                "reason": r.decision.reason.as_str(),
+            })
+        }).collect::<Vec<_>>(),
+        "page": page(pg, rows.len() as i64, items.len()),
+        "summary": {"revenue": Value::Object(revenue), "totalDebituraRevenueUsd": num(platform_total, 2)},
+    }))
+}
+
+fn check_status(s: CheckStatus) -> &'static str {
+    match s {
+        CheckStatus::Pass => "pass",
+        CheckStatus::Fail => "fail",
+        CheckStatus::NotApplicable => "not_applicable",
+    }
+}
+
+/// The self-serve check (API.md). With `operator`, every stored decision is added.
+pub fn attribution_json(app: &App, v: &AttributionView, operator: bool) -> Value {
+    let report = v.report.as_ref();
+    let verdict = report.map(|r| match r.verdict {
+        refshare_core::check::Verdict::Attributed => "attributed",
+        refshare_core::check::Verdict::NotAttributed => "not_attributed",
+        refshare_core::check::Verdict::NoPayoutYet => "no_payout_yet",
+    });
+    let now = app.now();
+    let link = v.link.as_ref().map(|l| json!({
+        "id": l.id,
+        "status": l.status_at(now).map(|s| s.as_str()),
+        "linkedAt": ts(l.linked_at),
+        "isAttributedClient": l.is_attributed,
+        "referralFeePercentage": pct(l.referral_fee_bps),
+        "history": l.history.iter().map(|e| json!({"at": ts(e.at), "status": e.status.as_str(), "reason": e.reason})).collect::<Vec<_>>(),
+    }));
+    let request = v.request.as_ref().map(|r| json!({
+        "id": r.id,
+        "status": r.status_at(now).as_str(),
+        "createdAt": ts(r.created_at),
+        "expiresAt": ts(r.expires_at),
+        "decidedAt": opt_ts(r.decided_at),
+    }));
+    // Without a link, the partner learns nothing about the company beyond its own id for it.
+    let client = match &v.link {
+        Some(l) => json!({
+            "externalTenantId": l.external_tenant_id,
+            "companyName": v.client.company_name,
+            "isAttributedClient": l.is_attributed,
+            "onboardingDone": v.client.onboarding_completed_at.is_some(),
+            "onboardingUrl": v.onboarding_url,
+        }),
+        None => json!({
+            "externalTenantId": v.request.as_ref().map(|r| r.external_tenant_id.clone()),
+            "companyName": null, "isAttributedClient": null, "onboardingDone": null, "onboardingUrl": null,
+        }),
+    };
+    let mut out = json!({
+        "caseReference": v.case.reference,
+        "verdict": verdict.unwrap_or("not_attributed"),
+        "reason": report.map(|r| r.reason.as_str()).unwrap_or("no_link"),
+        "partnerId": v.partner_id,
+        "checks": report.map(|r| r.checks.iter().map(|c| json!({"id": c.id, "status": check_status(c.status), "detail": c.detail, "resolution": c.resolution})).collect::<Vec<_>>()).unwrap_or_default(),
+        "link": link,
+        "linkRequest": request,
+        "client": client,
+        "case": {"source": v.case.source.as_str(), "dateCreated": ts(v.case.created_at), "lifecycle": v.case.lifecycle.as_str()},
+        "payouts": v.payouts.iter().map(|p| json!({
+            "payoutId": p.payout_id,
+            "date": ts(p.date),
+            "decision": if p.decision.attributed { "attributed" } else { "not_attributed" },
+            "reason": p.decision.reason.as_str(),
+            "referralFee": num(p.decision.referral_fee_minor, p.decision.currency.exponent()),
+            "currency": p.decision.currency.code(),
+            "stage": p.stage.map(|s| s.as_str()),
+            "stageLabel": p.stage.map(|s| s.label()),
+            "resolution": if p.decision.attributed { None } else { Some(p.decision.reason.resolution()) },
+        })).collect::<Vec<_>>(),
+        "dispute": {"allowed": v.dispute_allowed, "deadline": opt_ts(v.dispute_deadline)},
+    });
+    if operator {
+        out["decisions"] = v.all_decisions.iter().map(|d| json!({
+            "id": d.id, "payoutId": d.payout_id, "supersedesId": d.supersedes_id, "partnerId": d.partner_id,
+            "linkId": d.link_id, "linkRequestId": d.link_request_id, "linkStatus": d.link_status.map(|s| s.as_str()),
+            "reason": d.reason.as_str(), "attributed": d.attributed, "caseSource": d.case_source.as_str(),
+            "referralFeePercentage": d.referral_fee_bps.map(pct), "referralFee": num(d.referral_fee_minor, d.currency.exponent()),
+            "currency": d.currency.code(), "engineVersion": d.engine_version, "decidedAt": ts(d.decided_at),
+        })).collect::<Vec<_>>().into();
+    }
+    out
+}
