@@ -1,1 +1,122 @@
-fn main() {}
+//! The `refshare` binary: `serve` (optionally with `--demo` data) and `migrate`.
+
+mod config;
+mod demo;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use refshare_app::{App, AppConfig, SystemClock};
+use refshare_store::Store;
+
+#[derive(Parser)]
+#[command(name = "refshare", version, about = "Referral-partner program for a debt-collection marketplace")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve(config::ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate {
+        #[arg(long, env = "REFSHARE_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()))
+        .init();
+    match Cli::parse().command {
+        Command::Migrate { database_url } => {
+            Store::open(&database_url).await.context("migrating the database")?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
+    let settings = match args.check() {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("refshare: configuration error: {message}");
+            std::process::exit(2);
+        }
+    };
+    if settings.demo {
+        demo::reset_database(&settings.database_url)?;
+    }
+    let store = Store::open(&settings.database_url).await.with_context(|| format!("opening the database (REFSHARE_DATABASE_URL={})", redact(&settings.database_url)))?;
+    let config = AppConfig {
+        public_url: settings.public_url.clone(),
+        environment: settings.environment,
+        admin_token_hash: refshare_app::auth::hash_secret(&settings.admin_token),
+        smtp_url: settings.smtp_url.clone(),
+        case_prefix: "DEB-".into(),
+        dispute_window_days: 30,
+    };
+    let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if settings.demo {
+        let seeded = demo::seed(&app).await.map_err(|e| anyhow::anyhow!("seeding demo data: {e}"))?;
+        demo::print(&settings, &seeded);
+    } else if settings.admin_token_generated {
+        println!("Operator token (set REFSHARE_ADMIN_TOKEN to keep it across restarts): {}", settings.admin_token);
+    }
+
+    let jobs = tokio::spawn(background_jobs(app.clone()));
+    let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding REFSHARE_LISTEN={}", settings.listen))?;
+    tracing::info!(listen = %settings.listen, public_url = %settings.public_url, environment = ?settings.environment, "refshare is ready");
+    axum::serve(listener, refshare_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    jobs.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Periodic work: record expired link requests and deliver queued e-mail.
+async fn background_jobs(app: App) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.expire_link_requests().await {
+            tracing::warn!(error = %e, "link-request expiry job failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

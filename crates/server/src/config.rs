@@ -1,0 +1,99 @@
+//! Configuration of `refshare serve`: flags or environment (flags win), checked at start so
+//! a bad setting fails with a message that names it.
+
+use std::net::SocketAddr;
+
+use clap::{Args, ValueEnum};
+use refshare_app::Environment;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvName {
+    Production,
+    Test,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// `sqlite://path?mode=rwc` or `postgres://…`.
+    #[arg(long, env = "REFSHARE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address and port to listen on.
+    #[arg(long, env = "REFSHARE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Base of every URL the service hands out (default `http://{listen}`).
+    #[arg(long, env = "REFSHARE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// `production` or `test` (`--demo` implies `test`).
+    #[arg(long, env = "REFSHARE_ENVIRONMENT", value_enum)]
+    pub environment: Option<EnvName>,
+    /// Operator API bearer token (at least 32 characters); generated and printed if unset.
+    #[arg(long, env = "REFSHARE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// `smtp://user:pass@host:port`; unset keeps e-mail in the outbox only.
+    #[arg(long, env = "REFSHARE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Let webhooks reach 127.0.0.1 over plain http (honoured only in `test`).
+    #[arg(long, env = "REFSHARE_WEBHOOK_ALLOW_LOOPBACK")]
+    pub webhook_allow_loopback: bool,
+    /// Start on a fresh demo database with seeded data, and print how to use it.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// Settings after checking.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub environment: Environment,
+    pub admin_token: String,
+    pub admin_token_generated: bool,
+    pub smtp_url: Option<String>,
+    pub demo: bool,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://refshare.db?mode=rwc";
+pub const DEMO_DATABASE_URL: &str = "sqlite://refshare-demo.db?mode=rwc";
+
+impl ServeArgs {
+    pub fn check(self) -> Result<Settings, String> {
+        let database_url = self.database_url.clone().unwrap_or_else(|| if self.demo { DEMO_DATABASE_URL } else { DEFAULT_DATABASE_URL }.to_string());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")) {
+            return Err(format!("REFSHARE_DATABASE_URL / --database-url: `{database_url}` must start with sqlite:// or postgres://"));
+        }
+        let listen: SocketAddr = self.listen.parse().map_err(|_| format!("REFSHARE_LISTEN / --listen: `{}` is not an address:port such as 127.0.0.1:8080", self.listen))?;
+        let public_url = self.public_url.clone().unwrap_or_else(|| format!("http://{listen}"));
+        let parsed = url::Url::parse(&public_url).map_err(|e| format!("REFSHARE_PUBLIC_URL / --public-url: `{public_url}` is not a URL ({e})"))?;
+        if parsed.scheme() != "http" && parsed.scheme() != "https" {
+            return Err(format!("REFSHARE_PUBLIC_URL / --public-url: `{public_url}` must be http or https"));
+        }
+        let environment = match (self.environment, self.demo) {
+            (Some(EnvName::Production), true) => return Err("REFSHARE_ENVIRONMENT / --environment: --demo runs in `test`, not `production`".into()),
+            (Some(EnvName::Production), false) | (None, false) => Environment::Production,
+            _ => Environment::Test,
+        };
+        let (admin_token, generated) = match self.admin_token.clone() {
+            Some(t) if t.trim().len() >= 32 => (t.trim().to_string(), false),
+            Some(_) => return Err("REFSHARE_ADMIN_TOKEN / --admin-token: must be at least 32 characters".into()),
+            None => (refshare_app::auth::new_api_key("rsa"), true),
+        };
+        if let Some(smtp) = &self.smtp_url {
+            refshare_app::notify::check_smtp_url(smtp).map_err(|e| format!("REFSHARE_SMTP_URL / --smtp-url: {e}"))?;
+        }
+        if self.webhook_allow_loopback && environment == Environment::Production {
+            return Err("REFSHARE_WEBHOOK_ALLOW_LOOPBACK / --webhook-allow-loopback: only allowed in the `test` environment".into());
+        }
+        Ok(Settings {
+            database_url,
+            listen,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            environment,
+            admin_token,
+            admin_token_generated: generated,
+            smtp_url: self.smtp_url,
+            demo: self.demo,
+        })
+    }
+}
+

@@ -1,0 +1,183 @@
+//! `serve --demo`: a fresh SQLite database seeded with a believable platform: two
+//! partners, collection partners in several countries, clients in every situation of
+//! SPEC §5, and payments on them. Everything goes through the same use cases as the API.
+
+use refshare_app::cases::{parse_case, Origin};
+use refshare_app::links::{Decision, Signing};
+use refshare_app::{App, AppError};
+use refshare_core::case::CaseSource;
+use refshare_core::link::LinkStatus;
+use refshare_store::PartnerRecord;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::config::Settings;
+
+/// Deletes the demo SQLite file so every demo starts fresh (keys are shown once).
+pub fn reset_database(url: &str) -> anyhow::Result<()> {
+    let Some(rest) = url.strip_prefix("sqlite://") else {
+        anyhow::bail!("--demo needs a SQLite database URL, got {url}");
+    };
+    let path = rest.split('?').next().unwrap_or(rest);
+    for suffix in ["", "-wal", "-shm"] {
+        let p = format!("{path}{suffix}");
+        if std::path::Path::new(&p).exists() {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    Ok(())
+}
+
+pub struct Seeded {
+    pub partners: Vec<(PartnerRecord, String)>,
+    pub lines: Vec<String>,
+}
+
+fn case(reference: &str, amount: &str, currency: &str, debtor: &str, country: &str) -> serde_json::Value {
+    json!({
+        "currencyCode": currency, "amountToRecover": serde_json::from_str::<serde_json::Value>(amount).expect("number"),
+        "creditorReference": reference, "debtor": {"type": "Company", "name": debtor, "countryAlpha2": country},
+    })
+}
+
+fn token_of(url: &str) -> String {
+    url.rsplit('/').next().unwrap_or_default().to_string()
+}
+
+async fn pay(app: &App, reference: &str, amount: &str, external: &str) -> Result<String, AppError> {
+    let input = serde_json::from_value(json!({"amount": serde_json::from_str::<serde_json::Value>(amount).expect("number"), "externalId": external}))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let out = app.register_payment(reference, input).await?;
+    Ok(format!("{reference}: payment {amount} → {} ({})", out.decision.reason.as_str(), refshare_core::money::format_minor(out.decision.referral_fee_minor, out.decision.currency.exponent())))
+}
+
+async fn new_case(app: &App, client: Uuid, body: serde_json::Value, source: CaseSource, partner: Option<Uuid>) -> Result<String, AppError> {
+    let nc = parse_case(&body, "").map_err(AppError::Validation)?;
+    Ok(app.create_case_for(client, &nc, Origin { source, partner }).await?.reference)
+}
+
+fn signing(name: &str) -> Signing {
+    Signing { signer_name: name.into(), accepted: true, ip: "127.0.0.1".into(), user_agent: "refshare demo".into() }
+}
+
+async fn link_request(app: &App, partner: &PartnerRecord, tenant: &str, company: &str, email: &str, country: &str) -> Result<String, AppError> {
+    let input = serde_json::from_value(json!({
+        "externalTenantId": tenant,
+        "client": {"name": company, "country": country, "supportEmail": email},
+        "users": [{"name": "Owner", "email": email, "isOnboardingUser": true}],
+    }))
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    match app.create_client(partner, input).await {
+        Err(AppError::ClientConflict { data, .. }) => Ok(data["onboardingLinks"]["url"].as_str().unwrap_or_default().to_string()),
+        Err(e) => Err(e),
+        Ok(_) => Err(AppError::Internal("expected a 409 link request".into())),
+    }
+}
+
+pub async fn seed(app: &App) -> Result<Seeded, AppError> {
+    let mut lines = Vec::new();
+    let partner = |name: &str, email: &str, colour: &str| {
+        serde_json::from_value(json!({"companyName": name, "contactEmail": email, "referralFeePercentage": 50, "branding": {"backgroundColorCode": colour, "fontColor": "#ffffff"}})).expect("valid")
+    };
+    let (ledgerly, ledgerly_key) = app.create_partner(partner("Ledgerly", "partners@ledgerly.example", "#14532d")).await?;
+    let (invoicehub, invoicehub_key) = app.create_partner(partner("InvoiceHub", "integrations@invoicehub.example", "#1e3a8a")).await?;
+    for cp in [
+        json!({"name": "Britannia Collect", "countries": ["GB", "IE"], "successFeePercentage": 15, "platformSharePercentage": 40}),
+        json!({"name": "Nordic Recovery", "countries": ["DK", "SE", "NO", "FI"], "successFeePercentage": 12.5, "platformSharePercentage": 40}),
+        json!({"name": "Iberia Cobros", "countries": ["ES", "PT"], "successFeePercentage": 20, "platformSharePercentage": 20}),
+    ] {
+        app.create_collection_partner(serde_json::from_value(cp).expect("valid")).await?;
+    }
+    app.load_fx_rates(serde_json::from_value(json!({"date": app.now().format("%Y-%m-%d").to_string(), "rates": [
+        {"currency": "GBP", "usdPerUnit": 1.27}, {"currency": "EUR", "usdPerUnit": 1.08}, {"currency": "DKK", "usdPerUnit": 0.145},
+        {"currency": "SEK", "usdPerUnit": 0.095}, {"currency": "NOK", "usdPerUnit": 0.093},
+    ]})).expect("valid")).await?;
+
+    // Attributed client: every source earns.
+    let created = app.create_client(&ledgerly, serde_json::from_value(json!({
+        "externalTenantId": "ledgerly-acme",
+        "client": {"name": "Acme Bakery Ltd", "country": "GB", "supportEmail": "accounts@acmebakery.example", "registrationNumber": "GB-0412", "city": "Leeds"},
+        "users": [{"name": "Alice Baker", "email": "alice@acmebakery.example", "isOnboardingUser": true}],
+        "cases": [case("ACME-1", "1000.00", "GBP", "Crumb & Co", "GB")],
+    })).expect("valid")).await?;
+    let acme = created.state.client.id;
+    app.sign_onboarding(created.state.link.id, signing("Alice Baker")).await?;
+    let acme_web = new_case(app, acme, case("ACME-2", "640.00", "GBP", "Dough Direct", "GB"), CaseSource::WebApp, None).await?;
+    let acme_first = created.cases.successful[0].reference.clone();
+    lines.push(pay(app, &acme_first, "1000.00", "demo-acme-1").await?);
+    lines.push(pay(app, &acme_web, "320.00", "demo-acme-2").await?);
+
+    // Non-attributed client (signed up directly, then linked by approval).
+    let (nordwind, _) = app.create_direct_client(serde_json::from_value(json!({
+        "companyName": "Nordwind Logistik ApS", "country": "DK", "supportEmail": "finance@nordwind.example",
+        "users": [{"name": "Niels Holm", "email": "niels@nordwind.example"}], "onboardingDone": true,
+    })).expect("valid")).await?;
+    let url = link_request(app, &ledgerly, "ledgerly-nordwind", "Nordwind Logistik ApS", "niels@nordwind.example", "DK").await?;
+    app.decide_link_request(&token_of(&url), Decision::Approve).await?;
+    let nw_partner = new_case(app, nordwind.id, case("NW-1", "20000.00", "DKK", "Fjord Freight", "DK"), CaseSource::PartnerApi, Some(ledgerly.id)).await?;
+    let nw_web = new_case(app, nordwind.id, case("NW-2", "8000.00", "DKK", "Havn Handel", "DK"), CaseSource::WebApp, None).await?;
+    lines.push(pay(app, &nw_partner, "5000.00", "demo-nw-1").await?);
+    lines.push(pay(app, &nw_web, "2000.00", "demo-nw-2").await?);
+
+    // Link pending approval.
+    let (solvik, _) = app.create_direct_client(serde_json::from_value(json!({
+        "companyName": "Solvik AS", "country": "NO", "supportEmail": "post@solvik.example",
+        "users": [{"name": "Siri Solvik", "email": "siri@solvik.example"}], "onboardingDone": true,
+    })).expect("valid")).await?;
+    let pending_url = link_request(app, &invoicehub, "hub-solvik", "Solvik AS", "siri@solvik.example", "NO").await?;
+    let solvik_case = new_case(app, solvik.id, case("SOL-1", "15000.00", "NOK", "Bergen Bygg", "NO"), CaseSource::CustomerApi, None).await?;
+    lines.push(pay(app, &solvik_case, "3000.00", "demo-sol-1").await?);
+
+    // Onboarding incomplete: cases wait in PendingContractSigning.
+    let porto = app.create_client(&invoicehub, serde_json::from_value(json!({
+        "externalTenantId": "hub-porto",
+        "client": {"name": "Porto Textiles Lda", "country": "PT", "supportEmail": "geral@portotextiles.example"},
+        "users": [{"name": "Paula Costa", "email": "paula@portotextiles.example"}],
+        "cases": [case("PT-1", "4200.00", "EUR", "Lisboa Moda", "PT")],
+    })).expect("valid")).await?;
+
+    // Archived link: earns, then the link is archived and the next payment does not.
+    let dublin = app.create_client(&invoicehub, serde_json::from_value(json!({
+        "externalTenantId": "hub-dublin",
+        "client": {"name": "Dublin Devices Ltd", "country": "IE", "supportEmail": "ap@dublindevices.example"},
+        "users": [{"name": "Dara Byrne", "email": "dara@dublindevices.example"}],
+        "cases": [case("DUB-1", "9000.00", "EUR", "Cork Components", "IE")],
+    })).expect("valid")).await?;
+    app.sign_onboarding(dublin.state.link.id, signing("Dara Byrne")).await?;
+    let dub = dublin.cases.successful[0].reference.clone();
+    lines.push(pay(app, &dub, "1500.00", "demo-dub-1").await?);
+    app.change_link(dublin.state.link.id, LinkStatus::Archived, Some("contract ended (demo)".into())).await?;
+    lines.push(pay(app, &dub, "1500.00", "demo-dub-2").await?);
+
+    // Case created before the link.
+    let (amber, _) = app.create_direct_client(serde_json::from_value(json!({
+        "companyName": "Baltic Amber AB", "country": "SE", "supportEmail": "ekonomi@balticamber.example",
+        "users": [{"name": "Björn Lind", "email": "bjorn@balticamber.example"}], "onboardingDone": true,
+    })).expect("valid")).await?;
+    let old_case = new_case(app, amber.id, case("BA-1", "30000.00", "SEK", "Malmö Mineral", "SE"), CaseSource::CustomerApi, None).await?;
+    let url = link_request(app, &ledgerly, "ledgerly-amber", "Baltic Amber AB", "bjorn@balticamber.example", "SE").await?;
+    app.decide_link_request(&token_of(&url), Decision::Approve).await?;
+    lines.push(pay(app, &old_case, "10000.00", "demo-ba-1").await?);
+
+    lines.push(format!("Pending link approval URL (Solvik AS → InvoiceHub): {pending_url}"));
+    lines.push(format!("Onboarding URL (Porto Textiles, not signed): {}", porto.state.onboarding_url.unwrap_or_default()));
+    Ok(Seeded { partners: vec![(ledgerly, ledgerly_key.key), (invoicehub, invoicehub_key.key)], lines })
+}
+
+pub fn print(s: &Settings, seeded: &Seeded) {
+    let base = &s.public_url;
+    println!("\nrefshare demo — environment: test, database: {}\n", s.database_url);
+    println!("  Referral API : {base}/referral-api     (header XApiKey)");
+    println!("  Customer API : {base}/customer-api     (XApiKey or Bearer token)");
+    println!("  Operator API : {base}/admin-api/v1     (Authorization: Bearer <operator token>)");
+    println!("  OpenAPI      : {base}/openapi.json\n");
+    println!("  Operator token: {}", s.admin_token);
+    for (p, key) in &seeded.partners {
+        println!("  Partner {:<11} API key: {key}", p.company_name);
+    }
+    println!("\nSeeded payments and their attribution:");
+    for l in &seeded.lines {
+        println!("  {l}");
+    }
+    println!("\nTry: curl -s -H 'XApiKey: {}' {base}/referral-api/clients\n", seeded.partners[0].1);
+}
