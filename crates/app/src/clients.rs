@@ -562,3 +562,16 @@ impl ClientFilter {
             && self.created_to.is_none_or(|t| s.link.linked_at <= t)
     }
 }
+
+impl App {
+    /// Operator: issues a (new) Customer API key for a client; the old one stops working.
+    pub async fn issue_client_key(&self, client_id: Uuid) -> Result<String, AppError> {
+        let mut tx = self.store.begin().await?;
+        tx.client(client_id).await?.ok_or(AppError::NotFound("client"))?;
+        let key = new_api_key("rsc");
+        tx.set_client_api_key(client_id, &hash_secret(&key)).await?;
+        audit(&mut tx, self.now(), actor::OPERATOR, "client.api_key_issued", "client", &client_id.to_string(), serde_json::json!({})).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+}

@@ -33,6 +33,7 @@ pub fn routes() -> Router<App> {
         .route("/collection-partners", post(create_cp).get(list_cps))
         .route("/clients", post(create_client))
         .route("/clients/{client_id}/cases", post(create_case))
+        .route("/clients/{client_id}/api-key", post(issue_client_key))
         .route("/cases/{case}/payments", post(register_payment))
         .route("/cases/{case}/attribution", get(attribution))
         .route("/links", get(list_links))
@@ -133,6 +134,11 @@ async fn list_cps(State(app): State<App>, _: Operator) -> ApiResult<Json<Value>>
 async fn create_client(State(app): State<App>, _: Operator, Body(input): Body<DirectClientInput>) -> ApiResult<Response> {
     let (c, key) = app.create_direct_client(input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": c.id, "apiKey": key, "companyName": c.company_name, "onboardingDone": c.onboarding_completed_at.is_some()}))).into_response())
+}
+
+async fn issue_client_key(State(app): State<App>, _: Operator, Path(c): Path<String>) -> ApiResult<Response> {
+    let key = app.issue_client_key(id(&c, "client")?).await?;
+    Ok((StatusCode::CREATED, Json(json!({"clientId": c, "apiKey": key}))).into_response())
 }
 
 async fn create_case(State(app): State<App>, _: Operator, Path(c): Path<String>, body: JsonValue) -> ApiResult<Response> {

@@ -1,0 +1,289 @@
+//! The end-to-end harness: a fresh database per test (a SQLite file, or a PostgreSQL
+//! database created and dropped around the test), the whole router driven with
+//! `oneshot`, and a clock that moves one millisecond per read so every event has its own
+//! instant.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use refshare_app::{App, AppConfig, Clock, Environment};
+use refshare_store::Store;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+pub const ADMIN_TOKEN: &str = "test-operator-token-0123456789abcdef";
+
+/// Starts at 2026-03-10T12:00:00Z and advances 1 ms per reading.
+pub struct SteppingClock(AtomicI64);
+
+impl Clock for SteppingClock {
+    fn now(&self) -> refshare_core::Instant {
+        chrono::DateTime::from_timestamp_millis(self.0.fetch_add(1, Ordering::SeqCst)).expect("in range")
+    }
+}
+
+enum Db {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        match self {
+            Db::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Db::Postgres { admin_url, name } => {
+                let (url, name) = (admin_url.clone(), name.clone());
+                // Drop may run during a panic or inside the test runtime: use a thread
+                // with its own runtime.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    rt.block_on(async {
+                        use sqlx::Connection;
+                        if let Ok(mut c) = sqlx::AnyConnection::connect(&url).await {
+                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub router: Router,
+    #[allow(dead_code)]
+    pub app: App,
+    _db: Db,
+}
+
+/// A response: status and JSON body (or the text as a JSON string for HTML).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("REFSHARE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Option<TestApp> {
+        Self::sqlite_in(Environment::Test).await
+    }
+
+    pub async fn sqlite_in(env: Environment) -> Option<TestApp> {
+        let path = std::env::temp_dir().join(format!("refshare-e2e-{}.db", uuid::Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let db = Db::Sqlite(path);
+        Some(Self::build(&url, db, env).await)
+    }
+
+    /// `None` (with a notice) when PostgreSQL is unreachable, unless
+    /// `REFSHARE_REQUIRE_POSTGRES=1`, which turns that into a failure.
+    pub async fn postgres() -> Option<TestApp> {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let admin = pg_admin_url();
+        let mut conn = match sqlx::AnyConnection::connect(&admin).await {
+            Ok(c) => c,
+            Err(e) => {
+                if std::env::var("REFSHARE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                    panic!("PostgreSQL is required (REFSHARE_REQUIRE_POSTGRES=1) but unreachable at {admin}: {e}");
+                }
+                eprintln!("notice: skipping PostgreSQL end-to-end test, {admin} unreachable: {e}");
+                return None;
+            }
+        };
+        let name = format!("refshare_e2e_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+        let _ = conn.close().await;
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("admin URL has a database");
+        let url = format!("{base}/{name}");
+        let db = Db::Postgres { admin_url: admin, name };
+        Some(Self::build(&url, db, Environment::Test).await)
+    }
+
+    async fn build(url: &str, db: Db, environment: Environment) -> TestApp {
+        let store = Store::open(url).await.expect("open store");
+        let config = AppConfig {
+            public_url: "http://refshare.test".into(),
+            environment,
+            admin_token_hash: refshare_app::auth::hash_secret(ADMIN_TOKEN),
+            smtp_url: None,
+            case_prefix: "DEB-".into(),
+            dispute_window_days: 30,
+        };
+        let start = chrono::DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z").expect("valid").timestamp_millis();
+        let app = App::new(store, config, Arc::new(SteppingClock(AtomicI64::new(start)))).await.expect("app");
+        TestApp { router: refshare_web::router(app.clone()), app, _db: db }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, body, text }
+    }
+
+    /// A JSON request with optional headers.
+    pub async fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> Resp {
+        let mut b = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let req = match body {
+            Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())),
+            None => b.body(Body::empty()),
+        }
+        .expect("request");
+        self.send(req).await
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        self.call(method, &format!("/admin-api/v1{path}"), &[("authorization", &auth)], body).await
+    }
+
+    pub async fn partner(&self, key: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
+        self.call(method, &format!("/referral-api{path}"), &[("XApiKey", key)], body).await
+    }
+
+    pub async fn customer_key(&self, key: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
+        self.call(method, &format!("/customer-api{path}"), &[("XApiKey", key)], body).await
+    }
+
+    pub async fn customer_bearer(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let auth = format!("Bearer {token}");
+        self.call(method, &format!("/customer-api{path}"), &[("authorization", &auth)], body).await
+    }
+
+    /// Creates a partner; returns (id, api key).
+    pub async fn new_partner(&self, name: &str) -> (String, String) {
+        let r = self.admin("POST", "/partners", Some(json!({"companyName": name, "contactEmail": format!("{}@partners.test", name.to_lowercase())}))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        (r.body["id"].as_str().unwrap().into(), r.body["apiKey"].as_str().unwrap().into())
+    }
+
+    /// Collection partners covering GB/IE (15 % / 40 %) and DK/SE (20 % / 20 %).
+    pub async fn collection_partners(&self) {
+        for body in [
+            json!({"name": "Britannia Collect", "countries": ["GB", "IE"], "successFeePercentage": 15, "platformSharePercentage": 40}),
+            json!({"name": "Nordic Recovery", "countries": ["DK", "SE"], "successFeePercentage": 20, "platformSharePercentage": 20}),
+        ] {
+            let r = self.admin("POST", "/collection-partners", Some(body)).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        }
+        let r = self.admin("POST", "/fx-rates", Some(json!({"date": "2026-01-01", "rates": [{"currency": "GBP", "usdPerUnit": 1.25}, {"currency": "DKK", "usdPerUnit": 0.15}]}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+
+    /// A client that signed up directly; returns (client id, its API key).
+    pub async fn direct_client(&self, company: &str, email: &str) -> (String, String) {
+        let r = self
+            .admin("POST", "/clients", Some(json!({"companyName": company, "country": "GB", "supportEmail": email, "users": [{"name": "Owner Person", "email": email}], "onboardingDone": true})))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        (r.body["id"].as_str().unwrap().into(), r.body["apiKey"].as_str().unwrap().into())
+    }
+
+    pub async fn advance_days(&self, days: i64) {
+        let r = self.admin("POST", "/test-clock/advance", Some(json!({"days": days}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+
+    /// Registers a payment; returns the response body.
+    pub async fn pay(&self, case_ref: &str, amount: &str, external_id: &str) -> Resp {
+        let amount: Value = serde_json::from_str(amount).unwrap();
+        self.admin("POST", &format!("/cases/{case_ref}/payments"), Some(json!({"amount": amount, "externalId": external_id}))).await
+    }
+
+    /// The partner's self-serve check.
+    pub async fn check(&self, key: &str, case_ref: &str) -> Resp {
+        self.partner(key, "GET", &format!("/attribution/cases/{case_ref}"), None).await
+    }
+
+    /// Submits a hosted form: reads the page, takes its CSRF token, posts the fields.
+    pub async fn submit_form(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let page = self.call("GET", path, &[], None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let csrf = page.text.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("page has a csrf token").to_string();
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("csrf", &csrf);
+        for (k, v) in fields {
+            form.append_pair(k, v);
+        }
+        let req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("user-agent", "refshare-tests")
+            .body(Body::from(form.finish()))
+            .expect("request");
+        self.send(req).await
+    }
+}
+
+/// The path part of a URL handed out by the service.
+pub fn path_of(url: &str) -> String {
+    url.strip_prefix("http://refshare.test").unwrap_or(url).to_string()
+}
+
+/// A valid case body.
+pub fn case_body(creditor_ref: &str, amount: &str, currency: &str, country: &str) -> Value {
+    json!({
+        "currencyCode": currency,
+        "amountToRecover": serde_json::from_str::<Value>(amount).unwrap(),
+        "creditorReference": creditor_ref,
+        "debtor": {"type": "Company", "name": format!("Debtor of {creditor_ref}"), "countryAlpha2": country},
+    })
+}
+
+/// A `POST /clients` body.
+pub fn client_body(tenant: &str, company: &str, email: &str, cases: Vec<Value>) -> Value {
+    json!({
+        "externalTenantId": tenant,
+        "client": {"name": company, "country": "GB", "supportEmail": email},
+        "users": [{"name": "Onboarding User", "email": email, "isOnboardingUser": true}],
+        "cases": cases,
+    })
+}
+
+/// Generates `sqlite` and `postgres` tests from one scenario.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    if let Some(t) = $crate::harness::TestApp::sqlite().await {
+                        super::$name(t).await;
+                    }
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(t) = $crate::harness::TestApp::postgres().await {
+                        super::$name(t).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// An exact decimal JSON number, as the service writes money (`dec("30.00")`).
+pub fn dec(s: &str) -> Value {
+    serde_json::from_str(s).expect("a JSON number")
+}
