@@ -97,3 +97,55 @@ impl ServeArgs {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn check(args: &[&str]) -> Result<Settings, String> {
+        let mut all = vec!["refshare"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map_err(|e| e.to_string())?.serve.check()
+    }
+
+    #[test]
+    fn defaults_are_sqlite_production_and_a_generated_token() {
+        let s = check(&[]).unwrap();
+        assert!(s.database_url.starts_with("sqlite://"));
+        assert_eq!(s.environment, Environment::Production);
+        assert!(s.admin_token_generated && s.admin_token.len() >= 32);
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn demo_implies_test_and_its_own_database() {
+        let s = check(&["--demo"]).unwrap();
+        assert_eq!(s.environment, Environment::Test);
+        assert_eq!(s.database_url, DEMO_DATABASE_URL);
+    }
+
+    #[test]
+    fn bad_settings_fail_naming_the_setting() {
+        for (args, setting) in [
+            (vec!["--database-url", "mysql://x"], "REFSHARE_DATABASE_URL"),
+            (vec!["--listen", "localhost"], "REFSHARE_LISTEN"),
+            (vec!["--public-url", "not a url"], "REFSHARE_PUBLIC_URL"),
+            (vec!["--public-url", "ftp://x"], "REFSHARE_PUBLIC_URL"),
+            (vec!["--admin-token", "short"], "REFSHARE_ADMIN_TOKEN"),
+            (vec!["--smtp-url", "smtps://mail.example"], "REFSHARE_SMTP_URL"),
+            (vec!["--webhook-allow-loopback"], "REFSHARE_WEBHOOK_ALLOW_LOOPBACK"),
+            (vec!["--demo", "--environment", "production"], "REFSHARE_ENVIRONMENT"),
+        ] {
+            let err = check(&args).unwrap_err();
+            assert!(err.contains(setting), "{args:?}: {err}");
+        }
+    }
+}
