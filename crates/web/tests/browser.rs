@@ -1,0 +1,123 @@
+//! The hosted pages in a real headless Chromium (Debian's `chromium` + `chromium-driver`,
+//! driven over WebDriver): a client signs the agreement on the onboarding page, and
+//! approves a link request, by typing and clicking like a person would. Skipped with a
+//! notice when chromedriver is missing, unless `REFSHARE_REQUIRE_BROWSER=1`.
+
+#[path = "api/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use fantoccini::{ClientBuilder, Locator};
+use harness::{case_body, client_body, path_of, TestApp};
+use serde_json::json;
+
+struct Driver(Child, std::path::PathBuf);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts chromedriver, or explains why not.
+async fn start_driver() -> Option<(Driver, u16)> {
+    let exe = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| std::path::Path::new(p).exists());
+    let Some(exe) = exe else {
+        if std::env::var("REFSHARE_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("REFSHARE_REQUIRE_BROWSER=1 but chromedriver is not installed (apt-get install chromium chromium-driver)");
+        }
+        eprintln!("notice: skipping browser test: chromedriver not installed");
+        return None;
+    };
+    let port = free_port();
+    let profile = std::env::temp_dir().join(format!("refshare-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let child = Command::new(exe).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start chromedriver");
+    let driver = Driver(child, profile);
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Some((driver, port));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+async fn browser(port: u16, profile: &std::path::Path) -> fantoccini::Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+            format!("--user-data-dir={}", profile.display()),
+        ]}),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector).capabilities(caps).connect(&format!("http://127.0.0.1:{port}")).await.expect("WebDriver session")
+}
+
+/// Serves the app on a loopback port; returns its base URL.
+async fn serve(t: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = t.router.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
+    let Some((driver, port)) = start_driver().await else { return };
+    let t = TestApp::sqlite().await.unwrap();
+    t.collection_partners().await;
+    let base = serve(&t).await;
+    let (_, key) = t.new_partner("Ledgerly").await;
+    let created = t.partner(&key, "POST", "/clients", Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000", "GBP", "GB")]))).await;
+    let onboarding = format!("{base}{}", path_of(created.body["onboardingLinks"]["url"].as_str().unwrap()));
+    let c = browser(port, &driver.1).await;
+
+    // Onboarding: the page shows the company and the agreement; submitting without the
+    // checkbox is stopped by the browser (required), then signing completes onboarding.
+    c.goto(&onboarding).await.unwrap();
+    let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("Acme Ltd") && text.contains("Standard Debt Collection Agreement"), "{text}");
+    c.find(Locator::Css("#signer_name")).await.unwrap().send_keys("Ann Acme").await.unwrap();
+    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    assert!(c.current_url().await.unwrap().as_str().ends_with(&path_of(&onboarding).replace(&base, "")));
+    assert_eq!(t.partner(&key, "POST", "/oauth/token", Some(json!({"externalTenantId": "acme"}))).await.status, StatusCode::UNPROCESSABLE_ENTITY, "not signed without acceptance");
+    c.find(Locator::Css("input[name=accept]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    let done = c.wait().for_element(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(done, "Onboarding complete");
+    assert_eq!(t.partner(&key, "POST", "/oauth/token", Some(json!({"externalTenantId": "acme"}))).await.status, StatusCode::OK);
+    let cases = t.partner(&key, "GET", "/cases", None).await;
+    assert_eq!(cases.body["cases"][0]["lifecycle"], "Active");
+
+    // Approval: a directly signed-up client approves the partner's link request.
+    t.direct_client("Nordwind ApS", "niels@nordwind.test").await;
+    let conflict = t.partner(&key, "POST", "/clients", Some(client_body("nw", "Nordwind ApS", "niels@nordwind.test", vec![]))).await;
+    let approval = format!("{base}{}", path_of(conflict.body["data"]["onboardingLinks"]["url"].as_str().unwrap()));
+    c.goto(&approval).await.unwrap();
+    let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("Ledgerly asks to link your account"), "{text}");
+    c.find(Locator::Css("button[value=approve]")).await.unwrap().click().await.unwrap();
+    let done = c.wait().for_element(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(done, "Link approved");
+    assert_eq!(t.partner(&key, "GET", "/clients/nw", None).await.body["isAttributedClient"], false);
+    // The used token now shows the 410 page without a form.
+    c.goto(&approval).await.unwrap();
+    assert!(c.find_all(Locator::Css("form")).await.unwrap().is_empty());
+    c.close().await.unwrap();
+}
