@@ -53,7 +53,11 @@ impl AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => AppError::conflict("Conflict", format!("conflicts with existing data ({what})")),
+            StoreError::Conflict(what) => {
+                // A race lost to a concurrent request; the constraint name stays in the log.
+                tracing::info!(constraint = %what, "write refused by a uniqueness rule");
+                AppError::conflict("Conflict", "The request conflicts with data written at the same time; retry it.")
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -13,7 +13,7 @@ use refshare_store::CaseFilter;
 use serde_json::{json, Value};
 
 use crate::auth::Customer;
-use crate::error::{status_of, ApiResult};
+use crate::error::{error_body, status_of, ApiResult};
 use crate::extract::{JsonValue, Params};
 use crate::wire::{invoice_dto, page};
 
@@ -63,7 +63,9 @@ async fn create_case(State(app): State<App>, Customer(who): Customer, headers: H
                 AppError::Business { kind, message } => (kind.clone(), message.clone()),
                 other => ("Error".to_string(), other.to_string()),
             };
-            (status, json!({"businessErrors": [{"type": kind, "message": message, "solutionUrl": null}], "signingHandoff": null}).to_string())
+            let mut body = error_body(&kind, &message, &kind);
+            body["signingHandoff"] = Value::Null;
+            (status, body.to_string())
         }
     };
     let (status, body) = app.create_customer_case_idempotent(&who, &body.value, key.as_deref(), render).await?;

@@ -34,6 +34,7 @@ async fn idempotency_key_on_cases(t: TestApp) {
     let refused = post(key_hdr("k-3"), case_body("C-4", "100", "GBP", "US")).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
     assert_eq!(refused.body["businessErrors"][0]["type"], "NoPartnerAvailable");
+    assert_eq!(refused.body["error"], "NoPartnerAvailable", "the stored 422 carries the full error body");
     assert_eq!(post(key_hdr("k-3"), case_body("C-4", "100", "GBP", "US")).await.body, refused.body);
     let over_long = "x".repeat(256);
     let r = t.call("POST", "/customer-api/cases", &[("XApiKey", &client_key), ("Idempotency-Key", &over_long)], Some(case_body("C-5", "1", "GBP", "GB"))).await;

@@ -1,0 +1,408 @@
+//! Operations of the Operator API (`/admin-api/v1`, `api::admin`). Every operation takes
+//! the operator token; ids that are not UUIDs answer 404 like unknown ones.
+
+use super::schemas::*;
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/partners",
+    tag = "Operator API",
+    summary = "Create a referral partner with its first API key",
+    request_body = CreatePartnerRequest,
+    responses(
+        (status = 201, description = "The partner; `apiKey` is shown only here.", body = PartnerCreated),
+        (status = 400, description = "Invalid body; every offending field is listed.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_create_partner() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/partners",
+    tag = "Operator API",
+    summary = "List referral partners",
+    responses(
+        (status = 200, description = "Every partner.", body = PartnerList),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_list_partners() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/partners/{id}",
+    tag = "Operator API",
+    summary = "Get a referral partner",
+    params(("id" = Uuid, Path, description = "Partner id.")),
+    responses(
+        (status = 200, description = "The partner.", body = Partner),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown partner.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_get_partner() {}
+
+#[utoipa::path(
+    patch,
+    path = "/admin-api/v1/partners/{id}",
+    tag = "Operator API",
+    summary = "Change a referral partner",
+    description = "Only the given fields change. A fee change affects only links created afterwards.",
+    params(("id" = Uuid, Path, description = "Partner id.")),
+    request_body = UpdatePartnerRequest,
+    responses(
+        (status = 200, description = "The changed partner.", body = Partner),
+        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown partner.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_update_partner() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/partners/{id}/api-keys",
+    tag = "Operator API",
+    summary = "Issue another API key for a partner",
+    description = "Existing keys stay valid until revoked.",
+    params(("id" = Uuid, Path, description = "Partner id.")),
+    responses(
+        (status = 201, description = "The new key; `apiKey` is shown only here.", body = IssuedApiKey),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown partner.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_rotate_key() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/partners/{id}/api-keys",
+    tag = "Operator API",
+    summary = "List a partner's API keys (prefixes only)",
+    params(("id" = Uuid, Path, description = "Partner id.")),
+    responses(
+        (status = 200, description = "The keys.", body = ApiKeyList),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown partner.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_list_keys() {}
+
+#[utoipa::path(
+    delete,
+    path = "/admin-api/v1/partners/{id}/api-keys/{keyId}",
+    tag = "Operator API",
+    summary = "Revoke a partner's API key",
+    params(
+        ("id" = Uuid, Path, description = "Partner id."),
+        ("keyId" = Uuid, Path, description = "API key id."),
+    ),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown partner or key.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_revoke_key() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/collection-partners",
+    tag = "Operator API",
+    summary = "Create a collection partner",
+    request_body = CollectionPartnerRequest,
+    responses(
+        (status = 201, description = "The collection partner.", body = CollectionPartner),
+        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_create_collection_partner() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/collection-partners",
+    tag = "Operator API",
+    summary = "List collection partners",
+    responses(
+        (status = 200, description = "Every collection partner.", body = CollectionPartnerList),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_list_collection_partners() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/clients",
+    tag = "Operator API",
+    summary = "Create a client that signed up directly (not via a partner)",
+    request_body = DirectClientRequest,
+    responses(
+        (status = 201, description = "The client; `apiKey` is shown only here.", body = DirectClientCreated),
+        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 409, description = "`ClientExists`: a client with one of these e-mail addresses exists.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_create_client() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/clients/{clientId}/api-key",
+    tag = "Operator API",
+    summary = "Issue a client API key",
+    description = "Replaces the client's previous key, which stops working.",
+    params(("clientId" = Uuid, Path, description = "Client id.")),
+    responses(
+        (status = 201, description = "The new key; `apiKey` is shown only here.", body = ClientApiKey),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown client.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_issue_client_key() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/clients/{clientId}/cases",
+    tag = "Operator API",
+    summary = "Create a case on a client's behalf (source `operator`)",
+    params(("clientId" = Uuid, Path, description = "Client id.")),
+    request_body = CreateCaseRequest,
+    responses(
+        (status = 201, description = "The created case (`creditor` is null).", body = InvoiceDto),
+        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown client.", body = ErrorBody),
+        (status = 409, description = "A concurrent request created a case with the same `creditorReference`.", body = ErrorBody),
+        (status = 422, description = "`NoPartnerAvailable`, `MissingDebtCollectionContract` or `DuplicateReference`.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_create_case() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/cases/{caseIdOrReference}/payments",
+    tag = "Operator API",
+    summary = "Register a debtor payment",
+    description = "Writes the payout, its attribution decision and, when attributed, the partner's earning. The same `externalId` again answers the first result (200).",
+    params(("caseIdOrReference" = String, Path, description = "Case id or case reference.")),
+    request_body = PaymentRequest,
+    responses(
+        (status = 201, description = "Registered.", body = PaymentResult),
+        (status = 200, description = "Replay: a payment with this `externalId` exists; its result.", body = PaymentResult),
+        (status = 400, description = "Invalid body (amount, externalId).", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown case.", body = ErrorBody),
+        (status = 409, description = "`CaseNotActive`: payments are registered on Active cases only.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_register_payment() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/cases/{caseIdOrReference}/attribution",
+    tag = "Operator API",
+    summary = "Attribution check of any case, with every stored decision",
+    params(("caseIdOrReference" = String, Path, description = "Case id or case reference.")),
+    responses(
+        (status = 200, description = "The check.", body = OperatorAttributionCheck),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown case.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_attribution() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/links",
+    tag = "Operator API",
+    summary = "List links",
+    params(
+        ("partnerId" = Option<Uuid>, Query, description = "Only this partner's links."),
+        ("clientId" = Option<Uuid>, Query, description = "Only this client's links."),
+    ),
+    responses(
+        (status = 200, description = "The links with their history.", body = LinkList),
+        (status = 400, description = "`partnerId` or `clientId` is not a UUID.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_list_links() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/links/{linkId}",
+    tag = "Operator API",
+    summary = "Get a link with its status history",
+    params(("linkId" = Uuid, Path, description = "Link id.")),
+    responses(
+        (status = 200, description = "The link.", body = Link),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown link.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_get_link() {}
+
+#[utoipa::path(
+    delete,
+    path = "/admin-api/v1/links/{linkId}",
+    tag = "Operator API",
+    summary = "Delete a link (audited)",
+    params(("linkId" = Uuid, Path, description = "Link id.")),
+    request_body(content = Option<LinkChangeRequest>, description = "Optional reason."),
+    responses(
+        (status = 200, description = "The deleted link.", body = Link),
+        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown link.", body = ErrorBody),
+        (status = 409, description = "`IllegalLinkTransition`.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_delete_link() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/links/{linkId}/archive",
+    tag = "Operator API",
+    summary = "Archive a link (audited)",
+    params(("linkId" = Uuid, Path, description = "Link id.")),
+    request_body(content = Option<LinkChangeRequest>, description = "Optional reason."),
+    responses(
+        (status = 200, description = "The archived link.", body = Link),
+        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown link.", body = ErrorBody),
+        (status = 409, description = "`IllegalLinkTransition`.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_archive_link() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/links/{linkId}/unarchive",
+    tag = "Operator API",
+    summary = "Reactivate an archived link (audited)",
+    params(("linkId" = Uuid, Path, description = "Link id.")),
+    request_body(content = Option<LinkChangeRequest>, description = "Optional reason."),
+    responses(
+        (status = 200, description = "The active link.", body = Link),
+        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown link.", body = ErrorBody),
+        (status = 409, description = "`IllegalLinkTransition`, `ClientLinkedElsewhere` or `ExternalTenantIdInUse`.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_unarchive_link() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/notifications",
+    tag = "Operator API",
+    summary = "Stored e-mails with their delivery status (latest 200)",
+    params(
+        ("to" = Option<String>, Query, description = "Recipient address."),
+        ("kind" = Option<String>, Query, description = "Notification kind."),
+    ),
+    responses(
+        (status = 200, description = "The notifications.", body = NotificationList),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_notifications() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/fx-rates",
+    tag = "Operator API",
+    summary = "Load a day's USD exchange rates",
+    request_body = FxRatesRequest,
+    responses(
+        (status = 200, description = "How many rates were stored.", body = FxRatesLoaded),
+        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_load_rates() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/audit",
+    tag = "Operator API",
+    summary = "The audit trail",
+    params(
+        ("entity" = Option<String>, Query, description = "Entity kind, e.g. `link`, `client`, `case`."),
+        ("id" = Option<String>, Query, description = "Entity id."),
+    ),
+    responses(
+        (status = 200, description = "Audit entries.", body = AuditList),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_audit() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/jobs/expire-link-requests",
+    tag = "Operator API",
+    summary = "Expire overdue link requests now (and send their e-mails)",
+    responses(
+        (status = 200, description = "How many requests expired.", body = ExpiredLinkRequests),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_expire_link_requests() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/test-clock",
+    tag = "Operator API",
+    summary = "The service clock (test environment only)",
+    responses(
+        (status = 200, description = "Now and the offset from real time.", body = TestClock),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 403, description = "Production environment.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_test_clock() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/test-clock/advance",
+    tag = "Operator API",
+    summary = "Move the service clock forward (test environment only)",
+    description = "Link requests that expire on the way are expired and their e-mails sent.",
+    request_body = AdvanceClockRequest,
+    responses(
+        (status = 200, description = "The new time.", body = TestClock),
+        (status = 400, description = "Invalid body, or a move backwards or beyond 3650 days.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 403, description = "Production environment.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_advance_test_clock() {}

@@ -1,0 +1,241 @@
+//! The project's own OpenAPI 3.1 document, generated from code with `utoipa`.
+//!
+//! Every route of the router is declared here once, on a private documentation function
+//! (`referral`, `customer`, `admin`, `pages`), with its full path, tag, credentials,
+//! parameters, body and every status the handler can answer. The bodies are described by
+//! the schema types in `schemas`. `tests/openapi.rs` compares the documented operations
+//! with the `.route(...)` calls of the router source, both ways, so an undocumented route
+//! fails the tests.
+//!
+//! The document is built once and served from memory.
+
+#![allow(dead_code)]
+
+mod admin;
+mod customer;
+mod pages;
+mod referral;
+mod schemas;
+
+use std::sync::OnceLock;
+
+use axum::Json;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Schema, Type};
+use utoipa::{Modify, OpenApi};
+
+/// Base paths of the credentialed JSON APIs.
+const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1/"];
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "refshare",
+        description = "Referral-partner revenue sharing. One server serves the Referral Partner API (`/referral-api`, wire-compatible with Debitura's Referral Partner API v1), the Customer API (`/customer-api`), the Operator API (`/admin-api/v1`), the hosted client pages and the service endpoints. JSON is camelCase (property names are accepted case-insensitively), query parameters are PascalCase, and every JSON error has the body `{error, message, businessErrors:[{type, message, solutionUrl}]}`. Unknown or missing credentials answer 401 on every API endpoint; another tenant's object answers 404.",
+        license(name = "MIT")
+    ),
+    paths(
+        referral::referral_create_client,
+        referral::referral_list_clients,
+        referral::referral_get_client,
+        referral::referral_delete_client,
+        referral::referral_withdraw_client,
+        referral::referral_is_deletable,
+        referral::referral_token,
+        referral::referral_me,
+        referral::referral_list_cases,
+        referral::referral_get_case,
+        referral::referral_transactions,
+        referral::referral_filter_options,
+        referral::referral_attribution,
+        customer::customer_me,
+        customer::customer_create_case,
+        customer::customer_list_cases,
+        customer::customer_get_case,
+        customer::customer_case_by_reference,
+        customer::customer_case_by_creditor_reference,
+        admin::admin_create_partner,
+        admin::admin_list_partners,
+        admin::admin_get_partner,
+        admin::admin_update_partner,
+        admin::admin_rotate_key,
+        admin::admin_list_keys,
+        admin::admin_revoke_key,
+        admin::admin_create_collection_partner,
+        admin::admin_list_collection_partners,
+        admin::admin_create_client,
+        admin::admin_issue_client_key,
+        admin::admin_create_case,
+        admin::admin_register_payment,
+        admin::admin_attribution,
+        admin::admin_list_links,
+        admin::admin_get_link,
+        admin::admin_delete_link,
+        admin::admin_archive_link,
+        admin::admin_unarchive_link,
+        admin::admin_notifications,
+        admin::admin_load_rates,
+        admin::admin_audit,
+        admin::admin_expire_link_requests,
+        admin::admin_test_clock,
+        admin::admin_advance_test_clock,
+        pages::onboarding_show,
+        pages::onboarding_sign,
+        pages::approval_show,
+        pages::approval_decide,
+        pages::healthz,
+        pages::openapi_json,
+    ),
+    components(responses(schemas::InternalError)),
+    modifiers(&SecuritySchemes, &CommonResponses, &OptionalBodies),
+    tags(
+        (name = "Referral Partner API", description = "`/referral-api`: for referral partners, authenticated with the partner's `XApiKey`."),
+        (name = "Customer API", description = "`/customer-api`: a client's cases, authenticated with the client's `XApiKey` or a bearer token minted by its partner through `POST /referral-api/oauth/token`."),
+        (name = "Operator API", description = "`/admin-api/v1`: the platform operator, authenticated with the operator bearer token."),
+        (name = "Hosted pages", description = "Partner-branded HTML pages for clients: onboarding with agreement signing, and link approval. The id or token in the URL is the credential; forms work without JavaScript."),
+        (name = "Service", description = "Health and this document."),
+    )
+)]
+struct ApiDoc;
+
+/// The credentials the operations refer to.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "XApiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "XApiKey",
+                "API key in the `XApiKey` header: the partner's key on `/referral-api`, the client's own key on `/customer-api`.",
+            ))),
+        );
+        components.add_security_scheme(
+            "ClientBearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "`Authorization: Bearer <accessToken>` minted by the client's partner with `POST /referral-api/oauth/token` (valid 30 minutes).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "OperatorBearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`Authorization: Bearer <operator token>` (`REFSHARE_ADMIN_TOKEN`).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Statuses every operation of a kind can answer, added here rather than on each
+/// operation: 500 (the error body, or an HTML page on the hosted pages) and, where a body
+/// is read, 413 for bodies over [`crate::MAX_BODY_BYTES`].
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let text = |description: &str, content_type: &str| {
+            let schema = ObjectBuilder::new().schema_type(Type::String).build();
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        content_type,
+                        ContentBuilder::new().schema(Some(schema)).build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let api = API_BASES.iter().any(|b| path.starts_with(b));
+            let page = path.starts_with("/onboarding/") || path.starts_with("/link-requests/");
+            for op in operations(item) {
+                let responses = &mut op.responses.responses;
+                if api {
+                    responses
+                        .entry("500".into())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name("InternalError")));
+                } else if page {
+                    responses
+                        .entry("500".into())
+                        .or_insert_with(|| text("Internal error page.", "text/html"));
+                }
+                if op.request_body.is_some() {
+                    responses
+                        .entry("413".into())
+                        .or_insert_with(|| text("The body is larger than 1 MiB.", "text/plain"));
+                }
+            }
+        }
+    }
+}
+
+/// An `Option<_>` request body (`MaybeJson` in the handlers) is one that may be left out,
+/// not one that may be `null`: keep `required` unset and drop the `null` alternative.
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let is_null = |s: &RefOr<Schema>| {
+            serde_json::to_value(s).ok() == Some(serde_json::json!({"type": "null"}))
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                let Some(body) = op.request_body.as_mut() else {
+                    continue;
+                };
+                if body.required.is_some() {
+                    continue;
+                }
+                for content in body.content.values_mut() {
+                    if let Some(RefOr::T(Schema::OneOf(one))) = &content.schema {
+                        let rest: Vec<_> =
+                            one.items.iter().filter(|s| !is_null(s)).cloned().collect();
+                        if rest.len() == 1 && one.items.len() == 2 {
+                            content.schema = rest.into_iter().next();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The document as JSON, built on first use.
+pub fn spec() -> &'static serde_json::Value {
+    static DOC: OnceLock<serde_json::Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises")
+    })
+}
+
+/// `GET /openapi.json`.
+pub async fn document() -> Json<serde_json::Value> {
+    Json(spec().clone())
+}

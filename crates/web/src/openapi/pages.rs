@@ -1,0 +1,98 @@
+//! The hosted, partner-branded pages (`pages`) and the service endpoints of `lib.rs`. The
+//! pages need no credential: the unguessable id or token in the URL is the credential.
+//! Their errors are HTML pages too.
+
+use super::schemas::*;
+
+#[utoipa::path(
+    get,
+    path = "/onboarding/{linkId}",
+    tag = "Hosted pages",
+    summary = "Onboarding page: company details and the agreement to sign",
+    description = "Shows the signing form, or the confirmation when the client already signed.",
+    params(("linkId" = Uuid, Path, description = "From the onboarding URL.")),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 404, description = "Unknown link.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link is no longer active.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) fn onboarding_show() {}
+
+#[utoipa::path(
+    post,
+    path = "/onboarding/{linkId}",
+    tag = "Hosted pages",
+    summary = "Sign the agreement and complete onboarding",
+    description = "Completes onboarding and activates the client's pending cases. The confirmation links back to the partner when a `returnUrl` was given.",
+    params(("linkId" = Uuid, Path, description = "From the onboarding URL.")),
+    request_body(content = OnboardingForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The confirmation page.", body = String, content_type = "text/html"),
+        (status = 400, description = "The form again, with what is missing (name or acceptance).", body = String, content_type = "text/html"),
+        (status = 403, description = "The form expired (CSRF token mismatch).", body = String, content_type = "text/html"),
+        (status = 404, description = "Unknown link.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link is no longer active.", body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+        (status = 422, description = "The form could not be read.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) fn onboarding_sign() {}
+
+#[utoipa::path(
+    get,
+    path = "/link-requests/{token}",
+    tag = "Hosted pages",
+    summary = "Link approval page",
+    description = "Shows the requesting partner and what linking means, with approve and decline buttons.",
+    params(("token" = String, Path, description = "From the approval URL.")),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 404, description = "Unknown token.", body = String, content_type = "text/html"),
+        (status = 410, description = "Expired, declined or already approved: a page without the form.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) fn approval_show() {}
+
+#[utoipa::path(
+    post,
+    path = "/link-requests/{token}",
+    tag = "Hosted pages",
+    summary = "Approve or decline a link request",
+    params(("token" = String, Path, description = "From the approval URL.")),
+    request_body(content = ApprovalForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Approved (the account is linked) or declined.", body = String, content_type = "text/html"),
+        (status = 400, description = "`decision` is neither `approve` nor `decline`.", body = String, content_type = "text/html"),
+        (status = 403, description = "The form expired (CSRF token mismatch).", body = String, content_type = "text/html"),
+        (status = 404, description = "Unknown token.", body = String, content_type = "text/html"),
+        (status = 409, description = "A concurrent change linked the account or the partner's id first.", body = String, content_type = "text/html"),
+        (status = 410, description = "Expired, already decided, or the account or the partner's id is linked elsewhere.", body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+        (status = 422, description = "The form could not be read.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) fn approval_decide() {}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "Service",
+    summary = "Health: the database answers",
+    responses(
+        (status = 200, description = "Healthy.", body = Health),
+        (status = 503, description = "The database does not answer.", body = Health),
+    )
+)]
+pub(super) fn healthz() {}
+
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "Service",
+    summary = "This OpenAPI document",
+    responses(
+        (status = 200, description = "The document (OpenAPI 3.1).", body = Object, content_type = "application/json"),
+    )
+)]
+pub(super) fn openapi_json() {}
