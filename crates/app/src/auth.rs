@@ -144,4 +144,9 @@ impl App {
         h.update(path.as_bytes());
         hex::encode(&h.finalize()[..16])
     }
+
+    /// Whether a submitted form token is the page's (constant-time comparison).
+    pub fn check_page_csrf(&self, path: &str, submitted: &str) -> bool {
+        digest_eq(submitted, &self.page_csrf_token(path))
+    }
 }

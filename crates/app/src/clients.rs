@@ -448,7 +448,7 @@ impl App {
             return Err(AppError::conflict("OnboardingComplete", "The client already completed onboarding and cannot be withdrawn."));
         }
         let cases = tx.cases_of_client(client.id).await?;
-        if cases.iter().any(|c| c.lifecycle != Lifecycle::PendingContractSigning && c.lifecycle != Lifecycle::Closed) {
+        if cases.iter().any(|c| c.lifecycle != Lifecycle::PendingContractSigning) {
             return Err(AppError::conflict("CasesStarted", "A case of this client has moved past PendingContractSigning."));
         }
         let now = self.now();

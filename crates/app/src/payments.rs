@@ -44,6 +44,9 @@ impl App {
         let mut tx = self.store.begin().await?;
         if let Some(x) = &input.external_id {
             if let Some(payment) = tx.payment_by_external_id(case.id, x).await? {
+                if payment.amount_minor != amount {
+                    return Err(AppError::conflict("ExternalIdReused", format!("externalId `{x}` was already registered on this case with a different amount.")));
+                }
                 let payout = tx.payout_by_payment(payment.id).await?.ok_or_else(|| AppError::Internal("payment without payout".into()))?;
                 let decision = tx.decision_of_payout(payout.id).await?.ok_or_else(|| AppError::Internal("payout without decision".into()))?;
                 return Ok(PaymentOutcome { payment, payout, decision, replayed: true });

@@ -19,6 +19,9 @@ pub fn reset_database(url: &str) -> anyhow::Result<()> {
         anyhow::bail!("--demo needs a SQLite database URL, got {url}");
     };
     let path = rest.split('?').next().unwrap_or(rest);
+    if !path.ends_with("demo.db") {
+        anyhow::bail!("--demo starts from a fresh database and deletes it first; refusing to delete `{path}` (use a file named *demo.db)");
+    }
     for suffix in ["", "-wal", "-shm"] {
         let p = format!("{path}{suffix}");
         if std::path::Path::new(&p).exists() {

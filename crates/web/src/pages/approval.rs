@@ -57,7 +57,7 @@ pub struct DecisionForm {
 }
 
 pub async fn decide(State(app): State<App>, Path(token): Path<String>, Form(f): Form<DecisionForm>) -> Response {
-    if f.csrf != app.page_csrf_token(&format!("/link-requests/{token}")) {
+    if !app.check_page_csrf(&format!("/link-requests/{token}"), &f.csrf) {
         return error_page(AppError::Forbidden("The form expired. Reload the page and try again.".into()));
     }
     let decision = match f.decision.as_str() {

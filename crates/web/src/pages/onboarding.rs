@@ -107,7 +107,7 @@ pub async fn sign(
 ) -> Response {
     let Ok(id) = Uuid::parse_str(&link_id) else { return error_page(AppError::NotFound("onboarding link")) };
     let path = format!("/onboarding/{id}");
-    if f.csrf != app.page_csrf_token(&path) {
+    if !app.check_page_csrf(&path, &f.csrf) {
         return error_page(AppError::Forbidden("The form expired. Reload the page and try again.".into()));
     }
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();

@@ -81,3 +81,16 @@ async fn payment_external_id_deduplicated(t: TestApp) {
 }
 
 crate::both_backends!(idempotency_key_on_cases, clients_idempotent_on_external_tenant_id, payment_external_id_deduplicated);
+
+async fn payment_external_id_with_another_amount_is_refused(t: TestApp) {
+    t.collection_partners().await;
+    let (_, client_key) = t.direct_client("Acme Ltd", "ann@acme.test").await;
+    let case = t.customer_key(&client_key, "POST", "/cases", Some(case_body("C-1", "100", "GBP", "GB"))).await;
+    let r = case.body["reference"].as_str().unwrap().to_string();
+    assert_eq!(t.pay(&r, "50", "bank-1").await.status, StatusCode::CREATED);
+    let other = t.pay(&r, "60", "bank-1").await;
+    assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.text);
+    assert_eq!(other.body["businessErrors"][0]["type"], "ExternalIdReused");
+}
+
+crate::both_backends!(payment_external_id_with_another_amount_is_refused);
