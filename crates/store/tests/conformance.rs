@@ -1,0 +1,28 @@
+//! Store conformance suite: every test runs against SQLite and PostgreSQL.
+//!
+//! Each test is one `async fn(Store) -> TestResult`; the `conformance!` macro turns it into
+//! `<name>_sqlite` and `<name>_postgres`, each on a fresh database (see `harness`). A
+//! behaviour that differs between the backends is a failure here, whichever is "right".
+//!
+//! Run: `cargo test -p refshare-store --test conformance`; set
+//! `REFSHARE_REQUIRE_POSTGRES=1` to fail instead of skipping when PostgreSQL is missing.
+
+#[path = "conformance/fixtures.rs"]
+mod fixtures;
+#[path = "conformance/harness.rs"]
+mod harness;
+
+#[path = "conformance/cases.rs"]
+mod cases;
+#[path = "conformance/clients.rs"]
+mod clients;
+#[path = "conformance/lifecycle.rs"]
+mod lifecycle;
+#[path = "conformance/links.rs"]
+mod links;
+#[path = "conformance/misc.rs"]
+mod misc;
+#[path = "conformance/money.rs"]
+mod money;
+#[path = "conformance/partners.rs"]
+mod partners;

@@ -1,0 +1,134 @@
+//! Builders for the records the tests store, at fixed millisecond instants (no clock).
+
+use std::fmt::Debug;
+
+use refshare_core::case::{CaseSource, Lifecycle};
+use refshare_core::link::{Link, LinkEvent, LinkStatus};
+use refshare_core::money::{Bps, Currency};
+use refshare_core::stage::InvoicingTriggerMode;
+use refshare_core::Instant;
+use refshare_store::{CaseRecord, ClientRecord, ClientUserRecord, PartnerRecord, StoreError, Tx};
+use serde_json::json;
+use uuid::Uuid;
+
+pub const SECOND: i64 = 1_000;
+pub const HOUR: i64 = 3_600 * SECOND;
+pub const DAY: i64 = 24 * HOUR;
+
+/// The actor recorded on links the tests create.
+pub const ACTOR: &str = "system:conformance";
+
+/// `offset_ms` after 2024-03-01T09:30:00.123Z; the odd milliseconds catch truncation.
+pub fn t(offset_ms: i64) -> Instant {
+    chrono::DateTime::from_timestamp_millis(1_709_285_400_123 + offset_ms).expect("instant in range")
+}
+
+pub fn currency(code: &str) -> Currency {
+    Currency::parse(code).expect("known currency")
+}
+
+#[track_caller]
+pub fn assert_conflict<T: Debug>(result: Result<T, StoreError>) {
+    match result {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected StoreError::Conflict, got {other:?}"),
+    }
+}
+
+pub fn partner(name: &str, created_at: Instant) -> PartnerRecord {
+    PartnerRecord {
+        id: Uuid::new_v4(),
+        company_name: name.to_string(),
+        contact_email: format!("team@{}.example", name.to_lowercase().replace(' ', "-")),
+        referral_fee_bps: Bps(5_000),
+        approval_ttl_days: 7,
+        invoicing_trigger_mode: InvoicingTriggerMode::PayWhenPaid,
+        branding: json!({
+            "logoUrl": "https://cdn.example/logo.png",
+            "backgroundColorCode": "#102030",
+            "fontColor": "#ffffff",
+            "fontFamily": "Inter",
+        }),
+        created_at,
+    }
+}
+
+pub fn client(name: &str, created_at: Instant) -> ClientRecord {
+    ClientRecord {
+        id: Uuid::new_v4(),
+        company_name: name.to_string(),
+        country: "DK".to_string(),
+        registration_number: None,
+        support_email: None,
+        details: json!({"address": {"street": "Strandvejen 1", "city": "København"}, "phone": "+45 1234 5678"}),
+        api_key_hash: None,
+        onboarding_completed_at: None,
+        sdca: None,
+        created_at,
+    }
+}
+
+pub fn user(client: &ClientRecord, email: &str, is_onboarding_user: bool) -> ClientUserRecord {
+    ClientUserRecord {
+        id: Uuid::new_v4(),
+        client_id: client.id,
+        name: format!("User {email}"),
+        email: email.to_string(),
+        phone: Some("+45 8765 4321".to_string()),
+        is_onboarding_user,
+    }
+}
+
+/// A link as `insert_link` stores it: active since `linked_at`, fee snapshot from the partner.
+pub fn link(p: &PartnerRecord, c: &ClientRecord, tenant: &str, is_attributed: bool, linked_at: Instant) -> Link {
+    Link {
+        id: Uuid::new_v4(),
+        partner_id: p.id,
+        client_id: c.id,
+        external_tenant_id: tenant.to_string(),
+        is_attributed,
+        referral_fee_bps: p.referral_fee_bps,
+        linked_at,
+        history: vec![event(linked_at, LinkStatus::Active, None)],
+    }
+}
+
+pub fn event(at: Instant, status: LinkStatus, reason: Option<&str>) -> LinkEvent {
+    LinkEvent { at, status, actor: ACTOR.to_string(), reason: reason.map(str::to_string) }
+}
+
+/// Stores a status change and mirrors it on the in-memory link.
+pub async fn change_status(tx: &mut Tx, link: &mut Link, status: LinkStatus, at: Instant) -> Result<(), StoreError> {
+    let e = event(at, status, None);
+    tx.change_link_status(link, &e).await?;
+    link.history.push(e);
+    Ok(())
+}
+
+/// A case `DEB-<number>` (creditor reference `INV-<number>`) created by a non-partner channel.
+pub fn case(c: &ClientRecord, number: i64, source: CaseSource, created_at: Instant) -> CaseRecord {
+    CaseRecord {
+        id: Uuid::new_v4(),
+        reference: format!("DEB-{number}"),
+        client_id: c.id,
+        creditor_reference: format!("INV-{number}"),
+        source,
+        creating_partner_id: None,
+        created_at,
+        updated_at: created_at,
+        lifecycle: Lifecycle::PendingContractSigning,
+        close_code: None,
+        amount_minor: 100_000 + number,
+        currency: currency("EUR"),
+        debtor_type: "Company".to_string(),
+        debtor_name: format!("Debtor {number}"),
+        debtor_country: "DK".to_string(),
+        details: json!({"dueDate": "2024-01-31", "comment": "first reminder sent"}),
+        assignment: None,
+    }
+}
+
+/// A case created through `p`'s partner channel (`partner_api`).
+pub fn partner_case(c: &ClientRecord, number: i64, p: &PartnerRecord, created_at: Instant) -> CaseRecord {
+    CaseRecord { creating_partner_id: Some(p.id), ..case(c, number, CaseSource::PartnerApi, created_at) }
+}

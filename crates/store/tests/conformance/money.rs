@@ -1,0 +1,272 @@
+//! Payments, payouts, attribution decisions and earnings: append-only records whose i64
+//! amounts must come back exactly (beyond 2^31 and 2^53, and negative for reversals).
+
+use refshare_core::attribution::Reason;
+use refshare_core::case::CaseSource;
+use refshare_core::link::{Link, LinkRequest, LinkRequestStatus, LinkStatus};
+use refshare_core::money::Bps;
+use refshare_core::Instant;
+use refshare_store::{
+    CaseRecord, ClientRecord, CollectionPartnerRecord, DecisionRecord, EarningRecord, LinkRequestRecord, PartnerRecord, PaymentRecord,
+    PayoutRecord, Store,
+};
+use uuid::Uuid;
+
+use crate::fixtures::*;
+use crate::harness::{conformance, TestResult};
+
+/// One partner, one client linked to it, one collection partner and one case.
+struct World {
+    partner: PartnerRecord,
+    client: ClientRecord,
+    link: Link,
+    cp: CollectionPartnerRecord,
+    case: CaseRecord,
+}
+
+async fn world(store: &Store, name: &str) -> TestResult<World> {
+    let partner = partner(&format!("{name} Partner"), t(0));
+    let client = client(name, t(0));
+    let link = link(&partner, &client, name, true, t(HOUR));
+    let cp = CollectionPartnerRecord {
+        id: Uuid::new_v4(),
+        name: format!("{name} Recovery"),
+        success_fee_bps: Bps(1_500),
+        platform_share_bps: Bps(4_000),
+        countries: vec!["DK".into()],
+        created_at: t(0),
+    };
+    let case = CaseRecord { amount_minor: i64::MAX, ..partner_case(&client, 10_001, &partner, t(2 * HOUR)) };
+    let case = CaseRecord { reference: format!("DEB-{name}"), ..case };
+    let mut tx = store.begin().await?;
+    tx.insert_partner(&partner).await?;
+    tx.insert_client(&client, &[]).await?;
+    tx.insert_link(&link, ACTOR, None).await?;
+    tx.insert_collection_partner(&cp).await?;
+    tx.insert_case(&case).await?;
+    tx.commit().await?;
+    Ok(World { partner, client, link, cp, case })
+}
+
+fn payment(case: &CaseRecord, amount_minor: i64, external_id: Option<&str>, paid_at: Instant) -> PaymentRecord {
+    PaymentRecord {
+        id: Uuid::new_v4(),
+        case_id: case.id,
+        amount_minor,
+        currency: case.currency,
+        paid_at,
+        external_id: external_id.map(str::to_string),
+        created_at: paid_at + chrono::Duration::milliseconds(7),
+    }
+}
+
+fn payout(w: &World, p: &PaymentRecord, success_fee_minor: i64, platform_fee_minor: i64) -> PayoutRecord {
+    PayoutRecord {
+        id: Uuid::new_v4(),
+        payment_id: p.id,
+        case_id: w.case.id,
+        collection_partner_id: Some(w.cp.id),
+        success_fee_minor,
+        platform_fee_minor,
+        currency: p.currency,
+        created_at: p.created_at,
+        commission_status: "Unpaid".into(),
+    }
+}
+
+fn decision(w: &World, payout: &PayoutRecord, reason: Reason, referral_fee_minor: i64, decided_at: Instant) -> DecisionRecord {
+    DecisionRecord {
+        id: Uuid::new_v4(),
+        payout_id: payout.id,
+        supersedes_id: None,
+        partner_id: Some(w.partner.id),
+        link_id: Some(w.link.id),
+        link_request_id: None,
+        link_status: Some(LinkStatus::Active),
+        reason,
+        attributed: reason.is_attributed(),
+        case_source: w.case.source,
+        referral_fee_bps: Some(w.link.referral_fee_bps),
+        referral_fee_minor,
+        currency: payout.currency,
+        engine_version: "attribution/1".into(),
+        decided_at,
+    }
+}
+
+fn earning(w: &World, d: &DecisionRecord, created_at: Instant) -> EarningRecord {
+    EarningRecord {
+        id: Uuid::new_v4(),
+        payout_id: d.payout_id,
+        decision_id: d.id,
+        partner_id: w.partner.id,
+        case_id: w.case.id,
+        amount_minor: d.referral_fee_minor,
+        currency: d.currency,
+        referral_invoice_status: "Pending".into(),
+        created_at,
+    }
+}
+
+fn request_for(w: &World) -> LinkRequestRecord {
+    LinkRequestRecord {
+        request: LinkRequest {
+            id: Uuid::new_v4(),
+            partner_id: w.partner.id,
+            client_id: w.client.id,
+            external_tenant_id: "requested".into(),
+            created_at: t(0),
+            expires_at: t(7 * DAY),
+            status: LinkRequestStatus::Pending,
+            decided_at: None,
+        },
+        token_hash: format!("token-{}", w.client.id),
+        cases_json: "[]".into(),
+        return_url: None,
+    }
+}
+
+const BIG: i64 = 5_000_000_000; // > 2^32
+const BEYOND_F64: i64 = 9_007_199_254_740_993; // 2^53 + 1
+
+conformance!(payments_and_payouts_keep_exact_amounts);
+async fn payments_and_payouts_keep_exact_amounts(store: Store) -> TestResult {
+    let w = world(&store, "Acme").await?;
+    let payments = [
+        payment(&w.case, BIG, Some("ext-1"), t(DAY)),
+        payment(&w.case, -BIG, Some("ext-1-reversal"), t(DAY + 1)),
+        payment(&w.case, i64::MAX, None, t(DAY + 2)),
+        payment(&w.case, i64::MIN, None, t(DAY + 3)), // two NULL external ids may coexist
+        payment(&w.case, BEYOND_F64, Some("ext-2"), t(DAY + 4)),
+    ];
+    let payouts = [
+        PayoutRecord { collection_partner_id: None, ..payout(&w, &payments[0], 750_000_000, 300_000_000) },
+        payout(&w, &payments[1], -750_000_000, -300_000_000),
+        payout(&w, &payments[2], i64::MAX, 3_689_348_814_741_910_323),
+        payout(&w, &payments[3], i64::MIN, -3_689_348_814_741_910_323),
+        PayoutRecord { commission_status: "Paid".into(), ..payout(&w, &payments[4], BEYOND_F64, -BEYOND_F64) },
+    ];
+    let mut tx = store.begin().await?;
+    for (p, o) in payments.iter().zip(&payouts) {
+        tx.insert_payment(p).await?;
+        tx.insert_payout(o).await?;
+    }
+    tx.commit().await?;
+
+    let mut tx = store.begin().await?;
+    for (p, o) in payments.iter().zip(&payouts) {
+        assert_eq!(tx.payment(p.id).await?.as_ref(), Some(p));
+        assert_eq!(tx.payout(o.id).await?.as_ref(), Some(o));
+        assert_eq!(tx.payout_by_payment(p.id).await?.as_ref(), Some(o));
+    }
+    assert_eq!(tx.payment_by_external_id(w.case.id, "ext-1").await?.as_ref(), Some(&payments[0]));
+    assert_eq!(tx.payment_by_external_id(w.case.id, "EXT-1").await?, None);
+    assert_eq!(tx.payment_by_external_id(Uuid::new_v4(), "ext-1").await?, None);
+    assert_eq!(tx.payment(Uuid::new_v4()).await?, None);
+    assert_eq!(tx.payouts_of_case(w.case.id).await?, payouts.to_vec(), "oldest first");
+    assert_eq!(tx.case(w.case.id).await?.map(|c| c.amount_minor), Some(i64::MAX));
+    drop(tx);
+
+    let mut tx = store.begin().await?;
+    assert_conflict(tx.insert_payment(&payment(&w.case, 1, Some("ext-1"), t(2 * DAY))).await);
+    drop(tx);
+    let mut tx = store.begin().await?;
+    assert_conflict(tx.insert_payout(&payout(&w, &payments[0], 1, 1)).await);
+    Ok(())
+}
+
+conformance!(decisions_and_earnings_round_trip);
+async fn decisions_and_earnings_round_trip(store: Store) -> TestResult {
+    let w = world(&store, "Acme").await?;
+    let elsewhere = world(&store, "Beta").await?;
+    let paid = payment(&w.case, 100_000, Some("p-1"), t(DAY));
+    let reversed = payment(&w.case, -100_000, Some("p-1-rev"), t(2 * DAY));
+    let (first, second) = (payout(&w, &paid, 15_000, 6_000), payout(&w, &reversed, -15_000, -6_000));
+    let mut tx = store.begin().await?;
+    for (p, o) in [(&paid, &first), (&reversed, &second)] {
+        tx.insert_payment(p).await?;
+        tx.insert_payout(o).await?;
+    }
+
+    // Every reason, source and link state once: stored codes must parse back.
+    let states = [None, Some(LinkStatus::Active), Some(LinkStatus::Archived), Some(LinkStatus::Deleted)];
+    let mut chain: Vec<DecisionRecord> = Vec::new();
+    for (i, reason) in Reason::ALL.into_iter().enumerate() {
+        let mut d = decision(&w, &first, reason, 3_000_000_000 + i as i64, t(DAY + i as i64));
+        d.supersedes_id = chain.last().map(|prev| prev.id);
+        d.case_source = CaseSource::ALL[i % CaseSource::ALL.len()];
+        d.link_status = states[i % states.len()];
+        if i % 3 == 0 {
+            (d.partner_id, d.link_id, d.referral_fee_bps) = (None, None, None);
+        }
+        tx.insert_decision(&d).await?;
+        chain.push(d);
+    }
+    let clawback = decision(&w, &second, Reason::AttributedClient, -3_000_000_000, t(2 * DAY));
+    tx.insert_decision(&clawback).await?;
+    let earned = earning(&w, chain.last().expect("decisions"), t(DAY + 20));
+    let clawed = earning(&w, &clawback, t(2 * DAY));
+    tx.insert_earning(&earned).await?;
+    tx.insert_earning(&clawed).await?;
+    tx.commit().await?;
+
+    let mut tx = store.begin().await?;
+    let mut all = chain.clone();
+    all.push(clawback.clone());
+    assert_eq!(tx.decisions_of_case(w.case.id).await?, all, "oldest first");
+    assert_eq!(tx.decision_of_payout(first.id).await?.as_ref(), chain.last(), "the latest supersedes");
+    assert_eq!(tx.decision_of_payout(second.id).await?, Some(clawback.clone()));
+    assert_eq!(tx.decision_of_payout(Uuid::new_v4()).await?, None);
+    assert_eq!(tx.decisions_of_case(elsewhere.case.id).await?, vec![]);
+    assert_eq!(tx.earnings_of_case(w.case.id).await?, vec![earned.clone(), clawed.clone()], "oldest first");
+    assert_eq!(tx.earnings_of_partner(w.partner.id).await?, vec![clawed, earned.clone()], "newest first");
+    assert_eq!(tx.earnings_of_partner(elsewhere.partner.id).await?, vec![]);
+    let sum: i64 = tx.earnings_of_partner(w.partner.id).await?.iter().map(|e| e.amount_minor).sum();
+    assert_eq!(sum, chain.last().expect("decisions").referral_fee_minor - 3_000_000_000);
+    drop(tx);
+
+    let mut tx = store.begin().await?;
+    assert_conflict(tx.insert_earning(&earning(&w, &clawback, t(3 * DAY))).await);
+    Ok(())
+}
+
+conformance!(deleting_a_client_removes_everything_hanging_off_it);
+async fn deleting_a_client_removes_everything_hanging_off_it(store: Store) -> TestResult {
+    let doomed = world(&store, "Doomed").await?;
+    let kept = world(&store, "Kept").await?;
+    let mut tx = store.begin().await?;
+    for w in [&doomed, &kept] {
+        let p = payment(&w.case, 1_000, Some("p"), t(DAY));
+        let o = payout(w, &p, 150, 60);
+        let request = request_for(w);
+        let first = DecisionRecord { link_request_id: Some(request.request.id), ..decision(w, &o, Reason::LinkPendingApproval, 0, t(DAY)) };
+        tx.insert_link_request(&request).await?;
+        let second = DecisionRecord { supersedes_id: Some(first.id), ..decision(w, &o, Reason::AttributedClient, 30, t(DAY + 1)) };
+        tx.insert_payment(&p).await?;
+        tx.insert_payout(&o).await?;
+        tx.insert_decision(&first).await?;
+        tx.insert_decision(&second).await?;
+        tx.insert_earning(&earning(w, &second, t(DAY + 1))).await?;
+        let mut l = w.link.clone();
+        change_status(&mut tx, &mut l, LinkStatus::Archived, t(2 * DAY)).await?;
+    }
+    tx.commit().await?;
+
+    let mut tx = store.begin().await?;
+    tx.delete_client_cascade(doomed.client.id).await?;
+    tx.commit().await?;
+
+    let mut tx = store.begin().await?;
+    assert_eq!(tx.client(doomed.client.id).await?, None);
+    assert_eq!(tx.links_of_client(doomed.client.id).await?, vec![]);
+    assert_eq!(tx.link_requests_of_client(doomed.client.id).await?, vec![]);
+    assert_eq!(tx.cases_of_client(doomed.client.id).await?, vec![]);
+    assert_eq!(tx.payouts_of_case(doomed.case.id).await?, vec![]);
+    assert_eq!(tx.earnings_of_partner(doomed.partner.id).await?, vec![]);
+    assert_eq!(tx.partner(doomed.partner.id).await?, Some(doomed.partner), "partners stay");
+    assert!(tx.client(kept.client.id).await?.is_some());
+    assert_eq!(tx.links_of_client(kept.client.id).await?.len(), 1);
+    assert_eq!(tx.decisions_of_case(kept.case.id).await?.len(), 2);
+    assert_eq!(tx.earnings_of_case(kept.case.id).await?.len(), 1);
+    Ok(())
+}
