@@ -62,14 +62,26 @@ impl App {
         let mut payouts = Vec::new();
         for d in &mine {
             let earning = tx.earnings_of_case(case.id).await?.into_iter().find(|e| e.decision_id == d.id);
-            payouts.push(PayoutLine { payout_id: d.payout_id, date: d.decided_at, decision: (*d).clone(), stage: earning.map(|_| RevenueStage::Pending) });
+            payouts.push(PayoutLine {
+                payout_id: d.payout_id,
+                date: d.decided_at,
+                decision: (*d).clone(),
+                stage: earning.map(|_| RevenueStage::Pending),
+            });
         }
         let report = partner.map(|p| {
-            let facts_payouts: Vec<PayoutFacts> = mine.iter().map(|d| PayoutFacts { payout_id: d.payout_id, at: d.decided_at, partner_id: d.partner_id, reason: d.reason }).collect();
+            let facts_payouts: Vec<PayoutFacts> = mine
+                .iter()
+                .map(|d| PayoutFacts { payout_id: d.payout_id, at: d.decided_at, partner_id: d.partner_id, reason: d.reason })
+                .collect();
             self_serve_check(p, case_facts, facts, &facts_payouts, now)
         });
         let link = partner.and_then(|p| {
-            links.iter().filter(|l| l.partner_id == p).max_by_key(|l| (l.status_at(now) == Some(refshare_core::link::LinkStatus::Active), l.linked_at, l.id)).cloned()
+            links
+                .iter()
+                .filter(|l| l.partner_id == p)
+                .max_by_key(|l| (l.status_at(now) == Some(refshare_core::link::LinkStatus::Active), l.linked_at, l.id))
+                .cloned()
         });
         let request = match (&link, partner) {
             (None, Some(p)) => requests.iter().filter(|r| r.partner_id == p).max_by_key(|r| (r.created_at, r.id)).cloned(),

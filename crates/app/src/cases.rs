@@ -189,7 +189,10 @@ impl App {
         let now = self.now();
         if let Some(r) = &nc.creditor_reference {
             if tx.case_by_creditor_reference(client.id, r).await?.is_some() {
-                return Err(AppError::business("DuplicateReference", format!("A case with creditorReference `{r}` already exists for this client.")));
+                return Err(AppError::business(
+                    "DuplicateReference",
+                    format!("A case with creditorReference `{r}` already exists for this client."),
+                ));
             }
         }
         let number = tx.next_case_number().await?;
@@ -267,7 +270,16 @@ impl App {
             None if origin.source == CaseSource::Operator => actor::OPERATOR.into(),
             None => actor::client(client_id),
         };
-        audit(&mut tx, case.created_at, &who, "case.created", "case", &case.id.to_string(), serde_json::json!({"reference": case.reference, "source": case.source.as_str()})).await?;
+        audit(
+            &mut tx,
+            case.created_at,
+            &who,
+            "case.created",
+            "case",
+            &case.id.to_string(),
+            serde_json::json!({"reference": case.reference, "source": case.source.as_str()}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(case)
     }
@@ -290,7 +302,12 @@ impl App {
         found.filter(|c| c.client_id == client_id).ok_or(AppError::NotFound("case"))
     }
 
-    pub async fn customer_cases(&self, who: &CustomerPrincipal, filter: &CaseFilter, page: PageReq) -> Result<(Vec<CaseRecord>, i64), AppError> {
+    pub async fn customer_cases(
+        &self,
+        who: &CustomerPrincipal,
+        filter: &CaseFilter,
+        page: PageReq,
+    ) -> Result<(Vec<CaseRecord>, i64), AppError> {
         Ok(self.store.begin().await?.client_cases_page(who.client().id, filter, page).await?)
     }
 
@@ -352,8 +369,23 @@ impl App {
             Ok(case) => {
                 let rendered = render(Ok(&case), &client);
                 let who_actor = origin.partner.map(actor::partner).unwrap_or_else(|| actor::client(client.id));
-                audit(&mut tx, now, &who_actor, "case.created", "case", &case.id.to_string(), serde_json::json!({"reference": case.reference, "source": case.source.as_str()})).await?;
-                tx.save_idempotency(&scope, key, &refshare_store::IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() }, now).await?;
+                audit(
+                    &mut tx,
+                    now,
+                    &who_actor,
+                    "case.created",
+                    "case",
+                    &case.id.to_string(),
+                    serde_json::json!({"reference": case.reference, "source": case.source.as_str()}),
+                )
+                .await?;
+                tx.save_idempotency(
+                    &scope,
+                    key,
+                    &refshare_store::IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() },
+                    now,
+                )
+                .await?;
                 tx.commit().await?;
                 Ok(rendered)
             }
@@ -361,7 +393,13 @@ impl App {
                 drop(tx);
                 let rendered = render(Err(&e), &client);
                 let mut tx = self.store.begin().await?;
-                tx.save_idempotency(&scope, key, &refshare_store::IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() }, now).await?;
+                tx.save_idempotency(
+                    &scope,
+                    key,
+                    &refshare_store::IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() },
+                    now,
+                )
+                .await?;
                 tx.commit().await?;
                 Ok(rendered)
             }

@@ -174,7 +174,10 @@ impl App {
                 Ok(nc) => {
                     if let Some(r) = &nc.creditor_reference {
                         if cases.iter().any(|o| o.creditor_reference.as_ref() == Some(r)) {
-                            errors.push(FieldError { field: format!("cases[{i}].creditorReference"), message: format!("`{r}` appears twice in this request") });
+                            errors.push(FieldError {
+                                field: format!("cases[{i}].creditorReference"),
+                                message: format!("`{r}` appears twice in this request"),
+                            });
                         }
                     }
                     cases.push(nc);
@@ -261,12 +264,27 @@ impl App {
                 kind::ONBOARDING_INVITATION,
                 &u.email,
                 &format!("{} invites you to complete your onboarding", partner.company_name),
-                format!("Hello {},\n\n{} set up debt collection for {}. Review your company details and sign the agreement here:\n{}\n", u.name, partner.company_name, new.record.company_name, self.onboarding_url(link.id)),
+                format!(
+                    "Hello {},\n\n{} set up debt collection for {}. Review your company details and sign the agreement here:\n{}\n",
+                    u.name,
+                    partner.company_name,
+                    new.record.company_name,
+                    self.onboarding_url(link.id)
+                ),
                 Some(link.id.to_string()),
             )
             .await?;
         }
-        audit(&mut tx, now, &actor::partner(partner.id), "client.created", "link", &link.id.to_string(), serde_json::json!({"clientId": new.record.id, "externalTenantId": tenant, "cases": results.successful.len()})).await?;
+        audit(
+            &mut tx,
+            now,
+            &actor::partner(partner.id),
+            "client.created",
+            "link",
+            &link.id.to_string(),
+            serde_json::json!({"clientId": new.record.id, "externalTenantId": tenant, "cases": results.successful.len()}),
+        )
+        .await?;
         let state = self.client_state(&mut tx, partner.id, link).await?;
         tx.commit().await?;
         self.deliver_notifications().await?;
@@ -312,7 +330,8 @@ impl App {
             status: LinkRequestStatus::Pending,
             decided_at: None,
         };
-        tx.insert_link_request(&LinkRequestRecord { request: request.clone(), token_hash: hash_secret(&token), cases_json, return_url }).await?;
+        tx.insert_link_request(&LinkRequestRecord { request: request.clone(), token_hash: hash_secret(&token), cases_json, return_url })
+            .await?;
         let url = self.approval_url(&token);
         let to = tx
             .client_users(client.id)
@@ -338,7 +357,16 @@ impl App {
             Some(id.to_string()),
         )
         .await?;
-        audit(tx, now, &actor::partner(partner.id), "link_request.created", "link_request", &id.to_string(), serde_json::json!({"clientId": client.id, "externalTenantId": tenant, "expiresAt": request.expires_at})).await?;
+        audit(
+            tx,
+            now,
+            &actor::partner(partner.id),
+            "link_request.created",
+            "link_request",
+            &id.to_string(),
+            serde_json::json!({"clientId": client.id, "externalTenantId": tenant, "expiresAt": request.expires_at}),
+        )
+        .await?;
         Ok(url)
     }
 
@@ -355,7 +383,16 @@ impl App {
             Some(r.request.id.to_string()),
         )
         .await?;
-        audit(tx, self.now(), crate::actor::SYSTEM, "link_request.expired", "link_request", &r.request.id.to_string(), serde_json::json!({"expiresAt": r.request.expires_at})).await?;
+        audit(
+            tx,
+            self.now(),
+            crate::actor::SYSTEM,
+            "link_request.expired",
+            "link_request",
+            &r.request.id.to_string(),
+            serde_json::json!({"expiresAt": r.request.expires_at}),
+        )
+        .await?;
         Ok(())
     }
 
@@ -369,7 +406,11 @@ impl App {
             .filter(|c| {
                 refshare_core::attribution::case_visible_to(
                     partner_id,
-                    refshare_core::attribution::CaseFacts { created_at: c.created_at, source: c.source, creating_partner: c.creating_partner_id },
+                    refshare_core::attribution::CaseFacts {
+                        created_at: c.created_at,
+                        source: c.source,
+                        creating_partner: c.creating_partner_id,
+                    },
                     &link,
                     self.now(),
                 )
@@ -401,9 +442,14 @@ impl App {
     }
 
     /// `GET /clients`: the partner's actively linked clients, filtered, with a summary.
-    pub async fn partner_clients(&self, partner: &PartnerRecord, filter: &ClientFilter) -> Result<(Vec<ClientState>, ClientsSummary), AppError> {
+    pub async fn partner_clients(
+        &self,
+        partner: &PartnerRecord,
+        filter: &ClientFilter,
+    ) -> Result<(Vec<ClientState>, ClientsSummary), AppError> {
         let mut tx = self.store.begin().await?;
-        let links: Vec<Link> = tx.links_of_partner(partner.id).await?.into_iter().filter(|l| l.current_status() == LinkStatus::Active).collect();
+        let links: Vec<Link> =
+            tx.links_of_partner(partner.id).await?.into_iter().filter(|l| l.current_status() == LinkStatus::Active).collect();
         let mut states = Vec::with_capacity(links.len());
         for l in links {
             states.push(self.client_state(&mut tx, partner.id, l).await?);
@@ -431,7 +477,10 @@ impl App {
         let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
         let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
         if client.onboarding_completed_at.is_none() {
-            return Err(AppError::business("OnboardingIncomplete", format!("The client has not completed onboarding; send the onboarding URL again: {}", self.onboarding_url(link.id))));
+            return Err(AppError::business(
+                "OnboardingIncomplete",
+                format!("The client has not completed onboarding; send the onboarding URL again: {}", self.onboarding_url(link.id)),
+            ));
         }
         Ok((self.mint_token(client.id, partner.id, link.id, tenant)?, client.id))
     }
@@ -453,14 +502,19 @@ impl App {
         }
         let now = self.now();
         let who = actor::partner(partner.id);
-        tx.change_link_status(&link, &LinkEvent { at: now, status: LinkStatus::Archived, actor: who.clone(), reason: Some("withdrawn by partner".into()) }).await?;
+        tx.change_link_status(
+            &link,
+            &LinkEvent { at: now, status: LinkStatus::Archived, actor: who.clone(), reason: Some("withdrawn by partner".into()) },
+        )
+        .await?;
         for mut c in cases.into_iter().filter(|c| c.lifecycle == Lifecycle::PendingContractSigning) {
             c.lifecycle = Lifecycle::Closed;
             c.close_code = Some(close_code::CASE_NEVER_STARTED_INTERNAL.into());
             c.updated_at = now;
             tx.update_case_state(&c).await?;
         }
-        audit(&mut tx, now, &who, "client.withdrawn", "link", &link.id.to_string(), serde_json::json!({"externalTenantId": tenant})).await?;
+        audit(&mut tx, now, &who, "client.withdrawn", "link", &link.id.to_string(), serde_json::json!({"externalTenantId": tenant}))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -494,7 +548,16 @@ impl App {
             return Err(AppError::conflict("NotDeletable", blockers.join(" ")));
         }
         tx.delete_client_cascade(link.client_id).await?;
-        audit(&mut tx, self.now(), &actor::partner(partner.id), "client.deleted", "client", &link.client_id.to_string(), serde_json::json!({"externalTenantId": tenant})).await?;
+        audit(
+            &mut tx,
+            self.now(),
+            &actor::partner(partner.id),
+            "client.deleted",
+            "client",
+            &link.client_id.to_string(),
+            serde_json::json!({"externalTenantId": tenant}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -528,7 +591,16 @@ impl App {
             return Err(AppError::conflict("ClientExists", "A client with one of these e-mail addresses already exists."));
         }
         tx.insert_client(&record, &users).await?;
-        audit(&mut tx, now, actor::OPERATOR, "client.created_direct", "client", &id.to_string(), serde_json::json!({"companyName": record.company_name})).await?;
+        audit(
+            &mut tx,
+            now,
+            actor::OPERATOR,
+            "client.created_direct",
+            "client",
+            &id.to_string(),
+            serde_json::json!({"companyName": record.company_name}),
+        )
+        .await?;
         tx.commit().await?;
         Ok((record, key))
     }
@@ -570,7 +642,8 @@ impl App {
         tx.client(client_id).await?.ok_or(AppError::NotFound("client"))?;
         let key = new_api_key("rsc");
         tx.set_client_api_key(client_id, &hash_secret(&key)).await?;
-        audit(&mut tx, self.now(), actor::OPERATOR, "client.api_key_issued", "client", &client_id.to_string(), serde_json::json!({})).await?;
+        audit(&mut tx, self.now(), actor::OPERATOR, "client.api_key_issued", "client", &client_id.to_string(), serde_json::json!({}))
+            .await?;
         tx.commit().await?;
         Ok(key)
     }

@@ -35,7 +35,10 @@ pub async fn to_usd_minor(tx: &mut Tx, amount_minor: i64, currency: Currency, at
     }
     let date = at.format("%Y-%m-%d").to_string();
     let (_, rate) = tx.fx_rate_on_or_before(currency.code(), &date).await?.ok_or_else(|| {
-        AppError::business("MissingFxRate", format!("No USD exchange rate for {} on or before {date}; load one through POST /admin-api/v1/fx-rates.", currency.code()))
+        AppError::business(
+            "MissingFxRate",
+            format!("No USD exchange rate for {} on or before {date}; load one through POST /admin-api/v1/fx-rates.", currency.code()),
+        )
     })?;
     convert_minor(amount_minor, currency.exponent(), rate, usd().exponent()).ok_or_else(|| AppError::Internal("fx overflow".into()))
 }
@@ -52,7 +55,10 @@ impl App {
             match (Currency::parse(&r.currency), parse_decimal(&r.usd_per_unit.to_string(), 8)) {
                 (Ok(c), Ok(v)) if v > 0 => parsed.push((c, v)),
                 (Err(e), _) => errors.push(FieldError { field: format!("rates[{i}].currency"), message: e.to_string() }),
-                _ => errors.push(FieldError { field: format!("rates[{i}].usdPerUnit"), message: "must be a positive number with at most 8 decimals".into() }),
+                _ => errors.push(FieldError {
+                    field: format!("rates[{i}].usdPerUnit"),
+                    message: "must be a positive number with at most 8 decimals".into(),
+                }),
             }
         }
         if !errors.is_empty() {
@@ -62,7 +68,8 @@ impl App {
         for (c, v) in &parsed {
             tx.put_fx_rate(c.code(), &input.date, *v).await?;
         }
-        audit(&mut tx, self.now(), actor::OPERATOR, "fx_rates.loaded", "fx_rates", &input.date, serde_json::json!({"count": parsed.len()})).await?;
+        audit(&mut tx, self.now(), actor::OPERATOR, "fx_rates.loaded", "fx_rates", &input.date, serde_json::json!({"count": parsed.len()}))
+            .await?;
         tx.commit().await?;
         Ok(parsed.len())
     }

@@ -129,7 +129,16 @@ impl App {
         let offset = tc.advance(by_ms);
         let mut tx = self.store.begin().await?;
         tx.set_setting("test_clock_offset_ms", &offset.to_string()).await?;
-        audit(&mut tx, self.now(), actor::OPERATOR, "test_clock.advanced", "test_clock", "clock", serde_json::json!({"byMs": by_ms, "offsetMs": offset})).await?;
+        audit(
+            &mut tx,
+            self.now(),
+            actor::OPERATOR,
+            "test_clock.advanced",
+            "test_clock",
+            "clock",
+            serde_json::json!({"byMs": by_ms, "offsetMs": offset}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(self.now())
     }

@@ -80,14 +80,25 @@ impl App {
         match decision {
             Decision::Decline => {
                 tx.set_link_request_status(r.request.id, LinkRequestStatus::Declined, Some(now)).await?;
-                notify::enqueue(&mut tx, self, kind::LINK_DECLINED, &partner.contact_email, "A client declined your link request",
-                    format!("The client declined the link request for externalTenantId `{}`.", r.request.external_tenant_id), Some(r.request.id.to_string())).await?;
-                audit(&mut tx, now, &who, "link_request.declined", "link_request", &r.request.id.to_string(), serde_json::json!({})).await?;
+                notify::enqueue(
+                    &mut tx,
+                    self,
+                    kind::LINK_DECLINED,
+                    &partner.contact_email,
+                    "A client declined your link request",
+                    format!("The client declined the link request for externalTenantId `{}`.", r.request.external_tenant_id),
+                    Some(r.request.id.to_string()),
+                )
+                .await?;
+                audit(&mut tx, now, &who, "link_request.declined", "link_request", &r.request.id.to_string(), serde_json::json!({}))
+                    .await?;
             }
             Decision::Approve => {
                 let links = tx.links_of_client(client.id).await?;
                 if links.iter().any(|l| l.current_status() == LinkStatus::Active) {
-                    return Err(AppError::Gone("Your account is already linked to a partner; this request can no longer be approved.".into()));
+                    return Err(AppError::Gone(
+                        "Your account is already linked to a partner; this request can no longer be approved.".into(),
+                    ));
                 }
                 if tx.active_link_by_tenant(partner.id, &r.request.external_tenant_id).await?.is_some() {
                     return Err(AppError::Gone("The partner already uses this identifier for another account.".into()));
@@ -120,11 +131,35 @@ impl App {
                         Err(e) => failed.push(format!("case {i}: {e}")),
                     }
                 }
-                notify::enqueue(&mut tx, self, kind::LINK_APPROVED, &partner.contact_email, "A client approved your link request",
-                    format!("The client approved the link for externalTenantId `{}`. {} submitted case(s) were created{}.", link.external_tenant_id, replayed,
-                        if failed.is_empty() { String::new() } else { format!("; {} could not be replayed: {}", failed.len(), failed.join("; ")) }),
-                    Some(link.id.to_string())).await?;
-                audit(&mut tx, now, &who, "link_request.approved", "link", &link.id.to_string(), serde_json::json!({"linkRequestId": r.request.id, "replayedCases": replayed, "failedCases": failed})).await?;
+                notify::enqueue(
+                    &mut tx,
+                    self,
+                    kind::LINK_APPROVED,
+                    &partner.contact_email,
+                    "A client approved your link request",
+                    format!(
+                        "The client approved the link for externalTenantId `{}`. {} submitted case(s) were created{}.",
+                        link.external_tenant_id,
+                        replayed,
+                        if failed.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {} could not be replayed: {}", failed.len(), failed.join("; "))
+                        }
+                    ),
+                    Some(link.id.to_string()),
+                )
+                .await?;
+                audit(
+                    &mut tx,
+                    now,
+                    &who,
+                    "link_request.approved",
+                    "link",
+                    &link.id.to_string(),
+                    serde_json::json!({"linkRequestId": r.request.id, "replayedCases": replayed, "failedCases": failed}),
+                )
+                .await?;
             }
         }
         tx.commit().await?;
@@ -172,8 +207,16 @@ impl App {
         };
         if tx.complete_onboarding(page.client.id, &sig).await? {
             self.activate_pending_cases(&mut tx, page.client.id).await?;
-            audit(&mut tx, now, &actor::client(page.client.id), "client.onboarding_completed", "client", &page.client.id.to_string(),
-                serde_json::json!({"signer": sig.signer_name, "ip": sig.ip, "sdcaVersion": sig.version, "linkId": link_id})).await?;
+            audit(
+                &mut tx,
+                now,
+                &actor::client(page.client.id),
+                "client.onboarding_completed",
+                "client",
+                &page.client.id.to_string(),
+                serde_json::json!({"signer": sig.signer_name, "ip": sig.ip, "sdcaVersion": sig.version, "linkId": link_id}),
+            )
+            .await?;
         }
         tx.commit().await?;
         self.onboarding_page(link_id).await
@@ -199,7 +242,16 @@ impl App {
         }
         let event = LinkEvent { at: now, status: to, actor: actor::OPERATOR.into(), reason: reason.clone() };
         tx.change_link_status(&link, &event).await?;
-        audit(&mut tx, now, actor::OPERATOR, &format!("link.{}", to.as_str()), "link", &link_id.to_string(), serde_json::json!({"from": from.as_str(), "to": to.as_str(), "reason": reason})).await?;
+        audit(
+            &mut tx,
+            now,
+            actor::OPERATOR,
+            &format!("link.{}", to.as_str()),
+            "link",
+            &link_id.to_string(),
+            serde_json::json!({"from": from.as_str(), "to": to.as_str(), "reason": reason}),
+        )
+        .await?;
         tx.commit().await?;
         self.store.begin().await?.link(link_id).await?.ok_or(AppError::NotFound("link"))
     }

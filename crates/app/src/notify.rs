@@ -94,9 +94,8 @@ fn smtp_transport(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, Strin
         return Err(format!("unsupported SMTP URL scheme `{}`: use smtp://", u.scheme()));
     }
     let host = u.host_str().ok_or("SMTP URL has no host")?.to_string();
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(u.port().unwrap_or(25))
-        .timeout(Some(Duration::from_secs(10)));
+    let mut b =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(u.port().unwrap_or(25)).timeout(Some(Duration::from_secs(10)));
     if !u.username().is_empty() {
         b = b.credentials(lettre::transport::smtp::authentication::Credentials::new(
             u.username().to_string(),

@@ -38,9 +38,17 @@ pub struct CaseListing {
 }
 
 impl App {
-    async fn enrich(&self, tx: &mut refshare_store::Tx, partner_id: Uuid, case: CaseRecord, cps: &[CollectionPartnerRecord]) -> Result<Option<PartnerCase>, AppError> {
+    async fn enrich(
+        &self,
+        tx: &mut refshare_store::Tx,
+        partner_id: Uuid,
+        case: CaseRecord,
+        cps: &[CollectionPartnerRecord],
+    ) -> Result<Option<PartnerCase>, AppError> {
         let links = tx.links_of_client(case.client_id).await?;
-        let Some(link) = links.into_iter().find(|l| l.partner_id == partner_id && l.current_status() == refshare_core::link::LinkStatus::Active) else {
+        let Some(link) =
+            links.into_iter().find(|l| l.partner_id == partner_id && l.current_status() == refshare_core::link::LinkStatus::Active)
+        else {
             return Ok(None);
         };
         let client = tx.client(case.client_id).await?.ok_or(AppError::NotFound("case"))?;
@@ -90,7 +98,8 @@ impl App {
         let mut countries: Vec<String> = cases.iter().map(|c| c.debtor_country.clone()).collect();
         countries.sort();
         countries.dedup();
-        let used: Vec<CollectionPartnerRecord> = cps.into_iter().filter(|cp| cases.iter().any(|c| c.assignment.is_some_and(|a| a.collection_partner_id == cp.id))).collect();
+        let used: Vec<CollectionPartnerRecord> =
+            cps.into_iter().filter(|cp| cases.iter().any(|c| c.assignment.is_some_and(|a| a.collection_partner_id == cp.id))).collect();
         Ok((countries, used))
     }
 }

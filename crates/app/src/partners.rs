@@ -50,7 +50,8 @@ pub struct IssuedKey {
 }
 
 fn check_branding(b: &Branding, errors: &mut Vec<FieldError>) {
-    let colour_ok = |c: &Option<String>| c.as_deref().is_none_or(|c| c.len() <= 32 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '#'));
+    let colour_ok =
+        |c: &Option<String>| c.as_deref().is_none_or(|c| c.len() <= 32 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '#'));
     if !colour_ok(&b.background_color_code) {
         errors.push(FieldError { field: "branding.backgroundColorCode".into(), message: "must be a colour such as #0a7cff".into() });
     }
@@ -133,7 +134,16 @@ impl App {
         let mut tx = self.store.begin().await?;
         tx.insert_partner(&p).await?;
         let key = self.issue_key(&mut tx, p.id).await?;
-        audit(&mut tx, now, actor::OPERATOR, "partner.created", "partner", &p.id.to_string(), serde_json::json!({"companyName": p.company_name, "referralFeeBps": p.referral_fee_bps.0})).await?;
+        audit(
+            &mut tx,
+            now,
+            actor::OPERATOR,
+            "partner.created",
+            "partner",
+            &p.id.to_string(),
+            serde_json::json!({"companyName": p.company_name, "referralFeeBps": p.referral_fee_bps.0}),
+        )
+        .await?;
         tx.commit().await?;
         Ok((p, key))
     }
@@ -164,7 +174,16 @@ impl App {
             return Err(AppError::Validation(errors));
         }
         tx.update_partner(&p).await?;
-        audit(&mut tx, self.now(), actor::OPERATOR, "partner.updated", "partner", &id.to_string(), serde_json::json!({"referralFeeBpsBefore": before.0, "referralFeeBps": p.referral_fee_bps.0})).await?;
+        audit(
+            &mut tx,
+            self.now(),
+            actor::OPERATOR,
+            "partner.updated",
+            "partner",
+            &id.to_string(),
+            serde_json::json!({"referralFeeBpsBefore": before.0, "referralFeeBps": p.referral_fee_bps.0}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -186,7 +205,16 @@ impl App {
         let mut tx = self.store.begin().await?;
         tx.partner(partner_id).await?.ok_or(AppError::NotFound("partner"))?;
         let key = self.issue_key(&mut tx, partner_id).await?;
-        audit(&mut tx, self.now(), actor::OPERATOR, "partner.api_key_issued", "partner", &partner_id.to_string(), serde_json::json!({"keyId": key.record.id})).await?;
+        audit(
+            &mut tx,
+            self.now(),
+            actor::OPERATOR,
+            "partner.api_key_issued",
+            "partner",
+            &partner_id.to_string(),
+            serde_json::json!({"keyId": key.record.id}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(key)
     }
@@ -196,7 +224,16 @@ impl App {
         if !tx.revoke_api_key(partner_id, key_id, self.now()).await? {
             return Err(AppError::NotFound("api key"));
         }
-        audit(&mut tx, self.now(), actor::OPERATOR, "partner.api_key_revoked", "partner", &partner_id.to_string(), serde_json::json!({"keyId": key_id})).await?;
+        audit(
+            &mut tx,
+            self.now(),
+            actor::OPERATOR,
+            "partner.api_key_revoked",
+            "partner",
+            &partner_id.to_string(),
+            serde_json::json!({"keyId": key_id}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -221,7 +258,10 @@ impl App {
         }
         let pct = |n: &serde_json::Number, field: &str, errors: &mut Vec<FieldError>| {
             Bps::from_percent_str(&n.to_string()).unwrap_or_else(|_| {
-                errors.push(FieldError { field: field.into(), message: "must be a percentage between 0 and 100 with at most two decimals".into() });
+                errors.push(FieldError {
+                    field: field.into(),
+                    message: "must be a percentage between 0 and 100 with at most two decimals".into(),
+                });
                 Bps(0)
             })
         };
@@ -233,10 +273,26 @@ impl App {
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
-        let cp = CollectionPartnerRecord { id: Uuid::new_v4(), name, success_fee_bps: success, platform_share_bps: share, countries, created_at: self.now() };
+        let cp = CollectionPartnerRecord {
+            id: Uuid::new_v4(),
+            name,
+            success_fee_bps: success,
+            platform_share_bps: share,
+            countries,
+            created_at: self.now(),
+        };
         let mut tx = self.store.begin().await?;
         tx.insert_collection_partner(&cp).await?;
-        audit(&mut tx, self.now(), actor::OPERATOR, "collection_partner.created", "collection_partner", &cp.id.to_string(), serde_json::json!({"name": cp.name, "countries": cp.countries})).await?;
+        audit(
+            &mut tx,
+            self.now(),
+            actor::OPERATOR,
+            "collection_partner.created",
+            "collection_partner",
+            &cp.id.to_string(),
+            serde_json::json!({"name": cp.name, "countries": cp.countries}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(cp)
     }

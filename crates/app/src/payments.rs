@@ -45,33 +45,52 @@ impl App {
         if let Some(x) = &input.external_id {
             if let Some(payment) = tx.payment_by_external_id(case.id, x).await? {
                 if payment.amount_minor != amount {
-                    return Err(AppError::conflict("ExternalIdReused", format!("externalId `{x}` was already registered on this case with a different amount.")));
+                    return Err(AppError::conflict(
+                        "ExternalIdReused",
+                        format!("externalId `{x}` was already registered on this case with a different amount."),
+                    ));
                 }
                 let payout = tx.payout_by_payment(payment.id).await?.ok_or_else(|| AppError::Internal("payment without payout".into()))?;
-                let decision = tx.decision_of_payout(payout.id).await?.ok_or_else(|| AppError::Internal("payout without decision".into()))?;
+                let decision =
+                    tx.decision_of_payout(payout.id).await?.ok_or_else(|| AppError::Internal("payout without decision".into()))?;
                 return Ok(PaymentOutcome { payment, payout, decision, replayed: true });
             }
         }
         // Re-read inside the transaction: the lifecycle may have changed.
         let case = tx.case(case.id).await?.ok_or(AppError::NotFound("case"))?;
         if case.lifecycle != Lifecycle::Active {
-            return Err(AppError::conflict("CaseNotActive", format!("Payments can only be registered on Active cases; {} is {}.", case.reference, case.lifecycle.as_str())));
+            return Err(AppError::conflict(
+                "CaseNotActive",
+                format!("Payments can only be registered on Active cases; {} is {}.", case.reference, case.lifecycle.as_str()),
+            ));
         }
         let assignment = case.assignment.ok_or_else(|| AppError::Internal("active case without collection partner".into()))?;
-        let split = split_payment(amount, FeeTerms { success_fee_bps: assignment.success_fee_bps, platform_share_bps: assignment.platform_share_bps })
-            .map_err(|_| AppError::bad_field("amount", "is too large"))?;
+        let split = split_payment(
+            amount,
+            FeeTerms { success_fee_bps: assignment.success_fee_bps, platform_share_bps: assignment.platform_share_bps },
+        )
+        .map_err(|_| AppError::bad_field("amount", "is too large"))?;
 
         let client = tx.client(case.client_id).await?.ok_or(AppError::NotFound("client"))?;
         let links = tx.links_of_client(client.id).await?;
         let requests: Vec<_> = tx.link_requests_of_client(client.id).await?.into_iter().map(|r| r.request).collect();
         let facts = ClientFacts { links: &links, requests: &requests, onboarding_completed_at: client.onboarding_completed_at };
-        let d = decide(CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id }, facts, now);
+        let d =
+            decide(CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id }, facts, now);
         let fee = match d.referral_fee_bps {
             Some(bps) => referral_fee(split.platform_fee, bps).map_err(|_| AppError::bad_field("amount", "is too large"))?,
             None => 0,
         };
 
-        let payment = PaymentRecord { id: Uuid::new_v4(), case_id: case.id, amount_minor: amount, currency: case.currency, paid_at: input.paid_at.unwrap_or(now), external_id: input.external_id.clone(), created_at: now };
+        let payment = PaymentRecord {
+            id: Uuid::new_v4(),
+            case_id: case.id,
+            amount_minor: amount,
+            currency: case.currency,
+            paid_at: input.paid_at.unwrap_or(now),
+            external_id: input.external_id.clone(),
+            created_at: now,
+        };
         let payout = PayoutRecord {
             id: Uuid::new_v4(),
             payment_id: payment.id,
@@ -117,9 +136,17 @@ impl App {
             })
             .await?;
         }
-        audit(&mut tx, now, actor::OPERATOR, "payment.registered", "case", &case.id.to_string(), serde_json::json!({
-            "paymentId": payment.id, "payoutId": payout.id, "amountMinor": amount, "reason": d.reason.as_str(), "referralFeeMinor": fee,
-        }))
+        audit(
+            &mut tx,
+            now,
+            actor::OPERATOR,
+            "payment.registered",
+            "case",
+            &case.id.to_string(),
+            serde_json::json!({
+                "paymentId": payment.id, "payoutId": payout.id, "amountMinor": amount, "reason": d.reason.as_str(), "referralFeeMinor": fee,
+            }),
+        )
         .await?;
         tx.commit().await?;
         Ok(PaymentOutcome { payment, payout, decision, replayed: false })

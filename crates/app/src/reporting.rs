@@ -4,7 +4,7 @@
 
 use refshare_core::stage::RevenueStage;
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, EarningRecord, PaymentRecord, PartnerRecord, PayoutRecord};
+use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, EarningRecord, PartnerRecord, PaymentRecord, PayoutRecord};
 
 use crate::fx::to_usd_minor;
 use crate::{App, AppError};
@@ -47,7 +47,11 @@ pub struct Bucket {
 
 impl App {
     /// Every earning of the partner matching `filter`, plus the summary over all of them.
-    pub async fn partner_transactions(&self, partner: &PartnerRecord, filter: &TransactionFilter) -> Result<(Vec<TransactionRow>, Vec<(RevenueStage, Bucket)>, i64), AppError> {
+    pub async fn partner_transactions(
+        &self,
+        partner: &PartnerRecord,
+        filter: &TransactionFilter,
+    ) -> Result<(Vec<TransactionRow>, Vec<(RevenueStage, Bucket)>, i64), AppError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut rows = Vec::new();
@@ -90,14 +94,18 @@ impl App {
                 && filter.to.is_none_or(|t| r.payout.created_at <= t)
                 && filter.external_tenant_id.as_deref().is_none_or(|t| t == r.external_tenant_id)
                 && (filter.stages.is_empty() || filter.stages.contains(&r.stage))
-                && filter.has_recognized_revenue.is_none_or(|h| h == (r.stage != RevenueStage::Pending && r.stage != RevenueStage::Disputed))
+                && filter
+                    .has_recognized_revenue
+                    .is_none_or(|h| h == (r.stage != RevenueStage::Pending && r.stage != RevenueStage::Disputed))
                 && filter.search.as_deref().filter(|s| s.chars().count() >= 2).is_none_or(|s| {
                     let s = s.to_lowercase();
                     r.case.reference.to_lowercase().contains(&s) || r.client.company_name.to_lowercase().contains(&s)
                 })
         });
         let (field, asc) = &filter.sort;
-        rows.sort_by_key(|r| (if field == "amount" { r.referral_fee_usd_minor } else { r.payout.created_at.timestamp_millis() }, r.earning.id));
+        rows.sort_by_key(|r| {
+            (if field == "amount" { r.referral_fee_usd_minor } else { r.payout.created_at.timestamp_millis() }, r.earning.id)
+        });
         if !asc {
             rows.reverse();
         }

@@ -72,7 +72,10 @@ async fn app_with(smtp_url: Option<String>) -> (App, std::path::PathBuf) {
 
 /// Creates the situation that sends an approval e-mail; returns the approval URL.
 async fn request_link(app: &App) -> String {
-    let (partner, _) = app.create_partner(serde_json::from_value(serde_json::json!({"companyName": "Ledgerly", "contactEmail": "p@ledgerly.test"})).unwrap()).await.unwrap();
+    let (partner, _) = app
+        .create_partner(serde_json::from_value(serde_json::json!({"companyName": "Ledgerly", "contactEmail": "p@ledgerly.test"})).unwrap())
+        .await
+        .unwrap();
     let direct: DirectClientInput = serde_json::from_value(serde_json::json!({
         "companyName": "Solvik AS", "country": "NO", "supportEmail": "post@solvik.test", "users": [{"name": "Siri", "email": "siri@solvik.test"}], "onboardingDone": true,
     }))

@@ -150,11 +150,7 @@ impl Anchor<'_> {
 /// The partner a payout at `t` concerns: the partner of the link active at `t`; if none,
 /// of the most recent link or link request existing at `t`.
 pub fn relevant_partner(client: ClientFacts<'_>, t: Instant) -> Option<Uuid> {
-    let active = client
-        .links
-        .iter()
-        .filter(|l| l.status_at(t) == Some(LinkStatus::Active))
-        .max_by_key(|l| (l.linked_at, l.id));
+    let active = client.links.iter().filter(|l| l.status_at(t) == Some(LinkStatus::Active)).max_by_key(|l| (l.linked_at, l.id));
     if let Some(l) = active {
         return Some(l.partner_id);
     }
@@ -181,11 +177,7 @@ pub fn decide_for_partner(partner: Uuid, case: CaseFacts, client: ClientFacts<'_
 
     // Rule 1: a request exists but no link was ever approved for this partner.
     let Some(link) = link else {
-        let request = client
-            .requests
-            .iter()
-            .filter(|r| r.partner_id == partner && r.created_at <= t)
-            .max_by_key(|r| (r.created_at, r.id));
+        let request = client.requests.iter().filter(|r| r.partner_id == partner && r.created_at <= t).max_by_key(|r| (r.created_at, r.id));
         let (reason, request_id) = match request {
             Some(r) => (
                 match r.status_at(t) {

@@ -14,13 +14,8 @@ pub enum CaseSource {
 }
 
 impl CaseSource {
-    pub const ALL: [CaseSource; 5] = [
-        CaseSource::PartnerApi,
-        CaseSource::WebApp,
-        CaseSource::CsvImport,
-        CaseSource::CustomerApi,
-        CaseSource::Operator,
-    ];
+    pub const ALL: [CaseSource; 5] =
+        [CaseSource::PartnerApi, CaseSource::WebApp, CaseSource::CsvImport, CaseSource::CustomerApi, CaseSource::Operator];
 
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -63,13 +63,7 @@ fn item(id: &'static str, status: CheckStatus, detail: String, resolution: Optio
 
 /// Builds the check for `partner` at `now`. `payouts` are the case's stored decisions
 /// that concern this partner, in any order.
-pub fn self_serve_check(
-    partner: Uuid,
-    case: CaseFacts,
-    client: ClientFacts<'_>,
-    payouts: &[PayoutFacts],
-    now: Instant,
-) -> CheckReport {
+pub fn self_serve_check(partner: Uuid, case: CaseFacts, client: ClientFacts<'_>, payouts: &[PayoutFacts], now: Instant) -> CheckReport {
     use CheckStatus::*;
     let current = decide_for_partner(partner, case, client, now);
     let link: Option<&Link> = current.link_id.and_then(|id| client.links.iter().find(|l| l.id == id));
@@ -95,9 +89,15 @@ pub fn self_serve_check(
         (None, Some(rid)) => {
             let r = client.requests.iter().find(|r| r.id == rid).expect("request comes from the facts");
             let detail = match r.status_at(now) {
-                LinkRequestStatus::Pending => format!("Link request pending since {}; it expires {}.", fmt_t(r.created_at), fmt_t(r.expires_at)),
+                LinkRequestStatus::Pending => {
+                    format!("Link request pending since {}; it expires {}.", fmt_t(r.created_at), fmt_t(r.expires_at))
+                }
                 LinkRequestStatus::Expired => format!("Link request of {} expired {}.", fmt_t(r.created_at), fmt_t(r.expires_at)),
-                LinkRequestStatus::Declined => format!("Link request of {} was declined{}.", fmt_t(r.created_at), r.decided_at.map(|d| format!(" {}", fmt_t(d))).unwrap_or_default()),
+                LinkRequestStatus::Declined => format!(
+                    "Link request of {} was declined{}.",
+                    fmt_t(r.created_at),
+                    r.decided_at.map(|d| format!(" {}", fmt_t(d))).unwrap_or_default()
+                ),
                 LinkRequestStatus::Approved => "Link request approved, but no link was created.".into(),
             };
             item("link", Fail, detail, Some(current.reason.resolution()))
@@ -110,7 +110,9 @@ pub fn self_serve_check(
     checks.push(match client.onboarding_completed_at {
         _ if link.is_none() => item("onboarding", NotApplicable, "No link, so onboarding does not apply yet.".into(), None),
         Some(done) if done <= now => item("onboarding", Pass, format!("Onboarding completed {}.", fmt_t(done)), None),
-        _ => item("onboarding", Fail, "The client has not signed the agreement yet.".into(), Some(Reason::OnboardingIncomplete.resolution())),
+        _ => {
+            item("onboarding", Fail, "The client has not signed the agreement yet.".into(), Some(Reason::OnboardingIncomplete.resolution()))
+        }
     });
 
     // 3. attribution type, 4. creation source
@@ -121,11 +123,21 @@ pub fn self_serve_check(
             checks.push(item("creation_source", Pass, format!("Case created via {}; any source qualifies.", case.source.as_str()), None));
         }
         Some(_) => {
-            checks.push(item("attribution_type", NotApplicable, "Non-attributed client (linked through an approval): only cases you submit earn.".into(), None));
+            checks.push(item(
+                "attribution_type",
+                NotApplicable,
+                "Non-attributed client (linked through an approval): only cases you submit earn.".into(),
+                None,
+            ));
             checks.push(if own_channel {
                 item("creation_source", Pass, "Case created through your partner integration (partner_api).".into(), None)
             } else {
-                item("creation_source", Fail, format!("Case created via {}, not through your partner integration.", case.source.as_str()), Some(Reason::NonAttributedOtherChannel.resolution()))
+                item(
+                    "creation_source",
+                    Fail,
+                    format!("Case created via {}, not through your partner integration.", case.source.as_str()),
+                    Some(Reason::NonAttributedOtherChannel.resolution()),
+                )
             });
         }
         None => {
@@ -136,8 +148,18 @@ pub fn self_serve_check(
 
     // 5. case after link
     checks.push(match link {
-        Some(l) if case.created_at >= l.linked_at => item("case_after_link", Pass, format!("Case created {}, after the link ({}).", fmt_t(case.created_at), fmt_t(l.linked_at)), None),
-        Some(l) => item("case_after_link", Fail, format!("Case created {}, before the link ({}).", fmt_t(case.created_at), fmt_t(l.linked_at)), Some(Reason::CaseBeforeLink.resolution())),
+        Some(l) if case.created_at >= l.linked_at => item(
+            "case_after_link",
+            Pass,
+            format!("Case created {}, after the link ({}).", fmt_t(case.created_at), fmt_t(l.linked_at)),
+            None,
+        ),
+        Some(l) => item(
+            "case_after_link",
+            Fail,
+            format!("Case created {}, before the link ({}).", fmt_t(case.created_at), fmt_t(l.linked_at)),
+            Some(Reason::CaseBeforeLink.resolution()),
+        ),
         None => item("case_after_link", NotApplicable, "No link.".into(), None),
     });
 

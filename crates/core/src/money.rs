@@ -29,11 +29,41 @@ pub struct Currency {
 
 /// Currencies we accept, with their ISO 4217 exponent.
 const CURRENCIES: &[(&str, u32)] = &[
-    ("AUD", 2), ("BGN", 2), ("BRL", 2), ("CAD", 2), ("CHF", 2), ("CNY", 2), ("CZK", 2),
-    ("DKK", 2), ("EUR", 2), ("GBP", 2), ("HKD", 2), ("HUF", 2), ("IDR", 2), ("ILS", 2),
-    ("INR", 2), ("ISK", 0), ("JPY", 0), ("KRW", 0), ("MXN", 2), ("MYR", 2), ("NOK", 2),
-    ("NZD", 2), ("PHP", 2), ("PLN", 2), ("RON", 2), ("SEK", 2), ("SGD", 2), ("THB", 2),
-    ("TRY", 2), ("USD", 2), ("ZAR", 2), ("AED", 2), ("BHD", 3), ("KWD", 3), ("OMR", 3),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CNY", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("PHP", 2),
+    ("PLN", 2),
+    ("RON", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TRY", 2),
+    ("USD", 2),
+    ("ZAR", 2),
+    ("AED", 2),
+    ("BHD", 3),
+    ("KWD", 3),
+    ("OMR", 3),
 ];
 
 impl Currency {
@@ -139,17 +169,12 @@ pub fn parse_decimal(s: &str, exponent: u32) -> Result<i64, MoneyError> {
     }
     let mut scaled: i64 = 0;
     for b in int_part.bytes() {
-        scaled = scaled
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((b - b'0') as i64))
-            .ok_or_else(|| MoneyError::OutOfRange(s.to_string()))?;
+        scaled =
+            scaled.checked_mul(10).and_then(|v| v.checked_add((b - b'0') as i64)).ok_or_else(|| MoneyError::OutOfRange(s.to_string()))?;
     }
     for i in 0..exponent as usize {
         let d = frac_trimmed.as_bytes().get(i).map(|b| (b - b'0') as i64).unwrap_or(0);
-        scaled = scaled
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(d))
-            .ok_or_else(|| MoneyError::OutOfRange(s.to_string()))?;
+        scaled = scaled.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or_else(|| MoneyError::OutOfRange(s.to_string()))?;
     }
     Ok(if neg { -scaled } else { scaled })
 }
@@ -157,9 +182,7 @@ pub fn parse_decimal(s: &str, exponent: u32) -> Result<i64, MoneyError> {
 /// Parses an amount in `currency` into minor units; it must be positive.
 pub fn parse_amount(s: &str, currency: Currency) -> Result<i64, MoneyError> {
     let v = parse_decimal(s, currency.exponent()).map_err(|e| match e {
-        MoneyError::TooPrecise { value, exponent, .. } => {
-            MoneyError::TooPrecise { value, currency: currency.code().to_string(), exponent }
-        }
+        MoneyError::TooPrecise { value, exponent, .. } => MoneyError::TooPrecise { value, currency: currency.code().to_string(), exponent },
         other => other,
     })?;
     if v <= 0 {
@@ -176,12 +199,7 @@ pub fn format_minor(amount_minor: i64, exponent: u32) -> String {
     let scale = 10i64.pow(exponent);
     let sign = if amount_minor < 0 { "-" } else { "" };
     let abs = amount_minor.unsigned_abs();
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / scale as u64,
-        abs % scale as u64,
-        width = exponent as usize
-    )
+    format!("{sign}{}.{:0width$}", abs / scale as u64, abs % scale as u64, width = exponent as usize)
 }
 
 #[cfg(test)]

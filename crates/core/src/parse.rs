@@ -27,7 +27,13 @@ impl Email {
             return Err(bad());
         }
         let (local, domain) = t.rsplit_once('@').ok_or_else(bad)?;
-        if local.is_empty() || local.contains('@') || domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+        if local.is_empty()
+            || local.contains('@')
+            || domain.len() < 3
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
             return Err(bad());
         }
         Ok(Email(t.to_ascii_lowercase()))

@@ -58,18 +58,25 @@ pub const DEMO_DATABASE_URL: &str = "sqlite://refshare-demo.db?mode=rwc";
 
 impl ServeArgs {
     pub fn check(self) -> Result<Settings, String> {
-        let database_url = self.database_url.clone().unwrap_or_else(|| if self.demo { DEMO_DATABASE_URL } else { DEFAULT_DATABASE_URL }.to_string());
+        let database_url =
+            self.database_url.clone().unwrap_or_else(|| if self.demo { DEMO_DATABASE_URL } else { DEFAULT_DATABASE_URL }.to_string());
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")) {
             return Err(format!("REFSHARE_DATABASE_URL / --database-url: `{database_url}` must start with sqlite:// or postgres://"));
         }
-        let listen: SocketAddr = self.listen.parse().map_err(|_| format!("REFSHARE_LISTEN / --listen: `{}` is not an address:port such as 127.0.0.1:8080", self.listen))?;
+        let listen: SocketAddr = self
+            .listen
+            .parse()
+            .map_err(|_| format!("REFSHARE_LISTEN / --listen: `{}` is not an address:port such as 127.0.0.1:8080", self.listen))?;
         let public_url = self.public_url.clone().unwrap_or_else(|| format!("http://{listen}"));
-        let parsed = url::Url::parse(&public_url).map_err(|e| format!("REFSHARE_PUBLIC_URL / --public-url: `{public_url}` is not a URL ({e})"))?;
+        let parsed =
+            url::Url::parse(&public_url).map_err(|e| format!("REFSHARE_PUBLIC_URL / --public-url: `{public_url}` is not a URL ({e})"))?;
         if parsed.scheme() != "http" && parsed.scheme() != "https" {
             return Err(format!("REFSHARE_PUBLIC_URL / --public-url: `{public_url}` must be http or https"));
         }
         let environment = match (self.environment, self.demo) {
-            (Some(EnvName::Production), true) => return Err("REFSHARE_ENVIRONMENT / --environment: --demo runs in `test`, not `production`".into()),
+            (Some(EnvName::Production), true) => {
+                return Err("REFSHARE_ENVIRONMENT / --environment: --demo runs in `test`, not `production`".into())
+            }
             (Some(EnvName::Production), false) | (None, false) => Environment::Production,
             _ => Environment::Test,
         };
@@ -96,7 +103,6 @@ impl ServeArgs {
         })
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -48,10 +48,16 @@ fn token_of(url: &str) -> String {
 }
 
 async fn pay(app: &App, reference: &str, amount: &str, external: &str) -> Result<String, AppError> {
-    let input = serde_json::from_value(json!({"amount": serde_json::from_str::<serde_json::Value>(amount).expect("number"), "externalId": external}))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let input = serde_json::from_value(
+        json!({"amount": serde_json::from_str::<serde_json::Value>(amount).expect("number"), "externalId": external}),
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
     let out = app.register_payment(reference, input).await?;
-    Ok(format!("{reference}: payment {amount} → {} ({})", out.decision.reason.as_str(), refshare_core::money::format_minor(out.decision.referral_fee_minor, out.decision.currency.exponent())))
+    Ok(format!(
+        "{reference}: payment {amount} → {} ({})",
+        out.decision.reason.as_str(),
+        refshare_core::money::format_minor(out.decision.referral_fee_minor, out.decision.currency.exponent())
+    ))
 }
 
 async fn new_case(app: &App, client: Uuid, body: serde_json::Value, source: CaseSource, partner: Option<Uuid>) -> Result<String, AppError> {
@@ -63,7 +69,14 @@ fn signing(name: &str) -> Signing {
     Signing { signer_name: name.into(), accepted: true, ip: "127.0.0.1".into(), user_agent: "refshare demo".into() }
 }
 
-async fn link_request(app: &App, partner: &PartnerRecord, tenant: &str, company: &str, email: &str, country: &str) -> Result<String, AppError> {
+async fn link_request(
+    app: &App,
+    partner: &PartnerRecord,
+    tenant: &str,
+    company: &str,
+    email: &str,
+    country: &str,
+) -> Result<String, AppError> {
     let input = serde_json::from_value(json!({
         "externalTenantId": tenant,
         "client": {"name": company, "country": country, "supportEmail": email},
@@ -91,10 +104,14 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
     ] {
         app.create_collection_partner(serde_json::from_value(cp).expect("valid")).await?;
     }
-    app.load_fx_rates(serde_json::from_value(json!({"date": app.now().format("%Y-%m-%d").to_string(), "rates": [
-        {"currency": "GBP", "usdPerUnit": 1.27}, {"currency": "EUR", "usdPerUnit": 1.08}, {"currency": "DKK", "usdPerUnit": 0.145},
-        {"currency": "SEK", "usdPerUnit": 0.095}, {"currency": "NOK", "usdPerUnit": 0.093},
-    ]})).expect("valid")).await?;
+    app.load_fx_rates(
+        serde_json::from_value(json!({"date": app.now().format("%Y-%m-%d").to_string(), "rates": [
+            {"currency": "GBP", "usdPerUnit": 1.27}, {"currency": "EUR", "usdPerUnit": 1.08}, {"currency": "DKK", "usdPerUnit": 0.145},
+            {"currency": "SEK", "usdPerUnit": 0.095}, {"currency": "NOK", "usdPerUnit": 0.093},
+        ]}))
+        .expect("valid"),
+    )
+    .await?;
 
     // Attributed client: every source earns.
     let created = app.create_client(&ledgerly, serde_json::from_value(json!({
@@ -111,41 +128,66 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
     lines.push(pay(app, &acme_web, "320.00", "demo-acme-2").await?);
 
     // Non-attributed client (signed up directly, then linked by approval).
-    let (nordwind, _) = app.create_direct_client(serde_json::from_value(json!({
-        "companyName": "Nordwind Logistik ApS", "country": "DK", "supportEmail": "finance@nordwind.example",
-        "users": [{"name": "Niels Holm", "email": "niels@nordwind.example"}], "onboardingDone": true,
-    })).expect("valid")).await?;
+    let (nordwind, _) = app
+        .create_direct_client(
+            serde_json::from_value(json!({
+                "companyName": "Nordwind Logistik ApS", "country": "DK", "supportEmail": "finance@nordwind.example",
+                "users": [{"name": "Niels Holm", "email": "niels@nordwind.example"}], "onboardingDone": true,
+            }))
+            .expect("valid"),
+        )
+        .await?;
     let url = link_request(app, &ledgerly, "ledgerly-nordwind", "Nordwind Logistik ApS", "niels@nordwind.example", "DK").await?;
     app.decide_link_request(&token_of(&url), Decision::Approve).await?;
-    let nw_partner = new_case(app, nordwind.id, case("NW-1", "20000.00", "DKK", "Fjord Freight", "DK"), CaseSource::PartnerApi, Some(ledgerly.id)).await?;
+    let nw_partner =
+        new_case(app, nordwind.id, case("NW-1", "20000.00", "DKK", "Fjord Freight", "DK"), CaseSource::PartnerApi, Some(ledgerly.id))
+            .await?;
     let nw_web = new_case(app, nordwind.id, case("NW-2", "8000.00", "DKK", "Havn Handel", "DK"), CaseSource::WebApp, None).await?;
     lines.push(pay(app, &nw_partner, "5000.00", "demo-nw-1").await?);
     lines.push(pay(app, &nw_web, "2000.00", "demo-nw-2").await?);
 
     // Link pending approval.
-    let (solvik, _) = app.create_direct_client(serde_json::from_value(json!({
-        "companyName": "Solvik AS", "country": "NO", "supportEmail": "post@solvik.example",
-        "users": [{"name": "Siri Solvik", "email": "siri@solvik.example"}], "onboardingDone": true,
-    })).expect("valid")).await?;
+    let (solvik, _) = app
+        .create_direct_client(
+            serde_json::from_value(json!({
+                "companyName": "Solvik AS", "country": "NO", "supportEmail": "post@solvik.example",
+                "users": [{"name": "Siri Solvik", "email": "siri@solvik.example"}], "onboardingDone": true,
+            }))
+            .expect("valid"),
+        )
+        .await?;
     let pending_url = link_request(app, &invoicehub, "hub-solvik", "Solvik AS", "siri@solvik.example", "NO").await?;
-    let solvik_case = new_case(app, solvik.id, case("SOL-1", "15000.00", "NOK", "Bergen Bygg", "NO"), CaseSource::CustomerApi, None).await?;
+    let solvik_case =
+        new_case(app, solvik.id, case("SOL-1", "15000.00", "NOK", "Bergen Bygg", "NO"), CaseSource::CustomerApi, None).await?;
     lines.push(pay(app, &solvik_case, "3000.00", "demo-sol-1").await?);
 
     // Onboarding incomplete: cases wait in PendingContractSigning.
-    let porto = app.create_client(&invoicehub, serde_json::from_value(json!({
-        "externalTenantId": "hub-porto",
-        "client": {"name": "Porto Textiles Lda", "country": "PT", "supportEmail": "geral@portotextiles.example"},
-        "users": [{"name": "Paula Costa", "email": "paula@portotextiles.example"}],
-        "cases": [case("PT-1", "4200.00", "EUR", "Lisboa Moda", "PT")],
-    })).expect("valid")).await?;
+    let porto = app
+        .create_client(
+            &invoicehub,
+            serde_json::from_value(json!({
+                "externalTenantId": "hub-porto",
+                "client": {"name": "Porto Textiles Lda", "country": "PT", "supportEmail": "geral@portotextiles.example"},
+                "users": [{"name": "Paula Costa", "email": "paula@portotextiles.example"}],
+                "cases": [case("PT-1", "4200.00", "EUR", "Lisboa Moda", "PT")],
+            }))
+            .expect("valid"),
+        )
+        .await?;
 
     // Archived link: earns, then the link is archived and the next payment does not.
-    let dublin = app.create_client(&invoicehub, serde_json::from_value(json!({
-        "externalTenantId": "hub-dublin",
-        "client": {"name": "Dublin Devices Ltd", "country": "IE", "supportEmail": "ap@dublindevices.example"},
-        "users": [{"name": "Dara Byrne", "email": "dara@dublindevices.example"}],
-        "cases": [case("DUB-1", "9000.00", "EUR", "Cork Components", "IE")],
-    })).expect("valid")).await?;
+    let dublin = app
+        .create_client(
+            &invoicehub,
+            serde_json::from_value(json!({
+                "externalTenantId": "hub-dublin",
+                "client": {"name": "Dublin Devices Ltd", "country": "IE", "supportEmail": "ap@dublindevices.example"},
+                "users": [{"name": "Dara Byrne", "email": "dara@dublindevices.example"}],
+                "cases": [case("DUB-1", "9000.00", "EUR", "Cork Components", "IE")],
+            }))
+            .expect("valid"),
+        )
+        .await?;
     app.sign_onboarding(dublin.state.link.id, signing("Dara Byrne")).await?;
     let dub = dublin.cases.successful[0].reference.clone();
     lines.push(pay(app, &dub, "1500.00", "demo-dub-1").await?);
@@ -153,10 +195,15 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
     lines.push(pay(app, &dub, "1500.00", "demo-dub-2").await?);
 
     // Case created before the link.
-    let (amber, _) = app.create_direct_client(serde_json::from_value(json!({
-        "companyName": "Baltic Amber AB", "country": "SE", "supportEmail": "ekonomi@balticamber.example",
-        "users": [{"name": "Björn Lind", "email": "bjorn@balticamber.example"}], "onboardingDone": true,
-    })).expect("valid")).await?;
+    let (amber, _) = app
+        .create_direct_client(
+            serde_json::from_value(json!({
+                "companyName": "Baltic Amber AB", "country": "SE", "supportEmail": "ekonomi@balticamber.example",
+                "users": [{"name": "Björn Lind", "email": "bjorn@balticamber.example"}], "onboardingDone": true,
+            }))
+            .expect("valid"),
+        )
+        .await?;
     let old_case = new_case(app, amber.id, case("BA-1", "30000.00", "SEK", "Malmö Mineral", "SE"), CaseSource::CustomerApi, None).await?;
     let url = link_request(app, &ledgerly, "ledgerly-amber", "Baltic Amber AB", "bjorn@balticamber.example", "SE").await?;
     app.decide_link_request(&token_of(&url), Decision::Approve).await?;

@@ -55,7 +55,9 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
     if settings.demo {
         demo::reset_database(&settings.database_url)?;
     }
-    let store = Store::open(&settings.database_url).await.with_context(|| format!("opening the database (REFSHARE_DATABASE_URL={})", redact(&settings.database_url)))?;
+    let store = Store::open(&settings.database_url)
+        .await
+        .with_context(|| format!("opening the database (REFSHARE_DATABASE_URL={})", redact(&settings.database_url)))?;
     let config = AppConfig {
         public_url: settings.public_url.clone(),
         environment: settings.environment,
@@ -73,7 +75,8 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
     }
 
     let jobs = tokio::spawn(background_jobs(app.clone()));
-    let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding REFSHARE_LISTEN={}", settings.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding REFSHARE_LISTEN={}", settings.listen))?;
     tracing::info!(listen = %settings.listen, public_url = %settings.public_url, environment = ?settings.environment, "refshare is ready");
     axum::serve(listener, refshare_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

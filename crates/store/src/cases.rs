@@ -98,9 +98,11 @@ fn push_filters(f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) 
         clauses.push(format!("({})", parts.join(" OR ")));
     }
     if let Some(q) = &f.query {
-        args.push(Arg::Text(format!("%{}%", q.to_lowercase())));
+        // Case-folded in Rust (SQLite folds ASCII only); `%`, `_` and `\` match literally.
+        let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        args.push(Arg::Text(format!("%{escaped}%")));
         let n = args.len();
-        clauses.push(format!("(lower(c.reference) LIKE ${n} OR lower(c.creditor_reference) LIKE ${n} OR lower(c.debtor_name) LIKE ${n})"));
+        clauses.push(format!("c.search_key LIKE ${n} ESCAPE '\\'"));
     }
 }
 
@@ -126,8 +128,8 @@ impl Tx {
     pub async fn insert_case(&mut self, c: &CaseRecord) -> Result<()> {
         sqlx::query(
             "INSERT INTO cases (id, reference, client_id, creditor_reference, source, creating_partner_id, created_at, updated_at, lifecycle, close_code,
-             amount_minor, currency, debtor_type, debtor_name, debtor_country, details_json, collection_partner_id, success_fee_bps, platform_share_bps)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             amount_minor, currency, debtor_type, debtor_name, debtor_country, details_json, collection_partner_id, success_fee_bps, platform_share_bps, search_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .bind(c.id.to_string())
         .bind(&c.reference)
@@ -148,6 +150,7 @@ impl Tx {
         .bind(c.assignment.map(|a| a.collection_partner_id.to_string()))
         .bind(c.assignment.map(|a| a.success_fee_bps.0 as i64))
         .bind(c.assignment.map(|a| a.platform_share_bps.0 as i64))
+        .bind(format!("{}\n{}\n{}", c.reference, c.creditor_reference, c.debtor_name).to_lowercase())
         .execute(self.conn())
         .await?;
         Ok(())
@@ -171,10 +174,7 @@ impl Tx {
     }
 
     async fn one_case(&mut self, clause: &str, arg: String) -> Result<Option<CaseRecord>> {
-        let row = sqlx::query(&format!("SELECT {CASE_COLS} FROM cases c WHERE {clause}"))
-            .bind(arg)
-            .fetch_optional(self.conn())
-            .await?;
+        let row = sqlx::query(&format!("SELECT {CASE_COLS} FROM cases c WHERE {clause}")).bind(arg).fetch_optional(self.conn()).await?;
         row.as_ref().map(case_from).transpose()
     }
 
@@ -207,8 +207,10 @@ impl Tx {
     pub async fn client_cases_page(&mut self, client_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<(Vec<CaseRecord>, i64)> {
         let mut args = vec![Arg::Text(client_id.to_string())];
         let mut clauses = vec!["c.client_id = $1".to_string()];
-        push_filters(f, &mut clauses, &mut args);
-        self.paged("FROM cases c", &clauses, args, &order_by(f), page).await
+        // A client's own list has no link, so the tenant filter does not apply.
+        let f = CaseFilter { external_tenant_id: None, ..f.clone() };
+        push_filters(&f, &mut clauses, &mut args);
+        self.paged("FROM cases c", &clauses, args, &order_by(&f), page).await
     }
 
     /// A page of the cases visible to a partner now (SPEC §5), with the total count.
@@ -224,7 +226,14 @@ impl Tx {
         self.paged("FROM cases c JOIN links l ON l.client_id = c.client_id", &clauses, args, &order_by(f), page).await
     }
 
-    async fn paged(&mut self, from: &str, clauses: &[String], args: Vec<Arg>, order: &str, page: PageReq) -> Result<(Vec<CaseRecord>, i64)> {
+    async fn paged(
+        &mut self,
+        from: &str,
+        clauses: &[String],
+        args: Vec<Arg>,
+        order: &str,
+        page: PageReq,
+    ) -> Result<(Vec<CaseRecord>, i64)> {
         let where_ = clauses.join(" AND ");
         let count_sql = format!("SELECT COUNT(*) AS n {from} WHERE {where_}");
         let list_sql = format!("SELECT {CASE_COLS} {from} WHERE {where_} {order} LIMIT {} OFFSET {}", page.size, page.offset());

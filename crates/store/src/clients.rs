@@ -49,8 +49,9 @@ fn user_from(r: &AnyRow) -> Result<ClientUserRecord> {
 impl Tx {
     pub async fn insert_client(&mut self, c: &ClientRecord, users: &[ClientUserRecord]) -> Result<()> {
         sqlx::query(
-            "INSERT INTO clients (id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO clients (id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, created_at,
+             support_email_key, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(c.id.to_string())
         .bind(&c.company_name)
@@ -61,16 +62,22 @@ impl Tx {
         .bind(c.api_key_hash.clone())
         .bind(c.onboarding_completed_at.map(ms))
         .bind(ms(c.created_at))
+        .bind(c.support_email.as_deref().map(str::to_lowercase))
+        .bind(c.sdca.as_ref().map(|s| s.signer_name.clone()))
+        .bind(c.sdca.as_ref().map(|s| s.ip.clone()))
+        .bind(c.sdca.as_ref().map(|s| s.user_agent.clone()))
+        .bind(c.sdca.as_ref().map(|s| s.version.clone()))
         .execute(self.conn())
         .await?;
         for u in users {
-            sqlx::query("INSERT INTO client_users (id, client_id, name, email, phone, is_onboarding_user) VALUES ($1, $2, $3, $4, $5, $6)")
+            sqlx::query("INSERT INTO client_users (id, client_id, name, email, phone, is_onboarding_user, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(u.id.to_string())
                 .bind(c.id.to_string())
                 .bind(&u.name)
                 .bind(&u.email)
                 .bind(u.phone.clone())
                 .bind(u.is_onboarding_user as i64)
+                .bind(u.email.to_lowercase())
                 .execute(self.conn())
                 .await?;
         }
@@ -109,8 +116,8 @@ impl Tx {
         let mut ids: Vec<String> = Vec::new();
         for e in emails {
             let rows = sqlx::query(
-                "SELECT id FROM clients WHERE lower(support_email) = $1
-                 UNION SELECT client_id AS id FROM client_users WHERE lower(email) = $1",
+                "SELECT id FROM clients WHERE support_email_key = $1
+                 UNION SELECT client_id AS id FROM client_users WHERE email_key = $1",
             )
             .bind(e.to_lowercase())
             .fetch_all(self.conn())

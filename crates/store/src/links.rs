@@ -71,8 +71,7 @@ impl Tx {
             .bind(return_url.map(str::to_string))
             .execute(self.conn())
             .await?;
-        self.append_link_event(l.id, 0, &LinkEvent { at: l.linked_at, status: LinkStatus::Active, actor: actor.into(), reason: None })
-            .await
+        self.append_link_event(l.id, 0, &LinkEvent { at: l.linked_at, status: LinkStatus::Active, actor: actor.into(), reason: None }).await
     }
 
     async fn append_link_event(&mut self, link_id: Uuid, seq: i64, e: &LinkEvent) -> Result<()> {
@@ -105,10 +104,7 @@ impl Tx {
 
     /// The return URL given when the link was created, for the onboarding page.
     pub async fn link_return_url(&mut self, id: Uuid) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT return_url FROM links WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(self.conn())
-            .await?;
+        let row = sqlx::query("SELECT return_url FROM links WHERE id = $1").bind(id.to_string()).fetch_optional(self.conn()).await?;
         Ok(match row {
             Some(r) => get(&r, "return_url")?,
             None => None,
@@ -126,7 +122,11 @@ impl Tx {
     /// The partner's active link with this external tenant id (case-sensitive).
     pub async fn active_link_by_tenant(&mut self, partner_id: Uuid, external_tenant_id: &str) -> Result<Option<Link>> {
         Ok(self
-            .links_where("partner_id = $1 AND external_tenant_id = $2 AND status = 'active'", partner_id.to_string(), Some(external_tenant_id.to_string()))
+            .links_where(
+                "partner_id = $1 AND external_tenant_id = $2 AND status = 'active'",
+                partner_id.to_string(),
+                Some(external_tenant_id.to_string()),
+            )
             .await?
             .into_iter()
             .next())

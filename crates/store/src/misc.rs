@@ -42,15 +42,17 @@ impl Tx {
     }
 
     pub async fn save_idempotency(&mut self, scope: &str, key: &str, rec: &IdempotencyRecord, now: Instant) -> Result<()> {
-        sqlx::query("INSERT INTO idempotency_keys (scope, idem_key, request_hash, status_code, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(scope)
-            .bind(key)
-            .bind(&rec.request_hash)
-            .bind(rec.status_code as i64)
-            .bind(&rec.body)
-            .bind(ms(now))
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "INSERT INTO idempotency_keys (scope, idem_key, request_hash, status_code, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(&rec.request_hash)
+        .bind(rec.status_code as i64)
+        .bind(&rec.body)
+        .bind(ms(now))
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -175,11 +177,13 @@ impl Tx {
 
     /// The latest rate for `currency` dated on or before `date` (`YYYY-MM-DD`).
     pub async fn fx_rate_on_or_before(&mut self, currency: &str, date: &str) -> Result<Option<(String, i64)>> {
-        let row = sqlx::query("SELECT rate_date, usd_per_unit_e8 FROM fx_rates WHERE currency = $1 AND rate_date <= $2 ORDER BY rate_date DESC LIMIT 1")
-            .bind(currency)
-            .bind(date)
-            .fetch_optional(self.conn())
-            .await?;
+        let row = sqlx::query(
+            "SELECT rate_date, usd_per_unit_e8 FROM fx_rates WHERE currency = $1 AND rate_date <= $2 ORDER BY rate_date DESC LIMIT 1",
+        )
+        .bind(currency)
+        .bind(date)
+        .fetch_optional(self.conn())
+        .await?;
         row.map(|r| Ok((get(&r, "rate_date")?, get(&r, "usd_per_unit_e8")?))).transpose()
     }
 }

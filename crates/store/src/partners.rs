@@ -16,14 +16,14 @@ fn partner_from(row: &AnyRow) -> Result<PartnerRecord> {
         contact_email: get(row, "contact_email")?,
         referral_fee_bps: Bps(get::<i64>(row, "referral_fee_bps")? as u32),
         approval_ttl_days: get(row, "approval_ttl_days")?,
-        invoicing_trigger_mode: InvoicingTriggerMode::parse(&mode)
-            .ok_or_else(|| StoreError::Corrupt(format!("trigger mode {mode}")))?,
+        invoicing_trigger_mode: InvoicingTriggerMode::parse(&mode).ok_or_else(|| StoreError::Corrupt(format!("trigger mode {mode}")))?,
         branding: serde_json::from_str(&branding).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: at(get(row, "created_at")?),
     })
 }
 
-const PARTNER_COLS: &str = "id, company_name, contact_email, referral_fee_bps, approval_ttl_days, invoicing_trigger_mode, branding_json, created_at";
+const PARTNER_COLS: &str =
+    "id, company_name, contact_email, referral_fee_bps, approval_ttl_days, invoicing_trigger_mode, branding_json, created_at";
 
 impl Tx {
     pub async fn insert_partner(&mut self, p: &PartnerRecord) -> Result<()> {
@@ -70,9 +70,7 @@ impl Tx {
     }
 
     pub async fn partners(&mut self) -> Result<Vec<PartnerRecord>> {
-        let rows = sqlx::query(&format!("SELECT {PARTNER_COLS} FROM partners ORDER BY created_at, id"))
-            .fetch_all(self.conn())
-            .await?;
+        let rows = sqlx::query(&format!("SELECT {PARTNER_COLS} FROM partners ORDER BY created_at, id")).fetch_all(self.conn()).await?;
         rows.iter().map(partner_from).collect()
     }
 
@@ -135,14 +133,16 @@ impl Tx {
     }
 
     pub async fn insert_collection_partner(&mut self, cp: &CollectionPartnerRecord) -> Result<()> {
-        sqlx::query("INSERT INTO collection_partners (id, name, success_fee_bps, platform_share_bps, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(cp.id.to_string())
-            .bind(&cp.name)
-            .bind(cp.success_fee_bps.0 as i64)
-            .bind(cp.platform_share_bps.0 as i64)
-            .bind(ms(cp.created_at))
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "INSERT INTO collection_partners (id, name, success_fee_bps, platform_share_bps, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(cp.id.to_string())
+        .bind(&cp.name)
+        .bind(cp.success_fee_bps.0 as i64)
+        .bind(cp.platform_share_bps.0 as i64)
+        .bind(ms(cp.created_at))
+        .execute(self.conn())
+        .await?;
         for c in &cp.countries {
             sqlx::query("INSERT INTO collection_partner_countries (collection_partner_id, country) VALUES ($1, $2)")
                 .bind(cp.id.to_string())
@@ -154,9 +154,11 @@ impl Tx {
     }
 
     pub async fn collection_partners(&mut self) -> Result<Vec<CollectionPartnerRecord>> {
-        let rows = sqlx::query("SELECT id, name, success_fee_bps, platform_share_bps, created_at FROM collection_partners ORDER BY created_at, id")
-            .fetch_all(self.conn())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, success_fee_bps, platform_share_bps, created_at FROM collection_partners ORDER BY created_at, id",
+        )
+        .fetch_all(self.conn())
+        .await?;
         let countries = sqlx::query("SELECT collection_partner_id, country FROM collection_partner_countries ORDER BY country")
             .fetch_all(self.conn())
             .await?;

@@ -78,7 +78,8 @@ fn earning_from(r: &AnyRow) -> Result<EarningRecord> {
 }
 
 const PAYMENT_COLS: &str = "id, case_id, amount_minor, currency, paid_at, external_id, created_at";
-const PAYOUT_COLS: &str = "id, payment_id, case_id, collection_partner_id, success_fee_minor, platform_fee_minor, currency, created_at, commission_status";
+const PAYOUT_COLS: &str =
+    "id, payment_id, case_id, collection_partner_id, success_fee_minor, platform_fee_minor, currency, created_at, commission_status";
 const DECISION_COLS: &str = "id, payout_id, supersedes_id, partner_id, link_id, link_request_id, link_status, reason, attributed, case_source, referral_fee_bps, referral_fee_minor, currency, engine_version, decided_at";
 const EARNING_COLS: &str = "id, payout_id, decision_id, partner_id, case_id, amount_minor, currency, referral_invoice_status, created_at";
 
@@ -147,24 +148,26 @@ impl Tx {
     }
 
     pub async fn insert_decision(&mut self, d: &DecisionRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO attribution_decisions ({DECISION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
-            .bind(d.id.to_string())
-            .bind(d.payout_id.to_string())
-            .bind(d.supersedes_id.map(|x| x.to_string()))
-            .bind(d.partner_id.map(|x| x.to_string()))
-            .bind(d.link_id.map(|x| x.to_string()))
-            .bind(d.link_request_id.map(|x| x.to_string()))
-            .bind(d.link_status.map(|s| s.as_str().to_string()))
-            .bind(d.reason.as_str())
-            .bind(d.attributed as i64)
-            .bind(d.case_source.as_str())
-            .bind(d.referral_fee_bps.map(|b| b.0 as i64))
-            .bind(d.referral_fee_minor)
-            .bind(d.currency.code())
-            .bind(&d.engine_version)
-            .bind(ms(d.decided_at))
-            .execute(self.conn())
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO attribution_decisions ({DECISION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ))
+        .bind(d.id.to_string())
+        .bind(d.payout_id.to_string())
+        .bind(d.supersedes_id.map(|x| x.to_string()))
+        .bind(d.partner_id.map(|x| x.to_string()))
+        .bind(d.link_id.map(|x| x.to_string()))
+        .bind(d.link_request_id.map(|x| x.to_string()))
+        .bind(d.link_status.map(|s| s.as_str().to_string()))
+        .bind(d.reason.as_str())
+        .bind(d.attributed as i64)
+        .bind(d.case_source.as_str())
+        .bind(d.referral_fee_bps.map(|b| b.0 as i64))
+        .bind(d.referral_fee_minor)
+        .bind(d.currency.code())
+        .bind(&d.engine_version)
+        .bind(ms(d.decided_at))
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -181,10 +184,12 @@ impl Tx {
     }
 
     pub async fn decision_of_payout(&mut self, payout_id: Uuid) -> Result<Option<DecisionRecord>> {
-        let row = sqlx::query(&format!("SELECT {DECISION_COLS} FROM attribution_decisions WHERE payout_id = $1 ORDER BY decided_at DESC, id DESC LIMIT 1"))
-            .bind(payout_id.to_string())
-            .fetch_optional(self.conn())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {DECISION_COLS} FROM attribution_decisions WHERE payout_id = $1 ORDER BY decided_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(payout_id.to_string())
+        .fetch_optional(self.conn())
+        .await?;
         row.as_ref().map(decision_from).transpose()
     }
 

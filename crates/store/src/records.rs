@@ -1,12 +1,12 @@
 //! Plain records the store reads and writes. Domain types from `refshare-core` are used
 //! where the core owns the concept (links, link requests, money, sources).
 
+use refshare_core::attribution::Reason;
 use refshare_core::case::{CaseSource, Lifecycle};
 use refshare_core::link::LinkRequest;
+use refshare_core::link::LinkStatus;
 use refshare_core::money::{Bps, Currency};
 use refshare_core::stage::InvoicingTriggerMode;
-use refshare_core::attribution::Reason;
-use refshare_core::link::LinkStatus;
 use refshare_core::Instant;
 use uuid::Uuid;
 

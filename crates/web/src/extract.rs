@@ -56,7 +56,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonValue {
         if bytes.is_empty() {
             return Err(AppError::bad_field("body", "a JSON body is required").into());
         }
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| AppError::bad_field("body", format!("is not valid JSON: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| AppError::bad_field("body", format!("is not valid JSON: {e}")))?;
         Ok(JsonValue { value: camel_keys(value), raw: bytes })
     }
 }
@@ -143,7 +144,9 @@ impl Params {
         let num = |name: &str, default: u32| -> Result<u32, ApiError> {
             match self.get(name) {
                 None => Ok(default),
-                Some(v) => v.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| AppError::bad_field(name, "must be a positive integer").into()),
+                Some(v) => {
+                    v.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| AppError::bad_field(name, "must be a positive integer").into())
+                }
             }
         };
         let page = num("Page", 1)?;
@@ -188,7 +191,8 @@ impl<S: Send + Sync> FromRequest<S> for MaybeJson {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(MaybeJson(None));
         }
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| AppError::bad_field("body", format!("is not valid JSON: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| AppError::bad_field("body", format!("is not valid JSON: {e}")))?;
         Ok(MaybeJson(Some(JsonValue { value: camel_keys(value), raw: bytes })))
     }
 }

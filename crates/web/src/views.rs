@@ -97,10 +97,17 @@ pub async fn transactions(app: &App, p: &PartnerRecord, q: &Params) -> Result<Va
     let pg = q.page(10)?;
     let mut stages = Vec::new();
     for s in q.list("RevenueStages") {
-        let stage = s.parse::<usize>().ok().and_then(|i| RevenueStage::ALL.get(i).copied()).or_else(|| RevenueStage::ALL.iter().copied().find(|x| x.as_str().eq_ignore_ascii_case(&s)));
+        let stage = s
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| RevenueStage::ALL.get(i).copied())
+            .or_else(|| RevenueStage::ALL.iter().copied().find(|x| x.as_str().eq_ignore_ascii_case(&s)));
         stages.push(stage.ok_or_else(|| AppError::bad_field("RevenueStages", format!("unknown stage `{s}`")))?);
     }
-    let sort = q.sort().map(|(f, asc)| (if f.eq_ignore_ascii_case("amount") { "amount".to_string() } else { "collectionDate".to_string() }, asc)).unwrap_or(("collectionDate".into(), false));
+    let sort = q
+        .sort()
+        .map(|(f, asc)| (if f.eq_ignore_ascii_case("amount") { "amount".to_string() } else { "collectionDate".to_string() }, asc))
+        .unwrap_or(("collectionDate".into(), false));
     let filter = TransactionFilter {
         from: q.instant("FromDate")?,
         to: q.instant("ToDate")?,
@@ -172,13 +179,15 @@ pub fn attribution_json(app: &App, v: &AttributionView, operator: bool) -> Value
         "referralFeePercentage": pct(l.referral_fee_bps),
         "history": l.history.iter().map(|e| json!({"at": ts(e.at), "status": e.status.as_str(), "reason": e.reason})).collect::<Vec<_>>(),
     }));
-    let request = v.request.as_ref().map(|r| json!({
-        "id": r.id,
-        "status": r.status_at(now).as_str(),
-        "createdAt": ts(r.created_at),
-        "expiresAt": ts(r.expires_at),
-        "decidedAt": opt_ts(r.decided_at),
-    }));
+    let request = v.request.as_ref().map(|r| {
+        json!({
+            "id": r.id,
+            "status": r.status_at(now).as_str(),
+            "createdAt": ts(r.created_at),
+            "expiresAt": ts(r.expires_at),
+            "decidedAt": opt_ts(r.decided_at),
+        })
+    });
     // Without a link, the partner learns nothing about the company beyond its own id for it.
     let client = match &v.link {
         Some(l) => json!({
@@ -217,13 +226,20 @@ pub fn attribution_json(app: &App, v: &AttributionView, operator: bool) -> Value
         "dispute": {"allowed": v.dispute_allowed, "deadline": opt_ts(v.dispute_deadline)},
     });
     if operator {
-        out["decisions"] = v.all_decisions.iter().map(|d| json!({
-            "id": d.id, "payoutId": d.payout_id, "supersedesId": d.supersedes_id, "partnerId": d.partner_id,
-            "linkId": d.link_id, "linkRequestId": d.link_request_id, "linkStatus": d.link_status.map(|s| s.as_str()),
-            "reason": d.reason.as_str(), "attributed": d.attributed, "caseSource": d.case_source.as_str(),
-            "referralFeePercentage": d.referral_fee_bps.map(pct), "referralFee": num(d.referral_fee_minor, d.currency.exponent()),
-            "currency": d.currency.code(), "engineVersion": d.engine_version, "decidedAt": ts(d.decided_at),
-        })).collect::<Vec<_>>().into();
+        out["decisions"] = v
+            .all_decisions
+            .iter()
+            .map(|d| {
+                json!({
+                    "id": d.id, "payoutId": d.payout_id, "supersedesId": d.supersedes_id, "partnerId": d.partner_id,
+                    "linkId": d.link_id, "linkRequestId": d.link_request_id, "linkStatus": d.link_status.map(|s| s.as_str()),
+                    "reason": d.reason.as_str(), "attributed": d.attributed, "caseSource": d.case_source.as_str(),
+                    "referralFeePercentage": d.referral_fee_bps.map(pct), "referralFee": num(d.referral_fee_minor, d.currency.exponent()),
+                    "currency": d.currency.code(), "engineVersion": d.engine_version, "decidedAt": ts(d.decided_at),
+                })
+            })
+            .collect::<Vec<_>>()
+            .into();
     }
     out
 }

@@ -41,7 +41,8 @@ async fn start_driver() -> Option<(Driver, u16)> {
     };
     let port = free_port();
     let profile = std::env::temp_dir().join(format!("refshare-chrome-{}", uuid::Uuid::new_v4().simple()));
-    let child = Command::new(exe).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start chromedriver");
+    let child =
+        Command::new(exe).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start chromedriver");
     let driver = Driver(child, profile);
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
@@ -84,7 +85,14 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     t.collection_partners().await;
     let base = serve(&t).await;
     let (_, key) = t.new_partner("Ledgerly").await;
-    let created = t.partner(&key, "POST", "/clients", Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000", "GBP", "GB")]))).await;
+    let created = t
+        .partner(
+            &key,
+            "POST",
+            "/clients",
+            Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000", "GBP", "GB")])),
+        )
+        .await;
     let onboarding = format!("{base}{}", path_of(created.body["onboardingLinks"]["url"].as_str().unwrap()));
     let c = browser(port, &driver.1).await;
 
@@ -96,7 +104,11 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     c.find(Locator::Css("#signer_name")).await.unwrap().send_keys("Ann Acme").await.unwrap();
     c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
     assert!(c.current_url().await.unwrap().as_str().ends_with(&path_of(&onboarding).replace(&base, "")));
-    assert_eq!(t.partner(&key, "POST", "/oauth/token", Some(json!({"externalTenantId": "acme"}))).await.status, StatusCode::UNPROCESSABLE_ENTITY, "not signed without acceptance");
+    assert_eq!(
+        t.partner(&key, "POST", "/oauth/token", Some(json!({"externalTenantId": "acme"}))).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not signed without acceptance"
+    );
     c.find(Locator::Css("input[name=accept]")).await.unwrap().click().await.unwrap();
     c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
     let done = c.wait().for_element(Locator::Css("h1")).await.unwrap().text().await.unwrap();

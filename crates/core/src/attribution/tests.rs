@@ -50,12 +50,7 @@ fn just_before(at: Instant) -> Instant {
 }
 
 fn event(at: Instant, status: LinkStatus) -> LinkEvent {
-    LinkEvent {
-        at,
-        status,
-        actor: "operator".into(),
-        reason: None,
-    }
+    LinkEvent { at, status, actor: "operator".into(), reason: None }
 }
 
 /// A link made on `day`, active from then on.
@@ -89,11 +84,7 @@ trait History: Sized {
 impl History for Link {
     fn becomes(mut self, status: LinkStatus, day: i64) -> Link {
         let last = self.history.last().expect("a link starts active");
-        assert!(
-            last.status.can_become(status),
-            "{:?} cannot become {status:?}",
-            last.status
-        );
+        assert!(last.status.can_become(status), "{:?} cannot become {status:?}", last.status);
         assert!(last.at <= t(day), "history is in time order");
         self.history.push(event(t(day), status));
         self
@@ -101,13 +92,7 @@ impl History for Link {
 }
 
 /// A link request made on `day`, with the default 7-day approval window.
-fn request(
-    id: Uuid,
-    partner: Uuid,
-    day: i64,
-    status: LinkRequestStatus,
-    decided: Option<i64>,
-) -> LinkRequest {
+fn request(id: Uuid, partner: Uuid, day: i64, status: LinkRequestStatus, decided: Option<i64>) -> LinkRequest {
     LinkRequest {
         id,
         partner_id: partner,
@@ -122,20 +107,12 @@ fn request(
 
 /// A case the client created itself (any non-partner source) on `day`.
 fn case(day: i64, source: CaseSource) -> CaseFacts {
-    CaseFacts {
-        created_at: t(day),
-        source,
-        creating_partner: None,
-    }
+    CaseFacts { created_at: t(day), source, creating_partner: None }
 }
 
 /// A case submitted on `day` through `partner`'s integration (bearer token).
 fn api_case(day: i64, partner: Uuid) -> CaseFacts {
-    CaseFacts {
-        created_at: t(day),
-        source: PartnerApi,
-        creating_partner: Some(partner),
-    }
+    CaseFacts { created_at: t(day), source: PartnerApi, creating_partner: Some(partner) }
 }
 
 /// What is known about the client, owned so scenarios can be built and kept.
@@ -148,18 +125,11 @@ struct World {
 
 impl World {
     fn facts(&self) -> ClientFacts<'_> {
-        ClientFacts {
-            links: &self.links,
-            requests: &self.requests,
-            onboarding_completed_at: self.onboarded,
-        }
+        ClientFacts { links: &self.links, requests: &self.requests, onboarding_completed_at: self.onboarded }
     }
 
     fn onboarded(self, at: Option<Instant>) -> World {
-        World {
-            onboarded: at,
-            ..self
-        }
+        World { onboarded: at, ..self }
     }
 
     /// The same facts, loaded in the opposite order.
@@ -171,10 +141,7 @@ impl World {
     }
 
     fn link(&self, id: Uuid) -> &Link {
-        self.links
-            .iter()
-            .find(|l| l.id == id)
-            .expect("the link is in the world")
+        self.links.iter().find(|l| l.id == id).expect("the link is in the world")
     }
 }
 
@@ -183,11 +150,7 @@ impl World {
 /// A created the client through `POST /clients` on day 1 (attributed, 50 %); the client
 /// finished onboarding on day 2.
 fn created_by_a() -> World {
-    World {
-        links: vec![link(A_ATTRIBUTED, A, 1, true, 5000)],
-        requests: vec![],
-        onboarded: Some(t(2)),
-    }
+    World { links: vec![link(A_ATTRIBUTED, A, 1, true, 5000)], requests: vec![], onboarded: Some(t(2)) }
 }
 
 /// The client already existed (onboarded on day 0); A's link request of day 1 was approved
@@ -202,49 +165,29 @@ fn approved_for_a() -> World {
 
 /// An onboarded client with only A's link request of day 1 (expires day 8).
 fn requested_by_a(status: LinkRequestStatus, decided: Option<i64>) -> World {
-    World {
-        links: vec![],
-        requests: vec![request(A_REQUEST, A, 1, status, decided)],
-        onboarded: Some(t(0)),
-    }
+    World { links: vec![], requests: vec![request(A_REQUEST, A, 1, status, decided)], onboarded: Some(t(0)) }
 }
 
 /// `created_by_a`, with the link archived on day 10 and unarchived on day 20.
 fn archived_and_unarchived() -> World {
-    World {
-        links: vec![link(A_ATTRIBUTED, A, 1, true, 5000)
-            .archived(10)
-            .unarchived(20)],
-        ..created_by_a()
-    }
+    World { links: vec![link(A_ATTRIBUTED, A, 1, true, 5000).archived(10).unarchived(20)], ..created_by_a() }
 }
 
 /// `created_by_a`, with the link deleted on day 10.
 fn deleted() -> World {
-    World {
-        links: vec![link(A_ATTRIBUTED, A, 1, true, 5000).deleted(10)],
-        ..created_by_a()
-    }
+    World { links: vec![link(A_ATTRIBUTED, A, 1, true, 5000).deleted(10)], ..created_by_a() }
 }
 
 /// `created_by_a`, with the link archived on day 10 and deleted on day 12.
 fn archived_then_deleted() -> World {
-    World {
-        links: vec![link(A_ATTRIBUTED, A, 1, true, 5000)
-            .archived(10)
-            .deleted(12)],
-        ..created_by_a()
-    }
+    World { links: vec![link(A_ATTRIBUTED, A, 1, true, 5000).archived(10).deleted(12)], ..created_by_a() }
 }
 
 /// A created the client on day 1 (attributed, 50 %); the link was archived on day 10; B
 /// asked to link it on day 14 and the client approved on day 20 (non-attributed, 30 %).
 fn switched_from_a_to_b() -> World {
     World {
-        links: vec![
-            link(A_ATTRIBUTED, A, 1, true, 5000).archived(10),
-            link(B_APPROVED, B, 20, false, 3000),
-        ],
+        links: vec![link(A_ATTRIBUTED, A, 1, true, 5000).archived(10), link(B_APPROVED, B, 20, false, 3000)],
         requests: vec![request(B_REQUEST, B, 14, Approved, Some(20))],
         onboarded: Some(t(2)),
     }
@@ -254,10 +197,7 @@ fn switched_from_a_to_b() -> World {
 /// and the client approved on day 14 (a new, non-attributed link).
 fn deleted_then_relinked_by_a() -> World {
     World {
-        links: vec![
-            link(A_ATTRIBUTED, A, 1, true, 5000).deleted(10),
-            link(A_APPROVED, A, 14, false, 4000),
-        ],
+        links: vec![link(A_ATTRIBUTED, A, 1, true, 5000).deleted(10), link(A_APPROVED, A, 14, false, 4000)],
         requests: vec![request(A_REQUEST, A, 12, Approved, Some(14))],
         onboarded: Some(t(2)),
     }
@@ -489,32 +429,16 @@ fn every_reason_is_reached_by_its_scenario() {
         assert_eq!(d.partner_id, row.partner, "{name}: partner");
         match row.via {
             Via::Nothing => {
-                assert_eq!(
-                    (d.link_id, d.link_status, d.link_request_id),
-                    (None, None, None),
-                    "{name}: anchor"
-                );
+                assert_eq!((d.link_id, d.link_status, d.link_request_id), (None, None, None), "{name}: anchor");
             }
             Via::Link(id, status) => {
-                assert_eq!(
-                    (d.link_id, d.link_status, d.link_request_id),
-                    (Some(id), Some(status), None),
-                    "{name}: anchor"
-                );
+                assert_eq!((d.link_id, d.link_status, d.link_request_id), (Some(id), Some(status), None), "{name}: anchor");
             }
             Via::Request(id) => {
-                assert_eq!(
-                    (d.link_id, d.link_status, d.link_request_id),
-                    (None, None, Some(id)),
-                    "{name}: anchor"
-                );
+                assert_eq!((d.link_id, d.link_status, d.link_request_id), (None, None, Some(id)), "{name}: anchor");
             }
         }
-        assert_eq!(
-            d.attributed,
-            row.reason.is_attributed(),
-            "{name}: attributed flag"
-        );
+        assert_eq!(d.attributed, row.reason.is_attributed(), "{name}: attributed flag");
         let fee = match (row.reason.is_attributed(), row.via) {
             (true, Via::Link(id, _)) => Some(row.world.link(id).referral_fee_bps),
             (true, _) => panic!("{name}: an attributed row must name its link"),
@@ -526,16 +450,8 @@ fn every_reason_is_reached_by_its_scenario() {
 
         // `decide` is `decide_for_partner` for the partner it picks.
         if let (Ask::Relevant, Some(p)) = (row.ask, d.partner_id) {
-            assert_eq!(
-                decide_for_partner(p, row.case, row.world.facts(), row.at),
-                d,
-                "{name}: decide vs decide_for_partner"
-            );
-            assert_eq!(
-                relevant_partner(row.world.facts(), row.at),
-                Some(p),
-                "{name}: relevant partner"
-            );
+            assert_eq!(decide_for_partner(p, row.case, row.world.facts(), row.at), d, "{name}: decide vs decide_for_partner");
+            assert_eq!(relevant_partner(row.world.facts(), row.at), Some(p), "{name}: relevant partner");
         }
         // Load order never matters.
         let reversed = row.world.reversed();
@@ -548,10 +464,7 @@ fn every_reason_is_reached_by_its_scenario() {
     }
     let all: HashSet<Reason> = Reason::ALL.into_iter().collect();
     let missing: Vec<_> = all.difference(&reached).collect();
-    assert!(
-        missing.is_empty(),
-        "reasons no scenario reaches: {missing:?}"
-    );
+    assert!(missing.is_empty(), "reasons no scenario reaches: {missing:?}");
     assert_eq!(reached, all);
 }
 
@@ -563,14 +476,8 @@ fn reason_names_round_trip_and_only_two_reasons_earn() {
         assert_eq!(Reason::parse(r.as_str()), Some(r));
         assert!(!r.resolution().is_empty());
     }
-    let earning: Vec<Reason> = Reason::ALL
-        .into_iter()
-        .filter(Reason::is_attributed)
-        .collect();
-    assert_eq!(
-        earning,
-        vec![Reason::AttributedClient, Reason::PartnerChannel]
-    );
+    let earning: Vec<Reason> = Reason::ALL.into_iter().filter(Reason::is_attributed).collect();
+    assert_eq!(earning, vec![Reason::AttributedClient, Reason::PartnerChannel]);
     assert_eq!(Reason::parse("attributed"), None);
 }
 
@@ -578,10 +485,7 @@ fn reason_names_round_trip_and_only_two_reasons_earn() {
 fn spec_worked_example_through_a_decision() {
     // GBP 1,000.00 at 15 % success fee and 40 % platform share; the attributed link's 50 %
     // snapshot gives exactly 30.00; the approved link's 40 % gives 24.00.
-    let terms = FeeTerms {
-        success_fee_bps: Bps(1500),
-        platform_share_bps: Bps(4000),
-    };
+    let terms = FeeTerms { success_fee_bps: Bps(1500), platform_share_bps: Bps(4000) };
     let split = split_payment(100_000, terms).unwrap();
     assert_eq!(split.platform_fee, 6_000);
 
@@ -604,29 +508,14 @@ fn case_visibility_follows_the_link_active_now() {
     let archived_link = archived.link(A_ATTRIBUTED);
 
     assert!(case_visible_to(A, case(5, WebApp), a_link, t(10)));
-    assert!(
-        !case_visible_to(B, case(5, WebApp), a_link, t(10)),
-        "another partner's link"
-    );
-    assert!(
-        !case_visible_to(A, case(0, WebApp), a_link, t(10)),
-        "created before the link"
-    );
-    assert!(
-        !case_visible_to(A, case(5, WebApp), a_link, just_before(t(1))),
-        "link not made yet"
-    );
+    assert!(!case_visible_to(B, case(5, WebApp), a_link, t(10)), "another partner's link");
+    assert!(!case_visible_to(A, case(0, WebApp), a_link, t(10)), "created before the link");
+    assert!(!case_visible_to(A, case(5, WebApp), a_link, just_before(t(1))), "link not made yet");
     assert!(case_visible_to(A, api_case(5, A), approved_link, t(10)));
     assert!(!case_visible_to(A, api_case(5, B), approved_link, t(10)));
     assert!(!case_visible_to(A, case(5, WebApp), approved_link, t(10)));
-    assert!(
-        !case_visible_to(A, case(5, WebApp), archived_link, t(15)),
-        "archived now"
-    );
-    assert!(
-        case_visible_to(A, case(5, WebApp), archived_link, t(25)),
-        "unarchived"
-    );
+    assert!(!case_visible_to(A, case(5, WebApp), archived_link, t(15)), "archived now");
+    assert!(case_visible_to(A, case(5, WebApp), archived_link, t(25)), "unarchived");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -646,53 +535,33 @@ fn instants() -> impl Iterator<Item = Instant> {
 /// Its id is set by `arb_world`.
 fn arb_link() -> impl Strategy<Value = Link> {
     let steps = prop::collection::vec((0..=4i64, any::<Index>()), 0..5);
-    (
-        0..PARTNERS.len(),
-        0..20i64,
-        any::<bool>(),
-        0..=10_000u32,
-        steps,
-    )
-        .prop_map(|(p, day, attributed, fee, steps)| {
-            let mut l = link(Uuid::nil(), PARTNERS[p], day, attributed, fee);
-            let mut at = day;
-            for (gap, pick) in steps {
-                let from = l.current_status();
-                let next: Vec<LinkStatus> = [Active, Archived, Deleted]
-                    .into_iter()
-                    .filter(|s| from.can_become(*s))
-                    .collect();
-                if next.is_empty() {
-                    break;
-                }
-                at += gap;
-                l = l.becomes(*pick.get(&next), at);
+    (0..PARTNERS.len(), 0..20i64, any::<bool>(), 0..=10_000u32, steps).prop_map(|(p, day, attributed, fee, steps)| {
+        let mut l = link(Uuid::nil(), PARTNERS[p], day, attributed, fee);
+        let mut at = day;
+        for (gap, pick) in steps {
+            let from = l.current_status();
+            let next: Vec<LinkStatus> = [Active, Archived, Deleted].into_iter().filter(|s| from.can_become(*s)).collect();
+            if next.is_empty() {
+                break;
             }
-            l
-        })
+            at += gap;
+            l = l.becomes(*pick.get(&next), at);
+        }
+        l
+    })
 }
 
 /// A link request in any stored status, with an approval window of 1–30 days; approved and
 /// declined requests usually carry their decision instant. Its id is set by `arb_world`.
 fn arb_request() -> impl Strategy<Value = LinkRequest> {
     let status = prop::sample::select(vec![Pending, Approved, Declined, Expired]);
-    (
-        0..PARTNERS.len(),
-        0..25i64,
-        1..=30i64,
-        status,
-        prop::option::of(0..10i64),
-    )
-        .prop_map(|(p, day, ttl, status, decided)| {
-            let decided = match status {
-                Approved | Declined => decided.map(|gap| day + gap),
-                Pending | Expired => None,
-            };
-            LinkRequest {
-                expires_at: t(day + ttl),
-                ..request(Uuid::nil(), PARTNERS[p], day, status, decided)
-            }
-        })
+    (0..PARTNERS.len(), 0..25i64, 1..=30i64, status, prop::option::of(0..10i64)).prop_map(|(p, day, ttl, status, decided)| {
+        let decided = match status {
+            Approved | Declined => decided.map(|gap| day + gap),
+            Pending | Expired => None,
+        };
+        LinkRequest { expires_at: t(day + ttl), ..request(Uuid::nil(), PARTNERS[p], day, status, decided) }
+    })
 }
 
 /// A random client history. Ids are distinct but in an order unrelated to generation
@@ -700,28 +569,17 @@ fn arb_request() -> impl Strategy<Value = LinkRequest> {
 fn arb_world() -> impl Strategy<Value = World> {
     let links = prop::collection::vec(arb_link(), 0..5);
     let requests = prop::collection::vec(arb_request(), 0..4);
-    (links, requests, prop::option::of(0..30i64), any::<u128>()).prop_map(
-        |(mut links, mut requests, onboarded, salt)| {
-            // Multiplying by an odd constant is a bijection on u128: distinct inputs, distinct ids.
-            let id = |n: u128| {
-                Uuid::from_u128(
-                    salt.wrapping_add(n)
-                        .wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835),
-                )
-            };
-            for (i, l) in links.iter_mut().enumerate() {
-                l.id = id(i as u128);
-            }
-            for (i, r) in requests.iter_mut().enumerate() {
-                r.id = id(100 + i as u128);
-            }
-            World {
-                links,
-                requests,
-                onboarded: onboarded.map(t),
-            }
-        },
-    )
+    (links, requests, prop::option::of(0..30i64), any::<u128>()).prop_map(|(mut links, mut requests, onboarded, salt)| {
+        // Multiplying by an odd constant is a bijection on u128: distinct inputs, distinct ids.
+        let id = |n: u128| Uuid::from_u128(salt.wrapping_add(n).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835));
+        for (i, l) in links.iter_mut().enumerate() {
+            l.id = id(i as u128);
+        }
+        for (i, r) in requests.iter_mut().enumerate() {
+            r.id = id(100 + i as u128);
+        }
+        World { links, requests, onboarded: onboarded.map(t) }
+    })
 }
 
 /// A world and the same facts with links and requests in a random order.
@@ -730,11 +588,7 @@ fn arb_world_and_shuffled() -> impl Strategy<Value = (World, World)> {
         let links = Just(w.links.clone()).prop_shuffle();
         let requests = Just(w.requests.clone()).prop_shuffle();
         (Just(w), links, requests).prop_map(|(w, links, requests)| {
-            let shuffled = World {
-                links,
-                requests,
-                onboarded: w.onboarded,
-            };
+            let shuffled = World { links, requests, onboarded: w.onboarded };
             (w, shuffled)
         })
     })
@@ -745,12 +599,10 @@ fn arb_case() -> impl Strategy<Value = CaseFacts> {
     // Mostly consistent facts (a creating partner exactly on partner_api cases), with the
     // odd inconsistent one: a recorded partner alone never makes a partner-channel case.
     let consistent = prop::bool::weighted(0.9);
-    (0..30i64, source, 0..PARTNERS.len(), consistent).prop_map(|(day, source, p, consistent)| {
-        CaseFacts {
-            created_at: t(day),
-            source,
-            creating_partner: (consistent == (source == PartnerApi)).then_some(PARTNERS[p]),
-        }
+    (0..30i64, source, 0..PARTNERS.len(), consistent).prop_map(|(day, source, p, consistent)| CaseFacts {
+        created_at: t(day),
+        source,
+        creating_partner: (consistent == (source == PartnerApi)).then_some(PARTNERS[p]),
     })
 }
 

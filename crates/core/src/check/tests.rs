@@ -28,14 +28,7 @@ const A_LINK: Uuid = Uuid::from_u128(0x1A);
 const B_LINK: Uuid = Uuid::from_u128(0x1B);
 
 /// The check ids, in the order every report lists them.
-const IDS: [&str; 6] = [
-    "link",
-    "onboarding",
-    "attribution_type",
-    "creation_source",
-    "case_after_link",
-    "payouts",
-];
+const IDS: [&str; 6] = ["link", "onboarding", "attribution_type", "creation_source", "case_after_link", "payouts"];
 
 /// Midnight UTC, `day` days after 2024-01-01.
 fn t(day: i64) -> Instant {
@@ -43,19 +36,8 @@ fn t(day: i64) -> Instant {
 }
 
 /// A link made on `day`, then moved through `changes` (status, day) in order.
-fn link(
-    id: Uuid,
-    partner: Uuid,
-    day: i64,
-    attributed: bool,
-    changes: &[(LinkStatus, i64)],
-) -> Link {
-    let event = |at: i64, status| LinkEvent {
-        at: t(at),
-        status,
-        actor: "operator".into(),
-        reason: None,
-    };
+fn link(id: Uuid, partner: Uuid, day: i64, attributed: bool, changes: &[(LinkStatus, i64)]) -> Link {
+    let event = |at: i64, status| LinkEvent { at: t(at), status, actor: "operator".into(), reason: None };
     let mut history = vec![event(day, LinkStatus::Active)];
     for &(status, at) in changes {
         assert!(history.last().unwrap().status.can_become(status));
@@ -88,29 +70,16 @@ fn request(status: LinkRequestStatus, decided: Option<i64>) -> LinkRequest {
 }
 
 fn case(day: i64) -> CaseFacts {
-    CaseFacts {
-        created_at: t(day),
-        source: WebApp,
-        creating_partner: None,
-    }
+    CaseFacts { created_at: t(day), source: WebApp, creating_partner: None }
 }
 
 fn api_case(day: i64, partner: Uuid) -> CaseFacts {
-    CaseFacts {
-        created_at: t(day),
-        source: PartnerApi,
-        creating_partner: Some(partner),
-    }
+    CaseFacts { created_at: t(day), source: PartnerApi, creating_partner: Some(partner) }
 }
 
 /// A stored payout decision made on `day` for `partner`.
 fn payout(n: u128, day: i64, partner: Uuid, reason: Reason) -> PayoutFacts {
-    PayoutFacts {
-        payout_id: Uuid::from_u128(0x100 + n),
-        at: t(day),
-        partner_id: Some(partner),
-        reason,
-    }
+    PayoutFacts { payout_id: Uuid::from_u128(0x100 + n), at: t(day), partner_id: Some(partner), reason }
 }
 
 #[derive(Debug, Clone)]
@@ -122,28 +91,17 @@ struct World {
 
 impl World {
     fn facts(&self) -> ClientFacts<'_> {
-        ClientFacts {
-            links: &self.links,
-            requests: &self.requests,
-            onboarding_completed_at: self.onboarded,
-        }
+        ClientFacts { links: &self.links, requests: &self.requests, onboarding_completed_at: self.onboarded }
     }
 
     fn onboarded(self, at: Option<Instant>) -> World {
-        World {
-            onboarded: at,
-            ..self
-        }
+        World { onboarded: at, ..self }
     }
 }
 
 /// A created the client on day 1 (attributed link, then `changes`); onboarded on day 2.
 fn created_by_a(changes: &[(LinkStatus, i64)]) -> World {
-    World {
-        links: vec![link(A_LINK, A, 1, true, changes)],
-        requests: vec![],
-        onboarded: Some(t(2)),
-    }
+    World { links: vec![link(A_LINK, A, 1, true, changes)], requests: vec![], onboarded: Some(t(2)) }
 }
 
 /// The client existed (onboarded on day 0); A's request was approved on day 3.
@@ -157,20 +115,13 @@ fn approved_for_a() -> World {
 
 /// A client that has not finished onboarding, with only A's link request.
 fn requested_by_a(status: LinkRequestStatus, decided: Option<i64>) -> World {
-    World {
-        links: vec![],
-        requests: vec![request(status, decided)],
-        onboarded: None,
-    }
+    World { links: vec![], requests: vec![request(status, decided)], onboarded: None }
 }
 
 /// A's attributed link of day 1 archived on day 10; B linked (approved) on day 20.
 fn switched_from_a_to_b() -> World {
     World {
-        links: vec![
-            link(A_LINK, A, 1, true, &[(LinkStatus::Archived, 10)]),
-            link(B_LINK, B, 20, false, &[]),
-        ],
+        links: vec![link(A_LINK, A, 1, true, &[(LinkStatus::Archived, 10)]), link(B_LINK, B, 20, false, &[])],
         requests: vec![],
         onboarded: Some(t(2)),
     }
@@ -181,11 +132,7 @@ fn statuses(report: &CheckReport) -> Vec<CheckStatus> {
 }
 
 fn check<'a>(report: &'a CheckReport, id: &str) -> &'a CheckItem {
-    report
-        .checks
-        .iter()
-        .find(|c| c.id == id)
-        .expect("every check is present")
+    report.checks.iter().find(|c| c.id == id).expect("every check is present")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -288,13 +235,7 @@ fn rows() -> Vec<Row> {
 }
 
 fn run(row: &Row) -> CheckReport {
-    self_serve_check(
-        row.partner,
-        row.case,
-        row.world.facts(),
-        &row.payouts,
-        row.now,
-    )
+    self_serve_check(row.partner, row.case, row.world.facts(), &row.payouts, row.now)
 }
 
 #[test]
@@ -305,22 +246,14 @@ fn each_scenario_gives_its_checks_and_verdict() {
         let report = run(&row);
         let ids: Vec<&str> = report.checks.iter().map(|c| c.id).collect();
         assert_eq!(ids, IDS, "{name}: each check once, in order");
-        assert_eq!(
-            statuses(&report),
-            row.checks,
-            "{name}: statuses {:#?}",
-            report.checks
-        );
+        assert_eq!(statuses(&report), row.checks, "{name}: statuses {:#?}", report.checks);
         assert_eq!(report.verdict, row.verdict, "{name}: verdict");
         assert_eq!(report.reason, row.reason, "{name}: reason");
         verdicts.push(report.verdict);
 
         let now = decide_for_partner(row.partner, row.case, row.world.facts(), row.now);
         if report.verdict == Verdict::NoPayoutYet {
-            assert_eq!(
-                report.reason, now.reason,
-                "{name}: without payouts, the decision as of now"
-            );
+            assert_eq!(report.reason, now.reason, "{name}: without payouts, the decision as of now");
         }
         for c in &report.checks {
             match (c.status, &c.resolution) {
@@ -336,43 +269,22 @@ fn each_scenario_gives_its_checks_and_verdict() {
         // Each failing check says the resolution of the rule it stands for.
         let resolution = |id| check(&report, id).resolution.as_deref();
         if check(&report, "link").status == Fail {
-            assert_eq!(
-                resolution("link"),
-                Some(now.reason.resolution()),
-                "{name}: link"
-            );
+            assert_eq!(resolution("link"), Some(now.reason.resolution()), "{name}: link");
         }
         if check(&report, "onboarding").status == Fail {
-            assert_eq!(
-                resolution("onboarding"),
-                Some(Reason::OnboardingIncomplete.resolution())
-            );
+            assert_eq!(resolution("onboarding"), Some(Reason::OnboardingIncomplete.resolution()));
         }
         if check(&report, "creation_source").status == Fail {
-            assert_eq!(
-                resolution("creation_source"),
-                Some(Reason::NonAttributedOtherChannel.resolution())
-            );
+            assert_eq!(resolution("creation_source"), Some(Reason::NonAttributedOtherChannel.resolution()));
         }
         if check(&report, "case_after_link").status == Fail {
-            assert_eq!(
-                resolution("case_after_link"),
-                Some(Reason::CaseBeforeLink.resolution())
-            );
+            assert_eq!(resolution("case_after_link"), Some(Reason::CaseBeforeLink.resolution()));
         }
         if check(&report, "payouts").status == Fail {
-            assert_eq!(
-                resolution("payouts"),
-                Some(report.reason.resolution()),
-                "{name}: payouts"
-            );
+            assert_eq!(resolution("payouts"), Some(report.reason.resolution()), "{name}: payouts");
         }
     }
-    for v in [
-        Verdict::Attributed,
-        Verdict::NotAttributed,
-        Verdict::NoPayoutYet,
-    ] {
+    for v in [Verdict::Attributed, Verdict::NotAttributed, Verdict::NoPayoutYet] {
         assert!(verdicts.contains(&v), "no scenario gives {v:?}");
     }
 }
@@ -384,22 +296,13 @@ fn verdict_follows_the_latest_payout_whatever_the_order_given() {
     let archived = payout(2, 15, A, Reason::LinkArchived);
     let earned_again = payout(3, 25, A, Reason::AttributedClient);
 
-    for payouts in [
-        vec![earned.clone(), archived.clone()],
-        vec![archived.clone(), earned.clone()],
-    ] {
+    for payouts in [vec![earned.clone(), archived.clone()], vec![archived.clone(), earned.clone()]] {
         let report = self_serve_check(A, case(5), world.facts(), &payouts, t(16));
-        assert_eq!(
-            (report.verdict, report.reason),
-            (Verdict::NotAttributed, Reason::LinkArchived)
-        );
+        assert_eq!((report.verdict, report.reason), (Verdict::NotAttributed, Reason::LinkArchived));
         let payouts_check = check(&report, "payouts");
         assert_eq!(payouts_check.status, Fail);
         assert_eq!(payouts_check.detail, "2 payout(s), 1 earning.");
-        assert_eq!(
-            payouts_check.resolution.as_deref(),
-            Some(Reason::LinkArchived.resolution())
-        );
+        assert_eq!(payouts_check.resolution.as_deref(), Some(Reason::LinkArchived.resolution()));
     }
 
     let all = [earned_again, archived, earned];
@@ -408,10 +311,7 @@ fn verdict_follows_the_latest_payout_whatever_the_order_given() {
     backward_payouts.reverse();
     let backward = self_serve_check(A, case(5), world.facts(), &backward_payouts, t(30));
     assert_eq!(forward, backward);
-    assert_eq!(
-        (forward.verdict, forward.reason),
-        (Verdict::Attributed, Reason::AttributedClient)
-    );
+    assert_eq!((forward.verdict, forward.reason), (Verdict::Attributed, Reason::AttributedClient));
     let payouts_check = check(&forward, "payouts");
     assert_eq!(payouts_check.status, Pass);
     assert_eq!(payouts_check.detail, "3 payout(s), 2 earning.");
@@ -436,21 +336,11 @@ fn details_name_the_dates_a_partner_needs() {
     };
     let archived = created_by_a(&[(LinkStatus::Archived, 10)]);
     let d = detail(&archived, case(5), t(15), "link");
-    assert!(
-        d.contains("2024-01-02 00:00 UTC") && d.contains("archived since 2024-01-11 00:00 UTC"),
-        "{d}"
-    );
+    assert!(d.contains("2024-01-02 00:00 UTC") && d.contains("archived since 2024-01-11 00:00 UTC"), "{d}");
 
-    let unarchived = created_by_a(&[
-        (LinkStatus::Archived, 10),
-        (LinkStatus::Active, 12),
-        (LinkStatus::Archived, 14),
-    ]);
+    let unarchived = created_by_a(&[(LinkStatus::Archived, 10), (LinkStatus::Active, 12), (LinkStatus::Archived, 14)]);
     let d = detail(&unarchived, case(5), t(15), "link");
-    assert!(
-        d.contains("archived since 2024-01-15 00:00 UTC"),
-        "the latest archive: {d}"
-    );
+    assert!(d.contains("archived since 2024-01-15 00:00 UTC"), "the latest archive: {d}");
 
     let deleted = created_by_a(&[(LinkStatus::Deleted, 10)]);
     let d = detail(&deleted, case(5), t(15), "link");
@@ -458,11 +348,7 @@ fn details_name_the_dates_a_partner_needs() {
 
     let pending = requested_by_a(LinkRequestStatus::Pending, None);
     let d = detail(&pending, case(0), t(5), "link");
-    assert!(
-        d.contains("pending since 2024-01-02 00:00 UTC")
-            && d.contains("expires 2024-01-09 00:00 UTC"),
-        "{d}"
-    );
+    assert!(d.contains("pending since 2024-01-02 00:00 UTC") && d.contains("expires 2024-01-09 00:00 UTC"), "{d}");
     let d = detail(&pending, case(0), t(8), "link");
     assert!(d.contains("expired 2024-01-09 00:00 UTC"), "{d}");
 
@@ -471,10 +357,7 @@ fn details_name_the_dates_a_partner_needs() {
     assert!(d.contains("declined 2024-01-04 00:00 UTC"), "{d}");
 
     let d = detail(&created_by_a(&[]), case(0), t(15), "case_after_link");
-    assert!(
-        d.contains("2024-01-01 00:00 UTC") && d.contains("before the link (2024-01-02 00:00 UTC)"),
-        "{d}"
-    );
+    assert!(d.contains("2024-01-01 00:00 UTC") && d.contains("before the link (2024-01-02 00:00 UTC)"), "{d}");
 
     let d = detail(&created_by_a(&[]), case(5), t(15), "onboarding");
     assert!(d.contains("2024-01-03 00:00 UTC"), "{d}");
@@ -485,12 +368,7 @@ fn details_name_the_dates_a_partner_needs() {
 fn arb_payouts() -> impl Strategy<Value = (Vec<PayoutFacts>, Vec<PayoutFacts>)> {
     let reason = prop::sample::select(Reason::ALL.to_vec());
     prop::collection::vec((0..40i64, reason), 0..6)
-        .prop_map(|raw| {
-            raw.into_iter()
-                .enumerate()
-                .map(|(i, (day, reason))| payout(i as u128, day, A, reason))
-                .collect::<Vec<_>>()
-        })
+        .prop_map(|raw| raw.into_iter().enumerate().map(|(i, (day, reason))| payout(i as u128, day, A, reason)).collect::<Vec<_>>())
         .prop_flat_map(|payouts| (Just(payouts.clone()), Just(payouts).prop_shuffle()))
 }
 
@@ -535,9 +413,6 @@ fn onboarding_of_an_unlinked_client_is_not_revealed() {
         let report = self_serve_check(partner, case(0), onboarded_client.facts(), &[], now);
         let onboarding = check(&report, "onboarding");
         assert_eq!(onboarding.status, Na, "{partner} at {now}: {onboarding:?}");
-        assert!(
-            !onboarding.detail.contains("2024-01-01"),
-            "{partner} at {now}: {onboarding:?}"
-        );
+        assert!(!onboarding.detail.contains("2024-01-01"), "{partner} at {now}: {onboarding:?}");
     }
 }

@@ -41,6 +41,8 @@ CREATE TABLE clients (
     country TEXT NOT NULL,
     registration_number TEXT,
     support_email TEXT,
+    -- lower-cased in Rust (Unicode-aware): SQLite's lower() folds ASCII only
+    support_email_key TEXT,
     details_json TEXT NOT NULL,
     api_key_hash TEXT UNIQUE,
     onboarding_completed_at BIGINT,
@@ -51,17 +53,18 @@ CREATE TABLE clients (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX clients_registration ON clients (country, registration_number);
-CREATE INDEX clients_support_email ON clients (support_email);
+CREATE INDEX clients_support_email ON clients (support_email_key);
 
 CREATE TABLE client_users (
     id TEXT PRIMARY KEY,
     client_id TEXT NOT NULL REFERENCES clients(id),
     name TEXT NOT NULL,
     email TEXT NOT NULL,
+    email_key TEXT NOT NULL,
     phone TEXT,
     is_onboarding_user BIGINT NOT NULL
 );
-CREATE INDEX client_users_email ON client_users (email);
+CREATE INDEX client_users_email ON client_users (email_key);
 CREATE INDEX client_users_client ON client_users (client_id);
 
 CREATE TABLE links (
@@ -128,6 +131,8 @@ CREATE TABLE cases (
     debtor_name TEXT NOT NULL,
     debtor_country TEXT NOT NULL,
     details_json TEXT NOT NULL,
+    -- reference, creditor reference and debtor name, lower-cased in Rust, for search
+    search_key TEXT NOT NULL,
     collection_partner_id TEXT REFERENCES collection_partners(id),
     success_fee_bps BIGINT,
     platform_share_bps BIGINT,

@@ -311,10 +311,7 @@ async fn client_cases_filters_and_paging(store: Store) -> TestResult {
     Ok(())
 }
 
-conformance!(
-    case_search_folds_non_ascii_case,
-    sqlite: #[ignore = "bug: SQLite lower()/LIKE fold ASCII only, so `østergaard` misses `Østergaard`"],
-);
+conformance!(case_search_folds_non_ascii_case,);
 /// Debtor names are full of non-ASCII letters; the search is case-insensitive for them too.
 async fn case_search_folds_non_ascii_case(store: Store) -> TestResult {
     let c = client("Client", t(0));
@@ -329,11 +326,7 @@ async fn case_search_folds_non_ascii_case(store: Store) -> TestResult {
     Ok(())
 }
 
-conformance!(
-    case_search_treats_wildcards_literally,
-    sqlite: #[ignore = "bug: `%` and `_` in CaseFilter::query are LIKE wildcards (not escaped)"],
-    postgres: #[ignore = "bug: `%` and `_` in CaseFilter::query are LIKE wildcards (not escaped)"],
-);
+conformance!(case_search_treats_wildcards_literally,);
 /// A search for `INV_1` finds the creditor reference `INV_1`, not `INV-1` or `INVX1`.
 async fn case_search_treats_wildcards_literally(store: Store) -> TestResult {
     let c = client("Client", t(0));

@@ -67,11 +67,7 @@ async fn clients_users_and_onboarding(store: Store) -> TestResult {
     Ok(())
 }
 
-conformance!(
-    client_insert_keeps_the_sdca_signature,
-    sqlite: #[ignore = "bug: insert_client drops ClientRecord::sdca"],
-    postgres: #[ignore = "bug: insert_client drops ClientRecord::sdca"],
-);
+conformance!(client_insert_keeps_the_sdca_signature,);
 /// `ClientRecord` carries the SDCA signature, so inserting one must not silently drop it
 /// (today only `complete_onboarding` writes the signer columns).
 async fn client_insert_keeps_the_sdca_signature(store: Store) -> TestResult {
@@ -124,10 +120,7 @@ async fn matching_clients_by_email_and_registration(store: Store) -> TestResult 
     Ok(())
 }
 
-conformance!(
-    matching_clients_folds_non_ascii_case,
-    sqlite: #[ignore = "bug: SQLite lower() folds ASCII only, so non-ASCII e-mails match case-sensitively"],
-);
+conformance!(matching_clients_folds_non_ascii_case,);
 /// The e-mail match is case-insensitive on both backends for non-ASCII letters too.
 async fn matching_clients_folds_non_ascii_case(store: Store) -> TestResult {
     let c = ClientRecord { support_email: Some("SØREN@Ærø.example".into()), ..client("Ærø Fisk", t(0)) };

@@ -102,20 +102,31 @@ async fn get_partner(State(app): State<App>, _: Operator, Path(p): Path<String>)
     Ok(Json(partner_json(&app.partner(id(&p, "partner")?).await?)))
 }
 
-async fn update_partner(State(app): State<App>, _: Operator, Path(p): Path<String>, Body(input): Body<PartnerInput>) -> ApiResult<Json<Value>> {
+async fn update_partner(
+    State(app): State<App>,
+    _: Operator,
+    Path(p): Path<String>,
+    Body(input): Body<PartnerInput>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(partner_json(&app.update_partner(id(&p, "partner")?, input).await?)))
 }
 
 async fn rotate_key(State(app): State<App>, _: Operator, Path(p): Path<String>) -> ApiResult<Response> {
     let key = app.rotate_partner_key(id(&p, "partner")?).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": key.record.id, "apiKey": key.key, "prefix": key.record.key_prefix, "createdAt": ts(key.record.created_at)}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": key.record.id, "apiKey": key.key, "prefix": key.record.key_prefix, "createdAt": ts(key.record.created_at)})),
+    )
+        .into_response())
 }
 
 async fn list_keys(State(app): State<App>, _: Operator, Path(p): Path<String>) -> ApiResult<Json<Value>> {
     let pid = id(&p, "partner")?;
     app.partner(pid).await?;
     let keys = app.partner_keys(pid).await?;
-    Ok(Json(json!({"apiKeys": keys.iter().map(|k| json!({"id": k.id, "prefix": k.key_prefix, "createdAt": ts(k.created_at), "revokedAt": opt_ts(k.revoked_at)})).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"apiKeys": keys.iter().map(|k| json!({"id": k.id, "prefix": k.key_prefix, "createdAt": ts(k.created_at), "revokedAt": opt_ts(k.revoked_at)})).collect::<Vec<_>>()}),
+    ))
 }
 
 async fn revoke_key(State(app): State<App>, _: Operator, Path((p, k)): Path<(String, String)>) -> ApiResult<StatusCode> {
@@ -133,7 +144,11 @@ async fn list_cps(State(app): State<App>, _: Operator) -> ApiResult<Json<Value>>
 
 async fn create_client(State(app): State<App>, _: Operator, Body(input): Body<DirectClientInput>) -> ApiResult<Response> {
     let (c, key) = app.create_direct_client(input).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": c.id, "apiKey": key, "companyName": c.company_name, "onboardingDone": c.onboarding_completed_at.is_some()}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": c.id, "apiKey": key, "companyName": c.company_name, "onboardingDone": c.onboarding_completed_at.is_some()})),
+    )
+        .into_response())
 }
 
 async fn issue_client_key(State(app): State<App>, _: Operator, Path(c): Path<String>) -> ApiResult<Response> {
@@ -147,7 +162,12 @@ async fn create_case(State(app): State<App>, _: Operator, Path(c): Path<String>,
     Ok((StatusCode::CREATED, Json(crate::wire::invoice_dto(&case, None, &cps))).into_response())
 }
 
-async fn register_payment(State(app): State<App>, _: Operator, Path(case): Path<String>, Body(input): Body<PaymentInput>) -> ApiResult<Response> {
+async fn register_payment(
+    State(app): State<App>,
+    _: Operator,
+    Path(case): Path<String>,
+    Body(input): Body<PaymentInput>,
+) -> ApiResult<Response> {
     let out = app.register_payment(&case, input).await?;
     let e = out.payout.currency.exponent();
     let d = &out.decision;
@@ -262,7 +282,10 @@ struct Advance {
 
 async fn advance_clock(State(app): State<App>, _: Operator, Body(a): Body<Advance>) -> ApiResult<Json<Value>> {
     app.require_test_env()?;
-    let ms = a.days.unwrap_or(0).checked_mul(86_400_000)
+    let ms = a
+        .days
+        .unwrap_or(0)
+        .checked_mul(86_400_000)
         .and_then(|d| a.hours.unwrap_or(0).checked_mul(3_600_000).and_then(|h| d.checked_add(h)))
         .and_then(|x| a.seconds.unwrap_or(0).checked_mul(1000).and_then(|s| x.checked_add(s)))
         .filter(|ms| (0..=3650 * 86_400_000).contains(ms))

@@ -81,9 +81,13 @@ async fn list_cases(State(app): State<App>, Customer(who): Customer, q: Params) 
     }
     let mut lifecycles = Vec::new();
     for s in q.list("Statuses") {
-        lifecycles.push(refshare_core::case::Lifecycle::parse(&s.replace(' ', "")).ok_or_else(|| AppError::bad_field("Statuses", format!("unknown status `{s}`")))?);
+        lifecycles.push(
+            refshare_core::case::Lifecycle::parse(&s.replace(' ', ""))
+                .ok_or_else(|| AppError::bad_field("Statuses", format!("unknown status `{s}`")))?,
+        );
     }
-    let sort = q.sort().map(|(f, asc)| (if f.eq_ignore_ascii_case("GrossAmount") { "amount_minor".into() } else { "created_at".into() }, asc));
+    let sort =
+        q.sort().map(|(f, asc)| (if f.eq_ignore_ascii_case("GrossAmount") { "amount_minor".into() } else { "created_at".into() }, asc));
     let filter = CaseFilter { ids, lifecycles, sort, ..CaseFilter::default() };
     let (cases, total) = app.customer_cases(&who, &filter, pg).await?;
     let cps = app.collection_partners().await?;
@@ -111,4 +115,3 @@ async fn by_reference(State(app): State<App>, Customer(who): Customer, Path(r): 
 async fn by_creditor_reference(State(app): State<App>, Customer(who): Customer, Path(r): Path<String>) -> ApiResult<Json<Value>> {
     one(&app, &who, CaseKey::CreditorReference(&r)).await
 }
-

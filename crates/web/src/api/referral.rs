@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Partner;
 use crate::error::ApiResult;
-use crate::extract::{Body, JsonValue, Params, parse_body};
+use crate::extract::{parse_body, Body, JsonValue, Params};
 use crate::views::{attribution_json, case_item, potential_revenue, transactions};
 use crate::wire::{client_created, page, slice};
 
@@ -146,7 +146,9 @@ fn lifecycles(values: &[String]) -> Result<Vec<Lifecycle>, crate::error::ApiErro
         .map(|v| {
             let norm = v.replace(' ', "");
             Lifecycle::parse(&norm)
-                .or_else(|| if norm.eq_ignore_ascii_case("Pendingcontractsigning") { Some(Lifecycle::PendingContractSigning) } else { None })
+                .or_else(
+                    || if norm.eq_ignore_ascii_case("Pendingcontractsigning") { Some(Lifecycle::PendingContractSigning) } else { None },
+                )
                 .ok_or_else(|| refshare_app::AppError::bad_field("Statuses", format!("unknown lifecycle `{v}`")).into())
         })
         .collect()
@@ -208,4 +210,3 @@ async fn attribution(State(app): State<App>, Partner(p): Partner, Path(reference
     let view = app.partner_attribution_check(&p, &reference).await?;
     Ok(Json(attribution_json(&app, &view, false)))
 }
-

@@ -129,9 +129,7 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "`Authorization: Bearer <operator token>` (`REFSHARE_ADMIN_TOKEN`).",
-                    ))
+                    .description(Some("`Authorization: Bearer <operator token>` (`REFSHARE_ADMIN_TOKEN`)."))
                     .build(),
             ),
         );
@@ -150,10 +148,7 @@ impl Modify for CommonResponses {
             RefOr::T(
                 ResponseBuilder::new()
                     .description(description)
-                    .content(
-                        content_type,
-                        ContentBuilder::new().schema(Some(schema)).build(),
-                    )
+                    .content(content_type, ContentBuilder::new().schema(Some(schema)).build())
                     .build(),
             )
         };
@@ -163,18 +158,12 @@ impl Modify for CommonResponses {
             for op in operations(item) {
                 let responses = &mut op.responses.responses;
                 if api {
-                    responses
-                        .entry("500".into())
-                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name("InternalError")));
+                    responses.entry("500".into()).or_insert_with(|| RefOr::Ref(Ref::from_response_name("InternalError")));
                 } else if page {
-                    responses
-                        .entry("500".into())
-                        .or_insert_with(|| text("Internal error page.", "text/html"));
+                    responses.entry("500".into()).or_insert_with(|| text("Internal error page.", "text/html"));
                 }
                 if op.request_body.is_some() {
-                    responses
-                        .entry("413".into())
-                        .or_insert_with(|| text("The body is larger than 1 MiB.", "text/plain"));
+                    responses.entry("413".into()).or_insert_with(|| text("The body is larger than 1 MiB.", "text/plain"));
                 }
             }
         }
@@ -187,9 +176,7 @@ struct OptionalBodies;
 
 impl Modify for OptionalBodies {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let is_null = |s: &RefOr<Schema>| {
-            serde_json::to_value(s).ok() == Some(serde_json::json!({"type": "null"}))
-        };
+        let is_null = |s: &RefOr<Schema>| serde_json::to_value(s).ok() == Some(serde_json::json!({"type": "null"}));
         for item in openapi.paths.paths.values_mut() {
             for op in operations(item) {
                 let Some(body) = op.request_body.as_mut() else {
@@ -200,8 +187,7 @@ impl Modify for OptionalBodies {
                 }
                 for content in body.content.values_mut() {
                     if let Some(RefOr::T(Schema::OneOf(one))) = &content.schema {
-                        let rest: Vec<_> =
-                            one.items.iter().filter(|s| !is_null(s)).cloned().collect();
+                        let rest: Vec<_> = one.items.iter().filter(|s| !is_null(s)).cloned().collect();
                         if rest.len() == 1 && one.items.len() == 2 {
                             content.schema = rest.into_iter().next();
                         }
@@ -230,9 +216,7 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
 /// The document as JSON, built on first use.
 pub fn spec() -> &'static serde_json::Value {
     static DOC: OnceLock<serde_json::Value> = OnceLock::new();
-    DOC.get_or_init(|| {
-        serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises")
-    })
+    DOC.get_or_init(|| serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises"))
 }
 
 /// `GET /openapi.json`.

@@ -30,8 +30,12 @@ fn form(app: &App, p: &ApprovalPage, token: &str) -> Markup {
 
 fn outcome(p: &ApprovalPage) -> (StatusCode, Markup) {
     match p.status {
-        LinkRequestStatus::Approved => (StatusCode::OK, html! { h1 { "Link approved" } p { "Your account is now linked to " (p.partner.company_name) "." } }),
-        LinkRequestStatus::Declined => (StatusCode::OK, html! { h1 { "Link declined" } p { "We told " (p.partner.company_name) " that you declined." } }),
+        LinkRequestStatus::Approved => {
+            (StatusCode::OK, html! { h1 { "Link approved" } p { "Your account is now linked to " (p.partner.company_name) "." } })
+        }
+        LinkRequestStatus::Declined => {
+            (StatusCode::OK, html! { h1 { "Link declined" } p { "We told " (p.partner.company_name) " that you declined." } })
+        }
         _ => (StatusCode::GONE, html! { h1 { "This request has expired" } }),
     }
 }
@@ -39,8 +43,12 @@ fn outcome(p: &ApprovalPage) -> (StatusCode, Markup) {
 pub async fn show(State(app): State<App>, Path(token): Path<String>) -> Response {
     match app.approval_page(&token).await {
         Ok(p) => match p.status {
-            LinkRequestStatus::Pending => page("Link request", &p.partner.company_name, &p.partner.branding, form(&app, &p, &token)).into_response(),
-            LinkRequestStatus::Expired => error_page(AppError::Gone("This link request has expired. Ask the partner to send a new one.".into())),
+            LinkRequestStatus::Pending => {
+                page("Link request", &p.partner.company_name, &p.partner.branding, form(&app, &p, &token)).into_response()
+            }
+            LinkRequestStatus::Expired => {
+                error_page(AppError::Gone("This link request has expired. Ask the partner to send a new one.".into()))
+            }
             LinkRequestStatus::Approved => error_page(AppError::Gone("This link request was already approved.".into())),
             LinkRequestStatus::Declined => error_page(AppError::Gone("This link request was declined.".into())),
         },

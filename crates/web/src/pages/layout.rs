@@ -61,9 +61,14 @@ pub fn error_page(e: AppError) -> Response {
         other => other.to_string(),
     };
     let status = if status == StatusCode::UNAUTHORIZED { StatusCode::NOT_FOUND } else { status };
-    let body = page("Link unavailable", "refshare", &Value::Null, html! {
-        h1 { "This link can no longer be used" }
-        p.notice { (message) }
-    });
+    let body = page(
+        "Link unavailable",
+        "refshare",
+        &Value::Null,
+        html! {
+            h1 { "This link can no longer be used" }
+            p.notice { (message) }
+        },
+    );
     (status, body).into_response()
 }

@@ -117,7 +117,11 @@ pub async fn sign(
         Err(AppError::Validation(errors)) => match app.onboarding_page(id).await {
             Ok(p) => {
                 let msgs: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
-                (StatusCode::BAD_REQUEST, page("Onboarding", &p.partner.company_name, &p.partner.branding, form(&app, &p, &msgs, &f.signer_name))).into_response()
+                (
+                    StatusCode::BAD_REQUEST,
+                    page("Onboarding", &p.partner.company_name, &p.partner.branding, form(&app, &p, &msgs, &f.signer_name)),
+                )
+                    .into_response()
             }
             Err(e) => error_page(e),
         },

@@ -80,16 +80,29 @@ async fn nothing_half_written(t: TestApp) {
     t.collection_partners().await;
     let (_, key) = t.new_partner("Ledgerly").await;
     // The second case is invalid: nothing is created, not even the client.
-    let body = client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "100", "GBP", "GB"), json!({"currencyCode": "GBP", "amountToRecover": 5})]);
+    let body = client_body(
+        "acme",
+        "Acme Ltd",
+        "ann@acme.test",
+        vec![case_body("A-1", "100", "GBP", "GB"), json!({"currencyCode": "GBP", "amountToRecover": 5})],
+    );
     let r = t.partner(&key, "POST", "/clients", Some(body)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("cases[1].debtor"), "{}", r.text);
     assert_eq!(t.partner(&key, "GET", "/clients/acme", None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(t.partner(&key, "GET", "/clients", None).await.body["summary"]["totalClients"], 0);
     // Duplicate creditor references in one request are refused as a whole.
-    let dup = client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "100", "GBP", "GB"), case_body("A-1", "200", "GBP", "GB")]);
+    let dup =
+        client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "100", "GBP", "GB"), case_body("A-1", "200", "GBP", "GB")]);
     assert_eq!(t.partner(&key, "POST", "/clients", Some(dup)).await.status, StatusCode::BAD_REQUEST);
-    let ok = t.partner(&key, "POST", "/clients", Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "100", "GBP", "GB")]))).await;
+    let ok = t
+        .partner(
+            &key,
+            "POST",
+            "/clients",
+            Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "100", "GBP", "GB")])),
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::ACCEPTED, "{}", ok.text);
     assert_eq!(t.partner(&key, "GET", "/clients", None).await.body["summary"]["totalCases"], 1);
     // A case refused by a business rule leaves no case and no used reference behind.

@@ -171,7 +171,13 @@ impl TestApp {
 
     /// Creates a partner; returns (id, api key).
     pub async fn new_partner(&self, name: &str) -> (String, String) {
-        let r = self.admin("POST", "/partners", Some(json!({"companyName": name, "contactEmail": format!("{}@partners.test", name.to_lowercase())}))).await;
+        let r = self
+            .admin(
+                "POST",
+                "/partners",
+                Some(json!({"companyName": name, "contactEmail": format!("{}@partners.test", name.to_lowercase())})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         (r.body["id"].as_str().unwrap().into(), r.body["apiKey"].as_str().unwrap().into())
     }
@@ -218,7 +224,8 @@ impl TestApp {
     pub async fn submit_form(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let page = self.call("GET", path, &[], None).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-        let csrf = page.text.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("page has a csrf token").to_string();
+        let csrf =
+            page.text.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("page has a csrf token").to_string();
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.append_pair("csrf", &csrf);
         for (k, v) in fields {

@@ -37,7 +37,14 @@ async fn idempotency_key_on_cases(t: TestApp) {
     assert_eq!(refused.body["error"], "NoPartnerAvailable", "the stored 422 carries the full error body");
     assert_eq!(post(key_hdr("k-3"), case_body("C-4", "100", "GBP", "US")).await.body, refused.body);
     let over_long = "x".repeat(256);
-    let r = t.call("POST", "/customer-api/cases", &[("XApiKey", &client_key), ("Idempotency-Key", &over_long)], Some(case_body("C-5", "1", "GBP", "GB"))).await;
+    let r = t
+        .call(
+            "POST",
+            "/customer-api/cases",
+            &[("XApiKey", &client_key), ("Idempotency-Key", &over_long)],
+            Some(case_body("C-5", "1", "GBP", "GB")),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let list = t.customer_key(&client_key, "GET", "/cases", None).await;
     assert_eq!(list.body["page"]["totalResults"], 2, "exactly C-1 and C-3 exist: {}", list.text);

@@ -10,7 +10,14 @@ async fn partner_b_sees_nothing_of_partner_a(t: TestApp) {
     t.collection_partners().await;
     let (_, a) = t.new_partner("Alpha").await;
     let (_, b) = t.new_partner("Beta").await;
-    let created = t.partner(&a, "POST", "/clients", Some(client_body("shared-id", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "100", "GBP", "GB")]))).await;
+    let created = t
+        .partner(
+            &a,
+            "POST",
+            "/clients",
+            Some(client_body("shared-id", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "100", "GBP", "GB")])),
+        )
+        .await;
     let url = created.body["onboardingLinks"]["url"].as_str().unwrap().to_string();
     t.submit_form(&path_of(&url), &[("signer_name", "Ann"), ("accept", "yes")]).await;
     let case = &created.body["caseResults"]["successfulCases"][0];

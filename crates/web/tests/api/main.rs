@@ -1,8 +1,8 @@
 //! End-to-end tests through HTTP on both backends: the seed situations of SPEC §5, tenant
 //! isolation, idempotency, and bad input.
 
-mod harness;
 mod bad_input;
+mod harness;
 mod idempotency;
 mod isolation;
 mod scenarios;

@@ -119,7 +119,14 @@ async fn link_request_pending_then_expired(t: TestApp) {
 async fn onboarding_incomplete(t: TestApp) {
     t.collection_partners().await;
     let (_, key) = t.new_partner("Ledgerly").await;
-    let created = t.partner(&key, "POST", "/clients", Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000.00", "GBP", "GB")]))).await;
+    let created = t
+        .partner(
+            &key,
+            "POST",
+            "/clients",
+            Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000.00", "GBP", "GB")])),
+        )
+        .await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.text);
     assert_eq!(created.body["onboardingDone"], false);
     assert_eq!(created.body["isAttributedClient"], true);
@@ -162,7 +169,14 @@ async fn onboarding_incomplete(t: TestApp) {
 async fn archived_link(t: TestApp) {
     t.collection_partners().await;
     let (partner_id, key) = t.new_partner("Ledgerly").await;
-    let created = t.partner(&key, "POST", "/clients", Some(client_body("dub", "Dublin Ltd", "dara@dublin.test", vec![case_body("D-1", "900", "GBP", "IE")]))).await;
+    let created = t
+        .partner(
+            &key,
+            "POST",
+            "/clients",
+            Some(client_body("dub", "Dublin Ltd", "dara@dublin.test", vec![case_body("D-1", "900", "GBP", "IE")])),
+        )
+        .await;
     let url = created.body["onboardingLinks"]["url"].as_str().unwrap().to_string();
     t.submit_form(&path_of(&url), &[("signer_name", "Dara"), ("accept", "yes")]).await;
     let case_ref = created.body["caseResults"]["successfulCases"][0]["reference"].as_str().unwrap().to_string();
@@ -208,7 +222,8 @@ async fn case_before_link(t: TestApp) {
     assert_eq!(t.pay(&old_ref, "1000", "p1").await.body["attribution"]["reason"], "case_before_link");
     let check = t.check(&key, &old_ref).await;
     assert_eq!(check.body["reason"], "case_before_link");
-    let failing: Vec<&str> = check.body["checks"].as_array().unwrap().iter().filter(|c| c["status"] == "fail").map(|c| c["id"].as_str().unwrap()).collect();
+    let failing: Vec<&str> =
+        check.body["checks"].as_array().unwrap().iter().filter(|c| c["status"] == "fail").map(|c| c["id"].as_str().unwrap()).collect();
     assert!(failing.contains(&"case_after_link"), "{failing:?}");
     assert_eq!(earnings(&t, &key).await, 0);
 }
@@ -218,7 +233,14 @@ async fn case_before_link(t: TestApp) {
 async fn attributed_client_every_source_earns(t: TestApp) {
     t.collection_partners().await;
     let (_, key) = t.new_partner("Ledgerly").await;
-    let created = t.partner(&key, "POST", "/clients", Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000", "GBP", "GB")]))).await;
+    let created = t
+        .partner(
+            &key,
+            "POST",
+            "/clients",
+            Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000", "GBP", "GB")])),
+        )
+        .await;
     let client_id = created.body["client"]["id"].as_str().unwrap().to_string();
     let url = created.body["onboardingLinks"]["url"].as_str().unwrap().to_string();
     t.submit_form(&path_of(&url), &[("signer_name", "Ann"), ("accept", "yes")]).await;
