@@ -151,6 +151,15 @@ pub fn parse_case(value: &serde_json::Value, prefix: &str) -> Result<NewCase, Ve
     })
 }
 
+/// The channel a Customer API credential stands for (SPEC §3): the client's own key is
+/// `customer_api`; a partner-minted token is that partner's `partner_api`.
+fn origin_of(who: &CustomerPrincipal) -> Origin {
+    match who {
+        CustomerPrincipal::ClientKey { .. } => Origin { source: CaseSource::CustomerApi, partner: None },
+        CustomerPrincipal::PartnerToken { partner_id, .. } => Origin { source: CaseSource::PartnerApi, partner: Some(*partner_id) },
+    }
+}
+
 /// How a case is being created.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin {
@@ -253,10 +262,7 @@ impl App {
     /// calling client, source decided by the credential.
     pub async fn create_customer_case(&self, who: &CustomerPrincipal, body: &serde_json::Value) -> Result<CaseRecord, AppError> {
         let nc = parse_case(body, "").map_err(AppError::Validation)?;
-        let origin = match who {
-            CustomerPrincipal::ClientKey { .. } => Origin { source: CaseSource::CustomerApi, partner: None },
-            CustomerPrincipal::PartnerToken { partner_id, .. } => Origin { source: CaseSource::PartnerApi, partner: Some(*partner_id) },
-        };
+        let origin = origin_of(who);
         self.create_case_for(who.client().id, &nc, origin).await
     }
 
@@ -360,10 +366,7 @@ impl App {
             return Err(AppError::business("IdempotencyConflict", "This Idempotency-Key was already used with a different request body."));
         }
         let nc = parse_case(body, "").map_err(AppError::Validation)?;
-        let origin = match who {
-            CustomerPrincipal::ClientKey { .. } => Origin { source: CaseSource::CustomerApi, partner: None },
-            CustomerPrincipal::PartnerToken { partner_id, .. } => Origin { source: CaseSource::PartnerApi, partner: Some(*partner_id) },
-        };
+        let origin = origin_of(who);
         let now = self.now();
         match self.insert_case(&mut tx, &client, &nc, origin, nc.allow_pending_contracts).await {
             Ok(case) => {
