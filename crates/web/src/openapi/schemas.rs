@@ -119,22 +119,21 @@ pub enum DebtorType {
     Private,
 }
 
-/// Attribution reason code.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum ReasonCode {
-    AttributedClient,
-    PartnerChannel,
-    NonAttributedOtherChannel,
-    LinkPendingApproval,
-    LinkRequestDeclined,
-    LinkRequestExpired,
-    OnboardingIncomplete,
-    LinkArchived,
-    LinkDeleted,
-    CaseBeforeLink,
-    NoLink,
+/// Attribution reason code. The values come from the engine's own list
+/// (`refshare_core::attribution::Reason::ALL`), so the document cannot drift from it.
+pub struct ReasonCode;
+
+impl utoipa::PartialSchema for ReasonCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("Attribution reason code (SPEC §5)."))
+            .enum_values(Some(refshare_core::attribution::Reason::ALL.iter().map(|r| r.as_str())))
+            .into()
+    }
 }
+
+impl ToSchema for ReasonCode {}
 
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]
