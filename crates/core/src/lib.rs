@@ -8,6 +8,7 @@ pub mod attribution;
 pub mod case;
 pub mod check;
 pub mod fees;
+pub mod ledger;
 pub mod link;
 pub mod money;
 pub mod parse;

@@ -1,5 +1,5 @@
-//! Revenue stages of an earning (SPEC §6), derived from three statuses. Only `Pending`
-//! is reachable until the revenue-lifecycle work lands; the derivation is complete.
+//! Revenue stages of an earning (SPEC §6), derived from three statuses, and the
+//! transitions of those statuses that operator events may make.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,29 @@ pub enum ReferralInvoiceStatus {
     Paid,
     Disputed,
 }
+
+/// `as_str`/`parse`/`ALL` for a status enum whose wire names are its variant names.
+macro_rules! wire_names {
+    ($t:ident { $($v:ident),+ $(,)? }) => {
+        impl $t {
+            pub const ALL: &'static [$t] = &[$($t::$v),+];
+            pub fn as_str(&self) -> &'static str {
+                match self { $($t::$v => stringify!($v)),+ }
+            }
+            pub fn parse(s: &str) -> Option<$t> {
+                match s { $(stringify!($v) => Some($t::$v),)+ _ => None }
+            }
+            /// The reference API's integer code: the position in declaration order.
+            pub fn code(&self) -> usize {
+                Self::ALL.iter().position(|x| x == self).expect("listed")
+            }
+        }
+    };
+}
+
+wire_names!(CommissionStatus { Unpaid, Paid, Credited });
+wire_names!(CpInvoiceStatus { NotInvoiced, InvoiceIssued, PaymentReceived, InvoiceCredited });
+wire_names!(ReferralInvoiceStatus { Pending, Invoiced, Paid, Disputed });
 
 /// How a partner may invoice (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +98,15 @@ impl RevenueStage {
         RevenueStage::Paid,
         RevenueStage::Disputed,
     ];
+
+    pub fn parse(s: &str) -> Option<RevenueStage> {
+        RevenueStage::ALL.iter().copied().find(|x| x.as_str() == s)
+    }
+
+    /// The reference API's integer code (`TransactionRevenueStage`): display order.
+    pub fn code(&self) -> usize {
+        RevenueStage::ALL.iter().position(|x| x == self).expect("listed")
+    }
 
     pub fn as_str(&self) -> &'static str {
         match self {

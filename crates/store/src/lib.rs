@@ -8,6 +8,9 @@
 
 mod cases;
 mod clients;
+mod disputes;
+mod invoices;
+pub mod ledger;
 mod links;
 mod misc;
 mod partners;

@@ -1,17 +1,24 @@
-//! Payments, payouts, stored attribution decisions and earnings. All append-only here:
-//! nothing in this module updates an amount or a decision.
+//! Payments, payouts, stored attribution decisions and earnings. Amounts and decisions
+//! are append-only; only the settlement statuses of payouts and earnings move.
 
 use refshare_core::attribution::Reason;
+use refshare_core::ledger::EarningKind;
+use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
 use refshare_core::case::CaseSource;
 use refshare_core::link::LinkStatus;
 use refshare_core::money::{Bps, Currency};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{at, get, ms, opt_uuid, uuid, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result, StoreError, Tx};
+use crate::{at, get, ms, opt_at, opt_uuid, uuid, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, ReversalRecord, Result, StoreError, Tx};
 
 fn currency(s: &str) -> Result<Currency> {
     Currency::parse(s).map_err(|_| StoreError::Corrupt(format!("currency `{s}`")))
+}
+
+fn parsed<T>(r: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let v: String = get(r, col)?;
+    parse(&v).ok_or_else(|| StoreError::Corrupt(format!("{col} `{v}`")))
 }
 
 fn payment_from(r: &AnyRow) -> Result<PaymentRecord> {
@@ -36,7 +43,11 @@ fn payout_from(r: &AnyRow) -> Result<PayoutRecord> {
         platform_fee_minor: get(r, "platform_fee_minor")?,
         currency: currency(&get::<String>(r, "currency")?)?,
         created_at: at(get(r, "created_at")?),
-        commission_status: get(r, "commission_status")?,
+        commission_status: parsed(r, "commission_status", CommissionStatus::parse)?,
+        commission_paid_at: opt_at(get(r, "commission_paid_at")?),
+        fx_usd_per_unit_e8: get(r, "fx_usd_per_unit_e8")?,
+        fx_rate_date: get(r, "fx_rate_date")?,
+        cp_invoice_id: opt_uuid(get(r, "cp_invoice_id")?)?,
     })
 }
 
@@ -67,21 +78,28 @@ fn earning_from(r: &AnyRow) -> Result<EarningRecord> {
     Ok(EarningRecord {
         id: uuid(&get::<String>(r, "id")?)?,
         payout_id: uuid(&get::<String>(r, "payout_id")?)?,
-        decision_id: uuid(&get::<String>(r, "decision_id")?)?,
+        decision_id: opt_uuid(get(r, "decision_id")?)?,
         partner_id: uuid(&get::<String>(r, "partner_id")?)?,
         case_id: uuid(&get::<String>(r, "case_id")?)?,
         amount_minor: get(r, "amount_minor")?,
         currency: currency(&get::<String>(r, "currency")?)?,
-        referral_invoice_status: get(r, "referral_invoice_status")?,
+        referral_invoice_status: parsed(r, "referral_invoice_status", ReferralInvoiceStatus::parse)?,
         created_at: at(get(r, "created_at")?),
+        kind: parsed(r, "kind", EarningKind::parse)?,
+        corrects_id: opt_uuid(get(r, "corrects_id")?)?,
+        note: get(r, "note")?,
+        partner_invoice_id: opt_uuid(get(r, "partner_invoice_id")?)?,
+        voided_at: opt_at(get(r, "voided_at")?),
+        void_reason: get(r, "void_reason")?,
+        dispute_id: opt_uuid(get(r, "dispute_id")?)?,
+        status_before_dispute: get::<Option<String>>(r, "status_before_dispute")?.as_deref().and_then(ReferralInvoiceStatus::parse),
     })
 }
 
 const PAYMENT_COLS: &str = "id, case_id, amount_minor, currency, paid_at, external_id, created_at";
-const PAYOUT_COLS: &str =
-    "id, payment_id, case_id, collection_partner_id, success_fee_minor, platform_fee_minor, currency, created_at, commission_status";
+const PAYOUT_COLS: &str = "id, payment_id, case_id, collection_partner_id, success_fee_minor, platform_fee_minor, currency, created_at, commission_status, commission_paid_at, fx_usd_per_unit_e8, fx_rate_date, cp_invoice_id";
 const DECISION_COLS: &str = "id, payout_id, supersedes_id, partner_id, link_id, link_request_id, link_status, reason, attributed, case_source, referral_fee_bps, referral_fee_minor, currency, engine_version, decided_at";
-const EARNING_COLS: &str = "id, payout_id, decision_id, partner_id, case_id, amount_minor, currency, referral_invoice_status, created_at";
+const EARNING_COLS: &str = "id, payout_id, decision_id, partner_id, case_id, amount_minor, currency, referral_invoice_status, created_at, kind, corrects_id, note, partner_invoice_id, voided_at, void_reason, dispute_id, status_before_dispute";
 
 impl Tx {
     pub async fn insert_payment(&mut self, p: &PaymentRecord) -> Result<()> {
@@ -116,7 +134,7 @@ impl Tx {
     }
 
     pub async fn insert_payout(&mut self, p: &PayoutRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO payouts ({PAYOUT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+        sqlx::query(&format!("INSERT INTO payouts ({PAYOUT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
             .bind(p.id.to_string())
             .bind(p.payment_id.to_string())
             .bind(p.case_id.to_string())
@@ -125,7 +143,11 @@ impl Tx {
             .bind(p.platform_fee_minor)
             .bind(p.currency.code())
             .bind(ms(p.created_at))
-            .bind(&p.commission_status)
+            .bind(p.commission_status.as_str())
+            .bind(p.commission_paid_at.map(ms))
+            .bind(p.fx_usd_per_unit_e8)
+            .bind(p.fx_rate_date.clone())
+            .bind(p.cp_invoice_id.map(|x| x.to_string()))
             .execute(self.conn())
             .await?;
         Ok(())
@@ -194,16 +216,26 @@ impl Tx {
     }
 
     pub async fn insert_earning(&mut self, e: &EarningRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO earnings ({EARNING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+        sqlx::query(&format!(
+            "INSERT INTO earnings ({EARNING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        ))
             .bind(e.id.to_string())
             .bind(e.payout_id.to_string())
-            .bind(e.decision_id.to_string())
+            .bind(e.decision_id.map(|x| x.to_string()))
             .bind(e.partner_id.to_string())
             .bind(e.case_id.to_string())
             .bind(e.amount_minor)
             .bind(e.currency.code())
-            .bind(&e.referral_invoice_status)
+            .bind(e.referral_invoice_status.as_str())
             .bind(ms(e.created_at))
+            .bind(e.kind.as_str())
+            .bind(e.corrects_id.map(|x| x.to_string()))
+            .bind(e.note.clone())
+            .bind(e.partner_invoice_id.map(|x| x.to_string()))
+            .bind(e.voided_at.map(ms))
+            .bind(e.void_reason.clone())
+            .bind(e.dispute_id.map(|x| x.to_string()))
+            .bind(e.status_before_dispute.map(|s| s.as_str()))
             .execute(self.conn())
             .await?;
         Ok(())
@@ -232,5 +264,156 @@ impl Tx {
             .fetch_optional(self.conn())
             .await?;
         row.as_ref().map(payout_from).transpose()
+    }
+
+    /// The commission on a payout was paid: its status and the USD rate locked that day.
+    pub async fn set_commission_paid(&mut self, payout_id: Uuid, at: refshare_core::Instant, rate: Option<(i64, String)>) -> Result<()> {
+        let (e8, date) = rate.map_or((None, None), |(e8, d)| (Some(e8), Some(d)));
+        sqlx::query(
+            "UPDATE payouts SET commission_status = $1, commission_paid_at = $2, fx_usd_per_unit_e8 = $3, fx_rate_date = $4 WHERE id = $5",
+        )
+        .bind(CommissionStatus::Paid.as_str())
+        .bind(ms(at))
+        .bind(e8)
+        .bind(date)
+        .bind(payout_id.to_string())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_commission_status(&mut self, payout_id: Uuid, status: CommissionStatus) -> Result<()> {
+        sqlx::query("UPDATE payouts SET commission_status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(payout_id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_payout_cp_invoice(&mut self, payout_id: Uuid, invoice_id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE payouts SET cp_invoice_id = $1 WHERE id = $2")
+            .bind(invoice_id.to_string())
+            .bind(payout_id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Payouts whose commission was paid before `before` and that no CP invoice bills yet.
+    pub async fn payouts_to_invoice(&mut self, before: refshare_core::Instant) -> Result<Vec<PayoutRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYOUT_COLS} FROM payouts WHERE commission_status = $1 AND cp_invoice_id IS NULL AND commission_paid_at < $2 \
+             ORDER BY created_at, id"
+        ))
+        .bind(CommissionStatus::Paid.as_str())
+        .bind(ms(before))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(payout_from).collect()
+    }
+
+    pub async fn payouts_of_cp_invoice(&mut self, invoice_id: Uuid) -> Result<Vec<PayoutRecord>> {
+        let rows = sqlx::query(&format!("SELECT {PAYOUT_COLS} FROM payouts WHERE cp_invoice_id = $1 ORDER BY created_at, id"))
+            .bind(invoice_id.to_string())
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(payout_from).collect()
+    }
+
+    pub async fn earning(&mut self, id: Uuid) -> Result<Option<EarningRecord>> {
+        let row = sqlx::query(&format!("SELECT {EARNING_COLS} FROM earnings WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(earning_from).transpose()
+    }
+
+    pub async fn earnings_of_payout(&mut self, payout_id: Uuid) -> Result<Vec<EarningRecord>> {
+        let rows = sqlx::query(&format!("SELECT {EARNING_COLS} FROM earnings WHERE payout_id = $1 ORDER BY created_at, id"))
+            .bind(payout_id.to_string())
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(earning_from).collect()
+    }
+
+    pub async fn earnings_of_partner_invoice(&mut self, invoice_id: Uuid) -> Result<Vec<EarningRecord>> {
+        let rows = sqlx::query(&format!("SELECT {EARNING_COLS} FROM earnings WHERE partner_invoice_id = $1 ORDER BY created_at, id"))
+            .bind(invoice_id.to_string())
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(earning_from).collect()
+    }
+
+    /// Every earning, oldest first (reconciliation).
+    pub async fn all_earnings(&mut self) -> Result<Vec<EarningRecord>> {
+        let rows = sqlx::query(&format!("SELECT {EARNING_COLS} FROM earnings ORDER BY created_at, id")).fetch_all(self.conn()).await?;
+        rows.iter().map(earning_from).collect()
+    }
+
+    /// Sets an earning's referral-invoicing status and the partner invoice it is on.
+    pub async fn set_earning_referral(&mut self, id: Uuid, status: ReferralInvoiceStatus, invoice: Option<Uuid>) -> Result<()> {
+        sqlx::query("UPDATE earnings SET referral_invoice_status = $1, partner_invoice_id = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(invoice.map(|x| x.to_string()))
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Puts an earning under a dispute (`Some`) or releases it back to its status (`None`).
+    pub async fn set_earning_dispute(
+        &mut self,
+        id: Uuid,
+        dispute: Option<Uuid>,
+        status: ReferralInvoiceStatus,
+        before: Option<ReferralInvoiceStatus>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE earnings SET dispute_id = $1, referral_invoice_status = $2, status_before_dispute = $3 WHERE id = $4")
+            .bind(dispute.map(|x| x.to_string()))
+            .bind(status.as_str())
+            .bind(before.map(|s| s.as_str()))
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn void_earning(&mut self, id: Uuid, at: refshare_core::Instant, reason: &str) -> Result<()> {
+        sqlx::query("UPDATE earnings SET voided_at = $1, void_reason = $2 WHERE id = $3 AND voided_at IS NULL")
+            .bind(ms(at))
+            .bind(reason)
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_reversal(&mut self, r: &ReversalRecord) -> Result<()> {
+        sqlx::query("INSERT INTO payment_reversals (id, payment_id, reason, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(r.id.to_string())
+            .bind(r.payment_id.to_string())
+            .bind(&r.reason)
+            .bind(ms(r.created_at))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn reversal_of_payment(&mut self, payment_id: Uuid) -> Result<Option<ReversalRecord>> {
+        let row = sqlx::query("SELECT id, payment_id, reason, created_at FROM payment_reversals WHERE payment_id = $1")
+            .bind(payment_id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        row.map(|r| {
+            Ok(ReversalRecord {
+                id: uuid(&get::<String>(&r, "id")?)?,
+                payment_id: uuid(&get::<String>(&r, "payment_id")?)?,
+                reason: get(&r, "reason")?,
+                created_at: at(get(&r, "created_at")?),
+            })
+        })
+        .transpose()
     }
 }

@@ -6,7 +6,8 @@ use refshare_core::case::{CaseSource, Lifecycle};
 use refshare_core::link::LinkRequest;
 use refshare_core::link::LinkStatus;
 use refshare_core::money::{Bps, Currency};
-use refshare_core::stage::InvoicingTriggerMode;
+use refshare_core::ledger::EarningKind;
+use refshare_core::stage::{CommissionStatus, InvoicingTriggerMode, ReferralInvoiceStatus};
 use refshare_core::Instant;
 use uuid::Uuid;
 
@@ -139,7 +140,13 @@ pub struct PayoutRecord {
     pub platform_fee_minor: i64,
     pub currency: Currency,
     pub created_at: Instant,
-    pub commission_status: String,
+    pub commission_status: CommissionStatus,
+    pub commission_paid_at: Option<Instant>,
+    /// USD per unit (1e-8), locked when the commission was paid.
+    pub fx_usd_per_unit_e8: Option<i64>,
+    pub fx_rate_date: Option<String>,
+    /// The platform's invoice to the collection partner that bills this payout.
+    pub cp_invoice_id: Option<Uuid>,
 }
 
 /// A stored attribution decision. Never updated; corrections supersede.
@@ -166,13 +173,131 @@ pub struct DecisionRecord {
 pub struct EarningRecord {
     pub id: Uuid,
     pub payout_id: Uuid,
-    pub decision_id: Uuid,
+    /// The decision behind a `payout` or `correction` earning.
+    pub decision_id: Option<Uuid>,
     pub partner_id: Uuid,
     pub case_id: Uuid,
+    /// Never changes once written; negative for clawbacks and downward adjustments.
     pub amount_minor: i64,
     pub currency: Currency,
-    pub referral_invoice_status: String,
+    pub referral_invoice_status: ReferralInvoiceStatus,
     pub created_at: Instant,
+    pub kind: EarningKind,
+    /// The earning an adjustment or clawback corrects.
+    pub corrects_id: Option<Uuid>,
+    /// Why a correction, adjustment or clawback exists.
+    pub note: Option<String>,
+    pub partner_invoice_id: Option<Uuid>,
+    pub voided_at: Option<Instant>,
+    pub void_reason: Option<String>,
+    /// The open dispute holding this earning in `Disputed`, and the status it returns to.
+    pub dispute_id: Option<Uuid>,
+    pub status_before_dispute: Option<ReferralInvoiceStatus>,
+}
+
+impl EarningRecord {
+    /// A new earning in `Pending`, with nothing settled yet.
+    pub fn new(id: Uuid, payout: &PayoutRecord, partner_id: Uuid, kind: EarningKind, amount_minor: i64, at: Instant) -> EarningRecord {
+        EarningRecord {
+            id,
+            payout_id: payout.id,
+            decision_id: None,
+            partner_id,
+            case_id: payout.case_id,
+            amount_minor,
+            currency: payout.currency,
+            referral_invoice_status: ReferralInvoiceStatus::Pending,
+            created_at: at,
+            kind,
+            corrects_id: None,
+            note: None,
+            partner_invoice_id: None,
+            voided_at: None,
+            void_reason: None,
+            dispute_id: None,
+            status_before_dispute: None,
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.voided_at.is_none()
+    }
+}
+
+/// A reversed payment (the payment itself is never edited).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReversalRecord {
+    pub id: Uuid,
+    pub payment_id: Uuid,
+    pub reason: String,
+    pub created_at: Instant,
+}
+
+/// The platform's invoice to a collection partner for one period and currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpInvoiceRecord {
+    pub id: Uuid,
+    pub collection_partner_id: Uuid,
+    /// `YYYY-MM`.
+    pub period: String,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    /// `InvoiceIssued` | `PaymentReceived` | `InvoiceCredited`.
+    pub status: String,
+    pub created_at: Instant,
+    pub paid_at: Option<Instant>,
+}
+
+/// A referral partner's invoice to the platform (USD at the locked rates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartnerInvoiceRecord {
+    pub id: Uuid,
+    pub partner_id: Uuid,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    /// `Invoiced` | `Paid`.
+    pub status: String,
+    pub created_at: Instant,
+    pub paid_at: Option<Instant>,
+}
+
+/// One signed ledger entry: `amount_minor` of an earning entering (positive) or leaving
+/// (negative) a stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerEntryRecord {
+    pub id: Uuid,
+    pub partner_id: Uuid,
+    pub earning_id: Uuid,
+    pub stage: refshare_core::stage::RevenueStage,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// What moved it: `earning.created`, `commission.paid`, `payment.reversed`, …
+    pub cause: String,
+    pub cause_id: Option<String>,
+    pub created_at: Instant,
+}
+
+/// A partner's dispute on a case (SPEC §7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisputeRecord {
+    pub id: Uuid,
+    pub partner_id: Uuid,
+    pub case_id: Uuid,
+    pub client_id: Uuid,
+    pub external_tenant_id: String,
+    pub company_name: String,
+    pub creation_method: String,
+    pub expected_outcome: String,
+    pub observation: String,
+    /// The attribution check as it stood at filing.
+    pub check: serde_json::Value,
+    pub deadline: Instant,
+    /// `open` | `upheld` | `rejected` | `adjusted`.
+    pub status: String,
+    pub resolution_reason: Option<String>,
+    pub resolved_amount_minor: Option<i64>,
+    pub created_at: Instant,
+    pub resolved_at: Option<Instant>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -2,6 +2,8 @@
 //! amounts must come back exactly (beyond 2^31 and 2^53, and negative for reversals).
 
 use refshare_core::attribution::Reason;
+use refshare_core::ledger::EarningKind;
+use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
 use refshare_core::case::CaseSource;
 use refshare_core::link::{Link, LinkRequest, LinkRequestStatus, LinkStatus};
 use refshare_core::money::Bps;
@@ -70,7 +72,11 @@ fn payout(w: &World, p: &PaymentRecord, success_fee_minor: i64, platform_fee_min
         platform_fee_minor,
         currency: p.currency,
         created_at: p.created_at,
-        commission_status: "Unpaid".into(),
+        commission_status: CommissionStatus::Unpaid,
+        commission_paid_at: None,
+        fx_usd_per_unit_e8: None,
+        fx_rate_date: None,
+        cp_invoice_id: None,
     }
 }
 
@@ -98,13 +104,21 @@ fn earning(w: &World, d: &DecisionRecord, created_at: Instant) -> EarningRecord 
     EarningRecord {
         id: Uuid::new_v4(),
         payout_id: d.payout_id,
-        decision_id: d.id,
+        decision_id: Some(d.id),
         partner_id: w.partner.id,
         case_id: w.case.id,
         amount_minor: d.referral_fee_minor,
         currency: d.currency,
-        referral_invoice_status: "Pending".into(),
+        referral_invoice_status: ReferralInvoiceStatus::Pending,
         created_at,
+        kind: EarningKind::Payout,
+        corrects_id: None,
+        note: None,
+        partner_invoice_id: None,
+        voided_at: None,
+        void_reason: None,
+        dispute_id: None,
+        status_before_dispute: None,
     }
 }
 
@@ -144,7 +158,7 @@ async fn payments_and_payouts_keep_exact_amounts(store: Store) -> TestResult {
         payout(&w, &payments[1], -750_000_000, -300_000_000),
         payout(&w, &payments[2], i64::MAX, 3_689_348_814_741_910_323),
         payout(&w, &payments[3], i64::MIN, -3_689_348_814_741_910_323),
-        PayoutRecord { commission_status: "Paid".into(), ..payout(&w, &payments[4], BEYOND_F64, -BEYOND_F64) },
+        PayoutRecord { commission_status: CommissionStatus::Paid, ..payout(&w, &payments[4], BEYOND_F64, -BEYOND_F64) },
     ];
     let mut tx = store.begin().await?;
     for (p, o) in payments.iter().zip(&payouts) {
@@ -211,6 +225,7 @@ async fn decisions_and_earnings_round_trip(store: Store) -> TestResult {
     tx.commit().await?;
 
     let mut tx = store.begin().await?;
+    let clawed_again = clawed.clone();
     let mut all = chain.clone();
     all.push(clawback.clone());
     assert_eq!(tx.decisions_of_case(w.case.id).await?, all, "oldest first");
@@ -226,7 +241,7 @@ async fn decisions_and_earnings_round_trip(store: Store) -> TestResult {
     drop(tx);
 
     let mut tx = store.begin().await?;
-    assert_conflict(tx.insert_earning(&earning(&w, &clawback, t(3 * DAY))).await);
+    assert_conflict(tx.insert_earning(&clawed_again).await);
     Ok(())
 }
 
