@@ -10,6 +10,7 @@ use refshare_core::Instant;
 use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, PartnerRecord};
 use uuid::Uuid;
 
+use crate::ledger::stage_now;
 use crate::{App, AppError};
 
 /// One payout as the check shows it.
@@ -18,7 +19,10 @@ pub struct PayoutLine {
     pub payout_id: Uuid,
     pub date: Instant,
     pub decision: DecisionRecord,
+    /// The earning's current stage; `None` when there is no earning or it was voided.
     pub stage: Option<RevenueStage>,
+    /// Why the earning was voided (the payment was reversed), if it was.
+    pub voided: Option<String>,
 }
 
 /// The complete check for one partner and one case.
@@ -60,13 +64,19 @@ impl App {
         let decisions = tx.decisions_of_case(case.id).await?;
         let mine: Vec<&DecisionRecord> = decisions.iter().filter(|d| partner.is_some() && d.partner_id == partner).collect();
         let mut payouts = Vec::new();
+        let earnings = tx.earnings_of_case(case.id).await?;
         for d in &mine {
-            let earning = tx.earnings_of_case(case.id).await?.into_iter().find(|e| e.decision_id == d.id);
+            let earning = earnings.iter().find(|e| e.decision_id == Some(d.id));
+            let stage = match earning {
+                Some(e) => stage_now(&mut tx, e).await?,
+                None => None,
+            };
             payouts.push(PayoutLine {
                 payout_id: d.payout_id,
                 date: d.decided_at,
                 decision: (*d).clone(),
-                stage: earning.map(|_| RevenueStage::Pending),
+                stage,
+                voided: earning.and_then(|e| e.void_reason.clone()),
             });
         }
         let report = partner.map(|p| {

@@ -1,7 +1,7 @@
 //! Exchange rates to USD for reporting (SPEC §6). Rates are loaded by the operator; a
 //! conversion without a rate is an explicit error, never a silent 1.0.
 
-use refshare_core::money::{convert_minor, parse_decimal, Currency};
+use refshare_core::money::{convert_minor, parse_decimal, Currency, RATE_SCALE};
 use refshare_core::Instant;
 use refshare_store::Tx;
 use serde::Deserialize;
@@ -28,19 +28,30 @@ fn usd() -> Currency {
     Currency::parse("USD").expect("USD is known")
 }
 
-/// Converts an amount to US cents at the latest rate dated on or before `at`.
-pub async fn to_usd_minor(tx: &mut Tx, amount_minor: i64, currency: Currency, at: Instant) -> Result<i64, AppError> {
-    if currency == usd() {
-        return Ok(amount_minor);
-    }
+/// The USD rate (per unit, 1e-8) for `currency` that applies on the day of `at`: the
+/// latest one dated on or before it, with its date. A missing rate is an explicit error.
+pub async fn usd_rate(tx: &mut Tx, currency: Currency, at: Instant) -> Result<(String, i64), AppError> {
     let date = at.format("%Y-%m-%d").to_string();
-    let (_, rate) = tx.fx_rate_on_or_before(currency.code(), &date).await?.ok_or_else(|| {
+    if currency == usd() {
+        return Ok((date, RATE_SCALE as i64));
+    }
+    tx.fx_rate_on_or_before(currency.code(), &date).await?.ok_or_else(|| {
         AppError::business(
             "MissingFxRate",
             format!("No USD exchange rate for {} on or before {date}; load one through POST /admin-api/v1/fx-rates.", currency.code()),
         )
-    })?;
-    convert_minor(amount_minor, currency.exponent(), rate, usd().exponent()).ok_or_else(|| AppError::Internal("fx overflow".into()))
+    })
+}
+
+/// Converts an amount to US cents at a given rate, rounding half to even.
+pub fn usd_at(amount_minor: i64, currency: Currency, rate_e8: i64) -> Result<i64, AppError> {
+    convert_minor(amount_minor, currency.exponent(), rate_e8, usd().exponent()).ok_or_else(|| AppError::Internal("fx overflow".into()))
+}
+
+/// Converts an amount to US cents at the latest rate dated on or before `at`.
+pub async fn to_usd_minor(tx: &mut Tx, amount_minor: i64, currency: Currency, at: Instant) -> Result<i64, AppError> {
+    let (_, rate) = usd_rate(tx, currency, at).await?;
+    usd_at(amount_minor, currency, rate)
 }
 
 impl App {

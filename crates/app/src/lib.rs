@@ -9,12 +9,15 @@ pub mod clients;
 pub mod clock;
 pub mod error;
 pub mod fx;
+pub mod ledger;
 pub mod links;
 pub mod notify;
 pub mod partner_cases;
 pub mod partners;
 pub mod payments;
 pub mod reporting;
+pub mod revenue;
+pub mod reversals;
 pub mod views;
 
 use std::sync::Arc;
@@ -44,6 +47,8 @@ pub struct AppConfig {
     pub case_prefix: String,
     /// Days after a reporting period during which disputes are accepted.
     pub dispute_window_days: i64,
+    /// Day of the month on which the previous month's CP invoicing runs (1–28).
+    pub cp_invoicing_day: u32,
 }
 
 /// The application: store, clock, configuration and mailer.

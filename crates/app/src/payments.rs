@@ -1,15 +1,18 @@
 //! Registering a debtor payment: the payout, its stored attribution decision and, when
-//! attributed, the partner's earning, all written in one transaction.
+//! attributed, the partner's earning with its first ledger entries, in one transaction.
 
 use refshare_core::attribution::{decide, CaseFacts, ClientFacts, ENGINE_VERSION};
 use refshare_core::case::Lifecycle;
 use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
+use refshare_core::ledger::EarningKind;
+use refshare_core::stage::CommissionStatus;
 use refshare_core::money::parse_amount;
 use refshare_core::Instant;
 use refshare_store::{DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::ledger::{sync_earning, Cause};
 use crate::{actor, audit, App, AppError};
 
 /// `POST /cases/{caseIdOrReference}/payments` body.
@@ -100,7 +103,11 @@ impl App {
             platform_fee_minor: split.platform_fee,
             currency: case.currency,
             created_at: now,
-            commission_status: "Unpaid".into(),
+            commission_status: CommissionStatus::Unpaid,
+            commission_paid_at: None,
+            fx_usd_per_unit_e8: None,
+            fx_rate_date: None,
+            cp_invoice_id: None,
         };
         let decision = DecisionRecord {
             id: Uuid::new_v4(),
@@ -123,18 +130,12 @@ impl App {
         tx.insert_payout(&payout).await?;
         tx.insert_decision(&decision).await?;
         if let (true, Some(partner_id), true) = (d.attributed, d.partner_id, fee > 0) {
-            tx.insert_earning(&EarningRecord {
-                id: Uuid::new_v4(),
-                payout_id: payout.id,
-                decision_id: decision.id,
-                partner_id,
-                case_id: case.id,
-                amount_minor: fee,
-                currency: case.currency,
-                referral_invoice_status: "Pending".into(),
-                created_at: now,
-            })
-            .await?;
+            let earning = EarningRecord {
+                decision_id: Some(decision.id),
+                ..EarningRecord::new(Uuid::new_v4(), &payout, partner_id, EarningKind::Payout, fee, now)
+            };
+            tx.insert_earning(&earning).await?;
+            sync_earning(&mut tx, earning.id, &Cause::new("earning.created", payout.id, now)).await?;
         }
         audit(
             &mut tx,

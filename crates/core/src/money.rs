@@ -21,7 +21,7 @@ pub enum MoneyError {
 }
 
 /// An ISO 4217 currency code with its minor-unit exponent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Currency {
     code: [u8; 3],
     exponent: u32,

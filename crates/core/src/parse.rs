@@ -67,6 +67,16 @@ impl Country {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("ASCII")
     }
+
+    /// A stable integer id (1–676) for APIs that filter countries by number: the two
+    /// letters read as base-26 digits. `from_id` inverts it.
+    pub fn id(&self) -> u32 {
+        (self.0[0] - b'A') as u32 * 26 + (self.0[1] - b'A') as u32 + 1
+    }
+
+    pub fn from_id(id: u32) -> Option<Country> {
+        (1..=676).contains(&id).then(|| Country([b'A' + ((id - 1) / 26) as u8, b'A' + ((id - 1) % 26) as u8]))
+    }
 }
 
 /// A required, trimmed, length-limited text.
@@ -98,5 +108,21 @@ mod tests {
         assert_eq!(Country::parse("gb").unwrap().as_str(), "GB");
         assert!(Country::parse("GBR").is_err());
         assert!(Country::parse("1A").is_err());
+    }
+}
+
+#[cfg(test)]
+mod country_id_tests {
+    use super::Country;
+
+    #[test]
+    fn country_ids_are_stable_and_invertible() {
+        let gb = Country::parse("gb").unwrap();
+        assert_eq!(gb.id(), 6 * 26 + 1 + 1);
+        assert_eq!(Country::from_id(gb.id()), Some(gb));
+        assert_eq!(Country::from_id(1).unwrap().as_str(), "AA");
+        assert_eq!(Country::from_id(676).unwrap().as_str(), "ZZ");
+        assert_eq!(Country::from_id(0), None);
+        assert_eq!(Country::from_id(677), None);
     }
 }

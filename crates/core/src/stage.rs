@@ -77,7 +77,7 @@ impl InvoicingTriggerMode {
 }
 
 /// The seven buckets of the reporting summary, in display order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RevenueStage {
     Pending,
     ConfirmedPendingInvoice,

@@ -65,6 +65,7 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
         smtp_url: settings.smtp_url.clone(),
         case_prefix: "DEB-".into(),
         dispute_window_days: 30,
+        cp_invoicing_day: refshare_app::revenue::DEFAULT_CP_INVOICING_DAY,
     };
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if settings.demo {

@@ -3,11 +3,13 @@
 
 use refshare_app::attribution::AttributionView;
 use refshare_app::partner_cases::PartnerCase;
-use refshare_app::reporting::TransactionFilter;
+use refshare_app::reporting::{TransactionFilter, TransactionRow};
 use refshare_app::{App, AppError};
 use refshare_core::check::CheckStatus;
 use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
-use refshare_core::stage::RevenueStage;
+use refshare_core::ledger::EarningKind;
+use refshare_core::parse::Country;
+use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
 use refshare_store::PartnerRecord;
 use serde_json::{json, Value};
 
@@ -95,63 +97,96 @@ fn bucket_key(s: RevenueStage) -> &'static str {
 /// `GET /reporting/transactions`.
 pub async fn transactions(app: &App, p: &PartnerRecord, q: &Params) -> Result<Value, ApiError> {
     let pg = q.page(10)?;
-    let mut stages = Vec::new();
-    for s in q.list("RevenueStages") {
-        let stage = s
-            .parse::<usize>()
-            .ok()
-            .and_then(|i| RevenueStage::ALL.get(i).copied())
-            .or_else(|| RevenueStage::ALL.iter().copied().find(|x| x.as_str().eq_ignore_ascii_case(&s)));
-        stages.push(stage.ok_or_else(|| AppError::bad_field("RevenueStages", format!("unknown stage `{s}`")))?);
-    }
-    let sort = q
-        .sort()
-        .map(|(f, asc)| (if f.eq_ignore_ascii_case("amount") { "amount".to_string() } else { "collectionDate".to_string() }, asc))
-        .unwrap_or(("collectionDate".into(), false));
+    let sort = q.sort();
     let filter = TransactionFilter {
         from: q.instant("FromDate")?,
         to: q.instant("ToDate")?,
         external_tenant_id: q.get("ExternalTenantId").map(str::to_string),
-        stages,
+        stages: enum_list(q, "RevenueStages", RevenueStage::ALL.as_slice(), RevenueStage::as_str)?,
+        commission_statuses: enum_list(q, "CommissionPaymentStatuses", CommissionStatus::ALL, CommissionStatus::as_str)?,
+        platform_statuses: enum_list(q, "PlatformInvoicingStatuses", CpInvoiceStatus::ALL, CpInvoiceStatus::as_str)?,
+        referral_statuses: enum_list(q, "ReferralInvoicingStatuses", ReferralInvoiceStatus::ALL, ReferralInvoiceStatus::as_str)?,
+        countries: q
+            .list("CountryIds")
+            .iter()
+            .map(|s| {
+                s.parse::<u32>()
+                    .ok()
+                    .and_then(Country::from_id)
+                    .map(|c| c.as_str().to_string())
+                    .ok_or_else(|| AppError::bad_field("CountryIds", format!("unknown country id `{s}`")))
+            })
+            .collect::<Result<_, _>>()?,
+        collection_partner_ids: q
+            .list("CollectionPartnerIds")
+            .iter()
+            .map(|s| s.parse().map_err(|_| AppError::bad_field("CollectionPartnerIds", format!("`{s}` is not a UUID"))))
+            .collect::<Result<_, _>>()?,
         search: q.get("Search").map(str::to_string),
         has_recognized_revenue: q.bool("HasRecognizedRevenue")?,
-        sort,
+        sort_by_amount: sort.as_ref().is_some_and(|(f, _)| f.eq_ignore_ascii_case("amount")),
+        ascending: sort.as_ref().is_some_and(|(_, asc)| *asc),
     };
-    let (rows, summary, platform_total) = app.partner_transactions(p, &filter).await?;
-    let items = slice(&rows, pg);
+    if let Some((f, _)) = &sort {
+        if !f.eq_ignore_ascii_case("amount") && !f.eq_ignore_ascii_case("collectionDate") {
+            return Err(AppError::bad_field("Sort", "supported fields: collectionDate, amount").into());
+        }
+    }
+    let report = app.partner_transactions(p, &filter).await?;
+    let items = slice(&report.rows, pg);
     let mut revenue = serde_json::Map::new();
-    for (stage, b) in &summary {
+    for (stage, b) in &report.summary {
         revenue.insert(format!("{}ReferralFeeUsd", bucket_key(*stage)), num(b.usd_minor, 2));
         revenue.insert(format!("{}Count", bucket_key(*stage)), json!(b.count));
     }
     Ok(json!({
-        "data": items.iter().map(|r| {
-            let e = r.case.currency.exponent();
-            let recognized = r.stage != RevenueStage::Pending && r.stage != RevenueStage::Disputed;
-            json!({
-                "transactionId": r.earning.id,
-                "date": ts(r.payout.created_at),
-                "client": {"externalTenantId": r.external_tenant_id, "creditorId": r.client.id, "companyName": r.client.company_name},
-                "case": {"invoiceId": r.case.id, "caseReference": r.case.reference, "debtorName": r.case.debtor_name, "originalAmount": num(r.case.amount_minor, e), "currency": r.case.currency.code()},
-                "payment": {"amount": num(r.payment.amount_minor, e), "currency": r.payment.currency.code(), "paymentDate": ts(r.payment.paid_at)},
-                "earnings": {
-                    "currency": r.earning.currency.code(),
-                    "debituraRevenue": num(r.payout.platform_fee_minor, e),
-                    "debituraRevenueUsd": num(r.platform_fee_usd_minor, 2),
-                    "referralFeePercentage": r.decision.referral_fee_bps.map(pct),
-                    "referralFeeAmount": num(r.earning.amount_minor, e),
-                    "referralFeeAmountUsd": num(r.referral_fee_usd_minor, 2),
-                    "isEstimate": r.is_estimate,
-                },
-                "recognition": {"isRecognized": recognized, "referralFeeRecognizedUsd": num(if recognized { r.referral_fee_usd_minor } else { 0 }, 2)},
-                "status": {"commissionPaymentStatus": r.payout.commission_status, "platformInvoicingStatus": "NotInvoiced", "referralInvoicingStatus": r.earning.referral_invoice_status},
-                "stage": r.stage.as_str(),
-                "reason": r.decision.reason.as_str(),
-            })
-        }).collect::<Vec<_>>(),
-        "page": page(pg, rows.len() as i64, items.len()),
-        "summary": {"revenue": Value::Object(revenue), "totalDebituraRevenueUsd": num(platform_total, 2)},
+        "data": items.iter().map(transaction_item).collect::<Vec<_>>(),
+        "page": page(pg, report.rows.len() as i64, items.len()),
+        "summary": {"revenue": Value::Object(revenue), "totalDebituraRevenueUsd": num(report.platform_total_usd_minor, 2)},
     }))
+}
+
+/// One reporting row on the wire (reference `TransactionItem`, plus `kind`, `stage`,
+/// `stageLabel` and `reason`).
+pub fn transaction_item(r: &TransactionRow) -> Value {
+    let e = r.case.currency.exponent();
+    let recognized = r.is_recognized();
+    json!({
+        "transactionId": r.earning.id,
+        "date": ts(r.earning.created_at),
+        "kind": r.earning.kind.as_str(),
+        "client": {"externalTenantId": r.external_tenant_id, "creditorId": r.client.id, "companyName": r.client.company_name},
+        "case": {"invoiceId": r.case.id, "caseReference": r.case.reference, "debtorName": r.case.debtor_name, "originalAmount": num(r.case.amount_minor, e), "currency": r.case.currency.code()},
+        "payment": {"amount": num(r.payment.amount_minor, e), "currency": r.payment.currency.code(), "paymentDate": ts(r.payment.paid_at)},
+        "earnings": {
+            "currency": r.earning.currency.code(),
+            "debituraRevenue": num(if r.platform_fee_usd_minor != 0 || r.earning.kind == EarningKind::Payout { r.payout.platform_fee_minor } else { 0 }, e),
+            "debituraRevenueUsd": num(r.platform_fee_usd_minor, 2),
+            "referralFeePercentage": r.decision.as_ref().and_then(|d| d.referral_fee_bps).map(pct),
+            "referralFeeAmount": num(r.earning.amount_minor, e),
+            "referralFeeAmountUsd": num(r.referral_fee_usd_minor, 2),
+            "isEstimate": r.is_estimate,
+        },
+        "recognition": {"isRecognized": recognized, "referralFeeRecognizedUsd": num(if recognized { r.referral_fee_usd_minor } else { 0 }, 2)},
+        "status": {"commissionPaymentStatus": r.commission.as_str(), "platformInvoicingStatus": r.cp_invoice.as_str(), "referralInvoicingStatus": r.referral.as_str()},
+        "stage": r.stage.as_str(),
+        "stageLabel": r.stage.label(),
+        "reason": r.earning.note.clone().or_else(|| r.decision.as_ref().map(|d| d.reason.as_str().to_string())),
+    })
+}
+
+/// A repeated query parameter of enum values, each given by integer code or by name.
+fn enum_list<T: Copy>(q: &Params, name: &str, all: &[T], as_str: fn(&T) -> &'static str) -> Result<Vec<T>, ApiError> {
+    q.list(name)
+        .iter()
+        .map(|s| {
+            s.parse::<usize>()
+                .ok()
+                .and_then(|i| all.get(i).copied())
+                .or_else(|| all.iter().copied().find(|x| as_str(x).eq_ignore_ascii_case(s)))
+                .ok_or_else(|| AppError::bad_field(name, format!("unknown value `{s}`")).into())
+        })
+        .collect()
 }
 
 fn check_status(s: CheckStatus) -> &'static str {
@@ -221,6 +256,7 @@ pub fn attribution_json(app: &App, v: &AttributionView, operator: bool) -> Value
             "currency": p.decision.currency.code(),
             "stage": p.stage.map(|s| s.as_str()),
             "stageLabel": p.stage.map(|s| s.label()),
+            "reversed": p.voided.as_ref().map(|reason| json!({"reason": reason})),
             "resolution": if p.decision.attributed { None } else { Some(p.decision.reason.resolution()) },
         })).collect::<Vec<_>>(),
         "dispute": {"allowed": v.dispute_allowed, "deadline": opt_ts(v.dispute_deadline)},

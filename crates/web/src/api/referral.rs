@@ -201,7 +201,11 @@ async fn reporting(State(app): State<App>, Partner(p): Partner, q: Params) -> Ap
 async fn filter_options(State(app): State<App>, Partner(p): Partner) -> ApiResult<Json<Value>> {
     let (countries, cps) = app.partner_filter_options(&p).await?;
     Ok(Json(json!({
-        "countries": countries.iter().enumerate().map(|(i, c)| json!({"id": i + 1, "name": c})).collect::<Vec<_>>(),
+        "countries": countries
+            .iter()
+            .filter_map(|c| refshare_core::parse::Country::parse(c).ok())
+            .map(|c| json!({"id": c.id(), "name": c.as_str()}))
+            .collect::<Vec<_>>(),
         "carveoutPartners": cps.iter().map(|c| json!({"id": c.id, "name": c.name})).collect::<Vec<_>>(),
     })))
 }

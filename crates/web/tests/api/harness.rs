@@ -122,6 +122,7 @@ impl TestApp {
             smtp_url: None,
             case_prefix: "DEB-".into(),
             dispute_window_days: 30,
+            cp_invoicing_day: 8,
         };
         let start = chrono::DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z").expect("valid").timestamp_millis();
         let app = App::new(store, config, Arc::new(SteppingClock(AtomicI64::new(start)))).await.expect("app");

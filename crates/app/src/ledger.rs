@@ -1,0 +1,221 @@
+//! Keeping the append-only ledger in step with earnings: after any status change, each
+//! touched earning's stage is derived again and the ledger gets the entries that move it
+//! there (core `ledger::moves`). Reconciliation proves entries, earnings and the reporting
+//! summary agree to the cent.
+
+use std::collections::BTreeMap;
+
+use refshare_core::ledger::{moves, stage_of, EarningStatuses};
+use refshare_core::money::Currency;
+use refshare_core::stage::{CpInvoiceStatus, RevenueStage};
+use refshare_core::Instant;
+use refshare_store::{EarningRecord, LedgerEntryRecord, Tx};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{App, AppError};
+
+/// Why entries were posted, and the record that caused them.
+#[derive(Debug, Clone)]
+pub struct Cause<'a> {
+    pub name: &'a str,
+    pub id: Option<String>,
+    pub at: Instant,
+}
+
+impl<'a> Cause<'a> {
+    pub fn new(name: &'a str, id: impl ToString, at: Instant) -> Cause<'a> {
+        Cause { name, id: Some(id.to_string()), at }
+    }
+}
+
+/// The three statuses and the partner's mode behind an earning's stage.
+pub async fn statuses_of(tx: &mut Tx, e: &EarningRecord) -> Result<EarningStatuses, AppError> {
+    let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
+    let cp_invoice = match payout.cp_invoice_id {
+        Some(id) => {
+            let inv = tx.cp_invoice(id).await?.ok_or_else(|| AppError::Internal("payout names a missing CP invoice".into()))?;
+            CpInvoiceStatus::parse(&inv.status).ok_or_else(|| AppError::Internal(format!("CP invoice status `{}`", inv.status)))?
+        }
+        None => CpInvoiceStatus::NotInvoiced,
+    };
+    let partner = tx.partner(e.partner_id).await?.ok_or_else(|| AppError::Internal("earning without partner".into()))?;
+    Ok(EarningStatuses {
+        commission: payout.commission_status,
+        cp_invoice,
+        referral: e.referral_invoice_status,
+        mode: partner.invoicing_trigger_mode,
+    })
+}
+
+/// The stage an earning belongs in now; `None` once voided.
+pub async fn stage_now(tx: &mut Tx, e: &EarningRecord) -> Result<Option<RevenueStage>, AppError> {
+    if !e.is_live() {
+        return Ok(None);
+    }
+    Ok(Some(stage_of(e.kind, statuses_of(tx, e).await?)))
+}
+
+/// A stage change the ledger recorded for one earning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageChange {
+    pub earning_id: Uuid,
+    pub partner_id: Uuid,
+    pub from: Option<RevenueStage>,
+    pub to: Option<RevenueStage>,
+}
+
+/// Re-reads the earning and posts the entries that bring its ledger holding to its
+/// current stage. Returns the change, if there was one.
+pub async fn sync_earning(tx: &mut Tx, earning_id: Uuid, cause: &Cause<'_>) -> Result<Option<StageChange>, AppError> {
+    let e = tx.earning(earning_id).await?.ok_or_else(|| AppError::Internal("syncing a missing earning".into()))?;
+    let target = stage_now(tx, &e).await?;
+    let held = tx.ledger_holding(e.id).await?;
+    let m = moves(&held, target.map(|s| (s, e.amount_minor)));
+    if m.is_empty() {
+        return Ok(None);
+    }
+    for (stage, amount) in &m {
+        tx.insert_ledger_entry(&LedgerEntryRecord {
+            id: Uuid::new_v4(),
+            partner_id: e.partner_id,
+            earning_id: e.id,
+            stage: *stage,
+            amount_minor: *amount,
+            currency: e.currency,
+            cause: cause.name.to_string(),
+            cause_id: cause.id.clone(),
+            created_at: cause.at,
+        })
+        .await?;
+    }
+    let from = held.iter().find(|(_, a)| *a != 0).map(|(s, _)| *s);
+    crate::audit(
+        tx,
+        cause.at,
+        crate::actor::SYSTEM,
+        "earning.stage_changed",
+        "earning",
+        &e.id.to_string(),
+        serde_json::json!({"from": from.map(|s| s.as_str()), "to": target.map(|s| s.as_str()), "cause": cause.name, "causeId": cause.id}),
+    )
+    .await?;
+    Ok(Some(StageChange { earning_id: e.id, partner_id: e.partner_id, from, to: target }))
+}
+
+/// Syncs every earning of a payout.
+pub async fn sync_payout(tx: &mut Tx, payout_id: Uuid, cause: &Cause<'_>) -> Result<Vec<StageChange>, AppError> {
+    let mut out = Vec::new();
+    for e in tx.earnings_of_payout(payout_id).await? {
+        out.extend(sync_earning(tx, e.id, cause).await?);
+    }
+    Ok(out)
+}
+
+/// The outcome of a clean reconciliation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reconciliation {
+    pub ok: bool,
+    pub entries: i64,
+    pub earnings: usize,
+    pub partners: usize,
+}
+
+fn fmt_holding(h: &[(RevenueStage, i64)]) -> String {
+    if h.is_empty() {
+        return "nothing".into();
+    }
+    h.iter().map(|(s, a)| format!("{a} in {}", s.as_str())).collect::<Vec<_>>().join(", ")
+}
+
+impl App {
+    /// Proves that (1) every earning's ledger holding is exactly its amount in its current
+    /// stage, and nothing else; (2) per partner, stage and currency the ledger balance
+    /// equals the sum of the reporting rows; (3) the reporting summary's counts and USD
+    /// totals equal its rows. The first discrepancy is returned as a 409 `LedgerDiscrepancy`.
+    pub async fn reconcile(&self) -> Result<Reconciliation, AppError> {
+        let discrepancy = |m: String| AppError::conflict("LedgerDiscrepancy", m);
+        let (earnings, holdings, entries, balances, partners) = {
+            let mut tx = self.store.begin().await?;
+            let earnings = tx.all_earnings().await?;
+            let holdings = tx.ledger_holdings().await?;
+            let entries = tx.ledger_entry_count().await?;
+            let balances = tx.ledger_balances(None).await?;
+            let partners = tx.partners().await?;
+            let mut staged = Vec::with_capacity(earnings.len());
+            for e in earnings {
+                let stage = stage_now(&mut tx, &e).await?;
+                staged.push((e, stage));
+            }
+            (staged, holdings, entries, balances, partners)
+        };
+        let mut held: BTreeMap<Uuid, Vec<(RevenueStage, i64)>> = BTreeMap::new();
+        for (id, stage, sum) in holdings {
+            if sum != 0 {
+                held.entry(id).or_default().push((stage, sum));
+            }
+        }
+        for (e, stage) in &earnings {
+            let have = held.remove(&e.id).unwrap_or_default();
+            let want: Vec<(RevenueStage, i64)> = stage.map(|s| vec![(s, e.amount_minor)]).unwrap_or_default().into_iter().filter(|(_, a)| *a != 0).collect();
+            if have != want {
+                return Err(discrepancy(format!(
+                    "earning {} ({} {}): the ledger holds {}, the earning says {}",
+                    e.id,
+                    e.kind.as_str(),
+                    e.currency.code(),
+                    fmt_holding(&have),
+                    fmt_holding(&want)
+                )));
+            }
+        }
+        if let Some((id, h)) = held.into_iter().next() {
+            return Err(discrepancy(format!("ledger entries for unknown earning {id}: {}", fmt_holding(&h))));
+        }
+        for partner in &partners {
+            let report = self.partner_transactions(partner, &Default::default()).await?;
+            let mut from_rows: BTreeMap<(RevenueStage, Currency), i64> = BTreeMap::new();
+            for r in &report.rows {
+                *from_rows.entry((r.stage, r.earning.currency)).or_default() += r.earning.amount_minor;
+            }
+            for b in balances.iter().filter(|b| b.partner_id == partner.id) {
+                let rows = from_rows.remove(&(b.stage, b.currency)).unwrap_or(0);
+                if rows != b.amount_minor {
+                    return Err(discrepancy(format!(
+                        "partner {}: ledger balance in {} is {} {} but the reporting rows sum to {}",
+                        partner.id,
+                        b.stage.as_str(),
+                        b.amount_minor,
+                        b.currency.code(),
+                        rows
+                    )));
+                }
+            }
+            if let Some(((stage, currency), sum)) = from_rows.into_iter().find(|(_, s)| *s != 0) {
+                return Err(discrepancy(format!(
+                    "partner {}: reporting rows hold {sum} {} in {} but the ledger has no entries there",
+                    partner.id,
+                    currency.code(),
+                    stage.as_str()
+                )));
+            }
+            for (stage, bucket) in &report.summary {
+                let rows: Vec<_> = report.rows.iter().filter(|r| r.stage == *stage).collect();
+                let usd: i64 = rows.iter().map(|r| r.referral_fee_usd_minor).sum();
+                if bucket.count != rows.len() as i64 || bucket.usd_minor != usd {
+                    return Err(discrepancy(format!(
+                        "partner {}: summary bucket {} says {} rows / {} US cents, rows say {} / {}",
+                        partner.id,
+                        stage.as_str(),
+                        bucket.count,
+                        bucket.usd_minor,
+                        rows.len(),
+                        usd
+                    )));
+                }
+            }
+        }
+        Ok(Reconciliation { ok: true, entries, earnings: earnings.len(), partners: partners.len() })
+    }
+}

@@ -1,0 +1,353 @@
+//! The revenue lifecycle (SPEC §6), driven by operator events: the collection partner
+//! pays the commission on a payout (the USD rate is locked that day), the monthly CP
+//! invoicing run, the CP paying that invoice, the partner invoicing the platform, and the
+//! platform paying the partner. Each event checks its transition is legal, changes the
+//! statuses and lets the ledger follow, in one transaction.
+
+use chrono::{Datelike, TimeZone};
+use refshare_core::ledger::{invoiceable, EarningKind};
+use refshare_core::money::Currency;
+use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
+use refshare_core::Instant;
+use refshare_store::{CpInvoiceRecord, EarningRecord, PartnerInvoiceRecord, PayoutRecord};
+use uuid::Uuid;
+
+use crate::fx::{usd_at, usd_rate};
+use crate::ledger::{stage_now, sync_earning, sync_payout, Cause};
+use crate::{actor, audit, App, AppError};
+
+/// Day of the month on which the previous month's CP invoicing runs by default.
+pub const DEFAULT_CP_INVOICING_DAY: u32 = 8;
+
+/// A reporting/invoicing period: a calendar month (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Period {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Period {
+    pub fn parse(s: &str) -> Option<Period> {
+        let (y, m) = s.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 {
+            return None;
+        }
+        let p = Period { year: y.parse().ok()?, month: m.parse().ok()? };
+        (1..=12).contains(&p.month).then_some(p)
+    }
+
+    pub fn of(t: Instant) -> Period {
+        Period { year: t.year(), month: t.month() }
+    }
+
+    pub fn start(&self) -> Instant {
+        chrono::Utc.with_ymd_and_hms(self.year, self.month, 1, 0, 0, 0).single().expect("valid month")
+    }
+
+    pub fn next(&self) -> Period {
+        if self.month == 12 {
+            Period { year: self.year + 1, month: 1 }
+        } else {
+            Period { year: self.year, month: self.month + 1 }
+        }
+    }
+
+    pub fn previous(&self) -> Period {
+        if self.month == 1 {
+            Period { year: self.year - 1, month: 12 }
+        } else {
+            Period { year: self.year, month: self.month - 1 }
+        }
+    }
+
+    /// The first instant after the period.
+    pub fn end(&self) -> Instant {
+        self.next().start()
+    }
+
+    pub fn contains(&self, t: Instant) -> bool {
+        self.start() <= t && t < self.end()
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// A CP invoice with the payouts it bills.
+#[derive(Debug, Clone)]
+pub struct CpInvoiceView {
+    pub invoice: CpInvoiceRecord,
+    pub payout_ids: Vec<Uuid>,
+}
+
+/// A partner invoice with its earnings (clawbacks included, negative).
+#[derive(Debug, Clone)]
+pub struct PartnerInvoiceView {
+    pub invoice: PartnerInvoiceRecord,
+    pub earning_ids: Vec<Uuid>,
+}
+
+fn usd() -> Currency {
+    Currency::parse("USD").expect("USD is known")
+}
+
+impl App {
+    /// The collection partner paid the platform's commission on a payout: `Unpaid → Paid`,
+    /// and the USD rate of that day is locked for every earning of the payout.
+    pub async fn commission_paid(&self, payout_id: Uuid) -> Result<PayoutRecord, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let payout = tx.payout(payout_id).await?.ok_or(AppError::NotFound("payout"))?;
+        match payout.commission_status {
+            CommissionStatus::Unpaid => {}
+            CommissionStatus::Paid => {
+                return Err(AppError::conflict("CommissionAlreadyPaid", format!("The commission on payout {payout_id} is already paid.")))
+            }
+            CommissionStatus::Credited => {
+                return Err(AppError::conflict(
+                    "PaymentReversed",
+                    format!("The payment behind payout {payout_id} was reversed; no commission is due on it."),
+                ))
+            }
+        }
+        let rate = usd_rate(&mut tx, payout.currency, now).await?;
+        tx.set_commission_paid(payout.id, now, Some((rate.1, rate.0.clone()))).await?;
+        let cause = Cause::new("commission.paid", payout.id, now);
+        sync_payout(&mut tx, payout.id, &cause).await?;
+        audit(
+            &mut tx,
+            now,
+            actor::OPERATOR,
+            "commission.paid",
+            "payout",
+            &payout.id.to_string(),
+            serde_json::json!({"fxRateDate": rate.0, "usdPerUnitE8": rate.1}),
+        )
+        .await?;
+        let payout = tx.payout(payout.id).await?.ok_or(AppError::NotFound("payout"))?;
+        tx.commit().await?;
+        Ok(payout)
+    }
+
+    /// The monthly run for `period`: one invoice per collection partner and currency for
+    /// every payout whose commission was paid before the period ended and that no invoice
+    /// bills yet. A period runs once; running it again returns the same invoices.
+    pub async fn run_cp_invoicing(&self, period: &str) -> Result<Vec<CpInvoiceView>, AppError> {
+        let p = Period::parse(period).ok_or_else(|| AppError::bad_field("period", "must be YYYY-MM"))?;
+        let now = self.now();
+        if now < p.end() {
+            return Err(AppError::business(
+                "PeriodNotEnded",
+                format!("Period {p} ends at {}; it can be invoiced after that.", p.end().format("%Y-%m-%d %H:%M UTC")),
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let key = p.to_string();
+        if tx.cp_invoicing_run(&key).await?.is_none() {
+            let mut groups: Vec<((Uuid, Currency), Vec<PayoutRecord>)> = Vec::new();
+            for payout in tx.payouts_to_invoice(p.end()).await? {
+                let Some(cp) = payout.collection_partner_id else { continue };
+                match groups.iter_mut().find(|(k, _)| *k == (cp, payout.currency)) {
+                    Some((_, v)) => v.push(payout),
+                    None => groups.push(((cp, payout.currency), vec![payout])),
+                }
+            }
+            for ((cp, currency), payouts) in groups {
+                let invoice = CpInvoiceRecord {
+                    id: Uuid::new_v4(),
+                    collection_partner_id: cp,
+                    period: key.clone(),
+                    currency,
+                    amount_minor: payouts.iter().map(|p| p.platform_fee_minor).sum(),
+                    status: "InvoiceIssued".into(),
+                    created_at: now,
+                    paid_at: None,
+                };
+                tx.insert_cp_invoice(&invoice).await?;
+                let cause = Cause::new("cp_invoice.issued", invoice.id, now);
+                for payout in &payouts {
+                    tx.set_payout_cp_invoice(payout.id, invoice.id).await?;
+                    sync_payout(&mut tx, payout.id, &cause).await?;
+                }
+                audit(
+                    &mut tx,
+                    now,
+                    actor::OPERATOR,
+                    "cp_invoice.issued",
+                    "cp_invoice",
+                    &invoice.id.to_string(),
+                    serde_json::json!({"period": key, "amountMinor": invoice.amount_minor, "currency": currency.code(), "payouts": payouts.len()}),
+                )
+                .await?;
+            }
+            tx.insert_cp_invoicing_run(&key, now).await?;
+        }
+        let mut out = Vec::new();
+        for invoice in tx.cp_invoices_of_period(&key).await? {
+            let payout_ids = tx.payouts_of_cp_invoice(invoice.id).await?.into_iter().map(|p| p.id).collect();
+            out.push(CpInvoiceView { invoice, payout_ids });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Runs the previous month's CP invoicing once the invoicing day has come, unless it
+    /// already ran. Called by the scheduler; returns the period it ran, if any.
+    pub async fn run_due_cp_invoicing(&self) -> Result<Option<String>, AppError> {
+        let now = self.now();
+        if now.day() < self.config.cp_invoicing_day {
+            return Ok(None);
+        }
+        let period = Period::of(now).previous().to_string();
+        if self.store.begin().await?.cp_invoicing_run(&period).await?.is_some() {
+            return Ok(None);
+        }
+        self.run_cp_invoicing(&period).await?;
+        Ok(Some(period))
+    }
+
+    /// The collection partner paid a CP invoice: `InvoiceIssued → PaymentReceived`.
+    pub async fn cp_invoice_paid(&self, invoice_id: Uuid) -> Result<CpInvoiceView, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let invoice = tx.cp_invoice(invoice_id).await?.ok_or(AppError::NotFound("invoice"))?;
+        if invoice.status != "InvoiceIssued" {
+            return Err(AppError::conflict(
+                "InvoiceNotOpen",
+                format!("CP invoice {invoice_id} is {}; only an issued invoice can be paid.", invoice.status),
+            ));
+        }
+        tx.set_cp_invoice_paid(invoice.id, now).await?;
+        let payouts = tx.payouts_of_cp_invoice(invoice.id).await?;
+        let cause = Cause::new("cp_invoice.paid", invoice.id, now);
+        for p in &payouts {
+            sync_payout(&mut tx, p.id, &cause).await?;
+        }
+        audit(&mut tx, now, actor::OPERATOR, "cp_invoice.paid", "cp_invoice", &invoice.id.to_string(), serde_json::json!({})).await?;
+        let invoice = tx.cp_invoice(invoice.id).await?.ok_or(AppError::NotFound("invoice"))?;
+        tx.commit().await?;
+        Ok(CpInvoiceView { invoice, payout_ids: payouts.into_iter().map(|p| p.id).collect() })
+    }
+
+    /// The partner invoices the platform for what is ready: the chosen earnings, or all of
+    /// them, plus every pending clawback (deducted). The amount is in USD at the rates
+    /// locked when the commissions were paid.
+    pub async fn create_partner_invoice(&self, partner_id: Uuid, earning_ids: Option<Vec<Uuid>>) -> Result<PartnerInvoiceView, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.partner(partner_id).await?.ok_or(AppError::NotFound("partner"))?;
+        let mut ready: Vec<EarningRecord> = Vec::new();
+        for e in tx.earnings_of_partner(partner_id).await? {
+            if e.referral_invoice_status == ReferralInvoiceStatus::Pending && stage_now(&mut tx, &e).await?.is_some_and(invoiceable) {
+                ready.push(e);
+            }
+        }
+        let (clawbacks, mut chosen): (Vec<EarningRecord>, Vec<EarningRecord>) = ready.into_iter().partition(|e| e.kind == EarningKind::Clawback);
+        if let Some(ids) = earning_ids {
+            let mut picked = Vec::new();
+            for id in ids {
+                if picked.iter().any(|e: &EarningRecord| e.id == id) {
+                    continue;
+                }
+                match chosen.iter().find(|e| e.id == id) {
+                    Some(e) => picked.push(e.clone()),
+                    None => {
+                        let e = tx.earning(id).await?.filter(|e| e.partner_id == partner_id).ok_or(AppError::NotFound("earning"))?;
+                        let stage = stage_now(&mut tx, &e).await?;
+                        return Err(AppError::business(
+                            "EarningNotReady",
+                            format!(
+                                "Earning {id} is {}; only earnings ready to invoice can be invoiced.",
+                                stage.map_or("reversed (void)", |s| s.as_str())
+                            ),
+                        ));
+                    }
+                }
+            }
+            chosen = picked;
+        }
+        if chosen.is_empty() && clawbacks.is_empty() {
+            return Err(AppError::business("NothingToInvoice", "This partner has no earnings ready to invoice."));
+        }
+        let items: Vec<EarningRecord> = chosen.into_iter().chain(clawbacks).collect();
+        let mut amount = 0i64;
+        for e in &items {
+            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
+            let rate = payout.fx_usd_per_unit_e8.ok_or_else(|| AppError::Internal(format!("earning {} is ready without a locked rate", e.id)))?;
+            amount += usd_at(e.amount_minor, e.currency, rate)?;
+        }
+        let invoice = PartnerInvoiceRecord {
+            id: Uuid::new_v4(),
+            partner_id,
+            currency: usd(),
+            amount_minor: amount,
+            status: "Invoiced".into(),
+            created_at: now,
+            paid_at: None,
+        };
+        tx.insert_partner_invoice(&invoice).await?;
+        let cause = Cause::new("partner_invoice.created", invoice.id, now);
+        for e in &items {
+            tx.set_earning_referral(e.id, ReferralInvoiceStatus::Invoiced, Some(invoice.id)).await?;
+            sync_earning(&mut tx, e.id, &cause).await?;
+        }
+        audit(
+            &mut tx,
+            now,
+            actor::OPERATOR,
+            "partner_invoice.created",
+            "partner_invoice",
+            &invoice.id.to_string(),
+            serde_json::json!({"partnerId": partner_id, "amountMinor": amount, "currency": "USD", "earnings": items.len()}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(PartnerInvoiceView { invoice, earning_ids: items.into_iter().map(|e| e.id).collect() })
+    }
+
+    /// The platform paid the partner's invoice: its earnings become `Paid`.
+    pub async fn partner_invoice_paid(&self, invoice_id: Uuid) -> Result<PartnerInvoiceView, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let invoice = tx.partner_invoice(invoice_id).await?.ok_or(AppError::NotFound("invoice"))?;
+        if invoice.status != "Invoiced" {
+            return Err(AppError::conflict("InvoiceNotOpen", format!("Partner invoice {invoice_id} is already {}.", invoice.status)));
+        }
+        tx.set_partner_invoice_paid(invoice.id, now).await?;
+        let earnings = tx.earnings_of_partner_invoice(invoice.id).await?;
+        let cause = Cause::new("partner_invoice.paid", invoice.id, now);
+        for e in &earnings {
+            // A clawback paid through this invoice stays settled; a disputed earning keeps
+            // its dispute and returns to Paid when released.
+            if e.referral_invoice_status == ReferralInvoiceStatus::Disputed {
+                tx.set_earning_dispute(e.id, e.dispute_id, ReferralInvoiceStatus::Disputed, Some(ReferralInvoiceStatus::Paid)).await?;
+            } else {
+                tx.set_earning_referral(e.id, ReferralInvoiceStatus::Paid, Some(invoice.id)).await?;
+            }
+            sync_earning(&mut tx, e.id, &cause).await?;
+        }
+        audit(&mut tx, now, actor::OPERATOR, "partner_invoice.paid", "partner_invoice", &invoice.id.to_string(), serde_json::json!({})).await?;
+        let invoice = tx.partner_invoice(invoice.id).await?.ok_or(AppError::NotFound("invoice"))?;
+        tx.commit().await?;
+        Ok(PartnerInvoiceView { invoice, earning_ids: earnings.into_iter().map(|e| e.id).collect() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Period;
+
+    #[test]
+    fn periods_parse_and_roll_over() {
+        let p = Period::parse("2026-12").unwrap();
+        assert_eq!(p.next().to_string(), "2027-01");
+        assert_eq!(Period::parse("2027-01").unwrap().previous(), p);
+        assert_eq!(p.end().to_rfc3339(), "2027-01-01T00:00:00+00:00");
+        for bad in ["2026-13", "2026-00", "2026-1", "26-01", "2026/01", ""] {
+            assert_eq!(Period::parse(bad), None, "{bad}");
+        }
+    }
+}
