@@ -85,3 +85,107 @@ impl App {
         Ok(parsed.len())
     }
 }
+
+/// One rate parsed from a central bank's CSV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRate {
+    pub date: String,
+    pub currency: Currency,
+    pub usd_per_unit_e8: i64,
+}
+
+fn half_even_div(num: i128, den: i128) -> i128 {
+    let (q, r) = (num.div_euclid(den), num.rem_euclid(den));
+    match (2 * r).cmp(&den) {
+        std::cmp::Ordering::Less => q,
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal => q + (q & 1),
+    }
+}
+
+/// Parses the European Central Bank's reference-rate CSV (daily `eurofxref.csv` or the
+/// historical file): a header `Date, USD, JPY, …` and rows of units per EUR. Each rate is
+/// turned into USD per unit exactly (half-even at 1e-8): `usd_per_eur / ccy_per_eur`; EUR
+/// itself gets `usd_per_eur`. `N/A` cells and unknown currencies are skipped.
+pub fn parse_ecb_csv(text: &str) -> Result<Vec<ParsedRate>, AppError> {
+    let bad = |line: usize, m: String| AppError::bad_field("body", format!("CSV line {line}: {m}"));
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines.next().ok_or_else(|| bad(1, "empty file".into()))?;
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    if !cols.first().is_some_and(|c| c.eq_ignore_ascii_case("date")) {
+        return Err(bad(1, "the first column must be `Date`".into()));
+    }
+    let usd_col = cols.iter().position(|c| *c == "USD").ok_or_else(|| bad(1, "no USD column: rates per EUR need it".into()))?;
+    let mut out = Vec::new();
+    for (i, line) in lines {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        let raw_date = cells.first().copied().unwrap_or_default();
+        let date = chrono::NaiveDate::parse_from_str(raw_date, "%Y-%m-%d")
+            .or_else(|_| chrono::NaiveDate::parse_from_str(raw_date, "%d %B %Y"))
+            .map_err(|_| bad(i + 1, format!("`{raw_date}` is not a date")))?
+            .format("%Y-%m-%d")
+            .to_string();
+        let scaled = |s: &str| parse_decimal(s, 8).ok().filter(|v| *v > 0);
+        let usd_per_eur = cells.get(usd_col).and_then(|s| scaled(s)).ok_or_else(|| bad(i + 1, "no USD rate".into()))?;
+        out.push(ParsedRate { date: date.clone(), currency: Currency::parse("EUR").expect("known"), usd_per_unit_e8: usd_per_eur });
+        for (j, code) in cols.iter().enumerate().skip(1) {
+            if j == usd_col || code.is_empty() {
+                continue;
+            }
+            let (Ok(currency), Some(per_eur)) = (Currency::parse(code), cells.get(j).and_then(|s| scaled(s))) else { continue };
+            let e8 = half_even_div(usd_per_eur as i128 * RATE_SCALE, per_eur as i128);
+            out.push(ParsedRate { date: date.clone(), currency, usd_per_unit_e8: e8 as i64 });
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(2, "no rates".into()));
+    }
+    Ok(out)
+}
+
+impl App {
+    /// Loads rates from the ECB CSV form.
+    pub async fn load_ecb_csv(&self, text: &str) -> Result<usize, AppError> {
+        let rates = parse_ecb_csv(text)?;
+        let mut tx = self.store.begin().await?;
+        for r in &rates {
+            tx.put_fx_rate(r.currency.code(), &r.date, r.usd_per_unit_e8).await?;
+        }
+        audit(&mut tx, self.now(), actor::OPERATOR, "fx_rates.loaded", "fx_rates", "ecb-csv", serde_json::json!({"count": rates.len()})).await?;
+        tx.commit().await?;
+        Ok(rates.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecb_daily_file_converts_to_usd_per_unit_exactly() {
+        let csv = "Date, USD, JPY, GBP, XYZ, \n24 November 2026, 1.0500, 160.00, 0.8400, 1.0, \n";
+        let rates = parse_ecb_csv(csv).unwrap();
+        let get = |c: &str| rates.iter().find(|r| r.currency.code() == c).map(|r| r.usd_per_unit_e8);
+        assert_eq!(get("EUR"), Some(105_000_000));
+        assert_eq!(get("GBP"), Some(125_000_000), "1.05 / 0.84 = 1.25");
+        assert_eq!(get("JPY"), Some(656_250), "1.05 / 160 = 0.0065625");
+        assert_eq!(get("USD"), None);
+        assert!(rates.iter().all(|r| r.date == "2026-11-24"));
+    }
+
+    #[test]
+    fn historical_rows_and_na_cells() {
+        let csv = "Date,USD,GBP,\n2026-11-24,1.05,N/A,\n2026-11-23,1.1,0.88,\n";
+        let rates = parse_ecb_csv(csv).unwrap();
+        assert_eq!(rates.len(), 3);
+        assert!(rates.iter().any(|r| r.date == "2026-11-23" && r.currency.code() == "GBP" && r.usd_per_unit_e8 == 125_000_000));
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_line() {
+        for (csv, needle) in [("", "empty"), ("Currency,USD\n", "Date"), ("Date,GBP\n2026-01-01,0.8\n", "USD"), ("Date,USD\nyesterday,1.1\n", "line 2")] {
+            let e = parse_ecb_csv(csv).unwrap_err();
+            assert!(format!("{e:?}").contains(needle), "{csv:?}: {e:?}");
+        }
+    }
+}

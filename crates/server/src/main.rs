@@ -1,4 +1,5 @@
-//! The `refshare` binary: `serve` (optionally with `--demo` data) and `migrate`.
+//! The `refshare` binary: `serve` (optionally with `--demo` data), `migrate`, and
+//! `reconcile` (prove the ledger, earnings and reporting agree; exit 1 if not).
 
 mod config;
 mod demo;
@@ -27,6 +28,11 @@ enum Command {
         #[arg(long, env = "REFSHARE_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
         database_url: String,
     },
+    /// Check that ledger entries, earnings and the reporting summary agree to the cent.
+    Reconcile {
+        #[arg(long, env = "REFSHARE_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
 }
 
 #[tokio::main]
@@ -41,6 +47,34 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(args).await,
+        Command::Reconcile { database_url } => reconcile(&database_url).await,
+    }
+}
+
+async fn reconcile(database_url: &str) -> anyhow::Result<()> {
+    let store = Store::open(database_url).await.with_context(|| format!("opening the database ({})", redact(database_url)))?;
+    let config = AppConfig {
+        public_url: "http://localhost".into(),
+        environment: refshare_app::Environment::Production,
+        admin_token_hash: String::new(),
+        smtp_url: None,
+        case_prefix: "DEB-".into(),
+        dispute_window_days: 30,
+        cp_invoicing_day: refshare_app::revenue::DEFAULT_CP_INVOICING_DAY,
+    };
+    let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outcome = app.reconcile().await;
+    store.close().await;
+    match outcome {
+        Ok(r) => {
+            println!("ok: {} ledger entries, {} earnings, {} partners agree to the cent", r.entries, r.earnings, r.partners);
+            Ok(())
+        }
+        Err(refshare_app::AppError::Conflict { message, .. }) => {
+            eprintln!("discrepancy: {message}");
+            std::process::exit(1);
+        }
+        Err(e) => Err(anyhow::anyhow!("reconciliation failed: {e}")),
     }
 }
 
@@ -88,13 +122,18 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Periodic work: record expired link requests and deliver queued e-mail.
+/// Periodic work: record expired link requests, run the monthly CP invoicing when due.
 async fn background_jobs(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
         if let Err(e) = app.expire_link_requests().await {
             tracing::warn!(error = %e, "link-request expiry job failed");
+        }
+        match app.run_due_cp_invoicing().await {
+            Ok(Some(period)) => tracing::info!(%period, "collection-partner invoicing run done"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "collection-partner invoicing job failed"),
         }
     }
 }

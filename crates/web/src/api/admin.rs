@@ -1,9 +1,12 @@
 //! The Operator API (`/admin-api/v1`, ours): partners and keys, collection partners,
 //! direct clients, operator cases, payments, link archive / unarchive / delete, the
-//! attribution check for any case, notifications, FX rates, audit, and the test clock.
+//! attribution check for any case, notifications, FX rates (JSON or ECB CSV), audit, the
+//! test clock, and the money operations of `api::money`.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -20,7 +23,7 @@ use uuid::Uuid;
 
 use crate::auth::Operator;
 use crate::error::ApiResult;
-use crate::extract::{Body, JsonValue, MaybeJson, Params};
+use crate::extract::{camel_keys, parse_body, Body, JsonValue, MaybeJson, Params};
 use crate::views::attribution_json;
 use crate::wire::{num, opt_ts, pct, ts};
 
@@ -42,10 +45,12 @@ pub fn routes() -> Router<App> {
         .route("/links/{id}/unarchive", post(unarchive_link))
         .route("/notifications", get(notifications))
         .route("/fx-rates", post(load_rates))
+
         .route("/audit", get(audit))
         .route("/jobs/expire-link-requests", post(expire_requests))
         .route("/test-clock", get(clock))
         .route("/test-clock/advance", post(advance_clock))
+        .merge(super::money::routes())
 }
 
 fn id(s: &str, what: &'static str) -> Result<Uuid, AppError> {
@@ -250,8 +255,20 @@ async fn notifications(State(app): State<App>, _: Operator, q: Params) -> ApiRes
     })).collect::<Vec<_>>()})))
 }
 
-async fn load_rates(State(app): State<App>, _: Operator, Body(input): Body<RatesInput>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({"loaded": app.load_fx_rates(input).await?})))
+/// JSON rates, or `text/csv` in the ECB reference-rate layout.
+async fn load_rates(State(app): State<App>, _: Operator, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    let is_csv = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv")));
+    let loaded = if is_csv {
+        let text = std::str::from_utf8(&body).map_err(|_| AppError::bad_field("body", "is not UTF-8 text"))?;
+        app.load_ecb_csv(text).await?
+    } else {
+        let value: Value = serde_json::from_slice(&body).map_err(|e| AppError::bad_field("body", format!("is not valid JSON: {e}")))?;
+        app.load_fx_rates(parse_body::<RatesInput>(camel_keys(value))?).await?
+    };
+    Ok(Json(json!({"loaded": loaded})))
 }
 
 async fn audit(State(app): State<App>, _: Operator, q: Params) -> ApiResult<Json<Value>> {

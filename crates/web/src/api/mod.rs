@@ -2,4 +2,5 @@
 
 pub mod admin;
 pub mod customer;
+pub mod money;
 pub mod referral;
