@@ -5,4 +5,5 @@ mod bad_input;
 mod harness;
 mod idempotency;
 mod isolation;
+mod money;
 mod scenarios;
