@@ -151,7 +151,8 @@ impl App {
         for r in &rates {
             tx.put_fx_rate(r.currency.code(), &r.date, r.usd_per_unit_e8).await?;
         }
-        audit(&mut tx, self.now(), actor::OPERATOR, "fx_rates.loaded", "fx_rates", "ecb-csv", serde_json::json!({"count": rates.len()})).await?;
+        audit(&mut tx, self.now(), actor::OPERATOR, "fx_rates.loaded", "fx_rates", "ecb-csv", serde_json::json!({"count": rates.len()}))
+            .await?;
         tx.commit().await?;
         Ok(rates.len())
     }
@@ -183,7 +184,9 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused_with_the_line() {
-        for (csv, needle) in [("", "empty"), ("Currency,USD\n", "Date"), ("Date,GBP\n2026-01-01,0.8\n", "USD"), ("Date,USD\nyesterday,1.1\n", "line 2")] {
+        for (csv, needle) in
+            [("", "empty"), ("Currency,USD\n", "Date"), ("Date,GBP\n2026-01-01,0.8\n", "USD"), ("Date,USD\nyesterday,1.1\n", "line 2")]
+        {
             let e = parse_ecb_csv(csv).unwrap_err();
             assert!(format!("{e:?}").contains(needle), "{csv:?}: {e:?}");
         }

@@ -3,8 +3,8 @@
 //! attribution check for any case, notifications, FX rates (JSON or ECB CSV), audit, the
 //! test clock, and the money operations of `api::money`.
 
-use axum::extract::{Path, State};
 use axum::body::Bytes;
+use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -45,12 +45,11 @@ pub fn routes() -> Router<App> {
         .route("/links/{id}/unarchive", post(unarchive_link))
         .route("/notifications", get(notifications))
         .route("/fx-rates", post(load_rates))
-
         .route("/audit", get(audit))
         .route("/jobs/expire-link-requests", post(expire_requests))
         .route("/test-clock", get(clock))
         .route("/test-clock/advance", post(advance_clock))
-        .merge(super::money::routes())
+        .merge(crate::api::money::routes())
 }
 
 fn id(s: &str, what: &'static str) -> Result<Uuid, AppError> {

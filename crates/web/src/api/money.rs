@@ -56,15 +56,18 @@ struct ReasonBody {
 }
 
 /// `DELETE /payments/{id}` with an optional `{reason}`.
-async fn reverse_payment(State(app): State<App>, _: Operator, Path(payment): Path<String>, MaybeJson(body): MaybeJson) -> ApiResult<Json<Value>> {
+async fn reverse_payment(
+    State(app): State<App>,
+    _: Operator,
+    Path(payment): Path<String>,
+    MaybeJson(body): MaybeJson,
+) -> ApiResult<Json<Value>> {
     let reason = match body {
         Some(b) => parse_body::<ReasonBody>(b.value)?.reason,
         None => None,
     };
     let out = app.reverse_payment(id(&payment, "payment")?, reason).await?;
-    let earning = |e: &refshare_store::EarningRecord| {
-        json!({"earningId": e.id, "partnerId": e.partner_id, "kind": e.kind.as_str(), "amount": num(e.amount_minor, e.currency.exponent()), "currency": e.currency.code()})
-    };
+    let earning = |e: &refshare_store::EarningRecord| json!({"earningId": e.id, "partnerId": e.partner_id, "kind": e.kind.as_str(), "amount": num(e.amount_minor, e.currency.exponent()), "currency": e.currency.code()});
     Ok(Json(json!({
         "reversalId": out.reversal.id,
         "paymentId": out.reversal.payment_id,

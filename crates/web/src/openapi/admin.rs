@@ -335,8 +335,9 @@ pub(super) fn admin_notifications() {}
     post,
     path = "/admin-api/v1/fx-rates",
     tag = "Operator API",
-    summary = "Load a day's USD exchange rates",
-    request_body = FxRatesRequest,
+    summary = "Load USD exchange rates (JSON, or the ECB reference-rate CSV)",
+    description = "JSON gives USD per unit for a date. `text/csv` takes the European Central Bank's daily or historical reference-rate file (`Date, USD, JPY, …` with units per EUR); each rate is converted exactly to USD per unit (`usd_per_eur / ccy_per_eur`, half-even at 8 decimals), EUR included.",
+    request_body(content((FxRatesRequest = "application/json"), (String = "text/csv"))),
     responses(
         (status = 200, description = "How many rates were stored.", body = FxRatesLoaded),
         (status = 400, description = "Invalid body.", body = ErrorBody),

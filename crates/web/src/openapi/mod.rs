@@ -13,6 +13,7 @@
 
 mod admin;
 mod customer;
+mod money;
 mod pages;
 mod referral;
 mod schemas;
@@ -80,6 +81,13 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         admin::admin_expire_link_requests,
         admin::admin_test_clock,
         admin::admin_advance_test_clock,
+        money::admin_reverse_payment,
+        money::admin_commission_paid,
+        money::admin_run_cp_invoicing,
+        money::admin_cp_invoice_paid,
+        money::admin_create_partner_invoice,
+        money::admin_partner_invoice_paid,
+        money::admin_reconcile,
         pages::onboarding_show,
         pages::onboarding_sign,
         pages::approval_show,

@@ -17,7 +17,12 @@ pub async fn attributed_client(t: &TestApp, key: &str, tenant: &str, cases: Vec<
     let url = created.body["onboardingLinks"]["url"].as_str().unwrap().to_string();
     let signed = t.submit_form(&path_of(&url), &[("signer_name", "Owner"), ("accept", "yes")]).await;
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.text);
-    created.body["caseResults"]["successfulCases"].as_array().unwrap().iter().map(|c| c["reference"].as_str().unwrap().to_string()).collect()
+    created.body["caseResults"]["successfulCases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["reference"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Registers a payment and returns (payment id, payout id).
@@ -85,7 +90,8 @@ async fn setup_two_partners(t: &TestApp) -> (String, String, String, String) {
 /// then every operator event of the month after, checking buckets and ledger each time.
 async fn a_full_month(t: TestApp) {
     let (a_id, a_key, b_id, b_key) = setup_two_partners(&t).await;
-    let a_refs = attributed_client(&t, &a_key, "acme", vec![case_body("A-GB", "1000", "GBP", "GB"), case_body("A-DK", "10000", "DKK", "DK")]).await;
+    let a_refs =
+        attributed_client(&t, &a_key, "acme", vec![case_body("A-GB", "1000", "GBP", "GB"), case_body("A-DK", "10000", "DKK", "DK")]).await;
     let b_refs = attributed_client(&t, &b_key, "beta", vec![case_body("B-GB", "500", "GBP", "GB")]).await;
 
     // GBP 1,000 → 30.00; DKK 10,000 → 2,000 → 400 → 200.00; GBP 500 → 75 → 30 → 15.00.
@@ -181,7 +187,10 @@ async fn a_full_month(t: TestApp) {
 
     // Filters on the reference's integer codes and our names agree.
     assert_eq!(report(&t, &a_key, "&RevenueStages=5").await["data"].as_array().unwrap().len(), 2);
-    assert_eq!(report(&t, &a_key, "&ReferralInvoicingStatuses=Paid&CommissionPaymentStatuses=1").await["data"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        report(&t, &a_key, "&ReferralInvoicingStatuses=Paid&CommissionPaymentStatuses=1").await["data"].as_array().unwrap().len(),
+        2
+    );
     assert_eq!(report(&t, &a_key, "&RevenueStages=Pending").await["data"].as_array().unwrap().len(), 0);
     let dk_id = 3 * 26 + 10 + 1; // D=3, K=10
     let dk_only = report(&t, &a_key, &format!("&CountryIds={dk_id}")).await;
@@ -197,7 +206,14 @@ async fn reversal_before_invoicing(t: TestApp) {
     let refs = attributed_client(&t, &a_key, "acme", vec![case_body("A-1", "1000", "GBP", "GB")]).await;
     let (payment, payout) = pay(&t, &refs[0], "1000.00", "a1").await;
     assert_buckets(&t, &a_key, &[("pending", 1, "37.50")]).await;
-    let r = t.call("DELETE", &format!("/admin-api/v1/payments/{payment}"), &[("authorization", &format!("Bearer {}", crate::harness::ADMIN_TOKEN))], Some(json!({"reason": "debtor's bank recalled the transfer"}))).await;
+    let r = t
+        .call(
+            "DELETE",
+            &format!("/admin-api/v1/payments/{payment}"),
+            &[("authorization", &format!("Bearer {}", crate::harness::ADMIN_TOKEN))],
+            Some(json!({"reason": "debtor's bank recalled the transfer"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["voidedEarnings"].as_array().unwrap().len(), 1);
     assert_eq!(r.body["clawbacks"].as_array().unwrap().len(), 0);
@@ -215,7 +231,8 @@ async fn reversal_before_invoicing(t: TestApp) {
 /// A reversal after the partner invoiced books a clawback, deducted from the next invoice.
 async fn reversal_after_invoicing(t: TestApp) {
     let (_, _, b_id, b_key) = setup_two_partners(&t).await;
-    let refs = attributed_client(&t, &b_key, "beta", vec![case_body("B-1", "1000", "GBP", "GB"), case_body("B-2", "2000", "GBP", "GB")]).await;
+    let refs =
+        attributed_client(&t, &b_key, "beta", vec![case_body("B-1", "1000", "GBP", "GB"), case_body("B-2", "2000", "GBP", "GB")]).await;
     let (payment, payout) = pay(&t, &refs[0], "1000.00", "b1").await;
     assert_eq!(t.admin("POST", &format!("/payouts/{payout}/commission-paid"), None).await.status, StatusCode::OK);
     let first = t.admin("POST", "/partner-invoices", Some(json!({"partnerId": b_id}))).await;
