@@ -5,5 +5,6 @@ mod bad_input;
 mod harness;
 mod idempotency;
 mod isolation;
+mod ledger_props;
 mod money;
 mod scenarios;
