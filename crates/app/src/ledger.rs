@@ -138,26 +138,39 @@ impl App {
         let discrepancy = |m: String| AppError::conflict("LedgerDiscrepancy", m);
         let (earnings, holdings, entries, balances, partners) = {
             let mut tx = self.store.begin().await?;
-            let earnings = tx.all_earnings().await?;
-            let holdings = tx.ledger_holdings().await?;
-            let entries = tx.ledger_entry_count().await?;
-            let balances = tx.ledger_balances(None).await?;
-            let partners = tx.partners().await?;
-            let mut staged = Vec::with_capacity(earnings.len());
-            for e in earnings {
-                let stage = stage_now(&mut tx, &e).await?;
-                staged.push((e, stage));
-            }
-            (staged, holdings, entries, balances, partners)
+            (
+                tx.all_earnings().await?,
+                tx.ledger_holdings().await?,
+                tx.ledger_entry_count().await?,
+                tx.ledger_balances(None).await?,
+                tx.partners().await?,
+            )
         };
+        // Each partner's reporting rows carry the stage of every live earning.
+        let mut reports = Vec::with_capacity(partners.len());
+        let mut stage_of: BTreeMap<Uuid, RevenueStage> = BTreeMap::new();
+        for partner in &partners {
+            let report = self.partner_transactions(partner, &Default::default()).await?;
+            stage_of.extend(report.rows.iter().map(|r| (r.earning.id, r.stage)));
+            reports.push(report);
+        }
         let mut held: BTreeMap<Uuid, Vec<(RevenueStage, i64)>> = BTreeMap::new();
         for (id, stage, sum) in holdings {
             if sum != 0 {
                 held.entry(id).or_default().push((stage, sum));
             }
         }
-        for (e, stage) in &earnings {
+        for e in &earnings {
             let have = held.remove(&e.id).unwrap_or_default();
+            let stage = if e.is_live() {
+                Some(
+                    *stage_of
+                        .get(&e.id)
+                        .ok_or_else(|| discrepancy(format!("live earning {} is missing from its partner's report", e.id)))?,
+                )
+            } else {
+                None
+            };
             let want: Vec<(RevenueStage, i64)> =
                 stage.map(|s| vec![(s, e.amount_minor)]).unwrap_or_default().into_iter().filter(|(_, a)| *a != 0).collect();
             if have != want {
@@ -174,8 +187,7 @@ impl App {
         if let Some((id, h)) = held.into_iter().next() {
             return Err(discrepancy(format!("ledger entries for unknown earning {id}: {}", fmt_holding(&h))));
         }
-        for partner in &partners {
-            let report = self.partner_transactions(partner, &Default::default()).await?;
+        for (partner, report) in partners.iter().zip(&reports) {
             let mut from_rows: BTreeMap<(RevenueStage, Currency), i64> = BTreeMap::new();
             for r in &report.rows {
                 *from_rows.entry((r.stage, r.earning.currency)).or_default() += r.earning.amount_minor;

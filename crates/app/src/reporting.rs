@@ -4,14 +4,16 @@
 //! rows so its totals always equal the sum of the rows. USD is an estimate at the latest
 //! rate until the commission is paid, then the rate locked that day.
 
-use refshare_core::ledger::{stage_of, EarningKind};
+use std::collections::HashMap;
+
+use refshare_core::ledger::{stage_of, EarningKind, EarningStatuses};
+use refshare_core::money::Currency;
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, EarningRecord, PartnerRecord, PaymentRecord, PayoutRecord};
 use uuid::Uuid;
 
-use crate::fx::{to_usd_minor, usd_at};
-use crate::ledger::statuses_of;
+use crate::fx::{usd_at, usd_rate};
 use crate::{App, AppError};
 
 /// One earning with everything the transactions endpoint and statements show.
@@ -102,47 +104,73 @@ pub struct TransactionReport {
 
 impl App {
     /// Every live earning of the partner as a reporting row (unfiltered, newest first).
+    /// A fixed number of queries whatever the number of earnings: each table is read once
+    /// for the partner and the rows are assembled in memory.
     pub async fn partner_rows(&self, partner: &PartnerRecord) -> Result<Vec<TransactionRow>, AppError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let mut rows = Vec::new();
+        let earnings = tx.earnings_of_partner(partner.id).await?;
+        let payouts: HashMap<Uuid, PayoutRecord> =
+            tx.payouts_of_partner_earnings(partner.id).await?.into_iter().map(|p| (p.id, p)).collect();
+        let payments: HashMap<Uuid, PaymentRecord> =
+            tx.payments_of_partner_earnings(partner.id).await?.into_iter().map(|p| (p.id, p)).collect();
+        let mut by_id: HashMap<Uuid, DecisionRecord> = HashMap::new();
+        let mut latest_of_payout: HashMap<Uuid, Uuid> = HashMap::new();
+        for d in tx.decisions_of_partner_earnings(partner.id).await? {
+            latest_of_payout.insert(d.payout_id, d.id); // oldest first: the last one wins
+            by_id.insert(d.id, d);
+        }
+        let cases: HashMap<Uuid, CaseRecord> = tx.cases_of_partner_earnings(partner.id).await?.into_iter().map(|c| (c.id, c)).collect();
+        let clients: HashMap<Uuid, ClientRecord> =
+            tx.clients_of_partner_earnings(partner.id).await?.into_iter().map(|c| (c.id, c)).collect();
+        let cp_invoices: HashMap<Uuid, String> = tx.cp_invoice_statuses_of_partner(partner.id).await?.into_iter().collect();
+        let tenants: HashMap<Uuid, String> =
+            tx.links_of_partner(partner.id).await?.into_iter().map(|l| (l.id, l.external_tenant_id)).collect();
+        let mut rates: HashMap<Currency, i64> = HashMap::new();
         let missing = |what: &str| AppError::Internal(format!("earning without {what}"));
-        for earning in tx.earnings_of_partner(partner.id).await? {
-            if !earning.is_live() {
-                continue;
-            }
-            let payout = tx.payout(earning.payout_id).await?.ok_or_else(|| missing("payout"))?;
-            let payment = tx.payment(payout.payment_id).await?.ok_or_else(|| missing("payment"))?;
-            let decision = match earning.decision_id {
-                Some(_) => tx.decisions_of_case(earning.case_id).await?.into_iter().find(|d| Some(d.id) == earning.decision_id),
-                None => tx.decision_of_payout(payout.id).await?,
+        let mut rows = Vec::with_capacity(earnings.len());
+        for earning in earnings.into_iter().filter(|e| e.is_live()) {
+            let payout = payouts.get(&earning.payout_id).cloned().ok_or_else(|| missing("payout"))?;
+            let payment = payments.get(&payout.payment_id).cloned().ok_or_else(|| missing("payment"))?;
+            let decision = earning.decision_id.or_else(|| latest_of_payout.get(&payout.id).copied()).and_then(|id| by_id.get(&id)).cloned();
+            let case = cases.get(&earning.case_id).cloned().ok_or_else(|| missing("case"))?;
+            let client = clients.get(&case.client_id).cloned().ok_or_else(|| missing("client"))?;
+            let tenant = decision.as_ref().and_then(|d| d.link_id).and_then(|l| tenants.get(&l).cloned()).unwrap_or_default();
+            let cp_invoice = match payout.cp_invoice_id {
+                Some(id) => {
+                    let status = cp_invoices.get(&id).ok_or_else(|| missing("CP invoice"))?;
+                    CpInvoiceStatus::parse(status).ok_or_else(|| AppError::Internal(format!("CP invoice status `{status}`")))?
+                }
+                None => CpInvoiceStatus::NotInvoiced,
             };
-            let case = tx.case(earning.case_id).await?.ok_or_else(|| missing("case"))?;
-            let client = tx.client(case.client_id).await?.ok_or_else(|| missing("client"))?;
-            let tenant = match decision.as_ref().and_then(|d| d.link_id) {
-                Some(l) => tx.link(l).await?.map(|l| l.external_tenant_id).unwrap_or_default(),
-                None => String::new(),
+            let statuses = EarningStatuses {
+                commission: payout.commission_status,
+                cp_invoice,
+                referral: earning.referral_invoice_status,
+                mode: partner.invoicing_trigger_mode,
             };
-            let statuses = statuses_of(&mut tx, &earning).await?;
-            let (referral_usd, platform_usd, is_estimate) = match payout.fx_usd_per_unit_e8 {
-                Some(rate) => (
-                    usd_at(earning.amount_minor, earning.currency, rate)?,
-                    usd_at(payout.platform_fee_minor, payout.currency, rate)?,
-                    false,
-                ),
-                None => (
-                    to_usd_minor(&mut tx, earning.amount_minor, earning.currency, now).await?,
-                    to_usd_minor(&mut tx, payout.platform_fee_minor, payout.currency, now).await?,
-                    true,
-                ),
+            let (rate, is_estimate) = match payout.fx_usd_per_unit_e8 {
+                Some(rate) => (rate, false),
+                None => match rates.get(&payout.currency) {
+                    Some(r) => (*r, true),
+                    None => {
+                        let (_, r) = usd_rate(&mut tx, payout.currency, now).await?;
+                        rates.insert(payout.currency, r);
+                        (r, true)
+                    }
+                },
             };
             rows.push(TransactionRow {
                 stage: stage_of(earning.kind, statuses),
                 commission: statuses.commission,
                 cp_invoice: statuses.cp_invoice,
                 referral: statuses.referral,
-                platform_fee_usd_minor: if earning.kind == EarningKind::Payout { platform_usd } else { 0 },
-                referral_fee_usd_minor: referral_usd,
+                platform_fee_usd_minor: if earning.kind == EarningKind::Payout {
+                    usd_at(payout.platform_fee_minor, payout.currency, rate)?
+                } else {
+                    0
+                },
+                referral_fee_usd_minor: usd_at(earning.amount_minor, earning.currency, rate)?,
                 is_estimate,
                 earning,
                 payout,

@@ -281,4 +281,14 @@ impl Tx {
             .await?;
         Ok((by, get(&recent, "n")?))
     }
+
+    /// Cases with any of the partner's earnings (one query for reporting).
+    pub async fn cases_of_partner_earnings(&mut self, partner_id: Uuid) -> Result<Vec<CaseRecord>> {
+        let rows =
+            sqlx::query(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id IN (SELECT case_id FROM earnings WHERE partner_id = $1)"))
+                .bind(partner_id.to_string())
+                .fetch_all(self.conn())
+                .await?;
+        rows.iter().map(case_from).collect()
+    }
 }

@@ -193,4 +193,16 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// Clients of the cases with any of the partner's earnings.
+    pub async fn clients_of_partner_earnings(&mut self, partner_id: Uuid) -> Result<Vec<ClientRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CLIENT_COLS} FROM clients WHERE id IN \
+             (SELECT c.client_id FROM cases c JOIN earnings e ON e.case_id = c.id WHERE e.partner_id = $1)"
+        ))
+        .bind(partner_id.to_string())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(client_from).collect()
+    }
 }

@@ -126,4 +126,16 @@ impl Tx {
             .await?;
         Ok(())
     }
+
+    /// (invoice id, status) of the CP invoices billing the partner's payouts.
+    pub async fn cp_invoice_statuses_of_partner(&mut self, partner_id: Uuid) -> Result<Vec<(Uuid, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, status FROM cp_invoices WHERE id IN \
+             (SELECT p.cp_invoice_id FROM payouts p JOIN earnings e ON e.payout_id = p.id WHERE e.partner_id = $1)",
+        )
+        .bind(partner_id.to_string())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(|r| Ok((uuid(&get::<String>(r, "id")?)?, get(r, "status")?))).collect()
+    }
 }

@@ -418,4 +418,38 @@ impl Tx {
         })
         .transpose()
     }
+
+    /// Payouts behind any of the partner's earnings (one query for reporting).
+    pub async fn payouts_of_partner_earnings(&mut self, partner_id: Uuid) -> Result<Vec<PayoutRecord>> {
+        let rows =
+            sqlx::query(&format!("SELECT {PAYOUT_COLS} FROM payouts WHERE id IN (SELECT payout_id FROM earnings WHERE partner_id = $1)"))
+                .bind(partner_id.to_string())
+                .fetch_all(self.conn())
+                .await?;
+        rows.iter().map(payout_from).collect()
+    }
+
+    /// Payments behind any of the partner's earnings.
+    pub async fn payments_of_partner_earnings(&mut self, partner_id: Uuid) -> Result<Vec<PaymentRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLS} FROM payments WHERE id IN \
+             (SELECT p.payment_id FROM payouts p JOIN earnings e ON e.payout_id = p.id WHERE e.partner_id = $1)"
+        ))
+        .bind(partner_id.to_string())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(payment_from).collect()
+    }
+
+    /// Every decision on the payouts behind the partner's earnings, oldest first.
+    pub async fn decisions_of_partner_earnings(&mut self, partner_id: Uuid) -> Result<Vec<DecisionRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DECISION_COLS} FROM attribution_decisions WHERE payout_id IN (SELECT payout_id FROM earnings WHERE partner_id = $1) \
+             ORDER BY decided_at, id"
+        ))
+        .bind(partner_id.to_string())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(decision_from).collect()
+    }
 }

@@ -310,3 +310,24 @@ async fn illegal_transitions(t: TestApp) {
 }
 
 crate::both_backends!(a_full_month, reversal_before_invoicing, reversal_after_invoicing, missing_rate_then_csv, illegal_transitions);
+
+/// Reconciliation is not a rubber stamp: an entry written behind the ledger's back, or an
+/// earning whose amount was edited, is named as the first discrepancy.
+async fn reconcile_names_the_first_discrepancy(t: TestApp) {
+    let (_, a_key, _, _) = setup_two_partners(&t).await;
+    let refs = attributed_client(&t, &a_key, "acme", vec![case_body("A-1", "1000", "GBP", "GB")]).await;
+    pay(&t, &refs[0], "1000.00", "a1").await;
+    assert_reconciled(&t).await;
+    let earning: uuid::Uuid = report(&t, &a_key, "").await["data"][0]["transactionId"].as_str().unwrap().parse().unwrap();
+    let mut tx = t.app.store.begin().await.unwrap();
+    let entry = tx.ledger_entries_of_earning(earning).await.unwrap().remove(0);
+    tx.insert_ledger_entry(&refshare_store::LedgerEntryRecord { id: uuid::Uuid::new_v4(), amount_minor: 1, ..entry }).await.unwrap();
+    tx.commit().await.unwrap();
+    let r = t.admin("GET", "/reconcile", None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(r.body["businessErrors"][0]["type"], "LedgerDiscrepancy");
+    assert!(r.body["message"].as_str().unwrap().contains(&earning.to_string()), "{}", r.text);
+    assert!(r.body["message"].as_str().unwrap().contains("3001 in Pending"), "{}", r.text);
+}
+
+crate::both_backends!(reconcile_names_the_first_discrepancy);

@@ -1,0 +1,38 @@
+//! `refshare reconcile` as an operator runs it: exit 0 with the counts on an agreeing
+//! database, exit 1 naming the discrepancy when a ledger entry has no earning behind it.
+
+use std::process::Command;
+
+fn reconcile(url: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_refshare")).args(["reconcile", "--database-url", url]).output().expect("the binary runs")
+}
+
+#[test]
+fn reconcile_exits_zero_when_everything_agrees_and_one_on_a_discrepancy() {
+    let path = std::env::temp_dir().join(format!("refshare-reconcile-{}.db", std::process::id()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let out = reconcile(&url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 0 ledger entries"), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // An entry for an earning that does not exist (foreign keys are not enforced by
+    // this raw connection, as an outside edit would not be either).
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut c).await.unwrap();
+        sqlx::query("INSERT INTO partners (id, company_name, contact_email, referral_fee_bps, approval_ttl_days, invoicing_trigger_mode, branding_json, created_at) VALUES ('00000000-0000-0000-0000-0000000000aa', 'P', 'p@p.test', 5000, 7, 'PayWhenPaid', '{}', 0)").execute(&mut c).await.unwrap();
+        sqlx::query("INSERT INTO ledger_entries (id, partner_id, earning_id, stage, amount_minor, currency, cause, created_at) VALUES ('e1', '00000000-0000-0000-0000-0000000000aa', '00000000-0000-0000-0000-000000000001', 'Pending', 500, 'GBP', 'manual', 0)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+    let out = reconcile(&url);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("discrepancy") && err.contains("00000000-0000-0000-0000-000000000001"), "{err}");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
