@@ -46,6 +46,7 @@ pub fn routes() -> Router<App> {
         .route("/jobs/expire-link-requests", post(expire_requests))
         .route("/test-clock", get(clock))
         .route("/test-clock/advance", post(advance_clock))
+        .merge(crate::api::disputes::operator::routes())
 }
 
 fn id(s: &str, what: &'static str) -> Result<Uuid, AppError> {

@@ -2,4 +2,6 @@
 
 pub mod admin;
 pub mod customer;
+pub mod disputes;
 pub mod referral;
+pub mod statements;
