@@ -158,8 +158,7 @@ impl App {
         }
         for (e, stage) in &earnings {
             let have = held.remove(&e.id).unwrap_or_default();
-            let want: Vec<(RevenueStage, i64)> =
-                stage.map(|s| vec![(s, e.amount_minor)]).unwrap_or_default().into_iter().filter(|(_, a)| *a != 0).collect();
+            let want: Vec<(RevenueStage, i64)> = stage.map(|s| vec![(s, e.amount_minor)]).unwrap_or_default().into_iter().filter(|(_, a)| *a != 0).collect();
             if have != want {
                 return Err(discrepancy(format!(
                     "earning {} ({} {}): the ledger holds {}, the earning says {}",

@@ -5,8 +5,8 @@ use refshare_core::attribution::{decide, CaseFacts, ClientFacts, ENGINE_VERSION}
 use refshare_core::case::Lifecycle;
 use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
 use refshare_core::ledger::EarningKind;
-use refshare_core::money::parse_amount;
 use refshare_core::stage::CommissionStatus;
+use refshare_core::money::parse_amount;
 use refshare_core::Instant;
 use refshare_store::{DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord};
 use serde::Deserialize;

@@ -75,8 +75,7 @@ impl TransactionFilter {
             && (self.platform_statuses.is_empty() || self.platform_statuses.contains(&r.cp_invoice))
             && (self.referral_statuses.is_empty() || self.referral_statuses.contains(&r.referral))
             && (self.countries.is_empty() || self.countries.iter().any(|c| c == &r.case.debtor_country))
-            && (self.collection_partner_ids.is_empty()
-                || r.payout.collection_partner_id.is_some_and(|c| self.collection_partner_ids.contains(&c)))
+            && (self.collection_partner_ids.is_empty() || r.payout.collection_partner_id.is_some_and(|c| self.collection_partner_ids.contains(&c)))
             && self.has_recognized_revenue.is_none_or(|h| h == r.is_recognized())
             && self.search.as_deref().filter(|s| s.chars().count() >= 2).is_none_or(|s| {
                 let s = s.to_lowercase();
@@ -125,11 +124,7 @@ impl App {
             };
             let statuses = statuses_of(&mut tx, &earning).await?;
             let (referral_usd, platform_usd, is_estimate) = match payout.fx_usd_per_unit_e8 {
-                Some(rate) => (
-                    usd_at(earning.amount_minor, earning.currency, rate)?,
-                    usd_at(payout.platform_fee_minor, payout.currency, rate)?,
-                    false,
-                ),
+                Some(rate) => (usd_at(earning.amount_minor, earning.currency, rate)?, usd_at(payout.platform_fee_minor, payout.currency, rate)?, false),
                 None => (
                     to_usd_minor(&mut tx, earning.amount_minor, earning.currency, now).await?,
                     to_usd_minor(&mut tx, payout.platform_fee_minor, payout.currency, now).await?,
@@ -161,11 +156,7 @@ impl App {
         let mut rows = self.partner_rows(partner).await?;
         rows.retain(|r| filter.matches(r));
         rows.sort_by_key(|r| {
-            (
-                if filter.sort_by_amount { r.referral_fee_usd_minor } else { r.payment.paid_at.timestamp_millis() },
-                r.earning.created_at,
-                r.earning.id,
-            )
+            (if filter.sort_by_amount { r.referral_fee_usd_minor } else { r.payment.paid_at.timestamp_millis() }, r.earning.created_at, r.earning.id)
         });
         if !filter.ascending {
             rows.reverse();

@@ -245,8 +245,7 @@ impl App {
                 ready.push(e);
             }
         }
-        let (clawbacks, mut chosen): (Vec<EarningRecord>, Vec<EarningRecord>) =
-            ready.into_iter().partition(|e| e.kind == EarningKind::Clawback);
+        let (clawbacks, mut chosen): (Vec<EarningRecord>, Vec<EarningRecord>) = ready.into_iter().partition(|e| e.kind == EarningKind::Clawback);
         if let Some(ids) = earning_ids {
             let mut picked = Vec::new();
             for id in ids {
@@ -277,8 +276,7 @@ impl App {
         let mut amount = 0i64;
         for e in &items {
             let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
-            let rate =
-                payout.fx_usd_per_unit_e8.ok_or_else(|| AppError::Internal(format!("earning {} is ready without a locked rate", e.id)))?;
+            let rate = payout.fx_usd_per_unit_e8.ok_or_else(|| AppError::Internal(format!("earning {} is ready without a locked rate", e.id)))?;
             amount += usd_at(e.amount_minor, e.currency, rate)?;
         }
         let invoice = PartnerInvoiceRecord {
@@ -331,8 +329,7 @@ impl App {
             }
             sync_earning(&mut tx, e.id, &cause).await?;
         }
-        audit(&mut tx, now, actor::OPERATOR, "partner_invoice.paid", "partner_invoice", &invoice.id.to_string(), serde_json::json!({}))
-            .await?;
+        audit(&mut tx, now, actor::OPERATOR, "partner_invoice.paid", "partner_invoice", &invoice.id.to_string(), serde_json::json!({})).await?;
         let invoice = tx.partner_invoice(invoice.id).await?.ok_or(AppError::NotFound("invoice"))?;
         tx.commit().await?;
         Ok(PartnerInvoiceView { invoice, earning_ids: earnings.into_iter().map(|e| e.id).collect() })

@@ -94,10 +94,7 @@ mod tests {
 
     #[test]
     fn a_stage_change_takes_out_and_puts_in() {
-        assert_eq!(
-            moves(&[(Pending, 3000)], Some((ConfirmedPendingInvoice, 3000))),
-            vec![(Pending, -3000), (ConfirmedPendingInvoice, 3000)]
-        );
+        assert_eq!(moves(&[(Pending, 3000)], Some((ConfirmedPendingInvoice, 3000))), vec![(Pending, -3000), (ConfirmedPendingInvoice, 3000)]);
     }
 
     #[test]

@@ -88,11 +88,7 @@ impl Tx {
     }
 
     pub async fn insert_cp_invoicing_run(&mut self, period: &str, at: Instant) -> Result<()> {
-        sqlx::query("INSERT INTO cp_invoicing_runs (period, run_at) VALUES ($1, $2)")
-            .bind(period)
-            .bind(ms(at))
-            .execute(self.conn())
-            .await?;
+        sqlx::query("INSERT INTO cp_invoicing_runs (period, run_at) VALUES ($1, $2)").bind(period).bind(ms(at)).execute(self.conn()).await?;
         Ok(())
     }
 

@@ -2,17 +2,15 @@
 //! are append-only; only the settlement statuses of payouts and earnings move.
 
 use refshare_core::attribution::Reason;
-use refshare_core::case::CaseSource;
 use refshare_core::ledger::EarningKind;
+use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
+use refshare_core::case::CaseSource;
 use refshare_core::link::LinkStatus;
 use refshare_core::money::{Bps, Currency};
-use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{
-    at, get, ms, opt_at, opt_uuid, uuid, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result, ReversalRecord, StoreError, Tx,
-};
+use crate::{at, get, ms, opt_at, opt_uuid, uuid, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, ReversalRecord, Result, StoreError, Tx};
 
 fn currency(s: &str) -> Result<Currency> {
     Currency::parse(s).map_err(|_| StoreError::Corrupt(format!("currency `{s}`")))
@@ -221,25 +219,25 @@ impl Tx {
         sqlx::query(&format!(
             "INSERT INTO earnings ({EARNING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
-        .bind(e.id.to_string())
-        .bind(e.payout_id.to_string())
-        .bind(e.decision_id.map(|x| x.to_string()))
-        .bind(e.partner_id.to_string())
-        .bind(e.case_id.to_string())
-        .bind(e.amount_minor)
-        .bind(e.currency.code())
-        .bind(e.referral_invoice_status.as_str())
-        .bind(ms(e.created_at))
-        .bind(e.kind.as_str())
-        .bind(e.corrects_id.map(|x| x.to_string()))
-        .bind(e.note.clone())
-        .bind(e.partner_invoice_id.map(|x| x.to_string()))
-        .bind(e.voided_at.map(ms))
-        .bind(e.void_reason.clone())
-        .bind(e.dispute_id.map(|x| x.to_string()))
-        .bind(e.status_before_dispute.map(|s| s.as_str()))
-        .execute(self.conn())
-        .await?;
+            .bind(e.id.to_string())
+            .bind(e.payout_id.to_string())
+            .bind(e.decision_id.map(|x| x.to_string()))
+            .bind(e.partner_id.to_string())
+            .bind(e.case_id.to_string())
+            .bind(e.amount_minor)
+            .bind(e.currency.code())
+            .bind(e.referral_invoice_status.as_str())
+            .bind(ms(e.created_at))
+            .bind(e.kind.as_str())
+            .bind(e.corrects_id.map(|x| x.to_string()))
+            .bind(e.note.clone())
+            .bind(e.partner_invoice_id.map(|x| x.to_string()))
+            .bind(e.voided_at.map(ms))
+            .bind(e.void_reason.clone())
+            .bind(e.dispute_id.map(|x| x.to_string()))
+            .bind(e.status_before_dispute.map(|s| s.as_str()))
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 

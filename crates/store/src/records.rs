@@ -3,10 +3,10 @@
 
 use refshare_core::attribution::Reason;
 use refshare_core::case::{CaseSource, Lifecycle};
-use refshare_core::ledger::EarningKind;
 use refshare_core::link::LinkRequest;
 use refshare_core::link::LinkStatus;
 use refshare_core::money::{Bps, Currency};
+use refshare_core::ledger::EarningKind;
 use refshare_core::stage::{CommissionStatus, InvoicingTriggerMode, ReferralInvoiceStatus};
 use refshare_core::Instant;
 use uuid::Uuid;

@@ -2,11 +2,11 @@
 //! amounts must come back exactly (beyond 2^31 and 2^53, and negative for reversals).
 
 use refshare_core::attribution::Reason;
-use refshare_core::case::CaseSource;
 use refshare_core::ledger::EarningKind;
+use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
+use refshare_core::case::CaseSource;
 use refshare_core::link::{Link, LinkRequest, LinkRequestStatus, LinkStatus};
 use refshare_core::money::Bps;
-use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
 use refshare_core::Instant;
 use refshare_store::{
     CaseRecord, ClientRecord, CollectionPartnerRecord, DecisionRecord, EarningRecord, LinkRequestRecord, PartnerRecord, PaymentRecord,
