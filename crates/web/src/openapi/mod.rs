@@ -13,6 +13,7 @@
 
 mod admin;
 mod customer;
+mod disputes;
 mod pages;
 mod referral;
 mod schemas;
@@ -80,6 +81,13 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         admin::admin_expire_link_requests,
         admin::admin_test_clock,
         admin::admin_advance_test_clock,
+        disputes::referral_file_dispute,
+        disputes::referral_list_disputes,
+        disputes::referral_get_dispute,
+        disputes::referral_statement,
+        disputes::admin_list_disputes,
+        disputes::admin_get_dispute,
+        disputes::admin_resolve_dispute,
         pages::onboarding_show,
         pages::onboarding_sign,
         pages::approval_show,
