@@ -2,7 +2,9 @@
 //! isolation, idempotency, and bad input.
 
 mod bad_input;
+mod disputes;
 mod harness;
 mod idempotency;
 mod isolation;
 mod scenarios;
+mod statements;
