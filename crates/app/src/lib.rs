@@ -5,8 +5,10 @@
 pub mod attribution;
 pub mod auth;
 pub mod cases;
+pub mod check_json;
 pub mod clients;
 pub mod clock;
+pub mod disputes;
 pub mod error;
 pub mod fx;
 pub mod ledger;
@@ -18,6 +20,7 @@ pub mod payments;
 pub mod reporting;
 pub mod revenue;
 pub mod reversals;
+pub mod statements;
 pub mod views;
 
 use std::sync::Arc;

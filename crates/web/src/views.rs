@@ -5,7 +5,6 @@ use refshare_app::attribution::AttributionView;
 use refshare_app::partner_cases::PartnerCase;
 use refshare_app::reporting::{TransactionFilter, TransactionRow};
 use refshare_app::{App, AppError};
-use refshare_core::check::CheckStatus;
 use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
 use refshare_core::ledger::EarningKind;
 use refshare_core::parse::Country;
@@ -15,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::extract::Params;
-use crate::wire::{num, opt_ts, page, pct, slice, ts};
+use crate::wire::{num, page, pct, slice, ts};
 
 /// The reference's case item of `GET /cases`.
 pub fn case_item(pc: &PartnerCase) -> Value {
@@ -189,93 +188,8 @@ fn enum_list<T: Copy>(q: &Params, name: &str, all: &[T], as_str: fn(&T) -> &'sta
         .collect()
 }
 
-fn check_status(s: CheckStatus) -> &'static str {
-    match s {
-        CheckStatus::Pass => "pass",
-        CheckStatus::Fail => "fail",
-        CheckStatus::NotApplicable => "not_applicable",
-    }
-}
-
-/// The self-serve check (API.md). With `operator`, every stored decision is added.
+/// The self-serve check (API.md). With `operator`, every stored decision is added. The
+/// rendering lives in the app (`check_json`) because disputes snapshot it at filing.
 pub fn attribution_json(app: &App, v: &AttributionView, operator: bool) -> Value {
-    let report = v.report.as_ref();
-    let verdict = report.map(|r| match r.verdict {
-        refshare_core::check::Verdict::Attributed => "attributed",
-        refshare_core::check::Verdict::NotAttributed => "not_attributed",
-        refshare_core::check::Verdict::NoPayoutYet => "no_payout_yet",
-    });
-    let now = app.now();
-    let link = v.link.as_ref().map(|l| json!({
-        "id": l.id,
-        "status": l.status_at(now).map(|s| s.as_str()),
-        "linkedAt": ts(l.linked_at),
-        "isAttributedClient": l.is_attributed,
-        "referralFeePercentage": pct(l.referral_fee_bps),
-        "history": l.history.iter().map(|e| json!({"at": ts(e.at), "status": e.status.as_str(), "reason": e.reason})).collect::<Vec<_>>(),
-    }));
-    let request = v.request.as_ref().map(|r| {
-        json!({
-            "id": r.id,
-            "status": r.status_at(now).as_str(),
-            "createdAt": ts(r.created_at),
-            "expiresAt": ts(r.expires_at),
-            "decidedAt": opt_ts(r.decided_at),
-        })
-    });
-    // Without a link, the partner learns nothing about the company beyond its own id for it.
-    let client = match &v.link {
-        Some(l) => json!({
-            "externalTenantId": l.external_tenant_id,
-            "companyName": v.client.company_name,
-            "isAttributedClient": l.is_attributed,
-            "onboardingDone": v.client.onboarding_completed_at.is_some(),
-            "onboardingUrl": v.onboarding_url,
-        }),
-        None => json!({
-            "externalTenantId": v.request.as_ref().map(|r| r.external_tenant_id.clone()),
-            "companyName": null, "isAttributedClient": null, "onboardingDone": null, "onboardingUrl": null,
-        }),
-    };
-    let mut out = json!({
-        "caseReference": v.case.reference,
-        "verdict": verdict.unwrap_or("not_attributed"),
-        "reason": report.map(|r| r.reason.as_str()).unwrap_or("no_link"),
-        "partnerId": v.partner_id,
-        "checks": report.map(|r| r.checks.iter().map(|c| json!({"id": c.id, "status": check_status(c.status), "detail": c.detail, "resolution": c.resolution})).collect::<Vec<_>>()).unwrap_or_default(),
-        "link": link,
-        "linkRequest": request,
-        "client": client,
-        "case": {"source": v.case.source.as_str(), "dateCreated": ts(v.case.created_at), "lifecycle": v.case.lifecycle.as_str()},
-        "payouts": v.payouts.iter().map(|p| json!({
-            "payoutId": p.payout_id,
-            "date": ts(p.date),
-            "decision": if p.decision.attributed { "attributed" } else { "not_attributed" },
-            "reason": p.decision.reason.as_str(),
-            "referralFee": num(p.decision.referral_fee_minor, p.decision.currency.exponent()),
-            "currency": p.decision.currency.code(),
-            "stage": p.stage.map(|s| s.as_str()),
-            "stageLabel": p.stage.map(|s| s.label()),
-            "reversed": p.voided.as_ref().map(|reason| json!({"reason": reason})),
-            "resolution": if p.decision.attributed { None } else { Some(p.decision.reason.resolution()) },
-        })).collect::<Vec<_>>(),
-        "dispute": {"allowed": v.dispute_allowed, "deadline": opt_ts(v.dispute_deadline)},
-    });
-    if operator {
-        out["decisions"] = v
-            .all_decisions
-            .iter()
-            .map(|d| {
-                json!({
-                    "id": d.id, "payoutId": d.payout_id, "supersedesId": d.supersedes_id, "partnerId": d.partner_id,
-                    "linkId": d.link_id, "linkRequestId": d.link_request_id, "linkStatus": d.link_status.map(|s| s.as_str()),
-                    "reason": d.reason.as_str(), "attributed": d.attributed, "caseSource": d.case_source.as_str(),
-                    "referralFeePercentage": d.referral_fee_bps.map(pct), "referralFee": num(d.referral_fee_minor, d.currency.exponent()),
-                    "currency": d.currency.code(), "engineVersion": d.engine_version, "decidedAt": ts(d.decided_at),
-                })
-            })
-            .collect::<Vec<_>>()
-            .into();
-    }
-    out
+    refshare_app::check_json::attribution_json(v, app.now(), operator)
 }

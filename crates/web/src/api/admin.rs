@@ -50,6 +50,7 @@ pub fn routes() -> Router<App> {
         .route("/test-clock", get(clock))
         .route("/test-clock/advance", post(advance_clock))
         .merge(crate::api::money::routes())
+        .merge(crate::api::disputes::operator::routes())
 }
 
 fn id(s: &str, what: &'static str) -> Result<Uuid, AppError> {

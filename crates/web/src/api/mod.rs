@@ -2,5 +2,7 @@
 
 pub mod admin;
 pub mod customer;
+pub mod disputes;
 pub mod money;
 pub mod referral;
+pub mod statements;

@@ -32,6 +32,8 @@ pub fn routes() -> Router<App> {
         .route("/reporting/transactions", get(reporting))
         .route("/referral-partner/filter-options", get(filter_options))
         .route("/attribution/cases/{reference}", get(attribution))
+        .merge(crate::api::disputes::partner::routes())
+        .merge(crate::api::statements::routes())
 }
 
 async fn create_client(State(app): State<App>, Partner(p): Partner, body: JsonValue) -> ApiResult<Response> {

@@ -13,6 +13,7 @@
 
 mod admin;
 mod customer;
+mod disputes;
 mod money;
 mod pages;
 mod referral;
@@ -88,6 +89,13 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         money::admin_create_partner_invoice,
         money::admin_partner_invoice_paid,
         money::admin_reconcile,
+        disputes::referral_file_dispute,
+        disputes::referral_list_disputes,
+        disputes::referral_get_dispute,
+        disputes::referral_statement,
+        disputes::admin_list_disputes,
+        disputes::admin_get_dispute,
+        disputes::admin_resolve_dispute,
         pages::onboarding_show,
         pages::onboarding_sign,
         pages::approval_show,

@@ -2,9 +2,11 @@
 //! isolation, idempotency, and bad input.
 
 mod bad_input;
+mod disputes;
 mod harness;
 mod idempotency;
 mod isolation;
 mod ledger_props;
 mod money;
 mod scenarios;
+mod statements;
