@@ -62,7 +62,11 @@ impl App {
         let case_facts = CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id };
         let partner = partner.or_else(|| relevant_partner(facts, now));
         let decisions = tx.decisions_of_case(case.id).await?;
-        let mine: Vec<&DecisionRecord> = decisions.iter().filter(|d| partner.is_some() && d.partner_id == partner).collect();
+        // This partner's decisions, without those a later decision (a dispute's
+        // correction) superseded: one line per payout.
+        let superseded: Vec<Uuid> = decisions.iter().filter_map(|d| d.supersedes_id).collect();
+        let mine: Vec<&DecisionRecord> =
+            decisions.iter().filter(|d| partner.is_some() && d.partner_id == partner && !superseded.contains(&d.id)).collect();
         let mut payouts = Vec::new();
         let earnings = tx.earnings_of_case(case.id).await?;
         for d in &mine {

@@ -71,8 +71,8 @@ async fn report(t: &TestApp, key: &str) -> Value {
 }
 
 async fn reconciles(t: &TestApp) {
-    let r = t.app.reconcile().await.expect("ledger, earnings and reporting agree");
-    assert!(r.ok);
+    let r = t.admin("GET", "/reconcile", None).await;
+    assert_eq!(r.status, StatusCode::OK, "ledger, earnings and reporting agree: {}", r.text);
 }
 
 async fn audit_actions(t: &TestApp, id: &str) -> Vec<String> {
@@ -118,6 +118,11 @@ async fn dispute_upheld(t: TestApp) {
     assert_eq!(correction["supersedesId"], decision_id.as_str());
     assert_eq!(correction["attributed"], true);
     assert_eq!(correction["reason"], "partner_channel");
+    let mine = t.check(&key, &case_ref).await;
+    let lines = mine.body["payouts"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "the superseded decision is not listed again: {}", mine.text);
+    assert_eq!(lines[0]["decision"], "attributed");
+    assert_eq!(lines[0]["stage"], "Pending");
     reconciles(&t).await;
 
     let again = t.admin("POST", &format!("/disputes/{id}/resolve"), Some(json!({"outcome": "rejected", "reason": "no"}))).await;
