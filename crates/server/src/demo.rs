@@ -48,16 +48,26 @@ fn token_of(url: &str) -> String {
 }
 
 async fn pay(app: &App, reference: &str, amount: &str, external: &str) -> Result<String, AppError> {
+    Ok(pay_outcome(app, reference, amount, external).await?.0)
+}
+
+async fn pay_outcome(
+    app: &App,
+    reference: &str,
+    amount: &str,
+    external: &str,
+) -> Result<(String, refshare_app::payments::PaymentOutcome), AppError> {
     let input = serde_json::from_value(
         json!({"amount": serde_json::from_str::<serde_json::Value>(amount).expect("number"), "externalId": external}),
     )
     .map_err(|e| AppError::Internal(e.to_string()))?;
     let out = app.register_payment(reference, input).await?;
-    Ok(format!(
+    let line = format!(
         "{reference}: payment {amount} → {} ({})",
         out.decision.reason.as_str(),
         refshare_core::money::format_minor(out.decision.referral_fee_minor, out.decision.currency.exponent())
-    ))
+    );
+    Ok((line, out))
 }
 
 async fn new_case(app: &App, client: Uuid, body: serde_json::Value, source: CaseSource, partner: Option<Uuid>) -> Result<String, AppError> {
@@ -124,8 +134,17 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
     app.sign_onboarding(created.state.link.id, signing("Alice Baker")).await?;
     let acme_web = new_case(app, acme, case("ACME-2", "640.00", "GBP", "Dough Direct", "GB"), CaseSource::WebApp, None).await?;
     let acme_first = created.cases.successful[0].reference.clone();
-    lines.push(pay(app, &acme_first, "1000.00", "demo-acme-1").await?);
-    lines.push(pay(app, &acme_web, "320.00", "demo-acme-2").await?);
+    let (line, first) = pay_outcome(app, &acme_first, "1000.00", "demo-acme-1").await?;
+    lines.push(line);
+    // The collection partner paid the commission: the earning is Confirmed, its USD locked.
+    app.commission_paid(first.payout.id).await?;
+    lines.push(format!("{acme_first}: commission paid → Confirmed (USD rate locked)"));
+    let (line, web) = pay_outcome(app, &acme_web, "320.00", "demo-acme-2").await?;
+    lines.push(line);
+    let (line, _) = pay_outcome(app, &acme_web, "180.00", "demo-acme-3").await?;
+    lines.push(line);
+    app.reverse_payment(web.payment.id, Some("chargeback by the debtor's bank (demo)".into())).await?;
+    lines.push(format!("{acme_web}: payment 320.00 reversed → earning voided, visible in the statement"));
 
     // Non-attributed client (signed up directly, then linked by approval).
     let (nordwind, _) = app
@@ -145,6 +164,18 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
     let nw_web = new_case(app, nordwind.id, case("NW-2", "8000.00", "DKK", "Havn Handel", "DK"), CaseSource::WebApp, None).await?;
     lines.push(pay(app, &nw_partner, "5000.00", "demo-nw-1").await?);
     lines.push(pay(app, &nw_web, "2000.00", "demo-nw-2").await?);
+    app.file_dispute(
+        &ledgerly,
+        refshare_app::disputes::DisputeInput {
+            case_reference: Some(nw_web.clone()),
+            external_tenant_id: Some("ledgerly-nordwind".into()),
+            creation_method: Some("We believe our integration created it".into()),
+            expected_outcome: Some("A referral fee on the payout".into()),
+            observation: Some("The check says another channel created the case".into()),
+        },
+    )
+    .await?;
+    lines.push(format!("{nw_web}: dispute filed by Ledgerly (open; resolve with POST /admin-api/v1/disputes/{{id}}/resolve)"));
 
     // Link pending approval.
     let (solvik, _) = app
