@@ -16,6 +16,7 @@ pub mod partners;
 pub mod payments;
 pub mod reporting;
 pub mod views;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -44,6 +45,9 @@ pub struct AppConfig {
     pub case_prefix: String,
     /// Days after a reporting period during which disputes are accepted.
     pub dispute_window_days: i64,
+    /// Let webhooks reach loopback over plain http (`REFSHARE_WEBHOOK_ALLOW_LOOPBACK`);
+    /// honoured only in `test`.
+    pub webhook_allow_loopback: bool,
 }
 
 /// The application: store, clock, configuration and mailer.

@@ -66,6 +66,7 @@ async fn app_with(smtp_url: Option<String>) -> (App, std::path::PathBuf) {
         smtp_url,
         case_prefix: "DEB-".into(),
         dispute_window_days: 30,
+        webhook_allow_loopback: false,
     };
     (App::new(store, config, Arc::new(SystemClock)).await.unwrap(), path)
 }

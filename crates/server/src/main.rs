@@ -65,6 +65,7 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
         smtp_url: settings.smtp_url.clone(),
         case_prefix: "DEB-".into(),
         dispute_window_days: 30,
+        webhook_allow_loopback: settings.webhook_allow_loopback,
     };
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if settings.demo {
