@@ -3,3 +3,4 @@
 pub mod admin;
 pub mod customer;
 pub mod referral;
+pub mod webhooks;

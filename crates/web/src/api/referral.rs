@@ -32,6 +32,7 @@ pub fn routes() -> Router<App> {
         .route("/reporting/transactions", get(reporting))
         .route("/referral-partner/filter-options", get(filter_options))
         .route("/attribution/cases/{reference}", get(attribution))
+        .merge(crate::api::webhooks::routes())
 }
 
 async fn create_client(State(app): State<App>, Partner(p): Partner, body: JsonValue) -> ApiResult<Response> {
