@@ -76,6 +76,7 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
     }
 
     let jobs = tokio::spawn(background_jobs(app.clone()));
+    let webhooks = tokio::spawn(webhook_job(app.clone()));
     let listener =
         tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding REFSHARE_LISTEN={}", settings.listen))?;
     tracing::info!(listen = %settings.listen, public_url = %settings.public_url, environment = ?settings.environment, "refshare is ready");
@@ -83,6 +84,9 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     jobs.abort();
+    // A delivery cut off here is still claimed in the database and is retried when its
+    // lease ends, with the same event id.
+    webhooks.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -95,6 +99,30 @@ async fn background_jobs(app: App) {
         tick.tick().await;
         if let Err(e) = app.expire_link_requests().await {
             tracing::warn!(error = %e, "link-request expiry job failed");
+        }
+    }
+}
+
+/// How often due webhook deliveries are sent.
+const WEBHOOK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Periodic work: send due webhook deliveries (SPEC §9).
+async fn webhook_job(app: App) {
+    let mut tick = tokio::time::interval(WEBHOOK_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match app.deliver_webhooks().await {
+            Ok(r) if r.attempted > 0 => tracing::info!(
+                attempted = r.attempted,
+                delivered = r.delivered,
+                retrying = r.retrying,
+                failed = r.failed,
+                disabled = r.subscriptions_disabled,
+                "webhook deliveries"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "webhook delivery job failed"),
         }
     }
 }
