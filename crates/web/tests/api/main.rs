@@ -1,8 +1,9 @@
 //! End-to-end tests through HTTP on both backends: the seed situations of SPEC §5, tenant
-//! isolation, idempotency, and bad input.
+//! isolation, idempotency, bad input, and webhooks.
 
 mod bad_input;
 mod harness;
 mod idempotency;
 mod isolation;
 mod scenarios;
+mod webhooks;
