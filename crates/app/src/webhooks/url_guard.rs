@@ -298,4 +298,14 @@ mod tests {
         }
         assert!(check_url(&format!("https://h.example/{}", "a".repeat(MAX_URL_LEN)), false).is_err());
     }
+
+    #[tokio::test]
+    async fn the_resolver_refuses_what_the_name_points_to() {
+        use reqwest::dns::Resolve;
+        let name = |h: &str| h.parse::<reqwest::dns::Name>().unwrap();
+        let refused = resolver(false).resolve(name("localhost")).await;
+        assert!(refused.err().is_some_and(|e| e.to_string().contains("SSRF")));
+        let allowed = resolver(true).resolve(name("localhost")).await.ok().expect("loopback allowed by the setting");
+        assert!(allowed.into_iter().all(|a| a.ip().is_loopback()));
+    }
 }
