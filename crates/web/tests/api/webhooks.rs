@@ -93,7 +93,7 @@ fn verify(header: &str, secret: &str, body: &[u8], now_unix: i64) -> bool {
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
     let expected = hex::encode(mac.finalize().into_bytes());
-    sigs.iter().any(|s| *s == expected)
+    sigs.contains(&expected)
 }
 
 /// A partner and a receiver, on an app that may reach loopback.
