@@ -239,21 +239,27 @@ impl App {
             ));
         }
         tx.insert_case(&case).await?;
+        crate::webhooks::outbox::case_created(tx, now, &case).await?;
         Ok(case)
     }
 
     /// Activates the pending cases of a client that just completed onboarding.
     pub(crate) async fn activate_pending_cases(&self, tx: &mut Tx, client_id: Uuid) -> Result<(), AppError> {
+        let partner = crate::webhooks::outbox::active_partner_of(tx, client_id).await?;
         for mut case in tx.cases_of_client(client_id).await? {
             if case.lifecycle != Lifecycle::PendingContractSigning {
                 continue;
             }
+            let old = case.lifecycle;
             if !self.assign(tx, &mut case).await? {
                 case.lifecycle = Lifecycle::Closed;
                 case.close_code = Some(close_code::NO_PARTNER_AVAILABLE.into());
             }
             case.updated_at = self.now();
             tx.update_case_state(&case).await?;
+            if let Some((partner_id, tenant)) = &partner {
+                crate::webhooks::outbox::case_changed(tx, case.updated_at, *partner_id, tenant, old, &case).await?;
+            }
         }
         Ok(())
     }

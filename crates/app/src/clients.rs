@@ -13,6 +13,7 @@ use crate::cases::{parse_case, CaseFailure, NewCase, Origin};
 use crate::error::FieldError;
 use crate::notify::{self, kind};
 use crate::views::{CaseResults, ClientCreated, ClientState, ClientsSummary};
+use crate::webhooks as wh;
 use crate::{actor, audit, App, AppError};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -251,6 +252,14 @@ impl App {
             history: vec![LinkEvent { at: now, status: LinkStatus::Active, actor: actor::partner(partner.id), reason: None }],
         };
         tx.insert_link(&link, &actor::partner(partner.id), return_url.as_deref()).await?;
+        wh::enqueue_event(
+            &mut tx,
+            now,
+            partner.id,
+            wh::event::CLIENT_LINKED,
+            wh::outbox::client_data(&tenant, new.record.id, serde_json::json!({"linkId": link.id, "isAttributedClient": true})),
+        )
+        .await?;
         let origin = Origin { source: CaseSource::PartnerApi, partner: Some(partner.id) };
         let mut results = CaseResults::default();
         for nc in &cases {
@@ -333,6 +342,14 @@ impl App {
         tx.insert_link_request(&LinkRequestRecord { request: request.clone(), token_hash: hash_secret(&token), cases_json, return_url })
             .await?;
         let url = self.approval_url(&token);
+        wh::enqueue_event(
+            tx,
+            now,
+            partner.id,
+            wh::event::CLIENT_LINK_REQUESTED,
+            wh::outbox::client_data(tenant, client.id, serde_json::json!({"linkRequestId": id, "expiresAt": request.expires_at})),
+        )
+        .await?;
         let to = tx
             .client_users(client.id)
             .await?
@@ -373,6 +390,18 @@ impl App {
     /// Stores the expiry of a request that passed `expires_at` and tells the partner.
     pub(crate) async fn expire_request(&self, tx: &mut Tx, r: &LinkRequestRecord, partner: &PartnerRecord) -> Result<(), AppError> {
         tx.set_link_request_status(r.request.id, LinkRequestStatus::Expired, Some(r.request.expires_at)).await?;
+        wh::enqueue_event(
+            tx,
+            self.now(),
+            partner.id,
+            wh::event::CLIENT_LINK_EXPIRED,
+            wh::outbox::client_data(
+                &r.request.external_tenant_id,
+                r.request.client_id,
+                serde_json::json!({"linkRequestId": r.request.id, "expiredAt": r.request.expires_at}),
+            ),
+        )
+        .await?;
         notify::enqueue(
             tx,
             self,
@@ -507,11 +536,21 @@ impl App {
             &LinkEvent { at: now, status: LinkStatus::Archived, actor: who.clone(), reason: Some("withdrawn by partner".into()) },
         )
         .await?;
+        wh::enqueue_event(
+            &mut tx,
+            now,
+            partner.id,
+            wh::event::LINK_ARCHIVED,
+            wh::outbox::client_data(tenant, client.id, serde_json::json!({"linkId": link.id, "reason": "withdrawn by partner"})),
+        )
+        .await?;
         for mut c in cases.into_iter().filter(|c| c.lifecycle == Lifecycle::PendingContractSigning) {
+            let old = c.lifecycle;
             c.lifecycle = Lifecycle::Closed;
             c.close_code = Some(close_code::CASE_NEVER_STARTED_INTERNAL.into());
             c.updated_at = now;
             tx.update_case_state(&c).await?;
+            wh::outbox::case_changed(&mut tx, now, partner.id, tenant, old, &c).await?;
         }
         audit(&mut tx, now, &who, "client.withdrawn", "link", &link.id.to_string(), serde_json::json!({"externalTenantId": tenant}))
             .await?;

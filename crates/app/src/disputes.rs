@@ -77,8 +77,8 @@ fn partner_link(links: &[Link], partner: Uuid, now: Instant) -> Option<&Link> {
     links.iter().filter(|l| l.partner_id == partner).max_by_key(|l| (l.status_at(now) == Some(LinkStatus::Active), l.linked_at, l.id))
 }
 
-/// Queues the partner's e-mail about a dispute change inside `tx`. The `dispute.updated`
-/// webhook is enqueued here too once the webhook outbox is merged.
+/// Queues the partner's e-mail and the `dispute.updated` webhook about a dispute change,
+/// inside `tx`.
 pub async fn announce_dispute(tx: &mut Tx, app: &App, partner: &PartnerRecord, v: &DisputeView, what: &str) -> Result<(), AppError> {
     let d = &v.dispute;
     let mut body = format!("Your dispute {} on case {} was {what}.\n\nStatus: {}\n", d.id, v.case_reference, d.status);
@@ -89,7 +89,18 @@ pub async fn announce_dispute(tx: &mut Tx, app: &App, partner: &PartnerRecord, v
         body.push_str(&format!("Disputes on this case were accepted until {}.\n", fmt_deadline(d.deadline)));
     }
     let subject = format!("Dispute on case {}: {}", v.case_reference, d.status);
-    notify::enqueue(tx, app, DISPUTE_UPDATE, &partner.contact_email, &subject, body, Some(d.id.to_string())).await
+    notify::enqueue(tx, app, DISPUTE_UPDATE, &partner.contact_email, &subject, body, Some(d.id.to_string())).await?;
+    let data = serde_json::json!({
+        "disputeId": d.id,
+        "caseId": d.case_id,
+        "caseReference": v.case_reference,
+        "externalTenantId": d.external_tenant_id,
+        "status": d.status,
+        "change": what,
+        "resolutionReason": d.resolution_reason,
+        "deadline": d.deadline.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    });
+    crate::webhooks::enqueue_event(tx, app.now(), partner.id, crate::webhooks::event::DISPUTE_UPDATED, data).await
 }
 
 async fn view_of(tx: &mut Tx, dispute: DisputeRecord) -> Result<DisputeView, AppError> {

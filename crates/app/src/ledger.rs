@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 
 use refshare_core::ledger::{moves, stage_of, EarningStatuses};
-use refshare_core::money::Currency;
+use refshare_core::money::{format_minor, Currency};
 use refshare_core::stage::{CpInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{EarningRecord, LedgerEntryRecord, Tx};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::webhooks::{enqueue_event, event};
 use crate::{App, AppError};
 
 /// Why entries were posted, and the record that caused them.
@@ -90,6 +91,12 @@ pub async fn sync_earning(tx: &mut Tx, earning_id: Uuid, cause: &Cause<'_>) -> R
         .await?;
     }
     let from = held.iter().find(|(_, a)| *a != 0).map(|(s, _)| *s);
+    // Announce it to the partner's webhooks in the same transaction (the outbox).
+    let (event, data) = match (from, target) {
+        (None, Some(_)) => (event::EARNING_CREATED, earning_event_data(&e, from, target, cause)),
+        _ => (event::EARNING_STAGE_CHANGED, earning_event_data(&e, from, target, cause)),
+    };
+    enqueue_event(tx, cause.at, e.partner_id, event, data).await?;
     crate::audit(
         tx,
         cause.at,
@@ -101,6 +108,25 @@ pub async fn sync_earning(tx: &mut Tx, earning_id: Uuid, cause: &Cause<'_>) -> R
     )
     .await?;
     Ok(Some(StageChange { earning_id: e.id, partner_id: e.partner_id, from, to: target }))
+}
+
+/// The `data` of `earning.created` / `earning.stage_changed`: the earning, where it was
+/// and where it is now (`null` once voided), and what moved it.
+fn earning_event_data(e: &EarningRecord, from: Option<RevenueStage>, to: Option<RevenueStage>, cause: &Cause<'_>) -> serde_json::Value {
+    serde_json::json!({
+        "earningId": e.id,
+        "kind": e.kind.as_str(),
+        "caseId": e.case_id,
+        "payoutId": e.payout_id,
+        "amount": format_minor(e.amount_minor, e.currency.exponent()),
+        "currency": e.currency.code(),
+        "previousStage": from.map(|s| s.as_str()),
+        "stage": to.map(|s| s.as_str()),
+        "stageLabel": to.map(|s| s.label()),
+        "voidReason": e.void_reason,
+        "note": e.note,
+        "cause": cause.name,
+    })
 }
 
 /// Syncs every earning of a payout.

@@ -22,6 +22,7 @@ pub mod revenue;
 pub mod reversals;
 pub mod statements;
 pub mod views;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -52,6 +53,9 @@ pub struct AppConfig {
     pub dispute_window_days: i64,
     /// Day of the month on which the previous month's CP invoicing runs (1–28).
     pub cp_invoicing_day: u32,
+    /// Let webhooks reach loopback over plain http (`REFSHARE_WEBHOOK_ALLOW_LOOPBACK`);
+    /// honoured only in `test`.
+    pub webhook_allow_loopback: bool,
 }
 
 /// The application: store, clock, configuration and mailer.

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::auth::hash_secret;
 use crate::cases::{parse_case, Origin};
 use crate::notify::{self, kind};
+use crate::webhooks as wh;
 use crate::{actor, audit, App, AppError};
 
 /// Version of the agreement text the onboarding page shows.
@@ -80,6 +81,14 @@ impl App {
         match decision {
             Decision::Decline => {
                 tx.set_link_request_status(r.request.id, LinkRequestStatus::Declined, Some(now)).await?;
+                wh::enqueue_event(
+                    &mut tx,
+                    now,
+                    partner.id,
+                    wh::event::CLIENT_LINK_DECLINED,
+                    wh::outbox::client_data(&r.request.external_tenant_id, client.id, serde_json::json!({"linkRequestId": r.request.id})),
+                )
+                .await?;
                 notify::enqueue(
                     &mut tx,
                     self,
@@ -115,11 +124,24 @@ impl App {
                     history: vec![LinkEvent { at: now, status: LinkStatus::Active, actor: who.clone(), reason: None }],
                 };
                 tx.insert_link(&link, &who, r.return_url.as_deref()).await?;
+                wh::enqueue_event(
+                    &mut tx,
+                    now,
+                    partner.id,
+                    wh::event::CLIENT_LINKED,
+                    wh::outbox::client_data(
+                        &link.external_tenant_id,
+                        client.id,
+                        serde_json::json!({"linkId": link.id, "linkRequestId": r.request.id, "isAttributedClient": false}),
+                    ),
+                )
+                .await?;
                 // Replay the cases that came with the request as the partner's own cases.
                 let cases: Vec<serde_json::Value> = serde_json::from_str(&r.cases_json).unwrap_or_default();
                 let origin = Origin { source: CaseSource::PartnerApi, partner: Some(partner.id) };
                 let mut replayed = 0;
                 let mut failed = Vec::new();
+                let mut failed_json = Vec::new();
                 for (i, c) in cases.iter().enumerate() {
                     let outcome = match parse_case(c, &format!("cases[{i}].")) {
                         Ok(nc) => self.insert_case(&mut tx, &client, &nc, origin, true).await.map(|_| ()),
@@ -128,8 +150,29 @@ impl App {
                     match outcome {
                         Ok(()) => replayed += 1,
                         Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
-                        Err(e) => failed.push(format!("case {i}: {e}")),
+                        Err(e) => {
+                            failed_json.push(serde_json::json!({
+                                "index": i,
+                                "creditorReference": c.get("creditorReference").and_then(|v| v.as_str()),
+                                "message": e.to_string(),
+                            }));
+                            failed.push(format!("case {i}: {e}"));
+                        }
                     }
+                }
+                if !failed_json.is_empty() {
+                    wh::enqueue_event(
+                        &mut tx,
+                        now,
+                        partner.id,
+                        wh::event::CASES_REPLAY_FAILED,
+                        wh::outbox::client_data(
+                            &link.external_tenant_id,
+                            client.id,
+                            serde_json::json!({"linkId": link.id, "failedCases": failed_json}),
+                        ),
+                    )
+                    .await?;
                 }
                 notify::enqueue(
                     &mut tx,
@@ -206,6 +249,18 @@ impl App {
             version: SDCA_VERSION.into(),
         };
         if tx.complete_onboarding(page.client.id, &sig).await? {
+            wh::enqueue_event(
+                &mut tx,
+                now,
+                page.link.partner_id,
+                wh::event::CLIENT_CONTRACT_SIGNED,
+                wh::outbox::client_data(
+                    &page.link.external_tenant_id,
+                    page.client.id,
+                    serde_json::json!({"linkId": link_id, "signedAt": now, "sdcaVersion": SDCA_VERSION}),
+                ),
+            )
+            .await?;
             self.activate_pending_cases(&mut tx, page.client.id).await?;
             audit(
                 &mut tx,
@@ -242,6 +297,16 @@ impl App {
         }
         let event = LinkEvent { at: now, status: to, actor: actor::OPERATOR.into(), reason: reason.clone() };
         tx.change_link_status(&link, &event).await?;
+        if to == LinkStatus::Archived {
+            wh::enqueue_event(
+                &mut tx,
+                now,
+                link.partner_id,
+                wh::event::LINK_ARCHIVED,
+                wh::outbox::client_data(&link.external_tenant_id, link.client_id, serde_json::json!({"linkId": link.id, "reason": reason})),
+            )
+            .await?;
+        }
         audit(
             &mut tx,
             now,

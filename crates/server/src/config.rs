@@ -50,6 +50,8 @@ pub struct Settings {
     pub admin_token: String,
     pub admin_token_generated: bool,
     pub smtp_url: Option<String>,
+    /// Webhooks may reach loopback over http (test environment only).
+    pub webhook_allow_loopback: bool,
     pub demo: bool,
 }
 
@@ -99,6 +101,7 @@ impl ServeArgs {
             admin_token,
             admin_token_generated: generated,
             smtp_url: self.smtp_url,
+            webhook_allow_loopback: self.webhook_allow_loopback,
             demo: self.demo,
         })
     }

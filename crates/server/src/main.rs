@@ -61,6 +61,7 @@ async fn reconcile(database_url: &str) -> anyhow::Result<()> {
         case_prefix: "DEB-".into(),
         dispute_window_days: 30,
         cp_invoicing_day: refshare_app::revenue::DEFAULT_CP_INVOICING_DAY,
+        webhook_allow_loopback: false,
     };
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let outcome = app.reconcile().await;
@@ -100,6 +101,7 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
         case_prefix: "DEB-".into(),
         dispute_window_days: 30,
         cp_invoicing_day: refshare_app::revenue::DEFAULT_CP_INVOICING_DAY,
+        webhook_allow_loopback: settings.webhook_allow_loopback,
     };
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if settings.demo {
@@ -110,6 +112,7 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
     }
 
     let jobs = tokio::spawn(background_jobs(app.clone()));
+    let webhooks = tokio::spawn(webhook_job(app.clone()));
     let listener =
         tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding REFSHARE_LISTEN={}", settings.listen))?;
     tracing::info!(listen = %settings.listen, public_url = %settings.public_url, environment = ?settings.environment, "refshare is ready");
@@ -117,6 +120,9 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     jobs.abort();
+    // A delivery cut off here is still claimed in the database and is retried when its
+    // lease ends, with the same event id.
+    webhooks.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -134,6 +140,30 @@ async fn background_jobs(app: App) {
             Ok(Some(period)) => tracing::info!(%period, "collection-partner invoicing run done"),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "collection-partner invoicing job failed"),
+        }
+    }
+}
+
+/// How often due webhook deliveries are sent.
+const WEBHOOK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Periodic work: send due webhook deliveries (SPEC §9).
+async fn webhook_job(app: App) {
+    let mut tick = tokio::time::interval(WEBHOOK_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match app.deliver_webhooks().await {
+            Ok(r) if r.attempted > 0 => tracing::info!(
+                attempted = r.attempted,
+                delivered = r.delivered,
+                retrying = r.retrying,
+                failed = r.failed,
+                disabled = r.subscriptions_disabled,
+                "webhook deliveries"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "webhook delivery job failed"),
         }
     }
 }

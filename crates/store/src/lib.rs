@@ -16,6 +16,7 @@ mod misc;
 mod partners;
 mod payouts;
 pub mod records;
+mod webhooks;
 
 use refshare_core::Instant;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -23,6 +24,7 @@ use sqlx::{Any, AnyPool, Row};
 
 pub use cases::CaseFilter;
 pub use records::*;
+pub use webhooks::DeliveryFilter;
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -344,3 +344,93 @@ impl PageReq {
         (self.page.saturating_sub(1) as i64) * self.size as i64
     }
 }
+
+/// A partner's webhook subscription (SPEC §9).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSubscriptionRecord {
+    pub id: Uuid,
+    pub partner_id: Uuid,
+    pub url: String,
+    /// Event names subscribed to.
+    pub events: Vec<String>,
+    pub is_active: bool,
+    pub is_test_mode: bool,
+    /// Base64 HMAC key; stored because every delivery is signed with it.
+    pub secret: String,
+    /// The secret before the last rotation, still signed with until `previous_secret_until`.
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<Instant>,
+    pub consecutive_failures: i64,
+    pub disabled_reason: Option<String>,
+    pub created_at: Instant,
+    pub updated_at: Instant,
+}
+
+/// One event in the durable outbox; `id` is the event id partners see on every retry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookEventRecord {
+    pub id: Uuid,
+    pub partner_id: Uuid,
+    pub event_type: String,
+    /// The `data` object of the envelope.
+    pub payload: serde_json::Value,
+    pub created_at: Instant,
+}
+
+/// Where one delivery (an event to a subscription) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt at `next_attempt_at`.
+    Pending,
+    Delivered,
+    /// Every attempt failed.
+    Failed,
+    /// The subscription was disabled or deleted before delivery.
+    Abandoned,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "Pending",
+            DeliveryStatus::Delivered => "Delivered",
+            DeliveryStatus::Failed => "Failed",
+            DeliveryStatus::Abandoned => "Abandoned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed, DeliveryStatus::Abandoned]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
+/// One event's delivery to one subscription, with its retry state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookDeliveryRecord {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub subscription_id: Uuid,
+    pub status: DeliveryStatus,
+    /// Attempts made so far.
+    pub attempts: i64,
+    pub next_attempt_at: Option<Instant>,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<Instant>,
+    pub created_at: Instant,
+}
+
+/// One HTTP attempt of a delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookAttemptRecord {
+    pub id: Uuid,
+    pub delivery_id: Uuid,
+    /// 1-based.
+    pub attempt: i64,
+    pub at: Instant,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}

@@ -26,3 +26,5 @@ mod misc;
 mod money;
 #[path = "conformance/partners.rs"]
 mod partners;
+#[path = "conformance/webhooks.rs"]
+mod webhooks;

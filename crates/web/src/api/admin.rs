@@ -44,6 +44,8 @@ pub fn routes() -> Router<App> {
         .route("/links/{id}/archive", post(archive_link))
         .route("/links/{id}/unarchive", post(unarchive_link))
         .route("/notifications", get(notifications))
+        .route("/webhooks", get(webhooks))
+        .route("/webhooks/deliveries", get(webhook_deliveries))
         .route("/fx-rates", post(load_rates))
         .route("/audit", get(audit))
         .route("/jobs/expire-link-requests", post(expire_requests))
@@ -312,4 +314,31 @@ async fn advance_clock(State(app): State<App>, _: Operator, Body(a): Body<Advanc
     app.expire_link_requests().await?;
     let offset = app.test_clock.as_ref().map(|c| c.offset_ms()).unwrap_or(0);
     Ok(Json(json!({"now": ts(now), "offsetSeconds": offset / 1000})))
+}
+
+fn opt_id(q: &Params, name: &str) -> Result<Option<Uuid>, AppError> {
+    q.get(name).map(|v| Uuid::parse_str(v).map_err(|_| AppError::bad_field(name, "must be a UUID"))).transpose()
+}
+
+async fn webhooks(State(app): State<App>, _: Operator, q: Params) -> ApiResult<Json<Value>> {
+    let hooks = app.all_webhooks(opt_id(&q, "partnerId")?).await?;
+    Ok(Json(json!({
+        "webhooks": hooks.iter().map(|w| {
+            let mut v = crate::api::webhooks::webhook_json(w, None);
+            v["partnerId"] = json!(w.partner_id);
+            v["consecutiveFailures"] = json!(w.consecutive_failures);
+            v["previousSecretValidUntil"] = opt_ts(w.previous_secret_until);
+            v
+        }).collect::<Vec<_>>(),
+    })))
+}
+
+async fn webhook_deliveries(State(app): State<App>, _: Operator, q: Params) -> ApiResult<Json<Value>> {
+    let pg = q.page(50)?;
+    let filter = refshare_store::DeliveryFilter { partner_id: opt_id(&q, "partnerId")?, subscription_id: opt_id(&q, "subscriptionId")? };
+    let (items, total) = app.webhook_deliveries(&filter, pg).await?;
+    Ok(Json(json!({
+        "page": crate::wire::page(pg, total, items.len()),
+        "deliveries": items.iter().map(crate::api::webhooks::delivery_json).collect::<Vec<_>>(),
+    })))
 }

@@ -6,3 +6,4 @@ pub mod disputes;
 pub mod money;
 pub mod referral;
 pub mod statements;
+pub mod webhooks;

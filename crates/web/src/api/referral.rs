@@ -34,6 +34,7 @@ pub fn routes() -> Router<App> {
         .route("/attribution/cases/{reference}", get(attribution))
         .merge(crate::api::disputes::partner::routes())
         .merge(crate::api::statements::routes())
+        .merge(crate::api::webhooks::routes())
 }
 
 async fn create_client(State(app): State<App>, Partner(p): Partner, body: JsonValue) -> ApiResult<Response> {

@@ -18,6 +18,7 @@ mod money;
 mod pages;
 mod referral;
 mod schemas;
+mod webhooks;
 
 use std::sync::OnceLock;
 
@@ -51,6 +52,13 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         referral::referral_transactions,
         referral::referral_filter_options,
         referral::referral_attribution,
+        webhooks::referral_list_webhooks,
+        webhooks::referral_create_webhook,
+        webhooks::referral_get_webhook,
+        webhooks::referral_update_webhook,
+        webhooks::referral_delete_webhook,
+        webhooks::referral_test_webhook,
+        webhooks::referral_webhook_deliveries,
         customer::customer_me,
         customer::customer_create_case,
         customer::customer_list_cases,
@@ -77,6 +85,8 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         admin::admin_archive_link,
         admin::admin_unarchive_link,
         admin::admin_notifications,
+        webhooks::admin_webhooks,
+        webhooks::admin_webhook_deliveries,
         admin::admin_load_rates,
         admin::admin_audit,
         admin::admin_expire_link_requests,

@@ -61,6 +61,8 @@ pub struct TestApp {
     pub router: Router,
     #[allow(dead_code)]
     pub app: App,
+    url: String,
+    clock: Arc<SteppingClock>,
     _db: Db,
 }
 
@@ -114,6 +116,13 @@ impl TestApp {
     }
 
     async fn build(url: &str, db: Db, environment: Environment) -> TestApp {
+        let start = chrono::DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z").expect("valid").timestamp_millis();
+        let clock = Arc::new(SteppingClock(AtomicI64::new(start)));
+        let app = Self::open_app(url, environment, false, clock.clone()).await;
+        TestApp { router: refshare_web::router(app.clone()), app, url: url.to_string(), clock, _db: db }
+    }
+
+    async fn open_app(url: &str, environment: Environment, webhook_allow_loopback: bool, clock: Arc<SteppingClock>) -> App {
         let store = Store::open(url).await.expect("open store");
         let config = AppConfig {
             public_url: "http://refshare.test".into(),
@@ -123,10 +132,19 @@ impl TestApp {
             case_prefix: "DEB-".into(),
             dispute_window_days: 30,
             cp_invoicing_day: 8,
+            webhook_allow_loopback,
         };
-        let start = chrono::DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z").expect("valid").timestamp_millis();
-        let app = App::new(store, config, Arc::new(SteppingClock(AtomicI64::new(start)))).await.expect("app");
-        TestApp { router: refshare_web::router(app.clone()), app, _db: db }
+        App::new(store, config, clock).await.expect("app")
+    }
+
+    /// Drops the App and builds a new one over the same database and clock, as a process
+    /// restart would (the test-clock offset is reloaded from the database).
+    #[allow(dead_code)]
+    pub async fn restart(&mut self, environment: Environment, webhook_allow_loopback: bool) {
+        let app = Self::open_app(&self.url, environment, webhook_allow_loopback, self.clock.clone()).await;
+        self.app.store.close().await;
+        self.router = refshare_web::router(app.clone());
+        self.app = app;
     }
 
     pub async fn send(&self, req: Request<Body>) -> Resp {

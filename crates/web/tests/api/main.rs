@@ -1,5 +1,5 @@
 //! End-to-end tests through HTTP on both backends: the seed situations of SPEC §5, tenant
-//! isolation, idempotency, and bad input.
+//! isolation, idempotency, bad input, and webhooks.
 
 mod bad_input;
 mod disputes;
@@ -10,3 +10,4 @@ mod ledger_props;
 mod money;
 mod scenarios;
 mod statements;
+mod webhooks;
