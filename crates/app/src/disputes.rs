@@ -176,7 +176,13 @@ impl App {
             created_at: now,
             resolved_at: None,
         };
-        tx.insert_dispute(&dispute).await?;
+        tx.insert_dispute(&dispute).await.map_err(|e| match AppError::from(e) {
+            AppError::Conflict { .. } => AppError::conflict(
+                "DisputeAlreadyOpen",
+                format!("You already have an open dispute on case {}; it must be resolved before filing another.", case.reference),
+            ),
+            other => other,
+        })?;
         let cause = Cause::new("dispute.filed", dispute.id, now);
         let mut held = Vec::new();
         for e in tx.earnings_of_case(case.id).await? {

@@ -9,8 +9,8 @@ use refshare_core::money::Bps;
 use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
 use refshare_core::Instant;
 use refshare_store::{
-    CaseRecord, ClientRecord, CollectionPartnerRecord, DecisionRecord, EarningRecord, LinkRequestRecord, PartnerRecord, PaymentRecord,
-    PayoutRecord, Store,
+    CaseRecord, ClientRecord, CollectionPartnerRecord, DecisionRecord, DisputeRecord, EarningRecord, LinkRequestRecord, PartnerRecord,
+    PaymentRecord, PayoutRecord, Store,
 };
 use uuid::Uuid;
 
@@ -283,5 +283,46 @@ async fn deleting_a_client_removes_everything_hanging_off_it(store: Store) -> Te
     assert_eq!(tx.links_of_client(kept.client.id).await?.len(), 1);
     assert_eq!(tx.decisions_of_case(kept.case.id).await?.len(), 2);
     assert_eq!(tx.earnings_of_case(kept.case.id).await?.len(), 1);
+    Ok(())
+}
+
+conformance!(one_open_dispute_per_case_and_partner);
+async fn one_open_dispute_per_case_and_partner(store: Store) -> TestResult {
+    let w = world(&store, "Disputed").await?;
+    let dispute = |id: Uuid| DisputeRecord {
+        id,
+        partner_id: w.partner.id,
+        case_id: w.case.id,
+        client_id: w.client.id,
+        external_tenant_id: w.link.external_tenant_id.clone(),
+        company_name: w.client.company_name.clone(),
+        creation_method: "API".into(),
+        expected_outcome: "A fee".into(),
+        observation: "None booked".into(),
+        check: serde_json::json!({"reason": "non_attributed_other_channel"}),
+        deadline: t(40 * DAY),
+        status: "open".into(),
+        resolution_reason: None,
+        resolved_amount_minor: None,
+        created_at: t(DAY),
+        resolved_at: None,
+    };
+    let first = dispute(Uuid::new_v4());
+    let mut tx = store.begin().await?;
+    tx.insert_dispute(&first).await?;
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    assert_conflict(tx.insert_dispute(&dispute(Uuid::new_v4())).await);
+    drop(tx);
+    let mut tx = store.begin().await?;
+    tx.resolve_dispute(first.id, "rejected", "correct as booked", None, t(2 * DAY)).await?;
+    let second = dispute(Uuid::new_v4());
+    tx.insert_dispute(&second).await?;
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    let all = tx.disputes(Some(w.partner.id), None).await?;
+    assert_eq!(all.len(), 2);
+    assert_eq!(tx.dispute(first.id).await?.map(|d| d.status), Some("rejected".to_string()));
+    assert_eq!(tx.disputes(Some(w.partner.id), Some("open")).await?.into_iter().map(|d| d.id).collect::<Vec<_>>(), vec![second.id]);
     Ok(())
 }
