@@ -35,6 +35,15 @@ pub struct ServeArgs {
     /// Let webhooks reach 127.0.0.1 over plain http (honoured only in `test`).
     #[arg(long, env = "REFSHARE_WEBHOOK_ALLOW_LOOPBACK")]
     pub webhook_allow_loopback: bool,
+    /// Prefix of case references (letters, digits and `-`, 1–10 characters).
+    #[arg(long, env = "REFSHARE_CASE_PREFIX", default_value = "DEB-")]
+    pub case_prefix: String,
+    /// Days after the end of a payout's reporting month during which disputes are accepted.
+    #[arg(long, env = "REFSHARE_DISPUTE_WINDOW_DAYS", default_value_t = 30)]
+    pub dispute_window_days: i64,
+    /// Day of the month (1–28) on which the previous month's collection-partner invoicing runs.
+    #[arg(long, env = "REFSHARE_CP_INVOICING_DAY", default_value_t = refshare_app::revenue::DEFAULT_CP_INVOICING_DAY)]
+    pub cp_invoicing_day: u32,
     /// Start on a fresh demo database with seeded data, and print how to use it.
     #[arg(long)]
     pub demo: bool,
@@ -52,6 +61,9 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// Webhooks may reach loopback over http (test environment only).
     pub webhook_allow_loopback: bool,
+    pub case_prefix: String,
+    pub dispute_window_days: i64,
+    pub cp_invoicing_day: u32,
     pub demo: bool,
 }
 
@@ -93,6 +105,16 @@ impl ServeArgs {
         if self.webhook_allow_loopback && environment == Environment::Production {
             return Err("REFSHARE_WEBHOOK_ALLOW_LOOPBACK / --webhook-allow-loopback: only allowed in the `test` environment".into());
         }
+        let prefix = &self.case_prefix;
+        if prefix.is_empty() || prefix.len() > 10 || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(format!("REFSHARE_CASE_PREFIX / --case-prefix: `{prefix}` must be 1–10 letters, digits or `-`"));
+        }
+        if !(1..=365).contains(&self.dispute_window_days) {
+            return Err("REFSHARE_DISPUTE_WINDOW_DAYS / --dispute-window-days: must be between 1 and 365".into());
+        }
+        if !(1..=28).contains(&self.cp_invoicing_day) {
+            return Err("REFSHARE_CP_INVOICING_DAY / --cp-invoicing-day: must be a day between 1 and 28".into());
+        }
         Ok(Settings {
             database_url,
             listen,
@@ -102,6 +124,9 @@ impl ServeArgs {
             admin_token_generated: generated,
             smtp_url: self.smtp_url,
             webhook_allow_loopback: self.webhook_allow_loopback,
+            case_prefix: self.case_prefix,
+            dispute_window_days: self.dispute_window_days,
+            cp_invoicing_day: self.cp_invoicing_day,
             demo: self.demo,
         })
     }
@@ -132,6 +157,7 @@ mod tests {
         assert_eq!(s.environment, Environment::Production);
         assert!(s.admin_token_generated && s.admin_token.len() >= 32);
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert_eq!((s.case_prefix.as_str(), s.dispute_window_days, s.cp_invoicing_day), ("DEB-", 30, 8));
     }
 
     #[test]
@@ -152,6 +178,9 @@ mod tests {
             (vec!["--smtp-url", "smtps://mail.example"], "REFSHARE_SMTP_URL"),
             (vec!["--webhook-allow-loopback"], "REFSHARE_WEBHOOK_ALLOW_LOOPBACK"),
             (vec!["--demo", "--environment", "production"], "REFSHARE_ENVIRONMENT"),
+            (vec!["--case-prefix", "DEB "], "REFSHARE_CASE_PREFIX"),
+            (vec!["--dispute-window-days", "0"], "REFSHARE_DISPUTE_WINDOW_DAYS"),
+            (vec!["--cp-invoicing-day", "31"], "REFSHARE_CP_INVOICING_DAY"),
         ] {
             let err = check(&args).unwrap_err();
             assert!(err.contains(setting), "{args:?}: {err}");

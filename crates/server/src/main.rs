@@ -98,9 +98,9 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
         environment: settings.environment,
         admin_token_hash: refshare_app::auth::hash_secret(&settings.admin_token),
         smtp_url: settings.smtp_url.clone(),
-        case_prefix: "DEB-".into(),
-        dispute_window_days: 30,
-        cp_invoicing_day: refshare_app::revenue::DEFAULT_CP_INVOICING_DAY,
+        case_prefix: settings.case_prefix.clone(),
+        dispute_window_days: settings.dispute_window_days,
+        cp_invoicing_day: settings.cp_invoicing_day,
         webhook_allow_loopback: settings.webhook_allow_loopback,
     };
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
