@@ -1,16 +1,11 @@
 //! Invoices: the platform's monthly invoices to collection partners (and the record that
 //! a period's run happened) and referral partners' invoices to the platform.
 
-use refshare_core::money::Currency;
 use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{at, get, ms, opt_at, uuid, CpInvoiceRecord, PartnerInvoiceRecord, Result, StoreError, Tx};
-
-fn currency(s: &str) -> Result<Currency> {
-    Currency::parse(s).map_err(|_| StoreError::Corrupt(format!("currency `{s}`")))
-}
+use crate::{at, currency, get, ms, opt_at, uuid, CpInvoiceRecord, PartnerInvoiceRecord, Result, Tx};
 
 fn cp_invoice_from(r: &AnyRow) -> Result<CpInvoiceRecord> {
     Ok(CpInvoiceRecord {

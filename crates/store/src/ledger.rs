@@ -6,14 +6,10 @@ use refshare_core::stage::RevenueStage;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{at, get, ms, uuid, LedgerEntryRecord, Result, StoreError, Tx};
+use crate::{at, currency, get, ms, uuid, LedgerEntryRecord, Result, StoreError, Tx};
 
 fn stage(s: &str) -> Result<RevenueStage> {
     RevenueStage::parse(s).ok_or_else(|| StoreError::Corrupt(format!("stage `{s}`")))
-}
-
-fn currency(s: &str) -> Result<Currency> {
-    Currency::parse(s).map_err(|_| StoreError::Corrupt(format!("currency `{s}`")))
 }
 
 fn entry_from(r: &AnyRow) -> Result<LedgerEntryRecord> {

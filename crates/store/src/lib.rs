@@ -165,6 +165,10 @@ pub(crate) fn opt_at(ms: Option<i64>) -> Option<Instant> {
     ms.map(at)
 }
 
+pub(crate) fn currency(s: &str) -> Result<refshare_core::money::Currency> {
+    refshare_core::money::Currency::parse(s).map_err(|_| StoreError::Corrupt(format!("currency `{s}`")))
+}
+
 pub(crate) fn uuid(s: &str) -> Result<uuid::Uuid> {
     uuid::Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("bad uuid `{s}`")))
 }

@@ -5,18 +5,15 @@ use refshare_core::attribution::Reason;
 use refshare_core::case::CaseSource;
 use refshare_core::ledger::EarningKind;
 use refshare_core::link::LinkStatus;
-use refshare_core::money::{Bps, Currency};
+use refshare_core::money::Bps;
 use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::{
-    at, get, ms, opt_at, opt_uuid, uuid, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result, ReversalRecord, StoreError, Tx,
+    at, currency, get, ms, opt_at, opt_uuid, uuid, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result, ReversalRecord,
+    StoreError, Tx,
 };
-
-fn currency(s: &str) -> Result<Currency> {
-    Currency::parse(s).map_err(|_| StoreError::Corrupt(format!("currency `{s}`")))
-}
 
 fn parsed<T>(r: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
     let v: String = get(r, col)?;
