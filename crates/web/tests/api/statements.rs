@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use crate::disputes::{attributed_paid, non_attributed_paid};
@@ -52,8 +52,12 @@ async fn statement_for_a_month(t: TestApp) {
     let reversed_ref = case.body["reference"].as_str().unwrap().to_string();
     let paid = t.pay(&reversed_ref, "500.00", "acme-p2").await;
     assert_eq!(paid.body["attribution"]["referralFee"], dec("15.00"), "{}", paid.text);
-    let payment_id = paid.body["paymentId"].as_str().unwrap().parse().unwrap();
-    t.app.reverse_payment(payment_id, Some("chargeback".into())).await.expect("reversal");
+    let payment_id = paid.body["paymentId"].as_str().unwrap().to_string();
+    let auth = format!("Bearer {}", crate::harness::ADMIN_TOKEN);
+    let reversed = t
+        .call("DELETE", &format!("/admin-api/v1/payments/{payment_id}"), &[("authorization", &auth)], Some(json!({"reason": "chargeback"})))
+        .await;
+    assert_eq!(reversed.status, StatusCode::OK, "{}", reversed.text);
     // A payout on a linked client that did not earn.
     let (not_earned_ref, _) = non_attributed_paid(&t, &key).await;
 
