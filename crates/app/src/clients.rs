@@ -574,6 +574,9 @@ impl App {
         if !link.is_attributed {
             blockers.push("The client was not created by you (non-attributed link).".to_string());
         }
+        if tx.payout_count_of_client(link.client_id).await? > 0 {
+            blockers.push("Payments were registered on the client's cases; the money ledger keeps them permanently.".to_string());
+        }
         Ok(blockers)
     }
 

@@ -10,7 +10,7 @@ use refshare_core::fees::referral_fee;
 use refshare_core::ledger::EarningKind;
 use refshare_core::link::{Link, LinkStatus};
 use refshare_core::money::{parse_amount, parse_decimal, Currency};
-use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
+use refshare_core::stage::CommissionStatus;
 use refshare_core::Instant;
 use refshare_store::{DecisionRecord, DisputeRecord, EarningRecord, PartnerRecord, Tx};
 use serde::Deserialize;
@@ -136,7 +136,8 @@ impl App {
                 format!("`{tenant}` is not your externalTenantId for the client of case {}", case.reference),
             ));
         }
-        let latest_payout = tx.payouts_of_case(case.id).await?.iter().map(|p| p.created_at).max();
+        // The same deadline the partner's check shows: from this partner's latest payout.
+        let latest_payout = view.payouts.iter().map(|p| p.date).max();
         let deadline = dispute_deadline(latest_payout.unwrap_or(case.created_at), self.config.dispute_window_days);
         if now >= deadline {
             return Err(AppError::business(
@@ -186,12 +187,8 @@ impl App {
         let cause = Cause::new("dispute.filed", dispute.id, now);
         let mut held = Vec::new();
         for e in tx.earnings_of_case(case.id).await? {
-            if e.partner_id == partner.id
-                && e.is_live()
-                && e.referral_invoice_status == ReferralInvoiceStatus::Pending
-                && e.dispute_id.is_none()
-            {
-                tx.set_earning_dispute(e.id, Some(dispute.id), ReferralInvoiceStatus::Disputed, Some(e.referral_invoice_status)).await?;
+            // Only a live, pending, uninvoiced earning can be held (checked in the update).
+            if e.partner_id == partner.id && tx.hold_earning(e.id, dispute.id).await? {
                 sync_earning(&mut tx, e.id, &cause).await?;
                 held.push(e.id);
             }
@@ -268,7 +265,10 @@ impl App {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let dispute = tx.dispute(id).await?.ok_or(AppError::NotFound("dispute"))?;
-        if dispute.status != "open" {
+        // Claim it first: a second resolution waits here and then finds it resolved.
+        let claimed = dispute.status == "open" && tx.claim_open_dispute(id).await?;
+        let dispute = tx.dispute(id).await?.ok_or(AppError::NotFound("dispute"))?;
+        if !claimed || dispute.status != "open" {
             return Err(AppError::conflict(
                 "DisputeAlreadyResolved",
                 format!("Dispute {id} was already resolved as {} and cannot be resolved again.", dispute.status),
@@ -293,8 +293,10 @@ impl App {
         };
         let partner = tx.partner(dispute.partner_id).await?.ok_or_else(|| AppError::Internal("dispute without partner".into()))?;
         let cause = Cause::new("dispute.resolved", dispute.id, now);
-        let disputed: Vec<EarningRecord> =
+        let held: Vec<EarningRecord> =
             tx.earnings_of_case(case.id).await?.into_iter().filter(|e| e.dispute_id == Some(dispute.id)).collect();
+        // Earnings voided by a reversal while the dispute was open are not adjusted.
+        let disputed: Vec<&EarningRecord> = held.iter().filter(|e| e.is_live()).collect();
         let note = if reason.is_empty() { format!("dispute {} {outcome}", dispute.id) } else { reason.clone() };
         let mut booked: Vec<Uuid> = Vec::new();
         let mut resolved_amount = None;
@@ -314,8 +316,14 @@ impl App {
                 };
                 let current: i64 = disputed.iter().map(|e| e.amount_minor).sum();
                 let delta = corrected - current;
+                let payout = tx.payout(target.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
+                if payout.commission_status == CommissionStatus::Credited {
+                    return Err(AppError::business(
+                        "PaymentReversed",
+                        "The payment behind the disputed earning was reversed; there is nothing to adjust. Resolve the dispute as rejected.",
+                    ));
+                }
                 if delta != 0 {
-                    let payout = tx.payout(target.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
                     let adj = EarningRecord {
                         corrects_id: Some(target.id),
                         note: Some(note.clone()),
@@ -329,12 +337,13 @@ impl App {
             }
             _ => {}
         }
-        for e in &disputed {
-            let back = e.status_before_dispute.unwrap_or(ReferralInvoiceStatus::Pending);
-            tx.set_earning_dispute(e.id, None, back, None).await?;
+        for e in &held {
+            tx.release_earning(e.id, dispute.id).await?;
             sync_earning(&mut tx, e.id, &cause).await?;
         }
-        tx.resolve_dispute(dispute.id, &outcome, &reason, resolved_amount, now).await?;
+        if !tx.resolve_dispute(dispute.id, &outcome, &reason, resolved_amount, now).await? {
+            return Err(AppError::conflict("DisputeAlreadyResolved", format!("Dispute {id} was resolved by another request.")));
+        }
         audit(
             &mut tx,
             now,
@@ -379,6 +388,10 @@ impl App {
         let earnings = tx.earnings_of_case(case.id).await?;
         let mut missing = Vec::new();
         for p in tx.payouts_of_case(case.id).await? {
+            // A payout earns for one partner at most: one that earns for another stays theirs.
+            if earnings.iter().any(|e| e.payout_id == p.id && e.partner_id != partner.id && e.is_live()) {
+                continue;
+            }
             let earns = earnings.iter().any(|e| e.payout_id == p.id && e.partner_id == partner.id && e.is_live());
             if !earns && p.commission_status != CommissionStatus::Credited {
                 missing.push(p);
@@ -390,7 +403,7 @@ impl App {
         if missing.is_empty() {
             return Err(AppError::business(
                 "NothingToCorrect",
-                "Every payout of this case already earns for the partner (or was reversed); resolve the dispute as adjusted or rejected.",
+                "Every payout of this case already earns (for this partner or another) or was reversed; resolve the dispute as adjusted or rejected.",
             ));
         }
         let (mut ids, mut total) = (Vec::new(), 0);

@@ -69,6 +69,8 @@ pub struct StageChange {
 /// Re-reads the earning and posts the entries that bring its ledger holding to its
 /// current stage. Returns the change, if there was one.
 pub async fn sync_earning(tx: &mut Tx, earning_id: Uuid, cause: &Cause<'_>) -> Result<Option<StageChange>, AppError> {
+    // One sync of an earning at a time: a second waits here and then reads the first's entries.
+    tx.lock_earning(earning_id).await?;
     let e = tx.earning(earning_id).await?.ok_or_else(|| AppError::Internal("syncing a missing earning".into()))?;
     let target = stage_now(tx, &e).await?;
     let held = tx.ledger_holding(e.id).await?;

@@ -63,6 +63,8 @@ pub struct AppConfig {
 pub struct App {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    /// The base clock, without the test clock's offset.
+    wall_clock: Arc<dyn Clock>,
     pub config: Arc<AppConfig>,
     /// Secret for signing tokens and deriving approval tokens; kept in the database.
     secret: Arc<Vec<u8>>,
@@ -99,16 +101,23 @@ impl App {
         tx.commit().await?;
         let (clock, test_clock): (Arc<dyn Clock>, _) = match config.environment {
             Environment::Test => {
-                let tc = Arc::new(TestClock::new(base_clock, offset_ms));
+                let tc = Arc::new(TestClock::new(base_clock.clone(), offset_ms));
                 (tc.clone(), Some(tc))
             }
-            Environment::Production => (base_clock, None),
+            Environment::Production => (base_clock.clone(), None),
         };
-        Ok(App { store, clock, config: Arc::new(config), secret: Arc::new(secret), test_clock })
+        Ok(App { store, clock, wall_clock: base_clock, config: Arc::new(config), secret: Arc::new(secret), test_clock })
     }
 
+    /// The installation's time: the test clock in `test`. Every domain rule reads this.
     pub fn now(&self) -> refshare_core::Instant {
         self.clock.now()
+    }
+
+    /// The real time, without the test clock's offset: for what other machines check
+    /// against their own clocks (webhook signature timestamps).
+    pub fn wall_now(&self) -> refshare_core::Instant {
+        self.wall_clock.now()
     }
 
     /// Refuses test-only operations in production (SPEC §10).

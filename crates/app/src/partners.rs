@@ -168,12 +168,20 @@ impl App {
         let mut tx = self.store.begin().await?;
         let mut p = tx.partner(id).await?.ok_or(AppError::NotFound("partner"))?;
         let before = p.referral_fee_bps;
+        let mode_before = p.invoicing_trigger_mode;
         let mut errors = Vec::new();
         apply(&mut p, &input, &mut errors);
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
         tx.update_partner(&p).await?;
+        if p.invoicing_trigger_mode != mode_before {
+            // The mode is part of every earning's stage: move the ledger with it.
+            let cause = crate::ledger::Cause::new("partner.invoicing_mode_changed", id, self.now());
+            for e in tx.earnings_of_partner(id).await? {
+                crate::ledger::sync_earning(&mut tx, e.id, &cause).await?;
+            }
+        }
         audit(
             &mut tx,
             self.now(),
@@ -181,7 +189,10 @@ impl App {
             "partner.updated",
             "partner",
             &id.to_string(),
-            serde_json::json!({"referralFeeBpsBefore": before.0, "referralFeeBps": p.referral_fee_bps.0}),
+            serde_json::json!({
+                "referralFeeBpsBefore": before.0, "referralFeeBps": p.referral_fee_bps.0,
+                "invoicingTriggerModeBefore": mode_before.as_str(), "invoicingTriggerMode": p.invoicing_trigger_mode.as_str(),
+            }),
         )
         .await?;
         tx.commit().await?;

@@ -117,9 +117,13 @@ impl App {
         let mut by_id: HashMap<Uuid, DecisionRecord> = HashMap::new();
         let mut latest_of_payout: HashMap<Uuid, Uuid> = HashMap::new();
         for d in tx.decisions_of_partner_earnings(partner.id).await? {
-            latest_of_payout.insert(d.payout_id, d.id); // oldest first: the last one wins
-            by_id.insert(d.id, d);
+            // Only this partner's decisions: another partner's must never show here.
+            if d.partner_id == Some(partner.id) {
+                latest_of_payout.insert(d.payout_id, d.id); // oldest first: the last one wins
+                by_id.insert(d.id, d);
+            }
         }
+        let decision_of_earning: HashMap<Uuid, Uuid> = earnings.iter().filter_map(|e| e.decision_id.map(|d| (e.id, d))).collect();
         let cases: HashMap<Uuid, CaseRecord> = tx.cases_of_partner_earnings(partner.id).await?.into_iter().map(|c| (c.id, c)).collect();
         let clients: HashMap<Uuid, ClientRecord> =
             tx.clients_of_partner_earnings(partner.id).await?.into_iter().map(|c| (c.id, c)).collect();
@@ -132,7 +136,13 @@ impl App {
         for earning in earnings.into_iter().filter(|e| e.is_live()) {
             let payout = payouts.get(&earning.payout_id).cloned().ok_or_else(|| missing("payout"))?;
             let payment = payments.get(&payout.payment_id).cloned().ok_or_else(|| missing("payment"))?;
-            let decision = earning.decision_id.or_else(|| latest_of_payout.get(&payout.id).copied()).and_then(|id| by_id.get(&id)).cloned();
+            // An adjustment or clawback shows the decision of the earning it corrects.
+            let decision = earning
+                .decision_id
+                .or_else(|| earning.corrects_id.and_then(|c| decision_of_earning.get(&c).copied()))
+                .or_else(|| latest_of_payout.get(&payout.id).copied())
+                .and_then(|id| by_id.get(&id))
+                .cloned();
             let case = cases.get(&earning.case_id).cloned().ok_or_else(|| missing("case"))?;
             let client = clients.get(&case.client_id).cloned().ok_or_else(|| missing("client"))?;
             let tenant = decision.as_ref().and_then(|d| d.link_id).and_then(|l| tenants.get(&l).cloned()).unwrap_or_default();

@@ -90,6 +90,11 @@ pub struct PartnerInvoiceView {
     pub earning_ids: Vec<Uuid>,
 }
 
+/// A transition lost a race with another request that changed the same record first.
+fn concurrent(what: &str) -> AppError {
+    AppError::conflict("ConcurrentChange", format!("{what} changed while this request ran; nothing was applied. Read it again and retry."))
+}
+
 fn usd() -> Currency {
     Currency::parse("USD").expect("USD is known")
 }
@@ -114,7 +119,9 @@ impl App {
             }
         }
         let rate = usd_rate(&mut tx, payout.currency, now).await?;
-        tx.set_commission_paid(payout.id, now, Some((rate.1, rate.0.clone()))).await?;
+        if !tx.set_commission_paid(payout.id, now, Some((rate.1, rate.0.clone()))).await? {
+            return Err(concurrent(&format!("payout {payout_id}")));
+        }
         let cause = Cause::new("commission.paid", payout.id, now);
         sync_payout(&mut tx, payout.id, &cause).await?;
         audit(
@@ -169,7 +176,9 @@ impl App {
                 tx.insert_cp_invoice(&invoice).await?;
                 let cause = Cause::new("cp_invoice.issued", invoice.id, now);
                 for payout in &payouts {
-                    tx.set_payout_cp_invoice(payout.id, invoice.id).await?;
+                    if !tx.set_payout_cp_invoice(payout.id, invoice.id).await? {
+                        return Err(concurrent(&format!("payout {}", payout.id)));
+                    }
                     sync_payout(&mut tx, payout.id, &cause).await?;
                 }
                 audit(
@@ -220,7 +229,9 @@ impl App {
                 format!("CP invoice {invoice_id} is {}; only an issued invoice can be paid.", invoice.status),
             ));
         }
-        tx.set_cp_invoice_paid(invoice.id, now).await?;
+        if !tx.set_cp_invoice_paid(invoice.id, now).await? {
+            return Err(concurrent(&format!("CP invoice {invoice_id}")));
+        }
         let payouts = tx.payouts_of_cp_invoice(invoice.id).await?;
         let cause = Cause::new("cp_invoice.paid", invoice.id, now);
         for p in &payouts {
@@ -281,6 +292,15 @@ impl App {
                 payout.fx_usd_per_unit_e8.ok_or_else(|| AppError::Internal(format!("earning {} is ready without a locked rate", e.id)))?;
             amount += usd_at(e.amount_minor, e.currency, rate)?;
         }
+        if amount <= 0 {
+            return Err(AppError::business(
+                "NothingToInvoice",
+                format!(
+                    "What is ready to invoice nets to {} USD after pending clawbacks; nothing is invoiced until it is positive.",
+                    refshare_core::money::format_minor(amount, 2)
+                ),
+            ));
+        }
         let invoice = PartnerInvoiceRecord {
             id: Uuid::new_v4(),
             partner_id,
@@ -293,7 +313,9 @@ impl App {
         tx.insert_partner_invoice(&invoice).await?;
         let cause = Cause::new("partner_invoice.created", invoice.id, now);
         for e in &items {
-            tx.set_earning_referral(e.id, ReferralInvoiceStatus::Invoiced, Some(invoice.id)).await?;
+            if !tx.invoice_earning(e.id, invoice.id).await? {
+                return Err(concurrent(&format!("earning {}", e.id)));
+            }
             sync_earning(&mut tx, e.id, &cause).await?;
         }
         audit(
@@ -318,16 +340,14 @@ impl App {
         if invoice.status != "Invoiced" {
             return Err(AppError::conflict("InvoiceNotOpen", format!("Partner invoice {invoice_id} is already {}.", invoice.status)));
         }
-        tx.set_partner_invoice_paid(invoice.id, now).await?;
+        if !tx.set_partner_invoice_paid(invoice.id, now).await? {
+            return Err(concurrent(&format!("partner invoice {invoice_id}")));
+        }
         let earnings = tx.earnings_of_partner_invoice(invoice.id).await?;
         let cause = Cause::new("partner_invoice.paid", invoice.id, now);
         for e in &earnings {
-            // A clawback paid through this invoice stays settled; a disputed earning keeps
-            // its dispute and returns to Paid when released.
-            if e.referral_invoice_status == ReferralInvoiceStatus::Disputed {
-                tx.set_earning_dispute(e.id, e.dispute_id, ReferralInvoiceStatus::Disputed, Some(ReferralInvoiceStatus::Paid)).await?;
-            } else {
-                tx.set_earning_referral(e.id, ReferralInvoiceStatus::Paid, Some(invoice.id)).await?;
+            if !tx.settle_earning(e.id, invoice.id).await? {
+                return Err(concurrent(&format!("earning {}", e.id)));
             }
             sync_earning(&mut tx, e.id, &cause).await?;
         }

@@ -85,10 +85,13 @@ impl Statement {
 }
 
 /// The partner's `externalTenantId` for the earning's client, from the link of its decision.
+/// Only decisions that name the earning's partner are read, so another partner's link
+/// never shows.
 async fn tenant_of(tx: &mut Tx, e: &EarningRecord) -> Result<String, AppError> {
+    let mine: Vec<_> = tx.decisions_of_case(e.case_id).await?.into_iter().filter(|d| d.partner_id == Some(e.partner_id)).collect();
     let decision = match e.decision_id {
-        Some(id) => tx.decisions_of_case(e.case_id).await?.into_iter().find(|d| d.id == id),
-        None => tx.decision_of_payout(e.payout_id).await?,
+        Some(id) => mine.into_iter().find(|d| d.id == id),
+        None => mine.into_iter().filter(|d| d.payout_id == e.payout_id).next_back(),
     };
     Ok(match decision.and_then(|d| d.link_id) {
         Some(l) => tx.link(l).await?.map(|l| l.external_tenant_id).unwrap_or_default(),
@@ -133,6 +136,38 @@ impl App {
 
         let mut tx = self.store.begin().await?;
         let all = tx.earnings_of_partner(partner.id).await?;
+        // A voided earning still belongs to the month it was booked in (so that month's
+        // statement never changes afterwards); its void is a reversal line in the month of
+        // the void.
+        for e in all.iter().filter(|e| e.voided_at.is_some() && p.contains(e.created_at)) {
+            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
+            let case = tx.case(e.case_id).await?.ok_or_else(|| AppError::Internal("earning without case".into()))?;
+            let usd = match payout.fx_usd_per_unit_e8 {
+                Some(rate) => usd_at(e.amount_minor, e.currency, rate)?,
+                None => to_usd_minor(&mut tx, e.amount_minor, e.currency, now).await?,
+            };
+            let decision = tx.decisions_of_case(e.case_id).await?.into_iter().find(|d| Some(d.id) == e.decision_id);
+            earnings.push(StatementLine {
+                section: Section::Earning,
+                date: e.created_at,
+                case_reference: case.reference,
+                external_tenant_id: tenant_of(&mut tx, e).await?,
+                kind: e.kind.as_str().into(),
+                stage: None,
+                amount_minor: Some(e.amount_minor),
+                currency: e.currency,
+                amount_usd_minor: Some(usd),
+                reason: format!(
+                    "{} (voided {}: {})",
+                    decision.map(|d| d.reason.as_str().to_string()).unwrap_or_default(),
+                    e.voided_at.expect("filtered").format("%Y-%m-%d"),
+                    e.void_reason.clone().unwrap_or_default()
+                ),
+                earning_id: Some(e.id),
+                payout_id: payout.id,
+                payment_amount_minor: None,
+            });
+        }
         for e in all.iter().filter(|e| e.voided_at.is_some_and(|t| p.contains(t))) {
             let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
             let case = tx.case(e.case_id).await?.ok_or_else(|| AppError::Internal("earning without case".into()))?;

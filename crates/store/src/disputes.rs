@@ -86,8 +86,18 @@ impl Tx {
         rows.iter().map(dispute_from).collect()
     }
 
-    pub async fn resolve_dispute(&mut self, id: Uuid, status: &str, reason: &str, amount: Option<i64>, at: Instant) -> Result<()> {
-        sqlx::query(
+    /// Takes an open dispute for resolution: locks its row (PostgreSQL) and answers
+    /// whether it is still open, so two resolutions of one dispute cannot both book.
+    pub async fn claim_open_dispute(&mut self, id: Uuid) -> Result<bool> {
+        let r = sqlx::query("UPDATE disputes SET status = status WHERE id = $1 AND status = 'open'")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn resolve_dispute(&mut self, id: Uuid, status: &str, reason: &str, amount: Option<i64>, at: Instant) -> Result<bool> {
+        let r = sqlx::query(
             "UPDATE disputes SET status = $1, resolution_reason = $2, resolved_amount_minor = $3, resolved_at = $4 WHERE id = $5 AND status = 'open'",
         )
         .bind(status)
@@ -97,6 +107,6 @@ impl Tx {
         .bind(id.to_string())
         .execute(self.conn())
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 }

@@ -67,13 +67,14 @@ impl Tx {
         rows.iter().map(cp_invoice_from).collect()
     }
 
-    pub async fn set_cp_invoice_paid(&mut self, id: Uuid, at: Instant) -> Result<()> {
-        sqlx::query("UPDATE cp_invoices SET status = 'PaymentReceived', paid_at = $1 WHERE id = $2")
+    /// `InvoiceIssued → PaymentReceived`; `false` if the invoice was not issued-and-open.
+    pub async fn set_cp_invoice_paid(&mut self, id: Uuid, at: Instant) -> Result<bool> {
+        let r = sqlx::query("UPDATE cp_invoices SET status = 'PaymentReceived', paid_at = $1 WHERE id = $2 AND status = 'InvoiceIssued'")
             .bind(ms(at))
             .bind(id.to_string())
             .execute(self.conn())
             .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     /// When the run of a period happened, if it did.
@@ -113,13 +114,14 @@ impl Tx {
         row.as_ref().map(partner_invoice_from).transpose()
     }
 
-    pub async fn set_partner_invoice_paid(&mut self, id: Uuid, at: Instant) -> Result<()> {
-        sqlx::query("UPDATE partner_invoices SET status = 'Paid', paid_at = $1 WHERE id = $2")
+    /// `Invoiced → Paid`; `false` if the invoice was not open.
+    pub async fn set_partner_invoice_paid(&mut self, id: Uuid, at: Instant) -> Result<bool> {
+        let r = sqlx::query("UPDATE partner_invoices SET status = 'Paid', paid_at = $1 WHERE id = $2 AND status = 'Invoiced'")
             .bind(ms(at))
             .bind(id.to_string())
             .execute(self.conn())
             .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     /// (invoice id, status) of the CP invoices billing the partner's payouts.

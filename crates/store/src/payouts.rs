@@ -266,19 +266,22 @@ impl Tx {
     }
 
     /// The commission on a payout was paid: its status and the USD rate locked that day.
-    pub async fn set_commission_paid(&mut self, payout_id: Uuid, at: refshare_core::Instant, rate: Option<(i64, String)>) -> Result<()> {
+    /// Only an `Unpaid` payout moves; `false` when it was not (a concurrent change).
+    pub async fn set_commission_paid(&mut self, payout_id: Uuid, at: refshare_core::Instant, rate: Option<(i64, String)>) -> Result<bool> {
         let (e8, date) = rate.map_or((None, None), |(e8, d)| (Some(e8), Some(d)));
-        sqlx::query(
-            "UPDATE payouts SET commission_status = $1, commission_paid_at = $2, fx_usd_per_unit_e8 = $3, fx_rate_date = $4 WHERE id = $5",
+        let r = sqlx::query(
+            "UPDATE payouts SET commission_status = $1, commission_paid_at = $2, fx_usd_per_unit_e8 = $3, fx_rate_date = $4 \
+             WHERE id = $5 AND commission_status = $6",
         )
         .bind(CommissionStatus::Paid.as_str())
         .bind(ms(at))
         .bind(e8)
         .bind(date)
         .bind(payout_id.to_string())
+        .bind(CommissionStatus::Unpaid.as_str())
         .execute(self.conn())
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     pub async fn set_commission_status(&mut self, payout_id: Uuid, status: CommissionStatus) -> Result<()> {
@@ -290,13 +293,14 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn set_payout_cp_invoice(&mut self, payout_id: Uuid, invoice_id: Uuid) -> Result<()> {
-        sqlx::query("UPDATE payouts SET cp_invoice_id = $1 WHERE id = $2")
+    /// Puts a payout on a CP invoice; `false` if another invoice already bills it.
+    pub async fn set_payout_cp_invoice(&mut self, payout_id: Uuid, invoice_id: Uuid) -> Result<bool> {
+        let r = sqlx::query("UPDATE payouts SET cp_invoice_id = $1 WHERE id = $2 AND cp_invoice_id IS NULL")
             .bind(invoice_id.to_string())
             .bind(payout_id.to_string())
             .execute(self.conn())
             .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     /// Payouts whose commission was paid before `before` and that no CP invoice bills yet.
@@ -350,43 +354,86 @@ impl Tx {
         rows.iter().map(earning_from).collect()
     }
 
-    /// Sets an earning's referral-invoicing status and the partner invoice it is on.
-    pub async fn set_earning_referral(&mut self, id: Uuid, status: ReferralInvoiceStatus, invoice: Option<Uuid>) -> Result<()> {
-        sqlx::query("UPDATE earnings SET referral_invoice_status = $1, partner_invoice_id = $2 WHERE id = $3")
-            .bind(status.as_str())
-            .bind(invoice.map(|x| x.to_string()))
-            .bind(id.to_string())
-            .execute(self.conn())
-            .await?;
+    /// Takes the earning's row lock (PostgreSQL) so that concurrent ledger syncs of one
+    /// earning run one after the other and each sees the other's entries.
+    pub async fn lock_earning(&mut self, id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE earnings SET kind = kind WHERE id = $1").bind(id.to_string()).execute(self.conn()).await?;
         Ok(())
     }
 
-    /// Puts an earning under a dispute (`Some`) or releases it back to its status (`None`).
-    pub async fn set_earning_dispute(
-        &mut self,
-        id: Uuid,
-        dispute: Option<Uuid>,
-        status: ReferralInvoiceStatus,
-        before: Option<ReferralInvoiceStatus>,
-    ) -> Result<()> {
-        sqlx::query("UPDATE earnings SET dispute_id = $1, referral_invoice_status = $2, status_before_dispute = $3 WHERE id = $4")
-            .bind(dispute.map(|x| x.to_string()))
-            .bind(status.as_str())
-            .bind(before.map(|s| s.as_str()))
-            .bind(id.to_string())
-            .execute(self.conn())
-            .await?;
-        Ok(())
+    /// `Pending → Invoiced` on a partner invoice; `false` unless the earning was live,
+    /// pending and on no invoice (a concurrent reversal, dispute or invoice got there first).
+    pub async fn invoice_earning(&mut self, id: Uuid, invoice: Uuid) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE earnings SET referral_invoice_status = $1, partner_invoice_id = $2 \
+             WHERE id = $3 AND referral_invoice_status = $4 AND partner_invoice_id IS NULL AND voided_at IS NULL",
+        )
+        .bind(ReferralInvoiceStatus::Invoiced.as_str())
+        .bind(invoice.to_string())
+        .bind(id.to_string())
+        .bind(ReferralInvoiceStatus::Pending.as_str())
+        .execute(self.conn())
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
-    pub async fn void_earning(&mut self, id: Uuid, at: refshare_core::Instant, reason: &str) -> Result<()> {
-        sqlx::query("UPDATE earnings SET voided_at = $1, void_reason = $2 WHERE id = $3 AND voided_at IS NULL")
-            .bind(ms(at))
-            .bind(reason)
-            .bind(id.to_string())
-            .execute(self.conn())
-            .await?;
-        Ok(())
+    /// `Invoiced → Paid` for an earning on `invoice`; `false` if it was not invoiced there.
+    pub async fn settle_earning(&mut self, id: Uuid, invoice: Uuid) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE earnings SET referral_invoice_status = $1 WHERE id = $2 AND partner_invoice_id = $3 AND referral_invoice_status = $4",
+        )
+        .bind(ReferralInvoiceStatus::Paid.as_str())
+        .bind(id.to_string())
+        .bind(invoice.to_string())
+        .bind(ReferralInvoiceStatus::Invoiced.as_str())
+        .execute(self.conn())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Holds a live, pending, uninvoiced earning in `Disputed` under `dispute`; `false`
+    /// when it no longer qualifies.
+    pub async fn hold_earning(&mut self, id: Uuid, dispute: Uuid) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE earnings SET dispute_id = $1, referral_invoice_status = $2, status_before_dispute = $3 \
+             WHERE id = $4 AND referral_invoice_status = $5 AND partner_invoice_id IS NULL AND voided_at IS NULL AND dispute_id IS NULL",
+        )
+        .bind(dispute.to_string())
+        .bind(ReferralInvoiceStatus::Disputed.as_str())
+        .bind(ReferralInvoiceStatus::Pending.as_str())
+        .bind(id.to_string())
+        .bind(ReferralInvoiceStatus::Pending.as_str())
+        .execute(self.conn())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Releases an earning held by `dispute` back to the status it had.
+    pub async fn release_earning(&mut self, id: Uuid, dispute: Uuid) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE earnings SET referral_invoice_status = COALESCE(status_before_dispute, $1), dispute_id = NULL, status_before_dispute = NULL \
+             WHERE id = $2 AND dispute_id = $3",
+        )
+        .bind(ReferralInvoiceStatus::Pending.as_str())
+        .bind(id.to_string())
+        .bind(dispute.to_string())
+        .execute(self.conn())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Voids an earning that is on no partner invoice; `false` if it is voided or
+    /// invoiced already.
+    pub async fn void_earning(&mut self, id: Uuid, at: refshare_core::Instant, reason: &str) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE earnings SET voided_at = $1, void_reason = $2 WHERE id = $3 AND voided_at IS NULL AND partner_invoice_id IS NULL",
+        )
+        .bind(ms(at))
+        .bind(reason)
+        .bind(id.to_string())
+        .execute(self.conn())
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     pub async fn insert_reversal(&mut self, r: &ReversalRecord) -> Result<()> {
@@ -448,5 +495,14 @@ impl Tx {
         .fetch_all(self.conn())
         .await?;
         rows.iter().map(decision_from).collect()
+    }
+
+    /// How many payouts the client's cases have.
+    pub async fn payout_count_of_client(&mut self, client_id: Uuid) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM payouts p JOIN cases c ON c.id = p.case_id WHERE c.client_id = $1")
+            .bind(client_id.to_string())
+            .fetch_one(self.conn())
+            .await?;
+        get(&row, "n")
     }
 }

@@ -124,7 +124,9 @@ impl App {
         }
         let body = serde_json::to_vec(&envelope(&ev)).map_err(|e| AppError::Internal(e.to_string()))?;
         let started = self.now();
-        let header = signature::header_value(&signing_secrets(&sub, started), started.timestamp(), &body);
+        // Receivers compare `t` with their own clock: sign with the real time, not the test
+        // clock (which may have been advanced days ahead).
+        let header = signature::header_value(&signing_secrets(&sub, started), self.wall_now().timestamp(), &body);
         let outcome = self.post(client, &sub, ev.id, &ev.event_type, body, header).await;
         report.attempted += 1;
         self.settle(d, started, outcome, report).await

@@ -233,3 +233,24 @@ async fn dispute_isolation_and_input(t: TestApp) {
 }
 
 crate::both_backends!(dispute_upheld, dispute_rejected, dispute_adjusted, dispute_late, dispute_isolation_and_input);
+
+/// Two operators resolving the same dispute at once: one books the correction, the other
+/// is refused; the correction exists once.
+async fn racing_resolutions_book_once(t: TestApp) {
+    t.collection_partners().await;
+    let (_, key) = t.new_partner("Ledgerly").await;
+    let (case_ref, _) = non_attributed_paid(&t, &key).await;
+    let filed = file(&t, &key, &case_ref, "nw-1").await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.text);
+    let path = format!("/disputes/{}/resolve", filed.body["id"].as_str().unwrap());
+    let body = json!({"outcome": "upheld", "reason": "Logs confirm"});
+    let (x, y) = tokio::join!(t.admin("POST", &path, Some(body.clone())), t.admin("POST", &path, Some(body)));
+    let mut statuses = [x.status, y.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{} / {}", x.text, y.text);
+    let rows = report(&t, &key).await;
+    assert_eq!(rows["data"].as_array().unwrap().len(), 1, "one correction: {rows}");
+    reconciles(&t).await;
+}
+
+crate::both_backends!(racing_resolutions_book_once);

@@ -331,3 +331,62 @@ async fn reconcile_names_the_first_discrepancy(t: TestApp) {
 }
 
 crate::both_backends!(reconcile_names_the_first_discrepancy);
+
+/// Changing a partner's invoicing mode moves its earnings' stages, and the ledger with
+/// them; a reversal of paid earnings with nothing new ready invoices nothing (no negative
+/// invoice); a client with payments cannot be reset.
+async fn mode_change_negative_invoice_and_reset(t: TestApp) {
+    let (a_id, a_key, _, _) = setup_two_partners(&t).await;
+    let refs = attributed_client(&t, &a_key, "acme", vec![case_body("A-1", "1000", "GBP", "GB")]).await;
+    let (payment, payout) = pay(&t, &refs[0], "1000.00", "a1").await;
+    assert_eq!(t.admin("POST", &format!("/payouts/{payout}/commission-paid"), None).await.status, StatusCode::OK);
+    assert_buckets(&t, &a_key, &[("confirmedPendingInvoice", 1, "37.50")]).await;
+    let r = t.admin("PATCH", &format!("/partners/{a_id}"), Some(json!({"invoicingTriggerMode": "ConfirmedPipeline"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_buckets(&t, &a_key, &[("readyToInvoiceDebitura", 1, "37.50")]).await;
+    let inv = t.admin("POST", "/partner-invoices", Some(json!({"partnerId": a_id}))).await;
+    assert_eq!(inv.status, StatusCode::CREATED, "{}", inv.text);
+    assert_eq!(t.admin("POST", &format!("/partner-invoices/{}/paid", inv.body["id"].as_str().unwrap()), None).await.status, StatusCode::OK);
+    let r = t.admin("PATCH", &format!("/partners/{a_id}"), Some(json!({"invoicingTriggerMode": "PayWhenPaid"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_buckets(&t, &a_key, &[("paid", 1, "37.50")]).await;
+
+    assert_eq!(t.admin("DELETE", &format!("/payments/{payment}"), None).await.status, StatusCode::OK);
+    assert_buckets(&t, &a_key, &[("paid", 1, "37.50"), ("readyToInvoiceDebitura", 1, "-37.50")]).await;
+    let negative = t.admin("POST", "/partner-invoices", Some(json!({"partnerId": a_id}))).await;
+    assert_eq!(negative.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", negative.text);
+    assert_eq!(negative.body["businessErrors"][0]["type"], "NothingToInvoice");
+    assert!(negative.text.contains("-37.50"), "{}", negative.text);
+
+    let reset = t.partner(&a_key, "DELETE", "/clients/acme", None).await;
+    assert_eq!(reset.status, StatusCode::CONFLICT, "{}", reset.text);
+    assert!(reset.text.contains("ledger"), "{}", reset.text);
+    assert_reconciled(&t).await;
+}
+
+/// Two operators racing on the same transition: exactly one wins, the other is refused,
+/// and the money is booked once (real concurrency on PostgreSQL's connection pool).
+async fn racing_operators_book_once(t: TestApp) {
+    let (_, _, b_id, b_key) = setup_two_partners(&t).await;
+    let refs = attributed_client(&t, &b_key, "beta", vec![case_body("B-1", "1000", "GBP", "GB")]).await;
+    let (_, payout) = pay(&t, &refs[0], "1000.00", "b1").await;
+    let path = format!("/payouts/{payout}/commission-paid");
+    let (x, y) = tokio::join!(t.admin("POST", &path, None), t.admin("POST", &path, None));
+    let mut statuses = [x.status, y.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{} / {}", x.text, y.text);
+    let body = json!({"partnerId": b_id});
+    let (x, y) = tokio::join!(t.admin("POST", "/partner-invoices", Some(body.clone())), t.admin("POST", "/partner-invoices", Some(body)));
+    let created: Vec<_> = [&x, &y].into_iter().filter(|r| r.status == StatusCode::CREATED).collect();
+    assert_eq!(created.len(), 1, "{} / {}", x.text, y.text);
+    assert_eq!(created[0].body["amount"], dec("37.50"));
+    let refused = if x.status == StatusCode::CREATED { &y } else { &x };
+    assert!(
+        [StatusCode::CONFLICT, StatusCode::UNPROCESSABLE_ENTITY].contains(&refused.status),
+        "the loser is refused, not half-applied: {}",
+        refused.text
+    );
+    assert_buckets(&t, &b_key, &[("awaitingDebituraPayment", 1, "37.50")]).await;
+}
+
+crate::both_backends!(mode_change_negative_invoice_and_reset, racing_operators_book_once);

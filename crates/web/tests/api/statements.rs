@@ -66,7 +66,12 @@ async fn statement_for_a_month(t: TestApp) {
     let b = &s.body;
     assert_eq!(b["period"], "2026-03");
     let earnings = b["earnings"].as_array().unwrap();
-    assert_eq!(earnings.len(), 1, "{b}");
+    assert_eq!(earnings.len(), 2, "the voided earning stays in the month it was booked: {b}");
+    let voided = &earnings[1];
+    assert_eq!(voided["caseReference"], reversed_ref.as_str());
+    assert_eq!(voided["amount"], dec("15.00"));
+    assert_eq!(voided["stage"], Value::Null);
+    assert!(voided["reason"].as_str().unwrap().contains("voided") && voided["reason"].as_str().unwrap().contains("chargeback"), "{voided}");
     assert_eq!(earnings[0]["caseReference"], earning_ref.as_str());
     assert_eq!(earnings[0]["kind"], "payout");
     assert_eq!(earnings[0]["stage"], "Pending");

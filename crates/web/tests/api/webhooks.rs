@@ -160,7 +160,7 @@ async fn signature_round_trip(mut t: TestApp) {
     assert_eq!((report.attempted, report.delivered), (2, 2), "{report:?}");
 
     let got = rx.got();
-    let now = t.app.now().timestamp();
+    let now = t.app.wall_now().timestamp();
     let mut types = vec![];
     for g in &got {
         assert_eq!(g.header("content-type"), "application/json");
@@ -358,7 +358,7 @@ async fn both_secrets_sign_during_rotation(mut t: TestApp) {
     let g = rx.got().remove(0);
     let sig = g.header("x-debitura-signature");
     assert_eq!(sig.matches("v1=").count(), 2, "{sig}");
-    let now = t.app.now().timestamp();
+    let now = t.app.wall_now().timestamp();
     assert!(verify(&sig, &new, &g.body, now), "new secret verifies");
     assert!(verify(&sig, &old, &g.body, now), "old secret verifies during the overlap");
 
@@ -367,7 +367,7 @@ async fn both_secrets_sign_during_rotation(mut t: TestApp) {
     deliver(&t).await;
     let g = rx.got().remove(1);
     let sig = g.header("x-debitura-signature");
-    let now = t.app.now().timestamp();
+    let now = t.app.wall_now().timestamp();
     assert_eq!(sig.matches("v1=").count(), 1, "{sig}");
     assert!(verify(&sig, &new, &g.body, now));
     assert!(!verify(&sig, &old, &g.body, now), "the old secret stops after 24 h");
@@ -472,7 +472,8 @@ async fn crud_and_tenant_isolation(mut t: TestApp) {
 /// and resolution — each written in the transaction of the change.
 async fn money_and_dispute_events(mut t: TestApp) {
     let (key, rx) = setup(&mut t, 200).await;
-    create_hook(&t, &key, &rx.url, &["earning.created", "earning.stage_changed", "dispute.updated"]).await;
+    let hook = create_hook(&t, &key, &rx.url, &["earning.created", "earning.stage_changed", "dispute.updated"]).await;
+    let secret = hook["secret"].as_str().unwrap().to_string();
     let refs = crate::money::attributed_client(&t, &key, "acme", vec![case_body("A-1", "1000", "GBP", "GB")]).await;
     let paid = t.pay(&refs[0], "1000.00", "p1").await;
     let payout = paid.body["payout"]["id"].as_str().unwrap().to_string();
@@ -490,7 +491,15 @@ async fn money_and_dispute_events(mut t: TestApp) {
     let resolved =
         t.admin("POST", &format!("/disputes/{id}/resolve"), Some(json!({"outcome": "rejected", "reason": "Fee is correct"}))).await;
     assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    // Integrators advance the test clock; signatures still carry the real time, which is
+    // what their receivers compare against.
+    advance(&t, 8 * 24 * 60 * MINUTE).await;
     deliver(&t).await;
+    let wall = t.app.wall_now().timestamp();
+    assert!(t.app.now().timestamp() - wall >= 8 * 24 * 3600, "the test clock is ahead");
+    for g in rx.got() {
+        assert!(verify(&g.header("x-debitura-signature"), &secret, &g.body, wall), "signed with the wall clock");
+    }
     let events: Vec<Value> = rx.got().iter().map(|g| g.json()).collect();
     let summary: Vec<(String, Value, Value)> =
         events.iter().map(|e| (e["type"].as_str().unwrap().to_string(), e["data"]["stage"].clone(), e["data"]["status"].clone())).collect();
