@@ -5,7 +5,7 @@ use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{at, get, ms, opt_at, uuid, AuditRecord, IdempotencyRecord, NotificationRecord, Result, StoreError, Tx};
+use crate::{at, get, ms, opt_at, uuid, AuditFilter, AuditRecord, IdempotencyRecord, NotificationRecord, PageReq, Result, StoreError, Tx};
 
 fn notification_from(r: &AnyRow) -> Result<NotificationRecord> {
     Ok(NotificationRecord {
@@ -125,29 +125,52 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn audit(&mut self, entity: Option<&str>, entity_id: Option<&str>) -> Result<Vec<AuditRecord>> {
-        let rows = sqlx::query("SELECT id, at, actor, action, entity, entity_id, detail_json FROM audit_log ORDER BY at, id")
-            .fetch_all(self.conn())
-            .await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let e: String = get(r, "entity")?;
-            let id: String = get(r, "entity_id")?;
-            if entity.is_some_and(|x| x != e) || entity_id.is_some_and(|x| x != id) {
-                continue;
+    /// The audit trail, oldest first, filtered in SQL: (one page of entries, total).
+    pub async fn audit_page(&mut self, f: &AuditFilter, page: PageReq) -> Result<(Vec<AuditRecord>, i64)> {
+        let mut conds = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        for (col, v) in [("entity", &f.entity), ("entity_id", &f.entity_id), ("actor", &f.actor), ("action", &f.action)] {
+            if let Some(v) = v {
+                binds.push(v.clone());
+                conds.push(format!("{col} = ${}", binds.len()));
             }
+        }
+        let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+        let count_sql = format!("SELECT COUNT(*) AS n FROM audit_log {filter}");
+        let mut q = sqlx::query(&count_sql);
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        let total: i64 = get(&q.fetch_one(self.conn()).await?, "n")?;
+        let sql = format!(
+            "SELECT id, at, actor, action, entity, entity_id, detail_json FROM audit_log {filter} ORDER BY at, id LIMIT {} OFFSET {}",
+            page.size,
+            page.offset()
+        );
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        let mut out = Vec::new();
+        for r in &q.fetch_all(self.conn()).await? {
             let detail: String = get(r, "detail_json")?;
             out.push(AuditRecord {
                 id: uuid(&get::<String>(r, "id")?)?,
                 at: at(get(r, "at")?),
                 actor: get(r, "actor")?,
                 action: get(r, "action")?,
-                entity: e,
-                entity_id: id,
+                entity: get(r, "entity")?,
+                entity_id: get(r, "entity_id")?,
                 detail: serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             });
         }
-        Ok(out)
+        Ok((out, total))
+    }
+
+    /// Every audit entry of one entity (or all), oldest first.
+    pub async fn audit(&mut self, entity: Option<&str>, entity_id: Option<&str>) -> Result<Vec<AuditRecord>> {
+        let f = AuditFilter { entity: entity.map(str::to_string), entity_id: entity_id.map(str::to_string), ..AuditFilter::default() };
+        Ok(self.audit_page(&f, PageReq { page: 1, size: u32::MAX / 2 }).await?.0)
     }
 
     pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {

@@ -332,6 +332,15 @@ pub struct AuditRecord {
     pub detail: serde_json::Value,
 }
 
+/// Filters of the audit trail (all optional, ANDed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+}
+
 /// A page request: 1-based page number and page size (already bounded by the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageReq {

@@ -16,7 +16,7 @@ use refshare_app::partners::{CollectionPartnerInput, PartnerInput};
 use refshare_app::payments::PaymentInput;
 use refshare_app::{App, AppError};
 use refshare_core::link::{Link, LinkStatus};
-use refshare_store::{CollectionPartnerRecord, PartnerRecord};
+use refshare_store::{AuditFilter, CollectionPartnerRecord, PartnerRecord};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -273,12 +273,23 @@ async fn load_rates(State(app): State<App>, _: Operator, headers: HeaderMap, bod
     Ok(Json(json!({"loaded": loaded})))
 }
 
+/// `GET /audit?entity=&id=&actor=&action=&page=&pageSize=`: oldest first, paged.
 async fn audit(State(app): State<App>, _: Operator, q: Params) -> ApiResult<Json<Value>> {
+    let pg = q.page(100)?;
+    let filter = AuditFilter {
+        entity: q.get("entity").map(str::to_string),
+        entity_id: q.get("id").map(str::to_string),
+        actor: q.get("actor").map(str::to_string),
+        action: q.get("action").map(str::to_string),
+    };
     let mut tx = app.store.begin().await.map_err(AppError::from)?;
-    let entries = tx.audit(q.get("entity"), q.get("id")).await.map_err(AppError::from)?;
-    Ok(Json(json!({"entries": entries.iter().map(|a| json!({
-        "id": a.id, "at": ts(a.at), "actor": a.actor, "action": a.action, "entity": a.entity, "entityId": a.entity_id, "detail": a.detail,
-    })).collect::<Vec<_>>()})))
+    let (entries, total) = tx.audit_page(&filter, pg).await.map_err(AppError::from)?;
+    Ok(Json(json!({
+        "entries": entries.iter().map(|a| json!({
+            "id": a.id, "at": ts(a.at), "actor": a.actor, "action": a.action, "entity": a.entity, "entityId": a.entity_id, "detail": a.detail,
+        })).collect::<Vec<_>>(),
+        "page": crate::wire::page(pg, total, entries.len()),
+    })))
 }
 
 async fn expire_requests(State(app): State<App>, _: Operator) -> ApiResult<Json<Value>> {

@@ -1344,6 +1344,7 @@ pub struct AuditEntry {
 #[derive(ToSchema)]
 pub struct AuditList {
     pub entries: Vec<AuditEntry>,
+    pub page: Page,
 }
 
 #[derive(ToSchema)]

@@ -198,6 +198,13 @@ async fn a_full_month(t: TestApp) {
     assert_eq!(dk_only["summary"]["revenue"]["paidReferralFeeUsd"], dec("30.00"), "summary follows the filter");
     let audit = t.admin("GET", "/audit?entity=partner_invoice", None).await;
     assert_eq!(audit.body["entries"].as_array().unwrap().len(), 4, "2 created + 2 paid: {}", audit.text);
+    // Every stage change of every earning is in the trail, filterable and paged.
+    let moves = t.admin("GET", "/audit?action=earning.stage_changed&pageSize=5&page=2", None).await;
+    assert_eq!(moves.status, StatusCode::OK, "{}", moves.text);
+    assert_eq!(moves.body["entries"].as_array().unwrap().len(), 5, "{}", moves.text);
+    // A's two earnings: booked + 5 moves each; B's (ConfirmedPipeline skips two stages): booked + 3.
+    assert_eq!(moves.body["page"]["totalResults"], 2 * 6 + 4, "{}", moves.text);
+    assert!(moves.body["entries"].as_array().unwrap().iter().all(|e| e["action"] == "earning.stage_changed" && e["actor"] == "system"));
 }
 
 /// A reversal before the partner invoiced voids the earning; the check shows why.
