@@ -53,6 +53,8 @@ pub struct AppConfig {
     pub dispute_window_days: i64,
     /// Day of the month on which the previous month's CP invoicing runs (1–28).
     pub cp_invoicing_day: u32,
+    /// Payment terms of invoices, in business days (SPEC §6: 10 by default).
+    pub payment_terms_business_days: u32,
     /// Let webhooks reach loopback over plain http (`REFSHARE_WEBHOOK_ALLOW_LOOPBACK`);
     /// honoured only in `test`.
     pub webhook_allow_loopback: bool,

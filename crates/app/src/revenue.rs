@@ -5,6 +5,7 @@
 //! statuses and lets the ledger follow, in one transaction.
 
 use chrono::{Datelike, TimeZone};
+use refshare_core::calendar::add_business_days;
 use refshare_core::ledger::{invoiceable, EarningKind};
 use refshare_core::money::Currency;
 use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
@@ -172,6 +173,7 @@ impl App {
                     status: "InvoiceIssued".into(),
                     created_at: now,
                     paid_at: None,
+                    due_at: Some(add_business_days(now, self.config.payment_terms_business_days)),
                 };
                 tx.insert_cp_invoice(&invoice).await?;
                 let cause = Cause::new("cp_invoice.issued", invoice.id, now);
@@ -309,6 +311,7 @@ impl App {
             status: "Invoiced".into(),
             created_at: now,
             paid_at: None,
+            due_at: Some(add_business_days(now, self.config.payment_terms_business_days)),
         };
         tx.insert_partner_invoice(&invoice).await?;
         let cause = Cause::new("partner_invoice.created", invoice.id, now);

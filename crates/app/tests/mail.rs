@@ -67,6 +67,7 @@ async fn app_with(smtp_url: Option<String>) -> (App, std::path::PathBuf) {
         case_prefix: "DEB-".into(),
         dispute_window_days: 30,
         cp_invoicing_day: 8,
+        payment_terms_business_days: 10,
         webhook_allow_loopback: false,
     };
     (App::new(store, config, Arc::new(SystemClock)).await.unwrap(), path)

@@ -5,6 +5,7 @@
 //! I/O or reads a clock: every instant is an argument.
 
 pub mod attribution;
+pub mod calendar;
 pub mod case;
 pub mod check;
 pub mod fees;

@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Day of the month (1–28) on which the previous month's collection-partner invoicing runs.
     #[arg(long, env = "REFSHARE_CP_INVOICING_DAY", default_value_t = refshare_app::revenue::DEFAULT_CP_INVOICING_DAY)]
     pub cp_invoicing_day: u32,
+    /// Payment terms of invoices, in business days.
+    #[arg(long, env = "REFSHARE_PAYMENT_TERMS_DAYS", default_value_t = 10)]
+    pub payment_terms_days: u32,
     /// Start on a fresh demo database with seeded data, and print how to use it.
     #[arg(long)]
     pub demo: bool,
@@ -64,6 +67,7 @@ pub struct Settings {
     pub case_prefix: String,
     pub dispute_window_days: i64,
     pub cp_invoicing_day: u32,
+    pub payment_terms_business_days: u32,
     pub demo: bool,
 }
 
@@ -115,6 +119,9 @@ impl ServeArgs {
         if !(1..=28).contains(&self.cp_invoicing_day) {
             return Err("REFSHARE_CP_INVOICING_DAY / --cp-invoicing-day: must be a day between 1 and 28".into());
         }
+        if !(1..=120).contains(&self.payment_terms_days) {
+            return Err("REFSHARE_PAYMENT_TERMS_DAYS / --payment-terms-days: must be between 1 and 120 business days".into());
+        }
         Ok(Settings {
             database_url,
             listen,
@@ -127,6 +134,7 @@ impl ServeArgs {
             case_prefix: self.case_prefix,
             dispute_window_days: self.dispute_window_days,
             cp_invoicing_day: self.cp_invoicing_day,
+            payment_terms_business_days: self.payment_terms_days,
             demo: self.demo,
         })
     }
@@ -181,6 +189,7 @@ mod tests {
             (vec!["--case-prefix", "DEB "], "REFSHARE_CASE_PREFIX"),
             (vec!["--dispute-window-days", "0"], "REFSHARE_DISPUTE_WINDOW_DAYS"),
             (vec!["--cp-invoicing-day", "31"], "REFSHARE_CP_INVOICING_DAY"),
+            (vec!["--payment-terms-days", "0"], "REFSHARE_PAYMENT_TERMS_DAYS"),
         ] {
             let err = check(&args).unwrap_err();
             assert!(err.contains(setting), "{args:?}: {err}");

@@ -61,6 +61,7 @@ async fn reconcile(database_url: &str) -> anyhow::Result<()> {
         case_prefix: "DEB-".into(),
         dispute_window_days: 30,
         cp_invoicing_day: refshare_app::revenue::DEFAULT_CP_INVOICING_DAY,
+        payment_terms_business_days: 10,
         webhook_allow_loopback: false,
     };
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -101,6 +102,7 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
         case_prefix: settings.case_prefix.clone(),
         dispute_window_days: settings.dispute_window_days,
         cp_invoicing_day: settings.cp_invoicing_day,
+        payment_terms_business_days: settings.payment_terms_business_days,
         webhook_allow_loopback: settings.webhook_allow_loopback,
     };
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;

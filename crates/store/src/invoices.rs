@@ -17,6 +17,7 @@ fn cp_invoice_from(r: &AnyRow) -> Result<CpInvoiceRecord> {
         status: get(r, "status")?,
         created_at: at(get(r, "created_at")?),
         paid_at: opt_at(get(r, "paid_at")?),
+        due_at: opt_at(get(r, "due_at")?),
     })
 }
 
@@ -29,15 +30,16 @@ fn partner_invoice_from(r: &AnyRow) -> Result<PartnerInvoiceRecord> {
         status: get(r, "status")?,
         created_at: at(get(r, "created_at")?),
         paid_at: opt_at(get(r, "paid_at")?),
+        due_at: opt_at(get(r, "due_at")?),
     })
 }
 
-const CP_COLS: &str = "id, collection_partner_id, period, currency, amount_minor, status, created_at, paid_at";
-const PARTNER_COLS: &str = "id, partner_id, currency, amount_minor, status, created_at, paid_at";
+const CP_COLS: &str = "id, collection_partner_id, period, currency, amount_minor, status, created_at, paid_at, due_at";
+const PARTNER_COLS: &str = "id, partner_id, currency, amount_minor, status, created_at, paid_at, due_at";
 
 impl Tx {
     pub async fn insert_cp_invoice(&mut self, i: &CpInvoiceRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO cp_invoices ({CP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+        sqlx::query(&format!("INSERT INTO cp_invoices ({CP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             .bind(i.id.to_string())
             .bind(i.collection_partner_id.to_string())
             .bind(&i.period)
@@ -46,6 +48,7 @@ impl Tx {
             .bind(&i.status)
             .bind(ms(i.created_at))
             .bind(i.paid_at.map(ms))
+            .bind(i.due_at.map(ms))
             .execute(self.conn())
             .await?;
         Ok(())
@@ -93,7 +96,7 @@ impl Tx {
     }
 
     pub async fn insert_partner_invoice(&mut self, i: &PartnerInvoiceRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO partner_invoices ({PARTNER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+        sqlx::query(&format!("INSERT INTO partner_invoices ({PARTNER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
             .bind(i.id.to_string())
             .bind(i.partner_id.to_string())
             .bind(i.currency.code())
@@ -101,6 +104,7 @@ impl Tx {
             .bind(&i.status)
             .bind(ms(i.created_at))
             .bind(i.paid_at.map(ms))
+            .bind(i.due_at.map(ms))
             .execute(self.conn())
             .await?;
         Ok(())

@@ -246,6 +246,8 @@ pub struct CpInvoiceRecord {
     pub status: String,
     pub created_at: Instant,
     pub paid_at: Option<Instant>,
+    /// Issue date plus the payment terms.
+    pub due_at: Option<Instant>,
 }
 
 /// A referral partner's invoice to the platform (USD at the locked rates).
@@ -259,6 +261,8 @@ pub struct PartnerInvoiceRecord {
     pub status: String,
     pub created_at: Instant,
     pub paid_at: Option<Instant>,
+    /// Issue date plus the payment terms.
+    pub due_at: Option<Instant>,
 }
 
 /// One signed ledger entry: `amount_minor` of an earning entering (positive) or leaving

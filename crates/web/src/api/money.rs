@@ -37,7 +37,7 @@ fn cp_invoice_json(v: &CpInvoiceView) -> Value {
     json!({
         "id": i.id, "collectionPartnerId": i.collection_partner_id, "period": i.period,
         "amount": num(i.amount_minor, i.currency.exponent()), "currency": i.currency.code(),
-        "status": i.status, "createdAt": ts(i.created_at), "paidAt": opt_ts(i.paid_at), "payoutIds": v.payout_ids,
+        "status": i.status, "createdAt": ts(i.created_at), "dueAt": opt_ts(i.due_at), "paidAt": opt_ts(i.paid_at), "payoutIds": v.payout_ids,
     })
 }
 
@@ -45,7 +45,7 @@ fn partner_invoice_json(v: &PartnerInvoiceView) -> Value {
     let i = &v.invoice;
     json!({
         "id": i.id, "partnerId": i.partner_id, "amount": num(i.amount_minor, i.currency.exponent()), "currency": i.currency.code(),
-        "status": i.status, "createdAt": ts(i.created_at), "paidAt": opt_ts(i.paid_at), "earningIds": v.earning_ids,
+        "status": i.status, "createdAt": ts(i.created_at), "dueAt": opt_ts(i.due_at), "paidAt": opt_ts(i.paid_at), "earningIds": v.earning_ids,
     })
 }
 

@@ -76,6 +76,9 @@ pub struct CpInvoice {
     /// `InvoiceIssued` or `PaymentReceived`.
     pub status: String,
     pub created_at: DateTime<Utc>,
+    /// Issue date plus the payment terms (`REFSHARE_PAYMENT_TERMS_DAYS` business days).
+    #[schema(required = true)]
+    pub due_at: Option<DateTime<Utc>>,
     #[schema(required = true)]
     pub paid_at: Option<DateTime<Utc>>,
     pub payout_ids: Vec<Uuid>,
@@ -109,6 +112,9 @@ pub struct PartnerInvoice {
     /// `Invoiced` or `Paid`.
     pub status: String,
     pub created_at: DateTime<Utc>,
+    /// Issue date plus the payment terms (`REFSHARE_PAYMENT_TERMS_DAYS` business days).
+    #[schema(required = true)]
+    pub due_at: Option<DateTime<Utc>>,
     #[schema(required = true)]
     pub paid_at: Option<DateTime<Utc>>,
     pub earning_ids: Vec<Uuid>,

@@ -132,6 +132,7 @@ impl TestApp {
             case_prefix: "DEB-".into(),
             dispute_window_days: 30,
             cp_invoicing_day: 8,
+            payment_terms_business_days: 10,
             webhook_allow_loopback,
         };
         App::new(store, config, clock).await.expect("app")

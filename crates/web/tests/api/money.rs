@@ -141,6 +141,8 @@ async fn a_full_month(t: TestApp) {
     assert_eq!(gbp["payoutIds"].as_array().unwrap().len(), 2);
     let dkk = invoices.iter().find(|i| i["currency"] == "DKK").unwrap();
     assert_eq!(dkk["amount"], dec("400.00"));
+    // Issued Wednesday 2026-04-08; 10 business days later.
+    assert!(dkk["dueAt"].as_str().unwrap().starts_with("2026-04-22T"), "{dkk}");
     let rerun = t.admin("POST", "/invoicing/collection-partners/run", Some(json!({"period": "2026-03"}))).await;
     assert_eq!(rerun.body["invoices"], run.body["invoices"], "re-running creates nothing new");
     assert_buckets(&t, &a_key, &[("awaitingCollectionPartnerPayment", 2, "69.00")]).await;
@@ -163,6 +165,7 @@ async fn a_full_month(t: TestApp) {
     assert_eq!(inv_a.status, StatusCode::CREATED, "{}", inv_a.text);
     assert_eq!(inv_a.body["amount"], dec("69.00"));
     assert_eq!(inv_a.body["currency"], "USD");
+    assert!(inv_a.body["dueAt"].as_str().unwrap().starts_with("2026-04-22T"), "{}", inv_a.text);
     assert_eq!(inv_a.body["earningIds"].as_array().unwrap().len(), 2);
     let nothing = t.admin("POST", "/partner-invoices", Some(json!({"partnerId": a_id}))).await;
     assert_eq!(nothing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", nothing.text);
