@@ -78,6 +78,15 @@ impl App {
         }
     }
 
+    /// Checks the `/metrics` bearer token when one is configured (else anyone may scrape).
+    pub fn authenticate_metrics(&self, bearer: Option<&str>) -> Result<(), AppError> {
+        match (&self.config.metrics_token_hash, bearer) {
+            (None, _) => Ok(()),
+            (Some(hash), Some(token)) if digest_eq(&hash_secret(token.trim()), hash) => Ok(()),
+            _ => Err(AppError::Unauthorized),
+        }
+    }
+
     /// Resolves a client key or a bearer token to the calling client.
     pub async fn authenticate_customer(&self, api_key: Option<&str>, bearer: Option<&str>) -> Result<CustomerPrincipal, AppError> {
         let mut tx = self.store.begin().await?;

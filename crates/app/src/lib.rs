@@ -11,6 +11,7 @@ pub mod clock;
 pub mod disputes;
 pub mod error;
 pub mod fx;
+pub mod gauges;
 pub mod ledger;
 pub mod links;
 pub mod notify;
@@ -55,6 +56,8 @@ pub struct AppConfig {
     pub cp_invoicing_day: u32,
     /// Payment terms of invoices, in business days (SPEC §6: 10 by default).
     pub payment_terms_business_days: u32,
+    /// SHA-256 (hex) of the bearer token `/metrics` requires; `None` serves it openly.
+    pub metrics_token_hash: Option<String>,
     /// Let webhooks reach loopback over plain http (`REFSHARE_WEBHOOK_ALLOW_LOOPBACK`);
     /// honoured only in `test`.
     pub webhook_allow_loopback: bool,

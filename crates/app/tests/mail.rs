@@ -68,6 +68,7 @@ async fn app_with(smtp_url: Option<String>) -> (App, std::path::PathBuf) {
         dispute_window_days: 30,
         cp_invoicing_day: 8,
         payment_terms_business_days: 10,
+        metrics_token_hash: None,
         webhook_allow_loopback: false,
     };
     (App::new(store, config, Arc::new(SystemClock)).await.unwrap(), path)

@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Payment terms of invoices, in business days.
     #[arg(long, env = "REFSHARE_PAYMENT_TERMS_DAYS", default_value_t = 10)]
     pub payment_terms_days: u32,
+    /// Bearer token that `/metrics` requires (at least 32 characters); unset serves it openly.
+    #[arg(long, env = "REFSHARE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Start on a fresh demo database with seeded data, and print how to use it.
     #[arg(long)]
     pub demo: bool,
@@ -68,6 +71,7 @@ pub struct Settings {
     pub dispute_window_days: i64,
     pub cp_invoicing_day: u32,
     pub payment_terms_business_days: u32,
+    pub metrics_token: Option<String>,
     pub demo: bool,
 }
 
@@ -122,6 +126,9 @@ impl ServeArgs {
         if !(1..=120).contains(&self.payment_terms_days) {
             return Err("REFSHARE_PAYMENT_TERMS_DAYS / --payment-terms-days: must be between 1 and 120 business days".into());
         }
+        if self.metrics_token.as_deref().is_some_and(|t| t.trim().len() < 32) {
+            return Err("REFSHARE_METRICS_TOKEN / --metrics-token: must be at least 32 characters".into());
+        }
         Ok(Settings {
             database_url,
             listen,
@@ -135,6 +142,7 @@ impl ServeArgs {
             dispute_window_days: self.dispute_window_days,
             cp_invoicing_day: self.cp_invoicing_day,
             payment_terms_business_days: self.payment_terms_days,
+            metrics_token: self.metrics_token.map(|t| t.trim().to_string()),
             demo: self.demo,
         })
     }
@@ -190,6 +198,7 @@ mod tests {
             (vec!["--dispute-window-days", "0"], "REFSHARE_DISPUTE_WINDOW_DAYS"),
             (vec!["--cp-invoicing-day", "31"], "REFSHARE_CP_INVOICING_DAY"),
             (vec!["--payment-terms-days", "0"], "REFSHARE_PAYMENT_TERMS_DAYS"),
+            (vec!["--metrics-token", "short"], "REFSHARE_METRICS_TOKEN"),
         ] {
             let err = check(&args).unwrap_err();
             assert!(err.contains(setting), "{args:?}: {err}");

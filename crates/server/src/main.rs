@@ -62,6 +62,7 @@ async fn reconcile(database_url: &str) -> anyhow::Result<()> {
         dispute_window_days: 30,
         cp_invoicing_day: refshare_app::revenue::DEFAULT_CP_INVOICING_DAY,
         payment_terms_business_days: 10,
+        metrics_token_hash: None,
         webhook_allow_loopback: false,
     };
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -103,6 +104,7 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
         dispute_window_days: settings.dispute_window_days,
         cp_invoicing_day: settings.cp_invoicing_day,
         payment_terms_business_days: settings.payment_terms_business_days,
+        metrics_token_hash: settings.metrics_token.as_deref().map(refshare_app::auth::hash_secret),
         webhook_allow_loopback: settings.webhook_allow_loopback,
     };
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -23,6 +23,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row};
 
 pub use cases::CaseFilter;
+pub use misc::StatusTable;
 pub use records::*;
 pub use webhooks::DeliveryFilter;
 

@@ -209,4 +209,25 @@ impl Tx {
         .await?;
         row.map(|r| Ok((get(&r, "rate_date")?, get(&r, "usd_per_unit_e8")?))).transpose()
     }
+
+    /// Rows per `status` of a table that has one (for the metrics endpoint).
+    pub async fn status_counts(&mut self, table: StatusTable) -> Result<Vec<(String, i64)>> {
+        let name = match table {
+            StatusTable::WebhookDeliveries => "webhook_deliveries",
+            StatusTable::Notifications => "notifications",
+            StatusTable::Disputes => "disputes",
+        };
+        let rows = sqlx::query(&format!("SELECT status, COUNT(*) AS n FROM {name} GROUP BY status ORDER BY status"))
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(|r| Ok((get(r, "status")?, get(r, "n")?))).collect()
+    }
+}
+
+/// The tables whose rows are counted by status for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusTable {
+    WebhookDeliveries,
+    Notifications,
+    Disputes,
 }

@@ -54,6 +54,7 @@ async fn run(label: &str, url: &str, n: usize) {
         dispute_window_days: 30,
         cp_invoicing_day: 8,
         payment_terms_business_days: 10,
+        metrics_token_hash: None,
         webhook_allow_loopback: false,
     };
     let app = App::new(store, config, Arc::new(SystemClock)).await.expect("app");

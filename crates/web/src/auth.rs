@@ -52,3 +52,16 @@ impl FromRequestParts<App> for Operator {
         Ok(Operator)
     }
 }
+
+/// Whoever may read `/metrics`: anyone, or the holder of `REFSHARE_METRICS_TOKEN` when it
+/// is set.
+pub struct Scraper;
+
+impl FromRequestParts<App> for Scraper {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        app.authenticate_metrics(bearer(parts))?;
+        Ok(Scraper)
+    }
+}

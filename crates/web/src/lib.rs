@@ -1,11 +1,12 @@
 //! refshare-web: the HTTP surface. One axum router serves the Referral API, the Customer
-//! API, the Operator API, the hosted pages, health and the OpenAPI document. Handlers
+//! API, the Operator API, the hosted pages, health, metrics and the OpenAPI document. Handlers
 //! parse, call one use case, and render; errors go through the one table in `error`.
 
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod views;
@@ -32,7 +33,9 @@ pub fn router(app: App) -> Router {
         .merge(pages::routes())
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())

@@ -323,7 +323,7 @@ fn handler_credential(src_dir: &Path, file: &Path, handler: &str) -> Option<&'st
     let open = (at..s.len()).find(|&i| s[i] == '(').expect("parameter list");
     let params: String = s[open + 1..matching_paren(&s, open)].iter().collect();
     let idents: BTreeSet<&str> = params.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
-    let found: Vec<&'static str> = ["Partner", "Customer", "Operator"].into_iter().filter(|c| idents.contains(c)).collect();
+    let found: Vec<&'static str> = ["Partner", "Customer", "Operator", "Scraper"].into_iter().filter(|c| idents.contains(c)).collect();
     assert!(found.len() <= 1, "handler `{handler}` takes several credentials: {found:?}");
     found.first().copied()
 }
@@ -509,7 +509,7 @@ async fn credentials_are_documented_as_the_handlers_require_them() {
     assert_eq!(schemes["XApiKey"]["type"], "apiKey");
     assert_eq!(schemes["XApiKey"]["in"], "header");
     assert_eq!(schemes["XApiKey"]["name"], "XApiKey");
-    for bearer in ["ClientBearer", "OperatorBearer"] {
+    for bearer in ["ClientBearer", "OperatorBearer", "MetricsBearer"] {
         assert_eq!(schemes[bearer]["type"], "http");
         assert_eq!(schemes[bearer]["scheme"], "bearer");
     }
@@ -529,6 +529,7 @@ async fn credentials_are_documented_as_the_handlers_require_them() {
             Some("Partner") => ["XApiKey"].into_iter().map(String::from).collect(),
             Some("Customer") => ["XApiKey", "ClientBearer"].into_iter().map(String::from).collect(),
             Some("Operator") => ["OperatorBearer"].into_iter().map(String::from).collect(),
+            Some("Scraper") => ["MetricsBearer"].into_iter().map(String::from).collect(),
             _ => BTreeSet::new(),
         };
         assert_eq!(used, expected, "{m} {path} (handler `{}`, credential {:?}): security", route.handler, route.credential);

@@ -112,6 +112,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         pages::approval_decide,
         pages::healthz,
         pages::openapi_json,
+        pages::metrics,
     ),
     components(responses(schemas::InternalError)),
     modifiers(&SecuritySchemes, &CommonResponses, &OptionalBodies),
@@ -147,6 +148,15 @@ impl Modify for SecuritySchemes {
                     .description(Some(
                         "`Authorization: Bearer <accessToken>` minted by the client's partner with `POST /referral-api/oauth/token` (valid 30 minutes).",
                     ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "MetricsBearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`Authorization: Bearer <REFSHARE_METRICS_TOKEN>`, required only when that setting is given."))
                     .build(),
             ),
         );

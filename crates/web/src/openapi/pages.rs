@@ -96,3 +96,17 @@ pub(super) fn healthz() {}
     )
 )]
 pub(super) fn openapi_json() {}
+
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "Service",
+    summary = "Prometheus metrics",
+    description = "HTTP requests and latency per route template, ledger balances per stage and currency, webhook deliveries, e-mails and disputes by status. Requires `Authorization: Bearer <REFSHARE_METRICS_TOKEN>` when that setting is given.",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String, content_type = "text/plain"),
+        (status = 401, description = "`REFSHARE_METRICS_TOKEN` is set and the bearer token is missing or wrong.", body = ErrorBody),
+    ),
+    security((), ("MetricsBearer" = []))
+)]
+pub(super) fn metrics() {}

@@ -133,6 +133,7 @@ impl TestApp {
             dispute_window_days: 30,
             cp_invoicing_day: 8,
             payment_terms_business_days: 10,
+            metrics_token_hash: None,
             webhook_allow_loopback,
         };
         App::new(store, config, clock).await.expect("app")

@@ -1,0 +1,116 @@
+//! `GET /metrics` in the Prometheus text format: HTTP requests per method, route template
+//! and status with a latency histogram (recorded by the `track` middleware for the whole
+//! process), and the business gauges of `app::gauges` read at scrape time. Protected by
+//! `REFSHARE_METRICS_TOKEN` when it is set.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{LazyLock, Mutex};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use refshare_app::App;
+
+use crate::auth::Scraper;
+use crate::error::ApiResult;
+
+/// Upper bounds (seconds) of the latency histogram.
+const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+#[derive(Default)]
+struct RouteStats {
+    count: u64,
+    sum_seconds: f64,
+    /// Cumulative counts per bucket, as Prometheus wants them.
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// (method, route template, status) → stats. One per process, like any Prometheus registry.
+static HTTP: LazyLock<Mutex<BTreeMap<(String, String, u16), RouteStats>>> = LazyLock::new(Default::default);
+
+/// Middleware: times every request and counts it under its route template (never the raw
+/// path, so ids do not explode the label space).
+pub async fn track(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let route = matched.map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut map = HTTP.lock().expect("metrics lock");
+    let stats = map.entry((method, route, res.status().as_u16())).or_default();
+    stats.count += 1;
+    stats.sum_seconds += seconds;
+    for (i, le) in BUCKETS.iter().enumerate() {
+        if seconds <= *le {
+            stats.buckets[i] += 1;
+        }
+    }
+    res
+}
+
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Minor units as a decimal number with the currency's exponent (exact, no floats).
+fn decimal(minor: i64, exponent: u32) -> String {
+    refshare_core::money::format_minor(minor, exponent)
+}
+
+pub async fn metrics(State(app): State<App>, _: Scraper) -> ApiResult<Response> {
+    let gauges = app.gauges().await?;
+    let mut out = String::new();
+    {
+        let map = HTTP.lock().expect("metrics lock");
+        out.push_str("# HELP refshare_http_requests_total HTTP requests by method, route template and status.\n");
+        out.push_str("# TYPE refshare_http_requests_total counter\n");
+        for ((m, r, s), st) in map.iter() {
+            let _ = writeln!(out, "refshare_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{s}\"}} {}", label(r), st.count);
+        }
+        out.push_str("# HELP refshare_http_request_duration_seconds Time to answer, by method and route template.\n");
+        out.push_str("# TYPE refshare_http_request_duration_seconds histogram\n");
+        let mut per_route: BTreeMap<(&str, &str), RouteStats> = BTreeMap::new();
+        for ((m, r, _), st) in map.iter() {
+            let agg = per_route.entry((m, r)).or_default();
+            agg.count += st.count;
+            agg.sum_seconds += st.sum_seconds;
+            for i in 0..BUCKETS.len() {
+                agg.buckets[i] += st.buckets[i];
+            }
+        }
+        for ((m, r), st) in &per_route {
+            let r = label(r);
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "refshare_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"{le}\"}} {}",
+                    st.buckets[i]
+                );
+            }
+            let _ = writeln!(out, "refshare_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"+Inf\"}} {}", st.count);
+            let _ = writeln!(out, "refshare_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}", st.sum_seconds);
+            let _ = writeln!(out, "refshare_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {}", st.count);
+        }
+    }
+    out.push_str(
+        "# HELP refshare_ledger_balance Sum of ledger entries per revenue stage and currency (all partners), in currency units.\n",
+    );
+    out.push_str("# TYPE refshare_ledger_balance gauge\n");
+    for (stage, currency, minor, exp) in &gauges.ledger {
+        let _ = writeln!(out, "refshare_ledger_balance{{stage=\"{}\",currency=\"{currency}\"}} {}", stage.as_str(), decimal(*minor, *exp));
+    }
+    for (name, help, rows) in [
+        ("refshare_webhook_deliveries", "Webhook deliveries by status.", &gauges.webhook_deliveries),
+        ("refshare_notifications", "E-mails by delivery status.", &gauges.notifications),
+        ("refshare_disputes", "Disputes by status.", &gauges.disputes),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (status, n) in rows {
+            let _ = writeln!(out, "{name}{{status=\"{}\"}} {n}", label(status));
+        }
+    }
+    Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
+}
