@@ -111,8 +111,9 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     );
     c.find(Locator::Css("input[name=accept]")).await.unwrap().click().await.unwrap();
     c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    let done = c.wait().for_element(Locator::Css("h1")).await.unwrap().text().await.unwrap();
-    assert_eq!(done, "Onboarding complete");
+    // Wait for the new page's heading itself: the old page's h1 may still be there for a
+    // moment and go stale under us.
+    c.wait().for_element(Locator::XPath("//h1[normalize-space()='Onboarding complete']")).await.unwrap();
     assert_eq!(t.partner(&key, "POST", "/oauth/token", Some(json!({"externalTenantId": "acme"}))).await.status, StatusCode::OK);
     let cases = t.partner(&key, "GET", "/cases", None).await;
     assert_eq!(cases.body["cases"][0]["lifecycle"], "Active");
@@ -125,8 +126,7 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(text.contains("Ledgerly asks to link your account"), "{text}");
     c.find(Locator::Css("button[value=approve]")).await.unwrap().click().await.unwrap();
-    let done = c.wait().for_element(Locator::Css("h1")).await.unwrap().text().await.unwrap();
-    assert_eq!(done, "Link approved");
+    c.wait().for_element(Locator::XPath("//h1[normalize-space()='Link approved']")).await.unwrap();
     assert_eq!(t.partner(&key, "GET", "/clients/nw", None).await.body["isAttributedClient"], false);
     // The used token now shows the 410 page without a form.
     c.goto(&approval).await.unwrap();
