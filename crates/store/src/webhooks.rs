@@ -119,6 +119,35 @@ impl Tx {
         Ok(())
     }
 
+    /// Records a delivery outcome on the subscription's failure streak without touching
+    /// anything the partner may be editing at the same moment; returns the new streak.
+    pub async fn record_webhook_outcome(&mut self, id: Uuid, delivered: bool) -> Result<i64> {
+        let sql = if delivered {
+            "UPDATE webhook_subscriptions SET consecutive_failures = 0 WHERE id = $1"
+        } else {
+            "UPDATE webhook_subscriptions SET consecutive_failures = consecutive_failures + 1 WHERE id = $1"
+        };
+        sqlx::query(sql).bind(id.to_string()).execute(self.conn()).await?;
+        let row = sqlx::query("SELECT consecutive_failures FROM webhook_subscriptions WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_one(self.conn())
+            .await?;
+        get(&row, "consecutive_failures")
+    }
+
+    /// Disables an active subscription with a reason; `false` if it was not active.
+    pub async fn disable_webhook_subscription(&mut self, id: Uuid, reason: &str, at: refshare_core::Instant) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE webhook_subscriptions SET is_active = 0, disabled_reason = $2, updated_at = $3 WHERE id = $1 AND is_active = 1",
+        )
+        .bind(id.to_string())
+        .bind(reason)
+        .bind(ms(at))
+        .execute(self.conn())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     pub async fn webhook_subscription(&mut self, id: Uuid) -> Result<Option<WebhookSubscriptionRecord>> {
         let row = sqlx::query(&format!("SELECT {SUB_COLS} FROM webhook_subscriptions WHERE id = $1"))
             .bind(id.to_string())

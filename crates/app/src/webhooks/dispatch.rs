@@ -181,6 +181,9 @@ impl App {
         let Some(mut sub) = tx.webhook_subscription(d.subscription_id).await? else {
             return Ok(()); // deleted meanwhile, with its deliveries
         };
+        // Only the failure streak and, if it comes to that, the disabling are written: a
+        // partner's concurrent edit of URL, events or secret is never overwritten.
+        sub.consecutive_failures = tx.record_webhook_outcome(sub.id, o.ok()).await?;
         d.attempts += 1;
         tx.insert_webhook_attempt(&WebhookAttemptRecord {
             id: Uuid::new_v4(),
@@ -199,10 +202,8 @@ impl App {
             d.status = DeliveryStatus::Delivered;
             d.delivered_at = Some(at);
             d.next_attempt_at = None;
-            sub.consecutive_failures = 0;
             report.delivered += 1;
         } else {
-            sub.consecutive_failures += 1;
             let gone = o.status == Some(410);
             if gone || d.attempts >= MAX_ATTEMPTS {
                 d.status = DeliveryStatus::Failed;
@@ -225,14 +226,14 @@ impl App {
             }
         }
         tx.update_webhook_delivery(&d).await?;
+        let disabled = match disabled {
+            Some(reason) if tx.disable_webhook_subscription(sub.id, &reason, at).await? => Some(reason),
+            _ => None,
+        };
         if let Some(reason) = &disabled {
-            sub.is_active = false;
-            sub.disabled_reason = Some(reason.clone());
-            sub.updated_at = at;
             report.subscriptions_disabled += 1;
             tracing::warn!(webhook = %sub.id, partner = %sub.partner_id, %reason, "webhook disabled");
         }
-        tx.update_webhook_subscription(&sub).await?;
         if let Some(reason) = disabled {
             tx.abandon_webhook_deliveries(sub.id, "the webhook was disabled").await?;
             audit(
