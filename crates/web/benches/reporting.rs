@@ -1,7 +1,8 @@
 //! Benchmark harness (prints figures, asserts nothing about time): seeds one partner with
 //! N attributed payments through the real router on SQLite (and PostgreSQL when
-//! `REFSHARE_BENCH_PG_URL` names an empty database), then times the reporting endpoint,
-//! a statement-sized full scan, and reconciliation.
+//! `REFSHARE_BENCH_PG_URL` names an empty database), then times the reporting endpoint
+//! and reconciliation, and the money month over all N: commission paid, the CP invoicing
+//! run, CP paid, the partner invoice and its payment, and reconciliation again.
 //!
 //! Run: `cargo bench -p refshare-web --bench reporting` (`REFSHARE_BENCH_N=2000` by default).
 
@@ -103,13 +104,11 @@ async fn run(label: &str, url: &str, n: usize) {
         .collect();
 
     let t0 = Instant::now();
+    let mut payouts = Vec::with_capacity(n);
     for i in 0..n {
-        b.admin(
-            "POST",
-            &format!("/cases/{}/payments", refs[i % refs.len()]),
-            Some(json!({"amount": 10 + (i % 90), "externalId": format!("p{i}")})),
-        )
-        .await;
+        let path = format!("/cases/{}/payments", refs[i % refs.len()]);
+        let r = b.admin("POST", &path, Some(json!({"amount": 10 + (i % 90), "externalId": format!("p{i}")}))).await;
+        payouts.push(r["payout"]["id"].as_str().unwrap().to_string());
     }
     let seed = t0.elapsed();
     println!("[{label}] seeded {n} payments in {:.2?} ({:.2} ms each)", seed, seed.as_secs_f64() * 1000.0 / n as f64);
@@ -131,6 +130,37 @@ async fn run(label: &str, url: &str, n: usize) {
     let t = Instant::now();
     let r = b.admin("GET", "/reconcile", None).await;
     println!("[{label}] reconcile ({} entries, {} earnings): {:.2?}", r["entries"], r["earnings"], t.elapsed());
+
+    // The money month over all of them.
+    let t = Instant::now();
+    for p in &payouts {
+        b.admin("POST", &format!("/payouts/{p}/commission-paid"), None).await;
+    }
+    let e = t.elapsed();
+    println!("[{label}] commission paid on {n} payouts: {e:.2?} ({:.2} ms each)", e.as_secs_f64() * 1000.0 / n as f64);
+    let period = app.now().format("%Y-%m").to_string();
+    b.admin("POST", "/test-clock/advance", Some(json!({"days": 40}))).await;
+    let t = Instant::now();
+    let run = b.admin("POST", "/invoicing/collection-partners/run", Some(json!({"period": period}))).await;
+    println!(
+        "[{label}] CP invoicing run ({} invoices over {n} payouts): {:.2?}",
+        run["invoices"].as_array().map_or(0, |v| v.len()),
+        t.elapsed()
+    );
+    let t = Instant::now();
+    for inv in run["invoices"].as_array().unwrap() {
+        b.admin("POST", &format!("/cp-invoices/{}/paid", inv["id"].as_str().unwrap()), None).await;
+    }
+    println!("[{label}] CP invoice paid (moves {n} earnings): {:.2?}", t.elapsed());
+    let t = Instant::now();
+    let inv = b.admin("POST", "/partner-invoices", Some(json!({"partnerId": partner["id"]}))).await;
+    println!("[{label}] partner invoice over {} earnings: {:.2?}", inv["earningIds"].as_array().map_or(0, |v| v.len()), t.elapsed());
+    let t = Instant::now();
+    b.admin("POST", &format!("/partner-invoices/{}/paid", inv["id"].as_str().unwrap()), None).await;
+    println!("[{label}] partner invoice paid: {:.2?}", t.elapsed());
+    let t = Instant::now();
+    let r = b.admin("GET", "/reconcile", None).await;
+    println!("[{label}] reconcile after the month ({} entries): {:.2?}", r["entries"], t.elapsed());
 }
 
 #[tokio::main]
