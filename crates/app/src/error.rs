@@ -45,6 +45,15 @@ impl AppError {
         AppError::Conflict { kind: kind.into(), message: message.into() }
     }
 
+    /// A transition lost a race with another request that changed the same record first;
+    /// nothing was applied (the transaction rolls back).
+    pub fn concurrent(what: &str) -> AppError {
+        AppError::conflict(
+            "ConcurrentChange",
+            format!("{what} changed while this request ran; nothing was applied. Read it again and retry."),
+        )
+    }
+
     pub fn business(kind: &str, message: impl Into<String>) -> AppError {
         AppError::Business { kind: kind.into(), message: message.into() }
     }

@@ -24,7 +24,8 @@ pub struct RatesInput {
     pub rates: Vec<RateInput>,
 }
 
-fn usd() -> Currency {
+/// The reporting currency.
+pub fn usd() -> Currency {
     Currency::parse("USD").expect("USD is known")
 }
 

@@ -13,7 +13,7 @@ use refshare_core::Instant;
 use refshare_store::{CpInvoiceRecord, EarningRecord, PartnerInvoiceRecord, PayoutRecord};
 use uuid::Uuid;
 
-use crate::fx::{usd_at, usd_rate};
+use crate::fx::{usd, usd_at, usd_rate};
 use crate::ledger::{stage_now, sync_earning, sync_payout, Cause};
 use crate::{actor, audit, App, AppError};
 
@@ -91,15 +91,6 @@ pub struct PartnerInvoiceView {
     pub earning_ids: Vec<Uuid>,
 }
 
-/// A transition lost a race with another request that changed the same record first.
-fn concurrent(what: &str) -> AppError {
-    AppError::conflict("ConcurrentChange", format!("{what} changed while this request ran; nothing was applied. Read it again and retry."))
-}
-
-fn usd() -> Currency {
-    Currency::parse("USD").expect("USD is known")
-}
-
 impl App {
     /// The collection partner paid the platform's commission on a payout: `Unpaid → Paid`,
     /// and the USD rate of that day is locked for every earning of the payout.
@@ -121,7 +112,7 @@ impl App {
         }
         let rate = usd_rate(&mut tx, payout.currency, now).await?;
         if !tx.set_commission_paid(payout.id, now, Some((rate.1, rate.0.clone()))).await? {
-            return Err(concurrent(&format!("payout {payout_id}")));
+            return Err(AppError::concurrent(&format!("payout {payout_id}")));
         }
         let cause = Cause::new("commission.paid", payout.id, now);
         sync_payout(&mut tx, payout.id, &cause).await?;
@@ -179,7 +170,7 @@ impl App {
                 let cause = Cause::new("cp_invoice.issued", invoice.id, now);
                 for payout in &payouts {
                     if !tx.set_payout_cp_invoice(payout.id, invoice.id).await? {
-                        return Err(concurrent(&format!("payout {}", payout.id)));
+                        return Err(AppError::concurrent(&format!("payout {}", payout.id)));
                     }
                     sync_payout(&mut tx, payout.id, &cause).await?;
                 }
@@ -232,7 +223,7 @@ impl App {
             ));
         }
         if !tx.set_cp_invoice_paid(invoice.id, now).await? {
-            return Err(concurrent(&format!("CP invoice {invoice_id}")));
+            return Err(AppError::concurrent(&format!("CP invoice {invoice_id}")));
         }
         let payouts = tx.payouts_of_cp_invoice(invoice.id).await?;
         let cause = Cause::new("cp_invoice.paid", invoice.id, now);
@@ -317,7 +308,7 @@ impl App {
         let cause = Cause::new("partner_invoice.created", invoice.id, now);
         for e in &items {
             if !tx.invoice_earning(e.id, invoice.id).await? {
-                return Err(concurrent(&format!("earning {}", e.id)));
+                return Err(AppError::concurrent(&format!("earning {}", e.id)));
             }
             sync_earning(&mut tx, e.id, &cause).await?;
         }
@@ -344,13 +335,13 @@ impl App {
             return Err(AppError::conflict("InvoiceNotOpen", format!("Partner invoice {invoice_id} is already {}.", invoice.status)));
         }
         if !tx.set_partner_invoice_paid(invoice.id, now).await? {
-            return Err(concurrent(&format!("partner invoice {invoice_id}")));
+            return Err(AppError::concurrent(&format!("partner invoice {invoice_id}")));
         }
         let earnings = tx.earnings_of_partner_invoice(invoice.id).await?;
         let cause = Cause::new("partner_invoice.paid", invoice.id, now);
         for e in &earnings {
             if !tx.settle_earning(e.id, invoice.id).await? {
-                return Err(concurrent(&format!("earning {}", e.id)));
+                return Err(AppError::concurrent(&format!("earning {}", e.id)));
             }
             sync_earning(&mut tx, e.id, &cause).await?;
         }

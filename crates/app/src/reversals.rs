@@ -49,10 +49,7 @@ impl App {
             }
             if e.partner_invoice_id.is_none() {
                 if !tx.void_earning(e.id, now, &reason).await? {
-                    return Err(AppError::conflict(
-                        "ConcurrentChange",
-                        format!("Earning {} was invoiced while the reversal ran; nothing was applied. Retry the reversal.", e.id),
-                    ));
+                    return Err(AppError::concurrent(&format!("Earning {}", e.id)));
                 }
                 sync_earning(&mut tx, e.id, &cause).await?;
                 voided.push(tx.earning(e.id).await?.ok_or(AppError::NotFound("earning"))?);
