@@ -757,7 +757,8 @@ pub struct LifecycleCounts {
     pub paused: i64,
 }
 
-/// `GET /referral-api/reporting/transactions`: one row per attributed payout.
+/// `GET /referral-api/reporting/transactions`: one row per live earning (attributed
+/// payouts, dispute corrections and adjustments, clawbacks).
 #[derive(ToSchema)]
 pub struct TransactionsReport {
     pub data: Vec<Transaction>,
@@ -768,8 +769,12 @@ pub struct TransactionsReport {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct Transaction {
+    /// The earning's id (what `POST /admin-api/v1/partner-invoices` takes as `earningIds`).
     pub transaction_id: Uuid,
+    /// When the earning was booked.
     pub date: DateTime<Utc>,
+    /// `payout`, `correction`, `adjustment` or `clawback` (negative amounts).
+    pub kind: String,
     pub client: TransactionClient,
     pub case: TransactionCase,
     pub payment: TransactionPayment,
@@ -777,7 +782,12 @@ pub struct Transaction {
     pub recognition: TransactionRecognition,
     pub status: TransactionStatus,
     pub stage: RevenueStage,
-    pub reason: ReasonCode,
+    /// What partners see: `Unrecognized`, `Confirmed`, `Awaiting CP payment`, `Ready to invoice`, `Awaiting payment`, `Paid`, `Disputed`.
+    pub stage_label: String,
+    /// The attribution reason code, or for a clawback, correction or adjustment its note
+    /// (the reversal or dispute reason).
+    #[schema(required = true)]
+    pub reason: Option<String>,
 }
 
 #[derive(ToSchema)]
