@@ -34,10 +34,7 @@ impl<'a> Cause<'a> {
 pub async fn statuses_of(tx: &mut Tx, e: &EarningRecord) -> Result<EarningStatuses, AppError> {
     let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
     let cp_invoice = match payout.cp_invoice_id {
-        Some(id) => {
-            let inv = tx.cp_invoice(id).await?.ok_or_else(|| AppError::Internal("payout names a missing CP invoice".into()))?;
-            CpInvoiceStatus::parse(&inv.status).ok_or_else(|| AppError::Internal(format!("CP invoice status `{}`", inv.status)))?
-        }
+        Some(id) => tx.cp_invoice(id).await?.ok_or_else(|| AppError::Internal("payout names a missing CP invoice".into()))?.status,
         None => CpInvoiceStatus::NotInvoiced,
     };
     let partner = tx.partner(e.partner_id).await?.ok_or_else(|| AppError::Internal("earning without partner".into()))?;

@@ -127,7 +127,7 @@ impl App {
         let cases: HashMap<Uuid, CaseRecord> = tx.cases_of_partner_earnings(partner.id).await?.into_iter().map(|c| (c.id, c)).collect();
         let clients: HashMap<Uuid, ClientRecord> =
             tx.clients_of_partner_earnings(partner.id).await?.into_iter().map(|c| (c.id, c)).collect();
-        let cp_invoices: HashMap<Uuid, String> = tx.cp_invoice_statuses_of_partner(partner.id).await?.into_iter().collect();
+        let cp_invoices: HashMap<Uuid, CpInvoiceStatus> = tx.cp_invoice_statuses_of_partner(partner.id).await?.into_iter().collect();
         let tenants: HashMap<Uuid, String> =
             tx.links_of_partner(partner.id).await?.into_iter().map(|l| (l.id, l.external_tenant_id)).collect();
         let mut rates: HashMap<Currency, i64> = HashMap::new();
@@ -147,10 +147,7 @@ impl App {
             let client = clients.get(&case.client_id).cloned().ok_or_else(|| missing("client"))?;
             let tenant = decision.as_ref().and_then(|d| d.link_id).and_then(|l| tenants.get(&l).cloned()).unwrap_or_default();
             let cp_invoice = match payout.cp_invoice_id {
-                Some(id) => {
-                    let status = cp_invoices.get(&id).ok_or_else(|| missing("CP invoice"))?;
-                    CpInvoiceStatus::parse(status).ok_or_else(|| AppError::Internal(format!("CP invoice status `{status}`")))?
-                }
+                Some(id) => *cp_invoices.get(&id).ok_or_else(|| missing("CP invoice"))?,
                 None => CpInvoiceStatus::NotInvoiced,
             };
             let statuses = EarningStatuses {

@@ -8,7 +8,7 @@ use chrono::{Datelike, TimeZone};
 use refshare_core::calendar::add_business_days;
 use refshare_core::ledger::{invoiceable, EarningKind};
 use refshare_core::money::Currency;
-use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
+use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus};
 use refshare_core::Instant;
 use refshare_store::{CpInvoiceRecord, EarningRecord, PartnerInvoiceRecord, PayoutRecord};
 use uuid::Uuid;
@@ -161,7 +161,7 @@ impl App {
                     period: key.clone(),
                     currency,
                     amount_minor: payouts.iter().map(|p| p.platform_fee_minor).sum(),
-                    status: "InvoiceIssued".into(),
+                    status: CpInvoiceStatus::InvoiceIssued,
                     created_at: now,
                     paid_at: None,
                     due_at: Some(add_business_days(now, self.config.payment_terms_business_days)),
@@ -216,10 +216,10 @@ impl App {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let invoice = tx.cp_invoice(invoice_id).await?.ok_or(AppError::NotFound("invoice"))?;
-        if invoice.status != "InvoiceIssued" {
+        if invoice.status != CpInvoiceStatus::InvoiceIssued {
             return Err(AppError::conflict(
                 "InvoiceNotOpen",
-                format!("CP invoice {invoice_id} is {}; only an issued invoice can be paid.", invoice.status),
+                format!("CP invoice {invoice_id} is {}; only an issued invoice can be paid.", invoice.status.as_str()),
             ));
         }
         if !tx.set_cp_invoice_paid(invoice.id, now).await? {

@@ -1,11 +1,16 @@
 //! Invoices: the platform's monthly invoices to collection partners (and the record that
 //! a period's run happened) and referral partners' invoices to the platform.
 
+use refshare_core::stage::CpInvoiceStatus;
 use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{at, currency, get, ms, opt_at, uuid, CpInvoiceRecord, PartnerInvoiceRecord, Result, Tx};
+use crate::{at, currency, get, ms, opt_at, uuid, CpInvoiceRecord, PartnerInvoiceRecord, Result, StoreError, Tx};
+
+fn cp_status(s: &str) -> Result<CpInvoiceStatus> {
+    CpInvoiceStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("CP invoice status `{s}`")))
+}
 
 fn cp_invoice_from(r: &AnyRow) -> Result<CpInvoiceRecord> {
     Ok(CpInvoiceRecord {
@@ -14,7 +19,7 @@ fn cp_invoice_from(r: &AnyRow) -> Result<CpInvoiceRecord> {
         period: get(r, "period")?,
         currency: currency(&get::<String>(r, "currency")?)?,
         amount_minor: get(r, "amount_minor")?,
-        status: get(r, "status")?,
+        status: cp_status(&get::<String>(r, "status")?)?,
         created_at: at(get(r, "created_at")?),
         paid_at: opt_at(get(r, "paid_at")?),
         due_at: opt_at(get(r, "due_at")?),
@@ -45,7 +50,7 @@ impl Tx {
             .bind(&i.period)
             .bind(i.currency.code())
             .bind(i.amount_minor)
-            .bind(&i.status)
+            .bind(i.status.as_str())
             .bind(ms(i.created_at))
             .bind(i.paid_at.map(ms))
             .bind(i.due_at.map(ms))
@@ -129,7 +134,7 @@ impl Tx {
     }
 
     /// (invoice id, status) of the CP invoices billing the partner's payouts.
-    pub async fn cp_invoice_statuses_of_partner(&mut self, partner_id: Uuid) -> Result<Vec<(Uuid, String)>> {
+    pub async fn cp_invoice_statuses_of_partner(&mut self, partner_id: Uuid) -> Result<Vec<(Uuid, CpInvoiceStatus)>> {
         let rows = sqlx::query(
             "SELECT id, status FROM cp_invoices WHERE id IN \
              (SELECT p.cp_invoice_id FROM payouts p JOIN earnings e ON e.payout_id = p.id WHERE e.partner_id = $1)",
@@ -137,6 +142,6 @@ impl Tx {
         .bind(partner_id.to_string())
         .fetch_all(self.conn())
         .await?;
-        rows.iter().map(|r| Ok((uuid(&get::<String>(r, "id")?)?, get(r, "status")?))).collect()
+        rows.iter().map(|r| Ok((uuid(&get::<String>(r, "id")?)?, cp_status(&get::<String>(r, "status")?)?))).collect()
     }
 }

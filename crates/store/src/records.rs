@@ -7,7 +7,7 @@ use refshare_core::ledger::EarningKind;
 use refshare_core::link::LinkRequest;
 use refshare_core::link::LinkStatus;
 use refshare_core::money::{Bps, Currency};
-use refshare_core::stage::{CommissionStatus, InvoicingTriggerMode, ReferralInvoiceStatus};
+use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, InvoicingTriggerMode, ReferralInvoiceStatus};
 use refshare_core::Instant;
 use uuid::Uuid;
 
@@ -242,8 +242,8 @@ pub struct CpInvoiceRecord {
     pub period: String,
     pub currency: Currency,
     pub amount_minor: i64,
-    /// `InvoiceIssued` | `PaymentReceived` | `InvoiceCredited`.
-    pub status: String,
+    /// `InvoiceIssued`, `PaymentReceived` or `InvoiceCredited` (never `NotInvoiced`).
+    pub status: CpInvoiceStatus,
     pub created_at: Instant,
     pub paid_at: Option<Instant>,
     /// Issue date plus the payment terms.

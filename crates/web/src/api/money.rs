@@ -37,7 +37,7 @@ fn cp_invoice_json(v: &CpInvoiceView) -> Value {
     json!({
         "id": i.id, "collectionPartnerId": i.collection_partner_id, "period": i.period,
         "amount": num(i.amount_minor, i.currency.exponent()), "currency": i.currency.code(),
-        "status": i.status, "createdAt": ts(i.created_at), "dueAt": opt_ts(i.due_at), "paidAt": opt_ts(i.paid_at), "payoutIds": v.payout_ids,
+        "status": i.status.as_str(), "createdAt": ts(i.created_at), "dueAt": opt_ts(i.due_at), "paidAt": opt_ts(i.paid_at), "payoutIds": v.payout_ids,
     })
 }
 
