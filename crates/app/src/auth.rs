@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{App, AppError};
+use crate::{App, AppError, InternalError};
 
 /// Lifetime of a partner-minted client token.
 pub const TOKEN_TTL_SECONDS: i64 = 1800;
@@ -117,7 +117,7 @@ impl App {
             exp: now + TOKEN_TTL_SECONDS,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(self.secret()))
-            .map_err(|e| AppError::Internal(format!("token encoding: {e}")))
+            .map_err(|e| AppError::Internal(InternalError::caused_by("token encoding", e)))
     }
 
     fn verify_token(&self, token: &str) -> Result<TokenClaims, AppError> {

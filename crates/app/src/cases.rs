@@ -9,6 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::CustomerPrincipal;
+use crate::error::CaseError;
 use crate::error::FieldError;
 use crate::{actor, audit, App, AppError};
 
@@ -198,10 +199,7 @@ impl App {
         let now = self.now();
         if let Some(r) = &nc.creditor_reference {
             if tx.case_by_creditor_reference(client.id, r).await?.is_some() {
-                return Err(AppError::business(
-                    "DuplicateReference",
-                    format!("A case with creditorReference `{r}` already exists for this client."),
-                ));
+                return Err(CaseError::DuplicateReference { creditor_reference: r.clone() }.into());
             }
         }
         let number = tx.next_case_number().await?;
@@ -227,16 +225,10 @@ impl App {
         };
         if client.onboarding_completed_at.is_some() {
             if !self.assign(tx, &mut case).await? {
-                return Err(AppError::business(
-                    "NoPartnerAvailable",
-                    format!("No collection partner covers debtor country {}.", case.debtor_country),
-                ));
+                return Err(CaseError::NoPartnerAvailable { country: case.debtor_country.clone() }.into());
             }
         } else if !pending_ok {
-            return Err(AppError::business(
-                "MissingDebtCollectionContract",
-                "The client has not signed the debt collection agreement yet; pass allowPendingContracts=true to create the case as PendingContractSigning.",
-            ));
+            return Err(CaseError::MissingContract.into());
         }
         tx.insert_case(&case).await?;
         crate::webhooks::outbox::case_created(tx, now, &case).await?;
@@ -369,7 +361,7 @@ impl App {
             if stored.request_hash == hash {
                 return Ok((stored.status_code, stored.body));
             }
-            return Err(AppError::business("IdempotencyConflict", "This Idempotency-Key was already used with a different request body."));
+            return Err(AppError::IdempotencyConflict);
         }
         let nc = parse_case(body, "").map_err(AppError::Validation)?;
         let origin = origin_of(who);
@@ -398,7 +390,8 @@ impl App {
                 tx.commit().await?;
                 Ok(rendered)
             }
-            Err(e @ AppError::Business { .. }) => {
+            // A refusal by a case rule is the request's answer: replayed as it was.
+            Err(e @ AppError::Case(_)) => {
                 drop(tx);
                 let rendered = render(Err(&e), &client);
                 let mut tx = self.store.begin().await?;

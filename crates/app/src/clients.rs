@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::{hash_secret, new_api_key};
 use crate::cases::{parse_case, CaseFailure, NewCase, Origin};
+use crate::error::ClientError;
 use crate::error::FieldError;
 use crate::notify::{self, kind};
 use crate::views::{CaseResults, ClientCreated, ClientState, ClientsSummary};
@@ -217,25 +218,13 @@ impl App {
         if let Some(existing) = matches.into_iter().next() {
             let links = tx.links_of_client(existing.id).await?;
             if let Some(active) = links.iter().find(|l| l.current_status() == LinkStatus::Active) {
-                let message = if active.partner_id == partner.id {
-                    format!("This company is already linked to you under externalTenantId `{}`.", active.external_tenant_id)
-                } else {
-                    "This company is already linked to another referral partner.".to_string()
-                };
-                return Err(AppError::ClientConflict {
-                    kind: "AlreadyLinkedToAnotherPartner".into(),
-                    message,
-                    data: serde_json::json!({"externalTenantId": tenant}),
-                });
+                let linked_as = (active.partner_id == partner.id).then(|| active.external_tenant_id.clone());
+                return Err(ClientError::AlreadyLinked { external_tenant_id: tenant, linked_as }.into());
             }
             let url = self.request_link(&mut tx, partner, &existing, &tenant, &raw_cases, return_url).await?;
             tx.commit().await?;
             self.deliver_notifications().await?;
-            return Err(AppError::ClientConflict {
-                kind: "ClientExistsNeedsLinking".into(),
-                message: "This company already has an account. We sent it a request to link it to you; it becomes linked when the company approves.".into(),
-                data: serde_json::json!({"externalTenantId": tenant, "onboardingLinks": {"url": url}}),
-            });
+            return Err(ClientError::ExistsNeedsLinking { external_tenant_id: tenant, approval_url: url }.into());
         }
 
         // 4. A new client with an attributed link and its cases.
@@ -506,10 +495,7 @@ impl App {
         let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
         let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
         if client.onboarding_completed_at.is_none() {
-            return Err(AppError::business(
-                "OnboardingIncomplete",
-                format!("The client has not completed onboarding; send the onboarding URL again: {}", self.onboarding_url(link.id)),
-            ));
+            return Err(ClientError::OnboardingIncomplete { onboarding_url: self.onboarding_url(link.id) }.into());
         }
         Ok((self.mint_token(client.id, partner.id, link.id, tenant)?, client.id))
     }
@@ -520,14 +506,14 @@ impl App {
         let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
         let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
         if !link.is_attributed {
-            return Err(AppError::conflict("NotAttributed", "Only clients you created (attributed) can be withdrawn."));
+            return Err(ClientError::NotAttributed.into());
         }
         if client.onboarding_completed_at.is_some() {
-            return Err(AppError::conflict("OnboardingComplete", "The client already completed onboarding and cannot be withdrawn."));
+            return Err(ClientError::OnboardingComplete.into());
         }
         let cases = tx.cases_of_client(client.id).await?;
         if cases.iter().any(|c| c.lifecycle != Lifecycle::PendingContractSigning) {
-            return Err(AppError::conflict("CasesStarted", "A case of this client has moved past PendingContractSigning."));
+            return Err(ClientError::CasesStarted.into());
         }
         let now = self.now();
         let who = actor::partner(partner.id);
@@ -587,7 +573,7 @@ impl App {
         let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
         let blockers = self.blockers(&mut tx, &link).await?;
         if !blockers.is_empty() {
-            return Err(AppError::conflict("NotDeletable", blockers.join(" ")));
+            return Err(ClientError::NotDeletable { blockers }.into());
         }
         tx.delete_client_cascade(link.client_id).await?;
         audit(
@@ -630,7 +616,7 @@ impl App {
         let mut emails: Vec<String> = users.iter().map(|u| u.email.clone()).collect();
         emails.extend(record.support_email.clone());
         if !tx.matching_clients(&emails, None).await?.is_empty() {
-            return Err(AppError::conflict("ClientExists", "A client with one of these e-mail addresses already exists."));
+            return Err(ClientError::EmailInUse.into());
         }
         tx.insert_client(&record, &users).await?;
         audit(

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::attribution::dispute_deadline;
+use crate::error::DisputeError;
 use crate::ledger::{sync_earning, Cause};
 use crate::{actor, audit, notify, App, AppError, FieldError};
 
@@ -104,7 +105,7 @@ pub async fn announce_dispute(tx: &mut Tx, app: &App, partner: &PartnerRecord, v
 }
 
 async fn view_of(tx: &mut Tx, dispute: DisputeRecord) -> Result<DisputeView, AppError> {
-    let case = tx.case(dispute.case_id).await?.ok_or_else(|| AppError::Internal("dispute without case".into()))?;
+    let case = tx.case(dispute.case_id).await?.ok_or_else(|| AppError::internal("dispute without case"))?;
     Ok(DisputeView { dispute, case_reference: case.reference, currency: case.currency })
 }
 
@@ -140,22 +141,16 @@ impl App {
         let latest_payout = view.payouts.iter().map(|p| p.date).max();
         let deadline = dispute_deadline(latest_payout.unwrap_or(case.created_at), self.config.dispute_window_days);
         if now >= deadline {
-            return Err(AppError::business(
-                "DisputeWindowClosed",
-                format!(
-                    "Disputes on case {} were accepted until {} ({} days after the end of the reporting period of its {}).",
-                    case.reference,
-                    fmt_deadline(deadline),
-                    self.config.dispute_window_days,
-                    if latest_payout.is_some() { "latest payout" } else { "creation" }
-                ),
-            ));
+            return Err(DisputeError::WindowClosed {
+                case_reference: case.reference.clone(),
+                deadline,
+                window_days: self.config.dispute_window_days,
+                payout: if latest_payout.is_some() { "latest payout" } else { "creation" }.to_string(),
+            }
+            .into());
         }
         if tx.disputes(Some(partner.id), Some("open")).await?.iter().any(|d| d.case_id == case.id) {
-            return Err(AppError::conflict(
-                "DisputeAlreadyOpen",
-                format!("You already have an open dispute on case {}; it must be resolved before filing another.", case.reference),
-            ));
+            return Err(DisputeError::AlreadyOpen { case_reference: case.reference.clone() }.into());
         }
         let link = partner_link(&links, partner.id, now);
         let dispute = DisputeRecord {
@@ -178,10 +173,7 @@ impl App {
             resolved_at: None,
         };
         tx.insert_dispute(&dispute).await.map_err(|e| match AppError::from(e) {
-            AppError::Conflict { .. } => AppError::conflict(
-                "DisputeAlreadyOpen",
-                format!("You already have an open dispute on case {}; it must be resolved before filing another.", case.reference),
-            ),
+            AppError::WriteConflict { .. } => DisputeError::AlreadyOpen { case_reference: case.reference.clone() }.into(),
             other => other,
         })?;
         let cause = Cause::new("dispute.filed", dispute.id, now);
@@ -269,12 +261,9 @@ impl App {
         let claimed = dispute.status == "open" && tx.claim_open_dispute(id).await?;
         let dispute = tx.dispute(id).await?.ok_or(AppError::NotFound("dispute"))?;
         if !claimed || dispute.status != "open" {
-            return Err(AppError::conflict(
-                "DisputeAlreadyResolved",
-                format!("Dispute {id} was already resolved as {} and cannot be resolved again.", dispute.status),
-            ));
+            return Err(DisputeError::AlreadyResolved { dispute_id: id, status: dispute.status.to_string() }.into());
         }
-        let case = tx.case(dispute.case_id).await?.ok_or_else(|| AppError::Internal("dispute without case".into()))?;
+        let case = tx.case(dispute.case_id).await?.ok_or_else(|| AppError::internal("dispute without case"))?;
         let amount = match (&input.amount, outcome.as_str()) {
             (None, "adjusted") => return Err(AppError::bad_field("amount", "is required when the outcome is adjusted")),
             (None, _) => None,
@@ -291,7 +280,7 @@ impl App {
                 Some(v)
             }
         };
-        let partner = tx.partner(dispute.partner_id).await?.ok_or_else(|| AppError::Internal("dispute without partner".into()))?;
+        let partner = tx.partner(dispute.partner_id).await?.ok_or_else(|| AppError::internal("dispute without partner"))?;
         let cause = Cause::new("dispute.resolved", dispute.id, now);
         let held: Vec<EarningRecord> =
             tx.earnings_of_case(case.id).await?.into_iter().filter(|e| e.dispute_id == Some(dispute.id)).collect();
@@ -309,19 +298,13 @@ impl App {
             "adjusted" => {
                 let corrected = amount.expect("checked above");
                 let Some(target) = disputed.iter().max_by_key(|e| (e.created_at, e.id)) else {
-                    return Err(AppError::business(
-                        "NothingToAdjust",
-                        "No earning of this partner is held by the dispute, so there is no amount to adjust; resolve it as upheld or rejected.",
-                    ));
+                    return Err(DisputeError::NothingToAdjust.into());
                 };
                 let current: i64 = disputed.iter().map(|e| e.amount_minor).sum();
                 let delta = corrected - current;
-                let payout = tx.payout(target.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
+                let payout = tx.payout(target.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
                 if payout.commission_status == CommissionStatus::Credited {
-                    return Err(AppError::business(
-                        "PaymentReversed",
-                        "The payment behind the disputed earning was reversed; there is nothing to adjust. Resolve the dispute as rejected.",
-                    ));
+                    return Err(DisputeError::PaymentReversed.into());
                 }
                 if delta != 0 {
                     let adj = EarningRecord {
@@ -342,7 +325,7 @@ impl App {
             sync_earning(&mut tx, e.id, &cause).await?;
         }
         if !tx.resolve_dispute(dispute.id, &outcome, &reason, resolved_amount, now).await? {
-            return Err(AppError::conflict("DisputeAlreadyResolved", format!("Dispute {id} was resolved by another request.")));
+            return Err(DisputeError::ResolvedConcurrently { dispute_id: id }.into());
         }
         audit(
             &mut tx,
@@ -380,11 +363,9 @@ impl App {
         cause: &Cause<'_>,
     ) -> Result<(Vec<Uuid>, i64), AppError> {
         let now = cause.at;
-        let case = tx.case(dispute.case_id).await?.ok_or_else(|| AppError::Internal("dispute without case".into()))?;
+        let case = tx.case(dispute.case_id).await?.ok_or_else(|| AppError::internal("dispute without case"))?;
         let links = tx.links_of_client(case.client_id).await?;
-        let link = partner_link(&links, partner.id, now).cloned().ok_or_else(|| {
-            AppError::business("NoLinkToCorrect", "The partner never had a link with this client; an attribution correction needs one.")
-        })?;
+        let link = partner_link(&links, partner.id, now).cloned().ok_or_else(|| AppError::from(DisputeError::NoLinkToCorrect))?;
         let earnings = tx.earnings_of_case(case.id).await?;
         let mut missing = Vec::new();
         for p in tx.payouts_of_case(case.id).await? {
@@ -401,16 +382,13 @@ impl App {
             missing = missing.into_iter().max_by_key(|p| (p.created_at, p.id)).into_iter().collect();
         }
         if missing.is_empty() {
-            return Err(AppError::business(
-                "NothingToCorrect",
-                "Every payout of this case already earns (for this partner or another) or was reversed; resolve the dispute as adjusted or rejected.",
-            ));
+            return Err(DisputeError::NothingToCorrect.into());
         }
         let (mut ids, mut total) = (Vec::new(), 0);
         for p in missing {
             let fee = match amount {
                 Some(a) => a,
-                None => referral_fee(p.platform_fee_minor, link.referral_fee_bps).map_err(|_| AppError::Internal("fee overflow".into()))?,
+                None => referral_fee(p.platform_fee_minor, link.referral_fee_bps).map_err(|_| AppError::internal("fee overflow"))?,
             };
             let latest = tx.decision_of_payout(p.id).await?;
             let decision = DecisionRecord {

@@ -1,7 +1,15 @@
-//! The use cases' error type. Variants are facts the web layer maps to a status and the
-//! documented error body; internal causes are logged once there and never shown.
+//! The use cases' errors, as typed facts. `AppError` names the area; each area has its own
+//! enum whose variants carry what the caller needs to know (`DisputeError::WindowClosed
+//! { deadline, .. }`). The web layer maps every variant to a status and the documented body
+//! in one table (`web/src/error.rs`); internal errors keep their source chain for the log
+//! and are never shown.
 
+use std::fmt;
+
+use refshare_core::link::LinkStatus;
+use refshare_core::Instant;
 use refshare_store::StoreError;
+use uuid::Uuid;
 
 /// One field's problem, for 400 responses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,20 +28,34 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// 409 with the error body (`kind` goes to `businessErrors[0].type`).
-    #[error("{message}")]
-    Conflict { kind: String, message: String },
-    /// 409 of `POST /clients`: `{type, message, data}`.
-    #[error("{message}")]
-    ClientConflict { kind: String, message: String, data: serde_json::Value },
-    /// 422: a business rule refused the request.
-    #[error("{message}")]
-    Business { kind: String, message: String },
-    /// 410: a hosted-page token that can no longer be used.
-    #[error("{0}")]
-    Gone(String),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error(transparent)]
+    Revenue(#[from] RevenueError),
+    #[error(transparent)]
+    Dispute(#[from] DisputeError),
+    #[error(transparent)]
+    Fx(#[from] FxError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The same `Idempotency-Key` came with another request body.
+    #[error("This Idempotency-Key was already used with a different request body.")]
+    IdempotencyConflict,
+    /// A transition lost a race with another request that changed `what` first; nothing
+    /// was applied (the transaction rolls back).
+    #[error("{what} changed while this request ran; nothing was applied. Read it again and retry.")]
+    ConcurrentChange { what: String },
+    /// A uniqueness rule refused a write that raced with another request.
+    #[error("The request conflicts with data written at the same time; retry it.")]
+    WriteConflict { constraint: String },
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] InternalError),
 }
 
 impl AppError {
@@ -41,33 +63,205 @@ impl AppError {
         AppError::Validation(vec![FieldError { field: field.into(), message: message.into() }])
     }
 
-    pub fn conflict(kind: &str, message: impl Into<String>) -> AppError {
-        AppError::Conflict { kind: kind.into(), message: message.into() }
+    /// See [`AppError::ConcurrentChange`].
+    pub fn concurrent(what: impl Into<String>) -> AppError {
+        AppError::ConcurrentChange { what: what.into() }
     }
 
-    /// A transition lost a race with another request that changed the same record first;
-    /// nothing was applied (the transaction rolls back).
-    pub fn concurrent(what: &str) -> AppError {
-        AppError::conflict(
-            "ConcurrentChange",
-            format!("{what} changed while this request ran; nothing was applied. Read it again and retry."),
-        )
+    /// An internal failure described in words (an invariant the data broke).
+    pub fn internal(context: impl Into<String>) -> AppError {
+        AppError::Internal(InternalError::from(context.into()))
+    }
+}
+
+/// An internal failure: what went wrong, and the error that caused it (logged with its
+/// whole source chain, never shown to the caller).
+#[derive(Debug)]
+pub struct InternalError {
+    context: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl InternalError {
+    pub fn caused_by(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> InternalError {
+        InternalError { context: context.into(), source: Some(Box::new(source)) }
     }
 
-    pub fn business(kind: &str, message: impl Into<String>) -> AppError {
-        AppError::Business { kind: kind.into(), message: message.into() }
+    /// The context and every cause, outermost first, joined by ": ".
+    pub fn chain(&self) -> String {
+        let mut out = self.context.clone();
+        let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(self);
+        while let Some(e) = next {
+            out.push_str(": ");
+            out.push_str(&e.to_string());
+            next = e.source();
+        }
+        out
+    }
+}
+
+impl fmt::Display for InternalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.context)
+    }
+}
+
+impl std::error::Error for InternalError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<String> for InternalError {
+    fn from(context: String) -> Self {
+        InternalError { context, source: None }
+    }
+}
+
+impl From<&str> for InternalError {
+    fn from(context: &str) -> Self {
+        InternalError { context: context.into(), source: None }
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => {
+            StoreError::Conflict(constraint) => {
                 // A race lost to a concurrent request; the constraint name stays in the log.
-                tracing::info!(constraint = %what, "write refused by a uniqueness rule");
-                AppError::conflict("Conflict", "The request conflicts with data written at the same time; retry it.")
+                tracing::info!(%constraint, "write refused by a uniqueness rule");
+                AppError::WriteConflict { constraint }
             }
-            other => AppError::Internal(other.to_string()),
+            other => AppError::Internal(InternalError::caused_by("storage", other)),
         }
     }
+}
+
+/// Creating, withdrawing and deleting clients (SPEC §4).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// 409 of `POST /clients`: the company is linked already (to this partner under
+    /// `linked_as`, or to another partner).
+    #[error("{}", match linked_as {
+        Some(t) => format!("This company is already linked to you under externalTenantId `{t}`."),
+        None => "This company is already linked to another referral partner.".to_string(),
+    })]
+    AlreadyLinked { external_tenant_id: String, linked_as: Option<String> },
+    /// 409 of `POST /clients`: the company exists; a link request was sent to it.
+    #[error("This company already has an account. We sent it a request to link it to you; it becomes linked when the company approves.")]
+    ExistsNeedsLinking { external_tenant_id: String, approval_url: String },
+    #[error("The client has not completed onboarding; send the onboarding URL again: {onboarding_url}")]
+    OnboardingIncomplete { onboarding_url: String },
+    #[error("Only clients you created (attributed) can be withdrawn.")]
+    NotAttributed,
+    #[error("The client already completed onboarding and cannot be withdrawn.")]
+    OnboardingComplete,
+    #[error("A case of this client has moved past PendingContractSigning.")]
+    CasesStarted,
+    #[error("{}", blockers.join(" "))]
+    NotDeletable { blockers: Vec<String> },
+    #[error("A client with one of these e-mail addresses already exists.")]
+    EmailInUse,
+}
+
+/// Link requests, onboarding links and operator link changes (SPEC §2, §4.5).
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("This link request has expired. Ask the partner to send a new one.")]
+    RequestExpired,
+    #[error("This link request was already approved.")]
+    RequestApproved,
+    #[error("This link request was declined.")]
+    RequestDeclined,
+    #[error("Your account is already linked to a partner; this request can no longer be approved.")]
+    ClientAlreadyLinked,
+    #[error("The partner already uses this identifier for another account.")]
+    TenantIdTakenForRequest,
+    #[error("This onboarding link is no longer valid.")]
+    OnboardingLinkInvalid,
+    #[error("A {} link cannot become {}.", from.as_str(), to.as_str())]
+    IllegalTransition { from: LinkStatus, to: LinkStatus },
+    #[error("The client has another active link; archive it first.")]
+    ClientLinkedElsewhere,
+    #[error("The partner uses this externalTenantId on another active link.")]
+    ExternalTenantIdInUse,
+}
+
+/// Creating cases (SPEC §3).
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("A case with creditorReference `{creditor_reference}` already exists for this client.")]
+    DuplicateReference { creditor_reference: String },
+    #[error("No collection partner covers debtor country {country}.")]
+    NoPartnerAvailable { country: String },
+    #[error("The client has not signed the debt collection agreement yet; pass allowPendingContracts=true to create the case as PendingContractSigning.")]
+    MissingContract,
+}
+
+/// Registering and reversing payments.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("externalId `{external_id}` was already registered on this case with a different amount.")]
+    ExternalIdReused { external_id: String },
+    #[error("Payments can only be registered on Active cases; {reference} is {lifecycle}.")]
+    CaseNotActive { reference: String, lifecycle: &'static str },
+    #[error("Payment {payment_id} was already reversed at {}.", at.format("%Y-%m-%d %H:%M UTC"))]
+    AlreadyReversed { payment_id: Uuid, at: Instant },
+}
+
+/// The operator events of SPEC §6: commissions, CP invoicing, partner invoices.
+#[derive(Debug, thiserror::Error)]
+pub enum RevenueError {
+    #[error("The commission on payout {payout_id} is already paid.")]
+    CommissionAlreadyPaid { payout_id: Uuid },
+    #[error("The payment behind payout {payout_id} was reversed; no commission is due on it.")]
+    PaymentReversed { payout_id: Uuid },
+    #[error("Period {period} ends at {}; it can be invoiced after that.", ends_at.format("%Y-%m-%d %H:%M UTC"))]
+    PeriodNotEnded { period: String, ends_at: Instant },
+    #[error("CP invoice {invoice_id} is {status}; only an issued invoice can be paid.")]
+    CpInvoiceNotOpen { invoice_id: Uuid, status: &'static str },
+    #[error("Partner invoice {invoice_id} is already {status}.")]
+    PartnerInvoiceNotOpen { invoice_id: Uuid, status: String },
+    #[error("Earning {earning_id} is {}; only earnings ready to invoice can be invoiced.", stage.unwrap_or("reversed (void)"))]
+    EarningNotReady { earning_id: Uuid, stage: Option<&'static str> },
+    #[error("This partner has no earnings ready to invoice.")]
+    NothingToInvoice,
+    #[error("What is ready to invoice nets to {} USD after pending clawbacks; nothing is invoiced until it is positive.", refshare_core::money::format_minor(*net_usd_minor, 2))]
+    NetNotPositive { net_usd_minor: i64 },
+}
+
+/// Filing and resolving disputes (SPEC §7).
+#[derive(Debug, thiserror::Error)]
+pub enum DisputeError {
+    #[error("Disputes on case {case_reference} were accepted until {} ({window_days} days after the end of the reporting period of its {payout}).", deadline.format("%Y-%m-%d %H:%M UTC"))]
+    WindowClosed { case_reference: String, deadline: Instant, window_days: i64, payout: String },
+    #[error("You already have an open dispute on case {case_reference}; it must be resolved before filing another.")]
+    AlreadyOpen { case_reference: String },
+    #[error("Dispute {dispute_id} was already resolved as {status} and cannot be resolved again.")]
+    AlreadyResolved { dispute_id: Uuid, status: String },
+    #[error("Dispute {dispute_id} was resolved by another request.")]
+    ResolvedConcurrently { dispute_id: Uuid },
+    #[error("No earning of this partner is held by the dispute, so there is no amount to adjust; resolve it as upheld or rejected.")]
+    NothingToAdjust,
+    #[error("The payment behind the disputed earning was reversed; there is nothing to adjust. Resolve the dispute as rejected.")]
+    PaymentReversed,
+    #[error("The partner never had a link with this client; an attribution correction needs one.")]
+    NoLinkToCorrect,
+    #[error("Every payout of this case already earns (for this partner or another) or was reversed; resolve the dispute as adjusted or rejected.")]
+    NothingToCorrect,
+}
+
+/// Exchange rates.
+#[derive(Debug, thiserror::Error)]
+pub enum FxError {
+    #[error("No USD exchange rate for {currency} on or before {date}; load one through POST /admin-api/v1/fx-rates.")]
+    MissingRate { currency: String, date: String },
+}
+
+/// The ledger's proofs.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Reconciliation found the ledger and the records disagree.
+    #[error("{detail}")]
+    Discrepancy { detail: String },
 }

@@ -7,6 +7,7 @@ use refshare_store::Tx;
 use serde::Deserialize;
 
 use crate::error::FieldError;
+use crate::error::FxError;
 use crate::{actor, audit, App, AppError};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,17 +37,14 @@ pub async fn usd_rate(tx: &mut Tx, currency: Currency, at: Instant) -> Result<(S
     if currency == usd() {
         return Ok((date, RATE_SCALE as i64));
     }
-    tx.fx_rate_on_or_before(currency.code(), &date).await?.ok_or_else(|| {
-        AppError::business(
-            "MissingFxRate",
-            format!("No USD exchange rate for {} on or before {date}; load one through POST /admin-api/v1/fx-rates.", currency.code()),
-        )
-    })
+    tx.fx_rate_on_or_before(currency.code(), &date)
+        .await?
+        .ok_or_else(|| FxError::MissingRate { currency: currency.code().to_string(), date: date.clone() }.into())
 }
 
 /// Converts an amount to US cents at a given rate, rounding half to even.
 pub fn usd_at(amount_minor: i64, currency: Currency, rate_e8: i64) -> Result<i64, AppError> {
-    convert_minor(amount_minor, currency.exponent(), rate_e8, usd().exponent()).ok_or_else(|| AppError::Internal("fx overflow".into()))
+    convert_minor(amount_minor, currency.exponent(), rate_e8, usd().exponent()).ok_or_else(|| AppError::internal("fx overflow"))
 }
 
 /// Converts an amount to US cents at the latest rate dated on or before `at`.

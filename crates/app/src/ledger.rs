@@ -13,6 +13,7 @@ use refshare_store::{EarningRecord, LedgerEntryRecord, Tx};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::error::LedgerError;
 use crate::webhooks::{enqueue_event, event};
 use crate::{App, AppError};
 
@@ -32,12 +33,12 @@ impl<'a> Cause<'a> {
 
 /// The three statuses and the partner's mode behind an earning's stage.
 pub async fn statuses_of(tx: &mut Tx, e: &EarningRecord) -> Result<EarningStatuses, AppError> {
-    let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
+    let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
     let cp_invoice = match payout.cp_invoice_id {
-        Some(id) => tx.cp_invoice(id).await?.ok_or_else(|| AppError::Internal("payout names a missing CP invoice".into()))?.status,
+        Some(id) => tx.cp_invoice(id).await?.ok_or_else(|| AppError::internal("payout names a missing CP invoice"))?.status,
         None => CpInvoiceStatus::NotInvoiced,
     };
-    let partner = tx.partner(e.partner_id).await?.ok_or_else(|| AppError::Internal("earning without partner".into()))?;
+    let partner = tx.partner(e.partner_id).await?.ok_or_else(|| AppError::internal("earning without partner"))?;
     Ok(EarningStatuses {
         commission: payout.commission_status,
         cp_invoice,
@@ -68,7 +69,7 @@ pub struct StageChange {
 pub async fn sync_earning(tx: &mut Tx, earning_id: Uuid, cause: &Cause<'_>) -> Result<Option<StageChange>, AppError> {
     // One sync of an earning at a time: a second waits here and then reads the first's entries.
     tx.lock_earning(earning_id).await?;
-    let e = tx.earning(earning_id).await?.ok_or_else(|| AppError::Internal("syncing a missing earning".into()))?;
+    let e = tx.earning(earning_id).await?.ok_or_else(|| AppError::internal("syncing a missing earning"))?;
     let target = stage_now(tx, &e).await?;
     let held = tx.ledger_holding(e.id).await?;
     let m = moves(&held, target.map(|s| (s, e.amount_minor)));
@@ -160,7 +161,7 @@ impl App {
     /// equals the sum of the reporting rows; (3) the reporting summary's counts and USD
     /// totals equal its rows. The first discrepancy is returned as a 409 `LedgerDiscrepancy`.
     pub async fn reconcile(&self) -> Result<Reconciliation, AppError> {
-        let discrepancy = |m: String| AppError::conflict("LedgerDiscrepancy", m);
+        let discrepancy = |detail: String| AppError::from(LedgerError::Discrepancy { detail });
         let (earnings, holdings, entries, balances, partners) = {
             let mut tx = self.store.begin().await?;
             (

@@ -28,7 +28,9 @@ pub mod webhooks;
 use std::sync::Arc;
 
 pub use clock::{Clock, SystemClock, TestClock};
-pub use error::{AppError, FieldError};
+pub use error::{
+    AppError, CaseError, ClientError, DisputeError, FieldError, FxError, InternalError, LedgerError, LinkError, PaymentError, RevenueError,
+};
 use refshare_store::Store;
 
 /// Where the installation runs (SPEC §10).
@@ -95,7 +97,7 @@ impl App {
     pub async fn new(store: Store, config: AppConfig, base_clock: Arc<dyn Clock>) -> Result<App, AppError> {
         let mut tx = store.begin().await?;
         let secret = match tx.setting("secret").await? {
-            Some(s) => hex::decode(s).map_err(|_| AppError::Internal("stored secret is not hex".into()))?,
+            Some(s) => hex::decode(s).map_err(|_| AppError::internal("stored secret is not hex"))?,
             None => {
                 let s: [u8; 32] = rand::random();
                 tx.set_setting("secret", &hex::encode(s)).await?;
@@ -148,7 +150,7 @@ impl App {
     /// Advances the test clock and persists the new offset.
     pub async fn advance_test_clock(&self, by_ms: i64) -> Result<refshare_core::Instant, AppError> {
         self.require_test_env()?;
-        let tc = self.test_clock.as_ref().ok_or_else(|| AppError::Internal("no test clock".into()))?;
+        let tc = self.test_clock.as_ref().ok_or_else(|| AppError::internal("no test clock"))?;
         if by_ms < 0 {
             return Err(AppError::bad_field("days", "the test clock only moves forward"));
         }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::hash_secret;
 use crate::cases::{parse_case, Origin};
+use crate::error::LinkError;
 use crate::notify::{self, kind};
 use crate::webhooks as wh;
 use crate::{actor, audit, App, AppError};
@@ -72,10 +73,10 @@ impl App {
                     tx.commit().await?;
                     self.deliver_notifications().await?;
                 }
-                return Err(AppError::Gone("This link request has expired. Ask the partner to send a new one.".into()));
+                return Err(LinkError::RequestExpired.into());
             }
-            LinkRequestStatus::Approved => return Err(AppError::Gone("This link request was already approved.".into())),
-            LinkRequestStatus::Declined => return Err(AppError::Gone("This link request was declined.".into())),
+            LinkRequestStatus::Approved => return Err(LinkError::RequestApproved.into()),
+            LinkRequestStatus::Declined => return Err(LinkError::RequestDeclined.into()),
         }
         let who = actor::client(client.id);
         match decision {
@@ -105,12 +106,10 @@ impl App {
             Decision::Approve => {
                 let links = tx.links_of_client(client.id).await?;
                 if links.iter().any(|l| l.current_status() == LinkStatus::Active) {
-                    return Err(AppError::Gone(
-                        "Your account is already linked to a partner; this request can no longer be approved.".into(),
-                    ));
+                    return Err(LinkError::ClientAlreadyLinked.into());
                 }
                 if tx.active_link_by_tenant(partner.id, &r.request.external_tenant_id).await?.is_some() {
-                    return Err(AppError::Gone("The partner already uses this identifier for another account.".into()));
+                    return Err(LinkError::TenantIdTakenForRequest.into());
                 }
                 tx.set_link_request_status(r.request.id, LinkRequestStatus::Approved, Some(now)).await?;
                 let link = Link {
@@ -214,7 +213,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let link = tx.link(link_id).await?.ok_or(AppError::NotFound("onboarding link"))?;
         if link.current_status() != LinkStatus::Active {
-            return Err(AppError::Gone("This onboarding link is no longer valid.".into()));
+            return Err(LinkError::OnboardingLinkInvalid.into());
         }
         let partner = tx.partner(link.partner_id).await?.ok_or(AppError::NotFound("partner"))?;
         let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
@@ -284,15 +283,15 @@ impl App {
         let link = tx.link(link_id).await?.ok_or(AppError::NotFound("link"))?;
         let from = link.current_status();
         if !from.can_become(to) {
-            return Err(AppError::conflict("IllegalLinkTransition", format!("A {} link cannot become {}.", from.as_str(), to.as_str())));
+            return Err(LinkError::IllegalTransition { from, to }.into());
         }
         if to == LinkStatus::Active {
             let others = tx.links_of_client(link.client_id).await?;
             if others.iter().any(|l| l.id != link.id && l.current_status() == LinkStatus::Active) {
-                return Err(AppError::conflict("ClientLinkedElsewhere", "The client has another active link; archive it first."));
+                return Err(LinkError::ClientLinkedElsewhere.into());
             }
             if tx.active_link_by_tenant(link.partner_id, &link.external_tenant_id).await?.is_some() {
-                return Err(AppError::conflict("ExternalTenantIdInUse", "The partner uses this externalTenantId on another active link."));
+                return Err(LinkError::ExternalTenantIdInUse.into());
             }
         }
         let event = LinkEvent { at: now, status: to, actor: actor::OPERATOR.into(), reason: reason.clone() };

@@ -12,6 +12,7 @@ use refshare_store::{DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord}
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::error::PaymentError;
 use crate::ledger::{sync_earning, Cause};
 use crate::{actor, audit, App, AppError};
 
@@ -48,26 +49,19 @@ impl App {
         if let Some(x) = &input.external_id {
             if let Some(payment) = tx.payment_by_external_id(case.id, x).await? {
                 if payment.amount_minor != amount {
-                    return Err(AppError::conflict(
-                        "ExternalIdReused",
-                        format!("externalId `{x}` was already registered on this case with a different amount."),
-                    ));
+                    return Err(PaymentError::ExternalIdReused { external_id: x.clone() }.into());
                 }
-                let payout = tx.payout_by_payment(payment.id).await?.ok_or_else(|| AppError::Internal("payment without payout".into()))?;
-                let decision =
-                    tx.decision_of_payout(payout.id).await?.ok_or_else(|| AppError::Internal("payout without decision".into()))?;
+                let payout = tx.payout_by_payment(payment.id).await?.ok_or_else(|| AppError::internal("payment without payout"))?;
+                let decision = tx.decision_of_payout(payout.id).await?.ok_or_else(|| AppError::internal("payout without decision"))?;
                 return Ok(PaymentOutcome { payment, payout, decision, replayed: true });
             }
         }
         // Re-read inside the transaction: the lifecycle may have changed.
         let case = tx.case(case.id).await?.ok_or(AppError::NotFound("case"))?;
         if case.lifecycle != Lifecycle::Active {
-            return Err(AppError::conflict(
-                "CaseNotActive",
-                format!("Payments can only be registered on Active cases; {} is {}.", case.reference, case.lifecycle.as_str()),
-            ));
+            return Err(PaymentError::CaseNotActive { reference: case.reference.clone(), lifecycle: case.lifecycle.as_str() }.into());
         }
-        let assignment = case.assignment.ok_or_else(|| AppError::Internal("active case without collection partner".into()))?;
+        let assignment = case.assignment.ok_or_else(|| AppError::internal("active case without collection partner"))?;
         let split = split_payment(
             amount,
             FeeTerms { success_fee_bps: assignment.success_fee_bps, platform_share_bps: assignment.platform_share_bps },

@@ -131,7 +131,7 @@ impl App {
         let tenants: HashMap<Uuid, String> =
             tx.links_of_partner(partner.id).await?.into_iter().map(|l| (l.id, l.external_tenant_id)).collect();
         let mut rates: HashMap<Currency, i64> = HashMap::new();
-        let missing = |what: &str| AppError::Internal(format!("earning without {what}"));
+        let missing = |what: &str| AppError::internal(format!("earning without {what}"));
         let mut rows = Vec::with_capacity(earnings.len());
         for earning in earnings.into_iter().filter(|e| e.is_live()) {
             let payout = payouts.get(&earning.payout_id).cloned().ok_or_else(|| missing("payout"))?;

@@ -13,6 +13,7 @@ use refshare_core::Instant;
 use refshare_store::{CpInvoiceRecord, EarningRecord, PartnerInvoiceRecord, PayoutRecord};
 use uuid::Uuid;
 
+use crate::error::RevenueError;
 use crate::fx::{usd, usd_at, usd_rate};
 use crate::ledger::{stage_now, sync_earning, sync_payout, Cause};
 use crate::{actor, audit, App, AppError};
@@ -100,19 +101,12 @@ impl App {
         let payout = tx.payout(payout_id).await?.ok_or(AppError::NotFound("payout"))?;
         match payout.commission_status {
             CommissionStatus::Unpaid => {}
-            CommissionStatus::Paid => {
-                return Err(AppError::conflict("CommissionAlreadyPaid", format!("The commission on payout {payout_id} is already paid.")))
-            }
-            CommissionStatus::Credited => {
-                return Err(AppError::conflict(
-                    "PaymentReversed",
-                    format!("The payment behind payout {payout_id} was reversed; no commission is due on it."),
-                ))
-            }
+            CommissionStatus::Paid => return Err(RevenueError::CommissionAlreadyPaid { payout_id }.into()),
+            CommissionStatus::Credited => return Err(RevenueError::PaymentReversed { payout_id }.into()),
         }
         let rate = usd_rate(&mut tx, payout.currency, now).await?;
         if !tx.set_commission_paid(payout.id, now, Some((rate.1, rate.0.clone()))).await? {
-            return Err(AppError::concurrent(&format!("payout {payout_id}")));
+            return Err(AppError::concurrent(format!("payout {payout_id}")));
         }
         let cause = Cause::new("commission.paid", payout.id, now);
         sync_payout(&mut tx, payout.id, &cause).await?;
@@ -138,10 +132,7 @@ impl App {
         let p = Period::parse(period).ok_or_else(|| AppError::bad_field("period", "must be YYYY-MM"))?;
         let now = self.now();
         if now < p.end() {
-            return Err(AppError::business(
-                "PeriodNotEnded",
-                format!("Period {p} ends at {}; it can be invoiced after that.", p.end().format("%Y-%m-%d %H:%M UTC")),
-            ));
+            return Err(RevenueError::PeriodNotEnded { period: p.to_string(), ends_at: p.end() }.into());
         }
         let mut tx = self.store.begin().await?;
         let key = p.to_string();
@@ -170,7 +161,7 @@ impl App {
                 let cause = Cause::new("cp_invoice.issued", invoice.id, now);
                 for payout in &payouts {
                     if !tx.set_payout_cp_invoice(payout.id, invoice.id).await? {
-                        return Err(AppError::concurrent(&format!("payout {}", payout.id)));
+                        return Err(AppError::concurrent(format!("payout {}", payout.id)));
                     }
                     sync_payout(&mut tx, payout.id, &cause).await?;
                 }
@@ -217,13 +208,10 @@ impl App {
         let mut tx = self.store.begin().await?;
         let invoice = tx.cp_invoice(invoice_id).await?.ok_or(AppError::NotFound("invoice"))?;
         if invoice.status != CpInvoiceStatus::InvoiceIssued {
-            return Err(AppError::conflict(
-                "InvoiceNotOpen",
-                format!("CP invoice {invoice_id} is {}; only an issued invoice can be paid.", invoice.status.as_str()),
-            ));
+            return Err(RevenueError::CpInvoiceNotOpen { invoice_id, status: invoice.status.as_str() }.into());
         }
         if !tx.set_cp_invoice_paid(invoice.id, now).await? {
-            return Err(AppError::concurrent(&format!("CP invoice {invoice_id}")));
+            return Err(AppError::concurrent(format!("CP invoice {invoice_id}")));
         }
         let payouts = tx.payouts_of_cp_invoice(invoice.id).await?;
         let cause = Cause::new("cp_invoice.paid", invoice.id, now);
@@ -262,37 +250,25 @@ impl App {
                     None => {
                         let e = tx.earning(id).await?.filter(|e| e.partner_id == partner_id).ok_or(AppError::NotFound("earning"))?;
                         let stage = stage_now(&mut tx, &e).await?;
-                        return Err(AppError::business(
-                            "EarningNotReady",
-                            format!(
-                                "Earning {id} is {}; only earnings ready to invoice can be invoiced.",
-                                stage.map_or("reversed (void)", |s| s.as_str())
-                            ),
-                        ));
+                        return Err(RevenueError::EarningNotReady { earning_id: id, stage: stage.map(|s| s.as_str()) }.into());
                     }
                 }
             }
             chosen = picked;
         }
         if chosen.is_empty() && clawbacks.is_empty() {
-            return Err(AppError::business("NothingToInvoice", "This partner has no earnings ready to invoice."));
+            return Err(RevenueError::NothingToInvoice.into());
         }
         let items: Vec<EarningRecord> = chosen.into_iter().chain(clawbacks).collect();
         let mut amount = 0i64;
         for e in &items {
-            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
+            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
             let rate =
-                payout.fx_usd_per_unit_e8.ok_or_else(|| AppError::Internal(format!("earning {} is ready without a locked rate", e.id)))?;
+                payout.fx_usd_per_unit_e8.ok_or_else(|| AppError::internal(format!("earning {} is ready without a locked rate", e.id)))?;
             amount += usd_at(e.amount_minor, e.currency, rate)?;
         }
         if amount <= 0 {
-            return Err(AppError::business(
-                "NothingToInvoice",
-                format!(
-                    "What is ready to invoice nets to {} USD after pending clawbacks; nothing is invoiced until it is positive.",
-                    refshare_core::money::format_minor(amount, 2)
-                ),
-            ));
+            return Err(RevenueError::NetNotPositive { net_usd_minor: amount }.into());
         }
         let invoice = PartnerInvoiceRecord {
             id: Uuid::new_v4(),
@@ -308,7 +284,7 @@ impl App {
         let cause = Cause::new("partner_invoice.created", invoice.id, now);
         for e in &items {
             if !tx.invoice_earning(e.id, invoice.id).await? {
-                return Err(AppError::concurrent(&format!("earning {}", e.id)));
+                return Err(AppError::concurrent(format!("earning {}", e.id)));
             }
             sync_earning(&mut tx, e.id, &cause).await?;
         }
@@ -332,16 +308,16 @@ impl App {
         let mut tx = self.store.begin().await?;
         let invoice = tx.partner_invoice(invoice_id).await?.ok_or(AppError::NotFound("invoice"))?;
         if invoice.status != "Invoiced" {
-            return Err(AppError::conflict("InvoiceNotOpen", format!("Partner invoice {invoice_id} is already {}.", invoice.status)));
+            return Err(RevenueError::PartnerInvoiceNotOpen { invoice_id, status: invoice.status.to_string() }.into());
         }
         if !tx.set_partner_invoice_paid(invoice.id, now).await? {
-            return Err(AppError::concurrent(&format!("partner invoice {invoice_id}")));
+            return Err(AppError::concurrent(format!("partner invoice {invoice_id}")));
         }
         let earnings = tx.earnings_of_partner_invoice(invoice.id).await?;
         let cause = Cause::new("partner_invoice.paid", invoice.id, now);
         for e in &earnings {
             if !tx.settle_earning(e.id, invoice.id).await? {
-                return Err(AppError::concurrent(&format!("earning {}", e.id)));
+                return Err(AppError::concurrent(format!("earning {}", e.id)));
             }
             sync_earning(&mut tx, e.id, &cause).await?;
         }

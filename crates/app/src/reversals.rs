@@ -8,6 +8,7 @@ use refshare_core::stage::CommissionStatus;
 use refshare_store::{EarningRecord, ReversalRecord};
 use uuid::Uuid;
 
+use crate::error::PaymentError;
 use crate::ledger::{sync_earning, Cause};
 use crate::{actor, audit, App, AppError};
 
@@ -32,12 +33,9 @@ impl App {
         let mut tx = self.store.begin().await?;
         let payment = tx.payment(payment_id).await?.ok_or(AppError::NotFound("payment"))?;
         if let Some(r) = tx.reversal_of_payment(payment.id).await? {
-            return Err(AppError::conflict(
-                "AlreadyReversed",
-                format!("Payment {payment_id} was already reversed at {}.", r.created_at.format("%Y-%m-%d %H:%M UTC")),
-            ));
+            return Err(PaymentError::AlreadyReversed { payment_id, at: r.created_at }.into());
         }
-        let payout = tx.payout_by_payment(payment.id).await?.ok_or_else(|| AppError::Internal("payment without payout".into()))?;
+        let payout = tx.payout_by_payment(payment.id).await?.ok_or_else(|| AppError::internal("payment without payout"))?;
         let reversal = ReversalRecord { id: Uuid::new_v4(), payment_id: payment.id, reason: reason.clone(), created_at: now };
         tx.insert_reversal(&reversal).await?;
         tx.set_commission_status(payout.id, CommissionStatus::Credited).await?;
@@ -49,7 +47,7 @@ impl App {
             }
             if e.partner_invoice_id.is_none() {
                 if !tx.void_earning(e.id, now, &reason).await? {
-                    return Err(AppError::concurrent(&format!("Earning {}", e.id)));
+                    return Err(AppError::concurrent(format!("Earning {}", e.id)));
                 }
                 sync_earning(&mut tx, e.id, &cause).await?;
                 voided.push(tx.earning(e.id).await?.ok_or(AppError::NotFound("earning"))?);

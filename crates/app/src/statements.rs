@@ -140,8 +140,8 @@ impl App {
         // statement never changes afterwards); its void is a reversal line in the month of
         // the void.
         for e in all.iter().filter(|e| e.voided_at.is_some() && p.contains(e.created_at)) {
-            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
-            let case = tx.case(e.case_id).await?.ok_or_else(|| AppError::Internal("earning without case".into()))?;
+            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
+            let case = tx.case(e.case_id).await?.ok_or_else(|| AppError::internal("earning without case"))?;
             let usd = match payout.fx_usd_per_unit_e8 {
                 Some(rate) => usd_at(e.amount_minor, e.currency, rate)?,
                 None => to_usd_minor(&mut tx, e.amount_minor, e.currency, now).await?,
@@ -169,8 +169,8 @@ impl App {
             });
         }
         for e in all.iter().filter(|e| e.voided_at.is_some_and(|t| p.contains(t))) {
-            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::Internal("earning without payout".into()))?;
-            let case = tx.case(e.case_id).await?.ok_or_else(|| AppError::Internal("earning without case".into()))?;
+            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
+            let case = tx.case(e.case_id).await?.ok_or_else(|| AppError::internal("earning without case"))?;
             let usd = match payout.fx_usd_per_unit_e8 {
                 Some(rate) => usd_at(-e.amount_minor, e.currency, rate)?,
                 None => to_usd_minor(&mut tx, -e.amount_minor, e.currency, now).await?,
@@ -223,8 +223,7 @@ impl App {
                         .or_else(|| client_links.iter().filter(|l| l.partner_id == partner.id).max_by_key(|l| l.linked_at))
                         .map(|l| l.external_tenant_id.clone())
                         .unwrap_or_default();
-                    let payment =
-                        tx.payment(payout.payment_id).await?.ok_or_else(|| AppError::Internal("payout without payment".into()))?;
+                    let payment = tx.payment(payout.payment_id).await?.ok_or_else(|| AppError::internal("payout without payment"))?;
                     not_earned.push(StatementLine {
                         section: Section::NotEarned,
                         date: payout.created_at,

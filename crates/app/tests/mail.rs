@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use refshare_app::clients::{CreateClientInput, DirectClientInput};
-use refshare_app::{App, AppConfig, AppError, Environment, SystemClock};
+use refshare_app::{App, AppConfig, AppError, ClientError, Environment, SystemClock};
 use refshare_store::Store;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -90,7 +90,7 @@ async fn request_link(app: &App) -> String {
     }))
     .unwrap();
     match app.create_client(&partner, input).await {
-        Err(AppError::ClientConflict { data, .. }) => data["onboardingLinks"]["url"].as_str().unwrap().to_string(),
+        Err(AppError::Client(ClientError::ExistsNeedsLinking { approval_url, .. })) => approval_url,
         other => panic!("expected a link request, got {other:?}"),
     }
 }

@@ -4,7 +4,7 @@
 
 use refshare_app::cases::{parse_case, Origin};
 use refshare_app::links::{Decision, Signing};
-use refshare_app::{App, AppError};
+use refshare_app::{App, AppError, ClientError, InternalError};
 use refshare_core::case::CaseSource;
 use refshare_core::link::LinkStatus;
 use refshare_store::PartnerRecord;
@@ -60,7 +60,7 @@ async fn pay_outcome(
     let input = serde_json::from_value(
         json!({"amount": serde_json::from_str::<serde_json::Value>(amount).expect("number"), "externalId": external}),
     )
-    .map_err(|e| AppError::Internal(e.to_string()))?;
+    .map_err(|e| AppError::Internal(InternalError::caused_by("demo input", e)))?;
     let out = app.register_payment(reference, input).await?;
     let line = format!(
         "{reference}: payment {amount} → {} ({})",
@@ -92,11 +92,11 @@ async fn link_request(
         "client": {"name": company, "country": country, "supportEmail": email},
         "users": [{"name": "Owner", "email": email, "isOnboardingUser": true}],
     }))
-    .map_err(|e| AppError::Internal(e.to_string()))?;
+    .map_err(|e| AppError::Internal(InternalError::caused_by("demo input", e)))?;
     match app.create_client(partner, input).await {
-        Err(AppError::ClientConflict { data, .. }) => Ok(data["onboardingLinks"]["url"].as_str().unwrap_or_default().to_string()),
+        Err(AppError::Client(ClientError::ExistsNeedsLinking { approval_url, .. })) => Ok(approval_url),
         Err(e) => Err(e),
-        Ok(_) => Err(AppError::Internal("expected a 409 link request".into())),
+        Ok(_) => Err(AppError::internal("expected a 409 link request")),
     }
 }
 

@@ -73,8 +73,8 @@ async fn reconcile(database_url: &str) -> anyhow::Result<()> {
             println!("ok: {} ledger entries, {} earnings, {} partners agree to the cent", r.entries, r.earnings, r.partners);
             Ok(())
         }
-        Err(refshare_app::AppError::Conflict { message, .. }) => {
-            eprintln!("discrepancy: {message}");
+        Err(refshare_app::AppError::Ledger(refshare_app::LedgerError::Discrepancy { detail })) => {
+            eprintln!("discrepancy: {detail}");
             std::process::exit(1);
         }
         Err(e) => Err(anyhow::anyhow!("reconciliation failed: {e}")),

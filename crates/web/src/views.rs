@@ -57,15 +57,15 @@ pub async fn potential_revenue(app: &App, pc: &PartnerCase) -> Result<Value, Api
     let k = &pc.case;
     let Some(a) = k.assignment else { return Ok(Value::Null) };
     let split = split_payment(k.amount_minor, FeeTerms { success_fee_bps: a.success_fee_bps, platform_share_bps: a.platform_share_bps })
-        .map_err(|_| AppError::Internal("overflow".into()))?;
-    let referral = referral_fee(split.platform_fee, pc.link.referral_fee_bps).map_err(|_| AppError::Internal("overflow".into()))?;
+        .map_err(|_| AppError::internal("overflow"))?;
+    let referral = referral_fee(split.platform_fee, pc.link.referral_fee_bps).map_err(|_| AppError::internal("overflow"))?;
     let mut tx = app.store.begin().await.map_err(AppError::from)?;
     let now = app.now();
     let mut usd = Vec::new();
     for amount in [k.amount_minor, split.success_fee, split.platform_fee, referral] {
         match refshare_app::fx::to_usd_minor(&mut tx, amount, k.currency, now).await {
             Ok(v) => usd.push(v),
-            Err(AppError::Business { .. }) => return Ok(Value::Null),
+            Err(AppError::Fx(_)) => return Ok(Value::Null),
             Err(e) => return Err(e.into()),
         }
     }

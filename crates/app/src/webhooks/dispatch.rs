@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::outbox::envelope;
 use super::subscriptions::signing_secrets;
 use super::{signature, url_guard};
-use crate::{audit, App, AppError};
+use crate::{audit, App, AppError, InternalError};
 
 /// Waits after failed attempts 1‥7: 1, 2, 4, 8, 16, 25 and 34 minutes. Eight attempts
 /// span 90 minutes from the first (SPEC §9: "8 attempts over about 1.5 h"). The tail is
@@ -63,8 +63,17 @@ impl Outcome {
     }
 }
 
+/// The partner-visible reason of a failed request: the error chain, or only the generic
+/// SSRF refusal when the guard refused the address.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
+    let mut probe = Some(e);
+    while let Some(s) = probe {
+        if s.to_string().contains(url_guard::REFUSED) {
+            return url_guard::REFUSED.to_string();
+        }
+        probe = s.source();
+    }
     let mut src = e.source();
     while let Some(s) = src {
         let m = s.to_string();
@@ -90,7 +99,7 @@ impl App {
             .dns_resolver(url_guard::resolver(allow))
             .user_agent(concat!("refshare-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| AppError::Internal(format!("building the webhook client: {e}")))?;
+            .map_err(|e| AppError::Internal(InternalError::caused_by("building the webhook client", e)))?;
         let mut report = DeliveryReport::default();
         for _ in 0..MAX_BATCHES {
             let now = self.now();
@@ -122,7 +131,8 @@ impl App {
             tx.commit().await?;
             return Ok(());
         }
-        let body = serde_json::to_vec(&envelope(&ev)).map_err(|e| AppError::Internal(e.to_string()))?;
+        let body =
+            serde_json::to_vec(&envelope(&ev)).map_err(|e| AppError::Internal(InternalError::caused_by("encoding a webhook body", e)))?;
         let started = self.now();
         // Receivers compare `t` with their own clock: sign with the real time, not the test
         // clock (which may have been advanced days ahead).
@@ -148,7 +158,10 @@ impl App {
         // Scheme and IP-literal hosts are checked here; names are checked by the resolver.
         let url = match url_guard::check_url(&sub.url, self.webhook_allow_loopback()) {
             Ok(u) => u,
-            Err(m) => return Outcome { status: None, error: Some(format!("refused by the SSRF guard: the URL {m}")), duration_ms: 0 },
+            Err(m) => {
+                tracing::warn!(webhook = %sub.id, reason = %m, "webhook URL refused by the SSRF guard");
+                return Outcome { status: None, error: Some(url_guard::REFUSED.to_string()), duration_ms: 0 };
+            }
         };
         let res = client
             .post(url)

@@ -54,7 +54,7 @@ pub async fn enqueue_event(tx: &mut Tx, now: Instant, partner_id: Uuid, event_ty
 /// [`enqueue_event`], returning how many deliveries were queued.
 pub(crate) async fn enqueue_counted(tx: &mut Tx, now: Instant, partner_id: Uuid, event_type: &str, data: Value) -> Result<usize, AppError> {
     if !EVENT_TYPES.contains(&event_type) {
-        return Err(AppError::Internal(format!("unknown webhook event `{event_type}`")));
+        return Err(AppError::internal(format!("unknown webhook event `{event_type}`")));
     }
     let subs: Vec<_> = tx
         .webhook_subscriptions(Some(partner_id))

@@ -143,23 +143,41 @@ impl reqwest::dns::Resolve for GuardedResolver {
         Box::pin(async move {
             let host = name.as_str().to_string();
             if is_local_name(&host) && !allow_loopback {
-                return Err(refused(format!("{host} is this machine")));
+                return Err(refused(&host, "a name of this machine"));
             }
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if addrs.is_empty() {
-                return Err(refused(format!("{host} has no addresses")));
-            }
-            if let Some(ip) = first_refused(&addrs, allow_loopback) {
-                return Err(refused(format!("{host} resolves to {ip}, which is not a public address")));
-            }
-            let iter: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            let iter: reqwest::dns::Addrs = Box::new(judge_resolved(&host, addrs, allow_loopback)?.into_iter());
             Ok(iter)
         })
     }
 }
 
-fn refused(msg: String) -> Box<dyn std::error::Error + Send + Sync> {
-    Box::new(std::io::Error::new(std::io::ErrorKind::PermissionDenied, format!("refused by the SSRF guard: {msg}")))
+/// The delivery resolver's verdict on what `host` resolved to: every address, or the
+/// generic refusal.
+fn judge_resolved(
+    host: &str,
+    addrs: Vec<SocketAddr>,
+    allow_loopback: bool,
+) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    if addrs.is_empty() {
+        return Err(refused(host, "no addresses"));
+    }
+    if let Some(ip) = first_refused(&addrs, allow_loopback) {
+        return Err(refused(host, &ip.to_string()));
+    }
+    Ok(addrs)
+}
+
+/// What a partner is told about a refused address: that it is not allowed, never what
+/// a name resolved to (which would map the network behind us). The detail goes to our log.
+pub const REFUSED: &str = "refused: the address is not allowed (only public addresses are called)";
+
+/// Registration's refusal of a name whose addresses are not all public.
+pub const NOT_PUBLIC: &str = "must not point to a private, loopback, link-local or reserved address";
+
+fn refused(host: &str, resolved_to: &str) -> Box<dyn std::error::Error + Send + Sync> {
+    tracing::warn!(%host, %resolved_to, "webhook address refused by the SSRF guard");
+    Box::new(std::io::Error::new(std::io::ErrorKind::PermissionDenied, REFUSED))
 }
 
 /// The resolver as reqwest takes it.
@@ -175,14 +193,19 @@ pub async fn check_resolved(url: &Url, allow_loopback: bool) -> Result<(), Strin
     };
     let lookup = tokio::net::lookup_host((d, url.port_or_known_default().unwrap_or(443)));
     match tokio::time::timeout(std::time::Duration::from_secs(2), lookup).await {
-        Ok(Ok(addrs)) => {
-            let addrs: Vec<SocketAddr> = addrs.collect();
-            match first_refused(&addrs, allow_loopback) {
-                Some(ip) => Err(format!("must not point to a private, loopback, link-local or reserved address ({d} resolves to {ip})")),
-                None => Ok(()),
-            }
-        }
+        Ok(Ok(addrs)) => judge_registration(d, &addrs.collect::<Vec<_>>(), allow_loopback),
         _ => Ok(()),
+    }
+}
+
+/// Registration's verdict on what `host` resolved to (never naming the addresses).
+fn judge_registration(host: &str, addrs: &[SocketAddr], allow_loopback: bool) -> Result<(), String> {
+    match first_refused(addrs, allow_loopback) {
+        Some(ip) => {
+            tracing::info!(%host, resolved_to = %ip, "webhook URL refused at registration");
+            Err(NOT_PUBLIC.to_string())
+        }
+        None => Ok(()),
     }
 }
 
@@ -299,12 +322,26 @@ mod tests {
         assert!(check_url(&format!("https://h.example/{}", "a".repeat(MAX_URL_LEN)), false).is_err());
     }
 
+    #[test]
+    fn a_refusal_never_says_what_a_name_resolved_to() {
+        let internal: Vec<SocketAddr> = vec!["127.0.0.1:0".parse().unwrap(), "10.9.8.7:0".parse().unwrap()];
+        let at_delivery = judge_resolved("vm.example", internal.clone(), false).err().expect("refused").to_string();
+        let at_registration = judge_registration("vm.example", &internal, false).err().expect("refused");
+        for message in [at_delivery, at_registration] {
+            assert!(!message.contains("127.0.0.1") && !message.contains("10.9.8.7") && !message.contains("vm.example"), "{message}");
+            assert!(message.contains("not allowed") || message.contains("must not point"), "{message}");
+        }
+        let public: Vec<SocketAddr> = vec!["93.184.216.34:0".parse().unwrap()];
+        assert!(judge_resolved("example.com", public.clone(), false).is_ok());
+        assert!(judge_registration("example.com", &public, false).is_ok());
+    }
+
     #[tokio::test]
     async fn the_resolver_refuses_what_the_name_points_to() {
         use reqwest::dns::Resolve;
         let name = |h: &str| h.parse::<reqwest::dns::Name>().unwrap();
         let refused = resolver(false).resolve(name("localhost")).await;
-        assert!(refused.err().is_some_and(|e| e.to_string().contains("SSRF")));
+        assert_eq!(refused.err().map(|e| e.to_string()).as_deref(), Some(REFUSED));
         let allowed = resolver(true).resolve(name("localhost")).await.expect("loopback allowed by the setting");
         assert!(allowed.into_iter().all(|a| a.ip().is_loopback()));
     }

@@ -13,7 +13,7 @@ use refshare_store::CaseFilter;
 use serde_json::{json, Value};
 
 use crate::auth::Customer;
-use crate::error::{error_body, status_of, ApiResult};
+use crate::error::{body_of, status_of, ApiResult};
 use crate::extract::{JsonValue, Params};
 use crate::wire::{invoice_dto, page};
 
@@ -58,14 +58,9 @@ async fn create_case(State(app): State<App>, Customer(who): Customer, headers: H
     let render = |result: Result<&refshare_store::CaseRecord, &AppError>, client: &refshare_store::ClientRecord| match result {
         Ok(case) => (200u16, invoice_dto(case, Some(client), &cps).to_string()),
         Err(e) => {
-            let status = status_of(e).as_u16();
-            let (kind, message) = match e {
-                AppError::Business { kind, message } => (kind.clone(), message.clone()),
-                other => ("Error".to_string(), other.to_string()),
-            };
-            let mut body = error_body(&kind, &message, &kind);
+            let mut body = body_of(e);
             body["signingHandoff"] = Value::Null;
-            (status, body.to_string())
+            (status_of(e).as_u16(), body.to_string())
         }
     };
     let (status, body) = app.create_customer_case_idempotent(&who, &body.value, key.as_deref(), render).await?;

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use refshare_app::revenue::{CpInvoiceView, PartnerInvoiceView};
-use refshare_app::{App, AppError};
+use refshare_app::{App, AppError, InternalError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -132,5 +132,8 @@ async fn partner_invoice_paid(State(app): State<App>, _: Operator, Path(invoice)
 
 /// `GET /reconcile`: 200 when everything agrees, 409 naming the first discrepancy.
 async fn reconcile(State(app): State<App>, _: Operator) -> ApiResult<Json<Value>> {
-    Ok(Json(serde_json::to_value(app.reconcile().await?).map_err(|e| AppError::Internal(e.to_string()))?))
+    Ok(Json(
+        serde_json::to_value(app.reconcile().await?)
+            .map_err(|e| AppError::Internal(InternalError::caused_by("encoding the reconciliation", e)))?,
+    ))
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use maud::{html, Markup};
 use refshare_app::links::{ApprovalPage, Decision};
-use refshare_app::{App, AppError};
+use refshare_app::{App, AppError, LinkError};
 use refshare_core::link::LinkRequestStatus;
 use serde::Deserialize;
 
@@ -46,11 +46,9 @@ pub async fn show(State(app): State<App>, Path(token): Path<String>) -> Response
             LinkRequestStatus::Pending => {
                 page("Link request", &p.partner.company_name, &p.partner.branding, form(&app, &p, &token)).into_response()
             }
-            LinkRequestStatus::Expired => {
-                error_page(AppError::Gone("This link request has expired. Ask the partner to send a new one.".into()))
-            }
-            LinkRequestStatus::Approved => error_page(AppError::Gone("This link request was already approved.".into())),
-            LinkRequestStatus::Declined => error_page(AppError::Gone("This link request was declined.".into())),
+            LinkRequestStatus::Expired => error_page(LinkError::RequestExpired.into()),
+            LinkRequestStatus::Approved => error_page(LinkError::RequestApproved.into()),
+            LinkRequestStatus::Declined => error_page(LinkError::RequestDeclined.into()),
         },
         Err(e) => error_page(e),
     }

@@ -51,14 +51,11 @@ pub fn page(title: &str, partner_name: &str, branding: &Value, body: Markup) -> 
 
 /// A page for errors of the hosted flow (410 for used or expired tokens).
 pub fn error_page(e: AppError) -> Response {
+    crate::error::log_internal(&e, "hosted page");
     let status = crate::error::status_of(&e);
     let message = match &e {
         AppError::NotFound(_) => "This link is not valid. Check that you copied the whole address.".to_string(),
-        AppError::Internal(cause) => {
-            tracing::error!(%cause, "internal error on a hosted page");
-            "Something went wrong on our side. Please try again later.".to_string()
-        }
-        other => other.to_string(),
+        other => crate::error::message_of(other),
     };
     let status = if status == StatusCode::UNAUTHORIZED { StatusCode::NOT_FOUND } else { status };
     let body = page(
