@@ -500,8 +500,9 @@ impl App {
         Ok((states, summary))
     }
 
-    /// `POST /oauth/token`.
-    pub async fn mint_client_token(&self, partner: &PartnerRecord, tenant: &str) -> Result<(String, Uuid), AppError> {
+    /// `POST /oauth/token`, with the partner key the request was authenticated by (the
+    /// token dies when that key is revoked).
+    pub async fn mint_client_token(&self, partner: &PartnerRecord, key_id: Uuid, tenant: &str) -> Result<(String, Uuid), AppError> {
         let mut tx = self.store.begin().await?;
         let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
         let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
@@ -511,7 +512,7 @@ impl App {
                 format!("The client has not completed onboarding; send the onboarding URL again: {}", self.onboarding_url(link.id)),
             ));
         }
-        Ok((self.mint_token(client.id, partner.id, link.id, tenant)?, client.id))
+        Ok((self.mint_token(&link, key_id, tenant)?, client.id))
     }
 
     /// `POST /clients/{externalTenantId}/withdraw`.
