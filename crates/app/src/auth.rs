@@ -2,9 +2,14 @@
 //! per-client bearer tokens (JWT HS256, 30 minutes, checked against our clock), and the
 //! approval tokens of link requests (derived from the request id, so a re-used pending
 //! request hands out the same URL without storing the token).
+//!
+//! A bearer token names the link and the partner API key it was minted through, and how
+//! many status events the link had then. It is refused once the key is revoked or the
+//! link's history moved on (archived, even if unarchived later, or deleted): it dies for
+//! good, and only a token minted afterwards works.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use refshare_core::link::LinkStatus;
+use refshare_core::link::{Link, LinkStatus};
 use refshare_store::{ClientRecord, PartnerRecord};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -40,6 +45,10 @@ pub struct TokenClaims {
     pub partner: String,
     /// The link it was minted through.
     pub link: String,
+    /// How many status events the link had at minting; any later event kills the token.
+    pub link_seq: u64,
+    /// The id of the partner API key it was minted with; revoking the key kills the token.
+    pub api_key: String,
     pub tid: String,
     pub iat: i64,
     pub exp: i64,
@@ -65,8 +74,13 @@ impl CustomerPrincipal {
 impl App {
     /// The partner owning an unrevoked key, or 401.
     pub async fn authenticate_partner(&self, api_key: &str) -> Result<PartnerRecord, AppError> {
+        Ok(self.authenticate_partner_key(api_key).await?.0)
+    }
+
+    /// The partner owning an unrevoked key and the key's id, or 401.
+    pub async fn authenticate_partner_key(&self, api_key: &str) -> Result<(PartnerRecord, Uuid), AppError> {
         let mut tx = self.store.begin().await?;
-        tx.partner_by_key_hash(&hash_secret(api_key.trim())).await?.ok_or(AppError::Unauthorized)
+        tx.partner_key_by_hash(&hash_secret(api_key.trim())).await?.ok_or(AppError::Unauthorized)
     }
 
     /// Checks the operator token.
@@ -97,21 +111,34 @@ impl App {
         let token = bearer.ok_or(AppError::Unauthorized)?;
         let claims = self.verify_token(token)?;
         let link_id = Uuid::parse_str(&claims.link).map_err(|_| AppError::Unauthorized)?;
+        let key_id = Uuid::parse_str(&claims.api_key).map_err(|_| AppError::Unauthorized)?;
         let link = tx.link(link_id).await?.ok_or(AppError::Unauthorized)?;
-        // A token dies with its link: archived or deleted links mint nothing and use nothing.
-        if link.current_status() != LinkStatus::Active || link.client_id.to_string() != claims.sub {
+        // A token dies with its link for good: any status change since minting (an archive,
+        // even one undone since) leaves the history longer than the token remembers.
+        if link.current_status() != LinkStatus::Active
+            || link.history.len() as u64 != claims.link_seq
+            || link.client_id.to_string() != claims.sub
+            || link.partner_id.to_string() != claims.partner
+        {
+            return Err(AppError::Unauthorized);
+        }
+        // ... and with the partner key it was minted with.
+        if !tx.api_key_is_live(link.partner_id, key_id).await? {
             return Err(AppError::Unauthorized);
         }
         let client = tx.client(link.client_id).await?.ok_or(AppError::Unauthorized)?;
         Ok(CustomerPrincipal::PartnerToken { client, partner_id: link.partner_id, link_id })
     }
 
-    pub(crate) fn mint_token(&self, client_id: Uuid, partner_id: Uuid, link_id: Uuid, tenant: &str) -> Result<String, AppError> {
+    /// A token for the client of an active `link`, minted with the partner key `key_id`.
+    pub(crate) fn mint_token(&self, link: &Link, key_id: Uuid, tenant: &str) -> Result<String, AppError> {
         let now = self.now().timestamp();
         let claims = TokenClaims {
-            sub: client_id.to_string(),
-            partner: partner_id.to_string(),
-            link: link_id.to_string(),
+            sub: link.client_id.to_string(),
+            partner: link.partner_id.to_string(),
+            link: link.id.to_string(),
+            link_seq: link.history.len() as u64,
+            api_key: key_id.to_string(),
             tid: tenant.to_string(),
             iat: now,
             exp: now + TOKEN_TTL_SECONDS,

@@ -489,15 +489,16 @@ impl App {
         Ok((states, summary))
     }
 
-    /// `POST /oauth/token`.
-    pub async fn mint_client_token(&self, partner: &PartnerRecord, tenant: &str) -> Result<(String, Uuid), AppError> {
+    /// `POST /oauth/token`, with the partner key the request was authenticated by (the
+    /// token dies when that key is revoked).
+    pub async fn mint_client_token(&self, partner: &PartnerRecord, key_id: Uuid, tenant: &str) -> Result<(String, Uuid), AppError> {
         let mut tx = self.store.begin().await?;
         let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
         let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
         if client.onboarding_completed_at.is_none() {
             return Err(ClientError::OnboardingIncomplete { onboarding_url: self.onboarding_url(link.id) }.into());
         }
-        Ok((self.mint_token(client.id, partner.id, link.id, tenant)?, client.id))
+        Ok((self.mint_token(&link, key_id, tenant)?, client.id))
     }
 
     /// `POST /clients/{externalTenantId}/withdraw`.

@@ -21,6 +21,7 @@ pub mod payments;
 pub mod reporting;
 pub mod revenue;
 pub mod reversals;
+pub mod seal;
 pub mod statements;
 pub mod views;
 pub mod webhooks;
@@ -63,6 +64,11 @@ pub struct AppConfig {
     /// Let webhooks reach loopback over plain http (`REFSHARE_WEBHOOK_ALLOW_LOOPBACK`);
     /// honoured only in `test`.
     pub webhook_allow_loopback: bool,
+    /// The key that seals the server secret and the webhook secrets at rest
+    /// (`REFSHARE_SECRET_KEY`, during a rotation with `REFSHARE_SECRET_KEY_OLD`). `None`
+    /// only for admin commands that use no secret (`reconcile`): such an App signs with a
+    /// throwaway in-memory secret and never reads or writes the sealed ones.
+    pub secret_keys: Option<seal::Keyring>,
 }
 
 /// The application: store, clock, configuration and mailer.
@@ -73,7 +79,7 @@ pub struct App {
     /// The base clock, without the test clock's offset.
     wall_clock: Arc<dyn Clock>,
     pub config: Arc<AppConfig>,
-    /// Secret for signing tokens and deriving approval tokens; kept in the database.
+    /// Secret for signing tokens and deriving approval tokens; kept sealed in the database.
     secret: Arc<Vec<u8>>,
     /// The test clock, when the environment is `test`.
     pub test_clock: Option<Arc<TestClock>>,
@@ -94,15 +100,20 @@ pub mod actor {
 impl App {
     /// Builds the application over an opened store. In `test` the clock is a [`TestClock`]
     /// whose offset is kept in the database.
+    ///
+    /// With a key, it opens the sealed secrets and seals what is not sealed under the
+    /// current key yet (plaintext of an older database, or sealed under
+    /// `REFSHARE_SECRET_KEY_OLD`), all in one transaction. A key that does not open them is
+    /// an error whose message names `REFSHARE_SECRET_KEY`.
     pub async fn new(store: Store, config: AppConfig, base_clock: Arc<dyn Clock>) -> Result<App, AppError> {
         let mut tx = store.begin().await?;
-        let secret = match tx.setting("secret").await? {
-            Some(s) => hex::decode(s).map_err(|_| AppError::internal("stored secret is not hex"))?,
-            None => {
-                let s: [u8; 32] = rand::random();
-                tx.set_setting("secret", &hex::encode(s)).await?;
-                s.to_vec()
+        let secret = match &config.secret_keys {
+            Some(keys) => {
+                let secret = server_secret(&mut tx, keys).await?;
+                webhooks::subscriptions::seal_stored_secrets(&mut tx, keys).await?;
+                secret
             }
+            None => rand::random::<[u8; 32]>().to_vec(),
         };
         let offset_ms = tx.setting("test_clock_offset_ms").await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         tx.commit().await?;
@@ -139,6 +150,11 @@ impl App {
         &self.secret
     }
 
+    /// The keys that seal secrets at rest.
+    pub(crate) fn keyring(&self) -> Result<&seal::Keyring, AppError> {
+        self.config.secret_keys.as_ref().ok_or_else(|| AppError::Internal("this process has no REFSHARE_SECRET_KEY".into()))
+    }
+
     pub fn onboarding_url(&self, link_id: uuid::Uuid) -> String {
         format!("{}/onboarding/{link_id}", self.config.public_url)
     }
@@ -170,6 +186,28 @@ impl App {
         tx.commit().await?;
         Ok(self.now())
     }
+}
+
+/// Where the server secret lives: the `settings` row, also the sealing's associated data.
+const SERVER_SECRET: &str = "secret";
+
+/// Reads the server secret, creating it on first start, and leaves it sealed under the
+/// current key (a plaintext hex secret of an older database is kept and sealed).
+async fn server_secret(tx: &mut refshare_store::Tx, keys: &seal::Keyring) -> Result<Vec<u8>, AppError> {
+    let (secret, store) = match tx.setting(SERVER_SECRET).await? {
+        Some(s) if seal::is_sealed(&s) => {
+            let opened = keys.open(SERVER_SECRET, &s, "server secret").map_err(|e| AppError::internal(e.to_string()))?;
+            (opened.plaintext, opened.stale)
+        }
+        Some(s) => {
+            (hex::decode(s.trim()).map_err(|_| AppError::Internal("the stored server secret is neither sealed nor hex".into()))?, true)
+        }
+        None => (rand::random::<[u8; 32]>().to_vec(), true),
+    };
+    if store {
+        tx.set_setting(SERVER_SECRET, &keys.seal(SERVER_SECRET, &secret)).await?;
+    }
+    Ok(secret)
 }
 
 /// Writes one audit entry inside the caller's transaction.

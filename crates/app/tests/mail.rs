@@ -70,6 +70,7 @@ async fn app_with(smtp_url: Option<String>) -> (App, std::path::PathBuf) {
         payment_terms_business_days: 10,
         metrics_token_hash: None,
         webhook_allow_loopback: false,
+        secret_keys: Some(refshare_app::seal::Keyring::single(refshare_app::seal::SecretKey::generate())),
     };
     (App::new(store, config, Arc::new(SystemClock)).await.unwrap(), path)
 }

@@ -53,6 +53,8 @@ pub struct ServeArgs {
     /// Start on a fresh demo database with seeded data, and print how to use it.
     #[arg(long)]
     pub demo: bool,
+    #[command(flatten)]
+    pub secret_key: crate::secret_key::SecretKeyArgs,
 }
 
 /// Settings after checking.
@@ -73,6 +75,8 @@ pub struct Settings {
     pub payment_terms_business_days: u32,
     pub metrics_token: Option<String>,
     pub demo: bool,
+    /// Where the key sealing secrets at rest comes from.
+    pub secret_key: crate::secret_key::KeyPlan,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://refshare.db?mode=rwc";
@@ -129,7 +133,9 @@ impl ServeArgs {
         if self.metrics_token.as_deref().is_some_and(|t| t.trim().len() < 32) {
             return Err("REFSHARE_METRICS_TOKEN / --metrics-token: must be at least 32 characters".into());
         }
+        let secret_key = self.secret_key.check(environment, &database_url)?;
         Ok(Settings {
+            secret_key,
             database_url,
             listen,
             public_url: public_url.trim_end_matches('/').to_string(),
@@ -168,7 +174,7 @@ mod tests {
 
     #[test]
     fn defaults_are_sqlite_production_and_a_generated_token() {
-        let s = check(&[]).unwrap();
+        let s = check(&["--secret-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="]).unwrap();
         assert!(s.database_url.starts_with("sqlite://"));
         assert_eq!(s.environment, Environment::Production);
         assert!(s.admin_token_generated && s.admin_token.len() >= 32);
@@ -199,6 +205,8 @@ mod tests {
             (vec!["--cp-invoicing-day", "31"], "REFSHARE_CP_INVOICING_DAY"),
             (vec!["--payment-terms-days", "0"], "REFSHARE_PAYMENT_TERMS_DAYS"),
             (vec!["--metrics-token", "short"], "REFSHARE_METRICS_TOKEN"),
+            (vec![], "REFSHARE_SECRET_KEY"),
+            (vec!["--secret-key", "short"], "REFSHARE_SECRET_KEY"),
         ] {
             let err = check(&args).unwrap_err();
             assert!(err.contains(setting), "{args:?}: {err}");

@@ -3,6 +3,7 @@
 
 mod config;
 mod demo;
+mod secret_key;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +65,8 @@ async fn reconcile(database_url: &str) -> anyhow::Result<()> {
         payment_terms_business_days: 10,
         metrics_token_hash: None,
         webhook_allow_loopback: false,
+        // Reconciliation reads no secret: no key needed, nothing sealed is touched.
+        secret_keys: None,
     };
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let outcome = app.reconcile().await;
@@ -92,6 +95,10 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
     if settings.demo {
         demo::reset_database(&settings.database_url)?;
     }
+    let secret_keys = settings.secret_key.keyring().unwrap_or_else(|message| {
+        eprintln!("refshare: configuration error: {message}");
+        std::process::exit(2);
+    });
     let store = Store::open(&settings.database_url)
         .await
         .with_context(|| format!("opening the database (REFSHARE_DATABASE_URL={})", redact(&settings.database_url)))?;
@@ -106,8 +113,19 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
         payment_terms_business_days: settings.payment_terms_business_days,
         metrics_token_hash: settings.metrics_token.as_deref().map(refshare_app::auth::hash_secret),
         webhook_allow_loopback: settings.webhook_allow_loopback,
+        secret_keys: Some(secret_keys),
     };
-    let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A key that does not open the sealed secrets is a start-up failure naming the setting.
+    let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.unwrap_or_else(|e| {
+        eprintln!(
+            "refshare: {}",
+            match e {
+                refshare_app::AppError::Internal(m) => m.chain(),
+                e => e.to_string(),
+            }
+        );
+        std::process::exit(2);
+    });
     if settings.demo {
         let seeded = demo::seed(&app).await.map_err(|e| anyhow::anyhow!("seeding demo data: {e}"))?;
         demo::print(&settings, &seeded);

@@ -90,14 +90,29 @@ impl Tx {
 
     /// The partner owning an unrevoked key with this hash.
     pub async fn partner_by_key_hash(&mut self, key_hash: &str) -> Result<Option<PartnerRecord>> {
+        Ok(self.partner_key_by_hash(key_hash).await?.map(|(p, _)| p))
+    }
+
+    /// The partner owning an unrevoked key with this hash, and that key's id.
+    pub async fn partner_key_by_hash(&mut self, key_hash: &str) -> Result<Option<(PartnerRecord, Uuid)>> {
         let row = sqlx::query(&format!(
-            "SELECT {} FROM partners p JOIN partner_api_keys k ON k.partner_id = p.id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+            "SELECT {}, k.id AS key_id FROM partners p JOIN partner_api_keys k ON k.partner_id = p.id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
             PARTNER_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
         ))
         .bind(key_hash)
         .fetch_optional(self.conn())
         .await?;
-        row.as_ref().map(partner_from).transpose()
+        row.as_ref().map(|r| Ok((partner_from(r)?, uuid(&get::<String>(r, "key_id")?)?))).transpose()
+    }
+
+    /// Whether the partner has this key and it is not revoked.
+    pub async fn api_key_is_live(&mut self, partner_id: Uuid, key_id: Uuid) -> Result<bool> {
+        let row = sqlx::query("SELECT id FROM partner_api_keys WHERE id = $1 AND partner_id = $2 AND revoked_at IS NULL")
+            .bind(key_id.to_string())
+            .bind(partner_id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(row.is_some())
     }
 
     pub async fn api_keys(&mut self, partner_id: Uuid) -> Result<Vec<ApiKeyRecord>> {

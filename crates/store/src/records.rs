@@ -368,9 +368,11 @@ pub struct WebhookSubscriptionRecord {
     pub events: Vec<String>,
     pub is_active: bool,
     pub is_test_mode: bool,
-    /// Base64 HMAC key; stored because every delivery is signed with it.
+    /// The HMAC key as stored: sealed by the app (`app::seal`), because every delivery is
+    /// signed with it and a copy of the database must not let anyone sign.
     pub secret: String,
-    /// The secret before the last rotation, still signed with until `previous_secret_until`.
+    /// The secret before the last rotation (sealed too), still signed with until
+    /// `previous_secret_until`.
     pub previous_secret: Option<String>,
     pub previous_secret_until: Option<Instant>,
     pub consecutive_failures: i64,

@@ -119,6 +119,29 @@ impl Tx {
         Ok(())
     }
 
+    /// Replaces the stored (sealed) signing secret if it is still `old`; `false` if a
+    /// concurrent writer changed it first.
+    pub async fn replace_webhook_secret(&mut self, id: Uuid, old: &str, new: &str) -> Result<bool> {
+        let r = sqlx::query("UPDATE webhook_subscriptions SET secret = $2 WHERE id = $1 AND secret = $3")
+            .bind(id.to_string())
+            .bind(new)
+            .bind(old)
+            .execute(self.conn())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Replaces the stored (sealed) previous secret if it is still `old`.
+    pub async fn replace_webhook_previous_secret(&mut self, id: Uuid, old: &str, new: &str) -> Result<bool> {
+        let r = sqlx::query("UPDATE webhook_subscriptions SET previous_secret = $2 WHERE id = $1 AND previous_secret = $3")
+            .bind(id.to_string())
+            .bind(new)
+            .bind(old)
+            .execute(self.conn())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// Records a delivery outcome on the subscription's failure streak without touching
     /// anything the partner may be editing at the same moment; returns the new streak.
     pub async fn record_webhook_outcome(&mut self, id: Uuid, delivered: bool) -> Result<i64> {

@@ -57,6 +57,7 @@ async fn run(label: &str, url: &str, n: usize) {
         payment_terms_business_days: 10,
         metrics_token_hash: None,
         webhook_allow_loopback: false,
+        secret_keys: Some(refshare_app::seal::Keyring::single(refshare_app::seal::SecretKey::generate())),
     };
     let app = App::new(store, config, Arc::new(SystemClock)).await.expect("app");
     let b = Bench { router: refshare_web::router(app.clone()) };

@@ -30,6 +30,19 @@ impl FromRequestParts<App> for Partner {
     }
 }
 
+/// A referral partner with the id of the API key it called with (token minting names it).
+pub struct PartnerKey(pub PartnerRecord, pub uuid::Uuid);
+
+impl FromRequestParts<App> for PartnerKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let key = header(parts, "xapikey").ok_or(AppError::Unauthorized)?;
+        let (partner, key_id) = app.authenticate_partner_key(key).await?;
+        Ok(PartnerKey(partner, key_id))
+    }
+}
+
 /// The caller of the Customer API: a client key or a partner-minted token.
 pub struct Customer(pub CustomerPrincipal);
 

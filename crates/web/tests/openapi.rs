@@ -323,7 +323,11 @@ fn handler_credential(src_dir: &Path, file: &Path, handler: &str) -> Option<&'st
     let open = (at..s.len()).find(|&i| s[i] == '(').expect("parameter list");
     let params: String = s[open + 1..matching_paren(&s, open)].iter().collect();
     let idents: BTreeSet<&str> = params.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
-    let found: Vec<&'static str> = ["Partner", "Customer", "Operator", "Scraper"].into_iter().filter(|c| idents.contains(c)).collect();
+    // `PartnerKey` is the partner's credential with the key's id (token minting).
+    let found: Vec<&'static str> = ["Partner", "Customer", "Operator", "Scraper"]
+        .into_iter()
+        .filter(|c| idents.contains(c) || (*c == "Partner" && idents.contains("PartnerKey")))
+        .collect();
     assert!(found.len() <= 1, "handler `{handler}` takes several credentials: {found:?}");
     found.first().copied()
 }

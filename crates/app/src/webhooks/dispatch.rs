@@ -136,7 +136,10 @@ impl App {
         let started = self.now();
         // Receivers compare `t` with their own clock: sign with the real time, not the test
         // clock (which may have been advanced days ahead).
-        let header = signature::header_value(&signing_secrets(&sub, started), self.wall_now().timestamp(), &body);
+        // A secret this process cannot open (another process rotated the key) is not the
+        // receiver's fault: the delivery stays claimed and is retried when its lease ends.
+        let secrets = signing_secrets(self.keyring()?, &sub, started).map_err(|e| AppError::internal(e.to_string()))?;
+        let header = signature::header_value(&secrets.iter().map(String::as_str).collect::<Vec<_>>(), self.wall_now().timestamp(), &body);
         let outcome = self.post(client, &sub, ev.id, &ev.event_type, body, header).await;
         report.attempted += 1;
         self.settle(d, started, outcome, report).await

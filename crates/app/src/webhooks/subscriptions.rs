@@ -1,7 +1,8 @@
 //! A partner's webhook subscriptions (`/v1/Webhooks`): create (the secret is shown once),
 //! list, get, update (URL, events, active, test mode, secret rotation with a 24 h overlap),
 //! delete; test events through the real outbox; and the delivery log. Another partner's
-//! subscription is "not found".
+//! subscription is "not found". Signing secrets are stored sealed (`crate::seal`), bound
+//! to their subscription, and opened only to sign a delivery.
 
 use refshare_core::Instant;
 use refshare_store::{DeliveryFilter, PageReq, PartnerRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSubscriptionRecord};
@@ -11,6 +12,7 @@ use uuid::Uuid;
 
 use super::outbox::{case_data, client_data, enqueue_counted, event, EVENT_TYPES};
 use super::{signature, url_guard};
+use crate::seal::{self, Keyring, SealError};
 use crate::{actor, audit, App, AppError, FieldError};
 
 /// How long the previous secret keeps signing after a rotation.
@@ -132,14 +134,15 @@ impl App {
             return Err(AppError::bad_field("url", format!("at most {MAX_SUBSCRIPTIONS} webhooks per partner")));
         }
         let secret = signature::new_secret();
+        let id = Uuid::new_v4();
         let rec = WebhookSubscriptionRecord {
-            id: Uuid::new_v4(),
+            id,
             partner_id: partner.id,
             url,
             events,
             is_active: true,
             is_test_mode: input.is_test_mode.unwrap_or(false),
-            secret: secret.clone(),
+            secret: self.keyring()?.seal(&secret_place(id), secret.as_bytes()),
             previous_secret: None,
             previous_secret_until: None,
             consecutive_failures: 0,
@@ -222,7 +225,9 @@ impl App {
         let mut secret = None;
         if input.regenerate_secret == Some(true) {
             let new = signature::new_secret();
-            rec.previous_secret = Some(std::mem::replace(&mut rec.secret, new.clone()));
+            // Both columns are sealed for the same place, so the old value moves as it is.
+            let sealed = self.keyring()?.seal(&secret_place(rec.id), new.as_bytes());
+            rec.previous_secret = Some(std::mem::replace(&mut rec.secret, sealed));
             rec.previous_secret_until = Some(now + chrono::Duration::milliseconds(SECRET_OVERLAP_MS));
             secret = Some(new);
         }
@@ -343,13 +348,51 @@ async fn owned(tx: &mut refshare_store::Tx, partner: &PartnerRecord, id: Uuid) -
     tx.webhook_subscription(id).await?.filter(|s| s.partner_id == partner.id).ok_or(AppError::NotFound("webhook"))
 }
 
-/// The secrets that sign at `now`: the current one, then the previous one during overlap.
-pub fn signing_secrets(s: &WebhookSubscriptionRecord, now: Instant) -> Vec<&str> {
-    let mut out = vec![s.secret.as_str()];
+/// Where a subscription's secrets live: the associated data they are sealed with.
+fn secret_place(id: Uuid) -> String {
+    format!("webhook-secret:{id}")
+}
+
+fn open_secret(keys: &Keyring, id: Uuid, stored: &str) -> Result<String, SealError> {
+    let what = format!("signing secret of webhook {id}");
+    let opened = keys.open(&secret_place(id), stored, &what)?;
+    String::from_utf8(opened.plaintext).map_err(|_| SealError::Damaged { what, reason: "it is not text".into() })
+}
+
+/// The secrets that sign at `now`, opened: the current one, then the previous one during
+/// the overlap.
+pub fn signing_secrets(keys: &Keyring, s: &WebhookSubscriptionRecord, now: Instant) -> Result<Vec<String>, SealError> {
+    let mut out = vec![open_secret(keys, s.id, &s.secret)?];
     if let (Some(prev), Some(until)) = (&s.previous_secret, s.previous_secret_until) {
         if now < until {
-            out.push(prev);
+            out.push(open_secret(keys, s.id, prev)?);
         }
     }
-    out
+    Ok(out)
+}
+
+/// At start: seals every webhook secret that is not sealed under the current key yet
+/// (plaintext of an older database, or sealed under the previous key during a rotation),
+/// and fails naming `REFSHARE_SECRET_KEY` if one does not open.
+pub(crate) async fn seal_stored_secrets(tx: &mut refshare_store::Tx, keys: &Keyring) -> Result<(), AppError> {
+    let resealed = |id: Uuid, stored: &str| -> Result<Option<String>, AppError> {
+        let place = secret_place(id);
+        if !seal::is_sealed(stored) {
+            return Ok(Some(keys.seal(&place, stored.as_bytes())));
+        }
+        let opened =
+            keys.open(&place, stored, &format!("signing secret of webhook {id}")).map_err(|e| AppError::internal(e.to_string()))?;
+        Ok(opened.stale.then(|| keys.seal(&place, &opened.plaintext)))
+    };
+    for s in tx.webhook_subscriptions(None).await? {
+        if let Some(new) = resealed(s.id, &s.secret)? {
+            tx.replace_webhook_secret(s.id, &s.secret, &new).await?;
+        }
+        if let Some(prev) = &s.previous_secret {
+            if let Some(new) = resealed(s.id, prev)? {
+                tx.replace_webhook_previous_secret(s.id, prev, &new).await?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use refshare_store::CaseFilter;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::Partner;
+use crate::auth::{Partner, PartnerKey};
 use crate::error::ApiResult;
 use crate::extract::{parse_body, Body, JsonValue, Params};
 use crate::views::{attribution_json, case_item, potential_revenue, transactions};
@@ -107,12 +107,12 @@ struct TokenRequest {
     external_tenant_id: String,
 }
 
-async fn token(State(app): State<App>, Partner(p): Partner, Body(req): Body<TokenRequest>) -> ApiResult<Json<Value>> {
+async fn token(State(app): State<App>, PartnerKey(p, key_id): PartnerKey, Body(req): Body<TokenRequest>) -> ApiResult<Json<Value>> {
     let tenant = req.external_tenant_id.trim();
     if tenant.is_empty() || tenant.len() > 255 {
         return Err(refshare_app::AppError::bad_field("externalTenantId", "must be 1 to 255 characters").into());
     }
-    let (token, client_id) = app.mint_client_token(&p, tenant).await?;
+    let (token, client_id) = app.mint_client_token(&p, key_id, tenant).await?;
     Ok(Json(json!({
         "accessToken": token,
         "tokenType": "Bearer",

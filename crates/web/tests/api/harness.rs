@@ -9,7 +9,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use refshare_app::{App, AppConfig, Clock, Environment};
+use refshare_app::seal::{Keyring, SecretKey};
+use refshare_app::{App, AppConfig, AppError, Clock, Environment};
 use refshare_store::Store;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -63,6 +64,8 @@ pub struct TestApp {
     pub app: App,
     url: String,
     clock: Arc<SteppingClock>,
+    /// The secret key the App seals secrets with (kept across restarts).
+    pub keys: Keyring,
     _db: Db,
 }
 
@@ -118,11 +121,18 @@ impl TestApp {
     async fn build(url: &str, db: Db, environment: Environment) -> TestApp {
         let start = chrono::DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z").expect("valid").timestamp_millis();
         let clock = Arc::new(SteppingClock(AtomicI64::new(start)));
-        let app = Self::open_app(url, environment, false, clock.clone()).await;
-        TestApp { router: refshare_web::router(app.clone()), app, url: url.to_string(), clock, _db: db }
+        let keys = Keyring::single(SecretKey::generate());
+        let app = Self::open_app(url, environment, false, clock.clone(), keys.clone()).await.expect("app");
+        TestApp { router: refshare_web::router(app.clone()), app, url: url.to_string(), clock, keys, _db: db }
     }
 
-    async fn open_app(url: &str, environment: Environment, webhook_allow_loopback: bool, clock: Arc<SteppingClock>) -> App {
+    async fn open_app(
+        url: &str,
+        environment: Environment,
+        webhook_allow_loopback: bool,
+        clock: Arc<SteppingClock>,
+        keys: Keyring,
+    ) -> Result<App, AppError> {
         let store = Store::open(url).await.expect("open store");
         let config = AppConfig {
             public_url: "http://refshare.test".into(),
@@ -135,18 +145,35 @@ impl TestApp {
             payment_terms_business_days: 10,
             metrics_token_hash: None,
             webhook_allow_loopback,
+            secret_keys: Some(keys),
         };
-        App::new(store, config, clock).await.expect("app")
+        let app = App::new(store.clone(), config, clock).await;
+        if app.is_err() {
+            store.close().await;
+        }
+        app
     }
 
     /// Drops the App and builds a new one over the same database and clock, as a process
     /// restart would (the test-clock offset is reloaded from the database).
     #[allow(dead_code)]
     pub async fn restart(&mut self, environment: Environment, webhook_allow_loopback: bool) {
-        let app = Self::open_app(&self.url, environment, webhook_allow_loopback, self.clock.clone()).await;
+        let app = Self::open_app(&self.url, environment, webhook_allow_loopback, self.clock.clone(), self.keys.clone()).await.expect("app");
         self.app.store.close().await;
         self.router = refshare_web::router(app.clone());
         self.app = app;
+    }
+
+    /// Restarts with other secret keys (in `test`, webhooks may reach loopback); on failure
+    /// the running App stays.
+    #[allow(dead_code)]
+    pub async fn restart_with_keys(&mut self, keys: Keyring) -> Result<(), AppError> {
+        let app = Self::open_app(&self.url, Environment::Test, true, self.clock.clone(), keys.clone()).await?;
+        self.app.store.close().await;
+        self.router = refshare_web::router(app.clone());
+        self.app = app;
+        self.keys = keys;
+        Ok(())
     }
 
     pub async fn send(&self, req: Request<Body>) -> Resp {

@@ -10,5 +10,7 @@ mod ledger_props;
 mod metrics;
 mod money;
 mod scenarios;
+mod secrets;
 mod statements;
+mod tokens;
 mod webhooks;

@@ -50,6 +50,7 @@ async fn metrics_token_is_required_when_configured() {
         payment_terms_business_days: 10,
         metrics_token_hash: Some(refshare_app::auth::hash_secret(token)),
         webhook_allow_loopback: false,
+        secret_keys: Some(refshare_app::seal::Keyring::single(refshare_app::seal::SecretKey::generate())),
     };
     let app = App::new(store, config, Arc::new(SystemClock)).await.unwrap();
     let router = refshare_web::router(app);
