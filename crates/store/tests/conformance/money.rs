@@ -59,6 +59,7 @@ fn payment(case: &CaseRecord, amount_minor: i64, external_id: Option<&str>, paid
         paid_at,
         external_id: external_id.map(str::to_string),
         created_at: paid_at + chrono::Duration::milliseconds(7),
+        is_overpayment: false,
     }
 }
 
