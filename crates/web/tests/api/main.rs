@@ -9,6 +9,7 @@ mod isolation;
 mod ledger_props;
 mod metrics;
 mod money;
+mod overpayment;
 mod scenarios;
 mod statements;
 mod webhooks;
