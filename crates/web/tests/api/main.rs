@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod disputes;
+mod fx_missing;
 mod harness;
 mod idempotency;
 mod isolation;
