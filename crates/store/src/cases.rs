@@ -247,7 +247,14 @@ impl Tx {
     ) -> Result<(Vec<CaseRecord>, i64)> {
         let where_ = clauses.join(" AND ");
         let count_sql = format!("SELECT COUNT(*) AS n {from} WHERE {where_}");
-        let list_sql = format!("SELECT {CASE_COLS} {from} WHERE {where_} {order} LIMIT {} OFFSET {}", page.size, page.offset());
+        // The page's ids first, then the page's rows: the sum of each case's payments is
+        // computed for the page only, not for every row the sort has to look at.
+        let list_sql = format!(
+            "SELECT {CASE_COLS} FROM cases c JOIN (SELECT c.id AS page_id {from} WHERE {where_} {order} LIMIT {} OFFSET {}) pg \
+             ON pg.page_id = c.id {order}",
+            page.size,
+            page.offset()
+        );
         let mut count = sqlx::query(&count_sql);
         let mut list = sqlx::query(&list_sql);
         for a in &args {
