@@ -73,9 +73,9 @@ impl App {
 
     /// `POST /cases/{case}/payments` with an optional `Idempotency-Key` (API.md), like
     /// customer `POST /cases`: the same key and request replay the stored response (status
-    /// and body); the same key with another request is a 422 `IdempotencyConflict`; 400s
-    /// and 404s are not stored. Keys are the operators' (one scope), and the request is the
-    /// case and the body. The payment and its stored response are written in one
+    /// and body); the same key with another request is a 422 `IdempotencyConflict`. Only
+    /// successes and 422s are stored (a 400, 404 or 409 may succeed on retry). Keys are
+    /// the operators' (one scope); the request is the case and the body. The payment and its stored response are written in one
     /// transaction, after the case's lock, so a concurrent retry waits and then replays.
     pub async fn register_payment_idempotent(
         &self,

@@ -179,15 +179,18 @@ impl App {
                 mode: partner.invoicing_trigger_mode,
             };
             let locked = payout.fx_usd_per_unit_e8;
-            let platform_fee = if earning.kind == EarningKind::Payout { payout.platform_fee_minor } else { 0 };
-            let platform_usd = rates.convert(&mut tx, platform_fee, payout.currency, locked).await?;
+            // The platform's revenue is shown on the payout earning only (0 elsewhere).
+            let platform_usd = match earning.kind {
+                EarningKind::Payout => rates.convert(&mut tx, payout.platform_fee_minor, payout.currency, locked).await?.ok(),
+                _ => Some(0),
+            };
             let referral_usd = rates.convert(&mut tx, earning.amount_minor, earning.currency, locked).await?;
             rows.push(TransactionRow {
                 stage: stage_of(earning.kind, statuses),
                 commission: statuses.commission,
                 cp_invoice: statuses.cp_invoice,
                 referral: statuses.referral,
-                platform_fee_usd_minor: platform_usd.as_ref().ok().copied(),
+                platform_fee_usd_minor: platform_usd,
                 referral_fee_usd_minor: referral_usd.as_ref().ok().copied(),
                 missing_rate: referral_usd.err(),
                 is_estimate: locked.is_none(),
@@ -230,7 +233,7 @@ impl App {
             b.count += 1;
             match r.platform_fee_usd_minor {
                 Some(usd) => platform_total = platform_total.checked_add(usd).ok_or_else(overflow)?,
-                None => platform_partial |= r.earning.kind == EarningKind::Payout,
+                None => platform_partial = true,
             }
         }
         let missing_fx_rates = missing_of(&rows);
