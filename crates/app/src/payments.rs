@@ -62,6 +62,7 @@ impl App {
         Ok(Checked { case, amount })
     }
 
+    /// Registers a payment (no `Idempotency-Key`).
     pub async fn register_payment(&self, case_key: &str, input: PaymentInput) -> Result<PaymentOutcome, AppError> {
         let c = self.check_payment(case_key, &input).await?;
         let mut tx = self.store.begin().await?;
@@ -75,8 +76,9 @@ impl App {
     /// customer `POST /cases`: the same key and request replay the stored response (status
     /// and body); the same key with another request is a 422 `IdempotencyConflict`. Only
     /// successes and 422s are stored (a 400, 404 or 409 may succeed on retry). Keys are
-    /// the operators' (one scope); the request is the case and the body. The payment and its stored response are written in one
-    /// transaction, after the case's lock, so a concurrent retry waits and then replays.
+    /// the operators' (one scope); the request is the case and the body. The payment and
+    /// its stored response are written in one transaction, after the case's lock, so a
+    /// concurrent retry waits and then replays.
     pub async fn register_payment_idempotent(
         &self,
         case_key: &str,
