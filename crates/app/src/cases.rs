@@ -222,6 +222,7 @@ impl App {
             debtor_country: nc.debtor_country.clone(),
             details: nc.details.clone(),
             assignment: None,
+            paid_minor: 0,
         };
         if client.onboarding_completed_at.is_some() {
             if !self.assign(tx, &mut case).await? {

@@ -434,11 +434,17 @@ impl App {
                 )
             })
             .collect();
-        let mut usd = Some(0i64);
+        // The partner's live earnings on the client, as its reporting rows show them: at
+        // the locked rate, else the current one; a missing rate leaves the sum partial.
+        let (mut usd, mut usd_partial) = (0i64, false);
+        let mut rates = crate::fx::UsdRates::at(self.now());
         for c in &cases {
-            for e in tx.earnings_of_case(c.id).await?.into_iter().filter(|e| e.partner_id == partner_id) {
-                let converted = crate::fx::to_usd_minor(tx, e.amount_minor, e.currency, self.now()).await.ok();
-                usd = usd.zip(converted).map(|(a, b)| a + b);
+            for e in tx.earnings_of_case(c.id).await?.into_iter().filter(|e| e.partner_id == partner_id && e.is_live()) {
+                let locked = tx.payout(e.payout_id).await?.and_then(|p| p.fx_usd_per_unit_e8);
+                match rates.convert(tx, e.amount_minor, e.currency, locked).await? {
+                    Ok(v) => usd = usd.checked_add(v).ok_or_else(|| AppError::internal("USD total overflow"))?,
+                    Err(_) => usd_partial = true,
+                }
             }
         }
         Ok(ClientState {
@@ -446,6 +452,7 @@ impl App {
             cases_total: visible.len() as i64,
             cases_closed: visible.iter().filter(|c| c.lifecycle == Lifecycle::Closed).count() as i64,
             earnings_usd_minor: usd,
+            earnings_usd_partial: usd_partial,
             client,
             users,
             link,

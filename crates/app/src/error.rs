@@ -205,6 +205,9 @@ pub enum PaymentError {
     ExternalIdReused { external_id: String },
     #[error("Payments can only be registered on Active cases; {reference} is {lifecycle}.")]
     CaseNotActive { reference: String, lifecycle: &'static str },
+    /// The payment is larger than what is still owed (amounts formatted with currency).
+    #[error("The payment of {amount} exceeds what is still owed on {case_reference}: {remainder}. Send \"allowOverpayment\": true to book it anyway.")]
+    ExceedsRemainder { case_reference: String, amount: String, remainder: String, remainder_minor: i64 },
     #[error("Payment {payment_id} was already reversed at {}.", at.format("%Y-%m-%d %H:%M UTC"))]
     AlreadyReversed { payment_id: Uuid, at: Instant },
 }

@@ -1,6 +1,8 @@
 //! Exchange rates to USD for reporting (SPEC §6). Rates are loaded by the operator; a
 //! conversion without a rate is an explicit error, never a silent 1.0.
 
+use std::collections::HashMap;
+
 use refshare_core::money::{convert_minor, parse_decimal, Currency, RATE_SCALE};
 use refshare_core::Instant;
 use refshare_store::Tx;
@@ -51,6 +53,89 @@ pub fn usd_at(amount_minor: i64, currency: Currency, rate_e8: i64) -> Result<i64
 pub async fn to_usd_minor(tx: &mut Tx, amount_minor: i64, currency: Currency, at: Instant) -> Result<i64, AppError> {
     let (_, rate) = usd_rate(tx, currency, at).await?;
     usd_at(amount_minor, currency, rate)
+}
+
+/// A rate a figure needed and did not find: none for `currency` dated on or before `date`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MissingRate {
+    pub currency: Currency,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+}
+
+/// Converts the figures of one read to USD at the rates of one instant, reading each
+/// currency's rate once. Reads never fail for want of a rate: a figure that needs a
+/// missing one is `None`, and the missing (currency, date) pairs are remembered. Writes
+/// that need a rate (locking a commission) use [`usd_rate`], which refuses instead.
+#[derive(Debug, Clone)]
+pub struct UsdRates {
+    at: Instant,
+    cache: HashMap<Currency, Option<i64>>,
+}
+
+impl UsdRates {
+    /// Rates as they stand at `at` (estimates use the latest rate dated on or before it).
+    pub fn at(at: Instant) -> UsdRates {
+        UsdRates { at, cache: HashMap::new() }
+    }
+
+    /// The pair a conversion of `currency` at this instant needs.
+    pub fn needed(&self, currency: Currency) -> MissingRate {
+        MissingRate { currency, date: self.at.format("%Y-%m-%d").to_string() }
+    }
+
+    /// The current rate of `currency`, `None` when none is loaded.
+    pub async fn rate(&mut self, tx: &mut Tx, currency: Currency) -> Result<Option<i64>, AppError> {
+        if let Some(r) = self.cache.get(&currency) {
+            return Ok(*r);
+        }
+        let r = if currency == usd() {
+            Some(RATE_SCALE as i64)
+        } else {
+            tx.fx_rate_on_or_before(currency.code(), &self.needed(currency).date).await?.map(|(_, r)| r)
+        };
+        self.cache.insert(currency, r);
+        Ok(r)
+    }
+
+    /// US cents of an amount: at the `locked` rate when there is one, else at the current
+    /// rate; `Err(missing)` when that is not loaded.
+    pub async fn convert(
+        &mut self,
+        tx: &mut Tx,
+        amount_minor: i64,
+        currency: Currency,
+        locked: Option<i64>,
+    ) -> Result<Result<i64, MissingRate>, AppError> {
+        let rate = match locked {
+            Some(r) => Some(r),
+            None => self.rate(tx, currency).await?,
+        };
+        match rate {
+            Some(r) => Ok(Ok(usd_at(amount_minor, currency, r)?)),
+            None => Ok(Err(self.needed(currency))),
+        }
+    }
+}
+
+impl App {
+    /// The rates that figures shown now need and that are not loaded (today's, per
+    /// currency of [`Tx::currencies_needing_current_rate`]), in order. Reports show those
+    /// figures as null until the operator loads them.
+    pub async fn missing_fx_rates(&self) -> Result<Vec<MissingRate>, AppError> {
+        let mut tx = self.store.begin().await?;
+        let mut rates = UsdRates::at(self.now());
+        let mut missing = Vec::new();
+        for code in tx.currencies_needing_current_rate().await? {
+            let currency = Currency::parse(&code).map_err(|_| AppError::internal(format!("stored currency `{code}` is unknown")))?;
+            if rates.rate(&mut tx, currency).await?.is_none() {
+                missing.push(rates.needed(currency));
+            }
+        }
+        missing.sort();
+        missing.dedup();
+        Ok(missing)
+    }
 }
 
 impl App {

@@ -1,6 +1,6 @@
 //! Business gauges for the metrics endpoint, read from the database at scrape time: the
-//! ledger's balances per stage and currency, and rows per status of webhook deliveries,
-//! e-mails and disputes.
+//! ledger's balances per stage and currency, rows per status of webhook deliveries,
+//! e-mails and disputes, and the FX rates that figures need and that are not loaded.
 
 use refshare_core::stage::RevenueStage;
 use refshare_store::StatusTable;
@@ -15,10 +15,14 @@ pub struct Gauges {
     pub webhook_deliveries: Vec<(String, i64)>,
     pub notifications: Vec<(String, i64)>,
     pub disputes: Vec<(String, i64)>,
+    /// (currency, date) pairs missing from the rate table (`GET /fx-rates/missing`).
+    pub fx_rates_missing: usize,
 }
 
 impl App {
     pub async fn gauges(&self) -> Result<Gauges, AppError> {
+        // Before this read's transaction: SQLite has one connection.
+        let fx_rates_missing = self.missing_fx_rates().await?.len();
         let mut tx = self.store.begin().await?;
         let mut ledger: Vec<(RevenueStage, String, i64, u32)> = Vec::new();
         for b in tx.ledger_balances(None).await? {
@@ -32,6 +36,7 @@ impl App {
             webhook_deliveries: tx.status_counts(StatusTable::WebhookDeliveries).await?,
             notifications: tx.status_counts(StatusTable::Notifications).await?,
             disputes: tx.status_counts(StatusTable::Disputes).await?,
+            fx_rates_missing,
         })
     }
 }

@@ -241,16 +241,20 @@ impl App {
             }
             for (stage, bucket) in &report.summary {
                 let rows: Vec<_> = report.rows.iter().filter(|r| r.stage == *stage).collect();
-                let usd: i64 = rows.iter().map(|r| r.referral_fee_usd_minor).sum();
-                if bucket.count != rows.len() as i64 || bucket.usd_minor != usd {
+                // Rows without a USD figure (a missing rate) are counted but not summed.
+                let usd: i64 = rows.iter().filter_map(|r| r.referral_fee_usd_minor).sum();
+                let partial = rows.iter().any(|r| r.referral_fee_usd_minor.is_none());
+                if bucket.count != rows.len() as i64 || bucket.usd_minor != usd || bucket.usd_partial != partial {
                     return Err(discrepancy(format!(
-                        "partner {}: summary bucket {} says {} rows / {} US cents, rows say {} / {}",
+                        "partner {}: summary bucket {} says {} rows / {} US cents{}, rows say {} / {}{}",
                         partner.id,
                         stage.as_str(),
                         bucket.count,
                         bucket.usd_minor,
+                        if bucket.usd_partial { " (partial)" } else { "" },
                         rows.len(),
-                        usd
+                        usd,
+                        if partial { " (partial)" } else { "" },
                     )));
                 }
             }

@@ -152,7 +152,7 @@ impl App {
 
     /// The keys that seal secrets at rest.
     pub(crate) fn keyring(&self) -> Result<&seal::Keyring, AppError> {
-        self.config.secret_keys.as_ref().ok_or_else(|| AppError::Internal("this process has no REFSHARE_SECRET_KEY".into()))
+        self.config.secret_keys.as_ref().ok_or_else(|| AppError::internal("this process has no REFSHARE_SECRET_KEY"))
     }
 
     pub fn onboarding_url(&self, link_id: uuid::Uuid) -> String {
@@ -199,9 +199,7 @@ async fn server_secret(tx: &mut refshare_store::Tx, keys: &seal::Keyring) -> Res
             let opened = keys.open(SERVER_SECRET, &s, "server secret").map_err(|e| AppError::internal(e.to_string()))?;
             (opened.plaintext, opened.stale)
         }
-        Some(s) => {
-            (hex::decode(s.trim()).map_err(|_| AppError::Internal("the stored server secret is neither sealed nor hex".into()))?, true)
-        }
+        Some(s) => (hex::decode(s.trim()).map_err(|_| AppError::internal("the stored server secret is neither sealed nor hex"))?, true),
         None => (rand::random::<[u8; 32]>().to_vec(), true),
     };
     if store {

@@ -1,12 +1,15 @@
 //! The partner's case views (SPEC §5 visibility): the Cases list with its summary, one
-//! case with its potential revenue, and the filter options.
+//! case with its potential revenue (USD figures `None` while a rate is missing), and the
+//! filter options.
 
 use chrono::{Datelike, TimeZone};
 use refshare_core::case::Lifecycle;
+use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
 use refshare_core::link::Link;
 use refshare_store::{CaseFilter, CaseRecord, ClientRecord, ClientUserRecord, CollectionPartnerRecord, PageReq, PartnerRecord};
 use uuid::Uuid;
 
+use crate::fx::{MissingRate, UsdRates};
 use crate::{App, AppError};
 
 /// A case with what the partner's views show around it.
@@ -17,6 +20,17 @@ pub struct PartnerCase {
     pub users: Vec<ClientUserRecord>,
     pub link: Link,
     pub collection_partner: Option<CollectionPartnerRecord>,
+}
+
+/// What the partner would earn if the whole case amount were collected, in USD at the
+/// current rate. The USD figures are `None` (and the rate is named) while it is missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PotentialRevenue {
+    pub gross_usd_minor: Option<i64>,
+    pub success_fee_usd_minor: Option<i64>,
+    pub platform_fee_usd_minor: Option<i64>,
+    pub referral_fee_usd_minor: Option<i64>,
+    pub missing_fx_rates: Vec<MissingRate>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -101,5 +115,38 @@ impl App {
         let used: Vec<CollectionPartnerRecord> =
             cps.into_iter().filter(|cp| cases.iter().any(|c| c.assignment.is_some_and(|a| a.collection_partner_id == cp.id))).collect();
         Ok((countries, used))
+    }
+
+    /// The case's potential revenue; `None` before a collection partner is assigned.
+    pub async fn potential_revenue(&self, pc: &PartnerCase) -> Result<Option<PotentialRevenue>, AppError> {
+        let k = &pc.case;
+        let Some(a) = k.assignment else { return Ok(None) };
+        let overflow = |_| AppError::internal("potential revenue overflow");
+        let split =
+            split_payment(k.amount_minor, FeeTerms { success_fee_bps: a.success_fee_bps, platform_share_bps: a.platform_share_bps })
+                .map_err(overflow)?;
+        let referral = referral_fee(split.platform_fee, pc.link.referral_fee_bps).map_err(overflow)?;
+        let mut tx = self.store.begin().await?;
+        let mut rates = UsdRates::at(self.now());
+        let mut usd = Vec::with_capacity(4);
+        let mut missing = Vec::new();
+        for amount in [k.amount_minor, split.success_fee, split.platform_fee, referral] {
+            match rates.convert(&mut tx, amount, k.currency, None).await? {
+                Ok(v) => usd.push(Some(v)),
+                Err(m) => {
+                    usd.push(None);
+                    if !missing.contains(&m) {
+                        missing.push(m);
+                    }
+                }
+            }
+        }
+        Ok(Some(PotentialRevenue {
+            gross_usd_minor: usd[0],
+            success_fee_usd_minor: usd[1],
+            platform_fee_usd_minor: usd[2],
+            referral_fee_usd_minor: usd[3],
+            missing_fx_rates: missing,
+        }))
     }
 }

@@ -1,17 +1,23 @@
 //! Registering a debtor payment: the payout, its stored attribution decision and, when
 //! attributed, the partner's earning with its first ledger entries, in one transaction.
+//! A payment may not exceed what is still owed on the case (core `owed`) unless the
+//! operator allows an overpayment; the check runs under the case's lock so concurrent
+//! payments cannot both pass it. `externalId` de-duplicates per case; an `Idempotency-Key`
+//! replays the first response exactly (API.md).
 
 use refshare_core::attribution::{decide, CaseFacts, ClientFacts, ENGINE_VERSION};
 use refshare_core::case::Lifecycle;
 use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
 use refshare_core::ledger::EarningKind;
-use refshare_core::money::parse_amount;
+use refshare_core::money::{format_minor, parse_amount};
+use refshare_core::owed::fit_payment;
 use refshare_core::stage::CommissionStatus;
 use refshare_core::Instant;
-use refshare_store::{DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord};
+use refshare_store::{CaseRecord, DecisionRecord, EarningRecord, IdempotencyRecord, PaymentRecord, PayoutRecord, Tx};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::cases::Rendered;
 use crate::error::PaymentError;
 use crate::ledger::{sync_earning, Cause};
 use crate::{actor, audit, App, AppError};
@@ -23,6 +29,9 @@ pub struct PaymentInput {
     pub amount: serde_json::Number,
     pub paid_at: Option<chrono::DateTime<chrono::Utc>>,
     pub external_id: Option<String>,
+    /// Book the payment even if it exceeds what is still owed (it is then flagged).
+    #[serde(default)]
+    pub allow_overpayment: bool,
 }
 
 /// What registering a payment produced.
@@ -35,8 +44,15 @@ pub struct PaymentOutcome {
     pub replayed: bool,
 }
 
+/// A validated payment request against one case.
+struct Checked {
+    case: CaseRecord,
+    amount: i64,
+}
+
 impl App {
-    pub async fn register_payment(&self, case_key: &str, input: PaymentInput) -> Result<PaymentOutcome, AppError> {
+    /// Resolves the case and validates the body (400s), before any transaction.
+    async fn check_payment(&self, case_key: &str, input: &PaymentInput) -> Result<Checked, AppError> {
         let case = self.case_by_id_or_reference(case_key).await?;
         let amount = parse_amount(&input.amount.to_string(), case.currency).map_err(|e| AppError::bad_field("amount", e.to_string()))?;
         if let Some(x) = &input.external_id {
@@ -44,10 +60,79 @@ impl App {
                 return Err(AppError::bad_field("externalId", "must be 1 to 255 characters"));
             }
         }
-        let now: Instant = self.now();
+        Ok(Checked { case, amount })
+    }
+
+    /// Registers a payment (no `Idempotency-Key`).
+    pub async fn register_payment(&self, case_key: &str, input: PaymentInput) -> Result<PaymentOutcome, AppError> {
+        let c = self.check_payment(case_key, &input).await?;
         let mut tx = self.store.begin().await?;
+        tx.lock_case(c.case.id).await?;
+        let out = self.book_payment(&mut tx, &c, &input).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// `POST /cases/{case}/payments` with an optional `Idempotency-Key` (API.md), like
+    /// customer `POST /cases`: the same key and request replay the stored response (status
+    /// and body); the same key with another request is a 422 `IdempotencyConflict`. Only
+    /// successes and 422s are stored (a 400, 404 or 409 may succeed on retry). Keys are
+    /// the operators' (one scope); the request is the case and the body. The payment and
+    /// its stored response are written in one transaction, after the case's lock, so a
+    /// concurrent retry waits and then replays.
+    pub async fn register_payment_idempotent(
+        &self,
+        case_key: &str,
+        input: PaymentInput,
+        body: &serde_json::Value,
+        key: Option<&str>,
+        render: impl Fn(Result<&PaymentOutcome, &AppError>) -> Rendered,
+    ) -> Result<Rendered, AppError> {
+        let Some(key) = key else {
+            let out = self.register_payment(case_key, input).await?;
+            return Ok(render(Ok(&out)));
+        };
+        let c = self.check_payment(case_key, &input).await?;
+        const SCOPE: &str = "operator-payments";
+        let hash = crate::auth::hash_secret(&format!("{}\n{body}", c.case.id));
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.lock_case(c.case.id).await?;
+        if let Some(stored) = tx.idempotency(SCOPE, key).await? {
+            if stored.request_hash == hash {
+                return Ok((stored.status_code, stored.body));
+            }
+            return Err(AppError::IdempotencyConflict);
+        }
+        match self.book_payment(&mut tx, &c, &input).await {
+            Ok(out) => {
+                let rendered = render(Ok(&out));
+                let rec = IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() };
+                tx.save_idempotency(SCOPE, key, &rec, now).await?;
+                tx.commit().await?;
+                Ok(rendered)
+            }
+            // A refusal by the payment rules is the request's answer: replayed as it was.
+            Err(e @ AppError::Payment(PaymentError::ExceedsRemainder { .. })) => {
+                drop(tx);
+                let rendered = render(Err(&e));
+                let mut tx = self.store.begin().await?;
+                let rec = IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() };
+                tx.save_idempotency(SCOPE, key, &rec, now).await?;
+                tx.commit().await?;
+                Ok(rendered)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Books the payment inside `tx`, which holds the case's lock: replays an `externalId`
+    /// already booked, then re-reads the case (lifecycle, what is still owed) and decides.
+    async fn book_payment(&self, tx: &mut Tx, c: &Checked, input: &PaymentInput) -> Result<PaymentOutcome, AppError> {
+        let amount = c.amount;
+        let now: Instant = self.now();
         if let Some(x) = &input.external_id {
-            if let Some(payment) = tx.payment_by_external_id(case.id, x).await? {
+            if let Some(payment) = tx.payment_by_external_id(c.case.id, x).await? {
                 if payment.amount_minor != amount {
                     return Err(PaymentError::ExternalIdReused { external_id: x.clone() }.into());
                 }
@@ -56,11 +141,18 @@ impl App {
                 return Ok(PaymentOutcome { payment, payout, decision, replayed: true });
             }
         }
-        // Re-read inside the transaction: the lifecycle may have changed.
-        let case = tx.case(case.id).await?.ok_or(AppError::NotFound("case"))?;
+        // Re-read under the lock: the lifecycle and the payments may have changed.
+        let case = tx.case(c.case.id).await?.ok_or(AppError::NotFound("case"))?;
         if case.lifecycle != Lifecycle::Active {
             return Err(PaymentError::CaseNotActive { reference: case.reference.clone(), lifecycle: case.lifecycle.as_str() }.into());
         }
+        let remainder = case.remainder_minor();
+        let fit = fit_payment(amount, remainder, input.allow_overpayment).map_err(|e| PaymentError::ExceedsRemainder {
+            case_reference: case.reference.clone(),
+            amount: format!("{} {}", format_minor(e.amount_minor, case.currency.exponent()), case.currency.code()),
+            remainder: format!("{} {}", format_minor(e.remainder_minor, case.currency.exponent()), case.currency.code()),
+            remainder_minor: e.remainder_minor,
+        })?;
         let assignment = case.assignment.ok_or_else(|| AppError::internal("active case without collection partner"))?;
         let split = split_payment(
             amount,
@@ -87,6 +179,7 @@ impl App {
             paid_at: input.paid_at.unwrap_or(now),
             external_id: input.external_id.clone(),
             created_at: now,
+            is_overpayment: fit.is_overpayment(),
         };
         let payout = PayoutRecord {
             id: Uuid::new_v4(),
@@ -129,10 +222,10 @@ impl App {
                 ..EarningRecord::new(Uuid::new_v4(), &payout, partner_id, EarningKind::Payout, fee, now)
             };
             tx.insert_earning(&earning).await?;
-            sync_earning(&mut tx, earning.id, &Cause::new("earning.created", payout.id, now)).await?;
+            sync_earning(tx, earning.id, &Cause::new("earning.created", payout.id, now)).await?;
         }
         audit(
-            &mut tx,
+            tx,
             now,
             actor::OPERATOR,
             "payment.registered",
@@ -140,10 +233,10 @@ impl App {
             &case.id.to_string(),
             serde_json::json!({
                 "paymentId": payment.id, "payoutId": payout.id, "amountMinor": amount, "reason": d.reason.as_str(), "referralFeeMinor": fee,
+                "overpayment": fit.is_overpayment(), "remainderBeforeMinor": remainder,
             }),
         )
         .await?;
-        tx.commit().await?;
         Ok(PaymentOutcome { payment, payout, decision, replayed: false })
     }
 }

@@ -2,18 +2,19 @@
 //! and adjustments, clawbacks) with its three statuses, its stage and USD figures, the
 //! filters of the reference API, and the seven-bucket summary computed over the filtered
 //! rows so its totals always equal the sum of the rows. USD is an estimate at the latest
-//! rate until the commission is paid, then the rate locked that day.
+//! rate until the commission is paid, then the rate locked that day. A missing rate never
+//! blanks the report: the row's USD figures are `None`, the pair is listed, and the USD
+//! totals cover the convertible rows and say they are partial.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use refshare_core::ledger::{stage_of, EarningKind, EarningStatuses};
-use refshare_core::money::Currency;
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, EarningRecord, PartnerRecord, PaymentRecord, PayoutRecord};
 use uuid::Uuid;
 
-use crate::fx::{usd_at, usd_rate};
+use crate::fx::{MissingRate, UsdRates};
 use crate::{App, AppError};
 
 /// One earning with everything the transactions endpoint and statements show.
@@ -32,11 +33,14 @@ pub struct TransactionRow {
     pub cp_invoice: CpInvoiceStatus,
     pub referral: ReferralInvoiceStatus,
     pub stage: RevenueStage,
-    /// The platform's revenue on the payout, shown on the payout earning only so that it
-    /// is counted once.
-    pub platform_fee_usd_minor: i64,
-    pub referral_fee_usd_minor: i64,
+    /// The platform's revenue on the payout in US cents, shown on the payout earning only
+    /// so that it is counted once; `None` when the rate it needs is missing.
+    pub platform_fee_usd_minor: Option<i64>,
+    /// The earning in US cents; `None` when the rate it needs is missing.
+    pub referral_fee_usd_minor: Option<i64>,
     pub is_estimate: bool,
+    /// The rate this row's USD figures needed and did not find.
+    pub missing_rate: Option<MissingRate>,
 }
 
 impl TransactionRow {
@@ -87,11 +91,13 @@ impl TransactionFilter {
     }
 }
 
-/// A bucket of the summary: US cents and count.
+/// A bucket of the summary: US cents of the convertible rows, and the count of all rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Bucket {
     pub usd_minor: i64,
     pub count: i64,
+    /// Some row of the bucket has no USD figure (a rate is missing): `usd_minor` is partial.
+    pub usd_partial: bool,
 }
 
 /// Rows (filtered and sorted, all pages) and the summary over exactly those rows.
@@ -100,6 +106,22 @@ pub struct TransactionReport {
     pub rows: Vec<TransactionRow>,
     pub summary: Vec<(RevenueStage, Bucket)>,
     pub platform_total_usd_minor: i64,
+    /// Some payout row has no platform revenue in USD.
+    pub platform_total_usd_partial: bool,
+    /// The rates the rows needed and did not find, in order.
+    pub missing_fx_rates: Vec<MissingRate>,
+}
+
+impl TransactionReport {
+    /// Whether any USD total of the report leaves rows out.
+    pub fn usd_partial(&self) -> bool {
+        !self.missing_fx_rates.is_empty()
+    }
+}
+
+/// The distinct missing rates of some rows, in order.
+pub fn missing_of<'a>(rows: impl IntoIterator<Item = &'a TransactionRow>) -> Vec<MissingRate> {
+    rows.into_iter().filter_map(|r| r.missing_rate.clone()).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
 impl App {
@@ -130,7 +152,7 @@ impl App {
         let cp_invoices: HashMap<Uuid, CpInvoiceStatus> = tx.cp_invoice_statuses_of_partner(partner.id).await?.into_iter().collect();
         let tenants: HashMap<Uuid, String> =
             tx.links_of_partner(partner.id).await?.into_iter().map(|l| (l.id, l.external_tenant_id)).collect();
-        let mut rates: HashMap<Currency, i64> = HashMap::new();
+        let mut rates = UsdRates::at(now);
         let missing = |what: &str| AppError::internal(format!("earning without {what}"));
         let mut rows = Vec::with_capacity(earnings.len());
         for earning in earnings.into_iter().filter(|e| e.is_live()) {
@@ -156,29 +178,22 @@ impl App {
                 referral: earning.referral_invoice_status,
                 mode: partner.invoicing_trigger_mode,
             };
-            let (rate, is_estimate) = match payout.fx_usd_per_unit_e8 {
-                Some(rate) => (rate, false),
-                None => match rates.get(&payout.currency) {
-                    Some(r) => (*r, true),
-                    None => {
-                        let (_, r) = usd_rate(&mut tx, payout.currency, now).await?;
-                        rates.insert(payout.currency, r);
-                        (r, true)
-                    }
-                },
+            let locked = payout.fx_usd_per_unit_e8;
+            // The platform's revenue is shown on the payout earning only (0 elsewhere).
+            let platform_usd = match earning.kind {
+                EarningKind::Payout => rates.convert(&mut tx, payout.platform_fee_minor, payout.currency, locked).await?.ok(),
+                _ => Some(0),
             };
+            let referral_usd = rates.convert(&mut tx, earning.amount_minor, earning.currency, locked).await?;
             rows.push(TransactionRow {
                 stage: stage_of(earning.kind, statuses),
                 commission: statuses.commission,
                 cp_invoice: statuses.cp_invoice,
                 referral: statuses.referral,
-                platform_fee_usd_minor: if earning.kind == EarningKind::Payout {
-                    usd_at(payout.platform_fee_minor, payout.currency, rate)?
-                } else {
-                    0
-                },
-                referral_fee_usd_minor: usd_at(earning.amount_minor, earning.currency, rate)?,
-                is_estimate,
+                platform_fee_usd_minor: platform_usd,
+                referral_fee_usd_minor: referral_usd.as_ref().ok().copied(),
+                missing_rate: referral_usd.err(),
+                is_estimate: locked.is_none(),
                 earning,
                 payout,
                 payment,
@@ -195,9 +210,10 @@ impl App {
     pub async fn partner_transactions(&self, partner: &PartnerRecord, filter: &TransactionFilter) -> Result<TransactionReport, AppError> {
         let mut rows = self.partner_rows(partner).await?;
         rows.retain(|r| filter.matches(r));
+        // By amount: rows without a USD figure sort as the smallest.
         rows.sort_by_key(|r| {
             (
-                if filter.sort_by_amount { r.referral_fee_usd_minor } else { r.payment.paid_at.timestamp_millis() },
+                if filter.sort_by_amount { r.referral_fee_usd_minor.map_or(i64::MIN, |u| u) } else { r.payment.paid_at.timestamp_millis() },
                 r.earning.created_at,
                 r.earning.id,
             )
@@ -206,13 +222,27 @@ impl App {
             rows.reverse();
         }
         let mut summary: Vec<(RevenueStage, Bucket)> = RevenueStage::ALL.iter().map(|s| (*s, Bucket::default())).collect();
-        let mut platform_total = 0;
+        let (mut platform_total, mut platform_partial) = (0i64, false);
+        let overflow = || AppError::internal("USD total overflow");
         for r in &rows {
             let b = &mut summary.iter_mut().find(|(s, _)| *s == r.stage).expect("all stages").1;
-            b.usd_minor += r.referral_fee_usd_minor;
+            match r.referral_fee_usd_minor {
+                Some(usd) => b.usd_minor = b.usd_minor.checked_add(usd).ok_or_else(overflow)?,
+                None => b.usd_partial = true,
+            }
             b.count += 1;
-            platform_total += r.platform_fee_usd_minor;
+            match r.platform_fee_usd_minor {
+                Some(usd) => platform_total = platform_total.checked_add(usd).ok_or_else(overflow)?,
+                None => platform_partial = true,
+            }
         }
-        Ok(TransactionReport { rows, summary, platform_total_usd_minor: platform_total })
+        let missing_fx_rates = missing_of(&rows);
+        Ok(TransactionReport {
+            rows,
+            summary,
+            platform_total_usd_minor: platform_total,
+            platform_total_usd_partial: platform_partial,
+            missing_fx_rates,
+        })
     }
 }

@@ -1,7 +1,8 @@
 //! The partner's statement for one reporting period (SPEC §7, a calendar month in UTC):
 //! attributed earnings created in the period with their stage, reversals (earnings voided
 //! and clawbacks booked in the period), the payouts on the partner's linked clients that
-//! did not earn with their reason code, and totals per stage and currency plus USD.
+//! did not earn with their reason code, and totals per stage and currency plus USD. A
+//! missing rate leaves a line's USD empty and the USD totals partial, never the statement.
 
 use refshare_core::attribution::{decide_for_partner, CaseFacts, ClientFacts};
 use refshare_core::ledger::EarningKind;
@@ -11,7 +12,7 @@ use refshare_core::Instant;
 use refshare_store::{EarningRecord, PartnerRecord, Tx};
 use uuid::Uuid;
 
-use crate::fx::{to_usd_minor, usd_at};
+use crate::fx::{MissingRate, UsdRates};
 use crate::revenue::Period;
 use crate::{App, AppError};
 
@@ -47,6 +48,7 @@ pub struct StatementLine {
     /// The earning's amount (negative for a reversal); `None` when nothing was earned.
     pub amount_minor: Option<i64>,
     pub currency: Currency,
+    /// `None` when nothing was earned, or when the rate it needs is missing.
     pub amount_usd_minor: Option<i64>,
     /// The reason code, the dispute or reversal note, or the void reason.
     pub reason: String,
@@ -62,7 +64,10 @@ pub struct StageTotal {
     pub stage: RevenueStage,
     pub currency: Currency,
     pub amount_minor: i64,
+    /// US cents of the lines that have a USD figure.
     pub amount_usd_minor: i64,
+    /// Some line has no USD figure (a rate is missing).
+    pub usd_partial: bool,
     pub count: i64,
 }
 
@@ -75,6 +80,10 @@ pub struct Statement {
     pub not_earned: Vec<StatementLine>,
     pub totals: Vec<StageTotal>,
     pub total_usd_minor: i64,
+    /// `total_usd_minor` leaves out lines whose rate is missing.
+    pub usd_partial: bool,
+    /// The rates the statement needed and did not find, in order.
+    pub missing_fx_rates: Vec<MissingRate>,
 }
 
 impl Statement {
@@ -104,13 +113,15 @@ impl App {
     pub async fn statement(&self, partner: &PartnerRecord, period: &str) -> Result<Statement, AppError> {
         let p = Period::parse(period).ok_or_else(|| AppError::bad_field("period", "must be YYYY-MM"))?;
         let rows = self.partner_rows(partner).await?;
-        let now = self.now();
+        let mut rates = UsdRates::at(self.now());
+        let mut missing = std::collections::BTreeSet::new();
         let mut earnings = Vec::new();
         let mut reversals = Vec::new();
         for r in &rows {
             if !p.contains(r.earning.created_at) {
                 continue;
             }
+            missing.extend(r.missing_rate.clone());
             let clawback = r.earning.kind == EarningKind::Clawback;
             let line = StatementLine {
                 section: if clawback { Section::Reversal } else { Section::Earning },
@@ -121,7 +132,7 @@ impl App {
                 stage: Some(r.stage),
                 amount_minor: Some(r.earning.amount_minor),
                 currency: r.earning.currency,
-                amount_usd_minor: Some(r.referral_fee_usd_minor),
+                amount_usd_minor: r.referral_fee_usd_minor,
                 reason: r.earning.note.clone().or_else(|| r.decision.as_ref().map(|d| d.reason.as_str().to_string())).unwrap_or_default(),
                 earning_id: Some(r.earning.id),
                 payout_id: r.payout.id,
@@ -142,10 +153,8 @@ impl App {
         for e in all.iter().filter(|e| e.voided_at.is_some() && p.contains(e.created_at)) {
             let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
             let case = tx.case(e.case_id).await?.ok_or_else(|| AppError::internal("earning without case"))?;
-            let usd = match payout.fx_usd_per_unit_e8 {
-                Some(rate) => usd_at(e.amount_minor, e.currency, rate)?,
-                None => to_usd_minor(&mut tx, e.amount_minor, e.currency, now).await?,
-            };
+            let usd = rates.convert(&mut tx, e.amount_minor, e.currency, payout.fx_usd_per_unit_e8).await?;
+            missing.extend(usd.as_ref().err().cloned());
             let decision = tx.decisions_of_case(e.case_id).await?.into_iter().find(|d| Some(d.id) == e.decision_id);
             earnings.push(StatementLine {
                 section: Section::Earning,
@@ -156,7 +165,7 @@ impl App {
                 stage: None,
                 amount_minor: Some(e.amount_minor),
                 currency: e.currency,
-                amount_usd_minor: Some(usd),
+                amount_usd_minor: usd.ok(),
                 reason: format!(
                     "{} (voided {}: {})",
                     decision.map(|d| d.reason.as_str().to_string()).unwrap_or_default(),
@@ -171,10 +180,8 @@ impl App {
         for e in all.iter().filter(|e| e.voided_at.is_some_and(|t| p.contains(t))) {
             let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
             let case = tx.case(e.case_id).await?.ok_or_else(|| AppError::internal("earning without case"))?;
-            let usd = match payout.fx_usd_per_unit_e8 {
-                Some(rate) => usd_at(-e.amount_minor, e.currency, rate)?,
-                None => to_usd_minor(&mut tx, -e.amount_minor, e.currency, now).await?,
-            };
+            let usd = rates.convert(&mut tx, -e.amount_minor, e.currency, payout.fx_usd_per_unit_e8).await?;
+            missing.extend(usd.as_ref().err().cloned());
             reversals.push(StatementLine {
                 section: Section::Reversal,
                 date: e.voided_at.expect("filtered"),
@@ -184,7 +191,7 @@ impl App {
                 stage: None,
                 amount_minor: Some(-e.amount_minor),
                 currency: e.currency,
-                amount_usd_minor: Some(usd),
+                amount_usd_minor: usd.ok(),
                 reason: e.void_reason.clone().unwrap_or_default(),
                 earning_id: Some(e.id),
                 payout_id: payout.id,
@@ -248,19 +255,35 @@ impl App {
             list.sort_by_key(|l| (l.date, l.payout_id, l.earning_id));
         }
         let mut totals: Vec<StageTotal> = Vec::new();
+        let overflow = || AppError::internal("statement total overflow");
         for l in earnings.iter().chain(&reversals) {
-            let (Some(stage), Some(amount), Some(usd)) = (l.stage, l.amount_minor, l.amount_usd_minor) else { continue };
-            match totals.iter_mut().find(|t| t.stage == stage && t.currency == l.currency) {
-                Some(t) => {
-                    t.amount_minor += amount;
-                    t.amount_usd_minor += usd;
-                    t.count += 1;
+            let (Some(stage), Some(amount)) = (l.stage, l.amount_minor) else { continue };
+            let i = match totals.iter().position(|t| t.stage == stage && t.currency == l.currency) {
+                Some(i) => i,
+                None => {
+                    totals.push(StageTotal {
+                        stage,
+                        currency: l.currency,
+                        amount_minor: 0,
+                        amount_usd_minor: 0,
+                        usd_partial: false,
+                        count: 0,
+                    });
+                    totals.len() - 1
                 }
-                None => totals.push(StageTotal { stage, currency: l.currency, amount_minor: amount, amount_usd_minor: usd, count: 1 }),
+            };
+            let t = &mut totals[i];
+            t.amount_minor = t.amount_minor.checked_add(amount).ok_or_else(overflow)?;
+            match l.amount_usd_minor {
+                Some(usd) => t.amount_usd_minor = t.amount_usd_minor.checked_add(usd).ok_or_else(overflow)?,
+                None => t.usd_partial = true,
             }
+            t.count += 1;
         }
         totals.sort_by_key(|t| (t.stage.code(), t.currency.code().to_string()));
-        let total_usd_minor = totals.iter().map(|t| t.amount_usd_minor).sum();
-        Ok(Statement { period: p, earnings, reversals, not_earned, totals, total_usd_minor })
+        let total_usd_minor = totals.iter().try_fold(0i64, |a, t| a.checked_add(t.amount_usd_minor)).ok_or_else(overflow)?;
+        let usd_partial = totals.iter().any(|t| t.usd_partial);
+        let missing_fx_rates = missing.into_iter().collect();
+        Ok(Statement { period: p, earnings, reversals, not_earned, totals, total_usd_minor, usd_partial, missing_fx_rates })
     }
 }

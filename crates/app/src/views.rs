@@ -15,8 +15,11 @@ pub struct ClientState {
     pub onboarding_url: Option<String>,
     pub cases_total: i64,
     pub cases_closed: i64,
-    /// Sum of this partner's earnings on the client, in US cents (None if a rate is missing).
-    pub earnings_usd_minor: Option<i64>,
+    /// Sum of this partner's live earnings on the client, in US cents (locked rate, else
+    /// the current one); earnings whose rate is missing are left out.
+    pub earnings_usd_minor: i64,
+    /// Some earning was left out of `earnings_usd_minor` for want of a rate.
+    pub earnings_usd_partial: bool,
 }
 
 /// Outcome of the cases submitted with `POST /clients`.

@@ -12,6 +12,7 @@ pub mod fees;
 pub mod ledger;
 pub mod link;
 pub mod money;
+pub mod owed;
 pub mod parse;
 pub mod stage;
 

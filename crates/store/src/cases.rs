@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use crate::{at, get, ms, opt_uuid, uuid, CaseAssignment, CaseRecord, PageReq, Result, StoreError, Tx};
 
-const CASE_COLS: &str = "c.id, c.reference, c.client_id, c.creditor_reference, c.source, c.creating_partner_id, c.created_at, c.updated_at, c.lifecycle, c.close_code, c.amount_minor, c.currency, c.debtor_type, c.debtor_name, c.debtor_country, c.details_json, c.collection_partner_id, c.success_fee_bps, c.platform_share_bps";
+const CASE_COLS: &str = "c.id, c.reference, c.client_id, c.creditor_reference, c.source, c.creating_partner_id, c.created_at, c.updated_at, c.lifecycle, c.close_code, c.amount_minor, c.currency, c.debtor_type, c.debtor_name, c.debtor_country, c.details_json, c.collection_partner_id, c.success_fee_bps, c.platform_share_bps, \
+    (SELECT CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) FROM payments p \
+     WHERE p.case_id = c.id AND NOT EXISTS (SELECT 1 FROM payment_reversals r WHERE r.payment_id = p.id)) AS paid_minor";
 
 fn case_from(r: &AnyRow) -> Result<CaseRecord> {
     let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} `{v}`"));
@@ -44,6 +46,7 @@ fn case_from(r: &AnyRow) -> Result<CaseRecord> {
         debtor_country: get(r, "debtor_country")?,
         details: serde_json::from_str(&details).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         assignment,
+        paid_minor: get(r, "paid_minor")?,
     })
 }
 
@@ -173,6 +176,14 @@ impl Tx {
         Ok(())
     }
 
+    /// Takes the case's row lock (PostgreSQL; SQLite has one writer anyway) so that
+    /// concurrent payments on one case run one after the other and each sees what the
+    /// other booked before it checks what is still owed.
+    pub async fn lock_case(&mut self, id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE cases SET lifecycle = lifecycle WHERE id = $1").bind(id.to_string()).execute(self.conn()).await?;
+        Ok(())
+    }
+
     async fn one_case(&mut self, clause: &str, arg: String) -> Result<Option<CaseRecord>> {
         let row = sqlx::query(&format!("SELECT {CASE_COLS} FROM cases c WHERE {clause}")).bind(arg).fetch_optional(self.conn()).await?;
         row.as_ref().map(case_from).transpose()
@@ -236,7 +247,14 @@ impl Tx {
     ) -> Result<(Vec<CaseRecord>, i64)> {
         let where_ = clauses.join(" AND ");
         let count_sql = format!("SELECT COUNT(*) AS n {from} WHERE {where_}");
-        let list_sql = format!("SELECT {CASE_COLS} {from} WHERE {where_} {order} LIMIT {} OFFSET {}", page.size, page.offset());
+        // The page's ids first, then the page's rows: the sum of each case's payments is
+        // computed for the page only, not for every row the sort has to look at.
+        let list_sql = format!(
+            "SELECT {CASE_COLS} FROM cases c JOIN (SELECT c.id AS page_id {from} WHERE {where_} {order} LIMIT {} OFFSET {}) pg \
+             ON pg.page_id = c.id {order}",
+            page.size,
+            page.offset()
+        );
         let mut count = sqlx::query(&count_sql);
         let mut list = sqlx::query(&list_sql);
         for a in &args {

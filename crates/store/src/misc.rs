@@ -210,6 +210,19 @@ impl Tx {
         row.map(|r| Ok((get(&r, "rate_date")?, get(&r, "usd_per_unit_e8")?))).transpose()
     }
 
+    /// Currencies that figures shown now convert at the current rate: those of payouts
+    /// without a locked rate (estimates, and the rate locking their commission needs) and
+    /// of cases with a collection partner assigned (potential revenue).
+    pub async fn currencies_needing_current_rate(&mut self) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT currency FROM payouts WHERE fx_usd_per_unit_e8 IS NULL \
+             UNION SELECT currency FROM cases WHERE collection_partner_id IS NOT NULL ORDER BY currency",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(|r| get(r, "currency")).collect()
+    }
+
     /// Rows per `status` of a table that has one (for the metrics endpoint).
     pub async fn status_counts(&mut self, table: StatusTable) -> Result<Vec<(String, i64)>> {
         let name = match table {

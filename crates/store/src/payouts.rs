@@ -29,6 +29,7 @@ fn payment_from(r: &AnyRow) -> Result<PaymentRecord> {
         paid_at: at(get(r, "paid_at")?),
         external_id: get(r, "external_id")?,
         created_at: at(get(r, "created_at")?),
+        is_overpayment: get::<i64>(r, "is_overpayment")? != 0,
     })
 }
 
@@ -95,14 +96,14 @@ fn earning_from(r: &AnyRow) -> Result<EarningRecord> {
     })
 }
 
-const PAYMENT_COLS: &str = "id, case_id, amount_minor, currency, paid_at, external_id, created_at";
+const PAYMENT_COLS: &str = "id, case_id, amount_minor, currency, paid_at, external_id, created_at, is_overpayment";
 const PAYOUT_COLS: &str = "id, payment_id, case_id, collection_partner_id, success_fee_minor, platform_fee_minor, currency, created_at, commission_status, commission_paid_at, fx_usd_per_unit_e8, fx_rate_date, cp_invoice_id";
 const DECISION_COLS: &str = "id, payout_id, supersedes_id, partner_id, link_id, link_request_id, link_status, reason, attributed, case_source, referral_fee_bps, referral_fee_minor, currency, engine_version, decided_at";
 const EARNING_COLS: &str = "id, payout_id, decision_id, partner_id, case_id, amount_minor, currency, referral_invoice_status, created_at, kind, corrects_id, note, partner_invoice_id, voided_at, void_reason, dispute_id, status_before_dispute";
 
 impl Tx {
     pub async fn insert_payment(&mut self, p: &PaymentRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO payments ({PAYMENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+        sqlx::query(&format!("INSERT INTO payments ({PAYMENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
             .bind(p.id.to_string())
             .bind(p.case_id.to_string())
             .bind(p.amount_minor)
@@ -110,6 +111,7 @@ impl Tx {
             .bind(ms(p.paid_at))
             .bind(p.external_id.clone())
             .bind(ms(p.created_at))
+            .bind(p.is_overpayment as i64)
             .execute(self.conn())
             .await?;
         Ok(())

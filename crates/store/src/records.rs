@@ -109,6 +109,16 @@ pub struct CaseRecord {
     /// Debtor and case details as given (dates, comments, debtor address …).
     pub details: serde_json::Value,
     pub assignment: Option<CaseAssignment>,
+    /// Sum of the case's live (not reversed) payments, derived when the case is read;
+    /// never written. What is still owed is `owed::remainder_minor(amount_minor, paid_minor)`.
+    pub paid_minor: i64,
+}
+
+impl CaseRecord {
+    /// What is still owed on the case (never below zero).
+    pub fn remainder_minor(&self) -> i64 {
+        refshare_core::owed::remainder_minor(self.amount_minor, self.paid_minor)
+    }
 }
 
 /// The collection partner assigned to a case, with its terms frozen at assignment.
@@ -128,6 +138,8 @@ pub struct PaymentRecord {
     pub paid_at: Instant,
     pub external_id: Option<String>,
     pub created_at: Instant,
+    /// Booked above what was still owed, on the operator's explicit `allowOverpayment`.
+    pub is_overpayment: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -72,6 +72,7 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
             PaymentError::ExternalIdReused { .. } => (S::CONFLICT, "ExternalIdReused"),
             PaymentError::CaseNotActive { .. } => (S::CONFLICT, "CaseNotActive"),
             PaymentError::AlreadyReversed { .. } => (S::CONFLICT, "AlreadyReversed"),
+            PaymentError::ExceedsRemainder { .. } => (S::UNPROCESSABLE_ENTITY, "PaymentExceedsRemainder"),
         },
         AppError::Revenue(e) => match e {
             RevenueError::CommissionAlreadyPaid { .. } => (S::CONFLICT, "CommissionAlreadyPaid"),

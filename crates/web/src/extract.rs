@@ -196,3 +196,13 @@ impl<S: Send + Sync> FromRequest<S> for MaybeJson {
         Ok(MaybeJson(Some(JsonValue { value: camel_keys(value), raw: bytes })))
     }
 }
+
+/// The optional `Idempotency-Key` header (API.md: 1 to 255 visible characters).
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    let k = v.to_str().map_err(|_| AppError::bad_field("Idempotency-Key", "must be visible ASCII"))?.trim().to_string();
+    if k.is_empty() || k.len() > 255 {
+        return Err(AppError::bad_field("Idempotency-Key", "must be 1 to 255 characters").into());
+    }
+    Ok(Some(k))
+}

@@ -112,5 +112,7 @@ pub async fn metrics(State(app): State<App>, _: Scraper) -> ApiResult<Response> 
             let _ = writeln!(out, "{name}{{status=\"{}\"}} {n}", label(status));
         }
     }
+    out.push_str("# HELP refshare_fx_rates_missing FX rates (currency, date) that figures need and that are not loaded.\n");
+    let _ = writeln!(out, "# TYPE refshare_fx_rates_missing gauge\nrefshare_fx_rates_missing {}", gauges.fx_rates_missing);
     Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
 }

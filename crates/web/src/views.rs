@@ -2,10 +2,10 @@
 //! transactions report, and the attribution check.
 
 use refshare_app::attribution::AttributionView;
+use refshare_app::fx::MissingRate;
 use refshare_app::partner_cases::PartnerCase;
 use refshare_app::reporting::{TransactionFilter, TransactionRow};
 use refshare_app::{App, AppError};
-use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
 use refshare_core::ledger::EarningKind;
 use refshare_core::parse::Country;
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
@@ -36,7 +36,7 @@ pub fn case_item(pc: &PartnerCase) -> Value {
         },
         "debtor": {"name": k.debtor_name, "country": k.debtor_country},
         "grossAmount": num(k.amount_minor, k.currency.exponent()),
-        "remainder": num(k.amount_minor, k.currency.exponent()),
+        "remainder": num(k.remainder_minor(), k.currency.exponent()),
         "currency": k.currency.code(),
         "lifecycle": k.lifecycle.as_str(),
         "closeCode": k.close_code,
@@ -51,33 +51,28 @@ pub fn case_item(pc: &PartnerCase) -> Value {
     })
 }
 
-/// `potentialRevenue` of the case detail, in USD at the latest rate; null without a rate
-/// or before a collection partner is assigned.
+/// `potentialRevenue` of the case detail, in USD at the latest rate; null before a
+/// collection partner is assigned. While a rate is missing the USD figures are null and
+/// `missingFxRates` names it.
 pub async fn potential_revenue(app: &App, pc: &PartnerCase) -> Result<Value, ApiError> {
-    let k = &pc.case;
-    let Some(a) = k.assignment else { return Ok(Value::Null) };
-    let split = split_payment(k.amount_minor, FeeTerms { success_fee_bps: a.success_fee_bps, platform_share_bps: a.platform_share_bps })
-        .map_err(|_| AppError::internal("overflow"))?;
-    let referral = referral_fee(split.platform_fee, pc.link.referral_fee_bps).map_err(|_| AppError::internal("overflow"))?;
-    let mut tx = app.store.begin().await.map_err(AppError::from)?;
-    let now = app.now();
-    let mut usd = Vec::new();
-    for amount in [k.amount_minor, split.success_fee, split.platform_fee, referral] {
-        match refshare_app::fx::to_usd_minor(&mut tx, amount, k.currency, now).await {
-            Ok(v) => usd.push(v),
-            Err(AppError::Fx(_)) => return Ok(Value::Null),
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let Some(p) = app.potential_revenue(pc).await? else { return Ok(Value::Null) };
+    let a = pc.case.assignment.expect("potential revenue needs an assignment");
+    let usd = |v: Option<i64>| v.map_or(Value::Null, |m| num(m, 2));
     Ok(json!({
-        "grossAmountUsd": num(usd[0], 2),
+        "grossAmountUsd": usd(p.gross_usd_minor),
         "successFeePercentage": pct(a.success_fee_bps),
-        "collectionPartnerRevenueUsd": num(usd[1], 2),
+        "collectionPartnerRevenueUsd": usd(p.success_fee_usd_minor),
         "platformRevenueSharePercentage": pct(a.platform_share_bps),
-        "platformRevenueUsd": num(usd[2], 2),
+        "platformRevenueUsd": usd(p.platform_fee_usd_minor),
         "referralFeePercentage": pct(pc.link.referral_fee_bps),
-        "referralRevenueUsd": num(usd[3], 2),
+        "referralRevenueUsd": usd(p.referral_fee_usd_minor),
+        "missingFxRates": missing_json(&p.missing_fx_rates),
     }))
+}
+
+/// The `missingFxRates` list: `[{currency, date}]`.
+pub fn missing_json(missing: &[MissingRate]) -> Value {
+    Value::Array(missing.iter().map(|m| json!({"currency": m.currency.code(), "date": m.date})).collect())
 }
 
 /// Wire keys of the summary buckets.
@@ -137,11 +132,18 @@ pub async fn transactions(app: &App, p: &PartnerRecord, q: &Params) -> Result<Va
     for (stage, b) in &report.summary {
         revenue.insert(format!("{}ReferralFeeUsd", bucket_key(*stage)), num(b.usd_minor, 2));
         revenue.insert(format!("{}Count", bucket_key(*stage)), json!(b.count));
+        revenue.insert(format!("{}UsdPartial", bucket_key(*stage)), json!(b.usd_partial));
     }
     Ok(json!({
         "data": items.iter().map(transaction_item).collect::<Vec<_>>(),
         "page": page(pg, report.rows.len() as i64, items.len()),
-        "summary": {"revenue": Value::Object(revenue), "totalDebituraRevenueUsd": num(report.platform_total_usd_minor, 2)},
+        "summary": {
+            "revenue": Value::Object(revenue),
+            "totalDebituraRevenueUsd": num(report.platform_total_usd_minor, 2),
+            "totalDebituraRevenueUsdPartial": report.platform_total_usd_partial,
+            "usdPartial": report.usd_partial(),
+        },
+        "missingFxRates": missing_json(&report.missing_fx_rates),
     }))
 }
 
@@ -150,6 +152,8 @@ pub async fn transactions(app: &App, p: &PartnerRecord, q: &Params) -> Result<Va
 pub fn transaction_item(r: &TransactionRow) -> Value {
     let e = r.case.currency.exponent();
     let recognized = r.is_recognized();
+    // A figure whose rate is missing is null (the report lists the rate).
+    let usd = |v: Option<i64>| v.map_or(Value::Null, |m| num(m, 2));
     json!({
         "transactionId": r.earning.id,
         "date": ts(r.earning.created_at),
@@ -159,14 +163,14 @@ pub fn transaction_item(r: &TransactionRow) -> Value {
         "payment": {"amount": num(r.payment.amount_minor, e), "currency": r.payment.currency.code(), "paymentDate": ts(r.payment.paid_at)},
         "earnings": {
             "currency": r.earning.currency.code(),
-            "debituraRevenue": num(if r.platform_fee_usd_minor != 0 || r.earning.kind == EarningKind::Payout { r.payout.platform_fee_minor } else { 0 }, e),
-            "debituraRevenueUsd": num(r.platform_fee_usd_minor, 2),
+            "debituraRevenue": num(if r.earning.kind == EarningKind::Payout { r.payout.platform_fee_minor } else { 0 }, e),
+            "debituraRevenueUsd": usd(r.platform_fee_usd_minor),
             "referralFeePercentage": r.decision.as_ref().and_then(|d| d.referral_fee_bps).map(pct),
             "referralFeeAmount": num(r.earning.amount_minor, e),
-            "referralFeeAmountUsd": num(r.referral_fee_usd_minor, 2),
+            "referralFeeAmountUsd": usd(r.referral_fee_usd_minor),
             "isEstimate": r.is_estimate,
         },
-        "recognition": {"isRecognized": recognized, "referralFeeRecognizedUsd": num(if recognized { r.referral_fee_usd_minor } else { 0 }, 2)},
+        "recognition": {"isRecognized": recognized, "referralFeeRecognizedUsd": if recognized { usd(r.referral_fee_usd_minor) } else { num(0, 2) }},
         "status": {"commissionPaymentStatus": r.commission.as_str(), "platformInvoicingStatus": r.cp_invoice.as_str(), "referralInvoicingStatus": r.referral.as_str()},
         "stage": r.stage.as_str(),
         "stageLabel": r.stage.label(),

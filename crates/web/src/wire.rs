@@ -76,7 +76,8 @@ pub fn client_created(s: &ClientState, cases: Option<&CaseResults>, cps: &[Colle
         "caseStats": {
             "casesTotal": s.cases_total,
             "casesClosed": s.cases_closed,
-            "earningsUsd": s.earnings_usd_minor.map(|m| num(m, 2)),
+            "earningsUsd": num(s.earnings_usd_minor, 2),
+            "earningsUsdPartial": s.earnings_usd_partial,
         },
         "kycStatus": "NotRequired",
         "kycVerification": null,
@@ -117,7 +118,7 @@ pub fn invoice_dto(k: &CaseRecord, client: Option<&ClientRecord>, cps: &[Collect
         "creditorComments": detail(d, "comments"),
         "claimDescription": detail(d, "claimDescription"),
         "grossAmount": num(k.amount_minor, e),
-        "remainder": num(k.amount_minor, e),
+        "remainder": num(k.remainder_minor(), e),
         "interestFees": 0, "reminderFees": 0, "collectionFees": 0, "totalAddedFees": 0,
         "currency": k.currency.code(),
         "isTestCase": detail(d, "isTest").as_bool().unwrap_or(false),
@@ -161,6 +162,6 @@ pub fn invoice_dto(k: &CaseRecord, client: Option<&ClientRecord>, cps: &[Collect
         "disputeStatus": null,
         "validation": {"needsInfo": false},
         "assignedUser": null,
-        "allocationOutstanding": {"principal": num(k.amount_minor, e), "interest": 0, "reminderFees": 0, "collectionFees": 0},
+        "allocationOutstanding": {"principal": num(k.remainder_minor(), e), "interest": 0, "reminderFees": 0, "collectionFees": 0},
     })
 }

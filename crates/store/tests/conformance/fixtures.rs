@@ -125,6 +125,7 @@ pub fn case(c: &ClientRecord, number: i64, source: CaseSource, created_at: Insta
         debtor_country: "DK".to_string(),
         details: json!({"dueDate": "2024-01-31", "comment": "first reminder sent"}),
         assignment: None,
+        paid_minor: 0,
     }
 }
 

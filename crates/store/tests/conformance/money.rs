@@ -59,6 +59,7 @@ fn payment(case: &CaseRecord, amount_minor: i64, external_id: Option<&str>, paid
         paid_at,
         external_id: external_id.map(str::to_string),
         created_at: paid_at + chrono::Duration::milliseconds(7),
+        is_overpayment: false,
     }
 }
 
@@ -324,5 +325,49 @@ async fn one_open_dispute_per_case_and_partner(store: Store) -> TestResult {
     assert_eq!(all.len(), 2);
     assert_eq!(tx.dispute(first.id).await?.map(|d| d.status), Some("rejected".to_string()));
     assert_eq!(tx.disputes(Some(w.partner.id), Some("open")).await?.into_iter().map(|d| d.id).collect::<Vec<_>>(), vec![second.id]);
+    Ok(())
+}
+
+conformance!(cases_read_the_sum_of_their_live_payments);
+/// `paid_minor` is derived on every case read: the live payments, a reversed one no more;
+/// the overpayment flag comes back as written.
+async fn cases_read_the_sum_of_their_live_payments(store: Store) -> TestResult {
+    let w = world(&store, "Owed").await?;
+    let case = CaseRecord { amount_minor: 100_000, ..partner_case(&w.client, 20_001, &w.partner, t(2 * HOUR)) };
+    let other = CaseRecord { amount_minor: 100_000, ..partner_case(&w.client, 20_002, &w.partner, t(2 * HOUR)) };
+    let first = payment(&case, 30_000, Some("a"), t(DAY));
+    let second = PaymentRecord { is_overpayment: true, ..payment(&case, 90_000, Some("b"), t(DAY + 1)) };
+    let mut tx = store.begin().await?;
+    tx.insert_case(&case).await?;
+    tx.insert_case(&other).await?;
+    tx.lock_case(case.id).await?;
+    for p in [&first, &second, &payment(&other, 5_000, None, t(DAY))] {
+        tx.insert_payment(p).await?;
+    }
+    tx.commit().await?;
+
+    let mut tx = store.begin().await?;
+    let read = tx.case(case.id).await?.expect("case");
+    assert_eq!((read.paid_minor, read.remainder_minor()), (120_000, 0), "an overpaid case owes nothing");
+    assert_eq!(tx.payment(second.id).await?.as_ref(), Some(&second), "the flag round-trips");
+    assert!(!tx.payment(first.id).await?.expect("payment").is_overpayment);
+    tx.insert_reversal(&refshare_store::ReversalRecord {
+        id: Uuid::new_v4(),
+        payment_id: second.id,
+        reason: "recalled".into(),
+        created_at: t(2 * DAY),
+    })
+    .await?;
+    tx.commit().await?;
+
+    let mut tx = store.begin().await?;
+    let by_id = tx.case(case.id).await?.expect("case");
+    assert_eq!((by_id.paid_minor, by_id.remainder_minor()), (30_000, 70_000), "the reversed payment no longer counts");
+    assert_eq!(tx.case_by_reference(&case.reference).await?.map(|c| c.paid_minor), Some(30_000));
+    let listed: Vec<(Uuid, i64)> = tx.cases_of_client(w.client.id).await?.into_iter().map(|c| (c.id, c.paid_minor)).collect();
+    assert!(listed.contains(&(case.id, 30_000)) && listed.contains(&(other.id, 5_000)), "{listed:?}");
+    assert!(listed.contains(&(w.case.id, 0)), "no payments, nothing paid: {listed:?}");
+    let (page, _) = tx.partner_cases_page(w.partner.id, &Default::default(), refshare_store::PageReq { page: 1, size: 10 }).await?;
+    assert_eq!(page.iter().find(|c| c.id == case.id).map(|c| c.paid_minor), Some(30_000));
     Ok(())
 }

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use refshare_app::clients::DirectClientInput;
 use refshare_app::fx::RatesInput;
 use refshare_app::partners::{CollectionPartnerInput, PartnerInput};
-use refshare_app::payments::PaymentInput;
+use refshare_app::payments::{PaymentInput, PaymentOutcome};
 use refshare_app::{App, AppError};
 use refshare_core::link::{Link, LinkStatus};
 use refshare_store::{AuditFilter, CollectionPartnerRecord, PartnerRecord};
@@ -22,8 +22,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::auth::Operator;
-use crate::error::ApiResult;
-use crate::extract::{camel_keys, parse_body, Body, JsonValue, MaybeJson, Params};
+use crate::error::{body_of, status_of, ApiResult};
+use crate::extract::{camel_keys, idempotency_key, parse_body, Body, JsonValue, MaybeJson, Params};
 use crate::views::attribution_json;
 use crate::wire::{num, opt_ts, pct, ts};
 
@@ -47,6 +47,7 @@ pub fn routes() -> Router<App> {
         .route("/webhooks", get(webhooks))
         .route("/webhooks/deliveries", get(webhook_deliveries))
         .route("/fx-rates", post(load_rates))
+        .route("/fx-rates/missing", get(missing_rates))
         .route("/audit", get(audit))
         .route("/jobs/expire-link-requests", post(expire_requests))
         .route("/test-clock", get(clock))
@@ -169,17 +170,34 @@ async fn create_case(State(app): State<App>, _: Operator, Path(c): Path<String>,
     Ok((StatusCode::CREATED, Json(crate::wire::invoice_dto(&case, None, &cps))).into_response())
 }
 
+/// `POST /cases/{case}/payments`, with an optional `Idempotency-Key`.
 async fn register_payment(
     State(app): State<App>,
     _: Operator,
     Path(case): Path<String>,
-    Body(input): Body<PaymentInput>,
+    headers: HeaderMap,
+    body: JsonValue,
 ) -> ApiResult<Response> {
-    let out = app.register_payment(&case, input).await?;
+    let key = idempotency_key(&headers)?;
+    let input: PaymentInput = parse_body(body.value.clone())?;
+    let render = |result: Result<&PaymentOutcome, &AppError>| match result {
+        Ok(out) => (if out.replayed { 200u16 } else { 201 }, payment_json(out).to_string()),
+        Err(e) => (status_of(e).as_u16(), body_of(e).to_string()),
+    };
+    let (status, body) = app.register_payment_idempotent(&case, input, &body.value, key.as_deref(), render).await?;
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    Ok((status, [(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The answer to a registered (or replayed) payment.
+fn payment_json(out: &PaymentOutcome) -> Value {
     let e = out.payout.currency.exponent();
     let d = &out.decision;
-    let body = json!({
+    json!({
         "paymentId": out.payment.id,
+        "amount": num(out.payment.amount_minor, e),
+        "currency": out.payment.currency.code(),
+        "isOverpayment": out.payment.is_overpayment,
         "payout": {"id": out.payout.id, "successFee": num(out.payout.success_fee_minor, e), "platformFee": num(out.payout.platform_fee_minor, e), "currency": out.payout.currency.code()},
         "attribution": {
             "decisionId": d.id,
@@ -191,9 +209,7 @@ async fn register_payment(
             "linkId": d.link_id,
             "engineVersion": d.engine_version,
         },
-    });
-    let status = if out.replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(body)).into_response())
+    })
 }
 
 async fn attribution(State(app): State<App>, _: Operator, Path(case): Path<String>) -> ApiResult<Json<Value>> {
@@ -271,6 +287,13 @@ async fn load_rates(State(app): State<App>, _: Operator, headers: HeaderMap, bod
         app.load_fx_rates(parse_body::<RatesInput>(camel_keys(value))?).await?
     };
     Ok(Json(json!({"loaded": loaded})))
+}
+
+/// `GET /fx-rates/missing`: the (currency, date) pairs that figures shown now need and
+/// that are not loaded (reports show those figures as null until they are).
+async fn missing_rates(State(app): State<App>, _: Operator) -> ApiResult<Json<Value>> {
+    let missing = app.missing_fx_rates().await?;
+    Ok(Json(json!({"missingFxRates": crate::views::missing_json(&missing)})))
 }
 
 /// `GET /audit?entity=&id=&actor=&action=&page=&pageSize=`: oldest first, paged.

@@ -1,5 +1,6 @@
 //! The partner's statement of a reporting period (`GET /referral-api/statements/{period}`):
-//! JSON by default, CSV with `?Format=csv` (one row per line, amounts as exact decimals).
+//! JSON by default, CSV with `?Format=csv` (one row per line, amounts as exact decimals;
+//! `amount_usd` is empty where nothing was earned or the rate is missing).
 
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -78,10 +79,13 @@ fn statement_json(partner: &uuid::Uuid, s: &Statement) -> Value {
                 "currency": t.currency.code(),
                 "amount": num(t.amount_minor, t.currency.exponent()),
                 "amountUsd": num(t.amount_usd_minor, 2),
+                "usdPartial": t.usd_partial,
                 "count": t.count,
             })).collect::<Vec<_>>(),
             "totalUsd": num(s.total_usd_minor, 2),
+            "usdPartial": s.usd_partial,
         },
+        "missingFxRates": crate::views::missing_json(&s.missing_fx_rates),
     })
 }
 

@@ -197,16 +197,20 @@ pub(super) fn admin_create_case() {}
     path = "/admin-api/v1/cases/{caseIdOrReference}/payments",
     tag = "Operator API",
     summary = "Register a debtor payment",
-    description = "Writes the payout, its attribution decision and, when attributed, the partner's earning. The same `externalId` again answers the first result (200).",
-    params(("caseIdOrReference" = String, Path, description = "Case id or case reference.")),
+    description = "Writes the payout, its attribution decision and, when attributed, the partner's earning. A payment larger than what is still owed on the case (its `remainder`: the amount less the live payments) is refused with 422 `PaymentExceedsRemainder` unless the body says `allowOverpayment: true`; then it is booked with `isOverpayment: true` (also in the audit entry). Concurrent payments on one case are checked one after the other. The same `externalId` again answers the first result (200). With an `Idempotency-Key`, the same key and request (case and body) replay the stored response, status and body, including a 422; the same key with another request is a 422 `IdempotencyConflict`; 400, 404 and 409 answers are not stored.",
+    params(
+        ("caseIdOrReference" = String, Path, description = "Case id or case reference."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes retries safe (1 to 255 visible ASCII characters); one scope for all operators."),
+    ),
     request_body = PaymentRequest,
     responses(
         (status = 201, description = "Registered.", body = PaymentResult),
         (status = 200, description = "Replay: a payment with this `externalId` exists; its result.", body = PaymentResult),
-        (status = 400, description = "Invalid body (amount, externalId).", body = ErrorBody),
+        (status = 400, description = "Invalid body (amount, externalId) or `Idempotency-Key`.", body = ErrorBody),
         (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
         (status = 404, description = "Unknown case.", body = ErrorBody),
-        (status = 409, description = "`CaseNotActive`: payments are registered on Active cases only.", body = ErrorBody),
+        (status = 409, description = "`CaseNotActive`: payments are registered on Active cases only; `ExternalIdReused` with another amount.", body = ErrorBody),
+        (status = 422, description = "`PaymentExceedsRemainder` (the message states the remainder with its currency), or `IdempotencyConflict`.", body = ErrorBody),
     ),
     security(("OperatorBearer" = []))
 )]
@@ -346,6 +350,20 @@ pub(super) fn admin_notifications() {}
     security(("OperatorBearer" = []))
 )]
 pub(super) fn admin_load_rates() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/fx-rates/missing",
+    tag = "Operator API",
+    summary = "USD rates that figures need and that are not loaded",
+    description = "Today's rate of every currency that a figure shown now converts at the current rate (payouts whose rate is not locked yet, cases with a collection partner for their potential revenue) and that has no rate dated on or before today. Reports show those USD figures as null until the rate is loaded; the `refshare_fx_rates_missing` metric counts the same pairs.",
+    responses(
+        (status = 200, description = "The missing (currency, date) pairs, in order.", body = MissingFxRates),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_missing_rates() {}
 
 #[utoipa::path(
     get,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::schemas::{AttributionCheck, ErrorBody, RevenueStage};
+use super::schemas::{AttributionCheck, ErrorBody, MissingFxRate, RevenueStage};
 
 /// `POST /referral-api/disputes` body. Every field is required.
 #[derive(ToSchema)]
@@ -129,6 +129,8 @@ pub struct StatementLine {
     #[schema(required = true)]
     pub amount: Option<f64>,
     pub currency: String,
+    /// Null when nothing was earned, or while the USD rate it needs is missing (listed in
+    /// `missingFxRates`); empty in the CSV.
     #[schema(required = true)]
     pub amount_usd: Option<f64>,
     /// The reason code (e.g. `case_before_link`), or the dispute / reversal note.
@@ -149,7 +151,10 @@ pub struct StatementStageTotal {
     pub stage_label: String,
     pub currency: String,
     pub amount: f64,
+    /// The lines that have a USD figure.
     pub amount_usd: f64,
+    /// Some line of this total has no USD figure (a missing rate): `amountUsd` is partial.
+    pub usd_partial: bool,
     pub count: i64,
 }
 
@@ -158,6 +163,8 @@ pub struct StatementStageTotal {
 pub struct StatementTotals {
     pub by_stage: Vec<StatementStageTotal>,
     pub total_usd: f64,
+    /// `totalUsd` leaves out lines whose rate is missing.
+    pub usd_partial: bool,
 }
 
 /// A partner's statement of one calendar month (UTC).
@@ -173,6 +180,8 @@ pub struct PartnerStatement {
     pub reversals: Vec<StatementLine>,
     pub not_earned: Vec<StatementLine>,
     pub totals: StatementTotals,
+    /// The USD rates the statement needed and did not find.
+    pub missing_fx_rates: Vec<MissingFxRate>,
 }
 
 #[utoipa::path(
@@ -239,7 +248,6 @@ pub(super) fn referral_get_dispute() {}
         )),
         (status = 400, description = "The period is not `YYYY-MM`, or an unknown format.", body = ErrorBody),
         (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
-        (status = 422, description = "`MissingFxRate`: a USD rate needed for the totals is missing.", body = ErrorBody),
     ),
     security(("XApiKey" = []))
 )]

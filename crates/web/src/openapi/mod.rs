@@ -88,6 +88,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         webhooks::admin_webhooks,
         webhooks::admin_webhook_deliveries,
         admin::admin_load_rates,
+        admin::admin_missing_rates,
         admin::admin_audit,
         admin::admin_expire_link_requests,
         admin::admin_test_clock,

@@ -245,7 +245,6 @@ pub(super) fn admin_partner_invoice_paid() {}
         (status = 200, description = "Everything agrees to the cent.", body = ReconcileResult),
         (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
         (status = 409, description = "`LedgerDiscrepancy`, naming the first one.", body = ErrorBody),
-        (status = 422, description = "`MissingFxRate` while building a partner's summary.", body = ErrorBody),
     ),
     security(("OperatorBearer" = []))
 )]

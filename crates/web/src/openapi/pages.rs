@@ -102,7 +102,7 @@ pub(super) fn openapi_json() {}
     path = "/metrics",
     tag = "Service",
     summary = "Prometheus metrics",
-    description = "HTTP requests and latency per route template, ledger balances per stage and currency, webhook deliveries, e-mails and disputes by status. Requires `Authorization: Bearer <REFSHARE_METRICS_TOKEN>` when that setting is given.",
+    description = "HTTP requests and latency per route template, ledger balances per stage and currency, webhook deliveries, e-mails and disputes by status, and `refshare_fx_rates_missing` (the USD rates figures need and that are not loaded). Requires `Authorization: Bearer <REFSHARE_METRICS_TOKEN>` when that setting is given.",
     responses(
         (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String, content_type = "text/plain"),
         (status = 401, description = "`REFSHARE_METRICS_TOKEN` is set and the bearer token is missing or wrong.", body = ErrorBody),

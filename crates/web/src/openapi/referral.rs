@@ -205,7 +205,6 @@ pub(super) fn referral_get_case() {}
         (status = 200, description = "A page of transactions with the stage summary.", body = TransactionsReport),
         (status = 400, description = "Invalid query parameter.", body = ErrorBody),
         (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
-        (status = 422, description = "`MissingFxRate`: no USD rate for a currency in the report.", body = ErrorBody),
     ),
     security(("XApiKey" = []))
 )]

@@ -277,6 +277,8 @@ pub struct InvoiceDto {
     #[schema(required = true)]
     pub claim_description: Option<String>,
     pub gross_amount: f64,
+    /// What is still owed: the gross amount less the live (not reversed) payments, never
+    /// below zero.
     pub remainder: f64,
     pub interest_fees: f64,
     pub reminder_fees: f64,
@@ -382,6 +384,7 @@ pub struct InvoiceValidation {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct AllocationOutstanding {
+    /// Equal to `remainder`.
     pub principal: f64,
     pub interest: f64,
     pub reminder_fees: f64,
@@ -531,9 +534,11 @@ pub struct ClientUser {
 pub struct CaseStats {
     pub cases_total: i64,
     pub cases_closed: i64,
-    /// Null when an exchange rate is missing.
-    #[schema(required = true)]
-    pub earnings_usd: Option<f64>,
+    /// Your live earnings on the client in USD (locked rate, else the latest); earnings
+    /// whose rate is missing are left out (see `earningsUsdPartial`).
+    pub earnings_usd: f64,
+    /// An earning was left out of `earningsUsd` for want of a USD rate.
+    pub earnings_usd_partial: bool,
 }
 
 #[derive(ToSchema)]
@@ -647,6 +652,8 @@ pub struct PartnerCase {
     pub client: PartnerCaseClient,
     pub debtor: PartnerCaseDebtor,
     pub gross_amount: f64,
+    /// What is still owed: the gross amount less the live (not reversed) payments, never
+    /// below zero.
     pub remainder: f64,
     pub currency: String,
     pub lifecycle: Lifecycle,
@@ -673,8 +680,8 @@ pub struct PartnerCase {
 pub struct PartnerCaseDetail {
     #[serde(flatten)]
     pub case: PartnerCase,
-    /// In USD at the latest rate; null without a rate or before a collection partner is
-    /// assigned.
+    /// In USD at the latest rate; null before a collection partner is assigned. While the
+    /// rate is missing the USD figures are null and `missingFxRates` names it.
     #[schema(required = true)]
     pub potential_revenue: Option<PotentialRevenue>,
 }
@@ -724,13 +731,36 @@ pub struct PartnerCaseValidation {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct PotentialRevenue {
-    pub gross_amount_usd: f64,
+    #[schema(required = true)]
+    pub gross_amount_usd: Option<f64>,
     pub success_fee_percentage: f64,
-    pub collection_partner_revenue_usd: f64,
+    #[schema(required = true)]
+    pub collection_partner_revenue_usd: Option<f64>,
     pub platform_revenue_share_percentage: f64,
-    pub platform_revenue_usd: f64,
+    #[schema(required = true)]
+    pub platform_revenue_usd: Option<f64>,
     pub referral_fee_percentage: f64,
-    pub referral_revenue_usd: f64,
+    #[schema(required = true)]
+    pub referral_revenue_usd: Option<f64>,
+    /// The USD rate the figures need while it is not loaded (then they are null).
+    pub missing_fx_rates: Vec<MissingFxRate>,
+}
+
+/// A USD rate a figure needed and did not find: none for `currency` dated on or before
+/// `date`.
+#[derive(ToSchema)]
+pub struct MissingFxRate {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+}
+
+/// `GET /admin-api/v1/fx-rates/missing`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct MissingFxRates {
+    pub missing_fx_rates: Vec<MissingFxRate>,
 }
 
 /// `GET /referral-api/cases`.
@@ -758,12 +788,17 @@ pub struct LifecycleCounts {
 }
 
 /// `GET /referral-api/reporting/transactions`: one row per live earning (attributed
-/// payouts, dispute corrections and adjustments, clawbacks).
+/// payouts, dispute corrections and adjustments, clawbacks). A missing USD rate never
+/// blanks the report: the rows that need it have null USD figures, the rate is listed in
+/// `missingFxRates`, and the USD totals cover the other rows and say they are partial.
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 pub struct TransactionsReport {
     pub data: Vec<Transaction>,
     pub page: Page,
     pub summary: TransactionsSummary,
+    /// The USD rates the filtered rows needed and did not find, in order.
+    pub missing_fx_rates: Vec<MissingFxRate>,
 }
 
 #[derive(ToSchema)]
@@ -821,11 +856,15 @@ pub struct TransactionPayment {
 pub struct TransactionEarnings {
     pub currency: String,
     pub debitura_revenue: f64,
-    pub debitura_revenue_usd: f64,
+    /// Null while the USD rate it needs is missing.
+    #[schema(required = true)]
+    pub debitura_revenue_usd: Option<f64>,
     #[schema(required = true)]
     pub referral_fee_percentage: Option<f64>,
     pub referral_fee_amount: f64,
-    pub referral_fee_amount_usd: f64,
+    /// Null while the USD rate it needs is missing.
+    #[schema(required = true)]
+    pub referral_fee_amount_usd: Option<f64>,
     pub is_estimate: bool,
 }
 
@@ -833,7 +872,9 @@ pub struct TransactionEarnings {
 #[schema(rename_all = "camelCase")]
 pub struct TransactionRecognition {
     pub is_recognized: bool,
-    pub referral_fee_recognized_usd: f64,
+    /// Null while the USD rate it needs is missing.
+    #[schema(required = true)]
+    pub referral_fee_recognized_usd: Option<f64>,
 }
 
 #[derive(ToSchema)]
@@ -848,10 +889,17 @@ pub struct TransactionStatus {
 #[schema(rename_all = "camelCase")]
 pub struct TransactionsSummary {
     pub revenue: RevenueBuckets,
+    /// The payout rows that have a USD figure.
     pub total_debitura_revenue_usd: f64,
+    /// A payout row was left out of `totalDebituraRevenueUsd` for want of a rate.
+    pub total_debitura_revenue_usd_partial: bool,
+    /// Some USD figure of the report is missing: a total is partial.
+    pub usd_partial: bool,
 }
 
-/// Referral fees in USD and payout counts per revenue stage (all seven stages).
+/// Referral fees in USD and row counts per revenue stage (all seven stages). The USD
+/// total of a stage covers its rows that have a USD figure; `…UsdPartial` says a row was
+/// left out for want of a rate (the count always covers every row).
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct RevenueBuckets {
@@ -869,6 +917,13 @@ pub struct RevenueBuckets {
     pub paid_count: i64,
     pub disputed_referral_fee_usd: f64,
     pub disputed_count: i64,
+    pub pending_usd_partial: bool,
+    pub confirmed_pending_invoice_usd_partial: bool,
+    pub awaiting_collection_partner_payment_usd_partial: bool,
+    pub ready_to_invoice_debitura_usd_partial: bool,
+    pub awaiting_debitura_payment_usd_partial: bool,
+    pub paid_usd_partial: bool,
+    pub disputed_usd_partial: bool,
 }
 
 /// `GET /referral-api/referral-partner/filter-options`.
@@ -1219,12 +1274,20 @@ pub struct PaymentRequest {
     /// result.
     #[schema(min_length = 1, max_length = 255)]
     pub external_id: Option<String>,
+    /// Book the payment even though it exceeds what is still owed on the case (default
+    /// false: such a payment is refused with `PaymentExceedsRemainder`).
+    pub allow_overpayment: Option<bool>,
 }
 
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct PaymentResult {
     pub payment_id: Uuid,
+    /// In the case currency.
+    pub amount: f64,
+    pub currency: String,
+    /// Booked above what was still owed, on `allowOverpayment`.
+    pub is_overpayment: bool,
     pub payout: PayoutSummary,
     pub attribution: PaymentAttribution,
 }

@@ -3,12 +3,14 @@
 
 mod bad_input;
 mod disputes;
+mod fx_missing;
 mod harness;
 mod idempotency;
 mod isolation;
 mod ledger_props;
 mod metrics;
 mod money;
+mod overpayment;
 mod scenarios;
 mod secrets;
 mod statements;

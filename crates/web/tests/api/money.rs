@@ -267,16 +267,16 @@ async fn reversal_after_invoicing(t: TestApp) {
     assert_buckets(&t, &b_key, &[("awaitingDebituraPayment", 3, "75.00")]).await;
 }
 
-/// FX: a missing rate is an explicit error, on reporting and on locking; a central bank's
-/// CSV supplies it.
+/// FX: a missing rate leaves the report's USD figures null (`fx_missing` has the rest) and
+/// refuses a lock; a central bank's CSV supplies it.
 async fn missing_rate_then_csv(t: TestApp) {
     let (_, a_key, _, _) = setup_two_partners(&t).await;
     let refs = attributed_client(&t, &a_key, "sven", vec![case_body("S-1", "1000", "SEK", "SE")]).await;
     let (_, payout) = pay(&t, &refs[0], "1000.00", "s1").await;
     let r = t.partner(&a_key, "GET", "/reporting/transactions", None).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert_eq!(r.body["businessErrors"][0]["type"], "MissingFxRate");
-    assert!(r.text.contains("SEK"), "{}", r.text);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["data"][0]["earnings"]["referralFeeAmountUsd"], Value::Null, "{}", r.text);
+    assert_eq!(r.body["missingFxRates"], json!([{"currency": "SEK", "date": "2026-03-10"}]), "{}", r.text);
     let locked = t.admin("POST", &format!("/payouts/{payout}/commission-paid"), None).await;
     assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", locked.text);
     assert_eq!(locked.body["businessErrors"][0]["type"], "MissingFxRate");
