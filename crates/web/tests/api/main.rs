@@ -3,12 +3,14 @@
 
 mod bad_input;
 mod disputes;
+mod edge;
 mod harness;
 mod idempotency;
 mod isolation;
 mod ledger_props;
 mod metrics;
 mod money;
+mod page_headers;
 mod scenarios;
 mod statements;
 mod webhooks;
