@@ -1,10 +1,11 @@
 //! Business gauges for the metrics endpoint, read from the database at scrape time: the
 //! ledger's balances per stage and currency, and rows per status of webhook deliveries,
-//! e-mails and disputes.
+//! e-mails and disputes; per partner only for a scrape with [`MetricsAccess::PerTenant`].
 
 use refshare_core::stage::RevenueStage;
 use refshare_store::StatusTable;
 
+use crate::auth::MetricsAccess;
 use crate::{App, AppError};
 
 /// One scrape's worth of business figures.
@@ -12,16 +13,26 @@ use crate::{App, AppError};
 pub struct Gauges {
     /// (stage, currency code, minor units, currency exponent) summed over all partners.
     pub ledger: Vec<(RevenueStage, String, i64, u32)>,
+    /// (partner id, stage, currency code, minor units, exponent); empty unless per-tenant.
+    pub partner_ledger: Vec<(uuid::Uuid, RevenueStage, String, i64, u32)>,
     pub webhook_deliveries: Vec<(String, i64)>,
     pub notifications: Vec<(String, i64)>,
     pub disputes: Vec<(String, i64)>,
 }
 
 impl App {
-    pub async fn gauges(&self) -> Result<Gauges, AppError> {
+    pub async fn gauges(&self, access: MetricsAccess) -> Result<Gauges, AppError> {
         let mut tx = self.store.begin().await?;
         let mut ledger: Vec<(RevenueStage, String, i64, u32)> = Vec::new();
-        for b in tx.ledger_balances(None).await? {
+        let balances = tx.ledger_balances(None).await?;
+        let partner_ledger = match access {
+            MetricsAccess::PerTenant => balances
+                .iter()
+                .map(|b| (b.partner_id, b.stage, b.currency.code().to_string(), b.amount_minor, b.currency.exponent()))
+                .collect(),
+            MetricsAccess::Totals => Vec::new(),
+        };
+        for b in balances {
             match ledger.iter_mut().find(|(s, c, _, _)| *s == b.stage && c == b.currency.code()) {
                 Some(row) => row.2 += b.amount_minor,
                 None => ledger.push((b.stage, b.currency.code().to_string(), b.amount_minor, b.currency.exponent())),
@@ -29,6 +40,7 @@ impl App {
         }
         Ok(Gauges {
             ledger,
+            partner_ledger,
             webhook_deliveries: tx.status_counts(StatusTable::WebhookDeliveries).await?,
             notifications: tx.status_counts(StatusTable::Notifications).await?,
             disputes: tx.status_counts(StatusTable::Disputes).await?,

@@ -9,6 +9,7 @@ mod idempotency;
 mod isolation;
 mod ledger_props;
 mod metrics;
+mod metrics_access;
 mod money;
 mod page_headers;
 mod scenarios;
