@@ -1,8 +1,9 @@
 //! The edge of the JSON APIs (`/referral-api`, `/customer-api`, `/admin-api`): one error
 //! shape for every 4xx and 5xx, also those no handler wrote. Responses of the router
 //! (404, 405), of the body limit (413) and of axum's extractors (plain-text rejections)
-//! are rewritten into `{error, message, businessErrors}`; over-long URIs (414) and bodies
-//! that are not JSON (415) are refused here before a handler runs.
+//! are rewritten into `{error, message, businessErrors}`; over-long URIs (414), bodies
+//! that are not JSON (415) and reference paths we do not offer (404) are refused here
+//! before a handler runs.
 //!
 //! URIs longer than the HTTP parser's own limit (64 KiB) are refused by hyper itself, with
 //! an empty 414, before any of this code runs.
@@ -23,6 +24,10 @@ pub const API_PREFIXES: [&str; 3] = ["/referral-api", "/customer-api", "/admin-a
 /// Longest request URI (path and query) the APIs accept.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
+/// Reference paths we do not offer that a route template of ours would otherwise match
+/// (`/cases/{id}` answering 405 to `POST /cases/preview`): the JSON 404 of any unknown path.
+const NOT_OFFERED: [&str; 1] = ["/customer-api/cases/preview"];
+
 /// Longest plain-text rejection kept as the message of a rewritten 4xx.
 const MAX_DETAIL_BYTES: usize = 4 * 1024;
 
@@ -40,6 +45,9 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
     if uri_len > MAX_URI_BYTES {
         let message = format!("The request URI is {uri_len} bytes long; the limit is {MAX_URI_BYTES} bytes.");
         return (StatusCode::URI_TOO_LONG, Json(error_body("UriTooLong", &message, "UriTooLong"))).into_response();
+    }
+    if NOT_OFFERED.contains(&req.uri().path().trim_end_matches('/')) {
+        return (StatusCode::NOT_FOUND, Json(error_body("NotFound", "No such endpoint.", "NotFound"))).into_response();
     }
     // Only where a route matched: an unknown path stays a 404 whatever its body.
     if req.extensions().get::<MatchedPath>().is_some() {

@@ -19,7 +19,7 @@ pub mod wire;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{any, get};
+use axum::routing::get;
 use axum::{Json, Router};
 use refshare_app::App;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -38,8 +38,6 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::metrics))
-        // A reference path we do not offer; without this it would hit `/cases/{id}` (405).
-        .route("/customer-api/cases/preview", any(not_found))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
