@@ -122,3 +122,44 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
         _ => ("InternalError", "Something went wrong on our side. Please retry later."),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use axum::Router;
+    use tower::ServiceExt;
+
+    async fn answer(status: StatusCode, body: &'static str, json: bool, path: &str) -> (StatusCode, String) {
+        let handler = move || async move {
+            let ct = if json { "application/json" } else { "text/plain" };
+            (status, [(axum::http::header::CONTENT_TYPE, ct)], body)
+        };
+        let router = Router::new().route(path, get(handler)).layer(axum::middleware::from_fn(super::json_errors));
+        let res = router.oneshot(Request::builder().uri(path).body(Body::empty()).unwrap()).await.unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_plain_text_5xx_becomes_the_error_body_and_says_nothing() {
+        let (status, body) = answer(StatusCode::INTERNAL_SERVER_ERROR, "db password is hunter2", false, "/admin-api/v1/x").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"], "InternalError");
+        assert!(!body.contains("hunter2"), "{body}");
+        let (status, body) = answer(StatusCode::SERVICE_UNAVAILABLE, "", false, "/referral-api/x").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("\"ServiceUnavailable\""), "{body}");
+    }
+
+    #[tokio::test]
+    async fn json_errors_and_other_paths_are_left_alone() {
+        let conflict = r#"{"type":"ClientExistsNeedsLinking","message":"m","data":{}}"#;
+        assert_eq!(answer(StatusCode::CONFLICT, conflict, true, "/referral-api/x").await.1, conflict);
+        assert_eq!(answer(StatusCode::NOT_FOUND, "gone", false, "/onboarding/x").await.1, "gone");
+        assert_eq!(answer(StatusCode::NOT_FOUND, "gone", false, "/referral-apix").await.1, "gone");
+    }
+}
