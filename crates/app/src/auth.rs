@@ -17,6 +17,15 @@ use uuid::Uuid;
 
 use crate::{App, AppError, InternalError};
 
+/// What a `/metrics` scrape may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Totals over all partners only.
+    Totals,
+    /// Also per-partner (per-tenant) figures: the configured metrics token was presented.
+    PerTenant,
+}
+
 /// Lifetime of a partner-minted client token.
 pub const TOKEN_TTL_SECONDS: i64 = 1800;
 
@@ -92,11 +101,14 @@ impl App {
         }
     }
 
-    /// Checks the `/metrics` bearer token when one is configured (else anyone may scrape).
-    pub fn authenticate_metrics(&self, bearer: Option<&str>) -> Result<(), AppError> {
+    /// Who may scrape `/metrics`, and what they see: with a token configured, only its
+    /// bearer, who also sees per-partner figures; without one, nobody in `production` (the
+    /// endpoint is not there) and anyone in `test`, who sees totals only.
+    pub fn authenticate_metrics(&self, bearer: Option<&str>) -> Result<MetricsAccess, AppError> {
         match (&self.config.metrics_token_hash, bearer) {
-            (None, _) => Ok(()),
-            (Some(hash), Some(token)) if digest_eq(&hash_secret(token.trim()), hash) => Ok(()),
+            (None, _) if self.config.environment == crate::Environment::Production => Err(AppError::NotFound("endpoint")),
+            (None, _) => Ok(MetricsAccess::Totals),
+            (Some(hash), Some(token)) if digest_eq(&hash_secret(token.trim()), hash) => Ok(MetricsAccess::PerTenant),
             _ => Err(AppError::Unauthorized),
         }
     }

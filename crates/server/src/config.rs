@@ -12,6 +12,26 @@ pub enum EnvName {
     Test,
 }
 
+/// How log lines are written (`REFSHARE_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines; colours only when stdout is a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// `text` (the default when unset) or `json`.
+    pub fn parse(value: Option<&str>) -> Result<LogFormat, String> {
+        match value.map(str::trim) {
+            None | Some("") | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(format!("REFSHARE_LOG_FORMAT / --log-format: `{other}` must be `text` or `json`")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// `sqlite://path?mode=rwc` or `postgres://…`.
@@ -47,7 +67,8 @@ pub struct ServeArgs {
     /// Payment terms of invoices, in business days.
     #[arg(long, env = "REFSHARE_PAYMENT_TERMS_DAYS", default_value_t = 10)]
     pub payment_terms_days: u32,
-    /// Bearer token that `/metrics` requires (at least 32 characters); unset serves it openly.
+    /// Bearer token that `/metrics` requires (at least 32 characters). Unset: `/metrics` is
+    /// 404 in `production`, and open without per-partner figures in `test`.
     #[arg(long, env = "REFSHARE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
     /// Start on a fresh demo database with seeded data, and print how to use it.
@@ -187,6 +208,15 @@ mod tests {
         let s = check(&["--demo"]).unwrap();
         assert_eq!(s.environment, Environment::Test);
         assert_eq!(s.database_url, DEMO_DATABASE_URL);
+    }
+
+    #[test]
+    fn log_format_is_text_or_json_and_anything_else_names_the_setting() {
+        assert_eq!(LogFormat::parse(None), Ok(LogFormat::Text));
+        assert_eq!(LogFormat::parse(Some("text")), Ok(LogFormat::Text));
+        assert_eq!(LogFormat::parse(Some("json")), Ok(LogFormat::Json));
+        let err = LogFormat::parse(Some("xml")).unwrap_err();
+        assert!(err.contains("REFSHARE_LOG_FORMAT") && err.contains("xml"), "{err}");
     }
 
     #[test]

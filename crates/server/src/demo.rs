@@ -245,20 +245,20 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
     Ok(Seeded { partners: vec![(ledgerly, ledgerly_key.key), (invoicehub, invoicehub_key.key)], lines })
 }
 
-pub fn print(s: &Settings, seeded: &Seeded) {
+pub fn print(s: &Settings, seeded: &Seeded, out: &mut dyn std::io::Write) {
     let base = &s.public_url;
-    println!("\nrefshare demo — environment: test, database: {}\n", s.database_url);
-    println!("  Referral API : {base}/referral-api     (header XApiKey)");
-    println!("  Customer API : {base}/customer-api     (XApiKey or Bearer token)");
-    println!("  Operator API : {base}/admin-api/v1     (Authorization: Bearer <operator token>)");
-    println!("  OpenAPI      : {base}/openapi.json\n");
-    println!("  Operator token: {}", s.admin_token);
+    let _ = writeln!(out, "\nrefshare demo — environment: test, database: {}\n", s.database_url);
+    let _ = writeln!(out, "  Referral API : {base}/referral-api     (header XApiKey)");
+    let _ = writeln!(out, "  Customer API : {base}/customer-api     (XApiKey or Bearer token)");
+    let _ = writeln!(out, "  Operator API : {base}/admin-api/v1     (Authorization: Bearer <operator token>)");
+    let _ = writeln!(out, "  OpenAPI      : {base}/openapi.json\n");
+    let _ = writeln!(out, "  Operator token: {}", s.admin_token);
     for (p, key) in &seeded.partners {
-        println!("  Partner {:<11} API key: {key}", p.company_name);
+        let _ = writeln!(out, "  Partner {:<11} API key: {key}", p.company_name);
     }
-    println!("\nSeeded payments and their attribution:");
+    let _ = writeln!(out, "\nSeeded payments and their attribution:");
     for l in &seeded.lines {
-        println!("  {l}");
+        let _ = writeln!(out, "  {l}");
     }
-    println!("\nTry: curl -s -H 'XApiKey: {}' {base}/referral-api/clients\n", seeded.partners[0].1);
+    let _ = writeln!(out, "\nTry: curl -s -H 'XApiKey: {}' {base}/referral-api/clients\n", seeded.partners[0].1);
 }

@@ -1,21 +1,30 @@
 //! The `refshare` binary: `serve` (optionally with `--demo` data), `migrate`, and
 //! `reconcile` (prove the ledger, earnings and reporting agree; exit 1 if not).
+//!
+//! Start-up failures (a bad setting, a port in use, an unreachable database, a schema
+//! from a newer binary, a missing database for an admin command) end the process with
+//! exit code 2 and one line on stderr naming the setting and the cause: never a panic or
+//! a backtrace. Only `serve` and `migrate` create or upgrade a database.
 
 mod config;
 mod demo;
 mod secret_key;
 
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use refshare_app::{App, AppConfig, SystemClock};
-use refshare_store::Store;
+use refshare_store::{OpenOptions, Store, StoreError};
 
 #[derive(Parser)]
 #[command(name = "refshare", version, about = "Referral-partner program for a debt-collection marketplace")]
 struct Cli {
+    /// Log lines as `text` (colours only on a terminal) or `json` (one object per line).
+    #[arg(long, env = "REFSHARE_LOG_FORMAT", global = true)]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -24,36 +33,93 @@ struct Cli {
 enum Command {
     /// Run the HTTP service.
     Serve(config::ServeArgs),
-    /// Apply database migrations and exit.
+    /// Create the database if needed, apply its migrations, and exit.
     Migrate {
         #[arg(long, env = "REFSHARE_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
         database_url: String,
     },
-    /// Check that ledger entries, earnings and the reporting summary agree to the cent.
+    /// Check that ledger entries, earnings and the reporting summary agree to the cent
+    /// (on an existing, migrated database; never creates one).
     Reconcile {
         #[arg(long, env = "REFSHARE_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
         database_url: String,
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()))
-        .init();
-    match Cli::parse().command {
+/// Why the process stops early: an exit code and one line for stderr.
+struct Exit {
+    code: u8,
+    line: String,
+}
+
+impl Exit {
+    /// A start-up failure (exit 2).
+    fn startup(line: impl Into<String>) -> Exit {
+        Exit { code: 2, line: line.into() }
+    }
+}
+
+/// The database setting and why it cannot be used (the URL never shows its password).
+fn database_failure(e: StoreError) -> Exit {
+    let hint = match &e {
+        StoreError::Missing(_) => " (admin commands never create a database: start `refshare serve` or run `refshare migrate` first)",
+        StoreError::SchemaTooNew(_) => " (run the newer refshare binary that migrated it)",
+        _ => "",
+    };
+    Exit::startup(format!("REFSHARE_DATABASE_URL / --database-url: {e}{hint}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = match config::LogFormat::parse(cli.log_format.as_deref()) {
+        Ok(f) => f,
+        Err(message) => return stop(Exit::startup(format!("configuration error: {message}"))),
+    };
+    init_logging(format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return stop(Exit::startup(format!("cannot start the async runtime: {e}"))),
+    };
+    match runtime.block_on(run(cli.command, format)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(exit) => stop(exit),
+    }
+}
+
+/// Prints the one line (newlines folded, so it stays one) and returns the exit code.
+fn stop(exit: Exit) -> ExitCode {
+    eprintln!("refshare: {}", exit.line.replace(['\n', '\r'], " "));
+    ExitCode::from(exit.code)
+}
+
+/// Logs go to stdout: coloured text on a terminal, plain text otherwise, or JSON lines.
+fn init_logging(format: config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        config::LogFormat::Json => builder.json().init(),
+        config::LogFormat::Text => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            builder.with_ansi(std::io::stdout().is_terminal() && !no_color).init()
+        }
+    }
+}
+
+async fn run(command: Command, format: config::LogFormat) -> Result<(), Exit> {
+    match command {
         Command::Migrate { database_url } => {
-            Store::open(&database_url).await.context("migrating the database")?;
+            let store = Store::open_with(&database_url, &OpenOptions::create()).await.map_err(database_failure)?;
+            store.close().await;
             println!("database is up to date");
             Ok(())
         }
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(args, format).await,
         Command::Reconcile { database_url } => reconcile(&database_url).await,
     }
 }
 
-async fn reconcile(database_url: &str) -> anyhow::Result<()> {
-    let store = Store::open(database_url).await.with_context(|| format!("opening the database ({})", redact(database_url)))?;
+async fn reconcile(database_url: &str) -> Result<(), Exit> {
+    let store = Store::open_with(database_url, &OpenOptions::existing()).await.map_err(database_failure)?;
     let config = AppConfig {
         public_url: "http://localhost".into(),
         environment: refshare_app::Environment::Production,
@@ -68,7 +134,7 @@ async fn reconcile(database_url: &str) -> anyhow::Result<()> {
         // Reconciliation reads no secret: no key needed, nothing sealed is touched.
         secret_keys: None,
     };
-    let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| Exit::startup(format!("starting: {e}")))?;
     let outcome = app.reconcile().await;
     store.close().await;
     match outcome {
@@ -77,31 +143,28 @@ async fn reconcile(database_url: &str) -> anyhow::Result<()> {
             Ok(())
         }
         Err(refshare_app::AppError::Ledger(refshare_app::LedgerError::Discrepancy { detail })) => {
-            eprintln!("discrepancy: {detail}");
-            std::process::exit(1);
+            Err(Exit { code: 1, line: format!("discrepancy: {detail}") })
         }
-        Err(e) => Err(anyhow::anyhow!("reconciliation failed: {e}")),
+        Err(e) => Err(Exit { code: 1, line: format!("reconciliation failed: {e}") }),
     }
 }
 
-async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
-    let settings = match args.check() {
-        Ok(s) => s,
-        Err(message) => {
-            eprintln!("refshare: configuration error: {message}");
-            std::process::exit(2);
-        }
-    };
+async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(), Exit> {
+    let settings = args.check().map_err(|message| Exit::startup(format!("configuration error: {message}")))?;
+    // The port first: a second instance must fail before it prints a token or touches a
+    // database.
+    let listener = tokio::net::TcpListener::bind(settings.listen).await.map_err(|e| {
+        let cause = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "the address is already in use (is refshare already running?)".to_string(),
+            _ => e.to_string(),
+        };
+        Exit::startup(format!("REFSHARE_LISTEN / --listen: cannot listen on {}: {cause}", settings.listen))
+    })?;
     if settings.demo {
-        demo::reset_database(&settings.database_url)?;
+        demo::reset_database(&settings.database_url).map_err(|e| Exit::startup(format!("REFSHARE_DATABASE_URL / --database-url: {e}")))?;
     }
-    let secret_keys = settings.secret_key.keyring().unwrap_or_else(|message| {
-        eprintln!("refshare: configuration error: {message}");
-        std::process::exit(2);
-    });
-    let store = Store::open(&settings.database_url)
-        .await
-        .with_context(|| format!("opening the database (REFSHARE_DATABASE_URL={})", redact(&settings.database_url)))?;
+    let secret_keys = settings.secret_key.keyring().map_err(|message| Exit::startup(format!("configuration error: {message}")))?;
+    let store = Store::open_with(&settings.database_url, &OpenOptions::create()).await.map_err(database_failure)?;
     let config = AppConfig {
         public_url: settings.public_url.clone(),
         environment: settings.environment,
@@ -116,36 +179,38 @@ async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
         secret_keys: Some(secret_keys),
     };
     // A key that does not open the sealed secrets is a start-up failure naming the setting.
-    let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.unwrap_or_else(|e| {
-        eprintln!(
-            "refshare: {}",
-            match e {
-                refshare_app::AppError::Internal(m) => m.chain(),
-                e => e.to_string(),
-            }
-        );
-        std::process::exit(2);
-    });
+    let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| {
+        Exit::startup(match e {
+            refshare_app::AppError::Internal(m) => m.chain(),
+            e => format!("starting: {e}"),
+        })
+    })?;
+    // Notices for the person starting it go to stdout beside text logs, and to stderr when
+    // stdout carries JSON lines only.
+    let mut notice: Box<dyn std::io::Write> = match format {
+        config::LogFormat::Text => Box::new(std::io::stdout()),
+        config::LogFormat::Json => Box::new(std::io::stderr()),
+    };
     if settings.demo {
-        let seeded = demo::seed(&app).await.map_err(|e| anyhow::anyhow!("seeding demo data: {e}"))?;
-        demo::print(&settings, &seeded);
+        let seeded = demo::seed(&app).await.map_err(|e| Exit::startup(format!("seeding demo data: {e}")))?;
+        demo::print(&settings, &seeded, &mut notice);
     } else if settings.admin_token_generated {
-        println!("Operator token (set REFSHARE_ADMIN_TOKEN to keep it across restarts): {}", settings.admin_token);
+        let _ = writeln!(notice, "Operator token (set REFSHARE_ADMIN_TOKEN to keep it across restarts): {}", settings.admin_token);
     }
+    drop(notice);
 
     let jobs = tokio::spawn(background_jobs(app.clone()));
     let webhooks = tokio::spawn(webhook_job(app.clone()));
-    let listener =
-        tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding REFSHARE_LISTEN={}", settings.listen))?;
     tracing::info!(listen = %settings.listen, public_url = %settings.public_url, environment = ?settings.environment, "refshare is ready");
-    axum::serve(listener, refshare_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let served = axum::serve(listener, refshare_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        .await;
     jobs.abort();
     // A delivery cut off here is still claimed in the database and is retried when its
     // lease ends, with the same event id.
     webhooks.abort();
     store.close().await;
+    served.map_err(|e| Exit { code: 1, line: format!("serving stopped: {e}") })?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -204,14 +269,4 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: finishing requests in flight");
-}
-
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
 }

@@ -1,5 +1,6 @@
 //! `refshare reconcile` as an operator runs it: exit 0 with the counts on an agreeing
 //! database, exit 1 naming the discrepancy when a ledger entry has no earning behind it.
+//! (A missing database is exit 2: see `startup_cli.rs`.)
 
 use std::process::Command;
 
@@ -11,6 +12,9 @@ fn reconcile(url: &str) -> std::process::Output {
 fn reconcile_exits_zero_when_everything_agrees_and_one_on_a_discrepancy() {
     let path = std::env::temp_dir().join(format!("refshare-reconcile-{}.db", std::process::id()));
     let url = format!("sqlite://{}?mode=rwc", path.display());
+    // Reconcile never creates a database: `migrate` does.
+    let migrated = Command::new(env!("CARGO_BIN_EXE_refshare")).args(["migrate", "--database-url", &url]).output().unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
     let out = reconcile(&url);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 0 ledger entries"), "{}", String::from_utf8_lossy(&out.stdout));

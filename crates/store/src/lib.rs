@@ -5,6 +5,10 @@
 //! composes them inside one transaction and commits once. Queries are runtime-checked
 //! sqlx over the `Any` driver; the SQL is written in the subset both backends share and
 //! sits next to the method that runs it. Instants are stored as UTC milliseconds.
+//!
+//! [`OpenOptions`] says whether opening may create a missing SQLite file and apply
+//! migrations (`serve`, `migrate`) or needs an existing database on this binary's exact
+//! schema (admin commands); every open waits at most [`CONNECT_TIMEOUT`] for the server.
 
 mod cases;
 mod clients;
@@ -18,9 +22,12 @@ mod payouts;
 pub mod records;
 mod webhooks;
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
 use refshare_core::Instant;
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Row};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 
 pub use cases::CaseFilter;
 pub use misc::StatusTable;
@@ -46,6 +53,15 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database schema is newer than this binary: {0}")]
     SchemaTooNew(String),
+    /// Opened with [`OpenOptions::existing`]: the schema lacks migrations of this binary.
+    #[error("database schema is older than this binary ({0}); run `refshare migrate` first")]
+    SchemaBehind(String),
+    /// Opened with [`OpenOptions::existing`]: the SQLite file does not exist.
+    #[error("the SQLite database file `{0}` does not exist")]
+    Missing(String),
+    /// No connection within the timeout, or the server refused it (URL without password).
+    #[error("cannot connect to {url}: {cause}")]
+    Unreachable { url: String, cause: String },
     #[error(transparent)]
     Db(sqlx::Error),
 }
@@ -70,9 +86,87 @@ pub struct Store {
     backend: Backend,
 }
 
+/// Longest wait for the database server when opening a [`Store`].
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How [`Store::open_with`] treats the database it is pointed at.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Create a missing SQLite file (whatever the URL's `mode` says); when false a missing
+    /// file is [`StoreError::Missing`] and nothing is created.
+    pub create_if_missing: bool,
+    /// Apply pending migrations; when false the schema must be exactly this binary's.
+    pub migrate: bool,
+    /// Longest wait for the first connection.
+    pub connect_timeout: Duration,
+}
+
+impl OpenOptions {
+    /// `serve` and `migrate`: create the database if needed and bring its schema up to date.
+    pub fn create() -> OpenOptions {
+        OpenOptions { create_if_missing: true, migrate: true, connect_timeout: CONNECT_TIMEOUT }
+    }
+
+    /// Admin commands: an existing database on this binary's schema, changed by nothing
+    /// but the command itself.
+    pub fn existing() -> OpenOptions {
+        OpenOptions { create_if_missing: false, migrate: false, connect_timeout: CONNECT_TIMEOUT }
+    }
+}
+
+/// `url` with any password replaced by `***`, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url) else {
+        // Not a URL we can take apart: show only its scheme.
+        return url.split_once(':').map_or_else(|| "(unparsable URL)".to_string(), |(scheme, _)| format!("{scheme}:…"));
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    if u.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") { "***".to_string() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
+}
+
+/// A SQLite URL whose `mode` creates the file or not, as asked (`ro` and `memory` kept).
+fn sqlite_url(url: &str, create: bool) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    if pairs.iter().any(|p| *p == "mode=ro" || *p == "mode=memory") || base.ends_with(":memory:") {
+        return url.to_string();
+    }
+    let mut kept: Vec<&str> = pairs.into_iter().filter(|p| !p.starts_with("mode=")).collect();
+    kept.push(if create { "mode=rwc" } else { "mode=rw" });
+    format!("{base}?{}", kept.join("&"))
+}
+
+/// The file a SQLite URL names, unless it is in memory.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned()))
+}
+
 impl Store {
-    /// Connects to `url` and applies pending migrations.
+    /// Connects to `url`, creating a missing SQLite file, and applies pending migrations
+    /// ([`OpenOptions::create`]).
     pub async fn open(url: &str) -> Result<Store> {
+        Store::open_with(url, &OpenOptions::create()).await
+    }
+
+    /// Connects to `url` as `options` say.
+    pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -81,6 +175,29 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
+        let url = match backend {
+            Backend::Sqlite => {
+                if !options.create_if_missing {
+                    if let Some(path) = sqlite_path(url).filter(|p| !p.exists()) {
+                        return Err(StoreError::Missing(path.display().to_string()));
+                    }
+                }
+                sqlite_url(url, options.create_if_missing)
+            }
+            Backend::Postgres => url.to_string(),
+        };
+        let url = url.as_str();
+        // One connection first, to report why the server cannot be reached rather than a
+        // pool timeout, and to bound the wait.
+        let unreachable = |cause: String| StoreError::Unreachable { url: redact_url(url), cause };
+        let connect_options: AnyConnectOptions = url.parse().map_err(|e: sqlx::Error| unreachable(e.to_string()))?;
+        match tokio::time::timeout(options.connect_timeout, connect_options.connect()).await {
+            Ok(Ok(probe)) => {
+                let _ = probe.close().await;
+            }
+            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Err(_) => return Err(unreachable(format!("no answer within {} s", options.connect_timeout.as_secs()))),
+        }
         // SQLite allows one writer at a time: one connection serialises writers instead of
         // failing them with SQLITE_BUSY.
         let max = match backend {
@@ -89,6 +206,7 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            .acquire_timeout(options.connect_timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -102,16 +220,55 @@ impl Store {
             .connect(url)
             .await?;
         let store = Store { pool, backend };
-        store.migrate().await?;
+        if options.migrate {
+            store.migrate().await?;
+        } else {
+            store.check_schema().await?;
+        }
         Ok(store)
     }
 
-    async fn migrate(&self) -> Result<()> {
-        let migrator = match self.backend {
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self.backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        }
+    }
+
+    /// Refuses a schema that is not exactly this binary's, without changing anything.
+    async fn check_schema(&self) -> Result<()> {
+        let table_exists = match self.backend {
+            Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Backend::Postgres => {
+                "SELECT COUNT(*) AS n FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
         };
-        migrator.run(&self.pool).await.map_err(|e| match e {
+        let mut conn = self.pool.acquire().await?;
+        let n: i64 = get(&sqlx::query(table_exists).fetch_one(&mut *conn).await?, "n")?;
+        if n == 0 {
+            return Err(StoreError::SchemaBehind("it has no refshare schema at all".into()));
+        }
+        let applied: BTreeSet<i64> = sqlx::query("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| get::<i64>(r, "version"))
+            .collect::<Result<_>>()?;
+        let migrator = self.migrator();
+        let known: BTreeSet<i64> = migrator.iter().filter(|m| m.migration_type.is_up_migration()).map(|m| m.version).collect();
+        if let Some(v) = applied.difference(&known).next() {
+            return Err(StoreError::SchemaTooNew(format!("applied migration {v} is unknown to this binary")));
+        }
+        let pending = known.difference(&applied).count();
+        if pending > 0 {
+            return Err(StoreError::SchemaBehind(format!("{pending} of its migrations are not applied")));
+        }
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        self.migrator().run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::VersionMissing(v) => {
                 StoreError::SchemaTooNew(format!("applied migration {v} is unknown to this binary"))
             }

@@ -66,15 +66,13 @@ impl FromRequestParts<App> for Operator {
     }
 }
 
-/// Whoever may read `/metrics`: anyone, or the holder of `REFSHARE_METRICS_TOKEN` when it
-/// is set.
-pub struct Scraper;
+/// Whoever may read `/metrics`, and what they may see (see `App::authenticate_metrics`).
+pub struct Scraper(pub refshare_app::auth::MetricsAccess);
 
 impl FromRequestParts<App> for Scraper {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        app.authenticate_metrics(bearer(parts))?;
-        Ok(Scraper)
+        Ok(Scraper(app.authenticate_metrics(bearer(parts))?))
     }
 }

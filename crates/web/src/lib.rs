@@ -1,11 +1,15 @@
 //! refshare-web: the HTTP surface. One axum router serves the Referral API, the Customer
 //! API, the Operator API, the hosted pages, health, metrics and the OpenAPI document. Handlers
-//! parse, call one use case, and render; errors go through the one table in `error`.
+//! parse, call one use case, and render; errors go through the one table in `error`, and
+//! whatever no handler answered still leaves the JSON APIs in that shape (`edge`). Every
+//! response passes `headers` (security headers; the full set on HTML pages).
 
 pub mod api;
 pub mod auth;
+pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod headers;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
@@ -35,9 +39,12 @@ pub fn router(app: App) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(edge::json_errors))
+        .layer(axum::middleware::from_fn(headers::security))
+        // Outside the limits and the edge, so their refusals are counted too.
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

@@ -1,7 +1,11 @@
 //! `GET /metrics` in the Prometheus text format: HTTP requests per method, route template
 //! and status with a latency histogram (recorded by the `track` middleware for the whole
-//! process), and the business gauges of `app::gauges` read at scrape time. Protected by
-//! `REFSHARE_METRICS_TOKEN` when it is set.
+//! process), and the business gauges of `app::gauges` read at scrape time.
+//!
+//! Every label value is bounded: methods outside the standard set count as `other`, paths
+//! no route matched share `unmatched`, statuses are the few the service answers. Access
+//! (`App::authenticate_metrics`): only with `REFSHARE_METRICS_TOKEN` in `production`, and
+//! per-partner series only for that token's bearer.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -10,6 +14,7 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use refshare_app::App;
@@ -31,10 +36,24 @@ struct RouteStats {
 /// (method, route template, status) → stats. One per process, like any Prometheus registry.
 static HTTP: LazyLock<Mutex<BTreeMap<(String, String, u16), RouteStats>>> = LazyLock::new(Default::default);
 
+/// The method label: a standard method, or `other` (clients may send any token).
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware: times every request and counts it under its route template (never the raw
 /// path, so ids do not explode the label space).
 pub async fn track(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_string();
     let route = matched.map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let started = Instant::now();
     let res = next.run(req).await;
@@ -60,8 +79,8 @@ fn decimal(minor: i64, exponent: u32) -> String {
     refshare_core::money::format_minor(minor, exponent)
 }
 
-pub async fn metrics(State(app): State<App>, _: Scraper) -> ApiResult<Response> {
-    let gauges = app.gauges().await?;
+pub async fn metrics(State(app): State<App>, Scraper(access): Scraper) -> ApiResult<Response> {
+    let gauges = app.gauges(access).await?;
     let mut out = String::new();
     {
         let map = HTTP.lock().expect("metrics lock");
@@ -101,6 +120,20 @@ pub async fn metrics(State(app): State<App>, _: Scraper) -> ApiResult<Response> 
     out.push_str("# TYPE refshare_ledger_balance gauge\n");
     for (stage, currency, minor, exp) in &gauges.ledger {
         let _ = writeln!(out, "refshare_ledger_balance{{stage=\"{}\",currency=\"{currency}\"}} {}", stage.as_str(), decimal(*minor, *exp));
+    }
+    if !gauges.partner_ledger.is_empty() {
+        out.push_str(
+            "# HELP refshare_partner_ledger_balance Sum of ledger entries per partner, revenue stage and currency, in currency units.\n",
+        );
+        out.push_str("# TYPE refshare_partner_ledger_balance gauge\n");
+        for (partner, stage, currency, minor, exp) in &gauges.partner_ledger {
+            let _ = writeln!(
+                out,
+                "refshare_partner_ledger_balance{{partner=\"{partner}\",stage=\"{}\",currency=\"{currency}\"}} {}",
+                stage.as_str(),
+                decimal(*minor, *exp)
+            );
+        }
     }
     for (name, help, rows) in [
         ("refshare_webhook_deliveries", "Webhook deliveries by status.", &gauges.webhook_deliveries),

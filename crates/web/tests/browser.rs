@@ -101,6 +101,9 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     c.goto(&onboarding).await.unwrap();
     let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(text.contains("Acme Ltd") && text.contains("Standard Debt Collection Agreement"), "{text}");
+    // The Content-Security-Policy lets the page's stylesheet apply (the default branding).
+    let bg = c.execute("return getComputedStyle(document.querySelector('header')).backgroundColor", vec![]).await.unwrap();
+    assert_eq!(bg, json!("rgb(11, 61, 145)"), "the page's stylesheet was blocked");
     c.find(Locator::Css("#signer_name")).await.unwrap().send_keys("Ann Acme").await.unwrap();
     c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
     assert!(c.current_url().await.unwrap().as_str().ends_with(&path_of(&onboarding).replace(&base, "")));

@@ -1,5 +1,5 @@
 //! Transactions and the database's own lifecycle: rollback on drop, reopening a migrated
-//! database, refusing a schema from a newer binary.
+//! database, refusing a schema from a newer binary, admin opens that change nothing.
 
 use refshare_core::case::CaseSource;
 use refshare_store::{Backend, IdempotencyRecord, Store, StoreError};
@@ -100,4 +100,35 @@ async fn unsupported_urls_are_refused() {
             Ok(_) => panic!("{url}: opened"),
         }
     }
+}
+
+conformance!(an_admin_open_needs_the_current_schema_and_changes_nothing, with_url);
+async fn an_admin_open_needs_the_current_schema_and_changes_nothing(store: Store, url: String) -> TestResult {
+    let existing = refshare_store::OpenOptions::existing();
+    let again = Store::open_with(&url, &existing).await?;
+    again.close().await;
+    // Forget the newest migration, as on a database an older binary left behind.
+    let mut conn = AnyConnection::connect(&url).await?;
+    conn.execute("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)").await?;
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await?;
+    match Store::open_with(&url, &existing).await {
+        Err(StoreError::SchemaBehind(m)) => assert!(m.contains("1 of its migrations"), "{m}"),
+        Err(other) => panic!("expected SchemaBehind, got {other:?}"),
+        Ok(_) => panic!("expected SchemaBehind, the store opened"),
+    }
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await?;
+    assert_eq!(before, after, "nothing was migrated");
+    conn.close().await?;
+    drop(store);
+    Ok(())
+}
+
+#[test]
+fn urls_are_shown_without_their_password() {
+    assert_eq!(refshare_store::redact_url("postgres://app:hunter2@db:5432/refshare"), "postgres://app:***@db:5432/refshare");
+    assert_eq!(
+        refshare_store::redact_url("postgres://db/refshare?user=app&password=hunter2"),
+        "postgres://db/refshare?user=app&password=***"
+    );
+    assert_eq!(refshare_store::redact_url("sqlite://refshare.db?mode=rwc"), "sqlite://refshare.db?mode=rwc");
 }

@@ -3,14 +3,17 @@
 
 mod bad_input;
 mod disputes;
+mod edge;
 mod fx_missing;
 mod harness;
 mod idempotency;
 mod isolation;
 mod ledger_props;
 mod metrics;
+mod metrics_access;
 mod money;
 mod overpayment;
+mod page_headers;
 mod scenarios;
 mod secrets;
 mod statements;
