@@ -10,7 +10,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The binary with a backtrace requested, colours allowed and no inherited settings.
+/// The binary with a backtrace requested, colours allowed, a secret key and no other
+/// inherited settings.
 fn refshare(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_refshare"));
     c.args(args).env("RUST_BACKTRACE", "1").env_remove("NO_COLOR").env_remove("RUST_LOG");
@@ -19,6 +20,8 @@ fn refshare(args: &[&str]) -> Command {
             c.env_remove(k);
         }
     }
+    // Production needs a secret key; these tests are about other settings.
+    c.env("REFSHARE_SECRET_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=");
     c
 }
 
