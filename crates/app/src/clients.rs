@@ -230,7 +230,7 @@ impl App {
             }
             let url = self.request_link(&mut tx, partner, &existing, &tenant, &raw_cases, return_url).await?;
             tx.commit().await?;
-            self.deliver_notifications().await?;
+            self.wake_mailer();
             return Err(AppError::ClientConflict {
                 kind: "ClientExistsNeedsLinking".into(),
                 message: "This company already has an account. We sent it a request to link it to you; it becomes linked when the company approves.".into(),
@@ -296,7 +296,7 @@ impl App {
         .await?;
         let state = self.client_state(&mut tx, partner.id, link).await?;
         tx.commit().await?;
-        self.deliver_notifications().await?;
+        self.wake_mailer();
         Ok(ClientCreated { state, cases: results, onboarding_done: false })
     }
 

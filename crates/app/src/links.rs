@@ -70,7 +70,7 @@ impl App {
                 if r.request.status == LinkRequestStatus::Pending {
                     self.expire_request(&mut tx, &r, &partner).await?;
                     tx.commit().await?;
-                    self.deliver_notifications().await?;
+                    self.wake_mailer();
                 }
                 return Err(AppError::Gone("This link request has expired. Ask the partner to send a new one.".into()));
             }
@@ -206,7 +206,7 @@ impl App {
             }
         }
         tx.commit().await?;
-        self.deliver_notifications().await?;
+        self.wake_mailer();
         self.approval_page(token).await
     }
 
@@ -357,7 +357,7 @@ impl App {
             }
         }
         tx.commit().await?;
-        self.deliver_notifications().await?;
+        self.wake_mailer();
         Ok(overdue.len())
     }
 }

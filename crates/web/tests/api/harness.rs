@@ -61,6 +61,9 @@ pub struct TestApp {
     pub router: Router,
     #[allow(dead_code)]
     pub app: App,
+    /// Run one mail pass after each request, as the server's mail loop would, so a test
+    /// reads the mail's outcome deterministically (default `true`).
+    pub deliver_mail_after_requests: bool,
     url: String,
     clock: Arc<SteppingClock>,
     _db: Db,
@@ -119,7 +122,7 @@ impl TestApp {
         let start = chrono::DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z").expect("valid").timestamp_millis();
         let clock = Arc::new(SteppingClock(AtomicI64::new(start)));
         let app = Self::open_app(url, environment, false, clock.clone()).await;
-        TestApp { router: refshare_web::router(app.clone()), app, url: url.to_string(), clock, _db: db }
+        TestApp { router: refshare_web::router(app.clone()), app, deliver_mail_after_requests: true, url: url.to_string(), clock, _db: db }
     }
 
     async fn open_app(url: &str, environment: Environment, webhook_allow_loopback: bool, clock: Arc<SteppingClock>) -> App {
@@ -129,6 +132,7 @@ impl TestApp {
             environment,
             admin_token_hash: refshare_app::auth::hash_secret(ADMIN_TOKEN),
             smtp_url: None,
+            smtp_ca_file: None,
             case_prefix: "DEB-".into(),
             dispute_window_days: 30,
             cp_invoicing_day: 8,
@@ -149,8 +153,23 @@ impl TestApp {
         self.app = app;
     }
 
+    /// Rebuilds the App over the same database and clock with a changed configuration.
+    #[allow(dead_code)]
+    pub async fn reconfigure(&mut self, change: impl FnOnce(&mut AppConfig)) {
+        let mut config = (*self.app.config).clone();
+        change(&mut config);
+        let store = Store::open(&self.url).await.expect("open store");
+        let app = App::new(store, config, self.clock.clone()).await.expect("app");
+        self.app.store.close().await;
+        self.router = refshare_web::router(app.clone());
+        self.app = app;
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Resp {
         let res = self.router.clone().oneshot(req).await.expect("infallible");
+        if self.deliver_mail_after_requests {
+            self.app.deliver_due_mail().await.expect("mail pass");
+        }
         let status = res.status();
         let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body");
         let text = String::from_utf8_lossy(&bytes).into_owned();
