@@ -406,3 +406,12 @@ async fn required_starttls_never_falls_back_to_plain_text() {
     assert!(n.error.is_some());
     assert!(mails.is_empty(), "nothing went out unencrypted");
 }
+
+#[tokio::test]
+async fn a_commit_that_queues_mail_wakes_the_mailer() {
+    let (app, _db) = app_with(None, None).await;
+    let woken = |app: App| async move { tokio::time::timeout(std::time::Duration::from_millis(200), app.mailer_woken()).await.is_ok() };
+    assert!(!woken(app.clone()).await, "nothing queued, nothing wakes the mail loop");
+    request_link(&app).await;
+    assert!(woken(app.clone()).await, "the mail loop is woken after the commit");
+}

@@ -7,6 +7,7 @@ mod harness;
 mod idempotency;
 mod isolation;
 mod ledger_props;
+mod mail;
 mod metrics;
 mod money;
 mod scenarios;
