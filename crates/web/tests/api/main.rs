@@ -10,6 +10,7 @@ mod ledger_props;
 mod mail;
 mod metrics;
 mod money;
+mod replay;
 mod scenarios;
 mod statements;
 mod webhooks;
