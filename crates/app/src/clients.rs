@@ -223,7 +223,7 @@ impl App {
             }
             let url = self.request_link(&mut tx, partner, &existing, &tenant, &raw_cases, return_url).await?;
             tx.commit().await?;
-            self.deliver_notifications().await?;
+            self.wake_mailer();
             return Err(ClientError::ExistsNeedsLinking { external_tenant_id: tenant, approval_url: url }.into());
         }
 
@@ -285,7 +285,7 @@ impl App {
         .await?;
         let state = self.client_state(&mut tx, partner.id, link).await?;
         tx.commit().await?;
-        self.deliver_notifications().await?;
+        self.wake_mailer();
         Ok(ClientCreated { state, cases: results, onboarding_done: false })
     }
 

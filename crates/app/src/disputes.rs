@@ -198,7 +198,7 @@ impl App {
         let v = DisputeView { dispute, case_reference: case.reference, currency: case.currency };
         announce_dispute(&mut tx, self, partner, &v, "received").await?;
         tx.commit().await?;
-        self.deliver_notifications().await?;
+        self.wake_mailer();
         Ok(v)
     }
 
@@ -344,7 +344,7 @@ impl App {
         let v = DisputeView { dispute: resolved, case_reference: case.reference, currency: case.currency };
         announce_dispute(&mut tx, self, &partner, &v, &format!("resolved: {outcome}")).await?;
         tx.commit().await?;
-        self.deliver_notifications().await?;
+        self.wake_mailer();
         Ok(v)
     }
 

@@ -1,6 +1,6 @@
 //! refshare-app: the use cases. Each public operation parses its input, asks the core to
 //! decide, and persists the result in one store transaction; notifications are written in
-//! that same transaction and delivered after commit.
+//! that same transaction and sent by the mailer off the request path (`notify`).
 
 pub mod attribution;
 pub mod auth;
@@ -49,8 +49,11 @@ pub struct AppConfig {
     pub environment: Environment,
     /// SHA-256 (hex) of the operator token.
     pub admin_token_hash: String,
-    /// `smtp://user:pass@host:port`; `None` keeps mail in the outbox only.
+    /// `smtp://` (plain), `smtp://…?tls=required` (STARTTLS) or `smtps://` (implicit TLS),
+    /// with optional `user:pass@` and `:port`; `None` keeps mail in the outbox only.
     pub smtp_url: Option<String>,
+    /// PEM file of a CA trusted for the SMTP server's certificate, besides the public roots.
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     /// Prefix of case references (`DEB-`).
     pub case_prefix: String,
     /// Days after a reporting period during which disputes are accepted.
@@ -83,6 +86,8 @@ pub struct App {
     secret: Arc<Vec<u8>>,
     /// The test clock, when the environment is `test`.
     pub test_clock: Option<Arc<TestClock>>,
+    /// Wakes the mail loop after a commit that queued mail.
+    mail_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Actor names recorded in histories and the audit trail.
@@ -124,7 +129,15 @@ impl App {
             }
             Environment::Production => (base_clock.clone(), None),
         };
-        Ok(App { store, clock, wall_clock: base_clock, config: Arc::new(config), secret: Arc::new(secret), test_clock })
+        Ok(App {
+            store,
+            clock,
+            wall_clock: base_clock,
+            config: Arc::new(config),
+            secret: Arc::new(secret),
+            test_clock,
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
+        })
     }
 
     /// The installation's time: the test clock in `test`. Every domain rule reads this.

@@ -3,7 +3,7 @@
 
 use refshare_core::case::CaseSource;
 use refshare_core::link::{Link, LinkEvent, LinkRequestStatus, LinkStatus};
-use refshare_store::{ClientRecord, LinkRequestRecord, PartnerRecord, SdcaSignature};
+use refshare_store::{ClientRecord, LinkRequestRecord, PartnerRecord, Savepoint, SdcaSignature};
 use uuid::Uuid;
 
 use crate::auth::hash_secret;
@@ -71,7 +71,7 @@ impl App {
                 if r.request.status == LinkRequestStatus::Pending {
                     self.expire_request(&mut tx, &r, &partner).await?;
                     tx.commit().await?;
-                    self.deliver_notifications().await?;
+                    self.wake_mailer();
                 }
                 return Err(LinkError::RequestExpired.into());
             }
@@ -142,14 +142,29 @@ impl App {
                 let mut failed = Vec::new();
                 let mut failed_json = Vec::new();
                 for (i, c) in cases.iter().enumerate() {
+                    // Each case is replayed under a savepoint: a case the database refuses
+                    // (on PostgreSQL, any failed statement aborts the whole transaction)
+                    // is undone alone, and the approval and the other cases go on.
+                    tx.savepoint(Savepoint::ReplayCase).await?;
                     let outcome = match parse_case(c, &format!("cases[{i}].")) {
                         Ok(nc) => self.insert_case(&mut tx, &client, &nc, origin, true).await.map(|_| ()),
                         Err(e) => Err(AppError::Validation(e)),
                     };
                     match outcome {
-                        Ok(()) => replayed += 1,
-                        Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
+                        Ok(()) => {
+                            tx.release_savepoint(Savepoint::ReplayCase).await?;
+                            replayed += 1;
+                        }
                         Err(e) => {
+                            // If even this fails, the connection is gone: the approval fails.
+                            tx.rollback_to_savepoint(Savepoint::ReplayCase).await?;
+                            let e = match e {
+                                AppError::Internal(cause) => {
+                                    tracing::warn!(link_request = %r.request.id, case = i, %cause, "a stored case could not be replayed");
+                                    AppError::Internal("the case could not be stored".into())
+                                }
+                                e => e,
+                            };
                             failed_json.push(serde_json::json!({
                                 "index": i,
                                 "creditorReference": c.get("creditorReference").and_then(|v| v.as_str()),
@@ -205,7 +220,7 @@ impl App {
             }
         }
         tx.commit().await?;
-        self.deliver_notifications().await?;
+        self.wake_mailer();
         self.approval_page(token).await
     }
 
@@ -356,7 +371,7 @@ impl App {
             }
         }
         tx.commit().await?;
-        self.deliver_notifications().await?;
+        self.wake_mailer();
         Ok(overdue.len())
     }
 }

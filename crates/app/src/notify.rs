@@ -1,11 +1,25 @@
-//! E-mail notifications (SPEC §9). A notification is written in the same transaction as
-//! the change it announces (status `queued`) and delivered after commit: over SMTP when
-//! configured (`sent` / `failed` with the error), otherwise kept in the readable outbox
-//! (`outbox`). Either way support can answer "was the approval e-mail sent?".
+//! E-mail notifications (SPEC §9). Use cases only enqueue: [`enqueue`] writes a `queued`
+//! row in the use case's own transaction, so the mail exists exactly when the change
+//! does, and no request waits for (or fails because of) an SMTP server.
+//!
+//! The mailer, [`App::deliver_due_mail`], runs off the request path (the server's mail
+//! loop; the test harness after each request). It claims due rows with a lease, so
+//! several processes on one database never send the same row twice while the lease
+//! holds, and settles each one:
+//! - no SMTP configured: `outbox` (kept readable, never sent, no `sent_at`);
+//! - accepted by the SMTP server: `sent` with `sent_at`;
+//! - refused or unreachable: retried after [`retry_delay_ms`] (1 min doubling, by the
+//!   Clock); after [`MAX_ATTEMPTS`] attempts, or at once on a permanent (5xx) refusal or
+//!   an unusable address, `failed` with the error.
+//!
+//! SMTP URLs: `smtp://` (plain), `smtp://…?tls=required` (STARTTLS, refused if the server
+//! does not offer it) and `smtps://` (implicit TLS), through lettre with rustls.
 
+use std::path::Path;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 use refshare_store::{NotificationRecord, Tx};
@@ -25,7 +39,40 @@ pub mod kind {
     pub const ONBOARDING_INVITATION: &str = "onboarding_invitation";
 }
 
-/// Queues an e-mail inside `tx`.
+/// Notification statuses.
+pub mod status {
+    /// Waiting for the mailer (or claimed by one until `next_attempt_at`).
+    pub const QUEUED: &str = "queued";
+    /// Accepted by the SMTP server at `sent_at`.
+    pub const SENT: &str = "sent";
+    /// No SMTP server configured: stored for reading only.
+    pub const OUTBOX: &str = "outbox";
+    /// Given up; `error` says why.
+    pub const FAILED: &str = "failed";
+}
+
+/// SMTP attempts per e-mail, the first included.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// Wait after the first failed attempt; each further failure doubles it.
+pub const FIRST_RETRY_MS: i64 = 60_000;
+/// E-mails claimed per batch.
+const BATCH: u32 = 5;
+/// Batches per pass, so one pass ends even when the queue keeps filling.
+const MAX_BATCHES: usize = 20;
+/// Timeout of each SMTP command.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bound on one whole send (connect, TLS, dialogue).
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a claimed batch is reserved: longer than a batch of sends can take.
+const LEASE_MS: i64 = 2 * BATCH as i64 * SEND_TIMEOUT.as_millis() as i64;
+
+/// The wait before the next attempt after `attempts` failed ones (1 min, 2, 4, … 64 min:
+/// eight attempts span about two hours).
+pub fn retry_delay_ms(attempts: i64) -> i64 {
+    FIRST_RETRY_MS << (attempts - 1).clamp(0, 20)
+}
+
+/// Queues an e-mail inside `tx`; it is due at once.
 pub async fn enqueue(
     tx: &mut Tx,
     app: &App,
@@ -35,6 +82,7 @@ pub async fn enqueue(
     body: String,
     related_id: Option<String>,
 ) -> Result<(), AppError> {
+    let now = app.now();
     tx.insert_notification(&NotificationRecord {
         id: Uuid::new_v4(),
         kind: kind.into(),
@@ -42,70 +90,288 @@ pub async fn enqueue(
         subject: subject.into(),
         body,
         related_id,
-        status: "queued".into(),
+        status: status::QUEUED.into(),
         error: None,
-        created_at: app.now(),
+        created_at: now,
         sent_at: None,
+        attempts: 0,
+        next_attempt_at: Some(now),
     })
     .await?;
     Ok(())
 }
 
+/// What one pass of [`App::deliver_due_mail`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailReport {
+    pub claimed: usize,
+    pub sent: usize,
+    pub outbox: usize,
+    /// Failed attempts that will be retried.
+    pub retrying: usize,
+    /// E-mails given up on.
+    pub failed: usize,
+}
+
+/// Why one attempt did not send.
+struct Failure {
+    message: String,
+    /// Retrying cannot help (a 5xx refusal, an address that does not parse).
+    permanent: bool,
+}
+
+impl Failure {
+    fn transient(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), permanent: false }
+    }
+}
+
+type Transport = AsyncSmtpTransport<Tokio1Executor>;
+
 impl App {
-    /// Delivers every queued notification. Called after commits; safe to call anytime.
-    pub async fn deliver_notifications(&self) -> Result<(), AppError> {
-        let queued = self.store.begin().await?.queued_notifications().await?;
-        for n in queued {
-            let (status, error) = match &self.config.smtp_url {
-                None => ("outbox", None),
-                Some(url) => match send_smtp(url, &n).await {
-                    Ok(()) => ("sent", None),
-                    Err(e) => {
-                        tracing::warn!(notification = %n.id, error = %e, "e-mail delivery failed");
-                        ("failed", Some(e))
-                    }
-                },
-            };
+    /// Tells the mail loop that a committed change queued mail, so it need not wait for
+    /// its next tick. Cheap; does nothing when no loop runs.
+    pub fn wake_mailer(&self) {
+        self.mail_wake.notify_one();
+    }
+
+    /// Resolves when [`App::wake_mailer`] was called since the last wait.
+    pub async fn mailer_woken(&self) {
+        self.mail_wake.notified().await;
+    }
+
+    /// Sends (or moves to the outbox) every due e-mail; safe to call anytime, from any
+    /// number of processes. Errors are the database's; SMTP failures are recorded on the
+    /// rows and retried.
+    pub async fn deliver_due_mail(&self) -> Result<MailReport, AppError> {
+        let mut report = MailReport::default();
+        let mut transport: Option<Result<Transport, String>> = None;
+        for _ in 0..MAX_BATCHES {
+            let now = self.now();
+            let lease = now + chrono::Duration::milliseconds(LEASE_MS);
             let mut tx = self.store.begin().await?;
-            tx.set_notification_status(n.id, status, error.as_deref(), Some(self.now())).await?;
+            let claimed = tx.claim_due_notifications(now, lease, BATCH).await?;
             tx.commit().await?;
+            let n = claimed.len();
+            report.claimed += n;
+            for mail in claimed {
+                self.deliver_mail(mail, lease, &mut transport, &mut report).await?;
+            }
+            if n < BATCH as usize {
+                break;
+            }
         }
+        Ok(report)
+    }
+
+    async fn deliver_mail(
+        &self,
+        mut n: NotificationRecord,
+        claimed_until: refshare_core::Instant,
+        transport: &mut Option<Result<Transport, String>>,
+        report: &mut MailReport,
+    ) -> Result<(), AppError> {
+        let outcome = match &self.config.smtp_url {
+            None => None,
+            Some(url) => {
+                let t = transport.get_or_insert_with(|| smtp_transport(url, self.config.smtp_ca_file.as_deref()));
+                Some(match t {
+                    Ok(t) => match tokio::time::timeout(SEND_TIMEOUT, send(t, &n)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(Failure::transient(format!("no answer within {} s", SEND_TIMEOUT.as_secs()))),
+                    },
+                    Err(e) => Err(Failure::transient(e.clone())),
+                })
+            }
+        };
+        let at = self.now();
+        match outcome {
+            None => {
+                n.status = status::OUTBOX.into();
+                n.next_attempt_at = None;
+                report.outbox += 1;
+            }
+            Some(Ok(())) => {
+                n.attempts += 1;
+                n.status = status::SENT.into();
+                n.sent_at = Some(at);
+                n.error = None;
+                n.next_attempt_at = None;
+                report.sent += 1;
+            }
+            Some(Err(f)) => {
+                n.attempts += 1;
+                tracing::warn!(notification = %n.id, attempt = n.attempts, error = %f.message, "e-mail delivery failed");
+                n.error = Some(f.message);
+                if f.permanent || n.attempts >= MAX_ATTEMPTS {
+                    n.status = status::FAILED.into();
+                    n.next_attempt_at = None;
+                    report.failed += 1;
+                } else {
+                    n.next_attempt_at = Some(at + chrono::Duration::milliseconds(retry_delay_ms(n.attempts)));
+                    report.retrying += 1;
+                }
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        if !tx.settle_notification(&n, claimed_until).await? {
+            tracing::warn!(notification = %n.id, "e-mail claim expired before it was settled; another mailer owns it now");
+        }
+        tx.commit().await?;
         Ok(())
     }
 }
 
-async fn send_smtp(url: &str, n: &NotificationRecord) -> Result<(), String> {
-    let to: Mailbox = n.to_addr.parse().map_err(|e| format!("bad recipient: {e}"))?;
+async fn send(transport: &Transport, n: &NotificationRecord) -> Result<(), Failure> {
+    let permanent = |message: String| Failure { message, permanent: true };
+    let to: Mailbox = n.to_addr.parse().map_err(|e| permanent(format!("bad recipient: {e}")))?;
     let msg = Message::builder()
-        .from(FROM.parse().map_err(|e| format!("bad sender: {e}"))?)
+        .from(FROM.parse().map_err(|e| permanent(format!("bad sender: {e}")))?)
         .to(to)
         .subject(n.subject.clone())
         .body(n.body.clone())
-        .map_err(|e| e.to_string())?;
-    let transport = smtp_transport(url)?;
-    transport.send(msg).await.map(|_| ()).map_err(|e| e.to_string())
+        .map_err(|e| permanent(e.to_string()))?;
+    transport.send(msg).await.map(|_| ()).map_err(|e| Failure { permanent: e.is_permanent(), message: error_chain(&e) })
 }
 
-/// Builds a transport from `smtp://[user:pass@]host[:port]`. Plain SMTP only: meant for
-/// a local relay or a development catcher (TLS relays are a documented gap).
-fn smtp_transport(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let u = url::Url::parse(url).map_err(|e| format!("bad SMTP URL: {e}"))?;
-    if u.scheme() != "smtp" {
-        return Err(format!("unsupported SMTP URL scheme `{}`: use smtp://", u.scheme()));
+/// An error with its sources, for the row and the log.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let m = s.to_string();
+        if !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        src = s.source();
     }
-    let host = u.host_str().ok_or("SMTP URL has no host")?.to_string();
-    let mut b =
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(u.port().unwrap_or(25)).timeout(Some(Duration::from_secs(10)));
-    if !u.username().is_empty() {
-        b = b.credentials(lettre::transport::smtp::authentication::Credentials::new(
-            u.username().to_string(),
-            u.password().unwrap_or("").to_string(),
-        ));
+    out.chars().take(1000).collect()
+}
+
+/// How the connection to the SMTP server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// `smtp://`: no encryption (a local relay or a development catcher).
+    Plain,
+    /// `smtp://…?tls=required`: STARTTLS, and no mail if the server does not offer it.
+    StartTls,
+    /// `smtps://`: TLS from the first byte.
+    ImplicitTls,
+}
+
+/// Checks an SMTP URL (the forms of the module header) and says how it is secured.
+pub fn smtp_security(url: &str) -> Result<SmtpSecurity, String> {
+    let u = url::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host".into());
     }
-    Ok(b.build())
+    let mut tls = None;
+    for (k, v) in u.query_pairs() {
+        match k.as_ref() {
+            "tls" if tls.is_none() => tls = Some(v.into_owned()),
+            other => return Err(format!("unsupported URL parameter `{other}`: only tls=required is known")),
+        }
+    }
+    match (u.scheme(), tls.as_deref()) {
+        ("smtp", None) => Ok(SmtpSecurity::Plain),
+        ("smtp", Some("required")) => Ok(SmtpSecurity::StartTls),
+        ("smtp", Some(v)) => Err(format!("tls={v} is not supported: use tls=required (STARTTLS) or smtps:// (implicit TLS)")),
+        ("smtps", None) => Ok(SmtpSecurity::ImplicitTls),
+        ("smtps", Some(_)) => Err("smtps:// is TLS already and takes no tls parameter".into()),
+        (scheme, _) => Err(format!("unsupported scheme `{scheme}`: use smtp://, smtp://…?tls=required or smtps://")),
+    }
 }
 
 /// Checks an SMTP URL at start-up, so bad configuration fails early.
 pub fn check_smtp_url(url: &str) -> Result<(), String> {
-    smtp_transport(url).map(|_| ())
+    smtp_transport(url, None).map(|_| ())
+}
+
+/// Checks the CA file that the SMTP server's certificate is verified with (besides the
+/// public roots): readable, holding a PEM certificate, and used by a TLS URL.
+pub fn check_smtp_ca_file(path: &Path, url: Option<&str>) -> Result<(), String> {
+    match url.map(smtp_security) {
+        None => return Err("set only with an SMTP URL (REFSHARE_SMTP_URL)".into()),
+        Some(Ok(SmtpSecurity::Plain)) => {
+            return Err("the SMTP URL uses no TLS: use smtps:// or smtp://…?tls=required, or drop the CA file".into())
+        }
+        Some(_) => {}
+    }
+    root_certificate(path).map(|_| ())
+}
+
+fn root_certificate(path: &Path) -> Result<Certificate, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(format!("`{}` holds no PEM certificate", path.display()));
+    }
+    Certificate::from_pem(&pem).map_err(|e| format!("`{}` is not a usable PEM certificate: {e}", path.display()))
+}
+
+/// Builds a transport from the URL (lettre's `from_url`: credentials, default ports 25 /
+/// 587 / 465, EHLO name from the path), trusting `ca_file` in addition to the public
+/// roots when given.
+fn smtp_transport(url: &str, ca_file: Option<&Path>) -> Result<Transport, String> {
+    let security = smtp_security(url)?;
+    let mut builder = Transport::from_url(url).map_err(|e| format!("bad SMTP URL: {e}"))?;
+    if let (Some(path), SmtpSecurity::StartTls | SmtpSecurity::ImplicitTls) = (ca_file, security) {
+        let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        let params = TlsParameters::builder(host)
+            .add_root_certificate(root_certificate(path)?)
+            .build_rustls()
+            .map_err(|e| format!("TLS settings: {e}"))?;
+        builder = builder.tls(match security {
+            SmtpSecurity::ImplicitTls => Tls::Wrapper(params),
+            _ => Tls::Required(params),
+        });
+    }
+    Ok(builder.timeout(Some(SMTP_TIMEOUT)).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_one_minute_doubling() {
+        let waits: Vec<i64> = (1..MAX_ATTEMPTS).map(|a| retry_delay_ms(a) / 60_000).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 64]);
+    }
+
+    #[test]
+    fn smtp_urls_say_how_they_are_secured() {
+        for (url, want) in [
+            ("smtp://relay.local", Ok(SmtpSecurity::Plain)),
+            ("smtp://u:p@relay.local:2525", Ok(SmtpSecurity::Plain)),
+            ("smtp://u:p@mail.example:587?tls=required", Ok(SmtpSecurity::StartTls)),
+            ("smtps://u:p@mail.example", Ok(SmtpSecurity::ImplicitTls)),
+        ] {
+            assert_eq!(smtp_security(url), want, "{url}");
+            assert!(check_smtp_url(url).is_ok(), "{url}");
+        }
+        for url in [
+            "http://mail.example",
+            "smtp://mail.example?tls=opportunistic",
+            "smtp://mail.example?tls=require",
+            "smtp://mail.example?starttls=1",
+            "smtps://mail.example?tls=required",
+            "smtp://",
+            "not a url",
+        ] {
+            assert!(check_smtp_url(url).is_err(), "{url} is refused");
+        }
+    }
+
+    #[test]
+    fn a_ca_file_needs_a_tls_url_and_a_certificate() {
+        let dir = std::env::temp_dir();
+        let empty = dir.join(format!("refshare-ca-{}.pem", Uuid::new_v4().simple()));
+        std::fs::write(&empty, "not a certificate").unwrap();
+        assert!(check_smtp_ca_file(&empty, Some("smtps://mail.example")).unwrap_err().contains("no PEM certificate"));
+        assert!(check_smtp_ca_file(&empty, Some("smtp://mail.example")).unwrap_err().contains("no TLS"));
+        assert!(check_smtp_ca_file(&empty, None).is_err());
+        assert!(check_smtp_ca_file(&dir.join("refshare-missing.pem"), Some("smtps://mail.example")).unwrap_err().contains("cannot read"));
+        let _ = std::fs::remove_file(empty);
+    }
 }

@@ -49,9 +49,13 @@ pub struct ServeArgs {
     /// Operator API bearer token (at least 32 characters); generated and printed if unset.
     #[arg(long, env = "REFSHARE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
-    /// `smtp://user:pass@host:port`; unset keeps e-mail in the outbox only.
+    /// `smtp://[user:pass@]host[:port]` (plain), `…?tls=required` (STARTTLS) or `smtps://…`
+    /// (implicit TLS); unset keeps e-mail in the outbox only.
     #[arg(long, env = "REFSHARE_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// PEM file of a CA to trust for the SMTP server's certificate (besides the public roots).
+    #[arg(long, env = "REFSHARE_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     /// Let webhooks reach 127.0.0.1 over plain http (honoured only in `test`).
     #[arg(long, env = "REFSHARE_WEBHOOK_ALLOW_LOOPBACK")]
     pub webhook_allow_loopback: bool,
@@ -88,6 +92,7 @@ pub struct Settings {
     pub admin_token: String,
     pub admin_token_generated: bool,
     pub smtp_url: Option<String>,
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     /// Webhooks may reach loopback over http (test environment only).
     pub webhook_allow_loopback: bool,
     pub case_prefix: String,
@@ -135,6 +140,10 @@ impl ServeArgs {
         if let Some(smtp) = &self.smtp_url {
             refshare_app::notify::check_smtp_url(smtp).map_err(|e| format!("REFSHARE_SMTP_URL / --smtp-url: {e}"))?;
         }
+        if let Some(ca) = &self.smtp_ca_file {
+            refshare_app::notify::check_smtp_ca_file(ca, self.smtp_url.as_deref())
+                .map_err(|e| format!("REFSHARE_SMTP_CA_FILE / --smtp-ca-file: {e}"))?;
+        }
         if self.webhook_allow_loopback && environment == Environment::Production {
             return Err("REFSHARE_WEBHOOK_ALLOW_LOOPBACK / --webhook-allow-loopback: only allowed in the `test` environment".into());
         }
@@ -164,6 +173,7 @@ impl ServeArgs {
             admin_token,
             admin_token_generated: generated,
             smtp_url: self.smtp_url,
+            smtp_ca_file: self.smtp_ca_file,
             webhook_allow_loopback: self.webhook_allow_loopback,
             case_prefix: self.case_prefix,
             dispute_window_days: self.dispute_window_days,
@@ -204,6 +214,13 @@ mod tests {
     }
 
     #[test]
+    fn smtp_urls_with_tls_are_accepted() {
+        for url in ["smtp://relay.local:2525", "smtp://u:p@mail.example:587?tls=required", "smtps://u:p@mail.example"] {
+            assert_eq!(check(&["--smtp-url", url]).unwrap().smtp_url.as_deref(), Some(url));
+        }
+    }
+
+    #[test]
     fn demo_implies_test_and_its_own_database() {
         let s = check(&["--demo"]).unwrap();
         assert_eq!(s.environment, Environment::Test);
@@ -227,7 +244,11 @@ mod tests {
             (vec!["--public-url", "not a url"], "REFSHARE_PUBLIC_URL"),
             (vec!["--public-url", "ftp://x"], "REFSHARE_PUBLIC_URL"),
             (vec!["--admin-token", "short"], "REFSHARE_ADMIN_TOKEN"),
-            (vec!["--smtp-url", "smtps://mail.example"], "REFSHARE_SMTP_URL"),
+            (vec!["--smtp-url", "smtp://mail.example?tls=opportunistic"], "REFSHARE_SMTP_URL"),
+            (vec!["--smtp-url", "http://mail.example"], "REFSHARE_SMTP_URL"),
+            (vec!["--smtp-ca-file", "/nonexistent/ca.pem"], "REFSHARE_SMTP_CA_FILE"),
+            (vec!["--smtp-url", "smtp://relay.local", "--smtp-ca-file", "/nonexistent/ca.pem"], "REFSHARE_SMTP_CA_FILE"),
+            (vec!["--smtp-url", "smtps://mail.example", "--smtp-ca-file", "/nonexistent/ca.pem"], "REFSHARE_SMTP_CA_FILE"),
             (vec!["--webhook-allow-loopback"], "REFSHARE_WEBHOOK_ALLOW_LOOPBACK"),
             (vec!["--demo", "--environment", "production"], "REFSHARE_ENVIRONMENT"),
             (vec!["--case-prefix", "DEB "], "REFSHARE_CASE_PREFIX"),

@@ -125,6 +125,7 @@ async fn reconcile(database_url: &str) -> Result<(), Exit> {
         environment: refshare_app::Environment::Production,
         admin_token_hash: String::new(),
         smtp_url: None,
+        smtp_ca_file: None,
         case_prefix: "DEB-".into(),
         dispute_window_days: 30,
         cp_invoicing_day: refshare_app::revenue::DEFAULT_CP_INVOICING_DAY,
@@ -170,6 +171,7 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
         environment: settings.environment,
         admin_token_hash: refshare_app::auth::hash_secret(&settings.admin_token),
         smtp_url: settings.smtp_url.clone(),
+        smtp_ca_file: settings.smtp_ca_file.clone(),
         case_prefix: settings.case_prefix.clone(),
         dispute_window_days: settings.dispute_window_days,
         cp_invoicing_day: settings.cp_invoicing_day,
@@ -201,6 +203,7 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
 
     let jobs = tokio::spawn(background_jobs(app.clone()));
     let webhooks = tokio::spawn(webhook_job(app.clone()));
+    let mail = tokio::spawn(mail_job(app.clone()));
     tracing::info!(listen = %settings.listen, public_url = %settings.public_url, environment = ?settings.environment, "refshare is ready");
     let served = axum::serve(listener, refshare_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
@@ -209,13 +212,16 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
     // A delivery cut off here is still claimed in the database and is retried when its
     // lease ends, with the same event id.
     webhooks.abort();
+    // Likewise an e-mail cut off mid-send is retried when its claim's lease ends.
+    mail.abort();
     store.close().await;
     served.map_err(|e| Exit { code: 1, line: format!("serving stopped: {e}") })?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Periodic work: record expired link requests, run the monthly CP invoicing when due.
+/// Periodic work: record expired link requests (their e-mail goes through the mail loop),
+/// run the monthly CP invoicing when due.
 async fn background_jobs(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -251,6 +257,27 @@ async fn webhook_job(app: App) {
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "webhook delivery job failed"),
+        }
+    }
+}
+
+/// How often due e-mail is looked for when no commit woke the mail loop.
+const MAIL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Sends due e-mail (queued by use cases, or due for a retry), woken right after a
+/// commit that queued mail and every few seconds otherwise. Mail never rides on a request.
+async fn mail_job(app: App) {
+    loop {
+        match app.deliver_due_mail().await {
+            Ok(r) if r.claimed > 0 => {
+                tracing::info!(sent = r.sent, outbox = r.outbox, retrying = r.retrying, failed = r.failed, "e-mail delivery")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "e-mail delivery job failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(MAIL_INTERVAL) => {}
+            _ = app.mailer_woken() => {}
         }
     }
 }

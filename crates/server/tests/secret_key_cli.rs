@@ -93,6 +93,7 @@ fn production_refuses_to_start_without_a_key_or_with_another_key() {
             environment: Environment::Production,
             admin_token_hash: String::new(),
             smtp_url: None,
+            smtp_ca_file: None,
             case_prefix: "DEB-".into(),
             dispute_window_days: 30,
             cp_invoicing_day: 8,

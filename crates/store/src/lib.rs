@@ -294,7 +294,6 @@ impl Store {
 /// One database transaction; dropped without [`Tx::commit`] it rolls back.
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
-    #[allow(dead_code)]
     backend: Backend,
 }
 
@@ -304,8 +303,47 @@ impl Tx {
         Ok(())
     }
 
+    /// Marks a savepoint: [`Tx::rollback_to_savepoint`] undoes what came after it, and
+    /// only that. On PostgreSQL it also clears the abort a failed statement leaves, so
+    /// the transaction can go on after one step of it failed.
+    pub async fn savepoint(&mut self, name: Savepoint) -> Result<()> {
+        self.simple(&format!("SAVEPOINT {}", name.as_str())).await
+    }
+
+    /// Undoes everything since [`Tx::savepoint`] and releases the savepoint.
+    pub async fn rollback_to_savepoint(&mut self, name: Savepoint) -> Result<()> {
+        self.simple(&format!("ROLLBACK TO SAVEPOINT {}", name.as_str())).await?;
+        self.release_savepoint(name).await
+    }
+
+    /// Keeps what was done since [`Tx::savepoint`] and forgets the savepoint.
+    pub async fn release_savepoint(&mut self, name: Savepoint) -> Result<()> {
+        self.simple(&format!("RELEASE SAVEPOINT {}", name.as_str())).await
+    }
+
+    async fn simple(&mut self, sql: &str) -> Result<()> {
+        use sqlx::Executor;
+        self.conn().execute(sql).await?;
+        Ok(())
+    }
+
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.inner
+    }
+}
+
+/// The savepoints use cases set inside a transaction (a closed set: names are SQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Savepoint {
+    /// One stored case replayed when a link request is approved.
+    ReplayCase,
+}
+
+impl Savepoint {
+    fn as_str(self) -> &'static str {
+        match self {
+            Savepoint::ReplayCase => "replay_case",
+        }
     }
 }
 

@@ -3,9 +3,10 @@
 
 use refshare_core::Instant;
 use sqlx::any::AnyRow;
-use uuid::Uuid;
 
-use crate::{at, get, ms, opt_at, uuid, AuditFilter, AuditRecord, IdempotencyRecord, NotificationRecord, PageReq, Result, StoreError, Tx};
+use crate::{
+    at, get, ms, opt_at, uuid, AuditFilter, AuditRecord, Backend, IdempotencyRecord, NotificationRecord, PageReq, Result, StoreError, Tx,
+};
 
 fn notification_from(r: &AnyRow) -> Result<NotificationRecord> {
     Ok(NotificationRecord {
@@ -19,10 +20,13 @@ fn notification_from(r: &AnyRow) -> Result<NotificationRecord> {
         error: get(r, "error")?,
         created_at: at(get(r, "created_at")?),
         sent_at: opt_at(get(r, "sent_at")?),
+        attempts: get(r, "attempts")?,
+        next_attempt_at: opt_at(get(r, "next_attempt_at")?),
     })
 }
 
-const NOTIFICATION_COLS: &str = "id, kind, to_addr, subject, body, related_id, status, error, created_at, sent_at";
+const NOTIFICATION_COLS: &str =
+    "id, kind, to_addr, subject, body, related_id, status, error, created_at, sent_at, attempts, next_attempt_at";
 
 impl Tx {
     pub async fn idempotency(&mut self, scope: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
@@ -57,7 +61,7 @@ impl Tx {
     }
 
     pub async fn insert_notification(&mut self, n: &NotificationRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO notifications ({NOTIFICATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+        sqlx::query(&format!("INSERT INTO notifications ({NOTIFICATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
             .bind(n.id.to_string())
             .bind(&n.kind)
             .bind(&n.to_addr)
@@ -68,20 +72,62 @@ impl Tx {
             .bind(n.error.clone())
             .bind(ms(n.created_at))
             .bind(n.sent_at.map(ms))
+            .bind(n.attempts)
+            .bind(n.next_attempt_at.map(ms))
             .execute(self.conn())
             .await?;
         Ok(())
     }
 
-    pub async fn set_notification_status(&mut self, id: Uuid, status: &str, error: Option<&str>, sent_at: Option<Instant>) -> Result<()> {
-        sqlx::query("UPDATE notifications SET status = $2, error = $3, sent_at = $4 WHERE id = $1")
-            .bind(id.to_string())
-            .bind(status)
-            .bind(error.map(str::to_string))
-            .bind(sent_at.map(ms))
-            .execute(self.conn())
-            .await?;
-        Ok(())
+    /// Claims up to `limit` queued notifications due at `now` (oldest due first) by moving
+    /// their `next_attempt_at` to `lease_until`; returns them oldest first. The claim is a
+    /// single UPDATE, so several mailers on one database never claim the same row: on
+    /// PostgreSQL a concurrent claimer skips rows being claimed (`SKIP LOCKED`), on SQLite
+    /// the write lock serialises claimers. A claim never settled (the process died
+    /// mid-send) comes due again when the lease ends.
+    pub async fn claim_due_notifications(&mut self, now: Instant, lease_until: Instant, limit: u32) -> Result<Vec<NotificationRecord>> {
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        // The due rows are picked once (a materialised CTE): as a plain subquery the planner
+        // may evaluate it again per row and claim more than `limit`.
+        let rows = sqlx::query(&format!(
+            "WITH due AS MATERIALIZED (\
+               SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= $1 \
+               ORDER BY next_attempt_at, created_at, id LIMIT $2 {lock}) \
+             UPDATE notifications SET next_attempt_at = $3 \
+             WHERE id IN (SELECT id FROM due) AND status = 'queued' AND next_attempt_at <= $1 \
+             RETURNING {NOTIFICATION_COLS}"
+        ))
+        .bind(ms(now))
+        .bind(limit as i64)
+        .bind(ms(lease_until))
+        .fetch_all(self.conn())
+        .await?;
+        let mut out = rows.iter().map(notification_from).collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|n| (n.created_at, n.id));
+        Ok(out)
+    }
+
+    /// Records the outcome of a claimed notification (status, error, attempts, next due
+    /// time, sending time), if the claim made until `claimed_until` still holds; `false`
+    /// when another mailer took the row over after the lease ended.
+    pub async fn settle_notification(&mut self, n: &NotificationRecord, claimed_until: Instant) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE notifications SET status = $2, error = $3, sent_at = $4, attempts = $5, next_attempt_at = $6 \
+             WHERE id = $1 AND status = 'queued' AND next_attempt_at = $7",
+        )
+        .bind(n.id.to_string())
+        .bind(&n.status)
+        .bind(n.error.clone())
+        .bind(n.sent_at.map(ms))
+        .bind(n.attempts)
+        .bind(n.next_attempt_at.map(ms))
+        .bind(ms(claimed_until))
+        .execute(self.conn())
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     /// Notifications, newest first, optionally filtered by recipient and kind.
@@ -101,14 +147,6 @@ impl Tx {
             }
         }
         Ok(out)
-    }
-
-    /// Notifications still waiting for the mailer.
-    pub async fn queued_notifications(&mut self) -> Result<Vec<NotificationRecord>> {
-        let rows = sqlx::query(&format!("SELECT {NOTIFICATION_COLS} FROM notifications WHERE status = 'queued' ORDER BY created_at, id"))
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter().map(notification_from).collect()
     }
 
     pub async fn insert_audit(&mut self, a: &AuditRecord) -> Result<()> {

@@ -331,10 +331,18 @@ pub struct NotificationRecord {
     pub subject: String,
     pub body: String,
     pub related_id: Option<String>,
+    /// `queued` (waiting, or claimed by a mailer until `next_attempt_at`), `sent`,
+    /// `outbox` (no SMTP configured: kept readable, never sent) or `failed` (gave up).
     pub status: String,
+    /// The last failed attempt's error.
     pub error: Option<String>,
     pub created_at: Instant,
+    /// When the SMTP server accepted it; only for `sent`.
     pub sent_at: Option<Instant>,
+    /// SMTP attempts made so far.
+    pub attempts: i64,
+    /// When a `queued` row is next due (or its claim's lease ends); `None` otherwise.
+    pub next_attempt_at: Option<Instant>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

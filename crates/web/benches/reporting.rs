@@ -51,6 +51,7 @@ async fn run(label: &str, url: &str, n: usize) {
         environment: Environment::Test,
         admin_token_hash: refshare_app::auth::hash_secret(TOKEN),
         smtp_url: None,
+        smtp_ca_file: None,
         case_prefix: "DEB-".into(),
         dispute_window_days: 30,
         cp_invoicing_day: 8,

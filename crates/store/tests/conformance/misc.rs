@@ -7,6 +7,8 @@ use uuid::Uuid;
 use crate::fixtures::*;
 use crate::harness::{conformance, TestResult};
 
+const MINUTE: i64 = 60 * SECOND;
+
 conformance!(idempotency_keys_are_unique_per_scope);
 async fn idempotency_keys_are_unique_per_scope(store: Store) -> TestResult {
     let created = IdempotencyRecord {
@@ -45,6 +47,8 @@ fn notification(kind: &str, to: &str, created_ms: i64) -> NotificationRecord {
         error: None,
         created_at: t(created_ms),
         sent_at: None,
+        attempts: 0,
+        next_attempt_at: Some(t(created_ms)),
     }
 }
 
@@ -66,22 +70,80 @@ async fn notifications_filter_and_status(store: Store) -> TestResult {
     assert_eq!(ids(tx.notifications(None, Some("welcome"), 10).await?), vec![elsewhere.id, welcome.id]);
     assert_eq!(ids(tx.notifications(Some("owner@acme.example"), Some("welcome"), 10).await?), vec![welcome.id]);
     assert_eq!(ids(tx.notifications(None, None, 1).await?), vec![elsewhere.id]);
-    assert_eq!(ids(tx.queued_notifications().await?), vec![approval.id, welcome.id, elsewhere.id], "oldest first");
+    drop(tx);
 
-    tx.set_notification_status(approval.id, "sent", None, Some(t(HOUR))).await?;
-    tx.set_notification_status(welcome.id, "failed", Some("550 mailbox unavailable"), None).await?;
+    // A claim takes what is due, oldest first, and leases it.
+    let lease = t(HOUR + 5 * MINUTE);
+    let mut tx = store.begin().await?;
+    assert!(tx.claim_due_notifications(t(-1), lease, 10).await?.is_empty(), "nothing is due before its time");
+    let claimed = tx.claim_due_notifications(t(HOUR), lease, 2).await?;
+    assert_eq!(ids(claimed.clone()), vec![approval.id, welcome.id], "oldest due first, up to the limit");
+    assert!(claimed.iter().all(|n| n.next_attempt_at == Some(lease)));
     tx.commit().await?;
 
     let mut tx = store.begin().await?;
-    assert_eq!(tx.queued_notifications().await?, vec![elsewhere]);
-    let stored = tx.notifications(Some("owner@acme.example"), None, 10).await?;
-    assert_eq!(
-        stored,
-        vec![
-            NotificationRecord { status: "failed".into(), error: Some("550 mailbox unavailable".into()), ..welcome },
-            NotificationRecord { status: "sent".into(), sent_at: Some(t(HOUR)), ..approval },
-        ]
+    assert_eq!(ids(tx.claim_due_notifications(t(HOUR), lease, 10).await?), vec![elsewhere.id], "leased rows are not claimed again");
+    let sent = NotificationRecord { status: "sent".into(), sent_at: Some(t(HOUR)), attempts: 1, next_attempt_at: None, ..approval.clone() };
+    let retry =
+        NotificationRecord { error: Some("421 try later".into()), attempts: 1, next_attempt_at: Some(t(HOUR + MINUTE)), ..welcome.clone() };
+    assert!(tx.settle_notification(&sent, lease).await?);
+    assert!(tx.settle_notification(&retry, lease).await?);
+    assert!(
+        !tx.settle_notification(&NotificationRecord { status: "failed".into(), ..elsewhere.clone() }, t(0)).await?,
+        "a lost lease settles nothing"
     );
+    tx.commit().await?;
+
+    let mut tx = store.begin().await?;
+    assert!(tx.claim_due_notifications(t(HOUR + MINUTE - 1), lease, 10).await?.is_empty(), "a retry waits for its time");
+    assert_eq!(ids(tx.claim_due_notifications(t(HOUR + MINUTE), t(DAY), 10).await?), vec![welcome.id]);
+    assert_eq!(
+        ids(tx.claim_due_notifications(lease, t(DAY), 10).await?),
+        vec![elsewhere.id],
+        "an unsettled claim comes back after its lease"
+    );
+    drop(tx);
+
+    let mut tx = store.begin().await?;
+    let stored = tx.notifications(Some("owner@acme.example"), None, 10).await?;
+    assert_eq!(stored, vec![retry, sent]);
+    Ok(())
+}
+
+conformance!(concurrent_claims_take_each_notification_once, with_url);
+/// Two stores (as two server processes) claim from one database at the same time.
+async fn concurrent_claims_take_each_notification_once(store: Store, url: String) -> TestResult {
+    let other = Store::open(&url).await?;
+    let mut all = Vec::new();
+    let mut tx = store.begin().await?;
+    for i in 0..40 {
+        let n = notification("welcome", &format!("u{i}@acme.example"), i);
+        tx.insert_notification(&n).await?;
+        all.push(n.id);
+    }
+    tx.commit().await?;
+    let claimer = |s: Store| async move {
+        let mut got = Vec::new();
+        loop {
+            let mut tx = s.begin().await?;
+            let batch = tx.claim_due_notifications(t(HOUR), t(DAY), 3).await?;
+            tx.commit().await?;
+            if batch.is_empty() {
+                return Ok::<_, refshare_store::StoreError>(got);
+            }
+            got.extend(batch.into_iter().map(|n| n.id));
+            tokio::task::yield_now().await;
+        }
+    };
+    let (a, b) = tokio::join!(tokio::spawn(claimer(store.clone())), tokio::spawn(claimer(other.clone())));
+    let (a, b) = (a??, b??);
+    other.close().await;
+    let mut seen: Vec<Uuid> = a.iter().chain(b.iter()).copied().collect();
+    assert_eq!(seen.len(), all.len(), "every row claimed exactly once (a: {}, b: {})", a.len(), b.len());
+    seen.sort();
+    seen.dedup();
+    all.sort();
+    assert_eq!(seen, all);
     Ok(())
 }
 

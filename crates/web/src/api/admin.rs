@@ -270,6 +270,7 @@ async fn notifications(State(app): State<App>, _: Operator, q: Params) -> ApiRes
     Ok(Json(json!({"notifications": list.iter().map(|n| json!({
         "id": n.id, "kind": n.kind, "to": n.to_addr, "subject": n.subject, "body": n.body, "relatedId": n.related_id,
         "status": n.status, "error": n.error, "createdAt": ts(n.created_at), "sentAt": opt_ts(n.sent_at),
+        "attempts": n.attempts, "nextAttemptAt": opt_ts(n.next_attempt_at),
     })).collect::<Vec<_>>()})))
 }
 

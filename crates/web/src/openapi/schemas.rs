@@ -1363,13 +1363,21 @@ pub struct Notification {
     pub body: String,
     #[schema(required = true)]
     pub related_id: Option<String>,
-    /// Delivery status.
+    /// `queued` (waiting for the mailer, or for a retry), `sent`, `outbox` (no SMTP
+    /// configured: stored, never sent) or `failed` (given up).
     pub status: String,
+    /// The last failed attempt's error.
     #[schema(required = true)]
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the SMTP server accepted it; `null` unless `sent`.
     #[schema(required = true)]
     pub sent_at: Option<DateTime<Utc>>,
+    /// SMTP attempts so far.
+    pub attempts: i64,
+    /// When a `queued` e-mail is next tried; `null` otherwise.
+    #[schema(required = true)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 #[derive(ToSchema)]

@@ -62,6 +62,9 @@ pub struct TestApp {
     pub router: Router,
     #[allow(dead_code)]
     pub app: App,
+    /// Run one mail pass after each request, as the server's mail loop would, so a test
+    /// reads the mail's outcome deterministically (default `true`).
+    pub deliver_mail_after_requests: bool,
     url: String,
     clock: Arc<SteppingClock>,
     /// The secret key the App seals secrets with (kept across restarts).
@@ -123,7 +126,15 @@ impl TestApp {
         let clock = Arc::new(SteppingClock(AtomicI64::new(start)));
         let keys = Keyring::single(SecretKey::generate());
         let app = Self::open_app(url, environment, false, clock.clone(), keys.clone()).await.expect("app");
-        TestApp { router: refshare_web::router(app.clone()), app, url: url.to_string(), clock, keys, _db: db }
+        TestApp {
+            router: refshare_web::router(app.clone()),
+            app,
+            deliver_mail_after_requests: true,
+            url: url.to_string(),
+            clock,
+            keys,
+            _db: db,
+        }
     }
 
     async fn open_app(
@@ -139,6 +150,7 @@ impl TestApp {
             environment,
             admin_token_hash: refshare_app::auth::hash_secret(ADMIN_TOKEN),
             smtp_url: None,
+            smtp_ca_file: None,
             case_prefix: "DEB-".into(),
             dispute_window_days: 30,
             cp_invoicing_day: 8,
@@ -176,8 +188,23 @@ impl TestApp {
         Ok(())
     }
 
+    /// Rebuilds the App over the same database and clock with a changed configuration.
+    #[allow(dead_code)]
+    pub async fn reconfigure(&mut self, change: impl FnOnce(&mut AppConfig)) {
+        let mut config = (*self.app.config).clone();
+        change(&mut config);
+        let store = Store::open(&self.url).await.expect("open store");
+        let app = App::new(store, config, self.clock.clone()).await.expect("app");
+        self.app.store.close().await;
+        self.router = refshare_web::router(app.clone());
+        self.app = app;
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Resp {
         let res = self.router.clone().oneshot(req).await.expect("infallible");
+        if self.deliver_mail_after_requests {
+            self.app.deliver_due_mail().await.expect("mail pass");
+        }
         let status = res.status();
         let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body");
         let text = String::from_utf8_lossy(&bytes).into_owned();

@@ -44,6 +44,7 @@ async fn metrics_token_is_required_when_configured() {
         environment: Environment::Production,
         admin_token_hash: refshare_app::auth::hash_secret(crate::harness::ADMIN_TOKEN),
         smtp_url: None,
+        smtp_ca_file: None,
         case_prefix: "DEB-".into(),
         dispute_window_days: 30,
         cp_invoicing_day: 8,
