@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn smtp_urls_with_tls_are_accepted() {
         for url in ["smtp://relay.local:2525", "smtp://u:p@mail.example:587?tls=required", "smtps://u:p@mail.example"] {
-            assert_eq!(check(&["--smtp-url", url]).unwrap().smtp_url.as_deref(), Some(url));
+            assert_eq!(check(&["--environment", "test", "--smtp-url", url]).unwrap().smtp_url.as_deref(), Some(url));
         }
     }
 
