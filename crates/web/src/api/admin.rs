@@ -4,7 +4,7 @@
 //! test clock, and the money operations of `api::money`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::auth::Operator;
 use crate::error::ApiResult;
-use crate::extract::{camel_keys, parse_body, Body, JsonValue, MaybeJson, Params};
+use crate::extract::{parse_json, parse_strict, Body, JsonValue, MaybeJson, Params, Path, StrictProperties};
 use crate::views::attribution_json;
 use crate::wire::{num, opt_ts, pct, ts};
 
@@ -37,12 +37,12 @@ pub fn routes() -> Router<App> {
         .route("/clients", post(create_client))
         .route("/clients/{client_id}/cases", post(create_case))
         .route("/clients/{client_id}/api-key", post(issue_client_key))
-        .route("/cases/{case}/payments", post(register_payment))
-        .route("/cases/{case}/attribution", get(attribution))
+        .route("/cases/{case_id_or_reference}/payments", post(register_payment))
+        .route("/cases/{case_id_or_reference}/attribution", get(attribution))
         .route("/links", get(list_links))
-        .route("/links/{id}", get(get_link).delete(delete_link))
-        .route("/links/{id}/archive", post(archive_link))
-        .route("/links/{id}/unarchive", post(unarchive_link))
+        .route("/links/{link_id}", get(get_link).delete(delete_link))
+        .route("/links/{link_id}/archive", post(archive_link))
+        .route("/links/{link_id}/unarchive", post(unarchive_link))
         .route("/notifications", get(notifications))
         .route("/webhooks", get(webhooks))
         .route("/webhooks/deliveries", get(webhook_deliveries))
@@ -53,6 +53,8 @@ pub fn routes() -> Router<App> {
         .route("/test-clock/advance", post(advance_clock))
         .merge(crate::api::money::routes())
         .merge(crate::api::disputes::operator::routes())
+        // Ours: a property we do not know is a mistake worth a 400, not silence.
+        .layer(axum::Extension(StrictProperties))
 }
 
 fn id(s: &str, what: &'static str) -> Result<Uuid, AppError> {
@@ -222,7 +224,7 @@ async fn reason(body: Option<JsonValue>) -> Result<Option<String>, crate::error:
     match body {
         None => Ok(None),
         Some(v) => {
-            let r: ReasonBody = crate::extract::parse_body(v.value)?;
+            let r: ReasonBody = v.parse()?;
             if r.reason.as_deref().is_some_and(|r| r.len() > 1000) {
                 return Err(AppError::bad_field("reason", "must be at most 1000 characters").into());
             }
@@ -267,8 +269,7 @@ async fn load_rates(State(app): State<App>, _: Operator, headers: HeaderMap, bod
         let text = std::str::from_utf8(&body).map_err(|_| AppError::bad_field("body", "is not UTF-8 text"))?;
         app.load_ecb_csv(text).await?
     } else {
-        let value: Value = serde_json::from_slice(&body).map_err(|e| AppError::bad_field("body", format!("is not valid JSON: {e}")))?;
-        app.load_fx_rates(parse_body::<RatesInput>(camel_keys(value))?).await?
+        app.load_fx_rates(parse_strict::<RatesInput>(parse_json(&body)?)?).await?
     };
     Ok(Json(json!({"loaded": loaded})))
 }

@@ -2,7 +2,7 @@
 //! of a created case follows the credential: `customer_api` for the client's key,
 //! `partner_api` for a partner-minted token.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Customer;
 use crate::error::{error_body, status_of, ApiResult};
-use crate::extract::{JsonValue, Params};
+use crate::extract::{JsonValue, Params, Path};
 use crate::wire::{invoice_dto, page};
 
 pub fn routes() -> Router<App> {
@@ -22,7 +22,7 @@ pub fn routes() -> Router<App> {
         .route("/me", get(me))
         .route("/cases", post(create_case).get(list_cases))
         .route("/cases/{id}", get(get_case))
-        .route("/cases/case-reference/{reference}", get(by_reference))
+        .route("/cases/case-reference/{case_reference}", get(by_reference))
         .route("/cases/by-creditor-reference/{creditor_reference}", get(by_creditor_reference))
 }
 

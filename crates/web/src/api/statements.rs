@@ -1,7 +1,7 @@
 //! The partner's statement of a reporting period (`GET /referral-api/statements/{period}`):
 //! JSON by default, CSV with `?Format=csv` (one row per line, amounts as exact decimals).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Partner;
 use crate::error::ApiResult;
-use crate::extract::Params;
+use crate::extract::{Params, Path};
 use crate::wire::{num, ts};
 
 /// Header row of the CSV form.

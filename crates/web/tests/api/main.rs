@@ -11,4 +11,5 @@ mod metrics;
 mod money;
 mod scenarios;
 mod statements;
+mod text_input;
 mod webhooks;
