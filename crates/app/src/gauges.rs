@@ -2,9 +2,11 @@
 //! ledger's balances per stage and currency, and rows per status of webhook deliveries,
 //! e-mails and disputes.
 
+use refshare_core::money::checked_add;
 use refshare_core::stage::RevenueStage;
 use refshare_store::StatusTable;
 
+use crate::fx::overflow;
 use crate::{App, AppError};
 
 /// One scrape's worth of business figures.
@@ -23,7 +25,7 @@ impl App {
         let mut ledger: Vec<(RevenueStage, String, i64, u32)> = Vec::new();
         for b in tx.ledger_balances(None).await? {
             match ledger.iter_mut().find(|(s, c, _, _)| *s == b.stage && c == b.currency.code()) {
-                Some(row) => row.2 += b.amount_minor,
+                Some(row) => row.2 = checked_add(row.2, b.amount_minor).map_err(overflow)?,
                 None => ledger.push((b.stage, b.currency.code().to_string(), b.amount_minor, b.currency.exponent())),
             }
         }

@@ -7,13 +7,13 @@
 use std::collections::HashMap;
 
 use refshare_core::ledger::{stage_of, EarningKind, EarningStatuses};
-use refshare_core::money::Currency;
+use refshare_core::money::{checked_add, Currency};
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, EarningRecord, PartnerRecord, PaymentRecord, PayoutRecord};
 use uuid::Uuid;
 
-use crate::fx::{usd_at, usd_rate};
+use crate::fx::{overflow, usd_at, usd_rate};
 use crate::{App, AppError};
 
 /// One earning with everything the transactions endpoint and statements show.
@@ -209,9 +209,9 @@ impl App {
         let mut platform_total = 0;
         for r in &rows {
             let b = &mut summary.iter_mut().find(|(s, _)| *s == r.stage).expect("all stages").1;
-            b.usd_minor += r.referral_fee_usd_minor;
+            b.usd_minor = checked_add(b.usd_minor, r.referral_fee_usd_minor).map_err(overflow)?;
             b.count += 1;
-            platform_total += r.platform_fee_usd_minor;
+            platform_total = checked_add(platform_total, r.platform_fee_usd_minor).map_err(overflow)?;
         }
         Ok(TransactionReport { rows, summary, platform_total_usd_minor: platform_total })
     }

@@ -5,13 +5,13 @@
 
 use refshare_core::attribution::{decide_for_partner, CaseFacts, ClientFacts};
 use refshare_core::ledger::EarningKind;
-use refshare_core::money::Currency;
+use refshare_core::money::{checked_add, checked_sum, Currency};
 use refshare_core::stage::RevenueStage;
 use refshare_core::Instant;
 use refshare_store::{EarningRecord, PartnerRecord, Tx};
 use uuid::Uuid;
 
-use crate::fx::{to_usd_minor, usd_at};
+use crate::fx::{overflow, to_usd_minor, usd_at};
 use crate::revenue::Period;
 use crate::{App, AppError};
 
@@ -253,15 +253,15 @@ impl App {
             let (Some(stage), Some(amount), Some(usd)) = (l.stage, l.amount_minor, l.amount_usd_minor) else { continue };
             match totals.iter_mut().find(|t| t.stage == stage && t.currency == l.currency) {
                 Some(t) => {
-                    t.amount_minor += amount;
-                    t.amount_usd_minor += usd;
+                    t.amount_minor = checked_add(t.amount_minor, amount).map_err(overflow)?;
+                    t.amount_usd_minor = checked_add(t.amount_usd_minor, usd).map_err(overflow)?;
                     t.count += 1;
                 }
                 None => totals.push(StageTotal { stage, currency: l.currency, amount_minor: amount, amount_usd_minor: usd, count: 1 }),
             }
         }
         totals.sort_by_key(|t| (t.stage.code(), t.currency.code().to_string()));
-        let total_usd_minor = totals.iter().map(|t| t.amount_usd_minor).sum();
+        let total_usd_minor = checked_sum(totals.iter().map(|t| t.amount_usd_minor)).map_err(overflow)?;
         Ok(Statement { period: p, earnings, reversals, not_earned, totals, total_usd_minor })
     }
 }

@@ -231,8 +231,12 @@ fn serde_field_error(e: serde_json::Error) -> FieldError {
 
 /// Deserialises a normalised value, naming the offending field on failure. Unknown
 /// properties are ignored.
+///
+/// The value is read back from its text: `serde_json::from_value` would turn a decimal
+/// such as `0.00000001` into `1e-8` on its way into a `Number`, which the exact money
+/// parser then refuses as exponent form.
 pub fn parse_body<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(v).map_err(|e| ApiError(AppError::Validation(vec![serde_field_error(e)])))
+    serde_json::from_str(&v.to_string()).map_err(|e| ApiError(AppError::Validation(vec![serde_field_error(e)])))
 }
 
 /// `users[0].name` from serde_ignored's path.
@@ -249,11 +253,12 @@ fn ignored_path(p: &serde_ignored::Path) -> String {
     }
 }
 
-/// Deserialises a normalised value and refuses every property `T` does not know, naming
-/// each by its path.
+/// Deserialises a normalised value (from its text, as [`parse_body`]) and refuses every
+/// property `T` does not know, naming each by its path.
 pub fn parse_strict<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
     let mut errors = Vec::new();
-    let parsed: Result<T, serde_json::Error> = serde_ignored::deserialize(v, |path| {
+    let text = v.to_string();
+    let parsed: Result<T, serde_json::Error> = serde_ignored::deserialize(&mut serde_json::Deserializer::from_str(&text), |path| {
         errors.push(FieldError { field: ignored_path(&path), message: "is not a known property".into() })
     });
     match parsed {

@@ -5,6 +5,7 @@ mod bad_input;
 mod disputes;
 mod harness;
 mod idempotency;
+mod input_limits;
 mod isolation;
 mod ledger_props;
 mod metrics;

@@ -13,19 +13,19 @@ use crate::harness::{case_body, client_body, Resp, TestApp, ADMIN_TOKEN};
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// Ids and credentials of a small world: a partner with an onboarded, paid client.
-struct Seed {
-    partner_id: String,
-    key: String,
-    token: String,
-    client_id: String,
-    link_id: String,
-    key_id: String,
-    case_id: String,
-    case_ref: String,
-    payment_id: String,
+pub struct Seed {
+    pub partner_id: String,
+    pub key: String,
+    pub token: String,
+    pub client_id: String,
+    pub link_id: String,
+    pub key_id: String,
+    pub case_id: String,
+    pub case_ref: String,
+    pub payment_id: String,
 }
 
-async fn seed(t: &TestApp) -> Seed {
+pub async fn seed(t: &TestApp) -> Seed {
     t.collection_partners().await;
     let (partner_id, key) = t.new_partner("Ledgerly").await;
     let (case_ref, payment_id) = crate::disputes::attributed_paid(t, &key, "acme").await;
@@ -43,7 +43,7 @@ async fn seed(t: &TestApp) -> Seed {
 }
 
 /// A valid value for a documented path parameter.
-fn path_value(template: &str, name: &str, s: &Seed) -> String {
+pub fn path_value(template: &str, name: &str, s: &Seed) -> String {
     let unknown = uuid::Uuid::new_v4().to_string();
     match name {
         "externalTenantId" => "acme".into(),
@@ -62,7 +62,7 @@ fn path_value(template: &str, name: &str, s: &Seed) -> String {
 }
 
 /// A valid body for the operations that take one; others get one built from the schema.
-fn sample_body(method: &str, template: &str, s: &Seed) -> Option<Value> {
+pub fn sample_body(method: &str, template: &str, s: &Seed) -> Option<Value> {
     let mut case = case_body("NUL-1", "100", "GBP", "GB");
     case["comments"] = json!("a comment");
     case["debtor"]["address"] = json!("1 High Street");
@@ -106,7 +106,7 @@ fn sample_body(method: &str, template: &str, s: &Seed) -> Option<Value> {
 }
 
 /// A value of `schema` whose strings are all `"x"` (for operations without a sample).
-fn from_schema(doc: &Value, schema: &Value, depth: usize) -> Value {
+pub fn from_schema(doc: &Value, schema: &Value, depth: usize) -> Value {
     if depth > 6 {
         return Value::Null;
     }
