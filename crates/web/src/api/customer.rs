@@ -22,7 +22,7 @@ pub fn routes() -> Router<App> {
         .route("/me", get(me))
         .route("/cases", post(create_case).get(list_cases))
         .route("/cases/{id}", get(get_case))
-        .route("/cases/case-reference/{case_reference}", get(by_reference))
+        .route("/cases/case-reference/{reference}", get(by_reference))
         .route("/cases/by-creditor-reference/{creditor_reference}", get(by_creditor_reference))
 }
 

@@ -45,6 +45,12 @@ async fn amounts_are_bounded_and_the_largest_stays_exact(t: TestApp) {
         .admin("POST", "/fx-rates", Some(json!({"date": "2026-01-02", "rates": [{"currency": "GBP", "usdPerUnit": dec("1.25e0")}]})))
         .await;
     assert_names(&r, "rates[0].usdPerUnit", "1.25e0");
+    let r = t
+        .admin("POST", "/partners", Some(json!({"companyName": "Expo", "contactEmail": "e@expo.test", "approvalTtlDays": dec("1e1")})))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "an integer in exponent form: {}", r.text);
+    let r = t.admin("POST", "/test-clock/advance", Some(json!({"days": dec("1E0")}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "an integer in exponent form: {}", r.text);
 
     // Exactly the maximum is accepted, and everything derived from it is exact.
     let created = t
