@@ -34,8 +34,11 @@ pub enum TextKind {
 /// Refuses C0 control characters in `s` (see [`TextKind`]). PostgreSQL cannot store
 /// U+0000 in text, and none of them belongs in a name or a reference.
 pub fn check_controls(s: &str, kind: TextKind) -> Result<(), ParseError> {
-    match s.chars().find(|c| (*c as u32) < 0x20 && !(kind == TextKind::FreeText && matches!(c, '\t' | '\n' | '\r'))) {
-        Some(c) => Err(ParseError::ControlCharacter(c)),
+    // Bytes below 0x20 are never part of a multi-byte UTF-8 sequence, so a byte scan finds
+    // exactly the C0 characters.
+    let free = kind == TextKind::FreeText;
+    match s.bytes().find(|b| *b < 0x20 && !(free && matches!(b, b'\t' | b'\n' | b'\r'))) {
+        Some(b) => Err(ParseError::ControlCharacter(char::from(b))),
         None => Ok(()),
     }
 }

@@ -43,39 +43,66 @@ const MAX_FIELD_ERRORS: usize = 20;
 #[derive(Debug, Clone, Copy)]
 pub struct StrictProperties;
 
+/// One step of a JSON path.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// `cases[0].debtor.name`, or `body` for the root.
+fn render_path(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    if out.is_empty() {
+        "body".into()
+    } else {
+        out
+    }
+}
+
 /// Refuses control characters anywhere in a (camel-cased) JSON value, naming each field
-/// by its path (`cases[0].debtor.name`).
+/// by its path (`cases[0].debtor.name`). The path is only rendered for an error.
 pub fn check_json_text(v: &serde_json::Value) -> Result<(), AppError> {
-    fn walk(v: &serde_json::Value, path: &str, free: bool, errors: &mut Vec<FieldError>) {
+    fn walk<'a>(v: &'a serde_json::Value, path: &mut Vec<Step<'a>>, free: bool, errors: &mut Vec<FieldError>) {
         match v {
             serde_json::Value::String(s) => {
                 let kind = if free { TextKind::FreeText } else { TextKind::Line };
                 if let Err(e) = check_controls(s, kind) {
-                    let field = if path.is_empty() { "body".to_string() } else { path.to_string() };
-                    errors.push(FieldError { field, message: e.to_string() });
+                    errors.push(FieldError { field: render_path(path), message: e.to_string() });
                 }
             }
             serde_json::Value::Array(items) => {
                 for (i, x) in items.iter().enumerate() {
-                    walk(x, &format!("{path}[{i}]"), free, errors);
+                    path.push(Step::Index(i));
+                    walk(x, path, free, errors);
+                    path.pop();
                 }
             }
             serde_json::Value::Object(map) => {
                 for (k, x) in map {
                     if let Err(e) = check_controls(k, TextKind::Line) {
-                        let field = if path.is_empty() { "body".to_string() } else { path.to_string() };
-                        errors.push(FieldError { field, message: format!("a property name {e}") });
+                        errors.push(FieldError { field: render_path(path), message: format!("a property name {e}") });
                         continue;
                     }
-                    let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                    walk(x, &child, FREE_TEXT_PROPERTIES.contains(&k.as_str()), errors);
+                    path.push(Step::Key(k));
+                    walk(x, path, FREE_TEXT_PROPERTIES.contains(&k.as_str()), errors);
+                    path.pop();
                 }
             }
             _ => {}
         }
     }
     let mut errors = Vec::new();
-    walk(v, "", false, &mut errors);
+    walk(v, &mut Vec::new(), false, &mut errors);
     errors.truncate(MAX_FIELD_ERRORS);
     if errors.is_empty() {
         Ok(())
