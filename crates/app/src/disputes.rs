@@ -9,7 +9,7 @@ use refshare_core::attribution::Reason;
 use refshare_core::fees::referral_fee;
 use refshare_core::ledger::EarningKind;
 use refshare_core::link::{Link, LinkStatus};
-use refshare_core::money::{parse_amount, parse_decimal, Currency};
+use refshare_core::money::{checked_add, checked_sum, parse_amount, parse_amount_or_zero, Currency, MoneyError, Overflow};
 use refshare_core::stage::CommissionStatus;
 use refshare_core::Instant;
 use refshare_store::{DecisionRecord, DisputeRecord, EarningRecord, PartnerRecord, Tx};
@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::attribution::dispute_deadline;
 use crate::error::DisputeError;
+use crate::fx::overflow;
 use crate::ledger::{sync_earning, Cause};
 use crate::{actor, audit, notify, App, AppError, FieldError};
 
@@ -271,14 +272,10 @@ impl App {
             (Some(n), "upheld") => {
                 Some(parse_amount(&n.to_string(), case.currency).map_err(|e| AppError::bad_field("amount", e.to_string()))?)
             }
-            (Some(n), _) => {
-                let v =
-                    parse_decimal(&n.to_string(), case.currency.exponent()).map_err(|e| AppError::bad_field("amount", e.to_string()))?;
-                if v < 0 {
-                    return Err(AppError::bad_field("amount", "the corrected total cannot be negative"));
-                }
-                Some(v)
-            }
+            (Some(n), _) => Some(parse_amount_or_zero(&n.to_string(), case.currency).map_err(|e| match e {
+                MoneyError::NotPositive => AppError::bad_field("amount", "the corrected total cannot be negative"),
+                other => AppError::bad_field("amount", other.to_string()),
+            })?),
         };
         let partner = tx.partner(dispute.partner_id).await?.ok_or_else(|| AppError::internal("dispute without partner"))?;
         let cause = Cause::new("dispute.resolved", dispute.id, now);
@@ -300,8 +297,8 @@ impl App {
                 let Some(target) = disputed.iter().max_by_key(|e| (e.created_at, e.id)) else {
                     return Err(DisputeError::NothingToAdjust.into());
                 };
-                let current: i64 = disputed.iter().map(|e| e.amount_minor).sum();
-                let delta = corrected - current;
+                let current = checked_sum(disputed.iter().map(|e| e.amount_minor)).map_err(overflow)?;
+                let delta = corrected.checked_sub(current).ok_or(Overflow).map_err(overflow)?;
                 let payout = tx.payout(target.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
                 if payout.commission_status == CommissionStatus::Credited {
                     return Err(DisputeError::PaymentReversed.into());
@@ -420,7 +417,7 @@ impl App {
             tx.insert_earning(&earning).await?;
             sync_earning(tx, earning.id, cause).await?;
             ids.push(earning.id);
-            total += fee;
+            total = checked_add(total, fee).map_err(overflow)?;
         }
         Ok((ids, total))
     }

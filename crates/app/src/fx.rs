@@ -1,16 +1,20 @@
 //! Exchange rates to USD for reporting (SPEC §6). Rates are loaded by the operator; a
 //! conversion without a rate is an explicit error, never a silent 1.0.
+//!
+//! A rate is dated by a real calendar day from [`FIRST_RATE_DAY`] to [`LAST_RATE_DAY`]
+//! (stored as `YYYY-MM-DD`, so dates compare as text), and is positive and at most one
+//! US dollar per minor unit (`core::money::max_rate_e8`), whichever loader brings it.
 
 use std::collections::HashMap;
 
-use refshare_core::money::{convert_minor, parse_decimal, Currency, RATE_SCALE};
+use chrono::NaiveDate;
+use refshare_core::money::{check_rate, convert_minor, parse_decimal, parse_rate, Currency, MoneyError, Overflow, RATE_SCALE};
 use refshare_core::Instant;
 use refshare_store::Tx;
 use serde::Deserialize;
 
-use crate::error::FieldError;
-use crate::error::FxError;
-use crate::{actor, audit, App, AppError};
+use crate::error::{FieldError, FxError};
+use crate::{actor, audit, App, AppError, InternalError};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,6 +29,32 @@ pub struct RateInput {
 pub struct RatesInput {
     pub date: String,
     pub rates: Vec<RateInput>,
+}
+
+/// The first day a rate may be dated (the euro's first reference rates were published
+/// in January 1999).
+pub const FIRST_RATE_DAY: &str = "1999-01-01";
+/// The last day a rate may be dated.
+pub const LAST_RATE_DAY: &str = "2100-12-31";
+
+/// Parses a rate's day: `YYYY-MM-DD` exactly, a real calendar day, within
+/// [`FIRST_RATE_DAY`] ..= [`LAST_RATE_DAY`]. The error says which.
+pub fn parse_rate_day(s: &str) -> Result<NaiveDate, String> {
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.format("%Y-%m-%d").to_string() == s)
+        .ok_or_else(|| format!("`{s}` is not a calendar day written YYYY-MM-DD"))?;
+    let in_range = |bound: &str| NaiveDate::parse_from_str(bound, "%Y-%m-%d").expect("valid bound");
+    if day < in_range(FIRST_RATE_DAY) || day > in_range(LAST_RATE_DAY) {
+        return Err(format!("`{s}` is outside {FIRST_RATE_DAY} to {LAST_RATE_DAY}"));
+    }
+    Ok(day)
+}
+
+/// A money computation left the `i64` range: unreachable from inputs within the bounds of
+/// `core::money`, so an internal error, logged.
+pub fn overflow(e: Overflow) -> AppError {
+    AppError::Internal(InternalError::caused_by("a money figure", e))
 }
 
 /// The reporting currency.
@@ -46,7 +76,7 @@ pub async fn usd_rate(tx: &mut Tx, currency: Currency, at: Instant) -> Result<(S
 
 /// Converts an amount to US cents at a given rate, rounding half to even.
 pub fn usd_at(amount_minor: i64, currency: Currency, rate_e8: i64) -> Result<i64, AppError> {
-    convert_minor(amount_minor, currency.exponent(), rate_e8, usd().exponent()).ok_or_else(|| AppError::internal("fx overflow"))
+    convert_minor(amount_minor, currency.exponent(), rate_e8, usd().exponent()).ok_or(Overflow).map_err(overflow)
 }
 
 /// Converts an amount to US cents at the latest rate dated on or before `at`.
@@ -142,15 +172,24 @@ impl App {
     /// Loads a day's rates (JSON form).
     pub async fn load_fx_rates(&self, input: RatesInput) -> Result<usize, AppError> {
         let mut errors = Vec::new();
-        if chrono::NaiveDate::parse_from_str(&input.date, "%Y-%m-%d").is_err() {
-            errors.push(FieldError { field: "date".into(), message: "must be YYYY-MM-DD".into() });
+        if let Err(message) = parse_rate_day(&input.date) {
+            errors.push(FieldError { field: "date".into(), message });
         }
         let mut parsed = Vec::new();
         for (i, r) in input.rates.iter().enumerate() {
-            match (Currency::parse(&r.currency), parse_decimal(&r.usd_per_unit.to_string(), 8)) {
-                (Ok(c), Ok(v)) if v > 0 => parsed.push((c, v)),
-                (Err(e), _) => errors.push(FieldError { field: format!("rates[{i}].currency"), message: e.to_string() }),
-                _ => errors.push(FieldError {
+            let c = match Currency::parse(&r.currency) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(FieldError { field: format!("rates[{i}].currency"), message: e.to_string() });
+                    continue;
+                }
+            };
+            match parse_rate(&r.usd_per_unit.to_string(), c) {
+                Ok(v) => parsed.push((c, v)),
+                Err(e @ MoneyError::RateTooLarge { .. }) => {
+                    errors.push(FieldError { field: format!("rates[{i}].usdPerUnit"), message: e.to_string() })
+                }
+                Err(_) => errors.push(FieldError {
                     field: format!("rates[{i}].usdPerUnit"),
                     message: "must be a positive number with at most 8 decimals".into(),
                 }),
@@ -190,7 +229,9 @@ fn half_even_div(num: i128, den: i128) -> i128 {
 /// Parses the European Central Bank's reference-rate CSV (daily `eurofxref.csv` or the
 /// historical file): a header `Date, USD, JPY, …` and rows of units per EUR. Each rate is
 /// turned into USD per unit exactly (half-even at 1e-8): `usd_per_eur / ccy_per_eur`; EUR
-/// itself gets `usd_per_eur`. `N/A` cells and unknown currencies are skipped.
+/// itself gets `usd_per_eur`. Empty and `N/A` cells and unknown currencies are skipped;
+/// any other cell must be a positive rate, and every resulting USD rate within the bound
+/// of `core::money::check_rate`. Days must pass [`parse_rate_day`].
 pub fn parse_ecb_csv(text: &str) -> Result<Vec<ParsedRate>, AppError> {
     let bad = |line: usize, m: String| AppError::bad_field("body", format!("CSV line {line}: {m}"));
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
@@ -204,21 +245,42 @@ pub fn parse_ecb_csv(text: &str) -> Result<Vec<ParsedRate>, AppError> {
     for (i, line) in lines {
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
         let raw_date = cells.first().copied().unwrap_or_default();
-        let date = chrono::NaiveDate::parse_from_str(raw_date, "%Y-%m-%d")
-            .or_else(|_| chrono::NaiveDate::parse_from_str(raw_date, "%d %B %Y"))
-            .map_err(|_| bad(i + 1, format!("`{raw_date}` is not a date")))?
+        let date = NaiveDate::parse_from_str(raw_date, "%Y-%m-%d")
+            .ok()
+            .filter(|d| d.format("%Y-%m-%d").to_string() == raw_date)
+            .or_else(|| NaiveDate::parse_from_str(raw_date, "%d %B %Y").ok())
+            .ok_or_else(|| bad(i + 1, format!("`{raw_date}` is not a date")))?
             .format("%Y-%m-%d")
             .to_string();
-        let scaled = |s: &str| parse_decimal(s, 8).ok().filter(|v| *v > 0);
-        let usd_per_eur = cells.get(usd_col).and_then(|s| scaled(s)).ok_or_else(|| bad(i + 1, "no USD rate".into()))?;
-        out.push(ParsedRate { date: date.clone(), currency: Currency::parse("EUR").expect("known"), usd_per_unit_e8: usd_per_eur });
+        parse_rate_day(&date).map_err(|m| bad(i + 1, m))?;
+        // A cell: skipped when empty or N/A, else a positive rate per EUR.
+        let cell = |j: usize, code: &str| -> Result<Option<i64>, AppError> {
+            match cells.get(j).copied().unwrap_or_default() {
+                "" => Ok(None),
+                na if na.eq_ignore_ascii_case("N/A") => Ok(None),
+                s => match parse_decimal(s, 8) {
+                    Ok(v) if v > 0 => Ok(Some(v)),
+                    _ => Err(bad(i + 1, format!("{code} `{s}` is not a positive rate with at most 8 decimals"))),
+                },
+            }
+        };
+        let eur = Currency::parse("EUR").expect("known");
+        let usd_per_eur = cell(usd_col, "USD")?.ok_or_else(|| bad(i + 1, "no USD rate".into()))?;
+        let within = |e8: i64, c: Currency| {
+            check_rate(e8, c).map_err(|e| match e {
+                MoneyError::NotPositive => bad(i + 1, format!("the USD rate of {c} rounds to zero at 8 decimals")),
+                other => bad(i + 1, other.to_string()),
+            })
+        };
+        out.push(ParsedRate { date: date.clone(), currency: eur, usd_per_unit_e8: within(usd_per_eur, eur)? });
         for (j, code) in cols.iter().enumerate().skip(1) {
             if j == usd_col || code.is_empty() {
                 continue;
             }
-            let (Ok(currency), Some(per_eur)) = (Currency::parse(code), cells.get(j).and_then(|s| scaled(s))) else { continue };
-            let e8 = half_even_div(usd_per_eur as i128 * RATE_SCALE, per_eur as i128);
-            out.push(ParsedRate { date: date.clone(), currency, usd_per_unit_e8: e8 as i64 });
+            let Ok(currency) = Currency::parse(code) else { continue };
+            let Some(per_eur) = cell(j, code)? else { continue };
+            let e8 = i64::try_from(half_even_div(usd_per_eur as i128 * RATE_SCALE, per_eur as i128)).unwrap_or(i64::MAX);
+            out.push(ParsedRate { date: date.clone(), currency, usd_per_unit_e8: within(e8, currency)? });
         }
     }
     if out.is_empty() {
@@ -264,6 +326,38 @@ mod tests {
         let rates = parse_ecb_csv(csv).unwrap();
         assert_eq!(rates.len(), 3);
         assert!(rates.iter().any(|r| r.date == "2026-11-23" && r.currency.code() == "GBP" && r.usd_per_unit_e8 == 125_000_000));
+    }
+
+    #[test]
+    fn days_must_be_real_and_within_the_range() {
+        for ok in ["1999-01-01", "2026-02-28", "2024-02-29", "2100-12-31"] {
+            assert!(parse_rate_day(ok).is_ok(), "{ok}");
+        }
+        for bad in
+            ["-2026-01-01", "0000-01-01", "1998-12-31", "2101-01-01", "2026-02-30", "2025-02-29", "2026-1-5", " 2026-01-01", "+2026-01-01"]
+        {
+            assert!(parse_rate_day(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn csv_days_and_rates_are_checked_like_json_ones() {
+        for (csv, needle) in [
+            ("Date,USD\n0000-01-01,1.1\n", "outside"),
+            ("Date,USD\n-2026-01-01,1.1\n", "outside"),
+            ("Date,USD\n2026-02-30,1.1\n", "not a date"),
+            ("Date,USD,GBP\n2026-01-02,1.1,0\n", "GBP `0`"),
+            ("Date,USD,GBP\n2026-01-02,1.1,-0.84\n", "GBP `-0.84`"),
+            ("Date,USD,GBP\n2026-01-02,1.1,abc\n", "GBP `abc`"),
+            ("Date,USD\n2026-01-02,0\n", "USD `0`"),
+            ("Date,USD\n2026-01-02,100.5\n", "at most 100.00000000"),
+            ("Date,USD,JPY\n2026-01-02,1.1,0.5\n", "JPY must be at most 1.00000000"),
+            ("Date,USD,JPY\n2026-01-02,1.1,9999999999\n", "rounds to zero"),
+        ] {
+            let e = parse_ecb_csv(csv).unwrap_err();
+            assert!(format!("{e:?}").contains(needle), "{csv:?}: {e:?}");
+            assert!(format!("{e:?}").contains("line 2"), "{csv:?}: {e:?}");
+        }
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! e-mails and disputes, and the FX rates that figures need and that are not loaded;
 //! per partner only for a scrape with [`MetricsAccess::PerTenant`].
 
+use refshare_core::money::checked_add;
 use refshare_core::stage::RevenueStage;
 use refshare_store::StatusTable;
 
 use crate::auth::MetricsAccess;
+use crate::fx::overflow;
 use crate::{App, AppError};
 
 /// One scrape's worth of business figures.
@@ -39,7 +41,7 @@ impl App {
         };
         for b in balances {
             match ledger.iter_mut().find(|(s, c, _, _)| *s == b.stage && c == b.currency.code()) {
-                Some(row) => row.2 += b.amount_minor,
+                Some(row) => row.2 = checked_add(row.2, b.amount_minor).map_err(overflow)?,
                 None => ledger.push((b.stage, b.currency.code().to_string(), b.amount_minor, b.currency.exponent())),
             }
         }

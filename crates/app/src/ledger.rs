@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use refshare_core::ledger::{moves, stage_of, EarningStatuses};
-use refshare_core::money::{format_minor, Currency};
+use refshare_core::money::{checked_add, checked_sum, format_minor, Currency};
 use refshare_core::stage::{CpInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{EarningRecord, LedgerEntryRecord, Tx};
@@ -14,6 +14,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::LedgerError;
+use crate::fx::overflow;
 use crate::webhooks::{enqueue_event, event};
 use crate::{App, AppError};
 
@@ -216,7 +217,8 @@ impl App {
         for (partner, report) in partners.iter().zip(&reports) {
             let mut from_rows: BTreeMap<(RevenueStage, Currency), i64> = BTreeMap::new();
             for r in &report.rows {
-                *from_rows.entry((r.stage, r.earning.currency)).or_default() += r.earning.amount_minor;
+                let sum = from_rows.entry((r.stage, r.earning.currency)).or_default();
+                *sum = checked_add(*sum, r.earning.amount_minor).map_err(overflow)?;
             }
             for b in balances.iter().filter(|b| b.partner_id == partner.id) {
                 let rows = from_rows.remove(&(b.stage, b.currency)).unwrap_or(0);
@@ -242,7 +244,7 @@ impl App {
             for (stage, bucket) in &report.summary {
                 let rows: Vec<_> = report.rows.iter().filter(|r| r.stage == *stage).collect();
                 // Rows without a USD figure (a missing rate) are counted but not summed.
-                let usd: i64 = rows.iter().filter_map(|r| r.referral_fee_usd_minor).sum();
+                let usd = checked_sum(rows.iter().filter_map(|r| r.referral_fee_usd_minor)).map_err(overflow)?;
                 let partial = rows.iter().any(|r| r.referral_fee_usd_minor.is_none());
                 if bucket.count != rows.len() as i64 || bucket.usd_minor != usd || bucket.usd_partial != partial {
                     return Err(discrepancy(format!(

@@ -7,14 +7,14 @@
 use chrono::{Datelike, TimeZone};
 use refshare_core::calendar::add_business_days;
 use refshare_core::ledger::{invoiceable, EarningKind};
-use refshare_core::money::Currency;
+use refshare_core::money::{checked_add, checked_sum, Currency};
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus};
 use refshare_core::Instant;
 use refshare_store::{CpInvoiceRecord, EarningRecord, PartnerInvoiceRecord, PayoutRecord};
 use uuid::Uuid;
 
 use crate::error::RevenueError;
-use crate::fx::{usd, usd_at, usd_rate};
+use crate::fx::{overflow, usd, usd_at, usd_rate};
 use crate::ledger::{stage_now, sync_earning, sync_payout, Cause};
 use crate::{actor, audit, App, AppError};
 
@@ -151,7 +151,7 @@ impl App {
                     collection_partner_id: cp,
                     period: key.clone(),
                     currency,
-                    amount_minor: payouts.iter().map(|p| p.platform_fee_minor).sum(),
+                    amount_minor: checked_sum(payouts.iter().map(|p| p.platform_fee_minor)).map_err(overflow)?,
                     status: CpInvoiceStatus::InvoiceIssued,
                     created_at: now,
                     paid_at: None,
@@ -265,7 +265,7 @@ impl App {
             let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
             let rate =
                 payout.fx_usd_per_unit_e8.ok_or_else(|| AppError::internal(format!("earning {} is ready without a locked rate", e.id)))?;
-            amount += usd_at(e.amount_minor, e.currency, rate)?;
+            amount = checked_add(amount, usd_at(e.amount_minor, e.currency, rate)?).map_err(overflow)?;
         }
         if amount <= 0 {
             return Err(RevenueError::NetNotPositive { net_usd_minor: amount }.into());

@@ -13,6 +13,34 @@ pub enum ParseError {
     Empty,
     #[error("must be at most {max} characters")]
     TooLong { max: usize },
+    #[error("must not contain control characters (found {})", char_name(*.0))]
+    ControlCharacter(char),
+}
+
+/// `U+0000` style.
+fn char_name(c: char) -> String {
+    format!("U+{:04X}", c as u32)
+}
+
+/// How a text may use the C0 control characters (U+0000 to U+001F).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// Names, ids, codes, references, addresses of all kinds: none at all.
+    Line,
+    /// Reasons, descriptions, notes, messages: tab and line breaks (LF, CR) only.
+    FreeText,
+}
+
+/// Refuses C0 control characters in `s` (see [`TextKind`]). PostgreSQL cannot store
+/// U+0000 in text, and none of them belongs in a name or a reference.
+pub fn check_controls(s: &str, kind: TextKind) -> Result<(), ParseError> {
+    // Bytes below 0x20 are never part of a multi-byte UTF-8 sequence, so a byte scan finds
+    // exactly the C0 characters.
+    let free = kind == TextKind::FreeText;
+    match s.bytes().find(|b| *b < 0x20 && !(free && matches!(b, b'\t' | b'\n' | b'\r'))) {
+        Some(b) => Err(ParseError::ControlCharacter(char::from(b))),
+        None => Ok(()),
+    }
 }
 
 /// An e-mail address, compared case-insensitively (stored lower-case).
@@ -108,6 +136,28 @@ mod tests {
         assert_eq!(Country::parse("gb").unwrap().as_str(), "GB");
         assert!(Country::parse("GBR").is_err());
         assert!(Country::parse("1A").is_err());
+    }
+}
+
+#[cfg(test)]
+mod control_tests {
+    use super::*;
+
+    #[test]
+    fn every_c0_character_is_refused_in_a_line_and_only_tab_and_line_breaks_pass_in_free_text() {
+        for code in 0u32..0x20 {
+            let c = char::from_u32(code).unwrap();
+            let s = format!("a{c}b");
+            assert_eq!(check_controls(&s, TextKind::Line), Err(ParseError::ControlCharacter(c)), "{code:#x}");
+            let free_ok = matches!(c, '\t' | '\n' | '\r');
+            assert_eq!(check_controls(&s, TextKind::FreeText).is_ok(), free_ok, "{code:#x}");
+        }
+        assert!(check_controls("Zoë & Co. — ✓ 日本", TextKind::Line).is_ok());
+        assert!(check_controls("\u{7f}\u{85}", TextKind::Line).is_ok(), "only C0 is refused");
+        assert_eq!(
+            check_controls("a\0b", TextKind::FreeText).unwrap_err().to_string(),
+            "must not contain control characters (found U+0000)"
+        );
     }
 }
 

@@ -4,7 +4,7 @@
 //! test clock, and the money operations of `api::money`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::auth::Operator;
 use crate::error::{body_of, status_of, ApiResult};
-use crate::extract::{camel_keys, idempotency_key, parse_body, Body, JsonValue, MaybeJson, Params};
+use crate::extract::{idempotency_key, parse_json, parse_strict, Body, JsonValue, MaybeJson, Params, Path, StrictProperties};
 use crate::views::attribution_json;
 use crate::wire::{num, opt_ts, pct, ts};
 
@@ -54,6 +54,8 @@ pub fn routes() -> Router<App> {
         .route("/test-clock/advance", post(advance_clock))
         .merge(crate::api::money::routes())
         .merge(crate::api::disputes::operator::routes())
+        // Ours: a property we do not know is a mistake worth a 400, not silence.
+        .layer(axum::Extension(StrictProperties))
 }
 
 fn id(s: &str, what: &'static str) -> Result<Uuid, AppError> {
@@ -179,7 +181,7 @@ async fn register_payment(
     body: JsonValue,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
-    let input: PaymentInput = parse_body(body.value.clone())?;
+    let input: PaymentInput = parse_strict(body.value.clone())?;
     let render = |result: Result<&PaymentOutcome, &AppError>| match result {
         Ok(out) => (if out.replayed { 200u16 } else { 201 }, payment_json(out).to_string()),
         Err(e) => (status_of(e).as_u16(), body_of(e).to_string()),
@@ -238,7 +240,7 @@ async fn reason(body: Option<JsonValue>) -> Result<Option<String>, crate::error:
     match body {
         None => Ok(None),
         Some(v) => {
-            let r: ReasonBody = crate::extract::parse_body(v.value)?;
+            let r: ReasonBody = v.parse()?;
             if r.reason.as_deref().is_some_and(|r| r.len() > 1000) {
                 return Err(AppError::bad_field("reason", "must be at most 1000 characters").into());
             }
@@ -284,8 +286,7 @@ async fn load_rates(State(app): State<App>, _: Operator, headers: HeaderMap, bod
         let text = std::str::from_utf8(&body).map_err(|_| AppError::bad_field("body", "is not UTF-8 text"))?;
         app.load_ecb_csv(text).await?
     } else {
-        let value: Value = serde_json::from_slice(&body).map_err(|e| AppError::bad_field("body", format!("is not valid JSON: {e}")))?;
-        app.load_fx_rates(parse_body::<RatesInput>(camel_keys(value))?).await?
+        app.load_fx_rates(parse_strict::<RatesInput>(parse_json(&body)?)?).await?
     };
     Ok(Json(json!({"loaded": loaded})))
 }

@@ -2,7 +2,7 @@
 //! of a created case follows the credential: `customer_api` for the client's key,
 //! `partner_api` for a partner-minted token.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Customer;
 use crate::error::{body_of, status_of, ApiResult};
-use crate::extract::{JsonValue, Params};
+use crate::extract::{idempotency_key, JsonValue, Params, Path};
 use crate::wire::{invoice_dto, page};
 
 pub fn routes() -> Router<App> {
@@ -44,16 +44,7 @@ async fn me(Customer(who): Customer) -> Json<Value> {
 }
 
 async fn create_case(State(app): State<App>, Customer(who): Customer, headers: HeaderMap, body: JsonValue) -> ApiResult<Response> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let k = v.to_str().map_err(|_| AppError::bad_field("Idempotency-Key", "must be visible ASCII"))?.trim().to_string();
-            if k.is_empty() || k.len() > 255 {
-                return Err(AppError::bad_field("Idempotency-Key", "must be 1 to 255 characters").into());
-            }
-            Some(k)
-        }
-    };
+    let key = idempotency_key(&headers)?;
     let cps = app.collection_partners().await?;
     let render = |result: Result<&refshare_store::CaseRecord, &AppError>, client: &refshare_store::ClientRecord| match result {
         Ok(case) => (200u16, invoice_dto(case, Some(client), &cps).to_string()),

@@ -2,7 +2,7 @@
 //! on a payout, the monthly collection-partner invoicing run and its payment, partner
 //! invoices and their payment, and reconciliation of the ledger.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::Operator;
 use crate::error::ApiResult;
-use crate::extract::{parse_body, Body, MaybeJson};
+use crate::extract::{Body, MaybeJson, Path};
 use crate::wire::{num, opt_ts, ts};
 
 pub fn routes() -> Router<App> {
@@ -63,7 +63,7 @@ async fn reverse_payment(
     MaybeJson(body): MaybeJson,
 ) -> ApiResult<Json<Value>> {
     let reason = match body {
-        Some(b) => parse_body::<ReasonBody>(b.value)?.reason,
+        Some(b) => b.parse::<ReasonBody>()?.reason,
         None => None,
     };
     let out = app.reverse_payment(id(&payment, "payment")?, reason).await?;

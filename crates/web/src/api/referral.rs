@@ -1,7 +1,7 @@
 //! The Referral Partner API (`/referral-api`), wire-compatible with the reference document,
 //! plus our self-serve attribution check.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::auth::{Partner, PartnerKey};
 use crate::error::ApiResult;
-use crate::extract::{parse_body, Body, JsonValue, Params};
+use crate::extract::{Body, JsonValue, Params, Path};
 use crate::views::{attribution_json, case_item, potential_revenue, transactions};
 use crate::wire::{client_created, page, slice};
 
@@ -38,7 +38,7 @@ pub fn routes() -> Router<App> {
 }
 
 async fn create_client(State(app): State<App>, Partner(p): Partner, body: JsonValue) -> ApiResult<Response> {
-    let input: CreateClientInput = parse_body(body.value)?;
+    let input: CreateClientInput = body.parse()?;
     let created = app.create_client(&p, input).await?;
     let cps = app.collection_partners().await?;
     let status = if created.onboarding_done { StatusCode::CREATED } else { StatusCode::ACCEPTED };

@@ -2,7 +2,7 @@
 //! JSON by default, CSV with `?Format=csv` (one row per line, amounts as exact decimals;
 //! `amount_usd` is empty where nothing was earned or the rate is missing).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Partner;
 use crate::error::ApiResult;
-use crate::extract::Params;
+use crate::extract::{Params, Path};
 use crate::wire::{num, ts};
 
 /// Header row of the CSV form.

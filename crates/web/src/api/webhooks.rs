@@ -3,7 +3,7 @@
 //! subscription. The JSON of subscriptions and deliveries is shared with the operator's
 //! listings in `api::admin`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::Partner;
 use crate::error::ApiResult;
-use crate::extract::{Body, Params};
+use crate::extract::{Body, Params, Path};
 use crate::wire::{opt_ts, page, ts};
 
 pub fn routes() -> Router<App> {

@@ -35,7 +35,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
 #[openapi(
     info(
         title = "refshare",
-        description = "Referral-partner revenue sharing. One server serves the Referral Partner API (`/referral-api`, wire-compatible with Debitura's Referral Partner API v1), the Customer API (`/customer-api`), the Operator API (`/admin-api/v1`), the hosted client pages and the service endpoints. JSON is camelCase (property names are accepted case-insensitively), query parameters are PascalCase, and every JSON error has the body `{error, message, businessErrors:[{type, message, solutionUrl}]}`. Unknown or missing credentials answer 401 on every API endpoint; another tenant's object answers 404.",
+        description = "Referral-partner revenue sharing. One server serves the Referral Partner API (`/referral-api`, wire-compatible with Debitura's Referral Partner API v1), the Customer API (`/customer-api`), the Operator API (`/admin-api/v1`), the hosted client pages and the service endpoints. JSON is camelCase (property names are accepted case-insensitively), query parameters are PascalCase, and every JSON error has the body `{error, message, businessErrors:[{type, message, solutionUrl}]}`. Text never holds control characters (U+0000 to U+001F; tab and line breaks only in free-text properties such as `comments` or `reason`): 400 naming the field. Numbers are plain decimals (no exponent form); amounts are at most 10^13 minor units. Unknown or missing credentials answer 401 on every API endpoint; another tenant's object answers 404.",
         license(name = "MIT")
     ),
     paths(
@@ -120,7 +120,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
     tags(
         (name = "Referral Partner API", description = "`/referral-api`: for referral partners, authenticated with the partner's `XApiKey`."),
         (name = "Customer API", description = "`/customer-api`: a client's cases, authenticated with the client's `XApiKey` or a bearer token minted by its partner through `POST /referral-api/oauth/token`."),
-        (name = "Operator API", description = "`/admin-api/v1`: the platform operator, authenticated with the operator bearer token."),
+        (name = "Operator API", description = "`/admin-api/v1`: the platform operator, authenticated with the operator bearer token. Bodies refuse properties they do not know (400 naming each), except the case object of operator case creation, which keeps them."),
         (name = "Hosted pages", description = "Partner-branded HTML pages for clients: onboarding with agreement signing, and link approval. The id or token in the URL is the credential; forms work without JavaScript."),
         (name = "Service", description = "Health and this document."),
     )

@@ -216,7 +216,8 @@ pub enum InvoicingTriggerMode {
 pub struct CreateCaseRequest {
     /// ISO 4217 code, e.g. `EUR`.
     pub currency_code: String,
-    /// Greater than zero, at most the currency's decimals.
+    /// Greater than zero and at most 10^13 minor units, with at most the currency's
+    /// decimals.
     pub amount_to_recover: f64,
     pub debtor: DebtorInput,
     /// Your reference (unique per client, at most 50 characters); defaults to the case
@@ -1266,7 +1267,7 @@ pub struct ClientApiKey {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct PaymentRequest {
-    /// In the case currency, greater than zero.
+    /// In the case currency, greater than zero, at most 10^13 minor units.
     pub amount: f64,
     /// Defaults to now.
     pub paid_at: Option<DateTime<Utc>>,
@@ -1389,7 +1390,7 @@ pub struct NotificationList {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct FxRatesRequest {
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`, a calendar day from 1999-01-01 to 2100-12-31.
     pub date: String,
     pub rates: Vec<FxRate>,
 }
@@ -1399,7 +1400,8 @@ pub struct FxRatesRequest {
 pub struct FxRate {
     /// ISO 4217 code.
     pub currency: String,
-    /// USD per unit, positive, at most 8 decimals.
+    /// USD per unit, positive, at most 8 decimals, at most one US dollar per minor unit
+    /// (100 for EUR, 1 for JPY).
     pub usd_per_unit: f64,
 }
 

@@ -1,10 +1,9 @@
 //! `GET/POST /link-requests/{token}`: the client approves or declines a partner's link
 //! request. Used, declined or expired tokens show a 410 page without a form.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use maud::{html, Markup};
 use refshare_app::links::{ApprovalPage, Decision};
 use refshare_app::{App, AppError, LinkError};
@@ -12,6 +11,7 @@ use refshare_core::link::LinkRequestStatus;
 use serde::Deserialize;
 
 use super::layout::{error_page, page};
+use super::{PageForm, PagePath};
 
 fn form(app: &App, p: &ApprovalPage, token: &str) -> Markup {
     let path = format!("/link-requests/{token}");
@@ -40,7 +40,7 @@ fn outcome(p: &ApprovalPage) -> (StatusCode, Markup) {
     }
 }
 
-pub async fn show(State(app): State<App>, Path(token): Path<String>) -> Response {
+pub async fn show(State(app): State<App>, PagePath(token): PagePath) -> Response {
     match app.approval_page(&token).await {
         Ok(p) => match p.status {
             LinkRequestStatus::Pending => {
@@ -62,7 +62,7 @@ pub struct DecisionForm {
     csrf: String,
 }
 
-pub async fn decide(State(app): State<App>, Path(token): Path<String>, Form(f): Form<DecisionForm>) -> Response {
+pub async fn decide(State(app): State<App>, PagePath(token): PagePath, PageForm(f): PageForm<DecisionForm>) -> Response {
     if !app.check_page_csrf(&format!("/link-requests/{token}"), &f.csrf) {
         return error_page(AppError::Forbidden("The form expired. Reload the page and try again.".into()));
     }

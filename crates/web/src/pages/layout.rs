@@ -84,15 +84,17 @@ pub fn error_page(e: AppError) -> Response {
     let status = crate::error::status_of(&e);
     let message = match &e {
         AppError::NotFound(_) => "This link is not valid. Check that you copied the whole address.".to_string(),
+        AppError::Validation(fields) => fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
         other => crate::error::message_of(other),
     };
     let status = if status == StatusCode::UNAUTHORIZED { StatusCode::NOT_FOUND } else { status };
+    let heading = if status == StatusCode::BAD_REQUEST { "The request could not be read" } else { "This link can no longer be used" };
     let body = page(
         "Link unavailable",
         "refshare",
         &Value::Null,
         html! {
-            h1 { "This link can no longer be used" }
+            h1 { (heading) }
             p.notice { (message) }
         },
     );

@@ -6,9 +6,57 @@ mod approval;
 mod layout;
 mod onboarding;
 
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use refshare_app::App;
+use refshare_app::{App, AppError};
+use serde::de::DeserializeOwned;
+
+use crate::extract::{check_form_text, check_path_text};
+
+/// The one path parameter of a page, checked like every path parameter
+/// (`extract::check_path_text`); a refusal is the HTML error page.
+pub struct PagePath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PagePath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        check_path_text(parts, state).await.map_err(layout::error_page)?;
+        let axum::extract::Path(v) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| layout::error_page(AppError::bad_field("path", e.body_text())))?;
+        Ok(PagePath(v))
+    }
+}
+
+/// A page's URL-encoded form, its names and values checked for control characters
+/// (`extract::check_form_text`, an HTML 400) before axum's `Form` reads it.
+pub struct PageForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/x-www-form-urlencoded"));
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, crate::MAX_BODY_BYTES)
+            .await
+            .map_err(|_| layout::error_page(AppError::bad_field("body", "could not be read")))?;
+        if is_form {
+            check_form_text(&bytes).map_err(layout::error_page)?;
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let axum::Form(t) = axum::Form::<T>::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        Ok(PageForm(t))
+    }
+}
 
 pub fn routes() -> Router<App> {
     Router::new()

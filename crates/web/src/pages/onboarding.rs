@@ -1,10 +1,9 @@
 //! `GET/POST /onboarding/{linkId}`: company details, the SDCA text, and signing.
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use maud::{html, Markup};
 use refshare_app::links::{OnboardingPage, Signing, SDCA_VERSION};
 use refshare_app::{App, AppError};
@@ -12,6 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{error_page, page};
+use super::{PageForm, PagePath};
 
 fn details(p: &OnboardingPage) -> Markup {
     let c = &p.client;
@@ -66,7 +66,7 @@ fn done(p: &OnboardingPage) -> Markup {
     }
 }
 
-pub async fn show(State(app): State<App>, Path(link_id): Path<String>) -> Response {
+pub async fn show(State(app): State<App>, PagePath(link_id): PagePath) -> Response {
     let Ok(id) = Uuid::parse_str(&link_id) else { return error_page(AppError::NotFound("onboarding link")) };
     match app.onboarding_page(id).await {
         Ok(p) => {
@@ -100,10 +100,10 @@ pub struct SignForm {
 
 pub async fn sign(
     State(app): State<App>,
-    Path(link_id): Path<String>,
+    PagePath(link_id): PagePath,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(f): Form<SignForm>,
+    PageForm(f): PageForm<SignForm>,
 ) -> Response {
     let Ok(id) = Uuid::parse_str(&link_id) else { return error_page(AppError::NotFound("onboarding link")) };
     let path = format!("/onboarding/{id}");

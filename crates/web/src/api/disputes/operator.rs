@@ -1,7 +1,7 @@
 //! The operator's dispute routes (`/admin-api/v1/disputes`): list by status, read one,
 //! resolve.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use refshare_app::disputes::{DisputeView, ResolveInput};
@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::dispute_json;
 use crate::auth::Operator;
 use crate::error::ApiResult;
-use crate::extract::{Body, Params};
+use crate::extract::{Body, Params, Path};
 
 pub fn routes() -> Router<App> {
     Router::new()

@@ -1,6 +1,6 @@
 //! The partner's dispute routes (`/referral-api/disputes`): file, list, read one.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::dispute_json;
 use crate::auth::Partner;
 use crate::error::ApiResult;
-use crate::extract::Body;
+use crate::extract::{Body, Path};
 
 pub fn routes() -> Router<App> {
     Router::new().route("/disputes", post(file_dispute).get(list_disputes)).route("/disputes/{id}", get(get_dispute))
