@@ -89,15 +89,24 @@ impl InternalError {
 
     /// The context and every cause, outermost first, joined by ": ".
     pub fn chain(&self) -> String {
-        let mut out = self.context.clone();
-        let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(self);
-        while let Some(e) = next {
-            out.push_str(": ");
-            out.push_str(&e.to_string());
-            next = e.source();
-        }
-        out
+        error_chain(self)
     }
+}
+
+/// An error and its sources, outermost first, joined by ": " (a source whose text the
+/// chain already holds is skipped), at most 1,000 characters: for logs and stored reasons.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        let m = s.to_string();
+        if !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        next = s.source();
+    }
+    out.chars().take(1000).collect()
 }
 
 impl fmt::Display for InternalError {

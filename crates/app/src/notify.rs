@@ -25,6 +25,7 @@ use lettre::{AsyncTransport, Message, Tokio1Executor};
 use refshare_store::{NotificationRecord, Tx};
 use uuid::Uuid;
 
+use crate::error::error_chain;
 use crate::{App, AppError};
 
 /// Sender address of every e-mail.
@@ -232,21 +233,6 @@ async fn send(transport: &Transport, n: &NotificationRecord) -> Result<(), Failu
         .body(n.body.clone())
         .map_err(|e| permanent(e.to_string()))?;
     transport.send(msg).await.map(|_| ()).map_err(|e| Failure { permanent: e.is_permanent(), message: error_chain(&e) })
-}
-
-/// An error with its sources, for the row and the log.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        let m = s.to_string();
-        if !out.contains(&m) {
-            out.push_str(": ");
-            out.push_str(&m);
-        }
-        src = s.source();
-    }
-    out.chars().take(1000).collect()
 }
 
 /// How the connection to the SMTP server is secured.

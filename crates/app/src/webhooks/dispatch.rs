@@ -66,24 +66,11 @@ impl Outcome {
 /// The partner-visible reason of a failed request: the error chain, or only the generic
 /// SSRF refusal when the guard refused the address.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut probe = Some(e);
-    while let Some(s) = probe {
-        if s.to_string().contains(url_guard::REFUSED) {
-            return url_guard::REFUSED.to_string();
-        }
-        probe = s.source();
+    let chain = crate::error::error_chain(e);
+    if chain.contains(url_guard::REFUSED) {
+        return url_guard::REFUSED.to_string();
     }
-    let mut src = e.source();
-    while let Some(s) = src {
-        let m = s.to_string();
-        if !out.contains(&m) {
-            out.push_str(": ");
-            out.push_str(&m);
-        }
-        src = s.source();
-    }
-    out.chars().take(1000).collect()
+    chain
 }
 
 impl App {
