@@ -59,6 +59,14 @@ impl Exit {
     }
 }
 
+/// An error for the log or the terminal: an internal error with its whole source chain.
+fn described(e: &refshare_app::AppError) -> String {
+    match e {
+        refshare_app::AppError::Internal(cause) => cause.chain(),
+        other => other.to_string(),
+    }
+}
+
 /// The database setting and why it cannot be used (the URL never shows its password).
 fn database_failure(e: StoreError) -> Exit {
     let hint = match &e {
@@ -135,7 +143,8 @@ async fn reconcile(database_url: &str) -> Result<(), Exit> {
         // Reconciliation reads no secret: no key needed, nothing sealed is touched.
         secret_keys: None,
     };
-    let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| Exit::startup(format!("starting: {e}")))?;
+    let app =
+        App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| Exit::startup(format!("starting: {}", described(&e))))?;
     let outcome = app.reconcile().await;
     store.close().await;
     match outcome {
@@ -146,7 +155,8 @@ async fn reconcile(database_url: &str) -> Result<(), Exit> {
         Err(refshare_app::AppError::Ledger(refshare_app::LedgerError::Discrepancy { detail })) => {
             Err(Exit { code: 1, line: format!("discrepancy: {detail}") })
         }
-        Err(e) => Err(Exit { code: 1, line: format!("reconciliation failed: {e}") }),
+        // Not a finding about the ledger: the proof could not be completed (exit 3).
+        Err(e) => Err(Exit { code: 3, line: format!("reconciliation could not be completed: {}", described(&e)) }),
     }
 }
 
@@ -194,7 +204,7 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
         config::LogFormat::Json => Box::new(std::io::stderr()),
     };
     if settings.demo {
-        let seeded = demo::seed(&app).await.map_err(|e| Exit::startup(format!("seeding demo data: {e}")))?;
+        let seeded = demo::seed(&app).await.map_err(|e| Exit::startup(format!("seeding demo data: {}", described(&e))))?;
         demo::print(&settings, &seeded, &mut notice);
     } else if settings.admin_token_generated {
         let _ = writeln!(notice, "Operator token (set REFSHARE_ADMIN_TOKEN to keep it across restarts): {}", settings.admin_token);
@@ -227,12 +237,12 @@ async fn background_jobs(app: App) {
     loop {
         tick.tick().await;
         if let Err(e) = app.expire_link_requests().await {
-            tracing::warn!(error = %e, "link-request expiry job failed");
+            tracing::warn!(error = %described(&e), "link-request expiry job failed");
         }
         match app.run_due_cp_invoicing().await {
             Ok(Some(period)) => tracing::info!(%period, "collection-partner invoicing run done"),
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "collection-partner invoicing job failed"),
+            Err(e) => tracing::warn!(error = %described(&e), "collection-partner invoicing job failed"),
         }
     }
 }
@@ -256,7 +266,7 @@ async fn webhook_job(app: App) {
                 "webhook deliveries"
             ),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "webhook delivery job failed"),
+            Err(e) => tracing::warn!(error = %described(&e), "webhook delivery job failed"),
         }
     }
 }
@@ -273,7 +283,7 @@ async fn mail_job(app: App) {
                 tracing::info!(sent = r.sent, outbox = r.outbox, retrying = r.retrying, failed = r.failed, "e-mail delivery")
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "e-mail delivery job failed"),
+            Err(e) => tracing::warn!(error = %described(&e), "e-mail delivery job failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(MAIL_INTERVAL) => {}
