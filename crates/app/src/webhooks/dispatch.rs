@@ -48,6 +48,9 @@ pub struct DeliveryReport {
     /// Deliveries that used their last attempt or hit 410.
     pub failed: usize,
     pub subscriptions_disabled: usize,
+    /// Deliveries this pass could not attempt (e.g. a secret this process cannot open);
+    /// they stay claimed and are taken up again when their lease ends.
+    pub not_attempted: usize,
 }
 
 /// The result of one HTTP attempt.
@@ -95,7 +98,16 @@ impl App {
             tx.commit().await?;
             let n = claimed.len();
             for d in claimed {
-                self.deliver_one(&client, d, &mut report).await?;
+                // One delivery that cannot be attempted never holds up the others.
+                let id = d.id;
+                if let Err(e) = self.deliver_one(&client, d, &mut report).await {
+                    let cause = match &e {
+                        AppError::Internal(c) => c.chain(),
+                        other => other.to_string(),
+                    };
+                    tracing::error!(delivery = %id, %cause, "webhook delivery could not be attempted");
+                    report.not_attempted += 1;
+                }
             }
             if n < BATCH as usize {
                 break;

@@ -227,8 +227,39 @@ async fn rotating_the_secret_key_seals_everything_again(mut t: TestApp) {
     assert!(signed_with(&sig, first_secret.as_bytes(), &body), "the previous webhook secret still signs during its overlap: {sig}");
 }
 
+/// A webhook whose stored secret this process cannot open is skipped and logged; the
+/// other deliveries of the same pass still go out.
+async fn an_unopenable_secret_holds_up_no_other_delivery(mut t: TestApp) {
+    let receiver = Receiver::start().await;
+    let (key, hook_id, _) = setup(&mut t, &receiver).await;
+    let other = Receiver::start().await;
+    let (_, other_key) = t.new_partner("Bookwise").await;
+    let hook = t.partner(&other_key, "POST", "/v1/Webhooks", Some(json!({"url": other.url, "events": ["client.linked"]}))).await;
+    assert_eq!(hook.status, StatusCode::OK, "{}", hook.text);
+    // Drain what setup queued, then damage the first webhook's sealed secret.
+    t.app.deliver_webhooks().await.expect("delivery runs");
+    let stored = stored_webhook(&t, &hook_id).await.secret;
+    let mut tx = t.app.store.begin().await.unwrap();
+    assert!(tx
+        .replace_webhook_secret(hook_id.parse().unwrap(), &stored, "sealed:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+    // One event for each partner, in one pass: the damaged one first.
+    for (k, tenant) in [(&key, "gamma"), (&other_key, "delta")] {
+        let r = t
+            .partner(k, "POST", "/clients", Some(client_body(tenant, &format!("{tenant} Ltd"), &format!("o@{tenant}.test"), vec![])))
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    }
+    let report = t.app.deliver_webhooks().await.expect("the pass completes");
+    assert_eq!((report.not_attempted, report.delivered), (1, 1), "{report:?}");
+    assert_eq!(other.got.lock().unwrap().len(), 1, "the other partner's delivery went out");
+}
+
 crate::both_backends!(
     secrets_are_sealed_and_useless_without_the_key,
     plaintext_secrets_of_an_older_database_are_sealed_on_start,
-    rotating_the_secret_key_seals_everything_again
+    rotating_the_secret_key_seals_everything_again,
+    an_unopenable_secret_holds_up_no_other_delivery
 );
