@@ -236,10 +236,15 @@ impl Tx {
         Ok(())
     }
 
-    /// The latest rate for `currency` dated on or before `date` (`YYYY-MM-DD`).
+    /// The latest rate for `currency` dated on or before `date` (`YYYY-MM-DD`). Only rows
+    /// that `app::fx` accepts count (a positive rate on a `YYYY-MM-DD` day from 1999-01-01
+    /// to 2100-12-31): a row loaded before those checks, dated `-2026-01-01` or
+    /// `0000-01-01`, sorts before every real day and would be a silent fallback.
     pub async fn fx_rate_on_or_before(&mut self, currency: &str, date: &str) -> Result<Option<(String, i64)>> {
         let row = sqlx::query(
-            "SELECT rate_date, usd_per_unit_e8 FROM fx_rates WHERE currency = $1 AND rate_date <= $2 ORDER BY rate_date DESC LIMIT 1",
+            "SELECT rate_date, usd_per_unit_e8 FROM fx_rates WHERE currency = $1 AND rate_date <= $2 \
+             AND length(rate_date) = 10 AND rate_date >= '1999-01-01' AND rate_date <= '2100-12-31' AND usd_per_unit_e8 > 0 \
+             ORDER BY rate_date DESC LIMIT 1",
         )
         .bind(currency)
         .bind(date)

@@ -204,6 +204,21 @@ async fn settings_are_replaced_not_duplicated(store: Store) -> TestResult {
     Ok(())
 }
 
+conformance!(fx_rates_from_before_the_day_checks_are_never_a_fallback);
+async fn fx_rates_from_before_the_day_checks_are_never_a_fallback(store: Store) -> TestResult {
+    let mut tx = store.begin().await?;
+    // What an older binary accepted: impossible days sort before every real one.
+    tx.put_fx_rate("SEK", "-2026-01-01", 9_000_000).await?;
+    tx.put_fx_rate("SEK", "0000-01-01", 9_100_000).await?;
+    tx.put_fx_rate("SEK", "2026-01-05", 0).await?;
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    assert_eq!(tx.fx_rate_on_or_before("SEK", "2026-03-10").await?, None);
+    tx.put_fx_rate("SEK", "2026-01-02", 9_500_000).await?;
+    assert_eq!(tx.fx_rate_on_or_before("SEK", "2026-03-10").await?, Some(("2026-01-02".to_string(), 9_500_000)));
+    Ok(())
+}
+
 conformance!(fx_rate_is_the_latest_on_or_before_the_date);
 async fn fx_rate_is_the_latest_on_or_before_the_date(store: Store) -> TestResult {
     let mut tx = store.begin().await?;
