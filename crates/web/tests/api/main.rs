@@ -7,6 +7,7 @@ mod edge;
 mod fx_missing;
 mod harness;
 mod idempotency;
+mod idempotent_refusals;
 mod input_limits;
 mod isolation;
 mod ledger_props;
