@@ -232,7 +232,17 @@ impl App {
         } else if !pending_ok {
             return Err(CaseError::MissingContract.into());
         }
-        tx.insert_case(&case).await?;
+        // The uniqueness of creditor references is checked above, but a generated one (the
+        // case's own reference) can equal a creditor reference the client already uses, and
+        // a concurrent request can take it meanwhile: the database's refusal is the same fact.
+        // On PostgreSQL it aborts the transaction; the caller drops it or rolls back to its
+        // savepoint.
+        tx.insert_case(&case).await.map_err(|e| match AppError::from(e) {
+            AppError::WriteConflict { constraint } if constraint.contains("creditor_reference") => {
+                AppError::from(CaseError::DuplicateReference { creditor_reference: case.creditor_reference.clone() })
+            }
+            other => other,
+        })?;
         crate::webhooks::outbox::case_created(tx, now, &case).await?;
         Ok(case)
     }

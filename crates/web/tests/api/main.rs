@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod disputes;
+mod duplicate_reference;
 mod edge;
 mod fx_missing;
 mod harness;
