@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::auth::CustomerPrincipal;
 use crate::error::CaseError;
 use crate::error::FieldError;
+use crate::idempotency::Keyed;
 use crate::{actor, audit, App, AppError};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -231,7 +232,17 @@ impl App {
         } else if !pending_ok {
             return Err(CaseError::MissingContract.into());
         }
-        tx.insert_case(&case).await?;
+        // The uniqueness of creditor references is checked above, but a generated one (the
+        // case's own reference) can equal a creditor reference the client already uses, and
+        // a concurrent request can take it meanwhile: the database's refusal is the same fact.
+        // On PostgreSQL it aborts the transaction; the caller drops it or rolls back to its
+        // savepoint.
+        tx.insert_case(&case).await.map_err(|e| match AppError::from(e) {
+            AppError::WriteConflict { constraint } if constraint.contains("creditor_reference") => {
+                AppError::from(CaseError::DuplicateReference { creditor_reference: case.creditor_reference.clone() })
+            }
+            other => other,
+        })?;
         crate::webhooks::outbox::case_created(tx, now, &case).await?;
         Ok(case)
     }
@@ -341,8 +352,8 @@ pub type Rendered = (u16, String);
 impl App {
     /// `POST /customer-api/cases` with an optional `Idempotency-Key` (API.md): the same key
     /// and body replay the stored response; the same key with another body is a 422
-    /// `IdempotencyConflict`; 400s are not stored. The case and the stored response are
-    /// written in one transaction.
+    /// `IdempotencyConflict`; 400s are not stored. The case (or the refusal) and the stored
+    /// response are written in one transaction (`idempotency`).
     pub async fn create_customer_case_idempotent(
         &self,
         who: &CustomerPrincipal,
@@ -351,62 +362,31 @@ impl App {
         render: impl Fn(Result<&CaseRecord, &AppError>, &ClientRecord) -> Rendered,
     ) -> Result<Rendered, AppError> {
         let client = who.client().clone();
-        let scope = format!("customer-cases:{}", client.id);
-        let hash = crate::auth::hash_secret(&body.to_string());
         let Some(key) = key else {
             let case = self.create_customer_case(who, body).await?;
             return Ok(render(Ok(&case), &client));
         };
-        let mut tx = self.store.begin().await?;
-        if let Some(stored) = tx.idempotency(&scope, key).await? {
-            if stored.request_hash == hash {
-                return Ok((stored.status_code, stored.body));
-            }
-            return Err(AppError::IdempotencyConflict);
-        }
-        let nc = parse_case(body, "").map_err(AppError::Validation)?;
-        let origin = origin_of(who);
-        let now = self.now();
-        match self.insert_case(&mut tx, &client, &nc, origin, nc.allow_pending_contracts).await {
-            Ok(case) => {
-                let rendered = render(Ok(&case), &client);
-                let who_actor = origin.partner.map(actor::partner).unwrap_or_else(|| actor::client(client.id));
-                audit(
-                    &mut tx,
-                    now,
-                    &who_actor,
-                    "case.created",
-                    "case",
-                    &case.id.to_string(),
-                    serde_json::json!({"reference": case.reference, "source": case.source.as_str()}),
-                )
-                .await?;
-                tx.save_idempotency(
-                    &scope,
-                    key,
-                    &refshare_store::IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() },
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(rendered)
-            }
-            // A refusal by a case rule is the request's answer: replayed as it was.
-            Err(e @ AppError::Case(_)) => {
-                drop(tx);
-                let rendered = render(Err(&e), &client);
-                let mut tx = self.store.begin().await?;
-                tx.save_idempotency(
-                    &scope,
-                    key,
-                    &refshare_store::IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() },
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(rendered)
-            }
-            Err(e) => Err(e),
-        }
+        let scope = format!("customer-cases:{}", client.id);
+        let req = Keyed { scope: &scope, key, request_hash: crate::auth::hash_secret(&body.to_string()) };
+        let attempt = async |tx: &mut Tx| {
+            let nc = parse_case(body, "").map_err(AppError::Validation)?;
+            let origin = origin_of(who);
+            let case = self.insert_case(tx, &client, &nc, origin, nc.allow_pending_contracts).await?;
+            let who_actor = origin.partner.map(actor::partner).unwrap_or_else(|| actor::client(client.id));
+            audit(
+                tx,
+                case.created_at,
+                &who_actor,
+                "case.created",
+                "case",
+                &case.id.to_string(),
+                serde_json::json!({"reference": case.reference, "source": case.source.as_str()}),
+            )
+            .await?;
+            Ok(case)
+        };
+        // A refusal by a case rule is the request's answer: replayed as it was.
+        let refusal = |e: &AppError| matches!(e, AppError::Case(_));
+        self.run_idempotent(req, attempt, refusal, |r| render(r, &client)).await
     }
 }

@@ -20,7 +20,8 @@ pub struct FieldError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("validation failed")]
+    /// The request is invalid; the message names every field and its problem.
+    #[error("The request is invalid: {}", fields_text(.0))]
     Validation(Vec<FieldError>),
     #[error("unauthorized")]
     Unauthorized,
@@ -72,6 +73,11 @@ impl AppError {
     pub fn internal(context: impl Into<String>) -> AppError {
         AppError::Internal(InternalError::from(context.into()))
     }
+}
+
+/// `field: message` of each field error, joined by "; ".
+fn fields_text(fields: &[FieldError]) -> String {
+    fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
 }
 
 /// An internal failure: what went wrong, and the error that caused it (logged with its

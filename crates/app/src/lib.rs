@@ -12,6 +12,7 @@ pub mod disputes;
 pub mod error;
 pub mod fx;
 pub mod gauges;
+mod idempotency;
 pub mod ledger;
 pub mod links;
 pub mod notify;

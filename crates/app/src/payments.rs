@@ -13,12 +13,13 @@ use refshare_core::money::{format_minor, parse_amount};
 use refshare_core::owed::fit_payment;
 use refshare_core::stage::CommissionStatus;
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, DecisionRecord, EarningRecord, IdempotencyRecord, PaymentRecord, PayoutRecord, Tx};
+use refshare_store::{CaseRecord, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Tx};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::cases::Rendered;
 use crate::error::PaymentError;
+use crate::idempotency::Keyed;
 use crate::ledger::{sync_earning, Cause};
 use crate::{actor, audit, App, AppError};
 
@@ -77,9 +78,9 @@ impl App {
     /// customer `POST /cases`: the same key and request replay the stored response (status
     /// and body); the same key with another request is a 422 `IdempotencyConflict`. Only
     /// successes and 422s are stored (a 400, 404 or 409 may succeed on retry). Keys are
-    /// the operators' (one scope); the request is the case and the body. The payment and
-    /// its stored response are written in one transaction, after the case's lock, so a
-    /// concurrent retry waits and then replays.
+    /// the operators' (one scope); the request is the case and the body. The payment (or
+    /// the refusal) and its stored response are written in one transaction under the key's
+    /// lock, so a concurrent retry waits and then replays (`idempotency`).
     pub async fn register_payment_idempotent(
         &self,
         case_key: &str,
@@ -93,37 +94,14 @@ impl App {
             return Ok(render(Ok(&out)));
         };
         let c = self.check_payment(case_key, &input).await?;
-        const SCOPE: &str = "operator-payments";
-        let hash = crate::auth::hash_secret(&format!("{}\n{body}", c.case.id));
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        tx.lock_case(c.case.id).await?;
-        if let Some(stored) = tx.idempotency(SCOPE, key).await? {
-            if stored.request_hash == hash {
-                return Ok((stored.status_code, stored.body));
-            }
-            return Err(AppError::IdempotencyConflict);
-        }
-        match self.book_payment(&mut tx, &c, &input).await {
-            Ok(out) => {
-                let rendered = render(Ok(&out));
-                let rec = IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() };
-                tx.save_idempotency(SCOPE, key, &rec, now).await?;
-                tx.commit().await?;
-                Ok(rendered)
-            }
-            // A refusal by the payment rules is the request's answer: replayed as it was.
-            Err(e @ AppError::Payment(PaymentError::ExceedsRemainder { .. })) => {
-                drop(tx);
-                let rendered = render(Err(&e));
-                let mut tx = self.store.begin().await?;
-                let rec = IdempotencyRecord { request_hash: hash, status_code: rendered.0, body: rendered.1.clone() };
-                tx.save_idempotency(SCOPE, key, &rec, now).await?;
-                tx.commit().await?;
-                Ok(rendered)
-            }
-            Err(e) => Err(e),
-        }
+        let req = Keyed { scope: "operator-payments", key, request_hash: crate::auth::hash_secret(&format!("{}\n{body}", c.case.id)) };
+        let attempt = async |tx: &mut Tx| {
+            tx.lock_case(c.case.id).await?;
+            self.book_payment(tx, &c, &input).await
+        };
+        // A refusal by the payment rules is the request's answer: replayed as it was.
+        let refusal = |e: &AppError| matches!(e, AppError::Payment(PaymentError::ExceedsRemainder { .. }));
+        self.run_idempotent(req, attempt, refusal, render).await
     }
 
     /// Books the payment inside `tx`, which holds the case's lock: replays an `externalId`

@@ -337,12 +337,16 @@ impl Tx {
 pub enum Savepoint {
     /// One stored case replayed when a link request is approved.
     ReplayCase,
+    /// The attempt of a request under an `Idempotency-Key`: a refusal undoes it and stores
+    /// the refusal in the same transaction.
+    IdempotentAttempt,
 }
 
 impl Savepoint {
     fn as_str(self) -> &'static str {
         match self {
             Savepoint::ReplayCase => "replay_case",
+            Savepoint::IdempotentAttempt => "idempotent_attempt",
         }
     }
 }

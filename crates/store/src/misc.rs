@@ -29,6 +29,20 @@ const NOTIFICATION_COLS: &str =
     "id, kind, to_addr, subject, body, related_id, status, error, created_at, sent_at, attempts, next_attempt_at";
 
 impl Tx {
+    /// Takes an idempotency key's lock until the transaction ends, so that requests with
+    /// the same key run one after the other and a retry finds what the first one stored.
+    /// PostgreSQL: a transaction-scoped advisory lock on 64 bits of the MD5 of scope and
+    /// key (a collision only makes two keys wait for each other). SQLite has one writer.
+    pub async fn lock_idempotency_key(&mut self, scope: &str, key: &str) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(('x' || substr(md5($1), 1, 16))::bit(64)::bigint)")
+                .bind(format!("{scope}\n{key}"))
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn idempotency(&mut self, scope: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
         let row = sqlx::query("SELECT request_hash, status_code, body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2")
             .bind(scope)

@@ -124,10 +124,9 @@ pub fn body_of(e: &AppError) -> Value {
     let message = message_of(e);
     match e {
         AppError::Validation(fields) => {
-            let joined = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
             json!({
                 "error": "ValidationError",
-                "message": format!("The request is invalid: {joined}"),
+                "message": message,
                 "businessErrors": fields.iter().map(|f| json!({"type": "ValidationError", "message": format!("{}: {}", f.field, f.message), "solutionUrl": null, "field": f.field})).collect::<Vec<_>>(),
             })
         }

@@ -3,10 +3,12 @@
 
 mod bad_input;
 mod disputes;
+mod duplicate_reference;
 mod edge;
 mod fx_missing;
 mod harness;
 mod idempotency;
+mod idempotent_refusals;
 mod input_limits;
 mod isolation;
 mod ledger_props;

@@ -1,6 +1,8 @@
-//! Approving a link request replays the cases stored with it. One case that fails on
-//! replay (here: a write the database refuses, which on PostgreSQL aborts the statement's
-//! transaction) is skipped with its reason; the approval and the other cases stand.
+//! Approving a link request replays the cases stored with it. A case that fails on replay
+//! (here: a write the database refuses, which on PostgreSQL aborts the statement's
+//! transaction, and a stored case today's rules refuse) is skipped with its reason, which
+//! names the fact (the duplicate reference, the field errors); the approval and the other
+//! cases stand.
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -12,7 +14,7 @@ crate::both_backends!(a_case_failing_on_replay_does_not_sink_the_approval);
 async fn a_case_failing_on_replay_does_not_sink_the_approval(t: TestApp) {
     t.collection_partners().await;
     let (_, key) = t.new_partner("Ledgerly").await;
-    let (_, client_key) = t.direct_client("Solvik Ltd", "siri@solvik.test").await;
+    let (client_id, client_key) = t.direct_client("Solvik Ltd", "siri@solvik.test").await;
 
     // The partner submits two cases; the first has no creditor reference, so on replay it
     // takes its generated case reference as one.
@@ -28,6 +30,17 @@ async fn a_case_failing_on_replay_does_not_sink_the_approval(t: TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     let url = r.body["data"]["onboardingLinks"]["url"].as_str().unwrap().to_string();
+
+    // A third stored case that the rules in force at approval refuse (stored before they
+    // changed): its amount is not positive.
+    let mut bad = case_body("P-3", "1", "GBP", "GB");
+    bad["amountToRecover"] = json!(-5);
+    let mut tx = t.app.store.begin().await.unwrap();
+    let request = tx.link_requests_of_client(client_id.parse().unwrap()).await.unwrap().remove(0);
+    let mut stored: Vec<serde_json::Value> = serde_json::from_str(&request.cases_json).unwrap();
+    stored.push(bad);
+    tx.set_link_request_cases(request.request.id, &serde_json::to_string(&stored).unwrap()).await.unwrap();
+    tx.commit().await.unwrap();
 
     // Meanwhile the client creates cases directly; the second one's creditor reference is
     // the case reference the replayed first case is about to be given.
@@ -54,11 +67,16 @@ async fn a_case_failing_on_replay_does_not_sink_the_approval(t: TestApp) {
     let entry = &audit.body["entries"][0];
     assert_eq!(entry["detail"]["replayedCases"], 1, "{}", audit.text);
     let failed = entry["detail"]["failedCases"].as_array().unwrap();
-    assert_eq!(failed.len(), 1, "{}", audit.text);
-    assert!(failed[0].as_str().unwrap().starts_with("case 0:"), "{}", audit.text);
+    assert_eq!(failed.len(), 2, "{}", audit.text);
+    let duplicate = failed[0].as_str().unwrap();
+    assert!(duplicate.starts_with("case 0:"), "{}", audit.text);
+    assert!(duplicate.contains(&format!("creditorReference `{taken}` already exists")), "names the duplicate: {duplicate}");
+    let invalid = failed[1].as_str().unwrap();
+    assert!(invalid.starts_with("case 2:"), "{}", audit.text);
+    assert!(invalid.contains("cases[2].amountToRecover: must be greater than zero"), "names the field: {invalid}");
     let mail = t.admin("GET", "/notifications?to=ledgerly@partners.test&kind=link_approved", None).await;
     let body = mail.body["notifications"][0]["body"].as_str().unwrap().to_string();
-    assert!(body.contains("1 submitted case(s) were created; 1 could not be replayed"), "{body}");
+    assert!(body.contains("1 submitted case(s) were created; 2 could not be replayed"), "{body}");
     assert_eq!(
         json!(t.admin("GET", "/notifications?kind=link_approved", None).await.body["notifications"].as_array().unwrap().len()),
         json!(1)
