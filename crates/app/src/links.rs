@@ -160,7 +160,7 @@ impl App {
                             tx.rollback_to_savepoint(Savepoint::ReplayCase).await?;
                             let e = match e {
                                 AppError::Internal(cause) => {
-                                    tracing::warn!(link_request = %r.request.id, case = i, %cause, "a stored case could not be replayed");
+                                    tracing::warn!(link_request = %r.request.id, case = i, cause = %cause.chain(), "a stored case could not be replayed");
                                     AppError::Internal("the case could not be stored".into())
                                 }
                                 e => e,
