@@ -556,7 +556,8 @@ async fn json_errors_use_the_documented_error_bodies() {
                 continue;
             }
             if let Some(r) = r.get("$ref") {
-                assert_eq!(r, "#/components/responses/InternalError", "{m} {path} {status}");
+                let expected = if status == "413" { "PayloadTooLarge" } else { "InternalError" };
+                assert_eq!(r, &format!("#/components/responses/{expected}"), "{m} {path} {status}");
                 continue;
             }
             if let Some(json) = r["content"].get("application/json") {
@@ -569,6 +570,10 @@ async fn json_errors_use_the_documented_error_bodies() {
         }
         if API_BASES.iter().any(|b| path.starts_with(b)) {
             assert!(op["responses"].get("500").is_some(), "{m} {path}: no 500");
+            // An oversized body answers the error body too (edge and extractors alike).
+            if op.get("requestBody").is_some() {
+                assert_eq!(op["responses"]["413"]["$ref"], "#/components/responses/PayloadTooLarge", "{m} {path}: 413");
+            }
         }
     }
     let error = &d["components"]["schemas"]["ErrorBody"];

@@ -115,7 +115,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         pages::openapi_json,
         pages::metrics,
     ),
-    components(responses(schemas::InternalError)),
+    components(responses(schemas::InternalError, schemas::PayloadTooLarge)),
     modifiers(&SecuritySchemes, &CommonResponses, &OptionalBodies),
     tags(
         (name = "Referral Partner API", description = "`/referral-api`: for referral partners, authenticated with the partner's `XApiKey`."),
@@ -200,7 +200,13 @@ impl Modify for CommonResponses {
                     responses.entry("500".into()).or_insert_with(|| text("Internal error page.", "text/html"));
                 }
                 if op.request_body.is_some() {
-                    responses.entry("413".into()).or_insert_with(|| text("The body is larger than 1 MiB.", "text/plain"));
+                    // The APIs' edge gives the body limit's 413 the error body; the pages keep it plain.
+                    let too_large = if api {
+                        RefOr::Ref(Ref::from_response_name("PayloadTooLarge"))
+                    } else {
+                        text("The body is larger than 1 MiB.", "text/plain")
+                    };
+                    responses.entry("413".into()).or_insert(too_large);
                 }
             }
         }

@@ -78,6 +78,12 @@ pub struct ApprovalLinks {
 #[response(description = "Internal error; the body carries no detail.")]
 pub struct InternalError(ErrorBody);
 
+/// The body is over the 1 MiB limit, whether its length was declared or found while
+/// reading it.
+#[derive(ToResponse)]
+#[response(description = "The body is larger than 1 MiB (`PayloadTooLarge`).")]
+pub struct PayloadTooLarge(ErrorBody);
+
 /// The `page` object of list responses.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
