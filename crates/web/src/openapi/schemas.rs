@@ -216,7 +216,8 @@ pub enum InvoicingTriggerMode {
 
 /// A case to create (`POST /customer-api/cases`, the items of `cases` in
 /// `POST /referral-api/clients`, operator case creation). Property names are accepted in
-/// camelCase or PascalCase; unknown properties are kept with the case.
+/// camelCase or PascalCase. Unknown properties are kept with the case, except on operator
+/// case creation, which refuses them (400 naming each).
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct CreateCaseRequest {
