@@ -79,12 +79,6 @@ pub fn usd_at(amount_minor: i64, currency: Currency, rate_e8: i64) -> Result<i64
     convert_minor(amount_minor, currency.exponent(), rate_e8, usd().exponent()).ok_or(Overflow).map_err(overflow)
 }
 
-/// Converts an amount to US cents at the latest rate dated on or before `at`.
-pub async fn to_usd_minor(tx: &mut Tx, amount_minor: i64, currency: Currency, at: Instant) -> Result<i64, AppError> {
-    let (_, rate) = usd_rate(tx, currency, at).await?;
-    usd_at(amount_minor, currency, rate)
-}
-
 /// A rate a figure needed and did not find: none for `currency` dated on or before `date`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MissingRate {

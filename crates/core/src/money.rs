@@ -50,7 +50,7 @@ pub const MAX_CONVERTED_MINOR: i64 = MAX_AMOUNT_MINOR * 100;
 pub const MAX_SUM_TERMS: i64 = i64::MAX / MAX_CONVERTED_MINOR;
 
 /// A money computation left the `i64` range. Unreachable from inputs within
-/// [`MAX_AMOUNT_MINOR`] and [`MAX_RATE_E8`].
+/// [`MAX_AMOUNT_MINOR`] and [`max_rate_e8`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("money arithmetic overflowed")]
 pub struct Overflow;

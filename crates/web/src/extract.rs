@@ -11,8 +11,11 @@
 
 use std::collections::HashMap;
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use refshare_app::{AppError, FieldError};
 use refshare_core::parse::{check_controls, TextKind};
 use refshare_store::PageReq;
@@ -197,7 +200,7 @@ pub fn camel_keys(v: serde_json::Value) -> serde_json::Value {
 /// A JSON body: the normalised value and the raw bytes (for idempotency hashing).
 pub struct JsonValue {
     pub value: serde_json::Value,
-    pub raw: axum::body::Bytes,
+    pub raw: Bytes,
     /// Unknown properties are refused (see [`StrictProperties`]).
     pub strict: bool,
 }
@@ -214,22 +217,60 @@ impl JsonValue {
     }
 }
 
+impl JsonValue {
+    fn from_bytes(raw: Bytes, strict: bool) -> Result<Self, ApiError> {
+        Ok(JsonValue { value: parse_json(&raw)?, raw, strict })
+    }
+}
+
+/// Why a JSON body was refused.
+#[derive(Debug)]
+pub enum BodyRejection {
+    /// Over the 1 MiB limit while streaming (a chunked body; one of a declared length is
+    /// refused by the body-limit layer before any extractor runs). A bare 413, which the
+    /// edge (`edge::json_errors`) gives the standard error body, as it does the layer's.
+    TooLarge,
+    Invalid(ApiError),
+}
+
+impl<E: Into<ApiError>> From<E> for BodyRejection {
+    fn from(e: E) -> Self {
+        BodyRejection::Invalid(e.into())
+    }
+}
+
+impl IntoResponse for BodyRejection {
+    fn into_response(self) -> Response {
+        match self {
+            BodyRejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+            BodyRejection::Invalid(e) => e.into_response(),
+        }
+    }
+}
+
+/// The whole body and whether the router is marked [`StrictProperties`]: the one body
+/// reader of [`JsonValue`] and [`MaybeJson`].
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<(Bytes, bool), BodyRejection> {
+    let strict = req.extensions().get::<StrictProperties>().is_some();
+    let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            BodyRejection::TooLarge
+        } else {
+            AppError::bad_field("body", "could not be read").into()
+        }
+    })?;
+    Ok((bytes, strict))
+}
+
 impl<S: Send + Sync> FromRequest<S> for JsonValue {
-    type Rejection = ApiError;
+    type Rejection = BodyRejection;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let strict = req.extensions().get::<StrictProperties>().is_some();
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::bad_field("body", "is larger than the 1 MiB limit")
-            } else {
-                AppError::bad_field("body", "could not be read")
-            }
-        })?;
+        let (bytes, strict) = read_body(req, state).await?;
         if bytes.is_empty() {
             return Err(AppError::bad_field("body", "a JSON body is required").into());
         }
-        Ok(JsonValue { value: parse_json(&bytes)?, raw: bytes, strict })
+        Ok(JsonValue::from_bytes(bytes, strict)?)
     }
 }
 
@@ -237,10 +278,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonValue {
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = ApiError;
+    type Rejection = BodyRejection;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        JsonValue::from_request(req, state).await?.parse().map(Body)
+        Ok(Body(JsonValue::from_request(req, state).await?.parse()?))
     }
 }
 
@@ -400,15 +441,14 @@ pub fn parse_instant(s: &str) -> Option<refshare_core::Instant> {
 pub struct MaybeJson(pub Option<JsonValue>);
 
 impl<S: Send + Sync> FromRequest<S> for MaybeJson {
-    type Rejection = ApiError;
+    type Rejection = BodyRejection;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let strict = req.extensions().get::<StrictProperties>().is_some();
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| AppError::bad_field("body", "could not be read"))?;
+        let (bytes, strict) = read_body(req, state).await?;
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(MaybeJson(None));
         }
-        Ok(MaybeJson(Some(JsonValue { value: parse_json(&bytes)?, raw: bytes, strict })))
+        Ok(MaybeJson(Some(JsonValue::from_bytes(bytes, strict)?)))
     }
 }
 

@@ -459,6 +459,20 @@ async fn document_is_openapi_3_1_json() {
     assert!(!operations(&d).is_empty());
 }
 
+/// The casing the document promises for property names is the casing bodies get: only
+/// the first letter of each name is folded (`extract::camel_keys`), so PascalCase binds
+/// and other spellings do not.
+#[tokio::test]
+async fn the_documented_property_casing_is_the_folding_done() {
+    let d = doc().await;
+    let text = d["info"]["description"].as_str().expect("a description");
+    let folded = refshare_web::extract::camel_keys(serde_json::json!({"ExternalTenantId": 1, "externaltenantid": 2}));
+    let bound: BTreeSet<&str> = folded.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(bound, BTreeSet::from(["externalTenantId", "externaltenantid"]), "only the first letter is folded");
+    assert!(!text.contains("accepted case-insensitively"), "property names are not case-insensitive: {text}");
+    assert!(text.contains("`ExternalTenantId` binds but `externaltenantid` does not"), "{text}");
+}
+
 #[tokio::test]
 async fn documented_operations_equal_router_routes() {
     let d = doc().await;
@@ -556,7 +570,8 @@ async fn json_errors_use_the_documented_error_bodies() {
                 continue;
             }
             if let Some(r) = r.get("$ref") {
-                assert_eq!(r, "#/components/responses/InternalError", "{m} {path} {status}");
+                let expected = if status == "413" { "PayloadTooLarge" } else { "InternalError" };
+                assert_eq!(r, &format!("#/components/responses/{expected}"), "{m} {path} {status}");
                 continue;
             }
             if let Some(json) = r["content"].get("application/json") {
@@ -569,6 +584,10 @@ async fn json_errors_use_the_documented_error_bodies() {
         }
         if API_BASES.iter().any(|b| path.starts_with(b)) {
             assert!(op["responses"].get("500").is_some(), "{m} {path}: no 500");
+            // An oversized body answers the error body too (edge and extractors alike).
+            if op.get("requestBody").is_some() {
+                assert_eq!(op["responses"]["413"]["$ref"], "#/components/responses/PayloadTooLarge", "{m} {path}: 413");
+            }
         }
     }
     let error = &d["components"]["schemas"]["ErrorBody"];

@@ -68,7 +68,7 @@ impl Outcome {
 
 /// The partner-visible reason of a failed request: the error chain, or only the generic
 /// SSRF refusal when the guard refused the address.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+fn partner_visible_reason(e: &(dyn std::error::Error + 'static)) -> String {
     let chain = crate::error::error_chain(e);
     if chain.contains(url_guard::REFUSED) {
         return url_guard::REFUSED.to_string();
@@ -180,7 +180,9 @@ impl App {
                 let error = if (200..300).contains(&status) { None } else { Some(format!("HTTP {status}")) };
                 Outcome { status: Some(status), error, duration_ms: elapsed(started) }
             }
-            Err(e) => Outcome { status: e.status().map(|s| s.as_u16()), error: Some(error_chain(&e)), duration_ms: elapsed(started) },
+            Err(e) => {
+                Outcome { status: e.status().map(|s| s.as_u16()), error: Some(partner_visible_reason(&e)), duration_ms: elapsed(started) }
+            }
         }
     }
 

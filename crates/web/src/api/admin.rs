@@ -166,7 +166,54 @@ async fn issue_client_key(State(app): State<App>, _: Operator, Path(c): Path<Str
     Ok((StatusCode::CREATED, Json(json!({"clientId": c, "apiKey": key}))).into_response())
 }
 
+/// The properties of a case object, as the document's `CreateCaseRequest` and
+/// `DebtorInput` list them (a test keeps the two equal). Operator case creation refuses
+/// any other, naming each; the partner- and client-facing case creations keep unknown
+/// properties with the case. Only names are checked here: the values are left to
+/// `parse_case`, which lists every problem with them.
+#[derive(Deserialize, Default)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct CaseProperties {
+    currency_code: Option<Value>,
+    amount_to_recover: Option<Value>,
+    debtor: Option<DebtorProperties>,
+    creditor_reference: Option<Value>,
+    comments: Option<Value>,
+    claim_description: Option<Value>,
+    tag: Option<Value>,
+    return_url: Option<Value>,
+    allow_pending_contracts: Option<Value>,
+    due_date: Option<Value>,
+    date: Option<Value>,
+    is_test: Option<Value>,
+}
+
+/// The properties of a case's `debtor` (see [`CaseProperties`]).
+#[derive(Deserialize, Default)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct DebtorProperties {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    name: Option<Value>,
+    country_alpha2: Option<Value>,
+    contact_person: Option<Value>,
+    company_registration_number: Option<Value>,
+    address: Option<Value>,
+    zip_code: Option<Value>,
+    city: Option<Value>,
+    state: Option<Value>,
+    state_alpha2: Option<Value>,
+    country: Option<Value>,
+    email: Option<Value>,
+    phone: Option<Value>,
+}
+
 async fn create_case(State(app): State<App>, _: Operator, Path(c): Path<String>, body: JsonValue) -> ApiResult<Response> {
+    let _: CaseProperties = parse_strict(body.value.clone())?;
     let case = app.create_operator_case(id(&c, "client")?, &body.value).await?;
     let cps = app.collection_partners().await?;
     Ok((StatusCode::CREATED, Json(crate::wire::invoice_dto(&case, None, &cps))).into_response())
@@ -377,4 +424,24 @@ async fn webhook_deliveries(State(app): State<App>, _: Operator, q: Params) -> A
         "page": crate::wire::page(pg, total, items.len()),
         "deliveries": items.iter().map(crate::api::webhooks::delivery_json).collect::<Vec<_>>(),
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn keys(v: &Value) -> BTreeSet<String> {
+        v.as_object().expect("an object").keys().cloned().collect()
+    }
+
+    #[test]
+    fn case_properties_are_the_documented_ones() {
+        let schemas = &crate::openapi::spec()["components"]["schemas"];
+        let case = serde_json::to_value(CaseProperties::default()).unwrap();
+        assert_eq!(keys(&case), keys(&schemas["CreateCaseRequest"]["properties"]));
+        let debtor = serde_json::to_value(DebtorProperties::default()).unwrap();
+        assert_eq!(keys(&debtor), keys(&schemas["DebtorInput"]["properties"]));
+    }
 }

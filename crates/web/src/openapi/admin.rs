@@ -182,7 +182,7 @@ pub(super) fn admin_issue_client_key() {}
     request_body = CreateCaseRequest,
     responses(
         (status = 201, description = "The created case (`creditor` is null).", body = InvoiceDto),
-        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 400, description = "Invalid body, or properties `CreateCaseRequest` does not list (each named).", body = ErrorBody),
         (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
         (status = 404, description = "Unknown client.", body = ErrorBody),
         (status = 409, description = "A concurrent request created a case with the same `creditorReference`.", body = ErrorBody),

@@ -35,7 +35,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
 #[openapi(
     info(
         title = "refshare",
-        description = "Referral-partner revenue sharing. One server serves the Referral Partner API (`/referral-api`, wire-compatible with Debitura's Referral Partner API v1), the Customer API (`/customer-api`), the Operator API (`/admin-api/v1`), the hosted client pages and the service endpoints. JSON is camelCase (property names are accepted case-insensitively), query parameters are PascalCase, and every JSON error has the body `{error, message, businessErrors:[{type, message, solutionUrl}]}`. Text never holds control characters (U+0000 to U+001F; tab and line breaks only in free-text properties such as `comments` or `reason`): 400 naming the field. Numbers are plain decimals (no exponent form); amounts are at most 10^13 minor units. Unknown or missing credentials answer 401 on every API endpoint; another tenant's object answers 404.",
+        description = "Referral-partner revenue sharing. One server serves the Referral Partner API (`/referral-api`, wire-compatible with Debitura's Referral Partner API v1), the Customer API (`/customer-api`), the Operator API (`/admin-api/v1`), the hosted client pages and the service endpoints. JSON is camelCase (PascalCase property names bind too: only the first letter of each name is folded, so `ExternalTenantId` binds but `externaltenantid` does not), query parameters are PascalCase (names matched case-insensitively), and every JSON error has the body `{error, message, businessErrors:[{type, message, solutionUrl}]}`. Text never holds control characters (U+0000 to U+001F; tab and line breaks only in free-text properties such as `comments` or `reason`): 400 naming the field. Numbers are plain decimals (no exponent form); amounts are at most 10^13 minor units. Unknown or missing credentials answer 401 on every API endpoint; another tenant's object answers 404.",
         license(name = "MIT")
     ),
     paths(
@@ -115,7 +115,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         pages::openapi_json,
         pages::metrics,
     ),
-    components(responses(schemas::InternalError)),
+    components(responses(schemas::InternalError, schemas::PayloadTooLarge)),
     modifiers(&SecuritySchemes, &CommonResponses, &OptionalBodies),
     tags(
         (name = "Referral Partner API", description = "`/referral-api`: for referral partners, authenticated with the partner's `XApiKey`."),
@@ -200,7 +200,13 @@ impl Modify for CommonResponses {
                     responses.entry("500".into()).or_insert_with(|| text("Internal error page.", "text/html"));
                 }
                 if op.request_body.is_some() {
-                    responses.entry("413".into()).or_insert_with(|| text("The body is larger than 1 MiB.", "text/plain"));
+                    // The APIs' edge gives the body limit's 413 the error body; the pages keep it plain.
+                    let too_large = if api {
+                        RefOr::Ref(Ref::from_response_name("PayloadTooLarge"))
+                    } else {
+                        text("The body is larger than 1 MiB.", "text/plain")
+                    };
+                    responses.entry("413".into()).or_insert(too_large);
                 }
             }
         }

@@ -78,6 +78,12 @@ pub struct ApprovalLinks {
 #[response(description = "Internal error; the body carries no detail.")]
 pub struct InternalError(ErrorBody);
 
+/// The body is over the 1 MiB limit, whether its length was declared or found while
+/// reading it.
+#[derive(ToResponse)]
+#[response(description = "The body is larger than 1 MiB (`PayloadTooLarge`).")]
+pub struct PayloadTooLarge(ErrorBody);
+
 /// The `page` object of list responses.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
@@ -210,7 +216,8 @@ pub enum InvoicingTriggerMode {
 
 /// A case to create (`POST /customer-api/cases`, the items of `cases` in
 /// `POST /referral-api/clients`, operator case creation). Property names are accepted in
-/// camelCase or PascalCase; unknown properties are kept with the case.
+/// camelCase or PascalCase. Unknown properties are kept with the case, except on operator
+/// case creation, which refuses them (400 naming each).
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct CreateCaseRequest {
