@@ -8,63 +8,70 @@ fn reconcile(url: &str) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_refshare")).args(["reconcile", "--database-url", url]).output().expect("the binary runs")
 }
 
+/// A migrated SQLite database in the temp folder, removed on drop.
+struct TempDb {
+    path: std::path::PathBuf,
+    url: String,
+}
+
+impl TempDb {
+    fn migrated(name: &str) -> TempDb {
+        let path = std::env::temp_dir().join(format!("refshare-{name}-{}.db", std::process::id()));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        // Reconcile never creates a database: `migrate` does.
+        let migrated = Command::new(env!("CARGO_BIN_EXE_refshare")).args(["migrate", "--database-url", &url]).output().unwrap();
+        assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+        TempDb { path, url }
+    }
+
+    /// Writes, as an outside edit would (foreign keys off), a partner and one ledger entry
+    /// for an earning that does not exist, in `currency`.
+    fn tamper(&self, currency: &str) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut c).await.unwrap();
+            sqlx::query("INSERT INTO partners (id, company_name, contact_email, referral_fee_bps, approval_ttl_days, invoicing_trigger_mode, branding_json, created_at) VALUES ('00000000-0000-0000-0000-0000000000aa', 'P', 'p@p.test', 5000, 7, 'PayWhenPaid', '{}', 0)").execute(&mut c).await.unwrap();
+            sqlx::query("INSERT INTO ledger_entries (id, partner_id, earning_id, stage, amount_minor, currency, cause, created_at) VALUES ('e1', '00000000-0000-0000-0000-0000000000aa', '00000000-0000-0000-0000-000000000001', 'Pending', 500, $1, 'manual', 0)")
+                .bind(currency)
+                .execute(&mut c)
+                .await
+                .unwrap();
+        });
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
 #[test]
 fn reconcile_exits_zero_when_everything_agrees_and_one_on_a_discrepancy() {
-    let path = std::env::temp_dir().join(format!("refshare-reconcile-{}.db", std::process::id()));
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    // Reconcile never creates a database: `migrate` does.
-    let migrated = Command::new(env!("CARGO_BIN_EXE_refshare")).args(["migrate", "--database-url", &url]).output().unwrap();
-    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
-    let out = reconcile(&url);
+    let db = TempDb::migrated("reconcile");
+    let out = reconcile(&db.url);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 0 ledger entries"), "{}", String::from_utf8_lossy(&out.stdout));
 
-    // An entry for an earning that does not exist (foreign keys are not enforced by
-    // this raw connection, as an outside edit would not be either).
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut c).await.unwrap();
-        sqlx::query("INSERT INTO partners (id, company_name, contact_email, referral_fee_bps, approval_ttl_days, invoicing_trigger_mode, branding_json, created_at) VALUES ('00000000-0000-0000-0000-0000000000aa', 'P', 'p@p.test', 5000, 7, 'PayWhenPaid', '{}', 0)").execute(&mut c).await.unwrap();
-        sqlx::query("INSERT INTO ledger_entries (id, partner_id, earning_id, stage, amount_minor, currency, cause, created_at) VALUES ('e1', '00000000-0000-0000-0000-0000000000aa', '00000000-0000-0000-0000-000000000001', 'Pending', 500, 'GBP', 'manual', 0)")
-            .execute(&mut c)
-            .await
-            .unwrap();
-    });
-    let out = reconcile(&url);
+    db.tamper("GBP");
+    let out = reconcile(&db.url);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("discrepancy") && err.contains("00000000-0000-0000-0000-000000000001"), "{err}");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }
 
 /// A proof that cannot be completed (here: a stored currency this binary does not know) is
 /// not a discrepancy: exit 3 with the cause, never "discrepancy".
 #[test]
 fn reconcile_that_cannot_complete_exits_three_not_as_a_discrepancy() {
-    let path = std::env::temp_dir().join(format!("refshare-reconcile-corrupt-{}.db", std::process::id()));
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let migrated = Command::new(env!("CARGO_BIN_EXE_refshare")).args(["migrate", "--database-url", &url]).output().unwrap();
-    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut c).await.unwrap();
-        sqlx::query("INSERT INTO partners (id, company_name, contact_email, referral_fee_bps, approval_ttl_days, invoicing_trigger_mode, branding_json, created_at) VALUES ('00000000-0000-0000-0000-0000000000aa', 'P', 'p@p.test', 5000, 7, 'PayWhenPaid', '{}', 0)").execute(&mut c).await.unwrap();
-        sqlx::query("INSERT INTO ledger_entries (id, partner_id, earning_id, stage, amount_minor, currency, cause, created_at) VALUES ('e1', '00000000-0000-0000-0000-0000000000aa', '00000000-0000-0000-0000-000000000001', 'Pending', 500, 'XYZ', 'manual', 0)")
-            .execute(&mut c)
-            .await
-            .unwrap();
-    });
-    let out = reconcile(&url);
+    let db = TempDb::migrated("reconcile-corrupt");
+    db.tamper("XYZ");
+    let out = reconcile(&db.url);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("could not be completed") && err.contains("XYZ") && !err.contains("discrepancy"), "{err}");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }
