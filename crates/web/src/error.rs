@@ -7,7 +7,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use refshare_app::{AppError, CaseError, ClientError, DisputeError, FxError, LedgerError, LinkError, PaymentError, RevenueError};
+use refshare_app::{
+    AppError, CaseError, ClientError, DisputeError, FxError, LedgerError, LinkError, PaymentError, PeopleError, RevenueError,
+};
 use serde_json::{json, Value};
 
 /// An error on its way to the client.
@@ -93,6 +95,7 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         },
         AppError::Fx(FxError::MissingRate { .. }) => (S::UNPROCESSABLE_ENTITY, "MissingFxRate"),
         AppError::Ledger(LedgerError::Discrepancy { .. }) => (S::CONFLICT, "LedgerDiscrepancy"),
+        AppError::People(PeopleError::PartnerUserExists { .. } | PeopleError::OperatorExists { .. }) => (S::CONFLICT, "UserExists"),
     }
 }
 
