@@ -126,3 +126,65 @@ async fn client_users_keep_status_and_one_address_per_client(store: Store) -> Te
     assert_eq!(tx.client_users(other.id).await?.len(), 1);
     Ok(())
 }
+
+/// Migration 0010 makes one address per client unique; repeats written before it (any
+/// case) are removed, keeping the onboarding user, else the lowest id, and every client
+/// user becomes `invited` with no sign-in.
+async fn migration_0010_keeps_one_user_per_address(url: String) -> TestResult {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(&url).await?;
+    let all = if url.starts_with("sqlite:") { sqlx::migrate!("./migrations/sqlite") } else { sqlx::migrate!("./migrations/postgres") };
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(all.migrations.iter().filter(|m| m.version < 10).cloned().collect()),
+        ..all
+    };
+    // `run_direct`: `run` over a connection trips the "Acquire is not general enough" bound in a spawned future.
+    before.run_direct(&mut conn).await?;
+    for client in ["00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"] {
+        sqlx::query("INSERT INTO clients (id, company_name, country, details_json, created_at) VALUES ($1, 'C', 'DK', '{}', 0)")
+            .bind(client)
+            .execute(&mut conn)
+            .await?;
+    }
+    // (id, client, email, onboarding user)
+    let rows = [
+        ("00000000-0000-0000-0000-000000000001", "a", "ann@a.example", 0),
+        ("00000000-0000-0000-0000-000000000002", "a", "ANN@a.example", 1),
+        ("00000000-0000-0000-0000-000000000003", "a", "bob@a.example", 0),
+        ("00000000-0000-0000-0000-000000000004", "a", "Bob@A.example", 0),
+        ("00000000-0000-0000-0000-000000000005", "b", "ann@a.example", 1),
+    ];
+    for (id, client, email, onboarding) in rows {
+        sqlx::query(
+            "INSERT INTO client_users (id, client_id, name, email, email_key, phone, is_onboarding_user) VALUES ($1, $2, 'U', $3, $4, NULL, $5)",
+        )
+        .bind(id)
+        .bind(format!("00000000-0000-0000-0000-00000000000{client}"))
+        .bind(email)
+        .bind(email.to_lowercase())
+        .bind(onboarding as i64)
+        .execute(&mut conn)
+        .await?;
+    }
+    conn.close().await?;
+
+    let store = Store::open(&url).await?; // applies 0010
+    let mut tx = store.begin().await?;
+    let ids = |users: Vec<ClientUserRecord>| users.iter().map(|u| (u.id.to_string(), u.status, u.last_sign_in_at)).collect::<Vec<_>>();
+    let kept = |n: u8| (format!("00000000-0000-0000-0000-00000000000{n}"), PersonStatus::Invited, None);
+    assert_eq!(ids(tx.client_users("00000000-0000-0000-0000-00000000000a".parse()?).await?), vec![kept(2), kept(3)]);
+    assert_eq!(ids(tx.client_users("00000000-0000-0000-0000-00000000000b".parse()?).await?), vec![kept(5)]);
+    drop(tx);
+    store.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn migration_0010_keeps_one_user_per_address_sqlite() {
+    crate::harness::on_empty(refshare_store::Backend::Sqlite, migration_0010_keeps_one_user_per_address).await;
+}
+
+#[tokio::test]
+async fn migration_0010_keeps_one_user_per_address_postgres() {
+    crate::harness::on_empty(refshare_store::Backend::Postgres, migration_0010_keeps_one_user_per_address).await;
+}
