@@ -108,7 +108,7 @@ async fn client_users_keep_status_and_one_address_per_client(store: Store) -> Te
     let signed_in =
         ClientUserRecord { status: PersonStatus::Active, last_sign_in_at: Some(t(HOUR)), ..user(&c, "owner@acme.example", true) };
     let mut tx = store.begin().await?;
-    tx.insert_client(&c, &[signed_in.clone()]).await?;
+    tx.insert_client(&c, std::slice::from_ref(&signed_in)).await?;
     tx.commit().await?;
     let mut tx = store.begin().await?;
     assert_eq!(tx.client_users(c.id).await?, vec![signed_in]);
