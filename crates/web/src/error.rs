@@ -193,6 +193,12 @@ mod tests {
             (Some("ClientExistsNeedsLinking"), Some("https://x/l/1"))
         );
         assert_eq!(status_of(&AppError::from(LinkError::RequestExpired)), S::GONE);
+
+        let taken = AppError::from(PeopleError::OperatorExists { email: "ada@platform.test".into() });
+        assert_eq!(classify(&taken), (S::CONFLICT, "UserExists"));
+        let body = body_of(&taken);
+        assert_eq!(body["error"], "Conflict");
+        assert!(body["message"].as_str().unwrap().contains("ada@platform.test"), "{body}");
     }
 
     #[test]
