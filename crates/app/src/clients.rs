@@ -4,6 +4,7 @@
 use refshare_core::case::{close_code, CaseSource, Lifecycle};
 use refshare_core::link::{Link, LinkEvent, LinkRequest, LinkRequestStatus, LinkStatus};
 use refshare_core::parse::{required_text, Email};
+use refshare_core::people::PersonStatus;
 use refshare_store::{ClientRecord, ClientUserRecord, LinkRequestRecord, PartnerRecord, Tx};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -116,7 +117,7 @@ fn parse_users(errors: &mut Vec<FieldError>, users: &Option<Vec<UserInput>>, cli
     if users.len() > 1 && flagged != 1 {
         errors.push(FieldError { field: "users".into(), message: "exactly one user must have isOnboardingUser = true".into() });
     }
-    users
+    let parsed: Vec<ClientUserRecord> = users
         .iter()
         .enumerate()
         .map(|(i, u)| ClientUserRecord {
@@ -126,8 +127,17 @@ fn parse_users(errors: &mut Vec<FieldError>, users: &Option<Vec<UserInput>>, cli
             email: email(errors, &format!("users[{i}].email"), &u.email),
             phone: None,
             is_onboarding_user: users.len() == 1 || u.is_onboarding_user == Some(true),
+            status: PersonStatus::Invited,
+            last_sign_in_at: None,
         })
-        .collect()
+        .collect();
+    // One user per address and client (compared case-insensitively, as stored).
+    for (i, u) in parsed.iter().enumerate() {
+        if !u.email.is_empty() && parsed[..i].iter().any(|o| o.email.to_lowercase() == u.email.to_lowercase()) {
+            errors.push(FieldError { field: format!("users[{i}].email"), message: format!("`{}` appears twice in this request", u.email) });
+        }
+    }
+    parsed
 }
 
 impl App {

@@ -45,6 +45,8 @@ pub enum AppError {
     Fx(#[from] FxError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    People(#[from] PeopleError),
     /// The same `Idempotency-Key` came with another request body.
     #[error("This Idempotency-Key was already used with a different request body.")]
     IdempotencyConflict,
@@ -282,4 +284,15 @@ pub enum LedgerError {
     /// Reconciliation found the ledger and the records disagree.
     #[error("{detail}")]
     Discrepancy { detail: String },
+}
+
+/// Partner users and operators (issue 8).
+#[derive(Debug, thiserror::Error)]
+pub enum PeopleError {
+    /// The partner already has a user with this e-mail (compared case-insensitively).
+    #[error("This partner already has a user with e-mail {email}.")]
+    PartnerUserExists { email: String },
+    /// An operator with this e-mail exists (compared case-insensitively).
+    #[error("An operator with e-mail {email} already exists.")]
+    OperatorExists { email: String },
 }

@@ -19,6 +19,7 @@ pub mod notify;
 pub mod partner_cases;
 pub mod partners;
 pub mod payments;
+pub mod people;
 pub mod reporting;
 pub mod revenue;
 pub mod reversals;
@@ -31,7 +32,8 @@ use std::sync::Arc;
 
 pub use clock::{Clock, SystemClock, TestClock};
 pub use error::{
-    AppError, CaseError, ClientError, DisputeError, FieldError, FxError, InternalError, LedgerError, LinkError, PaymentError, RevenueError,
+    AppError, CaseError, ClientError, DisputeError, FieldError, FxError, InternalError, LedgerError, LinkError, PaymentError, PeopleError,
+    RevenueError,
 };
 use refshare_store::Store;
 
@@ -95,6 +97,8 @@ pub struct App {
 pub mod actor {
     pub const OPERATOR: &str = "operator";
     pub const SYSTEM: &str = "system";
+    /// An administrator at the command line (`refshare operator add`).
+    pub const CLI: &str = "cli";
     pub fn partner(id: uuid::Uuid) -> String {
         format!("partner:{id}")
     }
@@ -167,6 +171,11 @@ impl App {
     /// The keys that seal secrets at rest.
     pub(crate) fn keyring(&self) -> Result<&seal::Keyring, AppError> {
         self.config.secret_keys.as_ref().ok_or_else(|| AppError::internal("this process has no REFSHARE_SECRET_KEY"))
+    }
+
+    /// Where people will sign in (the page arrives with sign-in, issue 8).
+    pub fn login_url(&self) -> String {
+        format!("{}/login", self.config.public_url)
     }
 
     pub fn onboarding_url(&self, link_id: uuid::Uuid) -> String {

@@ -38,6 +38,8 @@ pub mod kind {
     pub const LINK_DECLINED: &str = "link_declined";
     pub const LINK_EXPIRED: &str = "link_expired";
     pub const ONBOARDING_INVITATION: &str = "onboarding_invitation";
+    /// A partner user was added by an operator (issue 8).
+    pub const PARTNER_USER_INVITATION: &str = "partner_user_invitation";
 }
 
 /// Notification statuses.

@@ -14,6 +14,7 @@ pub mod link;
 pub mod money;
 pub mod owed;
 pub mod parse;
+pub mod people;
 pub mod stage;
 
 /// An instant in UTC. Stored with millisecond precision.

@@ -1,5 +1,6 @@
-//! The `refshare` binary: `serve` (optionally with `--demo` data), `migrate`, and
-//! `reconcile` (prove the ledger, earnings and reporting agree; exit 1 if not).
+//! The `refshare` binary: `serve` (optionally with `--demo` data), `migrate`,
+//! `reconcile` (prove the ledger, earnings and reporting agree; exit 1 if not), and
+//! `operator add` (the first operator of a fresh install).
 //!
 //! Start-up failures (a bad setting, a port in use, an unreachable database, a schema
 //! from a newer binary, a missing database for an admin command) end the process with
@@ -41,6 +42,29 @@ enum Command {
     /// Check that ledger entries, earnings and the reporting summary agree to the cent
     /// (on an existing, migrated database; never creates one).
     Reconcile {
+        #[arg(long, env = "REFSHARE_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Platform staff (on an existing, migrated database; never creates one).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Add an operator (status `invited`) and print it: exit 1 if an operator already has
+    /// this e-mail, 2 on bad input.
+    Add {
+        /// The operator's e-mail address (unique among operators, any case).
+        email: String,
+        /// Display name; defaults to the part of the address before `@`.
+        #[arg(long)]
+        name: Option<String>,
+        /// `admin` (the default here: the first operator adds the others) or `viewer`.
+        #[arg(long)]
+        role: Option<String>,
         #[arg(long, env = "REFSHARE_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
         database_url: String,
     },
@@ -123,10 +147,15 @@ async fn run(command: Command, format: config::LogFormat) -> Result<(), Exit> {
         }
         Command::Serve(args) => serve(args, format).await,
         Command::Reconcile { database_url } => reconcile(&database_url).await,
+        Command::Operator { command: OperatorCommand::Add { email, name, role, database_url } } => {
+            add_operator(&database_url, &email, name.as_deref(), role.as_deref()).await
+        }
     }
 }
 
-async fn reconcile(database_url: &str) -> Result<(), Exit> {
+/// The App of an admin command: an existing database on this binary's schema, no secret
+/// key (nothing sealed is read or written), no mail sent.
+async fn admin_app(database_url: &str) -> Result<(Store, App), Exit> {
     let store = Store::open_with(database_url, &OpenOptions::existing()).await.map_err(database_failure)?;
     let config = AppConfig {
         public_url: "http://localhost".into(),
@@ -140,11 +169,40 @@ async fn reconcile(database_url: &str) -> Result<(), Exit> {
         payment_terms_business_days: 10,
         metrics_token_hash: None,
         webhook_allow_loopback: false,
-        // Reconciliation reads no secret: no key needed, nothing sealed is touched.
+        // Admin commands read no secret: no key needed, nothing sealed is touched.
         secret_keys: None,
     };
     let app =
         App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| Exit::startup(format!("starting: {}", described(&e))))?;
+    Ok((store, app))
+}
+
+/// `refshare operator add`: 0 and the operator on stdout; 1 if the address is taken (or
+/// the write failed); 2 on bad input or an unusable database.
+async fn add_operator(database_url: &str, email: &str, name: Option<&str>, role: Option<&str>) -> Result<(), Exit> {
+    let (store, app) = admin_app(database_url).await?;
+    let outcome = app.add_operator_from_cli(email, name, role).await;
+    store.close().await;
+    match outcome {
+        Ok(op) => {
+            println!("operator added: {} <{}> role {} status {} id {}", op.name, op.email, op.role, op.status, op.id);
+            Ok(())
+        }
+        Err(refshare_app::AppError::Validation(fields)) => {
+            // Named as typed on the command line.
+            let arg = |f: &str| match f {
+                "email" => "EMAIL".to_string(),
+                other => format!("--{other}"),
+            };
+            let text = fields.iter().map(|f| format!("{}: {}", arg(&f.field), f.message)).collect::<Vec<_>>().join("; ");
+            Err(Exit::startup(format!("operator add: {text}")))
+        }
+        Err(e) => Err(Exit { code: 1, line: format!("operator add: {}", described(&e)) }),
+    }
+}
+
+async fn reconcile(database_url: &str) -> Result<(), Exit> {
+    let (store, app) = admin_app(database_url).await?;
     let outcome = app.reconcile().await;
     store.close().await;
     match outcome {

@@ -43,6 +43,8 @@ fn user_from(r: &AnyRow) -> Result<ClientUserRecord> {
         email: get(r, "email")?,
         phone: get(r, "phone")?,
         is_onboarding_user: get::<i64>(r, "is_onboarding_user")? != 0,
+        status: crate::people::status(&get::<String>(r, "status")?)?,
+        last_sign_in_at: opt_at(get(r, "last_sign_in_at")?),
     })
 }
 
@@ -70,16 +72,21 @@ impl Tx {
         .execute(self.conn())
         .await?;
         for u in users {
-            sqlx::query("INSERT INTO client_users (id, client_id, name, email, phone, is_onboarding_user, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(u.id.to_string())
-                .bind(c.id.to_string())
-                .bind(&u.name)
-                .bind(&u.email)
-                .bind(u.phone.clone())
-                .bind(u.is_onboarding_user as i64)
-                .bind(u.email.to_lowercase())
-                .execute(self.conn())
-                .await?;
+            sqlx::query(
+                "INSERT INTO client_users (id, client_id, name, email, phone, is_onboarding_user, email_key, status, last_sign_in_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(u.id.to_string())
+            .bind(c.id.to_string())
+            .bind(&u.name)
+            .bind(&u.email)
+            .bind(u.phone.clone())
+            .bind(u.is_onboarding_user as i64)
+            .bind(u.email.to_lowercase())
+            .bind(u.status.as_str())
+            .bind(u.last_sign_in_at.map(ms))
+            .execute(self.conn())
+            .await?;
         }
         Ok(())
     }
@@ -102,7 +109,7 @@ impl Tx {
 
     pub async fn client_users(&mut self, client_id: Uuid) -> Result<Vec<ClientUserRecord>> {
         let rows = sqlx::query(
-            "SELECT id, client_id, name, email, phone, is_onboarding_user FROM client_users WHERE client_id = $1 ORDER BY is_onboarding_user DESC, id",
+            "SELECT id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at FROM client_users WHERE client_id = $1 ORDER BY is_onboarding_user DESC, id",
         )
         .bind(client_id.to_string())
         .fetch_all(self.conn())

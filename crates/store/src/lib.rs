@@ -19,6 +19,7 @@ mod links;
 mod misc;
 mod partners;
 mod payouts;
+mod people;
 pub mod records;
 mod webhooks;
 

@@ -7,6 +7,7 @@ use refshare_core::ledger::EarningKind;
 use refshare_core::link::LinkRequest;
 use refshare_core::link::LinkStatus;
 use refshare_core::money::{Bps, Currency};
+use refshare_core::people::{OperatorRole, PartnerRole, PersonStatus};
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, InvoicingTriggerMode, ReferralInvoiceStatus};
 use refshare_core::Instant;
 use uuid::Uuid;
@@ -77,6 +78,35 @@ pub struct ClientUserRecord {
     pub email: String,
     pub phone: Option<String>,
     pub is_onboarding_user: bool,
+    pub status: PersonStatus,
+    pub last_sign_in_at: Option<Instant>,
+}
+
+/// A person who works for a partner (issue 8). `email` is unique per partner, compared
+/// case-insensitively.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartnerUserRecord {
+    pub id: Uuid,
+    pub partner_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: PartnerRole,
+    pub status: PersonStatus,
+    pub last_sign_in_at: Option<Instant>,
+    pub created_at: Instant,
+}
+
+/// Platform staff (issue 8). `email` is unique among operators, compared
+/// case-insensitively.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: OperatorRole,
+    pub status: PersonStatus,
+    pub last_sign_in_at: Option<Instant>,
+    pub created_at: Instant,
 }
 
 /// A link request with what it carries besides the core facts.

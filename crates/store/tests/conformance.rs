@@ -26,5 +26,7 @@ mod misc;
 mod money;
 #[path = "conformance/partners.rs"]
 mod partners;
+#[path = "conformance/people.rs"]
+mod people;
 #[path = "conformance/webhooks.rs"]
 mod webhooks;

@@ -7,7 +7,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use refshare_app::{AppError, CaseError, ClientError, DisputeError, FxError, LedgerError, LinkError, PaymentError, RevenueError};
+use refshare_app::{
+    AppError, CaseError, ClientError, DisputeError, FxError, LedgerError, LinkError, PaymentError, PeopleError, RevenueError,
+};
 use serde_json::{json, Value};
 
 /// An error on its way to the client.
@@ -93,6 +95,7 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         },
         AppError::Fx(FxError::MissingRate { .. }) => (S::UNPROCESSABLE_ENTITY, "MissingFxRate"),
         AppError::Ledger(LedgerError::Discrepancy { .. }) => (S::CONFLICT, "LedgerDiscrepancy"),
+        AppError::People(PeopleError::PartnerUserExists { .. } | PeopleError::OperatorExists { .. }) => (S::CONFLICT, "UserExists"),
     }
 }
 
@@ -190,6 +193,12 @@ mod tests {
             (Some("ClientExistsNeedsLinking"), Some("https://x/l/1"))
         );
         assert_eq!(status_of(&AppError::from(LinkError::RequestExpired)), S::GONE);
+
+        let taken = AppError::from(PeopleError::OperatorExists { email: "ada@platform.test".into() });
+        assert_eq!(classify(&taken), (S::CONFLICT, "UserExists"));
+        let body = body_of(&taken);
+        assert_eq!(body["error"], "Conflict");
+        assert!(body["message"].as_str().unwrap().contains("ada@platform.test"), "{body}");
     }
 
     #[test]

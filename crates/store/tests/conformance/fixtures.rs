@@ -76,6 +76,8 @@ pub fn user(client: &ClientRecord, email: &str, is_onboarding_user: bool) -> Cli
         email: email.to_string(),
         phone: Some("+45 8765 4321".to_string()),
         is_onboarding_user,
+        status: refshare_core::people::PersonStatus::Invited,
+        last_sign_in_at: None,
     }
 }
 

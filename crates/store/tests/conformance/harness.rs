@@ -105,6 +105,43 @@ where
     }
 }
 
+/// Runs `body` with the URL of a new, empty database of `backend` (no migration applied),
+/// then removes it: for tests of one migration over data written before it.
+pub async fn on_empty<F, Fut>(backend: Backend, body: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = TestResult> + Send + 'static,
+{
+    sqlx::any::install_default_drivers();
+    match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("refshare-conformance-{}.db", Uuid::new_v4().simple()));
+            let outcome = tokio::spawn(body(format!("sqlite://{}?mode=rwc", path.display()))).await;
+            remove_sqlite_files(&path);
+            finish(outcome);
+        }
+        Backend::Postgres => {
+            let admin_url = std::env::var("REFSHARE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
+            let mut admin = match AnyConnection::connect(&admin_url).await {
+                Ok(conn) => conn,
+                Err(e) if std::env::var("REFSHARE_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+                    panic!("PostgreSQL is required (REFSHARE_REQUIRE_POSTGRES=1) but unreachable at {admin_url}: {e}")
+                }
+                Err(e) => {
+                    eprintln!("skipping PostgreSQL conformance: {e}");
+                    return;
+                }
+            };
+            let name = format!("refshare_t_{}", Uuid::new_v4().simple());
+            admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create the test database");
+            let outcome = tokio::spawn(body(with_database(&admin_url, &name))).await;
+            drop_database(&mut admin, &name).await;
+            admin.close().await.ok();
+            finish(outcome);
+        }
+    }
+}
+
 async fn drop_database(admin: &mut AnyConnection, name: &str) {
     if let Err(e) = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await {
         eprintln!("could not drop test database {name}: {e}");

@@ -1,5 +1,5 @@
 //! The Operator API (`/admin-api/v1`, ours): partners and keys, collection partners,
-//! direct clients, operator cases, payments, link archive / unarchive / delete, the
+//! partner users and operators (issue 8), direct clients, operator cases, payments, link archive / unarchive / delete, the
 //! attribution check for any case, notifications, FX rates (JSON or ECB CSV), audit, the
 //! test clock, and the money operations of `api::money`.
 
@@ -14,9 +14,10 @@ use refshare_app::clients::DirectClientInput;
 use refshare_app::fx::RatesInput;
 use refshare_app::partners::{CollectionPartnerInput, PartnerInput};
 use refshare_app::payments::{PaymentInput, PaymentOutcome};
+use refshare_app::people::{OperatorInput, PartnerUserInput};
 use refshare_app::{App, AppError};
 use refshare_core::link::{Link, LinkStatus};
-use refshare_store::{AuditFilter, CollectionPartnerRecord, PartnerRecord};
+use refshare_store::{AuditFilter, CollectionPartnerRecord, OperatorRecord, PartnerRecord, PartnerUserRecord};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -33,6 +34,9 @@ pub fn routes() -> Router<App> {
         .route("/partners/{id}", get(get_partner).patch(update_partner))
         .route("/partners/{id}/api-keys", post(rotate_key).get(list_keys))
         .route("/partners/{id}/api-keys/{key_id}", delete(revoke_key))
+        .route("/partners/{id}/users", post(add_partner_user).get(list_partner_users))
+        .route("/partners/{id}/users/{user_id}", delete(remove_partner_user))
+        .route("/operators", post(add_operator).get(list_operators))
         .route("/collection-partners", post(create_cp).get(list_cps))
         .route("/clients", post(create_client))
         .route("/clients/{client_id}/cases", post(create_case))
@@ -73,6 +77,52 @@ fn partner_json(p: &PartnerRecord) -> Value {
         "branding": p.branding,
         "createdAt": ts(p.created_at),
     })
+}
+
+fn partner_user_json(u: &PartnerUserRecord) -> Value {
+    json!({
+        "id": u.id, "partnerId": u.partner_id, "email": u.email, "name": u.name, "role": u.role.as_str(),
+        "status": u.status.as_str(), "lastSignInAt": opt_ts(u.last_sign_in_at), "createdAt": ts(u.created_at),
+    })
+}
+
+fn operator_json(o: &OperatorRecord) -> Value {
+    json!({
+        "id": o.id, "email": o.email, "name": o.name, "role": o.role.as_str(),
+        "status": o.status.as_str(), "lastSignInAt": opt_ts(o.last_sign_in_at), "createdAt": ts(o.created_at),
+    })
+}
+
+async fn add_partner_user(
+    State(app): State<App>,
+    _: Operator,
+    Path(p): Path<String>,
+    Body(input): Body<PartnerUserInput>,
+) -> ApiResult<Response> {
+    let user = app.add_partner_user(id(&p, "partner")?, input).await?;
+    Ok((StatusCode::CREATED, Json(partner_user_json(&user))).into_response())
+}
+
+async fn list_partner_users(State(app): State<App>, _: Operator, Path(p): Path<String>, q: Params) -> ApiResult<Json<Value>> {
+    let pg = q.page(100)?;
+    let (users, total) = app.partner_users(id(&p, "partner")?, pg).await?;
+    Ok(Json(json!({"users": users.iter().map(partner_user_json).collect::<Vec<_>>(), "page": crate::wire::page(pg, total, users.len())})))
+}
+
+async fn remove_partner_user(State(app): State<App>, _: Operator, Path((p, u)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    app.remove_partner_user(id(&p, "partner")?, id(&u, "user")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn add_operator(State(app): State<App>, _: Operator, Body(input): Body<OperatorInput>) -> ApiResult<Response> {
+    let op = app.add_operator(input).await?;
+    Ok((StatusCode::CREATED, Json(operator_json(&op))).into_response())
+}
+
+async fn list_operators(State(app): State<App>, _: Operator, q: Params) -> ApiResult<Json<Value>> {
+    let pg = q.page(100)?;
+    let (ops, total) = app.operators(pg).await?;
+    Ok(Json(json!({"operators": ops.iter().map(operator_json).collect::<Vec<_>>(), "page": crate::wire::page(pg, total, ops.len())})))
 }
 
 fn cp_json(c: &CollectionPartnerRecord) -> Value {

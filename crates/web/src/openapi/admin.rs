@@ -372,9 +372,9 @@ pub(super) fn admin_missing_rates() {}
     summary = "The audit trail",
     description = "Who did what when: every operator action and every state change of links, earnings, invoices and disputes. Oldest first; filters are ANDed.",
     params(
-        ("entity" = Option<String>, Query, description = "Entity kind, e.g. `link`, `client`, `case`, `earning`, `payout`, `cp_invoice`, `partner_invoice`, `dispute`, `payment`."),
+        ("entity" = Option<String>, Query, description = "Entity kind, e.g. `link`, `client`, `case`, `earning`, `payout`, `cp_invoice`, `partner_invoice`, `dispute`, `payment`, `partner` (also its users: `partner.user_added`, `partner.user_removed`), `operator`."),
         ("id" = Option<String>, Query, description = "Entity id."),
-        ("actor" = Option<String>, Query, description = "`operator`, `system`, `partner:<id>` or `client:<id>`."),
+        ("actor" = Option<String>, Query, description = "`operator`, `system`, `cli` (`refshare operator add`), `partner:<id>` or `client:<id>`."),
         ("action" = Option<String>, Query, description = "e.g. `earning.stage_changed`, `dispute.resolved`."),
         ("page" = Option<u32>, Query, description = "1-based page (default 1)."),
         ("pageSize" = Option<u32>, Query, description = "Entries per page (default 100, at most 100)."),
@@ -430,3 +430,98 @@ pub(super) fn admin_test_clock() {}
     security(("OperatorBearer" = []))
 )]
 pub(super) fn admin_advance_test_clock() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/partners/{id}/users",
+    tag = "Operator API",
+    summary = "Add a user to a partner and send the invitation e-mail",
+    description = "The user starts `invited`. The invitation e-mail (kind `partner_user_invitation`) says they will sign in at `{publicUrl}/login` with this address; sign-in itself is not built yet. The same address may belong to users of other partners, to client users and to operators. Audited as `partner.user_added`.",
+    params(("id" = Uuid, Path, description = "Partner id.")),
+    request_body = PartnerUserRequest,
+    responses(
+        (status = 201, description = "The user.", body = PartnerUser),
+        (status = 400, description = "Invalid body (each field named), or properties `PartnerUserRequest` does not list.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown partner.", body = ErrorBody),
+        (status = 409, description = "`UserExists`: the partner already has a user with this e-mail (compared case-insensitively).", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_add_partner_user() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/partners/{id}/users",
+    tag = "Operator API",
+    summary = "List a partner's users",
+    description = "Oldest first.",
+    params(
+        ("id" = Uuid, Path, description = "Partner id."),
+        ("page" = Option<u32>, Query, description = "1-based page (default 1)."),
+        ("pageSize" = Option<u32>, Query, description = "Users per page (default 100, at most 100)."),
+    ),
+    responses(
+        (status = 200, description = "One page of users.", body = PartnerUserList),
+        (status = 400, description = "Invalid `page` or `pageSize`.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown partner.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_list_partner_users() {}
+
+#[utoipa::path(
+    delete,
+    path = "/admin-api/v1/partners/{id}/users/{userId}",
+    tag = "Operator API",
+    summary = "Remove a partner's user",
+    description = "The user is deleted (the address can be invited again); audited as `partner.user_removed`. Another partner's user is 404.",
+    params(
+        ("id" = Uuid, Path, description = "Partner id."),
+        ("userId" = Uuid, Path, description = "User id."),
+    ),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown partner, or no such user at this partner.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_remove_partner_user() {}
+
+#[utoipa::path(
+    post,
+    path = "/admin-api/v1/operators",
+    tag = "Operator API",
+    summary = "Add an operator",
+    description = "The operator starts `invited`; `role` defaults to `viewer` (least privilege). No e-mail is sent. Audited as `operator.created`. The first operator of a fresh install is added with `refshare operator add`.",
+    request_body = OperatorRequest,
+    responses(
+        (status = 201, description = "The operator.", body = OperatorPerson),
+        (status = 400, description = "Invalid body (each field named), or properties `OperatorRequest` does not list.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 409, description = "`UserExists`: an operator with this e-mail exists (compared case-insensitively).", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_add_operator() {}
+
+#[utoipa::path(
+    get,
+    path = "/admin-api/v1/operators",
+    tag = "Operator API",
+    summary = "List operators",
+    description = "Oldest first.",
+    params(
+        ("page" = Option<u32>, Query, description = "1-based page (default 1)."),
+        ("pageSize" = Option<u32>, Query, description = "Operators per page (default 100, at most 100)."),
+    ),
+    responses(
+        (status = 200, description = "One page of operators.", body = OperatorList),
+        (status = 400, description = "Invalid `page` or `pageSize`.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_list_operators() {}

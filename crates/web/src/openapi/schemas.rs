@@ -1504,3 +1504,100 @@ pub enum HealthStatus {
     Ok,
     Unavailable,
 }
+
+// ---------------------------------------------------------------------------------------
+// People (issue 8)
+// ---------------------------------------------------------------------------------------
+
+/// A partner user's role: `admin` (team, keys, webhooks) or `member`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum PartnerUserRole {
+    Admin,
+    Member,
+}
+
+/// An operator's role: `admin`, or `viewer` (reads everything, changes nothing).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum OperatorRole {
+    Admin,
+    Viewer,
+}
+
+/// Where a person's account stands: `invited` (never signed in), `active`, `disabled`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum PersonStatus {
+    Invited,
+    Active,
+    Disabled,
+}
+
+/// `POST /admin-api/v1/partners/{id}/users`. Other properties are refused (400).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PartnerUserRequest {
+    /// Unique among the partner's users, compared case-insensitively.
+    #[schema(max_length = 254)]
+    pub email: String,
+    #[schema(max_length = 200)]
+    pub name: String,
+    pub role: PartnerUserRole,
+}
+
+/// A partner's user.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PartnerUser {
+    pub id: Uuid,
+    pub partner_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: PartnerUserRole,
+    pub status: PersonStatus,
+    /// Null until the first sign-in.
+    #[schema(required = true)]
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+pub struct PartnerUserList {
+    pub users: Vec<PartnerUser>,
+    pub page: Page,
+}
+
+/// `POST /admin-api/v1/operators`. Other properties are refused (400).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct OperatorRequest {
+    /// Unique among operators, compared case-insensitively.
+    #[schema(max_length = 254)]
+    pub email: String,
+    #[schema(max_length = 200)]
+    pub name: String,
+    /// Default `viewer`.
+    pub role: Option<OperatorRole>,
+}
+
+/// Platform staff.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct OperatorPerson {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: OperatorRole,
+    pub status: PersonStatus,
+    /// Null until the first sign-in.
+    #[schema(required = true)]
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+pub struct OperatorList {
+    pub operators: Vec<OperatorPerson>,
+    pub page: Page,
+}
