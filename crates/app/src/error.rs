@@ -45,6 +45,8 @@ pub enum AppError {
     Fx(#[from] FxError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Signin(#[from] SigninError),
     /// The same `Idempotency-Key` came with another request body.
     #[error("This Idempotency-Key was already used with a different request body.")]
     IdempotencyConflict,
@@ -282,4 +284,21 @@ pub enum LedgerError {
     /// Reconciliation found the ledger and the records disagree.
     #[error("{detail}")]
     Discrepancy { detail: String },
+}
+
+/// Passwordless sign-in and the hosted forms' CSRF check (issue 8).
+#[derive(Debug, thiserror::Error)]
+pub enum SigninError {
+    /// The link's secret is unknown, used or expired (one answer for all three).
+    #[error("This sign-in link is invalid, was already used or has expired. Request a new one.")]
+    LinkInvalid,
+    /// The code does not match a live sign-in mail of the address (or too many wrong codes).
+    #[error("The code is wrong or has expired. Use the code of the latest sign-in e-mail, or request a new one.")]
+    CodeInvalid,
+    /// The per-IP limit of sign-in requests is reached.
+    #[error("Too many sign-in requests from your network. Wait a minute and try again.")]
+    TooManyRequests,
+    /// A state-changing form came without its CSRF token (or with another's).
+    #[error("The form expired. Reload the page and try again.")]
+    CsrfRefused,
 }

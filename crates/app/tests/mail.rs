@@ -227,6 +227,7 @@ fn config(smtp_url: Option<String>, smtp_ca_file: Option<std::path::PathBuf>) ->
         metrics_token_hash: None,
         webhook_allow_loopback: false,
         secret_keys: Some(test_keys()),
+        signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
     }
 }
 

@@ -142,6 +142,7 @@ async fn reconcile(database_url: &str) -> Result<(), Exit> {
         webhook_allow_loopback: false,
         // Reconciliation reads no secret: no key needed, nothing sealed is touched.
         secret_keys: None,
+        signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
     };
     let app =
         App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| Exit::startup(format!("starting: {}", described(&e))))?;
@@ -189,6 +190,7 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
         metrics_token_hash: settings.metrics_token.as_deref().map(refshare_app::auth::hash_secret),
         webhook_allow_loopback: settings.webhook_allow_loopback,
         secret_keys: Some(secret_keys),
+        signin_per_ip_per_minute: settings.signin_per_ip_per_minute,
     };
     // A key that does not open the sealed secrets is a start-up failure naming the setting.
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| {

@@ -20,6 +20,7 @@ mod misc;
 mod partners;
 mod payouts;
 pub mod records;
+mod signin;
 mod webhooks;
 
 use std::collections::BTreeSet;
@@ -32,6 +33,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 pub use cases::CaseFilter;
 pub use misc::StatusTable;
 pub use records::*;
+pub use signin::{ClientUserAccount, SessionRecord, SigninTokenRecord};
 pub use webhooks::DeliveryFilter;
 
 /// Which database engine a [`Store`] talks to.

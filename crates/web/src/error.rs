@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use refshare_app::{AppError, CaseError, ClientError, DisputeError, FxError, LedgerError, LinkError, PaymentError, RevenueError};
+use refshare_app::{AppError, CaseError, ClientError, DisputeError, FxError, LedgerError, LinkError, PaymentError, RevenueError, SigninError};
 use serde_json::{json, Value};
 
 /// An error on its way to the client.
@@ -93,6 +93,12 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         },
         AppError::Fx(FxError::MissingRate { .. }) => (S::UNPROCESSABLE_ENTITY, "MissingFxRate"),
         AppError::Ledger(LedgerError::Discrepancy { .. }) => (S::CONFLICT, "LedgerDiscrepancy"),
+        AppError::Signin(e) => match e {
+            SigninError::LinkInvalid => (S::GONE, "SignInLinkInvalid"),
+            SigninError::CodeInvalid => (S::UNPROCESSABLE_ENTITY, "SignInCodeInvalid"),
+            SigninError::TooManyRequests => (S::TOO_MANY_REQUESTS, "TooManyRequests"),
+            SigninError::CsrfRefused => (S::FORBIDDEN, "CsrfRefused"),
+        },
     }
 }
 

@@ -5,6 +5,7 @@
 mod approval;
 mod layout;
 mod onboarding;
+pub mod signin;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -62,4 +63,9 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/onboarding/{link_id}", get(onboarding::show).post(onboarding::sign))
         .route("/link-requests/{token}", get(approval::show).post(approval::decide))
+        .route("/login", get(signin::show_login).post(signin::request_login))
+        .route("/login/code", axum::routing::post(signin::code))
+        .route("/login/{secret}", get(signin::confirm_page).post(signin::confirm))
+        .route("/account", get(signin::account))
+        .route("/logout", axum::routing::post(signin::logout))
 }
