@@ -190,8 +190,16 @@ impl App {
             };
             let link = format!("{}/login/{secret}", self.config.public_url);
             let masked_link = format!("{}/login/********", self.config.public_url);
-            notify::enqueue_secret(&mut tx, self, MAIL_KIND, email.trim(), "Your sign-in link", body(&link, &code), body(&masked_link, "********"))
-                .await?;
+            notify::enqueue_secret(
+                &mut tx,
+                self,
+                MAIL_KIND,
+                email.trim(),
+                "Your sign-in link",
+                body(&link, &code),
+                body(&masked_link, "********"),
+            )
+            .await?;
         }
         tx.commit().await?;
         self.wake_mailer();
@@ -256,8 +264,16 @@ impl App {
             revoked_at: None,
         };
         tx.insert_session(&record).await?;
-        crate::audit(tx, now, &format!("email:{}", t.email_key), "session.created", "session", &record.id_hash[..16], serde_json::json!({"verifiedBy": how.as_str()}))
-            .await?;
+        crate::audit(
+            tx,
+            now,
+            &format!("email:{}", t.email_key),
+            "session.created",
+            "session",
+            &record.id_hash[..16],
+            serde_json::json!({"verifiedBy": how.as_str()}),
+        )
+        .await?;
         Ok(NewSession { cookie_value, session: Session { record } })
     }
 

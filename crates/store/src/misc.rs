@@ -76,22 +76,24 @@ impl Tx {
     }
 
     pub async fn insert_notification(&mut self, n: &NotificationRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO notifications ({NOTIFICATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
-            .bind(n.id.to_string())
-            .bind(&n.kind)
-            .bind(&n.to_addr)
-            .bind(&n.subject)
-            .bind(&n.body)
-            .bind(n.related_id.clone())
-            .bind(&n.status)
-            .bind(n.error.clone())
-            .bind(ms(n.created_at))
-            .bind(n.sent_at.map(ms))
-            .bind(n.attempts)
-            .bind(n.next_attempt_at.map(ms))
-            .bind(n.sealed_body.clone())
-            .execute(self.conn())
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO notifications ({NOTIFICATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(n.id.to_string())
+        .bind(&n.kind)
+        .bind(&n.to_addr)
+        .bind(&n.subject)
+        .bind(&n.body)
+        .bind(n.related_id.clone())
+        .bind(&n.status)
+        .bind(n.error.clone())
+        .bind(ms(n.created_at))
+        .bind(n.sent_at.map(ms))
+        .bind(n.attempts)
+        .bind(n.next_attempt_at.map(ms))
+        .bind(n.sealed_body.clone())
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 

@@ -158,11 +158,13 @@ impl Tx {
 
     /// Counts a wrong code against every live secret of the address.
     pub async fn count_failed_signin_code(&mut self, email_key: &str, now: Instant) -> Result<()> {
-        sqlx::query("UPDATE signin_tokens SET failed_codes = failed_codes + 1 WHERE email_key = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(email_key)
-            .bind(ms(now))
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE signin_tokens SET failed_codes = failed_codes + 1 WHERE email_key = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(email_key)
+        .bind(ms(now))
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 

@@ -7,7 +7,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use refshare_app::{AppError, CaseError, ClientError, DisputeError, FxError, LedgerError, LinkError, PaymentError, RevenueError, SigninError};
+use refshare_app::{
+    AppError, CaseError, ClientError, DisputeError, FxError, LedgerError, LinkError, PaymentError, RevenueError, SigninError,
+};
 use serde_json::{json, Value};
 
 /// An error on its way to the client.

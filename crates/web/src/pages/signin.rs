@@ -149,11 +149,9 @@ pub async fn request_login(State(app): State<App>, jar: CookieJar, ClientIp(ip):
             "Sign in",
             login_form(&app, &binding, Some("Enter a valid e-mail address, such as name@company.com.")),
         ),
-        Err(e @ AppError::Signin(SigninError::TooManyRequests)) => platform_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Sign in",
-            html! { h1 { "Please wait a moment" } p.error { (e.to_string()) } },
-        ),
+        Err(e @ AppError::Signin(SigninError::TooManyRequests)) => {
+            platform_page(StatusCode::TOO_MANY_REQUESTS, "Sign in", html! { h1 { "Please wait a moment" } p.error { (e.to_string()) } })
+        }
         Err(e) => error_page(e),
     }
 }

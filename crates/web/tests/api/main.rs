@@ -21,6 +21,7 @@ mod page_headers;
 mod replay;
 mod scenarios;
 mod secrets;
+mod signin;
 mod statements;
 mod text_input;
 mod tokens;
