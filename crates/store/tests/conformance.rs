@@ -26,5 +26,7 @@ mod misc;
 mod money;
 #[path = "conformance/partners.rs"]
 mod partners;
+#[path = "conformance/signin.rs"]
+mod signin;
 #[path = "conformance/webhooks.rs"]
 mod webhooks;
