@@ -88,7 +88,11 @@ pub fn error_page(e: AppError) -> Response {
         other => crate::error::message_of(other),
     };
     let status = if status == StatusCode::UNAUTHORIZED { StatusCode::NOT_FOUND } else { status };
-    let heading = if status == StatusCode::BAD_REQUEST { "The request could not be read" } else { "This link can no longer be used" };
+    let heading = match status {
+        StatusCode::BAD_REQUEST => "The request could not be read",
+        StatusCode::FORBIDDEN => "This form could not be accepted",
+        _ => "This link can no longer be used",
+    };
     let body = page(
         "Link unavailable",
         "refshare",

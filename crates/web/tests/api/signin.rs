@@ -262,6 +262,7 @@ async fn forms_without_csrf_are_refused_and_change_nothing(t: TestApp) {
     let login = b.get(&t, "/login").await;
     let r = b.post(&t, "/login", &[("email", "ann@acme.test")]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("The form expired"), "{}", r.text);
     // Another browser's token is not this one's.
     let mut other = Browser::default();
     let r = other.post(&t, "/login", &[("csrf", &login.csrf("/login")), ("email", "ann@acme.test")]).await;
