@@ -41,6 +41,8 @@ pub const MAILS_PER_ADDRESS: i64 = 5;
 pub const ADDRESS_WINDOW_MINUTES: i64 = 15;
 pub const IDLE_TIMEOUT_MINUTES: i64 = 30;
 pub const ABSOLUTE_LIFETIME_HOURS: i64 = 12;
+/// Sign-in rows are deleted this long after they stopped mattering (at each request).
+pub const PRUNE_AFTER_HOURS: i64 = 24;
 /// Digits of the code in the mail.
 pub const CODE_DIGITS: usize = 8;
 /// Wrong codes that make an address's live sign-in secrets unusable.
@@ -160,6 +162,9 @@ impl App {
         let key = email_key(email);
         let now = self.now();
         let mut tx = self.store.begin().await?;
+        // Older rows serve no rule: requests count for 15 minutes, secrets live 15
+        // minutes, sessions 12 hours.
+        tx.prune_signin(now - Duration::hours(PRUNE_AFTER_HOURS)).await?;
         let from_ip = tx.signin_requests_from_ip(ip, now - Duration::minutes(1)).await?;
         if from_ip >= i64::from(self.config.signin_per_ip_per_minute) {
             return Err(SigninError::TooManyRequests.into());

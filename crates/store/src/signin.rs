@@ -210,6 +210,20 @@ impl Tx {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Deletes what no rule reads any more: requests, secrets (expired) and sessions
+    /// (created) before `before`. Returns the rows deleted.
+    pub async fn prune_signin(&mut self, before: Instant) -> Result<u64> {
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM signin_requests WHERE at < $1",
+            "DELETE FROM signin_tokens WHERE expires_at < $1",
+            "DELETE FROM sessions WHERE created_at < $1",
+        ] {
+            n += sqlx::query(sql).bind(ms(before)).execute(self.conn()).await?.rows_affected();
+        }
+        Ok(n)
+    }
+
     /// The client users with this (lower-cased) e-mail address, with their clients' names.
     pub async fn client_user_accounts(&mut self, email_key: &str) -> Result<Vec<ClientUserAccount>> {
         let rows = sqlx::query(

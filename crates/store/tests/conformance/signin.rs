@@ -152,3 +152,38 @@ async fn a_sealed_mail_body_is_cleared_when_settled(store: Store) -> TestResult 
     assert_eq!((stored[0].status.as_str(), stored[0].sealed_body.as_deref()), ("outbox", None));
     Ok(())
 }
+
+conformance!(old_signin_rows_are_pruned);
+async fn old_signin_rows_are_pruned(store: Store) -> TestResult {
+    let old = token("ann@acme.test", "old", 0);
+    let new = token("ann@acme.test", "new", 60 * MINUTE);
+    let session = |hash: &str, created_ms: i64| SessionRecord {
+        id_hash: hash.into(),
+        email: "ann@acme.test".into(),
+        email_key: "ann@acme.test".into(),
+        verified_by: "code".into(),
+        created_at: t(created_ms),
+        last_seen_at: t(created_ms),
+        revoked_at: None,
+    };
+    let mut tx = store.begin().await?;
+    tx.insert_signin_token(&old).await?;
+    tx.insert_signin_token(&new).await?;
+    tx.insert_signin_request("ann@acme.test", "10.0.0.1", t(0)).await?;
+    tx.insert_signin_request("ann@acme.test", "10.0.0.1", t(30 * MINUTE)).await?;
+    tx.insert_session(&session("s-old", 0)).await?;
+    tx.insert_session(&session("s-new", 30 * MINUTE)).await?;
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    // Before 30 minutes: the first request, the session created at 0, and the secret that
+    // expired at 15 minutes go.
+    assert_eq!(tx.prune_signin(t(30 * MINUTE)).await?, 3);
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    assert_eq!(tx.signin_requests_for_email("ann@acme.test", t(0)).await?, 1);
+    assert_eq!(tx.signin_token_by_secret_hash("old").await?, None);
+    assert!(tx.signin_token_by_secret_hash("new").await?.is_some());
+    assert_eq!(tx.session("s-old").await?, None);
+    assert!(tx.session("s-new").await?.is_some());
+    Ok(())
+}

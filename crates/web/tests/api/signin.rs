@@ -18,6 +18,7 @@ crate::both_backends!(
     a_link_signs_in_once,
     a_link_expires_after_fifteen_minutes,
     signin_by_code,
+    five_wrong_codes_disable_the_mail,
     at_most_five_mails_per_address_per_window,
     unknown_address_gets_the_identical_answer,
     per_ip_limit_answers_429,
@@ -214,6 +215,26 @@ async fn signin_by_code(t: TestApp) {
     let page = c.ask(&t, "x@y.test").await;
     let again = c.post(&t, "/login/code", &[("csrf", &page.csrf("/login/code")), ("email", "ann@acme.test"), ("code", &code)]).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "single use");
+}
+
+async fn five_wrong_codes_disable_the_mail(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    let sent = b.ask(&t, "ann@acme.test").await;
+    let (link, code) = latest(&t, "ann@acme.test").await;
+    let csrf = sent.csrf("/login/code");
+    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    for _ in 0..refshare_app::signin::MAX_FAILED_CODES {
+        let r = b.post(&t, "/login/code", &[("csrf", &csrf), ("email", "ann@acme.test"), ("code", wrong)]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let right = b.post(&t, "/login/code", &[("csrf", &csrf), ("email", "ANN@acme.test"), ("code", &code)]).await;
+    assert_eq!(right.status, StatusCode::UNPROCESSABLE_ENTITY, "guessing stops after five wrong codes");
+    assert_eq!(b.follow(&t, &link).await.status, StatusCode::GONE, "the link of that mail is dead too");
+    // A new mail works again.
+    b.ask(&t, "ann@acme.test").await;
+    let (link, _) = latest(&t, "ann@acme.test").await;
+    assert_eq!(b.follow(&t, &link).await.status, StatusCode::SEE_OTHER);
 }
 
 async fn at_most_five_mails_per_address_per_window(t: TestApp) {
