@@ -219,6 +219,7 @@ mod tests {
         assert!(s.admin_token_generated && s.admin_token.len() >= 32);
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert_eq!((s.case_prefix.as_str(), s.dispute_window_days, s.cp_invoicing_day), ("DEB-", 30, 8));
+        assert_eq!(s.signin_per_ip_per_minute, 60);
     }
 
     #[test]
@@ -264,6 +265,7 @@ mod tests {
             (vec!["--cp-invoicing-day", "31"], "REFSHARE_CP_INVOICING_DAY"),
             (vec!["--payment-terms-days", "0"], "REFSHARE_PAYMENT_TERMS_DAYS"),
             (vec!["--metrics-token", "short"], "REFSHARE_METRICS_TOKEN"),
+            (vec!["--signin-per-ip-per-minute", "0"], "REFSHARE_SIGNIN_PER_IP_PER_MINUTE"),
             (vec![], "REFSHARE_SECRET_KEY"),
             (vec!["--secret-key", "short"], "REFSHARE_SECRET_KEY"),
         ] {

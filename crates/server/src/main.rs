@@ -217,6 +217,10 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
     let webhooks = tokio::spawn(webhook_job(app.clone()));
     let mail = tokio::spawn(mail_job(app.clone()));
     tracing::info!(listen = %settings.listen, public_url = %settings.public_url, environment = ?settings.environment, "refshare is ready");
+    if settings.environment == refshare_app::Environment::Production && !settings.public_url.starts_with("https://") {
+        // Sign-in cookies are `Secure` in production: browsers drop them over plain http.
+        tracing::warn!(public_url = %settings.public_url, "REFSHARE_PUBLIC_URL is not https: in production sign-in cookies are Secure, so signing in through it will not work");
+    }
     let served = axum::serve(listener, refshare_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await;
