@@ -302,8 +302,21 @@ impl App {
 
     /// Revokes the session (logout).
     pub async fn logout(&self, session: &Session) -> Result<(), AppError> {
+        let now = self.now();
         let mut tx = self.store.begin().await?;
-        tx.revoke_session(&session.record.id_hash, self.now()).await?;
+        if tx.revoke_session(&session.record.id_hash, now).await? {
+            let r = &session.record;
+            crate::audit(
+                &mut tx,
+                now,
+                &format!("email:{}", r.email_key),
+                "session.revoked",
+                "session",
+                &r.id_hash[..16],
+                serde_json::json!({}),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

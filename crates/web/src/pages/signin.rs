@@ -259,11 +259,11 @@ pub async fn logout(State(app): State<App>, jar: CookieJar, PageForm(f): PageFor
         Ok(s) => s,
         Err(e) => return error_page(e),
     };
-    let binding = session.as_ref().map(|s| s.csrf_binding().to_string());
-    if let Err(e) = app.check_form_token(binding.as_deref(), "/logout", &f.csrf) {
-        return refusal(e);
-    }
+    // A session that already ended leaves nothing to change: its cookie is dropped.
     if let Some(s) = session {
+        if let Err(e) = app.check_form_token(Some(s.csrf_binding()), "/logout", &f.csrf) {
+            return refusal(e);
+        }
         if let Err(e) = app.logout(&s).await {
             return error_page(e);
         }

@@ -342,8 +342,18 @@ async fn logout_revokes_the_session(t: TestApp) {
     let r = b.post(&t, "/logout", &[("csrf", &account.csrf("/logout"))]).await;
     assert_eq!((r.status, r.location.as_deref()), (StatusCode::SEE_OTHER, Some("/login")));
     assert!(!b.cookies.contains_key("refshare_session"), "the cookie is removed");
+    for action in ["session.created", "session.revoked"] {
+        let audit = t.admin("GET", &format!("/audit?action={action}"), None).await;
+        let entries = audit.body["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{}", audit.text);
+        assert_eq!(entries[0]["actor"], "email:ann@acme.test", "{}", audit.text);
+    }
     let mut stolen = stolen;
     assert_eq!(stolen.account(&t).await.location.as_deref(), Some("/login"), "revoked on the server, not only in the browser");
+    // Signing out of a session that already ended only drops the cookie.
+    let r = stolen.post(&t, "/logout", &[]).await;
+    assert_eq!((r.status, r.location.as_deref()), (StatusCode::SEE_OTHER, Some("/login")));
+    assert!(!stolen.cookies.contains_key("refshare_session"));
 }
 
 #[tokio::test]
