@@ -47,16 +47,22 @@ pub enum AppError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     People(#[from] PeopleError),
+    #[error(transparent)]
+    Signin(#[from] SigninError),
     /// The same `Idempotency-Key` came with another request body.
     #[error("This Idempotency-Key was already used with a different request body.")]
     IdempotencyConflict,
     /// A transition lost a race with another request that changed `what` first; nothing
     /// was applied (the transaction rolls back).
     #[error("{what} changed while this request ran; nothing was applied. Read it again and retry.")]
-    ConcurrentChange { what: String },
+    ConcurrentChange {
+        what: String,
+    },
     /// A uniqueness rule refused a write that raced with another request.
     #[error("The request conflicts with data written at the same time; retry it.")]
-    WriteConflict { constraint: String },
+    WriteConflict {
+        constraint: String,
+    },
     #[error("internal error: {0}")]
     Internal(#[source] InternalError),
 }
@@ -295,4 +301,21 @@ pub enum PeopleError {
     /// An operator with this e-mail exists (compared case-insensitively).
     #[error("An operator with e-mail {email} already exists.")]
     OperatorExists { email: String },
+}
+
+/// Passwordless sign-in and the hosted forms' CSRF check (issue 8).
+#[derive(Debug, thiserror::Error)]
+pub enum SigninError {
+    /// The link's secret is unknown, used or expired (one answer for all three).
+    #[error("This sign-in link is invalid, was already used or has expired. Request a new one.")]
+    LinkInvalid,
+    /// The code does not match a live sign-in mail of the address (or too many wrong codes).
+    #[error("The code is wrong or has expired. Use the code of the latest sign-in e-mail, or request a new one.")]
+    CodeInvalid,
+    /// The per-IP limit of sign-in requests is reached.
+    #[error("Too many sign-in requests from your network. Wait a minute and try again.")]
+    TooManyRequests,
+    /// A state-changing form came without its CSRF token (or with another's).
+    #[error("The form expired. Reload the page and try again.")]
+    CsrfRefused,
 }

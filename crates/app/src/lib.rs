@@ -24,6 +24,7 @@ pub mod reporting;
 pub mod revenue;
 pub mod reversals;
 pub mod seal;
+pub mod signin;
 pub mod statements;
 pub mod views;
 pub mod webhooks;
@@ -33,7 +34,7 @@ use std::sync::Arc;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use error::{
     AppError, CaseError, ClientError, DisputeError, FieldError, FxError, InternalError, LedgerError, LinkError, PaymentError, PeopleError,
-    RevenueError,
+    RevenueError, SigninError,
 };
 use refshare_store::Store;
 
@@ -75,6 +76,9 @@ pub struct AppConfig {
     /// only for admin commands that use no secret (`reconcile`): such an App signs with a
     /// throwaway in-memory secret and never reads or writes the sealed ones.
     pub secret_keys: Option<seal::Keyring>,
+    /// Sign-in requests accepted per IP address per minute
+    /// (`REFSHARE_SIGNIN_PER_IP_PER_MINUTE`, default [`signin::DEFAULT_PER_IP_PER_MINUTE`]).
+    pub signin_per_ip_per_minute: u32,
 }
 
 /// The application: store, clock, configuration and mailer.

@@ -85,9 +85,51 @@ pub async fn enqueue(
     body: String,
     related_id: Option<String>,
 ) -> Result<(), AppError> {
+    insert(tx, app, Uuid::new_v4(), kind, to, subject, body, related_id, None).await
+}
+
+/// Queues an e-mail that carries a secret. In `production` the stored `body` is
+/// `masked_body` and the real text is kept sealed (`sealed_body`) until the mailer has
+/// settled the mail; in `test` the body stays readable (how integrators sign in).
+pub async fn enqueue_secret(
+    tx: &mut Tx,
+    app: &App,
+    kind: &str,
+    to: &str,
+    subject: &str,
+    body: String,
+    masked_body: String,
+) -> Result<(), AppError> {
+    let id = Uuid::new_v4();
+    match app.config.environment {
+        crate::Environment::Test => insert(tx, app, id, kind, to, subject, body, None, None).await,
+        crate::Environment::Production => {
+            let sealed = app.keyring()?.seal(&sealed_place(id), body.as_bytes());
+            insert(tx, app, id, kind, to, subject, masked_body, None, Some(sealed)).await
+        }
+    }
+}
+
+/// The associated data a sealed mail body is bound to (its row).
+fn sealed_place(id: Uuid) -> String {
+    format!("notification:{id}")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    tx: &mut Tx,
+    app: &App,
+    id: Uuid,
+    kind: &str,
+    to: &str,
+    subject: &str,
+    body: String,
+    related_id: Option<String>,
+    sealed_body: Option<String>,
+) -> Result<(), AppError> {
     let now = app.now();
     tx.insert_notification(&NotificationRecord {
-        id: Uuid::new_v4(),
+        id,
         kind: kind.into(),
         to_addr: to.into(),
         subject: subject.into(),
@@ -99,6 +141,7 @@ pub async fn enqueue(
         sent_at: None,
         attempts: 0,
         next_attempt_at: Some(now),
+        sealed_body,
     })
     .await?;
     Ok(())
@@ -178,12 +221,22 @@ impl App {
             None => None,
             Some(url) => {
                 let t = transport.get_or_insert_with(|| smtp_transport(url, self.config.smtp_ca_file.as_deref()));
-                Some(match t {
-                    Ok(t) => match tokio::time::timeout(SEND_TIMEOUT, send(t, &n)).await {
+                // A masked mail is sent with its real text, opened only here.
+                let body = match &n.sealed_body {
+                    None => Ok(n.body.clone()),
+                    Some(sealed) => self
+                        .keyring()
+                        .map_err(|e| e.to_string())
+                        .and_then(|k| k.open(&sealed_place(n.id), sealed, "mail body").map_err(|e| e.to_string()))
+                        .map(|o| String::from_utf8_lossy(&o.plaintext).into_owned()),
+                };
+                Some(match (t, body) {
+                    (_, Err(e)) => Err(Failure { message: format!("the sealed mail body cannot be opened: {e}"), permanent: true }),
+                    (Ok(t), Ok(body)) => match tokio::time::timeout(SEND_TIMEOUT, send(t, &n, body)).await {
                         Ok(r) => r,
                         Err(_) => Err(Failure::transient(format!("no answer within {} s", SEND_TIMEOUT.as_secs()))),
                     },
-                    Err(e) => Err(Failure::transient(e.clone())),
+                    (Err(e), Ok(_)) => Err(Failure::transient(e.clone())),
                 })
             }
         };
@@ -216,6 +269,10 @@ impl App {
                 }
             }
         }
+        if n.status != status::QUEUED {
+            // Settled for good: the secret is not kept.
+            n.sealed_body = None;
+        }
         let mut tx = self.store.begin().await?;
         if !tx.settle_notification(&n, claimed_until).await? {
             tracing::warn!(notification = %n.id, "e-mail claim expired before it was settled; another mailer owns it now");
@@ -225,14 +282,14 @@ impl App {
     }
 }
 
-async fn send(transport: &Transport, n: &NotificationRecord) -> Result<(), Failure> {
+async fn send(transport: &Transport, n: &NotificationRecord, body: String) -> Result<(), Failure> {
     let permanent = |message: String| Failure { message, permanent: true };
     let to: Mailbox = n.to_addr.parse().map_err(|e| permanent(format!("bad recipient: {e}")))?;
     let msg = Message::builder()
         .from(FROM.parse().map_err(|e| permanent(format!("bad sender: {e}")))?)
         .to(to)
         .subject(n.subject.clone())
-        .body(n.body.clone())
+        .body(body)
         .map_err(|e| permanent(e.to_string()))?;
     transport.send(msg).await.map(|_| ()).map_err(|e| Failure { permanent: e.is_permanent(), message: error_chain(&e) })
 }

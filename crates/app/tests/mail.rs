@@ -227,6 +227,7 @@ fn config(smtp_url: Option<String>, smtp_ca_file: Option<std::path::PathBuf>) ->
         metrics_token_hash: None,
         webhook_allow_loopback: false,
         secret_keys: Some(test_keys()),
+        signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
     }
 }
 
@@ -421,4 +422,47 @@ async fn a_commit_that_queues_mail_wakes_the_mailer() {
     assert!(!woken(app.clone()).await, "nothing queued, nothing wakes the mail loop");
     request_link(&app).await;
     assert!(woken(app.clone()).await, "the mail loop is woken after the commit");
+}
+
+/// In `production` the log keeps a masked sign-in mail; the mailer sends the real text
+/// (opened from its sealed copy, which is then dropped), and its link signs in.
+#[tokio::test]
+async fn production_sends_the_real_signin_mail_and_keeps_it_masked() {
+    let smtp = fake_smtp(Mode::Plain).await;
+    let (db, url) = Db::sqlite();
+    let _db = db;
+    let mut c = config(Some(format!("smtp://127.0.0.1:{}", smtp.port)), None);
+    c.environment = Environment::Production;
+    let app = open_app(&url, c).await;
+    let direct: DirectClientInput = serde_json::from_value(serde_json::json!({
+        "companyName": "Solvik AS", "country": "NO", "supportEmail": "post@solvik.test", "users": [{"name": "Siri", "email": "siri@solvik.test"}], "onboardingDone": true,
+    }))
+    .unwrap();
+    app.create_direct_client(direct).await.unwrap();
+    app.request_signin("siri@solvik.test", "10.0.0.1").await.unwrap();
+
+    let stored = |app: App| async move {
+        let mut tx = app.store.begin().await.unwrap();
+        tx.notifications(Some("siri@solvik.test"), Some("sign_in"), 10).await.unwrap().remove(0)
+    };
+    let queued = stored(app.clone()).await;
+    assert!(
+        queued.body.contains("/login/********") && !queued.body.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() >= 6),
+        "masked: {}",
+        queued.body
+    );
+    assert!(queued.sealed_body.as_deref().is_some_and(|s| !s.contains("/login/")), "the real text is sealed");
+
+    assert_eq!(app.deliver_due_mail().await.unwrap().sent, 1);
+    let sent = stored(app.clone()).await;
+    assert_eq!(
+        (sent.status.as_str(), sent.sealed_body.as_deref(), sent.body),
+        ("sent", None, queued.body),
+        "masked, and the sealed copy dropped"
+    );
+    let data = smtp.received().remove(0).data.replace("=\n", "").replace("=3D", "=");
+    let secret =
+        data.split("http://refshare.test/login/").nth(1).and_then(|s| s.split_whitespace().next()).expect("the real link").to_string();
+    assert!(secret.len() == 64 && secret.chars().all(|c| c.is_ascii_hexdigit()), "{data}");
+    app.signin_with_link(&secret).await.expect("the mailed link signs in");
 }

@@ -75,6 +75,9 @@ pub struct ServeArgs {
     /// 404 in `production`, and open without per-partner figures in `test`.
     #[arg(long, env = "REFSHARE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Sign-in requests (`POST /login`) accepted per IP address per minute.
+    #[arg(long, env = "REFSHARE_SIGNIN_PER_IP_PER_MINUTE", default_value_t = refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE)]
+    pub signin_per_ip_per_minute: u32,
     /// Start on a fresh demo database with seeded data, and print how to use it.
     #[arg(long)]
     pub demo: bool,
@@ -100,6 +103,7 @@ pub struct Settings {
     pub cp_invoicing_day: u32,
     pub payment_terms_business_days: u32,
     pub metrics_token: Option<String>,
+    pub signin_per_ip_per_minute: u32,
     pub demo: bool,
     /// Where the key sealing secrets at rest comes from.
     pub secret_key: crate::secret_key::KeyPlan,
@@ -163,6 +167,9 @@ impl ServeArgs {
         if self.metrics_token.as_deref().is_some_and(|t| t.trim().len() < 32) {
             return Err("REFSHARE_METRICS_TOKEN / --metrics-token: must be at least 32 characters".into());
         }
+        if !(1..=100_000).contains(&self.signin_per_ip_per_minute) {
+            return Err("REFSHARE_SIGNIN_PER_IP_PER_MINUTE / --signin-per-ip-per-minute: must be between 1 and 100000".into());
+        }
         let secret_key = self.secret_key.check(environment, &database_url)?;
         Ok(Settings {
             secret_key,
@@ -180,6 +187,7 @@ impl ServeArgs {
             cp_invoicing_day: self.cp_invoicing_day,
             payment_terms_business_days: self.payment_terms_days,
             metrics_token: self.metrics_token.map(|t| t.trim().to_string()),
+            signin_per_ip_per_minute: self.signin_per_ip_per_minute,
             demo: self.demo,
         })
     }
@@ -211,6 +219,7 @@ mod tests {
         assert!(s.admin_token_generated && s.admin_token.len() >= 32);
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert_eq!((s.case_prefix.as_str(), s.dispute_window_days, s.cp_invoicing_day), ("DEB-", 30, 8));
+        assert_eq!(s.signin_per_ip_per_minute, 60);
     }
 
     #[test]
@@ -256,6 +265,7 @@ mod tests {
             (vec!["--cp-invoicing-day", "31"], "REFSHARE_CP_INVOICING_DAY"),
             (vec!["--payment-terms-days", "0"], "REFSHARE_PAYMENT_TERMS_DAYS"),
             (vec!["--metrics-token", "short"], "REFSHARE_METRICS_TOKEN"),
+            (vec!["--signin-per-ip-per-minute", "0"], "REFSHARE_SIGNIN_PER_IP_PER_MINUTE"),
             (vec![], "REFSHARE_SECRET_KEY"),
             (vec!["--secret-key", "short"], "REFSHARE_SECRET_KEY"),
         ] {

@@ -171,6 +171,7 @@ async fn admin_app(database_url: &str) -> Result<(Store, App), Exit> {
         webhook_allow_loopback: false,
         // Admin commands read no secret: no key needed, nothing sealed is touched.
         secret_keys: None,
+        signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
     };
     let app =
         App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| Exit::startup(format!("starting: {}", described(&e))))?;
@@ -247,6 +248,7 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
         metrics_token_hash: settings.metrics_token.as_deref().map(refshare_app::auth::hash_secret),
         webhook_allow_loopback: settings.webhook_allow_loopback,
         secret_keys: Some(secret_keys),
+        signin_per_ip_per_minute: settings.signin_per_ip_per_minute,
     };
     // A key that does not open the sealed secrets is a start-up failure naming the setting.
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| {
@@ -273,6 +275,10 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
     let webhooks = tokio::spawn(webhook_job(app.clone()));
     let mail = tokio::spawn(mail_job(app.clone()));
     tracing::info!(listen = %settings.listen, public_url = %settings.public_url, environment = ?settings.environment, "refshare is ready");
+    if settings.environment == refshare_app::Environment::Production && !settings.public_url.starts_with("https://") {
+        // Sign-in cookies are `Secure` in production: browsers drop them over plain http.
+        tracing::warn!(public_url = %settings.public_url, "REFSHARE_PUBLIC_URL is not https: in production sign-in cookies are Secure, so signing in through it will not work");
+    }
     let served = axum::serve(listener, refshare_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await;

@@ -101,6 +101,7 @@ fn production_refuses_to_start_without_a_key_or_with_another_key() {
             metrics_token_hash: None,
             webhook_allow_loopback: false,
             secret_keys: Some(Keyring::single(a.clone())),
+            signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
         };
         App::new(store.clone(), config, Arc::new(SystemClock)).await.unwrap();
         store.close().await;

@@ -21,6 +21,7 @@ mod partners;
 mod payouts;
 mod people;
 pub mod records;
+mod signin;
 mod webhooks;
 
 use std::collections::BTreeSet;
@@ -33,6 +34,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 pub use cases::CaseFilter;
 pub use misc::StatusTable;
 pub use records::*;
+pub use signin::{ClientUserAccount, SessionRecord, SigninTokenRecord};
 pub use webhooks::DeliveryFilter;
 
 /// Which database engine a [`Store`] talks to.

@@ -22,11 +22,12 @@ fn notification_from(r: &AnyRow) -> Result<NotificationRecord> {
         sent_at: opt_at(get(r, "sent_at")?),
         attempts: get(r, "attempts")?,
         next_attempt_at: opt_at(get(r, "next_attempt_at")?),
+        sealed_body: get(r, "sealed_body")?,
     })
 }
 
 const NOTIFICATION_COLS: &str =
-    "id, kind, to_addr, subject, body, related_id, status, error, created_at, sent_at, attempts, next_attempt_at";
+    "id, kind, to_addr, subject, body, related_id, status, error, created_at, sent_at, attempts, next_attempt_at, sealed_body";
 
 impl Tx {
     /// Takes an idempotency key's lock until the transaction ends, so that requests with
@@ -75,21 +76,24 @@ impl Tx {
     }
 
     pub async fn insert_notification(&mut self, n: &NotificationRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO notifications ({NOTIFICATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
-            .bind(n.id.to_string())
-            .bind(&n.kind)
-            .bind(&n.to_addr)
-            .bind(&n.subject)
-            .bind(&n.body)
-            .bind(n.related_id.clone())
-            .bind(&n.status)
-            .bind(n.error.clone())
-            .bind(ms(n.created_at))
-            .bind(n.sent_at.map(ms))
-            .bind(n.attempts)
-            .bind(n.next_attempt_at.map(ms))
-            .execute(self.conn())
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO notifications ({NOTIFICATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(n.id.to_string())
+        .bind(&n.kind)
+        .bind(&n.to_addr)
+        .bind(&n.subject)
+        .bind(&n.body)
+        .bind(n.related_id.clone())
+        .bind(&n.status)
+        .bind(n.error.clone())
+        .bind(ms(n.created_at))
+        .bind(n.sent_at.map(ms))
+        .bind(n.attempts)
+        .bind(n.next_attempt_at.map(ms))
+        .bind(n.sealed_body.clone())
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -129,7 +133,7 @@ impl Tx {
     /// when another mailer took the row over after the lease ended.
     pub async fn settle_notification(&mut self, n: &NotificationRecord, claimed_until: Instant) -> Result<bool> {
         let r = sqlx::query(
-            "UPDATE notifications SET status = $2, error = $3, sent_at = $4, attempts = $5, next_attempt_at = $6 \
+            "UPDATE notifications SET status = $2, error = $3, sent_at = $4, attempts = $5, next_attempt_at = $6, sealed_body = $8 \
              WHERE id = $1 AND status = 'queued' AND next_attempt_at = $7",
         )
         .bind(n.id.to_string())
@@ -139,6 +143,7 @@ impl Tx {
         .bind(n.attempts)
         .bind(n.next_attempt_at.map(ms))
         .bind(ms(claimed_until))
+        .bind(n.sealed_body.clone())
         .execute(self.conn())
         .await?;
         Ok(r.rows_affected() == 1)

@@ -373,6 +373,9 @@ pub struct NotificationRecord {
     pub attempts: i64,
     /// When a `queued` row is next due (or its claim's lease ends); `None` otherwise.
     pub next_attempt_at: Option<Instant>,
+    /// The real text, sealed with the server key, of a mail whose `body` masks a secret
+    /// (sign-in mail in `production`); cleared when the mailer settles it.
+    pub sealed_body: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -28,5 +28,7 @@ mod money;
 mod partners;
 #[path = "conformance/people.rs"]
 mod people;
+#[path = "conformance/signin.rs"]
+mod signin;
 #[path = "conformance/webhooks.rs"]
 mod webhooks;

@@ -59,6 +59,7 @@ async fn run(label: &str, url: &str, n: usize) {
         metrics_token_hash: None,
         webhook_allow_loopback: false,
         secret_keys: Some(refshare_app::seal::Keyring::single(refshare_app::seal::SecretKey::generate())),
+        signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
     };
     let app = App::new(store, config, Arc::new(SystemClock)).await.expect("app");
     let b = Bench { router: refshare_web::router(app.clone()) };

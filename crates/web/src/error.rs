@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use refshare_app::{
-    AppError, CaseError, ClientError, DisputeError, FxError, LedgerError, LinkError, PaymentError, PeopleError, RevenueError,
+    AppError, CaseError, ClientError, DisputeError, FxError, LedgerError, LinkError, PaymentError, PeopleError, RevenueError, SigninError,
 };
 use serde_json::{json, Value};
 
@@ -96,6 +96,12 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Fx(FxError::MissingRate { .. }) => (S::UNPROCESSABLE_ENTITY, "MissingFxRate"),
         AppError::Ledger(LedgerError::Discrepancy { .. }) => (S::CONFLICT, "LedgerDiscrepancy"),
         AppError::People(PeopleError::PartnerUserExists { .. } | PeopleError::OperatorExists { .. }) => (S::CONFLICT, "UserExists"),
+        AppError::Signin(e) => match e {
+            SigninError::LinkInvalid => (S::GONE, "SignInLinkInvalid"),
+            SigninError::CodeInvalid => (S::UNPROCESSABLE_ENTITY, "SignInCodeInvalid"),
+            SigninError::TooManyRequests => (S::TOO_MANY_REQUESTS, "TooManyRequests"),
+            SigninError::CsrfRefused => (S::FORBIDDEN, "CsrfRefused"),
+        },
     }
 }
 

@@ -49,6 +49,7 @@ fn notification(kind: &str, to: &str, created_ms: i64) -> NotificationRecord {
         sent_at: None,
         attempts: 0,
         next_attempt_at: Some(t(created_ms)),
+        sealed_body: None,
     }
 }
 

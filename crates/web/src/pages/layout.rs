@@ -48,7 +48,7 @@ pub fn page(title: &str, partner_name: &str, branding: &Value, body: Markup) -> 
             .to_string(),
         ".agreement{max-height:240px;overflow:auto;border:1px solid #d0d4dc;padding:12px;background:#fafbfc;font-size:14px}".to_string(),
         "label{display:block;margin:12px 0 4px}".to_string(),
-        "input[type=text]{width:100%;padding:8px;font-size:16px;box-sizing:border-box}".to_string(),
+        "input[type=text],input[type=email]{width:100%;padding:8px;font-size:16px;box-sizing:border-box}".to_string(),
         "button{padding:10px 18px;font-size:16px;margin-right:8px;cursor:pointer}".to_string(),
         format!(".primary{{background:{bg};color:{fg};border:0;border-radius:4px}}"),
         ".error{background:#fde8e8;border:1px solid #f5a3a3;padding:8px 12px;border-radius:4px}".to_string(),
@@ -88,7 +88,11 @@ pub fn error_page(e: AppError) -> Response {
         other => crate::error::message_of(other),
     };
     let status = if status == StatusCode::UNAUTHORIZED { StatusCode::NOT_FOUND } else { status };
-    let heading = if status == StatusCode::BAD_REQUEST { "The request could not be read" } else { "This link can no longer be used" };
+    let heading = match status {
+        StatusCode::BAD_REQUEST => "The request could not be read",
+        StatusCode::FORBIDDEN => "This form could not be accepted",
+        _ => "This link can no longer be used",
+    };
     let body = page(
         "Link unavailable",
         "refshare",

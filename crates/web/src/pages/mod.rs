@@ -5,11 +5,12 @@
 mod approval;
 mod layout;
 mod onboarding;
+pub mod signin;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use refshare_app::{App, AppError};
 use serde::de::DeserializeOwned;
@@ -62,4 +63,9 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/onboarding/{link_id}", get(onboarding::show).post(onboarding::sign))
         .route("/link-requests/{token}", get(approval::show).post(approval::decide))
+        .route("/login", get(signin::show_login).post(signin::request_login))
+        .route("/login/code", post(signin::code))
+        .route("/login/{secret}", get(signin::confirm_page).post(signin::confirm))
+        .route("/account", get(signin::account))
+        .route("/logout", post(signin::logout))
 }

@@ -78,7 +78,7 @@ pub async fn show(State(app): State<App>, PagePath(link_id): PagePath) -> Respon
 }
 
 /// The peer address, when the server was started with connection info.
-pub struct ClientIp(String);
+pub struct ClientIp(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;

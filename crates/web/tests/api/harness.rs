@@ -158,6 +158,7 @@ impl TestApp {
             metrics_token_hash: None,
             webhook_allow_loopback,
             secret_keys: Some(keys),
+            signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
         };
         let app = App::new(store.clone(), config, clock).await;
         if app.is_err() {

@@ -22,6 +22,7 @@ mod people;
 mod replay;
 mod scenarios;
 mod secrets;
+mod signin;
 mod statements;
 mod text_input;
 mod tokens;

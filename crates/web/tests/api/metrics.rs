@@ -52,6 +52,7 @@ async fn metrics_token_is_required_when_configured() {
         metrics_token_hash: Some(refshare_app::auth::hash_secret(token)),
         webhook_allow_loopback: false,
         secret_keys: Some(refshare_app::seal::Keyring::single(refshare_app::seal::SecretKey::generate())),
+        signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
     };
     let app = App::new(store, config, Arc::new(SystemClock)).await.unwrap();
     let router = refshare_web::router(app);

@@ -76,6 +76,12 @@ async fn hosted_pages_send_security_headers(t: TestApp) {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_page_headers(path, &headers, &html);
     }
+    // The sign-in pages, and a sign-in link that is not (or no longer) valid.
+    for (path, want) in [("/login", StatusCode::OK), ("/login/no-such-secret", StatusCode::GONE)] {
+        let (status, headers, html) = get(&t, path).await;
+        assert_eq!(status, want, "{path}");
+        assert_page_headers(path, &headers, &html);
+    }
     // JSON answers are not sniffed either.
     let (_, headers, _) = get(&t, "/healthz").await;
     assert_eq!(header(&headers, "x-content-type-options"), "nosniff");

@@ -1,0 +1,329 @@
+//! Passwordless sign-in by e-mail and server-side sessions (issue 8).
+//!
+//! - **Request** ([`App::request_signin`]): every request is recorded; beyond
+//!   `REFSHARE_SIGNIN_PER_IP_PER_MINUTE` from one IP it is refused
+//!   ([`SigninError::TooManyRequests`]). Otherwise the caller always gets the same answer:
+//!   a mail is queued only when the address belongs to an account ([`accounts_for_email`])
+//!   and fewer than [`MAILS_PER_ADDRESS`] requests for it came in the last
+//!   [`ADDRESS_WINDOW_MINUTES`] minutes.
+//! - **The mail** carries a link with a random secret and a [`CODE_DIGITS`]-digit code, one
+//!   sign-in valid [`LINK_TTL_MINUTES`] minutes by the Clock. Only the link secret's SHA-256
+//!   and the code's HMAC (keyed with the server secret, bound to the address) are stored.
+//!   A code is accepted only with its address, and only while fewer than
+//!   [`MAX_FAILED_CODES`] wrong codes were entered for it.
+//! - **Signing in** ([`App::signin_with_link`], [`App::signin_with_code`]) uses the secret
+//!   once (a conditional UPDATE, so a race signs in once) and creates a session: a random
+//!   id for the cookie, its SHA-256 in the table.
+//! - **Sessions** ([`App::session`]) end after [`IDLE_TIMEOUT_MINUTES`] without use,
+//!   [`ABSOLUTE_LIFETIME_HOURS`] after sign-in, or at logout ([`App::logout`]).
+//! - **CSRF** ([`App::form_token`]): a form token is an HMAC of the server secret over a
+//!   binding (the session's id hash, or before sign-in the browser's random pre-session
+//!   cookie) and the form's path.
+//!
+//! A session proves an e-mail address; what it may reach is looked up on each use
+//! ([`accounts_for_email`]), today the client users with that address.
+
+use chrono::Duration;
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use refshare_store::{ClientUserAccount, SessionRecord, SigninTokenRecord, Tx};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::auth::hash_secret;
+use crate::{notify, App, AppError, SigninError};
+
+pub const DEFAULT_PER_IP_PER_MINUTE: u32 = 60;
+/// Validity of a sign-in link and its code.
+pub const LINK_TTL_MINUTES: i64 = 15;
+/// Sign-in requests per address per window; further ones send nothing.
+pub const MAILS_PER_ADDRESS: i64 = 5;
+pub const ADDRESS_WINDOW_MINUTES: i64 = 15;
+pub const IDLE_TIMEOUT_MINUTES: i64 = 30;
+pub const ABSOLUTE_LIFETIME_HOURS: i64 = 12;
+/// Sign-in rows are deleted this long after they stopped mattering (at each request).
+pub const PRUNE_AFTER_HOURS: i64 = 24;
+/// Digits of the code in the mail.
+pub const CODE_DIGITS: usize = 8;
+/// Wrong codes that make an address's live sign-in secrets unusable.
+pub const MAX_FAILED_CODES: i64 = 5;
+/// The notification kind of a sign-in mail.
+pub const MAIL_KIND: &str = "sign_in";
+/// Longest e-mail address accepted (RFC 5321 path limit).
+const MAX_EMAIL_LEN: usize = 254;
+
+/// Somewhere a signed-in person can go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Account {
+    /// A user of a client (creditor).
+    ClientUser(ClientUserAccount),
+}
+
+/// How a session's address was proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Link,
+    Code,
+}
+
+impl Verification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verification::Link => "link",
+            Verification::Code => "code",
+        }
+    }
+}
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub record: SessionRecord,
+}
+
+impl Session {
+    pub fn email(&self) -> &str {
+        &self.record.email
+    }
+
+    /// What the session's CSRF tokens are bound to.
+    pub fn csrf_binding(&self) -> &str {
+        &self.record.id_hash
+    }
+}
+
+/// A session just created, with the cookie value that names it (never stored).
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub cookie_value: String,
+    pub session: Session,
+}
+
+/// The key an address is looked up and counted by.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Every account the address signs in to. The one place that says who may sign in: today
+/// client users; partner users and operators join here.
+pub async fn accounts_for_email(tx: &mut Tx, email_key: &str) -> Result<Vec<Account>, AppError> {
+    Ok(tx.client_user_accounts(email_key).await?.into_iter().map(Account::ClientUser).collect())
+}
+
+/// A new random value for a cookie (session id, pre-session binding): 32 bytes, hex.
+pub fn random_id() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+fn valid_email(email: &str) -> bool {
+    let e = email.trim();
+    let Some((local, domain)) = e.split_once('@') else { return false };
+    e.len() <= MAX_EMAIL_LEN && !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !e.chars().any(char::is_whitespace)
+}
+
+impl App {
+    fn hmac_hex(&self, parts: &[&str]) -> String {
+        let mut m = Hmac::<Sha256>::new_from_slice(self.secret()).expect("HMAC takes any key length");
+        for p in parts {
+            m.update(p.as_bytes());
+            m.update(b"\n");
+        }
+        hex::encode(m.finalize().into_bytes())
+    }
+
+    fn code_hash(&self, email_key: &str, code: &str) -> String {
+        self.hmac_hex(&["signin-code", email_key, code])
+    }
+
+    /// The CSRF token of the form posting to `path`, bound to `binding` (a session's id
+    /// hash, or the pre-session cookie).
+    pub fn form_token(&self, binding: &str, path: &str) -> String {
+        self.hmac_hex(&["csrf", binding, path])[..32].to_string()
+    }
+
+    /// Refuses a form whose token is missing or not the one of `binding` and `path`.
+    pub fn check_form_token(&self, binding: Option<&str>, path: &str, submitted: &str) -> Result<(), AppError> {
+        use sha2::Digest;
+        let Some(binding) = binding.filter(|b| !b.is_empty()) else { return Err(SigninError::CsrfRefused.into()) };
+        // Compared as digests, so the comparison's time says nothing about the token.
+        let (a, b) = (Sha256::digest(self.form_token(binding, path).as_bytes()), Sha256::digest(submitted.as_bytes()));
+        if a == b {
+            Ok(())
+        } else {
+            Err(SigninError::CsrfRefused.into())
+        }
+    }
+
+    /// `POST /login`: see the module header. `Ok` says nothing about the address.
+    pub async fn request_signin(&self, email: &str, ip: &str) -> Result<(), AppError> {
+        if !valid_email(email) {
+            return Err(AppError::bad_field("email", "must be an e-mail address"));
+        }
+        let key = email_key(email);
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        // Older rows serve no rule: requests count for 15 minutes, secrets live 15
+        // minutes, sessions 12 hours.
+        tx.prune_signin(now - Duration::hours(PRUNE_AFTER_HOURS)).await?;
+        let from_ip = tx.signin_requests_from_ip(ip, now - Duration::minutes(1)).await?;
+        if from_ip >= i64::from(self.config.signin_per_ip_per_minute) {
+            return Err(SigninError::TooManyRequests.into());
+        }
+        let for_address = tx.signin_requests_for_email(&key, now - Duration::minutes(ADDRESS_WINDOW_MINUTES)).await?;
+        tx.insert_signin_request(&key, ip, now).await?;
+        if for_address < MAILS_PER_ADDRESS && !accounts_for_email(&mut tx, &key).await?.is_empty() {
+            let secret = random_id();
+            let code = format!("{:0width$}", rand::thread_rng().gen_range(0..10u64.pow(CODE_DIGITS as u32)), width = CODE_DIGITS);
+            tx.insert_signin_token(&SigninTokenRecord {
+                id: Uuid::new_v4(),
+                email: email.trim().to_string(),
+                email_key: key.clone(),
+                secret_hash: hash_secret(&secret),
+                code_hash: self.code_hash(&key, &code),
+                created_at: now,
+                expires_at: now + Duration::minutes(LINK_TTL_MINUTES),
+                used_at: None,
+                failed_codes: 0,
+            })
+            .await?;
+            let body = |link: &str, code: &str| {
+                format!(
+                    "Hello,\n\nsomeone (hopefully you) asked to sign in with this address.\n\n\
+                     Sign in: {link}\n\nOr enter this code on the sign-in page: {code}\n\n\
+                     The link and the code work once, for {LINK_TTL_MINUTES} minutes. If you did not ask to sign in, ignore this e-mail.\n"
+                )
+            };
+            let link = format!("{}/login/{secret}", self.config.public_url);
+            let masked_link = format!("{}/login/********", self.config.public_url);
+            notify::enqueue_secret(
+                &mut tx,
+                self,
+                MAIL_KIND,
+                email.trim(),
+                "Your sign-in link",
+                body(&link, &code),
+                body(&masked_link, "********"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(())
+    }
+
+    /// Whether the link's secret can still sign in (the confirm page; nothing is used).
+    pub async fn check_signin_link(&self, secret: &str) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        let t = tx.signin_token_by_secret_hash(&hash_secret(secret)).await?.ok_or(SigninError::LinkInvalid)?;
+        if t.used_at.is_some() || t.expires_at <= self.now() || t.failed_codes >= MAX_FAILED_CODES {
+            return Err(SigninError::LinkInvalid.into());
+        }
+        Ok(())
+    }
+
+    /// Signs in with the link's secret (the confirm button's POST).
+    pub async fn signin_with_link(&self, secret: &str) -> Result<NewSession, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let t = tx.signin_token_by_secret_hash(&hash_secret(secret)).await?.ok_or(SigninError::LinkInvalid)?;
+        if t.failed_codes >= MAX_FAILED_CODES || !tx.use_signin_token(t.id, now).await? {
+            return Err(SigninError::LinkInvalid.into());
+        }
+        let s = self.create_session(&mut tx, &t, Verification::Link).await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// Signs in with the address and the code of one of its live sign-in mails.
+    pub async fn signin_with_code(&self, email: &str, code: &str) -> Result<NewSession, AppError> {
+        let now = self.now();
+        let key = email_key(email);
+        let code = code.trim();
+        let mut tx = self.store.begin().await?;
+        let live = tx.live_signin_tokens(&key, now).await?;
+        let hash = self.code_hash(&key, code);
+        let found = live.into_iter().find(|t| t.failed_codes < MAX_FAILED_CODES && t.code_hash == hash);
+        let Some(t) = found else {
+            tx.count_failed_signin_code(&key, now).await?;
+            tx.commit().await?;
+            return Err(SigninError::CodeInvalid.into());
+        };
+        if !tx.use_signin_token(t.id, now).await? {
+            return Err(SigninError::CodeInvalid.into());
+        }
+        let s = self.create_session(&mut tx, &t, Verification::Code).await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    async fn create_session(&self, tx: &mut Tx, t: &SigninTokenRecord, how: Verification) -> Result<NewSession, AppError> {
+        let now = self.now();
+        let cookie_value = random_id();
+        let record = SessionRecord {
+            id_hash: hash_secret(&cookie_value),
+            email: t.email.clone(),
+            email_key: t.email_key.clone(),
+            verified_by: how.as_str().into(),
+            created_at: now,
+            last_seen_at: now,
+            revoked_at: None,
+        };
+        tx.insert_session(&record).await?;
+        crate::audit(
+            tx,
+            now,
+            &format!("email:{}", t.email_key),
+            "session.created",
+            "session",
+            &record.id_hash[..16],
+            serde_json::json!({"verifiedBy": how.as_str()}),
+        )
+        .await?;
+        Ok(NewSession { cookie_value, session: Session { record } })
+    }
+
+    /// The live session the cookie names, its last use moved to now; `None` when unknown,
+    /// revoked, idle too long or too old.
+    pub async fn session(&self, cookie_value: &str) -> Result<Option<Session>, AppError> {
+        let now = self.now();
+        let id_hash = hash_secret(cookie_value);
+        let mut tx = self.store.begin().await?;
+        let Some(record) = tx.session(&id_hash).await? else { return Ok(None) };
+        if record.revoked_at.is_some()
+            || now - record.last_seen_at > Duration::minutes(IDLE_TIMEOUT_MINUTES)
+            || now - record.created_at > Duration::hours(ABSOLUTE_LIFETIME_HOURS)
+        {
+            return Ok(None);
+        }
+        tx.touch_session(&id_hash, now).await?;
+        tx.commit().await?;
+        Ok(Some(Session { record }))
+    }
+
+    /// Revokes the session (logout).
+    pub async fn logout(&self, session: &Session) -> Result<(), AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if tx.revoke_session(&session.record.id_hash, now).await? {
+            let r = &session.record;
+            crate::audit(
+                &mut tx,
+                now,
+                &format!("email:{}", r.email_key),
+                "session.revoked",
+                "session",
+                &r.id_hash[..16],
+                serde_json::json!({}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Where the session's person can go.
+    pub async fn session_accounts(&self, session: &Session) -> Result<Vec<Account>, AppError> {
+        let mut tx = self.store.begin().await?;
+        accounts_for_email(&mut tx, &session.record.email_key).await
+    }
+}

@@ -1,0 +1,376 @@
+//! Sign-in by e-mail (issue 8), end to end on both backends: the mailed link (read from
+//! the notification log, as an integrator does in `test`) signs in once, within 15
+//! minutes by the test clock; the code does the same; the answer never tells whether an
+//! address belongs to anyone; the per-address and per-IP limits; CSRF refusals change
+//! nothing; sessions end when idle, when too old, and at logout.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use refshare_app::Environment;
+use tower::ServiceExt;
+
+use crate::harness::TestApp;
+
+crate::both_backends!(
+    signin_by_mailed_link_opens_a_session,
+    a_link_signs_in_once,
+    a_link_expires_after_fifteen_minutes,
+    signin_by_code,
+    five_wrong_codes_disable_the_mail,
+    at_most_five_mails_per_address_per_window,
+    unknown_address_gets_the_identical_answer,
+    per_ip_limit_answers_429,
+    forms_without_csrf_are_refused_and_change_nothing,
+    session_ends_when_idle,
+    session_ends_after_twelve_hours,
+    logout_revokes_the_session,
+);
+
+const MINUTE: i64 = 60_000;
+
+/// A browser: keeps cookies, reads forms' CSRF tokens.
+#[derive(Default, Clone)]
+struct Browser {
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    text: String,
+}
+
+impl Page {
+    /// The CSRF token of the form posting to `action`.
+    fn csrf(&self, action: &str) -> String {
+        let form = self.text.split(&format!("action=\"{action}\"")).nth(1).unwrap_or_else(|| panic!("no form to {action}: {}", self.text));
+        form.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("the form has a csrf token").to_string()
+    }
+}
+
+impl Browser {
+    async fn send(&mut self, t: &TestApp, req: axum::http::request::Builder, body: Body) -> Page {
+        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let req = if cookie.is_empty() { req } else { req.header("cookie", cookie) };
+        let res = t.router.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+        t.app.deliver_due_mail().await.unwrap();
+        let status = res.status();
+        let location = res.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+        let set_cookies: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+        for c in &set_cookies {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() || c.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        Page { status, location, set_cookies, text: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    async fn get(&mut self, t: &TestApp, path: &str) -> Page {
+        self.send(t, Request::builder().uri(path), Body::empty()).await
+    }
+
+    async fn post(&mut self, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in fields {
+            form.append_pair(k, v);
+        }
+        let req = Request::builder().method("POST").uri(path).header("content-type", "application/x-www-form-urlencoded");
+        self.send(t, req, Body::from(form.finish())).await
+    }
+
+    /// Opens `/login` and asks for a sign-in mail to `email`.
+    async fn ask(&mut self, t: &TestApp, email: &str) -> Page {
+        let login = self.get(t, "/login").await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+        let csrf = login.csrf("/login");
+        self.post(t, "/login", &[("csrf", &csrf), ("email", email)]).await
+    }
+
+    /// Follows a mailed link: the confirm page, then its button.
+    async fn follow(&mut self, t: &TestApp, link_path: &str) -> Page {
+        let confirm = self.get(t, link_path).await;
+        if confirm.status != StatusCode::OK {
+            return confirm;
+        }
+        let csrf = confirm.csrf(link_path);
+        self.post(t, link_path, &[("csrf", &csrf)]).await
+    }
+
+    /// `/account`: its page, or where it redirects.
+    async fn account(&mut self, t: &TestApp) -> Page {
+        self.get(t, "/account").await
+    }
+}
+
+/// The sign-in mails to `to`, newest first.
+async fn mails(t: &TestApp, to: &str) -> Vec<String> {
+    let r = t.admin("GET", &format!("/notifications?to={to}&kind=sign_in"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["notifications"].as_array().unwrap().iter().map(|n| n["body"].as_str().unwrap().to_string()).collect()
+}
+
+/// The link path and the code of the newest sign-in mail to `to`.
+async fn latest(t: &TestApp, to: &str) -> (String, String) {
+    let all = mails(t, to).await;
+    let body = all.first().unwrap_or_else(|| panic!("no sign-in mail to {to}"));
+    let link = body.split("http://refshare.test").nth(1).and_then(|s| s.split_whitespace().next()).expect("a link").to_string();
+    let code = body.split("code on the sign-in page: ").nth(1).and_then(|s| s.split_whitespace().next()).expect("a code").to_string();
+    (link, code)
+}
+
+async fn client_with_user(t: &TestApp) {
+    t.direct_client("Acme Ltd", "ann@acme.test").await;
+}
+
+/// Signs `b` in as ann@acme.test through the mailed link.
+async fn sign_in(t: &TestApp, b: &mut Browser) {
+    let sent = b.ask(t, "ann@acme.test").await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    let (link, _) = latest(t, "ann@acme.test").await;
+    let done = b.follow(t, &link).await;
+    assert_eq!((done.status, done.location.as_deref()), (StatusCode::SEE_OTHER, Some("/account")), "{}", done.text);
+}
+
+async fn signin_by_mailed_link_opens_a_session(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    assert_eq!(b.account(&t).await.location.as_deref(), Some("/login"), "no session yet");
+    let sent = b.ask(&t, "Ann@Acme.test").await;
+    assert_eq!(sent.status, StatusCode::OK);
+    assert!(sent.text.contains("Check your e-mail"), "{}", sent.text);
+    let (link, code) = latest(&t, "ann@acme.test").await;
+    assert!(link.starts_with("/login/") && link.len() > 40, "{link}");
+    assert!(code.len() >= 6 && code.len() <= 8 && code.chars().all(|c| c.is_ascii_digit()), "{code}");
+
+    // A mail scanner fetching the link uses nothing.
+    let mut scanner = Browser::default();
+    assert_eq!(scanner.get(&t, &link).await.status, StatusCode::OK);
+    let confirm = b.get(&t, &link).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    let done = b.post(&t, &link, &[("csrf", &confirm.csrf(&link))]).await;
+    assert_eq!((done.status, done.location.as_deref()), (StatusCode::SEE_OTHER, Some("/account")), "{}", done.text);
+    let cookie = done.set_cookies.iter().find(|c| c.starts_with("refshare_session=")).expect("a session cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http in test: {cookie}");
+
+    let account = b.account(&t).await;
+    assert_eq!(account.status, StatusCode::OK, "{}", account.text);
+    assert!(account.text.contains("Acme Ltd") && account.text.to_lowercase().contains("ann@acme.test"), "{}", account.text);
+}
+
+async fn a_link_signs_in_once(t: TestApp) {
+    client_with_user(&t).await;
+    let mut first = Browser::default();
+    sign_in(&t, &mut first).await;
+    let (link, code) = latest(&t, "ann@acme.test").await;
+    let mut second = Browser::default();
+    let again = second.follow(&t, &link).await;
+    assert_eq!(again.status, StatusCode::GONE, "{}", again.text);
+    // Its code was the same sign-in: used too.
+    let page = second.ask(&t, "nobody@else.test").await;
+    let by_code = second.post(&t, "/login/code", &[("csrf", &page.csrf("/login/code")), ("email", "ann@acme.test"), ("code", &code)]).await;
+    assert_eq!(by_code.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", by_code.text);
+    assert_eq!(second.account(&t).await.location.as_deref(), Some("/login"));
+}
+
+async fn a_link_expires_after_fifteen_minutes(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    b.ask(&t, "ann@acme.test").await;
+    let (link, _) = latest(&t, "ann@acme.test").await;
+    t.app.advance_test_clock(14 * MINUTE).await.unwrap();
+    assert_eq!(b.get(&t, &link).await.status, StatusCode::OK, "still valid after 14 minutes");
+    let confirm = b.get(&t, &link).await;
+    t.app.advance_test_clock(2 * MINUTE).await.unwrap();
+    assert_eq!(b.get(&t, &link).await.status, StatusCode::GONE, "expired after 16 minutes");
+    let late = b.post(&t, &link, &[("csrf", &confirm.csrf(&link))]).await;
+    assert_eq!(late.status, StatusCode::GONE, "{}", late.text);
+    assert!(late.set_cookies.iter().all(|c| !c.starts_with("refshare_session=")), "{:?}", late.set_cookies);
+    assert_eq!(b.account(&t).await.location.as_deref(), Some("/login"));
+}
+
+async fn signin_by_code(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    let sent = b.ask(&t, "ann@acme.test").await;
+    let (_, code) = latest(&t, "ann@acme.test").await;
+    let csrf = sent.csrf("/login/code");
+    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    let bad = b.post(&t, "/login/code", &[("csrf", &csrf), ("email", "ann@acme.test"), ("code", wrong)]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    let other = b.post(&t, "/login/code", &[("csrf", &csrf), ("email", "bob@acme.test"), ("code", &code)]).await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY, "a code works only with its address");
+    let ok = b.post(&t, "/login/code", &[("csrf", &csrf), ("email", "ann@acme.test"), ("code", &code)]).await;
+    assert_eq!((ok.status, ok.location.as_deref()), (StatusCode::SEE_OTHER, Some("/account")), "{}", ok.text);
+    assert_eq!(b.account(&t).await.status, StatusCode::OK);
+    let mut c = Browser::default();
+    let page = c.ask(&t, "x@y.test").await;
+    let again = c.post(&t, "/login/code", &[("csrf", &page.csrf("/login/code")), ("email", "ann@acme.test"), ("code", &code)]).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "single use");
+}
+
+async fn five_wrong_codes_disable_the_mail(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    let sent = b.ask(&t, "ann@acme.test").await;
+    let (link, code) = latest(&t, "ann@acme.test").await;
+    let csrf = sent.csrf("/login/code");
+    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    for _ in 0..refshare_app::signin::MAX_FAILED_CODES {
+        let r = b.post(&t, "/login/code", &[("csrf", &csrf), ("email", "ann@acme.test"), ("code", wrong)]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let right = b.post(&t, "/login/code", &[("csrf", &csrf), ("email", "ANN@acme.test"), ("code", &code)]).await;
+    assert_eq!(right.status, StatusCode::UNPROCESSABLE_ENTITY, "guessing stops after five wrong codes");
+    assert_eq!(b.follow(&t, &link).await.status, StatusCode::GONE, "the link of that mail is dead too");
+    // A new mail works again.
+    b.ask(&t, "ann@acme.test").await;
+    let (link, _) = latest(&t, "ann@acme.test").await;
+    assert_eq!(b.follow(&t, &link).await.status, StatusCode::SEE_OTHER);
+}
+
+async fn at_most_five_mails_per_address_per_window(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    let first = b.ask(&t, "ann@acme.test").await;
+    for _ in 0..5 {
+        let r = b.ask(&t, "ann@acme.test").await;
+        assert_eq!((r.status, &r.text), (StatusCode::OK, &first.text), "the same neutral page");
+    }
+    assert_eq!(mails(&t, "ann@acme.test").await.len(), 5, "at most five mails per 15 minutes");
+    t.app.advance_test_clock(15 * MINUTE + 1000).await.unwrap();
+    b.ask(&t, "ann@acme.test").await;
+    assert_eq!(mails(&t, "ann@acme.test").await.len(), 6, "a new window allows mail again");
+}
+
+async fn unknown_address_gets_the_identical_answer(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    let known = b.ask(&t, "ann@acme.test").await;
+    let unknown = b.ask(&t, "nobody@acme.test").await;
+    assert_eq!(known.status, unknown.status);
+    assert_eq!(known.text, unknown.text, "identical bodies");
+    assert_eq!(mails(&t, "ann@acme.test").await.len(), 1);
+    assert!(mails(&t, "nobody@acme.test").await.is_empty(), "nothing sent to an unknown address");
+}
+
+async fn per_ip_limit_answers_429(mut t: TestApp) {
+    t.reconfigure(|c| c.signin_per_ip_per_minute = 3).await;
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    for i in 0..3 {
+        assert_eq!(b.ask(&t, &format!("p{i}@acme.test")).await.status, StatusCode::OK);
+    }
+    let refused = b.ask(&t, "ann@acme.test").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.text);
+    assert!(mails(&t, "ann@acme.test").await.is_empty(), "no mail beyond the limit");
+    t.app.advance_test_clock(MINUTE + 1000).await.unwrap();
+    assert_eq!(b.ask(&t, "ann@acme.test").await.status, StatusCode::OK);
+    assert_eq!(mails(&t, "ann@acme.test").await.len(), 1);
+}
+
+async fn forms_without_csrf_are_refused_and_change_nothing(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    let login = b.get(&t, "/login").await;
+    let r = b.post(&t, "/login", &[("email", "ann@acme.test")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("The form expired"), "{}", r.text);
+    // Another browser's token is not this one's.
+    let mut other = Browser::default();
+    let r = other.post(&t, "/login", &[("csrf", &login.csrf("/login")), ("email", "ann@acme.test")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(mails(&t, "ann@acme.test").await.is_empty(), "no mail was queued");
+
+    b.ask(&t, "ann@acme.test").await;
+    let (link, code) = latest(&t, "ann@acme.test").await;
+    let r = b.post(&t, &link, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = b.post(&t, "/login/code", &[("email", "ann@acme.test"), ("code", &code)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(b.account(&t).await.location.as_deref(), Some("/login"), "no session");
+    let done = b.follow(&t, &link).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "the link was not used up: {}", done.text);
+
+    let r = b.post(&t, "/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = b.post(&t, "/logout", &[("csrf", &login.csrf("/login"))]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a pre-session token is not the session's");
+    assert_eq!(b.account(&t).await.status, StatusCode::OK, "still signed in");
+}
+
+async fn session_ends_when_idle(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    sign_in(&t, &mut b).await;
+    for _ in 0..3 {
+        t.app.advance_test_clock(29 * MINUTE).await.unwrap();
+        assert_eq!(b.account(&t).await.status, StatusCode::OK, "each use restarts the idle timeout");
+    }
+    t.app.advance_test_clock(31 * MINUTE).await.unwrap();
+    assert_eq!(b.account(&t).await.location.as_deref(), Some("/login"), "idle for 31 minutes");
+}
+
+async fn session_ends_after_twelve_hours(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    sign_in(&t, &mut b).await;
+    let mut elapsed = 0;
+    while elapsed + 25 <= 12 * 60 {
+        t.app.advance_test_clock(25 * MINUTE).await.unwrap();
+        elapsed += 25;
+        assert_eq!(b.account(&t).await.status, StatusCode::OK, "in use, {elapsed} minutes after sign-in");
+    }
+    t.app.advance_test_clock(25 * MINUTE).await.unwrap();
+    assert_eq!(b.account(&t).await.location.as_deref(), Some("/login"), "over 12 hours after sign-in");
+}
+
+async fn logout_revokes_the_session(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    sign_in(&t, &mut b).await;
+    let stolen = b.clone();
+    let account = b.account(&t).await;
+    let r = b.post(&t, "/logout", &[("csrf", &account.csrf("/logout"))]).await;
+    assert_eq!((r.status, r.location.as_deref()), (StatusCode::SEE_OTHER, Some("/login")));
+    assert!(!b.cookies.contains_key("refshare_session"), "the cookie is removed");
+    for action in ["session.created", "session.revoked"] {
+        let audit = t.admin("GET", &format!("/audit?action={action}"), None).await;
+        let entries = audit.body["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{}", audit.text);
+        assert_eq!(entries[0]["actor"], "email:ann@acme.test", "{}", audit.text);
+    }
+    let mut stolen = stolen;
+    assert_eq!(stolen.account(&t).await.location.as_deref(), Some("/login"), "revoked on the server, not only in the browser");
+    // Signing out of a session that already ended only drops the cookie.
+    let r = stolen.post(&t, "/logout", &[]).await;
+    assert_eq!((r.status, r.location.as_deref()), (StatusCode::SEE_OTHER, Some("/login")));
+    assert!(!stolen.cookies.contains_key("refshare_session"));
+}
+
+#[tokio::test]
+async fn production_masks_the_secret_and_uses_host_cookies() {
+    let Some(t) = TestApp::sqlite_in(Environment::Production).await else { return };
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    let login = b.get(&t, "/login").await;
+    let pre = login.set_cookies.iter().find(|c| c.starts_with("__Host-refshare_pre=")).expect("a __Host- cookie");
+    assert!(pre.contains("Secure") && pre.contains("HttpOnly") && pre.contains("Path=/"), "{pre}");
+    let sent = b.post(&t, "/login", &[("csrf", &login.csrf("/login")), ("email", "ann@acme.test")]).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    let all = mails(&t, "ann@acme.test").await;
+    assert_eq!(all.len(), 1);
+    assert!(all[0].contains("/login/********") && all[0].contains("code on the sign-in page: ********"), "{}", all[0]);
+    let mut tx = t.app.store.begin().await.unwrap();
+    let stored = tx.notifications(Some("ann@acme.test"), Some("sign_in"), 10).await.unwrap();
+    assert_eq!(stored[0].status, "outbox");
+    assert_eq!(stored[0].sealed_body, None, "the sealed text is dropped once the mail is settled");
+}
