@@ -55,14 +55,10 @@ pub enum AppError {
     /// A transition lost a race with another request that changed `what` first; nothing
     /// was applied (the transaction rolls back).
     #[error("{what} changed while this request ran; nothing was applied. Read it again and retry.")]
-    ConcurrentChange {
-        what: String,
-    },
+    ConcurrentChange { what: String },
     /// A uniqueness rule refused a write that raced with another request.
     #[error("The request conflicts with data written at the same time; retry it.")]
-    WriteConflict {
-        constraint: String,
-    },
+    WriteConflict { constraint: String },
     #[error("internal error: {0}")]
     Internal(#[source] InternalError),
 }
