@@ -269,6 +269,7 @@ impl App {
             revoked_at: None,
         };
         tx.insert_session(&record).await?;
+        tx.record_client_user_sign_in(&t.email_key, now).await?;
         crate::audit(
             tx,
             now,

@@ -224,11 +224,24 @@ impl Tx {
         Ok(n)
     }
 
-    /// The client users with this (lower-cased) e-mail address, with their clients' names.
+    /// Records a sign-in of this address: its client users that are not `disabled` become
+    /// `active`, with `last_sign_in_at` = `at`. Returns how many.
+    pub async fn record_client_user_sign_in(&mut self, email_key: &str, at: Instant) -> Result<u64> {
+        let r =
+            sqlx::query("UPDATE client_users SET status = 'active', last_sign_in_at = $2 WHERE email_key = $1 AND status <> 'disabled'")
+                .bind(email_key)
+                .bind(ms(at))
+                .execute(self.conn())
+                .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// The client users with this (lower-cased) e-mail address that may sign in (not
+    /// `disabled`), with their clients' names.
     pub async fn client_user_accounts(&mut self, email_key: &str) -> Result<Vec<ClientUserAccount>> {
         let rows = sqlx::query(
             "SELECT u.id, u.client_id, u.name, c.company_name FROM client_users u JOIN clients c ON c.id = u.client_id \
-             WHERE u.email_key = $1 ORDER BY c.company_name, u.id",
+             WHERE u.email_key = $1 AND u.status <> 'disabled' ORDER BY c.company_name, u.id",
         )
         .bind(email_key)
         .fetch_all(self.conn())

@@ -123,6 +123,32 @@ async fn an_address_finds_its_client_users(store: Store) -> TestResult {
     Ok(())
 }
 
+conformance!(a_sign_in_activates_the_users_and_disabled_ones_stay_out);
+async fn a_sign_in_activates_the_users_and_disabled_ones_stay_out(store: Store) -> TestResult {
+    use refshare_core::people::PersonStatus;
+    let acme = client("Acme Ltd", t(0));
+    let beta = client("Beta AB", t(0));
+    let off = refshare_store::ClientUserRecord { status: PersonStatus::Disabled, ..user(&beta, "ann@acme.test", false) };
+    let mut tx = store.begin().await?;
+    tx.insert_client(&acme, &[user(&acme, "ann@acme.test", true)]).await?;
+    tx.insert_client(&beta, &[off, user(&beta, "bob@beta.test", true)]).await?;
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    let found = tx.client_user_accounts("ann@acme.test").await?;
+    assert_eq!(found.iter().map(|a| a.client_id).collect::<Vec<_>>(), [acme.id], "a disabled user is no account");
+    assert_eq!(tx.record_client_user_sign_in("ann@acme.test", t(MINUTE)).await?, 1);
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    let ann = tx.client_users(acme.id).await?.remove(0);
+    assert_eq!((ann.status, ann.last_sign_in_at), (PersonStatus::Active, Some(t(MINUTE))));
+    let beta_users = tx.client_users(beta.id).await?;
+    let disabled = beta_users.iter().find(|u| u.email == "ann@acme.test").expect("still there");
+    assert_eq!((disabled.status, disabled.last_sign_in_at), (PersonStatus::Disabled, None));
+    let bob = beta_users.iter().find(|u| u.email == "bob@beta.test").expect("bob");
+    assert_eq!(bob.status, PersonStatus::Invited, "only the signed-in address changes");
+    Ok(())
+}
+
 conformance!(a_sealed_mail_body_is_cleared_when_settled);
 async fn a_sealed_mail_body_is_cleared_when_settled(store: Store) -> TestResult {
     let n = NotificationRecord {

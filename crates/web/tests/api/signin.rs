@@ -126,8 +126,9 @@ async fn latest(t: &TestApp, to: &str) -> (String, String) {
     (link, code)
 }
 
-async fn client_with_user(t: &TestApp) {
-    t.direct_client("Acme Ltd", "ann@acme.test").await;
+/// A signed-up client whose user is ann@acme.test; returns the client's id.
+async fn client_with_user(t: &TestApp) -> uuid::Uuid {
+    t.direct_client("Acme Ltd", "ann@acme.test").await.0.parse().unwrap()
 }
 
 /// Signs `b` in as ann@acme.test through the mailed link.
@@ -140,7 +141,7 @@ async fn sign_in(t: &TestApp, b: &mut Browser) {
 }
 
 async fn signin_by_mailed_link_opens_a_session(t: TestApp) {
-    client_with_user(&t).await;
+    let client_id = client_with_user(&t).await;
     let mut b = Browser::default();
     assert_eq!(b.account(&t).await.location.as_deref(), Some("/login"), "no session yet");
     let sent = b.ask(&t, "Ann@Acme.test").await;
@@ -164,6 +165,11 @@ async fn signin_by_mailed_link_opens_a_session(t: TestApp) {
     let account = b.account(&t).await;
     assert_eq!(account.status, StatusCode::OK, "{}", account.text);
     assert!(account.text.contains("Acme Ltd") && account.text.to_lowercase().contains("ann@acme.test"), "{}", account.text);
+
+    // The user is active now, with the time of this sign-in.
+    let ann = t.app.store.begin().await.unwrap().client_users(client_id).await.unwrap().remove(0);
+    assert_eq!(ann.status, refshare_core::people::PersonStatus::Active);
+    assert!(ann.last_sign_in_at.is_some());
 }
 
 async fn a_link_signs_in_once(t: TestApp) {
