@@ -81,6 +81,30 @@ pub struct AppConfig {
     pub signin_per_ip_per_minute: u32,
 }
 
+impl AppConfig {
+    /// A configuration with every setting at its documented default: no SMTP (outbox
+    /// only), case prefix `DEB-`, a 30-day dispute window, CP invoicing on the 8th, 10
+    /// business days of payment terms, no metrics token, no loopback webhooks, no secret
+    /// key, the default sign-in rate. Callers set what they need with struct update syntax.
+    pub fn new(public_url: impl Into<String>, environment: Environment, admin_token_hash: String) -> AppConfig {
+        AppConfig {
+            public_url: public_url.into(),
+            environment,
+            admin_token_hash,
+            smtp_url: None,
+            smtp_ca_file: None,
+            case_prefix: "DEB-".into(),
+            dispute_window_days: 30,
+            cp_invoicing_day: revenue::DEFAULT_CP_INVOICING_DAY,
+            payment_terms_business_days: 10,
+            metrics_token_hash: None,
+            webhook_allow_loopback: false,
+            secret_keys: None,
+            signin_per_ip_per_minute: signin::DEFAULT_PER_IP_PER_MINUTE,
+        }
+    }
+}
+
 /// The application: store, clock, configuration and mailer.
 #[derive(Clone)]
 pub struct App {

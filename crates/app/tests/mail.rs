@@ -215,19 +215,10 @@ impl Drop for Db {
 
 fn config(smtp_url: Option<String>, smtp_ca_file: Option<std::path::PathBuf>) -> AppConfig {
     AppConfig {
-        public_url: "http://refshare.test".into(),
-        environment: Environment::Test,
-        admin_token_hash: String::new(),
         smtp_url,
         smtp_ca_file,
-        case_prefix: "DEB-".into(),
-        dispute_window_days: 30,
-        cp_invoicing_day: 8,
-        payment_terms_business_days: 10,
-        metrics_token_hash: None,
-        webhook_allow_loopback: false,
         secret_keys: Some(test_keys()),
-        signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
+        ..AppConfig::new("http://refshare.test", Environment::Test, String::new())
     }
 }
 

@@ -157,22 +157,7 @@ async fn run(command: Command, format: config::LogFormat) -> Result<(), Exit> {
 /// key (nothing sealed is read or written), no mail sent.
 async fn admin_app(database_url: &str) -> Result<(Store, App), Exit> {
     let store = Store::open_with(database_url, &OpenOptions::existing()).await.map_err(database_failure)?;
-    let config = AppConfig {
-        public_url: "http://localhost".into(),
-        environment: refshare_app::Environment::Production,
-        admin_token_hash: String::new(),
-        smtp_url: None,
-        smtp_ca_file: None,
-        case_prefix: "DEB-".into(),
-        dispute_window_days: 30,
-        cp_invoicing_day: refshare_app::revenue::DEFAULT_CP_INVOICING_DAY,
-        payment_terms_business_days: 10,
-        metrics_token_hash: None,
-        webhook_allow_loopback: false,
-        // Admin commands read no secret: no key needed, nothing sealed is touched.
-        secret_keys: None,
-        signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
-    };
+    let config = AppConfig::new("http://localhost", refshare_app::Environment::Production, String::new());
     let app =
         App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| Exit::startup(format!("starting: {}", described(&e))))?;
     Ok((store, app))

@@ -89,19 +89,8 @@ fn production_refuses_to_start_without_a_key_or_with_another_key() {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
         let store = refshare_store::Store::open(&url_of(&db)).await.unwrap();
         let config = AppConfig {
-            public_url: "http://localhost".into(),
-            environment: Environment::Production,
-            admin_token_hash: String::new(),
-            smtp_url: None,
-            smtp_ca_file: None,
-            case_prefix: "DEB-".into(),
-            dispute_window_days: 30,
-            cp_invoicing_day: 8,
-            payment_terms_business_days: 10,
-            metrics_token_hash: None,
-            webhook_allow_loopback: false,
             secret_keys: Some(Keyring::single(a.clone())),
-            signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
+            ..AppConfig::new("http://localhost", Environment::Production, String::new())
         };
         App::new(store.clone(), config, Arc::new(SystemClock)).await.unwrap();
         store.close().await;

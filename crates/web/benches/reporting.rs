@@ -47,19 +47,8 @@ impl Bench {
 async fn run(label: &str, url: &str, n: usize) {
     let store = Store::open(url).await.expect("store");
     let config = AppConfig {
-        public_url: "http://bench.test".into(),
-        environment: Environment::Test,
-        admin_token_hash: refshare_app::auth::hash_secret(TOKEN),
-        smtp_url: None,
-        smtp_ca_file: None,
-        case_prefix: "DEB-".into(),
-        dispute_window_days: 30,
-        cp_invoicing_day: 8,
-        payment_terms_business_days: 10,
-        metrics_token_hash: None,
-        webhook_allow_loopback: false,
         secret_keys: Some(refshare_app::seal::Keyring::single(refshare_app::seal::SecretKey::generate())),
-        signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
+        ..AppConfig::new("http://bench.test", Environment::Test, refshare_app::auth::hash_secret(TOKEN))
     };
     let app = App::new(store, config, Arc::new(SystemClock)).await.expect("app");
     let b = Bench { router: refshare_web::router(app.clone()) };

@@ -70,18 +70,8 @@ where
     F: FnOnce(Store, String) -> Fut,
     Fut: Future<Output = TestResult> + Send + 'static,
 {
-    let admin_url = std::env::var("REFSHARE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
     sqlx::any::install_default_drivers();
-    let mut admin = match AnyConnection::connect(&admin_url).await {
-        Ok(conn) => conn,
-        Err(e) if std::env::var("REFSHARE_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("PostgreSQL is required (REFSHARE_REQUIRE_POSTGRES=1) but unreachable at {admin_url}: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping PostgreSQL conformance: {e}");
-            return;
-        }
-    };
+    let Some((admin_url, mut admin)) = pg_admin().await else { return };
     let name = format!("refshare_t_{}", Uuid::new_v4().simple());
     admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create the test database");
     let url = with_database(&admin_url, &name);
@@ -121,17 +111,7 @@ where
             finish(outcome);
         }
         Backend::Postgres => {
-            let admin_url = std::env::var("REFSHARE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
-            let mut admin = match AnyConnection::connect(&admin_url).await {
-                Ok(conn) => conn,
-                Err(e) if std::env::var("REFSHARE_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-                    panic!("PostgreSQL is required (REFSHARE_REQUIRE_POSTGRES=1) but unreachable at {admin_url}: {e}")
-                }
-                Err(e) => {
-                    eprintln!("skipping PostgreSQL conformance: {e}");
-                    return;
-                }
-            };
+            let Some((admin_url, mut admin)) = pg_admin().await else { return };
             let name = format!("refshare_t_{}", Uuid::new_v4().simple());
             admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create the test database");
             let outcome = tokio::spawn(body(with_database(&admin_url, &name))).await;
@@ -185,4 +165,20 @@ fn database_name_is_replaced_in_the_admin_url() {
     assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/test", "x"), "postgres://postgres@127.0.0.1:5432/x");
     assert_eq!(with_database("postgres://u:p@h/test?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
     assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+}
+
+/// The admin connection to PostgreSQL and its URL; `None` (with a notice) when it is
+/// unreachable, unless `REFSHARE_REQUIRE_POSTGRES=1`, which makes that a failure.
+async fn pg_admin() -> Option<(String, AnyConnection)> {
+    let admin_url = std::env::var("REFSHARE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
+    match AnyConnection::connect(&admin_url).await {
+        Ok(conn) => Some((admin_url, conn)),
+        Err(e) if std::env::var("REFSHARE_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("PostgreSQL is required (REFSHARE_REQUIRE_POSTGRES=1) but unreachable at {admin_url}: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping PostgreSQL conformance: {e}");
+            None
+        }
+    }
 }

@@ -146,19 +146,9 @@ impl TestApp {
     ) -> Result<App, AppError> {
         let store = Store::open(url).await.expect("open store");
         let config = AppConfig {
-            public_url: "http://refshare.test".into(),
-            environment,
-            admin_token_hash: refshare_app::auth::hash_secret(ADMIN_TOKEN),
-            smtp_url: None,
-            smtp_ca_file: None,
-            case_prefix: "DEB-".into(),
-            dispute_window_days: 30,
-            cp_invoicing_day: 8,
-            payment_terms_business_days: 10,
-            metrics_token_hash: None,
             webhook_allow_loopback,
             secret_keys: Some(keys),
-            signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
+            ..AppConfig::new("http://refshare.test", environment, refshare_app::auth::hash_secret(ADMIN_TOKEN))
         };
         let app = App::new(store.clone(), config, clock).await;
         if app.is_err() {

@@ -40,19 +40,9 @@ async fn metrics_token_is_required_when_configured() {
     let store = Store::open(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
     let token = "metrics-token-0123456789abcdef-0123456789";
     let config = AppConfig {
-        public_url: "http://refshare.test".into(),
-        environment: Environment::Production,
-        admin_token_hash: refshare_app::auth::hash_secret(crate::harness::ADMIN_TOKEN),
-        smtp_url: None,
-        smtp_ca_file: None,
-        case_prefix: "DEB-".into(),
-        dispute_window_days: 30,
-        cp_invoicing_day: 8,
-        payment_terms_business_days: 10,
         metrics_token_hash: Some(refshare_app::auth::hash_secret(token)),
-        webhook_allow_loopback: false,
         secret_keys: Some(refshare_app::seal::Keyring::single(refshare_app::seal::SecretKey::generate())),
-        signin_per_ip_per_minute: refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE,
+        ..AppConfig::new("http://refshare.test", Environment::Production, refshare_app::auth::hash_secret(crate::harness::ADMIN_TOKEN))
     };
     let app = App::new(store, config, Arc::new(SystemClock)).await.unwrap();
     let router = refshare_web::router(app);
