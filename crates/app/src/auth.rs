@@ -3,6 +3,9 @@
 //! approval tokens of link requests (derived from the request id, so a re-used pending
 //! request hands out the same URL without storing the token).
 //!
+//! The Operator API takes the operator token (full rights) or the session of a signed-in
+//! operator ([`OperatorPrincipal`]); a `viewer` may only read ([`App::authorize_operator`]).
+//!
 //! A bearer token names the link and the partner API key it was minted through, and how
 //! many status events the link had then. It is refused once the key is revoked or the
 //! link's history moved on (archived, even if unarchived later, or deleted): it dies for
@@ -10,12 +13,13 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use refshare_core::link::{Link, LinkStatus};
-use refshare_store::{ClientRecord, PartnerRecord};
+use refshare_store::{ClientRecord, OperatorAccount, PartnerRecord};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{App, AppError, InternalError};
+use crate::signin::Account;
+use crate::{actor, App, AppError, InternalError, PeopleError};
 
 /// What a `/metrics` scrape may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +84,46 @@ impl CustomerPrincipal {
     }
 }
 
+/// Who is calling the Operator API.
+#[derive(Debug, Clone)]
+pub enum OperatorPrincipal {
+    /// The operator token (`REFSHARE_ADMIN_TOKEN`): every right, audited as `operator`.
+    Token,
+    /// A signed-in operator: the session acts as this operator.
+    Session(OperatorAccount),
+}
+
+impl OperatorPrincipal {
+    /// The audit log's actor for what this caller changes.
+    pub fn actor(&self) -> String {
+        match self {
+            OperatorPrincipal::Token => actor::OPERATOR.to_string(),
+            OperatorPrincipal::Session(o) => actor::operator_session(o.operator_id, &o.email),
+        }
+    }
+}
+
 impl App {
+    /// The operator a session acts as (its chosen account, or its only one), or 401: no
+    /// live session, another account chosen, or the operator disabled or removed.
+    pub async fn authenticate_operator_session(&self, cookie_value: &str) -> Result<OperatorPrincipal, AppError> {
+        match self.session(cookie_value).await?.and_then(|s| s.chosen) {
+            Some(Account::Operator(o)) => Ok(OperatorPrincipal::Session(o)),
+            _ => Err(AppError::Unauthorized),
+        }
+    }
+
+    /// Whether the caller may do a request that reads only (`changes` false) or may
+    /// change something: the token and an `admin` may; a `viewer` only reads.
+    pub fn authorize_operator(&self, who: &OperatorPrincipal, changes: bool) -> Result<(), AppError> {
+        match who {
+            OperatorPrincipal::Session(o) if changes && !o.role.may_change() => {
+                Err(PeopleError::OperatorMayNotChange { role: o.role }.into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The partner owning an unrevoked key, or 401.
     pub async fn authenticate_partner(&self, api_key: &str) -> Result<PartnerRecord, AppError> {
         Ok(self.authenticate_partner_key(api_key).await?.0)

@@ -297,6 +297,12 @@ pub enum PeopleError {
     /// An operator with this e-mail exists (compared case-insensitively).
     #[error("An operator with e-mail {email} already exists.")]
     OperatorExists { email: String },
+    /// A signed-in operator whose role may only read tried to change something.
+    #[error("Your operator role `{role}` may read but not change anything.")]
+    OperatorMayNotChange { role: refshare_core::people::OperatorRole },
+    /// A signed-in partner user's role does not allow the action.
+    #[error("Your role `{role}` at this partner may not {action}.")]
+    PartnerRoleForbids { role: refshare_core::people::PartnerRole, action: &'static str },
 }
 
 /// Passwordless sign-in and the hosted forms' CSRF check (issue 8).
@@ -314,4 +320,9 @@ pub enum SigninError {
     /// A state-changing form came without its CSRF token (or with another's).
     #[error("The form expired. Reload the page and try again.")]
     CsrfRefused,
+    /// A change to the Operator API authenticated by the session cookie came without
+    /// `Content-Type: application/json` (or `text/csv`), a type no cross-site form or
+    /// simple request can send.
+    #[error("A change made with the session cookie must be sent with Content-Type: application/json (or text/csv for the ECB file).")]
+    SessionNeedsJson,
 }

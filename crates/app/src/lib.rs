@@ -123,6 +123,9 @@ pub struct App {
 
 /// Actor names recorded in histories and the audit trail.
 pub mod actor {
+    use std::future::Future;
+
+    /// The operator token, or (inside [`as_operator`]) the signed-in operator.
     pub const OPERATOR: &str = "operator";
     pub const SYSTEM: &str = "system";
     /// An administrator at the command line (`refshare operator add`).
@@ -132,6 +135,30 @@ pub mod actor {
     }
     pub fn client(id: uuid::Uuid) -> String {
         format!("client:{id}")
+    }
+    /// An operator signed in with a session: `operator:<id>:<email>`.
+    pub fn operator_session(id: uuid::Uuid, email: &str) -> String {
+        format!("operator:{id}:{email}")
+    }
+
+    tokio::task_local! {
+        static SESSION_OPERATOR: String;
+    }
+
+    /// Runs `f` on behalf of a signed-in operator: audit entries it writes as [`OPERATOR`]
+    /// name `who` ([`operator_session`]) instead. The web layer wraps each Operator API
+    /// request made with a session in it; with the operator token nothing changes.
+    pub async fn as_operator<F: Future>(who: String, f: F) -> F::Output {
+        SESSION_OPERATOR.scope(who, f).await
+    }
+
+    /// The actor an audit entry records for `actor`.
+    pub(crate) fn resolve(actor: &str) -> String {
+        if actor == OPERATOR {
+            SESSION_OPERATOR.try_with(Clone::clone).unwrap_or_else(|_| actor.to_string())
+        } else {
+            actor.to_string()
+        }
     }
 }
 
@@ -272,7 +299,7 @@ pub async fn audit(
     tx.insert_audit(&refshare_store::AuditRecord {
         id: uuid::Uuid::new_v4(),
         at,
-        actor: actor.into(),
+        actor: actor::resolve(actor),
         action: action.into(),
         entity: entity.into(),
         entity_id: entity_id.into(),

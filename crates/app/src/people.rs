@@ -2,7 +2,9 @@
 //! e-mail) and operators; the command line adds the first operator. Every e-mail is
 //! unique per kind and tenant, compared case-insensitively: the store's unique indexes
 //! decide, so two concurrent requests cannot both succeed, and the refusal is a typed
-//! [`PeopleError`]. New people are `invited` until their first sign-in (next slice).
+//! [`PeopleError`]. New people are `invited` until their first sign-in. The operator
+//! changes a partner user's or an operator's role and disables or re-enables them
+//! ([`PersonChange`]; see `PersonStatus::after_request` for the status rule).
 
 use refshare_core::parse::{required_text, Email};
 use refshare_core::people::{OperatorRole, PartnerRole, PersonStatus};
@@ -30,6 +32,17 @@ pub struct OperatorInput {
     pub email: Option<String>,
     pub name: Option<String>,
     pub role: Option<String>,
+}
+
+/// `PATCH /admin-api/v1/partners/{id}/users/{userId}` and
+/// `PATCH /admin-api/v1/operators/{operatorId}`: what is given changes. `status` is
+/// `disabled` or `active` (re-enable: back to `active` if they ever signed in, else
+/// `invited`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonChange {
+    pub role: Option<String>,
+    pub status: Option<String>,
 }
 
 /// The role of an operator added through the API without one: the least privilege.
@@ -75,6 +88,45 @@ fn role<R>(
             errors.push(FieldError { field: "role".into(), message: format!("must be {choices}") });
             None
         }),
+    }
+}
+
+/// The status a [`PersonChange`] asks for, checked: only `active` or `disabled`.
+fn wanted_status(errors: &mut Vec<FieldError>, v: &Option<String>) -> Option<PersonStatus> {
+    let s = v.as_deref()?;
+    match PersonStatus::parse(s) {
+        Some(st @ (PersonStatus::Active | PersonStatus::Disabled)) => Some(st),
+        _ => {
+            errors.push(FieldError { field: "status".into(), message: "must be `active` or `disabled`".into() });
+            None
+        }
+    }
+}
+
+/// The new role and status of a person now `role` / `status`, or the input's errors.
+fn apply_change<R: Copy>(
+    change: &PersonChange,
+    role: R,
+    status: PersonStatus,
+    ever_signed_in: bool,
+    parse: fn(&str) -> Option<R>,
+    choices: String,
+) -> Result<(R, PersonStatus), AppError> {
+    let mut errors = Vec::new();
+    let new_role = match change.role.as_deref() {
+        None => Some(role),
+        Some(r) => parse(r).or_else(|| {
+            errors.push(FieldError { field: "role".into(), message: format!("must be {choices}") });
+            None
+        }),
+    };
+    let new_status = match wanted_status(&mut errors, &change.status) {
+        Some(wanted) => status.after_request(wanted, ever_signed_in),
+        None => Some(status),
+    };
+    match (new_role, new_status) {
+        (Some(r), Some(s)) if errors.is_empty() => Ok((r, s)),
+        _ => Err(AppError::Validation(errors)),
     }
 }
 
@@ -228,5 +280,68 @@ impl App {
     /// One page of operators.
     pub async fn operators(&self, page: PageReq) -> Result<(Vec<OperatorRecord>, i64), AppError> {
         Ok(self.store.begin().await?.operators_page(page).await?)
+    }
+
+    /// Changes a partner's user's role and/or status; another partner's user is not
+    /// found. Audited as `partner.user_changed` on the partner when something changed.
+    pub async fn change_partner_user(&self, partner_id: Uuid, user_id: Uuid, change: PersonChange) -> Result<PartnerUserRecord, AppError> {
+        let mut tx = self.store.begin().await?;
+        tx.partner(partner_id).await?.ok_or(AppError::NotFound("partner"))?;
+        let user = tx.partner_user(partner_id, user_id).await?.ok_or(AppError::NotFound("user"))?;
+        let (role, status) =
+            apply_change(&change, user.role, user.status, user.last_sign_in_at.is_some(), PartnerRole::parse, PartnerRole::choices())?;
+        if (role, status) == (user.role, user.status) {
+            return Ok(user);
+        }
+        if !tx.update_partner_user(partner_id, user_id, role, status).await? {
+            return Err(AppError::NotFound("user"));
+        }
+        audit(
+            &mut tx,
+            self.now(),
+            actor::OPERATOR,
+            "partner.user_changed",
+            "partner",
+            &partner_id.to_string(),
+            serde_json::json!({
+                "userId": user.id, "email": user.email,
+                "from": {"role": user.role.as_str(), "status": user.status.as_str()},
+                "to": {"role": role.as_str(), "status": status.as_str()},
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(PartnerUserRecord { role, status, ..user })
+    }
+
+    /// Changes an operator's role and/or status. Audited as `operator.changed` when
+    /// something changed.
+    pub async fn change_operator(&self, operator_id: Uuid, change: PersonChange) -> Result<OperatorRecord, AppError> {
+        let mut tx = self.store.begin().await?;
+        let op = tx.operator(operator_id).await?.ok_or(AppError::NotFound("operator"))?;
+        let (role, status) =
+            apply_change(&change, op.role, op.status, op.last_sign_in_at.is_some(), OperatorRole::parse, OperatorRole::choices())?;
+        if (role, status) == (op.role, op.status) {
+            return Ok(op);
+        }
+        if !tx.update_operator(operator_id, role, status).await? {
+            return Err(AppError::NotFound("operator"));
+        }
+        audit(
+            &mut tx,
+            self.now(),
+            actor::OPERATOR,
+            "operator.changed",
+            "operator",
+            &operator_id.to_string(),
+            serde_json::json!({
+                "email": op.email,
+                "from": {"role": op.role.as_str(), "status": op.status.as_str()},
+                "to": {"role": role.as_str(), "status": status.as_str()},
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(OperatorRecord { role, status, ..op })
     }
 }

@@ -21,17 +21,22 @@
 //!   cookie) and the form's path.
 //!
 //! A session proves an e-mail address; what it may reach is looked up on each use
-//! ([`accounts_for_email`]), today the client users with that address.
+//! ([`accounts_for_email`]): the client users, partner users and operators with that
+//! address that are not `disabled`. The person chooses one to act as
+//! ([`App::choose_account`]; with exactly one it is chosen at sign-in); each use of the
+//! session checks the choice again ([`Session::chosen`]), so a disabled or removed account
+//! stops being chosen at once.
 
 use chrono::Duration;
 use hmac::{Hmac, Mac};
 use rand::Rng;
-use refshare_store::{ClientUserAccount, SessionRecord, SigninTokenRecord, Tx};
+use refshare_core::people::PartnerPermission;
+use refshare_store::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord, Tx};
 use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::auth::hash_secret;
-use crate::{notify, App, AppError, SigninError};
+use crate::{notify, App, AppError, PeopleError, SigninError};
 
 pub const DEFAULT_PER_IP_PER_MINUTE: u32 = 60;
 /// Validity of a sign-in link and its code.
@@ -57,6 +62,69 @@ const MAX_EMAIL_LEN: usize = 254;
 pub enum Account {
     /// A user of a client (creditor).
     ClientUser(ClientUserAccount),
+    /// A user of a referral partner, with the role there.
+    PartnerUser(PartnerUserAccount),
+    /// Platform staff, with the operator role.
+    Operator(OperatorAccount),
+}
+
+/// The kinds of [`Account`], as stored on a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountKind {
+    ClientUser,
+    PartnerUser,
+    Operator,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::ClientUser => "client_user",
+            AccountKind::PartnerUser => "partner_user",
+            AccountKind::Operator => "operator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AccountKind> {
+        [AccountKind::ClientUser, AccountKind::PartnerUser, AccountKind::Operator].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl Account {
+    pub fn kind(&self) -> AccountKind {
+        match self {
+            Account::ClientUser(_) => AccountKind::ClientUser,
+            Account::PartnerUser(_) => AccountKind::PartnerUser,
+            Account::Operator(_) => AccountKind::Operator,
+        }
+    }
+
+    /// The id of the user (client or partner) or operator.
+    pub fn id(&self) -> Uuid {
+        match self {
+            Account::ClientUser(u) => u.user_id,
+            Account::PartnerUser(u) => u.user_id,
+            Account::Operator(o) => o.operator_id,
+        }
+    }
+
+    fn is(&self, kind: &str, id: Uuid) -> bool {
+        self.kind().as_str() == kind && self.id() == id
+    }
+}
+
+/// The account a session acts as: the one stored on it while it is still among the
+/// address's accounts, else the only account if there is exactly one.
+fn chosen(record: &SessionRecord, accounts: &[Account]) -> Option<Account> {
+    if let (Some(kind), Some(id)) = (record.account_kind.as_deref(), record.account_id) {
+        if let Some(a) = accounts.iter().find(|a| a.is(kind, id)) {
+            return Some(a.clone());
+        }
+    }
+    match accounts {
+        [only] => Some(only.clone()),
+        _ => None,
+    }
 }
 
 /// How a session's address was proven.
@@ -79,6 +147,9 @@ impl Verification {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub record: SessionRecord,
+    /// The account it acts as, checked when the session was read: `None` when none is
+    /// chosen or the chosen one is disabled or gone (and not exactly one is left).
+    pub chosen: Option<Account>,
 }
 
 impl Session {
@@ -104,10 +175,13 @@ pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// Every account the address signs in to. The one place that says who may sign in: today
-/// client users; partner users and operators join here.
+/// Every account the address signs in to: its client users, partner users and operator,
+/// none `disabled`. The one place that says who may sign in.
 pub async fn accounts_for_email(tx: &mut Tx, email_key: &str) -> Result<Vec<Account>, AppError> {
-    Ok(tx.client_user_accounts(email_key).await?.into_iter().map(Account::ClientUser).collect())
+    let mut all: Vec<Account> = tx.client_user_accounts(email_key).await?.into_iter().map(Account::ClientUser).collect();
+    all.extend(tx.partner_user_accounts(email_key).await?.into_iter().map(Account::PartnerUser));
+    all.extend(tx.operator_account(email_key).await?.map(Account::Operator));
+    Ok(all)
 }
 
 /// A new random value for a cookie (session id, pre-session binding): 32 bytes, hex.
@@ -259,6 +333,12 @@ impl App {
     async fn create_session(&self, tx: &mut Tx, t: &SigninTokenRecord, how: Verification) -> Result<NewSession, AppError> {
         let now = self.now();
         let cookie_value = random_id();
+        let accounts = accounts_for_email(tx, &t.email_key).await?;
+        // With exactly one account there is nothing to choose.
+        let only = match accounts.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        };
         let record = SessionRecord {
             id_hash: hash_secret(&cookie_value),
             email: t.email.clone(),
@@ -267,9 +347,12 @@ impl App {
             created_at: now,
             last_seen_at: now,
             revoked_at: None,
+            account_kind: only.map(|a| a.kind().as_str().to_string()),
+            account_id: only.map(Account::id),
         };
+        let chosen = chosen(&record, &accounts);
         tx.insert_session(&record).await?;
-        tx.record_client_user_sign_in(&t.email_key, now).await?;
+        tx.record_sign_in(&t.email_key, now).await?;
         crate::audit(
             tx,
             now,
@@ -280,7 +363,7 @@ impl App {
             serde_json::json!({"verifiedBy": how.as_str()}),
         )
         .await?;
-        Ok(NewSession { cookie_value, session: Session { record } })
+        Ok(NewSession { cookie_value, session: Session { record, chosen } })
     }
 
     /// The live session the cookie names, its last use moved to now; `None` when unknown,
@@ -297,8 +380,10 @@ impl App {
             return Ok(None);
         }
         tx.touch_session(&id_hash, now).await?;
+        let accounts = accounts_for_email(&mut tx, &record.email_key).await?;
         tx.commit().await?;
-        Ok(Some(Session { record }))
+        let chosen = chosen(&record, &accounts);
+        Ok(Some(Session { record, chosen }))
     }
 
     /// Revokes the session (logout).
@@ -326,5 +411,110 @@ impl App {
     pub async fn session_accounts(&self, session: &Session) -> Result<Vec<Account>, AppError> {
         let mut tx = self.store.begin().await?;
         accounts_for_email(&mut tx, &session.record.email_key).await
+    }
+
+    /// "Continue as …": the session acts as the address's account of `kind` and `id` from
+    /// now on. An account the address does not have (or a disabled one) is not found.
+    pub async fn choose_account(&self, session: &Session, kind: &str, id: &str) -> Result<Account, AppError> {
+        let kind = AccountKind::parse(kind).ok_or(AppError::NotFound("account"))?;
+        let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound("account"))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let accounts = accounts_for_email(&mut tx, &session.record.email_key).await?;
+        let account = accounts.into_iter().find(|a| a.is(kind.as_str(), id)).ok_or(AppError::NotFound("account"))?;
+        if !tx.choose_session_account(&session.record.id_hash, kind.as_str(), id).await? {
+            return Err(AppError::Unauthorized);
+        }
+        let r = &session.record;
+        crate::audit(
+            &mut tx,
+            now,
+            &format!("email:{}", r.email_key),
+            "session.account_chosen",
+            "session",
+            &r.id_hash[..16],
+            serde_json::json!({"accountKind": kind.as_str(), "accountId": id}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    /// The guard every partner-user action must pass (the Partner Dashboard's team, keys
+    /// and webhooks pages, when they come): the session acts as a user of `partner_id`
+    /// whose role allows `permission`. Acting as no partner user is `Unauthorized`; as a
+    /// user of another partner, `NotFound` (another tenant is invisible); with a role that
+    /// does not allow it, [`PeopleError::PartnerRoleForbids`].
+    pub fn require_partner_permission(
+        &self,
+        session: &Session,
+        partner_id: Uuid,
+        permission: PartnerPermission,
+    ) -> Result<PartnerUserAccount, AppError> {
+        match &session.chosen {
+            Some(Account::PartnerUser(u)) if u.partner_id != partner_id => Err(AppError::NotFound("partner")),
+            Some(Account::PartnerUser(u)) if u.role.may(permission) => Ok(u.clone()),
+            Some(Account::PartnerUser(u)) => Err(PeopleError::PartnerRoleForbids { role: u.role, action: permission.action() }.into()),
+            _ => Err(AppError::Unauthorized),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use refshare_core::people::{OperatorRole, PartnerRole};
+
+    fn record(kind: Option<&str>, id: Option<Uuid>) -> SessionRecord {
+        let at = chrono::DateTime::from_timestamp_millis(0).unwrap();
+        SessionRecord {
+            id_hash: "h".into(),
+            email: "ann@x.test".into(),
+            email_key: "ann@x.test".into(),
+            verified_by: "link".into(),
+            created_at: at,
+            last_seen_at: at,
+            revoked_at: None,
+            account_kind: kind.map(str::to_string),
+            account_id: id,
+        }
+    }
+
+    fn partner_user(role: PartnerRole) -> Account {
+        Account::PartnerUser(PartnerUserAccount {
+            user_id: Uuid::new_v4(),
+            partner_id: Uuid::new_v4(),
+            user_name: "Ann".into(),
+            partner_name: "Ledgerly".into(),
+            role,
+        })
+    }
+
+    fn operator() -> Account {
+        Account::Operator(OperatorAccount {
+            operator_id: Uuid::new_v4(),
+            email: "ann@x.test".into(),
+            name: "Ann".into(),
+            role: OperatorRole::Viewer,
+        })
+    }
+
+    #[test]
+    fn the_stored_choice_counts_only_while_the_account_is_there() {
+        let (p, o) = (partner_user(PartnerRole::Member), operator());
+        let both = [p.clone(), o.clone()];
+        assert_eq!(chosen(&record(Some("operator"), Some(o.id())), &both), Some(o.clone()));
+        assert_eq!(chosen(&record(None, None), &both), None, "two accounts, nothing chosen");
+        assert_eq!(chosen(&record(Some("partner_user"), Some(o.id())), &both), None, "kind and id must both match");
+        assert_eq!(chosen(&record(Some("operator"), Some(o.id())), std::slice::from_ref(&p)), Some(p.clone()), "the only one left");
+        assert_eq!(chosen(&record(Some("operator"), Some(o.id())), &[]), None, "disabled: nothing");
+    }
+
+    #[test]
+    fn account_kinds_round_trip() {
+        for k in [AccountKind::ClientUser, AccountKind::PartnerUser, AccountKind::Operator] {
+            assert_eq!(AccountKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(AccountKind::parse("admin"), None);
     }
 }

@@ -1,5 +1,6 @@
 //! The people who use refshare (issue 8): partner users, client users and operators, each
-//! with a role and a status. Only the vocabulary lives here; sign-in comes later.
+//! with a role and a status, and what each role may do ([`PartnerRole::may`],
+//! [`OperatorRole::may_change`]). Sign-in and sessions live in the app.
 
 use std::fmt;
 
@@ -63,9 +64,104 @@ words!(PartnerRole { Admin => "admin", Member => "member" });
 words!(OperatorRole { Admin => "admin", Viewer => "viewer" });
 words!(PersonStatus { Invited => "invited", Active => "active", Disabled => "disabled" });
 
+/// Something a partner user may or may not do at its partner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PartnerPermission {
+    /// See the partner's clients, cases, earnings and statements.
+    Read,
+    /// Invite, remove and change the partner's users.
+    ManageTeam,
+    /// Create and revoke the partner's API keys.
+    ManageKeys,
+    /// Create, change and delete the partner's webhooks.
+    ManageWebhooks,
+}
+
+impl PartnerPermission {
+    /// What it allows, for messages: "may not …".
+    pub fn action(self) -> &'static str {
+        match self {
+            PartnerPermission::Read => "read the partner's data",
+            PartnerPermission::ManageTeam => "manage the team",
+            PartnerPermission::ManageKeys => "manage API keys",
+            PartnerPermission::ManageWebhooks => "manage webhooks",
+        }
+    }
+}
+
+impl PartnerRole {
+    /// Whether a user with this role may do `p`: an `admin` everything, a `member` only
+    /// [`PartnerPermission::Read`].
+    pub fn may(self, p: PartnerPermission) -> bool {
+        match (self, p) {
+            (PartnerRole::Admin, _) => true,
+            (PartnerRole::Member, PartnerPermission::Read) => true,
+            (PartnerRole::Member, PartnerPermission::ManageTeam | PartnerPermission::ManageKeys | PartnerPermission::ManageWebhooks) => {
+                false
+            }
+        }
+    }
+}
+
+impl OperatorRole {
+    /// Whether an operator with this role may change anything (an `admin`); a `viewer`
+    /// reads everything and changes nothing.
+    pub fn may_change(self) -> bool {
+        match self {
+            OperatorRole::Admin => true,
+            OperatorRole::Viewer => false,
+        }
+    }
+}
+
+impl PersonStatus {
+    /// The status an account is set to when the operator asks for `wanted`: `disabled`
+    /// disables; `active` re-enables a disabled account as `active` if it ever signed in,
+    /// else `invited`, and leaves an enabled one as it is. `None` for a status that
+    /// cannot be asked for (`invited`: only the absence of a sign-in makes it).
+    pub fn after_request(self, wanted: PersonStatus, ever_signed_in: bool) -> Option<PersonStatus> {
+        match (wanted, self) {
+            (PersonStatus::Invited, _) => None,
+            (PersonStatus::Disabled, _) => Some(PersonStatus::Disabled),
+            (PersonStatus::Active, PersonStatus::Disabled) if ever_signed_in => Some(PersonStatus::Active),
+            (PersonStatus::Active, PersonStatus::Disabled) => Some(PersonStatus::Invited),
+            (PersonStatus::Active, current) => Some(current),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partner_admin_may_do_everything_a_member_only_read() {
+        let all =
+            [PartnerPermission::Read, PartnerPermission::ManageTeam, PartnerPermission::ManageKeys, PartnerPermission::ManageWebhooks];
+        assert!(all.iter().all(|p| PartnerRole::Admin.may(*p)));
+        assert!(PartnerRole::Member.may(PartnerPermission::Read));
+        for p in &all[1..] {
+            assert!(!PartnerRole::Member.may(*p), "member may not {p:?}");
+        }
+    }
+
+    #[test]
+    fn only_an_operator_admin_may_change() {
+        assert!(OperatorRole::Admin.may_change());
+        assert!(!OperatorRole::Viewer.may_change());
+    }
+
+    #[test]
+    fn re_enabling_depends_on_a_past_sign_in() {
+        use PersonStatus::*;
+        assert_eq!(Active.after_request(Disabled, true), Some(Disabled));
+        assert_eq!(Invited.after_request(Disabled, false), Some(Disabled));
+        assert_eq!(Disabled.after_request(Active, true), Some(Active));
+        assert_eq!(Disabled.after_request(Active, false), Some(Invited));
+        assert_eq!(Invited.after_request(Active, false), Some(Invited), "enabling an enabled account changes nothing");
+        assert_eq!(Active.after_request(Active, true), Some(Active));
+        assert_eq!(Active.after_request(Invited, true), None, "`invited` cannot be asked for");
+    }
 
     #[test]
     fn words_round_trip_and_nothing_else_parses() {

@@ -34,7 +34,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 pub use cases::CaseFilter;
 pub use misc::StatusTable;
 pub use records::*;
-pub use signin::{ClientUserAccount, SessionRecord, SigninTokenRecord};
+pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
 pub use webhooks::DeliveryFilter;
 
 /// Which database engine a [`Store`] talks to.

@@ -104,6 +104,18 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Sets a partner user's role and status; false if the partner has no user with this id.
+    pub async fn update_partner_user(&mut self, partner_id: Uuid, id: Uuid, role: PartnerRole, status: PersonStatus) -> Result<bool> {
+        let done = sqlx::query("UPDATE partner_users SET role = $3, status = $4 WHERE id = $1 AND partner_id = $2")
+            .bind(id.to_string())
+            .bind(partner_id.to_string())
+            .bind(role.as_str())
+            .bind(status.as_str())
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Adds an operator; an e-mail already used by an operator (any case) is a `Conflict`.
     pub async fn insert_operator(&mut self, o: &OperatorRecord) -> Result<()> {
         sqlx::query(
@@ -121,6 +133,26 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+
+    /// The operator with this id.
+    pub async fn operator(&mut self, id: Uuid) -> Result<Option<OperatorRecord>> {
+        let row = sqlx::query(&format!("SELECT {OPERATOR_COLS} FROM operators WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(operator_from).transpose()
+    }
+
+    /// Sets an operator's role and status; false if there is no operator with this id.
+    pub async fn update_operator(&mut self, id: Uuid, role: OperatorRole, status: PersonStatus) -> Result<bool> {
+        let done = sqlx::query("UPDATE operators SET role = $2, status = $3 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(role.as_str())
+            .bind(status.as_str())
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The operator with this e-mail, compared case-insensitively.

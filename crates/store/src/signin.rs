@@ -1,12 +1,14 @@
 //! Passwordless sign-in: the requests counted by the rate limits, the single-use sign-in
 //! secrets (stored only as hashes), server-side sessions (keyed by the hash of the
-//! cookie's id), and the accounts an e-mail address signs in to.
+//! cookie's id) with the account chosen in them, and the accounts an e-mail address signs
+//! in to: client users, partner users and operators that are not `disabled`.
 
+use refshare_core::people::{OperatorRole, PartnerRole};
 use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{at, get, ms, opt_at, uuid, Result, Tx};
+use crate::{at, get, ms, opt_at, opt_uuid, uuid, Result, StoreError, Tx};
 
 /// A sign-in secret sent by mail: the link's secret and the code, both as SHA-256 hex.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,10 @@ pub struct SessionRecord {
     pub created_at: Instant,
     pub last_seen_at: Instant,
     pub revoked_at: Option<Instant>,
+    /// The account the person chose to act as (`client_user`, `partner_user`,
+    /// `operator`) and its id; both `None` until one is chosen.
+    pub account_kind: Option<String>,
+    pub account_id: Option<Uuid>,
 }
 
 /// A client user an address signs in as, with the client's name.
@@ -47,8 +53,27 @@ pub struct ClientUserAccount {
     pub company_name: String,
 }
 
+/// A partner user an address signs in as, with the partner's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerUserAccount {
+    pub user_id: Uuid,
+    pub partner_id: Uuid,
+    pub user_name: String,
+    pub partner_name: String,
+    pub role: PartnerRole,
+}
+
+/// The operator an address signs in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorAccount {
+    pub operator_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: OperatorRole,
+}
+
 const TOKEN_COLS: &str = "id, email, email_key, secret_hash, code_hash, created_at, expires_at, used_at, failed_codes";
-const SESSION_COLS: &str = "id_hash, email, email_key, verified_by, created_at, last_seen_at, revoked_at";
+const SESSION_COLS: &str = "id_hash, email, email_key, verified_by, created_at, last_seen_at, revoked_at, account_kind, account_id";
 
 fn token_from(r: &AnyRow) -> Result<SigninTokenRecord> {
     Ok(SigninTokenRecord {
@@ -73,6 +98,8 @@ fn session_from(r: &AnyRow) -> Result<SessionRecord> {
         created_at: at(get(r, "created_at")?),
         last_seen_at: at(get(r, "last_seen_at")?),
         revoked_at: opt_at(get(r, "revoked_at")?),
+        account_kind: get(r, "account_kind")?,
+        account_id: opt_uuid(get(r, "account_id")?)?,
     })
 }
 
@@ -169,7 +196,7 @@ impl Tx {
     }
 
     pub async fn insert_session(&mut self, s: &SessionRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO sessions ({SESSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+        sqlx::query(&format!("INSERT INTO sessions ({SESSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             .bind(&s.id_hash)
             .bind(&s.email)
             .bind(&s.email_key)
@@ -177,6 +204,8 @@ impl Tx {
             .bind(ms(s.created_at))
             .bind(ms(s.last_seen_at))
             .bind(s.revoked_at.map(ms))
+            .bind(&s.account_kind)
+            .bind(s.account_id.map(|id| id.to_string()))
             .execute(self.conn())
             .await?;
         Ok(())
@@ -198,6 +227,18 @@ impl Tx {
             .execute(self.conn())
             .await?;
         Ok(())
+    }
+
+    /// Records the account a live session acts as (`kind` and `id`); `false` when the
+    /// session is revoked or unknown.
+    pub async fn choose_session_account(&mut self, id_hash: &str, kind: &str, id: Uuid) -> Result<bool> {
+        let r = sqlx::query("UPDATE sessions SET account_kind = $2, account_id = $3 WHERE id_hash = $1 AND revoked_at IS NULL")
+            .bind(id_hash)
+            .bind(kind)
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     /// Revokes a session; `false` when it was revoked already or never existed.
@@ -224,16 +265,16 @@ impl Tx {
         Ok(n)
     }
 
-    /// Records a sign-in of this address: its client users that are not `disabled` become
-    /// `active`, with `last_sign_in_at` = `at`. Returns how many.
-    pub async fn record_client_user_sign_in(&mut self, email_key: &str, at: Instant) -> Result<u64> {
-        let r =
-            sqlx::query("UPDATE client_users SET status = 'active', last_sign_in_at = $2 WHERE email_key = $1 AND status <> 'disabled'")
-                .bind(email_key)
-                .bind(ms(at))
-                .execute(self.conn())
-                .await?;
-        Ok(r.rows_affected())
+    /// Records a sign-in of this address: its client users, partner users and operators
+    /// that are not `disabled` become `active`, with `last_sign_in_at` = `at`. Returns how
+    /// many accounts.
+    pub async fn record_sign_in(&mut self, email_key: &str, at: Instant) -> Result<u64> {
+        let mut n = 0;
+        for table in ["client_users", "partner_users", "operators"] {
+            let sql = format!("UPDATE {table} SET status = 'active', last_sign_in_at = $2 WHERE email_key = $1 AND status <> 'disabled'");
+            n += sqlx::query(&sql).bind(email_key).bind(ms(at)).execute(self.conn()).await?.rows_affected();
+        }
+        Ok(n)
     }
 
     /// The client users with this (lower-cased) e-mail address that may sign in (not
@@ -256,5 +297,49 @@ impl Tx {
                 })
             })
             .collect()
+    }
+
+    /// The partner users with this (lower-cased) e-mail address that may sign in (not
+    /// `disabled`), with their partners' names.
+    pub async fn partner_user_accounts(&mut self, email_key: &str) -> Result<Vec<PartnerUserAccount>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.partner_id, u.name, u.role, p.company_name FROM partner_users u JOIN partners p ON p.id = u.partner_id \
+             WHERE u.email_key = $1 AND u.status <> 'disabled' ORDER BY p.company_name, u.id",
+        )
+        .bind(email_key)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let role: String = get(r, "role")?;
+                Ok(PartnerUserAccount {
+                    user_id: uuid(&get::<String>(r, "id")?)?,
+                    partner_id: uuid(&get::<String>(r, "partner_id")?)?,
+                    user_name: get(r, "name")?,
+                    partner_name: get(r, "company_name")?,
+                    role: PartnerRole::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("partner user role {role}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// The operator with this (lower-cased) e-mail address, if it may sign in (not
+    /// `disabled`).
+    pub async fn operator_account(&mut self, email_key: &str) -> Result<Option<OperatorAccount>> {
+        let row = sqlx::query("SELECT id, email, name, role FROM operators WHERE email_key = $1 AND status <> 'disabled'")
+            .bind(email_key)
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref()
+            .map(|r| {
+                let role: String = get(r, "role")?;
+                Ok(OperatorAccount {
+                    operator_id: uuid(&get::<String>(r, "id")?)?,
+                    email: get(r, "email")?,
+                    name: get(r, "name")?,
+                    role: OperatorRole::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("operator role {role}")))?,
+                })
+            })
+            .transpose()
     }
 }

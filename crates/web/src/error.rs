@@ -95,12 +95,15 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         },
         AppError::Fx(FxError::MissingRate { .. }) => (S::UNPROCESSABLE_ENTITY, "MissingFxRate"),
         AppError::Ledger(LedgerError::Discrepancy { .. }) => (S::CONFLICT, "LedgerDiscrepancy"),
-        AppError::People(PeopleError::PartnerUserExists { .. } | PeopleError::OperatorExists { .. }) => (S::CONFLICT, "UserExists"),
+        AppError::People(e) => match e {
+            PeopleError::PartnerUserExists { .. } | PeopleError::OperatorExists { .. } => (S::CONFLICT, "UserExists"),
+            PeopleError::OperatorMayNotChange { .. } | PeopleError::PartnerRoleForbids { .. } => (S::FORBIDDEN, "RoleForbids"),
+        },
         AppError::Signin(e) => match e {
             SigninError::LinkInvalid => (S::GONE, "SignInLinkInvalid"),
             SigninError::CodeInvalid => (S::UNPROCESSABLE_ENTITY, "SignInCodeInvalid"),
             SigninError::TooManyRequests => (S::TOO_MANY_REQUESTS, "TooManyRequests"),
-            SigninError::CsrfRefused => (S::FORBIDDEN, "CsrfRefused"),
+            SigninError::CsrfRefused | SigninError::SessionNeedsJson => (S::FORBIDDEN, "CsrfRefused"),
         },
     }
 }

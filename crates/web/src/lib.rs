@@ -46,6 +46,8 @@ pub fn router(app: App) -> Router {
         // Outside the limits and the edge, so their refusals are counted too.
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
+        // For middleware that needs the app (the Operator API's `auth::operator_gate`).
+        .layer(axum::Extension(app.clone()))
         .with_state(app)
 }
 

@@ -547,7 +547,7 @@ async fn credentials_are_documented_as_the_handlers_require_them() {
         let expected: BTreeSet<String> = match route.credential {
             Some("Partner") => ["XApiKey"].into_iter().map(String::from).collect(),
             Some("Customer") => ["XApiKey", "ClientBearer"].into_iter().map(String::from).collect(),
-            Some("Operator") => ["OperatorBearer"].into_iter().map(String::from).collect(),
+            Some("Operator") => ["OperatorBearer", "OperatorSession"].into_iter().map(String::from).collect(),
             Some("Scraper") => ["MetricsBearer"].into_iter().map(String::from).collect(),
             _ => BTreeSet::new(),
         };

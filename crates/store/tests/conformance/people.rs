@@ -188,3 +188,29 @@ async fn migration_0010_keeps_one_user_per_address_sqlite() {
 async fn migration_0010_keeps_one_user_per_address_postgres() {
     crate::harness::on_empty(refshare_store::Backend::Postgres, migration_0010_keeps_one_user_per_address).await;
 }
+
+conformance!(roles_and_status_change_only_at_the_right_tenant);
+async fn roles_and_status_change_only_at_the_right_tenant(store: Store) -> TestResult {
+    let (p1, p2) = (partner("One", t(0)), partner("Two", t(0)));
+    let ann = partner_user(p1.id, "ann@one.test", PartnerRole::Admin, t(0));
+    let ada = operator("ada@platform.test", OperatorRole::Admin, t(0));
+    let mut tx = store.begin().await?;
+    tx.insert_partner(&p1).await?;
+    tx.insert_partner(&p2).await?;
+    tx.insert_partner_user(&ann).await?;
+    tx.insert_operator(&ada).await?;
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    assert!(!tx.update_partner_user(p2.id, ann.id, PartnerRole::Member, PersonStatus::Disabled).await?, "not another partner's");
+    assert!(tx.update_partner_user(p1.id, ann.id, PartnerRole::Member, PersonStatus::Disabled).await?);
+    assert!(tx.update_operator(ada.id, OperatorRole::Viewer, PersonStatus::Disabled).await?);
+    assert!(!tx.update_operator(Uuid::new_v4(), OperatorRole::Viewer, PersonStatus::Disabled).await?);
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    let got = tx.partner_user(p1.id, ann.id).await?.unwrap();
+    assert_eq!((got.role, got.status), (PartnerRole::Member, PersonStatus::Disabled));
+    let got = tx.operator(ada.id).await?.unwrap();
+    assert_eq!((got.role, got.status, got.email.as_str()), (OperatorRole::Viewer, PersonStatus::Disabled, "ada@platform.test"));
+    assert_eq!(tx.operator(Uuid::new_v4()).await?, None);
+    Ok(())
+}

@@ -83,6 +83,8 @@ async fn sessions_are_touched_and_revoked_once(store: Store) -> TestResult {
         created_at: t(0),
         last_seen_at: t(0),
         revoked_at: None,
+        account_kind: None,
+        account_id: None,
     };
     let mut tx = store.begin().await?;
     tx.insert_session(&s).await?;
@@ -96,12 +98,43 @@ async fn sessions_are_touched_and_revoked_once(store: Store) -> TestResult {
     assert!(tx.revoke_session("sess-hash", t(2 * MINUTE)).await?);
     assert!(!tx.revoke_session("sess-hash", t(3 * MINUTE)).await?, "revoked once");
     assert!(!tx.revoke_session("other", t(3 * MINUTE)).await?);
+    let chosen = Uuid::new_v4();
+    assert!(!tx.choose_session_account("sess-hash", "operator", chosen).await?, "a revoked session chooses nothing");
     tx.touch_session("sess-hash", t(4 * MINUTE)).await?;
     tx.commit().await?;
     let mut tx = store.begin().await?;
     let got = tx.session("sess-hash").await?.unwrap();
     assert_eq!((got.revoked_at, got.last_seen_at), (Some(t(2 * MINUTE)), t(MINUTE)), "a revoked session is not touched");
     assert_eq!(tx.session("missing").await?, None);
+    assert_eq!((got.account_kind, got.account_id), (None, None));
+    Ok(())
+}
+
+conformance!(a_session_keeps_the_chosen_account);
+async fn a_session_keeps_the_chosen_account(store: Store) -> TestResult {
+    let s = SessionRecord {
+        id_hash: "sess-chosen".into(),
+        email: "ann@acme.test".into(),
+        email_key: "ann@acme.test".into(),
+        verified_by: "code".into(),
+        created_at: t(0),
+        last_seen_at: t(0),
+        revoked_at: None,
+        account_kind: Some("client_user".into()),
+        account_id: Some(Uuid::new_v4()),
+    };
+    let mut tx = store.begin().await?;
+    tx.insert_session(&s).await?;
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    assert_eq!(tx.session("sess-chosen").await?, Some(s.clone()), "stored as inserted");
+    let op = Uuid::new_v4();
+    assert!(tx.choose_session_account("sess-chosen", "operator", op).await?);
+    assert!(!tx.choose_session_account("nope", "operator", op).await?);
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    let got = tx.session("sess-chosen").await?.unwrap();
+    assert_eq!((got.account_kind.as_deref(), got.account_id), (Some("operator"), Some(op)));
     Ok(())
 }
 
@@ -125,19 +158,64 @@ async fn an_address_finds_its_client_users(store: Store) -> TestResult {
 
 conformance!(a_sign_in_activates_the_users_and_disabled_ones_stay_out);
 async fn a_sign_in_activates_the_users_and_disabled_ones_stay_out(store: Store) -> TestResult {
-    use refshare_core::people::PersonStatus;
+    use refshare_core::people::{OperatorRole, PartnerRole, PersonStatus};
+    use refshare_store::{OperatorRecord, PartnerUserRecord};
     let acme = client("Acme Ltd", t(0));
     let beta = client("Beta AB", t(0));
     let off = refshare_store::ClientUserRecord { status: PersonStatus::Disabled, ..user(&beta, "ann@acme.test", false) };
+    let (ledgerly, bookwise) = (partner("Ledgerly", t(0)), partner("Bookwise", t(0)));
+    let partner_user = |p: &refshare_store::PartnerRecord, email: &str, role, status| PartnerUserRecord {
+        id: Uuid::new_v4(),
+        partner_id: p.id,
+        email: email.into(),
+        name: format!("Name of {email}"),
+        role,
+        status,
+        last_sign_in_at: None,
+        created_at: t(0),
+    };
+    let ann_at_ledgerly = partner_user(&ledgerly, "Ann@Acme.test", PartnerRole::Admin, PersonStatus::Invited);
+    let ann_at_bookwise = partner_user(&bookwise, "ann@acme.test", PartnerRole::Member, PersonStatus::Disabled);
+    let bob_at_ledgerly = partner_user(&ledgerly, "bob@beta.test", PartnerRole::Member, PersonStatus::Invited);
+    let operator = |email: &str, status| OperatorRecord {
+        id: Uuid::new_v4(),
+        email: email.into(),
+        name: format!("Name of {email}"),
+        role: OperatorRole::Viewer,
+        status,
+        last_sign_in_at: None,
+        created_at: t(0),
+    };
+    let ann_op = operator("ann@acme.test", PersonStatus::Invited);
+    let carl_op = operator("carl@acme.test", PersonStatus::Disabled);
     let mut tx = store.begin().await?;
     tx.insert_client(&acme, &[user(&acme, "ann@acme.test", true)]).await?;
     tx.insert_client(&beta, &[off, user(&beta, "bob@beta.test", true)]).await?;
+    tx.insert_partner(&ledgerly).await?;
+    tx.insert_partner(&bookwise).await?;
+    for u in [&ann_at_ledgerly, &ann_at_bookwise, &bob_at_ledgerly] {
+        tx.insert_partner_user(u).await?;
+    }
+    tx.insert_operator(&ann_op).await?;
+    tx.insert_operator(&carl_op).await?;
     tx.commit().await?;
+
     let mut tx = store.begin().await?;
     let found = tx.client_user_accounts("ann@acme.test").await?;
     assert_eq!(found.iter().map(|a| a.client_id).collect::<Vec<_>>(), [acme.id], "a disabled user is no account");
-    assert_eq!(tx.record_client_user_sign_in("ann@acme.test", t(MINUTE)).await?, 1);
+    let partners = tx.partner_user_accounts("ann@acme.test").await?;
+    assert_eq!(
+        partners.iter().map(|a| (a.user_id, a.partner_name.as_str(), a.role)).collect::<Vec<_>>(),
+        [(ann_at_ledgerly.id, "Ledgerly", PartnerRole::Admin)],
+        "the disabled partner user is no account"
+    );
+    let op = tx.operator_account("ann@acme.test").await?.expect("ann is an operator");
+    assert_eq!((op.operator_id, op.role), (ann_op.id, OperatorRole::Viewer));
+    assert_eq!(tx.operator_account("carl@acme.test").await?, None, "a disabled operator is no account");
+    assert_eq!(tx.record_sign_in("ann@acme.test", t(MINUTE)).await?, 3, "one client user, one partner user, one operator");
+    assert_eq!(tx.record_sign_in("carl@acme.test", t(MINUTE)).await?, 0);
     tx.commit().await?;
+
     let mut tx = store.begin().await?;
     let ann = tx.client_users(acme.id).await?.remove(0);
     assert_eq!((ann.status, ann.last_sign_in_at), (PersonStatus::Active, Some(t(MINUTE))));
@@ -146,6 +224,15 @@ async fn a_sign_in_activates_the_users_and_disabled_ones_stay_out(store: Store) 
     assert_eq!((disabled.status, disabled.last_sign_in_at), (PersonStatus::Disabled, None));
     let bob = beta_users.iter().find(|u| u.email == "bob@beta.test").expect("bob");
     assert_eq!(bob.status, PersonStatus::Invited, "only the signed-in address changes");
+    let got = tx.partner_user(ledgerly.id, ann_at_ledgerly.id).await?.unwrap();
+    assert_eq!((got.status, got.last_sign_in_at), (PersonStatus::Active, Some(t(MINUTE))));
+    let got = tx.partner_user(bookwise.id, ann_at_bookwise.id).await?.unwrap();
+    assert_eq!((got.status, got.last_sign_in_at), (PersonStatus::Disabled, None));
+    assert_eq!(tx.partner_user(ledgerly.id, bob_at_ledgerly.id).await?.unwrap().status, PersonStatus::Invited);
+    let got = tx.operator(ann_op.id).await?.unwrap();
+    assert_eq!((got.status, got.last_sign_in_at), (PersonStatus::Active, Some(t(MINUTE))));
+    let got = tx.operator(carl_op.id).await?.unwrap();
+    assert_eq!((got.status, got.last_sign_in_at), (PersonStatus::Disabled, None));
     Ok(())
 }
 
@@ -191,6 +278,8 @@ async fn old_signin_rows_are_pruned(store: Store) -> TestResult {
         created_at: t(created_ms),
         last_seen_at: t(created_ms),
         revoked_at: None,
+        account_kind: None,
+        account_id: None,
     };
     let mut tx = store.begin().await?;
     tx.insert_signin_token(&old).await?;

@@ -8,13 +8,13 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use refshare_app::clients::DirectClientInput;
 use refshare_app::fx::RatesInput;
 use refshare_app::partners::{CollectionPartnerInput, PartnerInput};
 use refshare_app::payments::{PaymentInput, PaymentOutcome};
-use refshare_app::people::{OperatorInput, PartnerUserInput};
+use refshare_app::people::{OperatorInput, PartnerUserInput, PersonChange};
 use refshare_app::{App, AppError};
 use refshare_core::link::{Link, LinkStatus};
 use refshare_store::{AuditFilter, CollectionPartnerRecord, OperatorRecord, PartnerRecord, PartnerUserRecord};
@@ -35,8 +35,9 @@ pub fn routes() -> Router<App> {
         .route("/partners/{id}/api-keys", post(rotate_key).get(list_keys))
         .route("/partners/{id}/api-keys/{key_id}", delete(revoke_key))
         .route("/partners/{id}/users", post(add_partner_user).get(list_partner_users))
-        .route("/partners/{id}/users/{user_id}", delete(remove_partner_user))
+        .route("/partners/{id}/users/{user_id}", delete(remove_partner_user).patch(change_partner_user))
         .route("/operators", post(add_operator).get(list_operators))
+        .route("/operators/{operator_id}", patch(change_operator))
         .route("/collection-partners", post(create_cp).get(list_cps))
         .route("/clients", post(create_client))
         .route("/clients/{client_id}/cases", post(create_case))
@@ -58,6 +59,8 @@ pub fn routes() -> Router<App> {
         .route("/test-clock/advance", post(advance_clock))
         .merge(crate::api::money::routes())
         .merge(crate::api::disputes::operator::routes())
+        // Every route: the operator token or an operator's session, checked first.
+        .route_layer(axum::middleware::from_fn(crate::auth::operator_gate))
         // Ours: a property we do not know is a mistake worth a 400, not silence.
         .layer(axum::Extension(StrictProperties))
 }
@@ -112,6 +115,24 @@ async fn list_partner_users(State(app): State<App>, _: Operator, Path(p): Path<S
 async fn remove_partner_user(State(app): State<App>, _: Operator, Path((p, u)): Path<(String, String)>) -> ApiResult<StatusCode> {
     app.remove_partner_user(id(&p, "partner")?, id(&u, "user")?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn change_partner_user(
+    State(app): State<App>,
+    _: Operator,
+    Path((p, u)): Path<(String, String)>,
+    Body(change): Body<PersonChange>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(partner_user_json(&app.change_partner_user(id(&p, "partner")?, id(&u, "user")?, change).await?)))
+}
+
+async fn change_operator(
+    State(app): State<App>,
+    _: Operator,
+    Path(o): Path<String>,
+    Body(change): Body<PersonChange>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(operator_json(&app.change_operator(id(&o, "operator")?, change).await?)))
 }
 
 async fn add_operator(State(app): State<App>, _: Operator, Body(input): Body<OperatorInput>) -> ApiResult<Response> {

@@ -1,5 +1,6 @@
 //! Operations of the Operator API (`/admin-api/v1`, `api::admin`). Every operation takes
-//! the operator token; ids that are not UUIDs answer 404 like unknown ones.
+//! the operator token (or an operator's session, added to each by `OperatorSessions` in
+//! `mod.rs`); ids that are not UUIDs answer 404 like unknown ones.
 
 use super::schemas::*;
 
@@ -436,7 +437,7 @@ pub(super) fn admin_advance_test_clock() {}
     path = "/admin-api/v1/partners/{id}/users",
     tag = "Operator API",
     summary = "Add a user to a partner and send the invitation e-mail",
-    description = "The user starts `invited`. The invitation e-mail (kind `partner_user_invitation`) says they will sign in at `{publicUrl}/login` with this address; sign-in itself is not built yet. The same address may belong to users of other partners, to client users and to operators. Audited as `partner.user_added`.",
+    description = "The user starts `invited`. The invitation e-mail (kind `partner_user_invitation`) says they will sign in at `{publicUrl}/login` with this address. The same address may belong to users of other partners, to client users and to operators. Audited as `partner.user_added`.",
     params(("id" = Uuid, Path, description = "Partner id.")),
     request_body = PartnerUserRequest,
     responses(
@@ -525,3 +526,42 @@ pub(super) fn admin_add_operator() {}
     security(("OperatorBearer" = []))
 )]
 pub(super) fn admin_list_operators() {}
+
+#[utoipa::path(
+    patch,
+    path = "/admin-api/v1/partners/{id}/users/{userId}",
+    tag = "Operator API",
+    summary = "Change a partner user's role, or disable / re-enable them",
+    description = "Only the given properties change. `status` `disabled` stops the user signing in, and a session acting as them loses access at its next request; `active` re-enables a disabled user as `active` if they ever signed in, else `invited` (on an enabled user it changes nothing). `invited` cannot be set. Audited as `partner.user_changed` (with the old and new role and status) when something changed. Another partner's user is 404.",
+    params(
+        ("id" = Uuid, Path, description = "Partner id."),
+        ("userId" = Uuid, Path, description = "User id."),
+    ),
+    request_body = PersonChangeRequest,
+    responses(
+        (status = 200, description = "The user as it is now.", body = PartnerUser),
+        (status = 400, description = "`role` or `status` not one of the accepted words, or properties `PersonChangeRequest` does not list.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown partner, or no such user at this partner.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_change_partner_user() {}
+
+#[utoipa::path(
+    patch,
+    path = "/admin-api/v1/operators/{operatorId}",
+    tag = "Operator API",
+    summary = "Change an operator's role, or disable / re-enable them",
+    description = "Only the given properties change; the same status rule as for partner users. A disabled operator's session loses access to this API at its next request. Audited as `operator.changed` when something changed. The operator token is not an operator and is unaffected.",
+    params(("operatorId" = Uuid, Path, description = "Operator id.")),
+    request_body = PersonChangeRequest,
+    responses(
+        (status = 200, description = "The operator as it is now.", body = OperatorPerson),
+        (status = 400, description = "`role` or `status` not one of the accepted words, or properties `PersonChangeRequest` does not list.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+        (status = 404, description = "Unknown operator.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_change_operator() {}

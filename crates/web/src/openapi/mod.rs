@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 
 use axum::Json;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Schema, Type};
 use utoipa::{Modify, OpenApi};
 
@@ -78,6 +78,8 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         admin::admin_remove_partner_user,
         admin::admin_add_operator,
         admin::admin_list_operators,
+        admin::admin_change_partner_user,
+        admin::admin_change_operator,
         admin::admin_create_collection_partner,
         admin::admin_list_collection_partners,
         admin::admin_create_client,
@@ -123,17 +125,18 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         signin::login_confirm,
         signin::login_code,
         signin::account,
+        signin::account_choose,
         signin::logout,
         pages::healthz,
         pages::openapi_json,
         pages::metrics,
     ),
     components(responses(schemas::InternalError, schemas::PayloadTooLarge)),
-    modifiers(&SecuritySchemes, &CommonResponses, &OptionalBodies),
+    modifiers(&SecuritySchemes, &CommonResponses, &OptionalBodies, &OperatorSessions),
     tags(
         (name = "Referral Partner API", description = "`/referral-api`: for referral partners, authenticated with the partner's `XApiKey`."),
         (name = "Customer API", description = "`/customer-api`: a client's cases, authenticated with the client's `XApiKey` or a bearer token minted by its partner through `POST /referral-api/oauth/token`."),
-        (name = "Operator API", description = "`/admin-api/v1`: the platform operator, authenticated with the operator bearer token. Bodies refuse properties they do not know (400 naming each), except the case object of operator case creation, which keeps them."),
+        (name = "Operator API", description = "`/admin-api/v1`: the platform operator, authenticated with the operator bearer token (every right) or, without an `Authorization` header, the session cookie of a signed-in operator (an `admin` may do everything, a `viewer` only GET: 403 `RoleForbids`; a session's change must be sent as `application/json`, or `text/csv` for the ECB file, else 403 `CsrfRefused`). Bodies refuse properties they do not know (400 naming each), except the case object of operator case creation, which keeps them."),
         (name = "Hosted pages", description = "Partner-branded HTML pages for clients: onboarding with agreement signing, and link approval. The id or token in the URL is the credential; forms work without JavaScript. Also the platform's sign-in by e-mail (`/login`) and the session pages (`/account`, `/logout`), whose credential is the session cookie."),
         (name = "Service", description = "Health and this document."),
     )
@@ -183,6 +186,42 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every Operator API operation also takes an operator's session (the `OperatorSession`
+/// cookie), and every one that is not a GET answers 403 to a session that may not make it.
+struct OperatorSessions;
+
+impl Modify for OperatorSessions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "OperatorSession",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "refshare_session",
+                "The session cookie of a signed-in operator (`__Host-refshare_session` in `production`), acting as that operator (chosen on `/account`, or its only account). Used only when no `Authorization` header is sent.",
+            ))),
+        );
+        let forbidden = RefOr::T(
+            ResponseBuilder::new()
+                .description("With a session only: `RoleForbids` (a `viewer` changes nothing), or `CsrfRefused` (a change not sent as `application/json` or `text/csv`). Nothing was changed.")
+                .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+                .build(),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/admin-api/v1/") {
+                continue;
+            }
+            let session = || SecurityRequirement::new("OperatorSession", Vec::<String>::new());
+            if let Some(op) = item.get.as_mut() {
+                op.security.get_or_insert_with(Vec::new).push(session());
+            }
+            for op in [item.put.as_mut(), item.post.as_mut(), item.delete.as_mut(), item.patch.as_mut()].into_iter().flatten() {
+                op.security.get_or_insert_with(Vec::new).push(session());
+                op.responses.responses.entry("403".into()).or_insert_with(|| forbidden.clone());
+            }
+        }
     }
 }
 

@@ -1534,6 +1534,25 @@ pub enum PersonStatus {
     Disabled,
 }
 
+/// `status` a change may ask for: `disabled`, or `active` (re-enable).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum PersonStatusChange {
+    Active,
+    Disabled,
+}
+
+/// `PATCH` of a partner user or an operator: what is given changes. Other properties are
+/// refused (400). `role` is a partner user's role (`admin` / `member`) or an operator's
+/// (`admin` / `viewer`).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PersonChangeRequest {
+    #[schema(example = "member")]
+    pub role: Option<String>,
+    pub status: Option<PersonStatusChange>,
+}
+
 /// `POST /admin-api/v1/partners/{id}/users`. Other properties are refused (400).
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]

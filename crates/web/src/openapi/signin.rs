@@ -25,6 +25,17 @@ pub struct LoginCodeForm {
     pub csrf: String,
 }
 
+/// "Continue as …" on `/account` (`application/x-www-form-urlencoded`).
+#[derive(ToSchema)]
+pub struct ChooseAccountForm {
+    /// `client_user`, `partner_user` or `operator`.
+    pub kind: String,
+    /// The user's or operator's id.
+    pub id: String,
+    /// The token from the page's hidden input.
+    pub csrf: String,
+}
+
 /// A form with only its CSRF token (`application/x-www-form-urlencoded`).
 #[derive(ToSchema)]
 pub struct CsrfForm {
@@ -108,13 +119,30 @@ pub(super) fn login_code() {}
     get,
     path = "/account",
     tag = "Hosted pages",
-    summary = "The signed-in person's page: where they can go",
+    summary = "The signed-in person's page: their accounts and the current one",
+    description = "Lists every account of the address (client user: the company; partner user: the partner and role; operator: the role), none disabled, and which one the session acts as. With exactly one it is chosen at sign-in; with several each has a \"Continue as …\" button. The choice is checked on every request: a disabled or removed account stops being chosen.",
     responses(
         (status = 200, description = "The page (needs the session cookie).", body = String, content_type = "text/html"),
         (status = 303, description = "No live session: on to `/login`."),
     )
 )]
 pub(super) fn account() {}
+
+#[utoipa::path(
+    post,
+    path = "/account/choose",
+    tag = "Hosted pages",
+    summary = "Continue as one of the address's accounts",
+    description = "Stores the account on the session; the Operator API accepts the session when it acts as an operator.",
+    request_body(content = ChooseAccountForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Chosen; back to `/account` (or no live session: on to `/login`)."),
+        (status = 403, description = "CSRF token missing or not the session's; nothing was done.", body = String, content_type = "text/html"),
+        (status = 404, description = "Not an account of this address (or a disabled one).", body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) fn account_choose() {}
 
 #[utoipa::path(
     post,

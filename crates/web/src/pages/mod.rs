@@ -67,5 +67,6 @@ pub fn routes() -> Router<App> {
         .route("/login/code", post(signin::code))
         .route("/login/{secret}", get(signin::confirm_page).post(signin::confirm))
         .route("/account", get(signin::account))
+        .route("/account/choose", post(signin::choose))
         .route("/logout", post(signin::logout))
 }

@@ -1,7 +1,8 @@
 //! Sign-in by e-mail and the session pages, in the platform's neutral layout:
 //! `GET/POST /login` (ask for a mail), `GET/POST /login/{secret}` (confirm button: the
 //! POST signs in, so mail scanners fetching the link use nothing), `POST /login/code`
-//! (address and code), `GET /account` and `POST /logout`.
+//! (address and code), `GET /account` (every account of the address; with more than one,
+//! a "Continue as …" button each, `POST /account/choose`) and `POST /logout`.
 //!
 //! Cookies (axum-extra's jar): the session's random id, and before sign-in a random
 //! pre-session value that binds the forms' CSRF tokens to this browser. Both `HttpOnly`,
@@ -221,9 +222,50 @@ pub async fn code(State(app): State<App>, jar: CookieJar, PageForm(f): PageForm<
     }
 }
 
-fn account_line(a: &Account) -> Markup {
+/// What an account is, in words: "Acme Ltd — client user Ann".
+fn account_label(a: &Account) -> String {
     match a {
-        Account::ClientUser(u) => html! { li { (u.company_name) " — as " (u.user_name) " (client)" } },
+        Account::ClientUser(u) => format!("{} — client user {}", u.company_name, u.user_name),
+        Account::PartnerUser(u) => format!("{} — partner {} {}", u.partner_name, u.role, u.user_name),
+        Account::Operator(o) => format!("Platform operator ({}) {}", o.role, o.name),
+    }
+}
+
+/// Where the chosen account works today. The client web app and the Partner Dashboard
+/// come with later issues; the page says so rather than linking nowhere.
+fn destination(a: &Account) -> Markup {
+    match a {
+        Account::ClientUser(_) => html! {
+            p { "The client web app is not available yet. Agreements and link requests are answered from the links in your e-mails." }
+        },
+        Account::PartnerUser(_) => html! {
+            p { "The Partner Dashboard is not available yet. Your team's integration uses the Referral API with the partner's API key." }
+        },
+        Account::Operator(o) => html! {
+            p {
+                "The operator console is not available yet. In this browser session you can use the Operator API under "
+                code { "/admin-api/v1" }
+                @if o.role.may_change() { " (read and change)." } @else { " (read only: your role is " (o.role) ")." }
+            }
+        },
+    }
+}
+
+fn account_item(app: &App, session: &Session, a: &Account, several: bool) -> Markup {
+    let current = session.chosen.as_ref() == Some(a);
+    html! {
+        li {
+            (account_label(a))
+            @if current { " " strong { "(current)" } }
+            @else if several {
+                form method="post" action="/account/choose" {
+                    (csrf_field(app, session.csrf_binding(), "/account/choose"))
+                    input type="hidden" name="kind" value=(a.kind().as_str());
+                    input type="hidden" name="id" value=(a.id().to_string());
+                    button type="submit" { "Continue as " (account_label(a)) }
+                }
+            }
+        }
     }
 }
 
@@ -243,8 +285,19 @@ pub async fn account(State(app): State<App>, jar: CookieJar) -> Response {
         @if accounts.is_empty() {
             p { "This address has no access to any account right now." }
         } @else {
-            h2 { "Where you can go" }
-            ul { @for a in &accounts { (account_line(a)) } }
+            @match &session.chosen {
+                Some(a) => {
+                    h2 { "Current account" }
+                    p { "You act as " strong { (account_label(a)) } "." }
+                    (destination(a))
+                }
+                None => {
+                    h2 { "Choose an account" }
+                    p { "This address has several accounts. Choose the one to continue as." }
+                }
+            }
+            h2 { "Your accounts" }
+            ul { @for a in &accounts { (account_item(&app, &session, a, accounts.len() > 1)) } }
         }
         form method="post" action="/logout" {
             (csrf_field(&app, session.csrf_binding(), "/logout"))
@@ -252,6 +305,32 @@ pub async fn account(State(app): State<App>, jar: CookieJar) -> Response {
         }
     };
     platform_page(StatusCode::OK, "Your account", body)
+}
+
+#[derive(Deserialize)]
+pub struct ChooseForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// "Continue as …": the session acts as the chosen account; back to `/account`.
+pub async fn choose(State(app): State<App>, jar: CookieJar, PageForm(f): PageForm<ChooseForm>) -> Response {
+    let session = match current_session(&app, &jar).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Redirect::to("/login").into_response(),
+        Err(e) => return error_page(e),
+    };
+    if let Err(e) = app.check_form_token(Some(session.csrf_binding()), "/account/choose", &f.csrf) {
+        return refusal(e);
+    }
+    match app.choose_account(&session, &f.kind, &f.id).await {
+        Ok(_) => Redirect::to("/account").into_response(),
+        Err(e) => error_page(e),
+    }
 }
 
 pub async fn logout(State(app): State<App>, jar: CookieJar, PageForm(f): PageForm<CsrfOnly>) -> Response {

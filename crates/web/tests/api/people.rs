@@ -12,6 +12,8 @@ crate::both_backends!(
     partner_user_input_is_checked,
     operators_are_added_listed_and_unique,
     a_new_client_cannot_name_one_address_twice,
+    partner_users_change_role_and_status,
+    operators_change_role_and_status,
 );
 
 fn fields(r: &Resp) -> Vec<String> {
@@ -193,4 +195,67 @@ async fn a_new_client_cannot_name_one_address_twice(t: TestApp) {
     let r = t.partner(&key, "POST", "/clients", Some(body)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert_eq!(fields(&r), ["users[1].email"], "{}", r.text);
+}
+
+async fn partner_users_change_role_and_status(t: TestApp) {
+    let (p1, _) = t.new_partner("Ledgerly").await;
+    let (p2, _) = t.new_partner("Bookwise").await;
+    let r = t
+        .admin("POST", &format!("/partners/{p1}/users"), Some(json!({"email": "ann@ledgerly.test", "name": "Ann", "role": "member"})))
+        .await;
+    let uid = r.body["id"].as_str().unwrap().to_string();
+    let path = format!("/partners/{p1}/users/{uid}");
+
+    let r = t.admin("PATCH", &path, Some(json!({"role": "admin"}))).await;
+    assert_eq!((r.status, &r.body["role"], &r.body["status"]), (StatusCode::OK, &json!("admin"), &json!("invited")), "{}", r.text);
+    let r = t.admin("PATCH", &path, Some(json!({"status": "disabled"}))).await;
+    assert_eq!((&r.body["role"], &r.body["status"]), (&json!("admin"), &json!("disabled")), "{}", r.text);
+    let r = t.admin("GET", &format!("/partners/{p1}/users"), None).await;
+    assert_eq!(r.body["users"][0]["status"], "disabled", "stored: {}", r.text);
+
+    // Bad input, each field named; unknown properties refused; nothing changes.
+    let r = t.admin("PATCH", &path, Some(json!({"role": "owner", "status": "invited"}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(fields(&r), ["role", "status"]);
+    let r = t.admin("PATCH", &path, Some(json!({"status": "active", "email": "x@y.test"}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // Another partner's user, or an unknown one: 404, nothing changes.
+    let r = t.admin("PATCH", &format!("/partners/{p2}/users/{uid}"), Some(json!({"status": "active"}))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = t.admin("PATCH", &format!("/partners/{p1}/users/{}", uuid::Uuid::new_v4()), Some(json!({"status": "active"}))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = t.admin("GET", &format!("/partners/{p1}/users"), None).await;
+    assert_eq!(r.body["users"][0]["status"], "disabled", "{}", r.text);
+
+    // Re-enabled without ever signing in: `invited`. A change to nothing is not audited.
+    let r = t.admin("PATCH", &path, Some(json!({"status": "active"}))).await;
+    assert_eq!(r.body["status"], "invited", "{}", r.text);
+    let r = t.admin("PATCH", &path, Some(json!({"status": "active", "role": "admin"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let entries = audit_actions(&t, "partner", &p1, "partner.user_changed").await;
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    assert_eq!(entries[1]["detail"]["from"], json!({"role": "admin", "status": "invited"}));
+    assert_eq!(entries[1]["detail"]["to"], json!({"role": "admin", "status": "disabled"}));
+    assert_eq!((&entries[1]["actor"], &entries[1]["detail"]["userId"]), (&json!("operator"), &json!(uid)));
+}
+
+async fn operators_change_role_and_status(t: TestApp) {
+    let r = t.admin("POST", "/operators", Some(json!({"email": "vera@platform.test", "name": "Vera"}))).await;
+    let oid = r.body["id"].as_str().unwrap().to_string();
+    let r = t.admin("PATCH", &format!("/operators/{oid}"), Some(json!({"role": "admin", "status": "disabled"}))).await;
+    assert_eq!((r.status, &r.body["role"], &r.body["status"]), (StatusCode::OK, &json!("admin"), &json!("disabled")), "{}", r.text);
+    let r = t.admin("GET", "/operators", None).await;
+    assert_eq!((&r.body["operators"][0]["role"], &r.body["operators"][0]["status"]), (&json!("admin"), &json!("disabled")));
+    let r = t.admin("PATCH", &format!("/operators/{oid}"), Some(json!({"role": "member"}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(fields(&r), ["role"]);
+    let r = t.admin("PATCH", &format!("/operators/{}", uuid::Uuid::new_v4()), Some(json!({"status": "active"}))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = t.admin("PATCH", "/operators/not-a-uuid", Some(json!({"status": "active"}))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = t.admin("PATCH", &format!("/operators/{oid}"), Some(json!({"status": "active"}))).await;
+    assert_eq!(r.body["status"], "invited", "never signed in: {}", r.text);
+    let entries = audit_actions(&t, "operator", &oid, "operator.changed").await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[0]["detail"]["to"], json!({"role": "admin", "status": "disabled"}));
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use refshare_app::Environment;
+use serde_json::json;
 use tower::ServiceExt;
 
 use crate::harness::TestApp;
@@ -26,6 +27,15 @@ crate::both_backends!(
     session_ends_when_idle,
     session_ends_after_twelve_hours,
     logout_revokes_the_session,
+    a_partner_user_signs_in_and_sees_its_partner_and_role,
+    an_operator_signs_in_and_reaches_the_operator_api,
+    a_person_with_three_accounts_chooses_one,
+    a_disabled_partner_user_gets_no_mail,
+    a_disabled_chosen_account_loses_access,
+    a_viewer_session_reads_and_changes_nothing,
+    an_admin_session_changes_and_is_audited_by_name,
+    the_operator_api_without_an_operator_session_is_401,
+    the_partner_permission_guard_follows_the_role,
 );
 
 const MINUTE: i64 = 60_000;
@@ -108,6 +118,24 @@ impl Browser {
     async fn account(&mut self, t: &TestApp) -> Page {
         self.get(t, "/account").await
     }
+
+    /// An Operator API request with this browser's cookies (no token); a body is sent as
+    /// JSON.
+    async fn api(&mut self, t: &TestApp, method: &str, path: &str, body: Option<serde_json::Value>) -> (StatusCode, serde_json::Value) {
+        let req = Request::builder().method(method).uri(format!("/admin-api/v1{path}"));
+        let page = match body {
+            Some(v) => self.send(t, req.header("content-type", "application/json"), Body::from(v.to_string())).await,
+            None => self.send(t, req, Body::empty()).await,
+        };
+        (page.status, serde_json::from_str(&page.text).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Presses "Continue as …" for the account whose hidden `id` is `id`.
+    async fn choose(&mut self, t: &TestApp, kind: &str, id: &str) -> Page {
+        let account = self.account(t).await;
+        let csrf = account.csrf("/account/choose");
+        self.post(t, "/account/choose", &[("csrf", &csrf), ("kind", kind), ("id", id)]).await
+    }
 }
 
 /// The sign-in mails to `to`, newest first.
@@ -133,11 +161,38 @@ async fn client_with_user(t: &TestApp) -> uuid::Uuid {
 
 /// Signs `b` in as ann@acme.test through the mailed link.
 async fn sign_in(t: &TestApp, b: &mut Browser) {
-    let sent = b.ask(t, "ann@acme.test").await;
+    sign_in_as(t, b, "ann@acme.test").await
+}
+
+/// Signs `b` in as `email` through the mailed link.
+async fn sign_in_as(t: &TestApp, b: &mut Browser, email: &str) {
+    let sent = b.ask(t, email).await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
-    let (link, _) = latest(t, "ann@acme.test").await;
+    let (link, _) = latest(t, email).await;
     let done = b.follow(t, &link).await;
     assert_eq!((done.status, done.location.as_deref()), (StatusCode::SEE_OTHER, Some("/account")), "{}", done.text);
+}
+
+/// Adds a user to the partner (by the operator token); returns its id.
+async fn partner_user(t: &TestApp, partner_id: &str, email: &str, role: &str) -> String {
+    let r =
+        t.admin("POST", &format!("/partners/{partner_id}/users"), Some(json!({"email": email, "name": "Ann Person", "role": role}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+/// Adds an operator (by the operator token); returns its id.
+async fn operator(t: &TestApp, email: &str, role: &str) -> String {
+    let r = t.admin("POST", "/operators", Some(json!({"email": email, "name": "Ann Operator", "role": role}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+/// The audit entries with this action.
+async fn audit_entries(t: &TestApp, action: &str) -> Vec<serde_json::Value> {
+    let r = t.admin("GET", &format!("/audit?action={action}"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["entries"].as_array().unwrap().clone()
 }
 
 async fn signin_by_mailed_link_opens_a_session(t: TestApp) {
@@ -379,4 +434,245 @@ async fn production_masks_the_secret_and_uses_host_cookies() {
     let stored = tx.notifications(Some("ann@acme.test"), Some("sign_in"), 10).await.unwrap();
     assert_eq!(stored[0].status, "outbox");
     assert_eq!(stored[0].sealed_body, None, "the sealed text is dropped once the mail is settled");
+}
+
+async fn a_partner_user_signs_in_and_sees_its_partner_and_role(t: TestApp) {
+    let (pid, _) = t.new_partner("Ledgerly").await;
+    let uid = partner_user(&t, &pid, "Ann@Ledgerly.test", "admin").await;
+    let mut b = Browser::default();
+    sign_in_as(&t, &mut b, "ann@ledgerly.test").await;
+    let page = b.account(&t).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Ledgerly — partner admin Ann Person"), "the partner and the role: {}", page.text);
+    assert!(page.text.contains("(current)"), "the only account is chosen: {}", page.text);
+    assert!(!page.text.contains("Continue as"), "nothing to choose: {}", page.text);
+    assert!(page.text.contains("Partner Dashboard is not available yet"), "{}", page.text);
+    // Signing in made the user active, with the time.
+    let r = t.admin("GET", &format!("/partners/{pid}/users"), None).await;
+    let me = r.body["users"].as_array().unwrap().iter().find(|u| u["id"] == uid.as_str()).unwrap().clone();
+    assert_eq!(me["status"], "active", "{me}");
+    assert!(me["lastSignInAt"].is_string(), "{me}");
+    // A partner user is no operator.
+    assert_eq!(b.api(&t, "GET", "/partners", None).await.0, StatusCode::UNAUTHORIZED);
+}
+
+async fn an_operator_signs_in_and_reaches_the_operator_api(t: TestApp) {
+    let oid = operator(&t, "ada@platform.test", "admin").await;
+    let mut b = Browser::default();
+    assert_eq!(b.api(&t, "GET", "/operators", None).await.0, StatusCode::UNAUTHORIZED, "not signed in yet");
+    sign_in_as(&t, &mut b, "ada@platform.test").await;
+    let page = b.account(&t).await;
+    assert!(page.text.contains("Platform operator (admin) Ann Operator") && page.text.contains("(current)"), "{}", page.text);
+    let (status, body) = b.api(&t, "GET", "/operators", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let me = body["operators"].as_array().unwrap().iter().find(|o| o["id"] == oid.as_str()).unwrap().clone();
+    assert_eq!(me["status"], "active", "{me}");
+    assert!(me["lastSignInAt"].is_string(), "{me}");
+}
+
+async fn a_person_with_three_accounts_chooses_one(t: TestApp) {
+    let (client_id, _) = t.direct_client("Acme Ltd", "ann@acme.test").await;
+    let (pid, _) = t.new_partner("Ledgerly").await;
+    let uid = partner_user(&t, &pid, "ann@acme.test", "member").await;
+    let oid = operator(&t, "ANN@acme.test", "admin").await;
+    let mut b = Browser::default();
+    sign_in(&t, &mut b).await;
+    let page = b.account(&t).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    for line in ["Acme Ltd — client user Owner Person", "Ledgerly — partner member Ann Person", "Platform operator (admin) Ann Operator"]
+    {
+        assert!(page.text.contains(line), "{line}: {}", page.text);
+    }
+    assert_eq!(page.text.matches("Continue as").count(), 3, "{}", page.text);
+    assert!(!page.text.contains("(current)") && page.text.contains("Choose an account"), "{}", page.text);
+    assert_eq!(b.api(&t, "GET", "/operators", None).await.0, StatusCode::UNAUTHORIZED, "the operator is not chosen yet");
+
+    // A choice without the session's CSRF token, or of an account the address does not
+    // have, changes nothing.
+    let r = b.post(&t, "/account/choose", &[("kind", "operator"), ("id", &oid)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let stranger = operator(&t, "eve@platform.test", "admin").await;
+    let r = b.choose(&t, "operator", &stranger).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = b.choose(&t, "partner_user", &oid).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "kind and id must match: {}", r.text);
+    assert_eq!(b.api(&t, "GET", "/operators", None).await.0, StatusCode::UNAUTHORIZED);
+
+    let r = b.choose(&t, "operator", &oid).await;
+    assert_eq!((r.status, r.location.as_deref()), (StatusCode::SEE_OTHER, Some("/account")), "{}", r.text);
+    let page = b.account(&t).await;
+    assert!(page.text.contains("You act as <strong>Platform operator (admin) Ann Operator</strong>"), "{}", page.text);
+    assert_eq!(page.text.matches("Continue as").count(), 2, "the other two: {}", page.text);
+    assert_eq!(b.api(&t, "GET", "/operators", None).await.0, StatusCode::OK);
+
+    let r = b.choose(&t, "partner_user", &uid).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(b.account(&t).await.text.contains("You act as <strong>Ledgerly — partner member Ann Person</strong>"));
+    assert_eq!(b.api(&t, "GET", "/operators", None).await.0, StatusCode::UNAUTHORIZED, "a partner user is no operator");
+    let r = b.choose(&t, "client_user", &client_user_id(&t, &client_id).await).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(b.account(&t).await.text.contains("client web app is not available yet"));
+
+    let chosen = audit_entries(&t, "session.account_chosen").await;
+    assert_eq!(
+        chosen.iter().map(|e| e["detail"]["accountKind"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["operator", "partner_user", "client_user"],
+        "{chosen:?}"
+    );
+    assert_eq!(chosen[0]["actor"], "email:ann@acme.test");
+}
+
+/// The id of the client's first user.
+async fn client_user_id(t: &TestApp, client_id: &str) -> String {
+    let mut tx = t.app.store.begin().await.unwrap();
+    tx.client_users(client_id.parse().unwrap()).await.unwrap().remove(0).id.to_string()
+}
+
+async fn a_disabled_partner_user_gets_no_mail(t: TestApp) {
+    let (pid, _) = t.new_partner("Ledgerly").await;
+    let uid = partner_user(&t, &pid, "ann@ledgerly.test", "member").await;
+    let r = t.admin("PATCH", &format!("/partners/{pid}/users/{uid}"), Some(json!({"status": "disabled"}))).await;
+    assert_eq!((r.status, &r.body["status"]), (StatusCode::OK, &json!("disabled")), "{}", r.text);
+    let mut b = Browser::default();
+    let disabled = b.ask(&t, "ann@ledgerly.test").await;
+    let unknown = b.ask(&t, "nobody@ledgerly.test").await;
+    assert_eq!((disabled.status, &disabled.text), (unknown.status, &unknown.text), "the same neutral answer");
+    assert!(mails(&t, "ann@ledgerly.test").await.is_empty(), "no mail to a disabled user");
+    // Re-enabled: never signed in, so `invited` again, and mail flows.
+    let r = t.admin("PATCH", &format!("/partners/{pid}/users/{uid}"), Some(json!({"status": "active"}))).await;
+    assert_eq!((r.status, &r.body["status"]), (StatusCode::OK, &json!("invited")), "{}", r.text);
+    b.ask(&t, "ann@ledgerly.test").await;
+    assert_eq!(mails(&t, "ann@ledgerly.test").await.len(), 1);
+}
+
+async fn a_disabled_chosen_account_loses_access(t: TestApp) {
+    client_with_user(&t).await;
+    let oid = operator(&t, "ann@acme.test", "admin").await;
+    let mut b = Browser::default();
+    sign_in(&t, &mut b).await;
+    assert_eq!(b.choose(&t, "operator", &oid).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.api(&t, "GET", "/partners", None).await.0, StatusCode::OK);
+
+    let r = t.admin("PATCH", &format!("/operators/{oid}"), Some(json!({"status": "disabled"}))).await;
+    assert_eq!((r.status, &r.body["status"]), (StatusCode::OK, &json!("disabled")), "{}", r.text);
+    let (status, body) = b.api(&t, "GET", "/partners", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "disabled at once, in a live session: {body}");
+    let (status, _) = b.api(&t, "POST", "/partners", Some(json!({"companyName": "Nope", "contactEmail": "n@nope.test"}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let page = b.account(&t).await;
+    assert!(!page.text.contains("Platform operator"), "the disabled account is gone: {}", page.text);
+    assert!(page.text.contains("You act as <strong>Acme Ltd — client user"), "the one left is current: {}", page.text);
+
+    // Re-enabled: it signed in before, so `active`; the stored choice counts again.
+    let r = t.admin("PATCH", &format!("/operators/{oid}"), Some(json!({"status": "active"}))).await;
+    assert_eq!((r.status, &r.body["status"]), (StatusCode::OK, &json!("active")), "{}", r.text);
+    assert_eq!(b.api(&t, "GET", "/partners", None).await.0, StatusCode::OK);
+}
+
+async fn a_viewer_session_reads_and_changes_nothing(t: TestApp) {
+    let (pid, _) = t.new_partner("Ledgerly").await;
+    let uid = partner_user(&t, &pid, "bob@ledgerly.test", "member").await;
+    let oid = operator(&t, "vera@platform.test", "viewer").await;
+    let mut b = Browser::default();
+    sign_in_as(&t, &mut b, "vera@platform.test").await;
+    assert!(b.account(&t).await.text.contains("read only"));
+    let (status, body) = b.api(&t, "GET", "/partners", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["partners"].as_array().unwrap().len(), 1);
+    assert_eq!(b.api(&t, "GET", &format!("/partners/{pid}/users"), None).await.0, StatusCode::OK);
+
+    let (status, body) = b.api(&t, "POST", "/partners", Some(json!({"companyName": "Bookwise", "contactEmail": "b@bookwise.test"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!((&body["error"], &body["businessErrors"][0]["type"]), (&json!("RoleForbids"), &json!("RoleForbids")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("viewer"), "{body}");
+    let (status, body) = b.api(&t, "DELETE", &format!("/partners/{pid}/users/{uid}"), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = b.api(&t, "PATCH", &format!("/operators/{oid}"), Some(json!({"role": "admin"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot promote itself");
+
+    let partners = t.admin("GET", "/partners", None).await;
+    assert_eq!(partners.body["partners"].as_array().unwrap().len(), 1, "no partner was created");
+    let users = t.admin("GET", &format!("/partners/{pid}/users"), None).await;
+    assert_eq!(users.body["users"].as_array().unwrap().len(), 1, "the user is still there");
+    let ops = t.admin("GET", "/operators", None).await;
+    assert_eq!(ops.body["operators"][0]["role"], "viewer");
+}
+
+async fn an_admin_session_changes_and_is_audited_by_name(t: TestApp) {
+    let oid = operator(&t, "ada@platform.test", "admin").await;
+    let mut b = Browser::default();
+    sign_in_as(&t, &mut b, "ada@platform.test").await;
+    let (status, body) = b.api(&t, "POST", "/partners", Some(json!({"companyName": "Ledgerly", "contactEmail": "l@ledgerly.test"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let pid = body["id"].as_str().unwrap().to_string();
+
+    // A change with the cookie but without a JSON content type (what a cross-site form
+    // or a body-less simple request would send) is refused and changes nothing.
+    let form = Request::builder().method("POST").uri(format!("/admin-api/v1/partners/{pid}/api-keys"));
+    let r = b.send(&t, form.header("content-type", "application/x-www-form-urlencoded"), Body::empty()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("CsrfRefused"), "{}", r.text);
+    let bare = Request::builder().method("DELETE").uri(format!("/admin-api/v1/partners/{pid}/api-keys/{}", uuid::Uuid::new_v4()));
+    assert_eq!(b.send(&t, bare, Body::empty()).await.status, StatusCode::FORBIDDEN);
+    let keys = t.admin("GET", &format!("/partners/{pid}/api-keys"), None).await;
+    assert_eq!(keys.body["apiKeys"].as_array().unwrap().len(), 1, "only the first key: {}", keys.text);
+    let json_post =
+        Request::builder().method("POST").uri(format!("/admin-api/v1/partners/{pid}/api-keys")).header("content-type", "application/json");
+    assert_eq!(b.send(&t, json_post, Body::empty()).await.status, StatusCode::CREATED, "a JSON request may");
+
+    let created = audit_entries(&t, "partner.created").await;
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0]["actor"], format!("operator:{oid}:ada@platform.test"), "the session's operator is named");
+    // The token stays `operator`.
+    t.new_partner("Bookwise").await;
+    let created = audit_entries(&t, "partner.created").await;
+    assert_eq!(created[1]["actor"], "operator");
+}
+
+async fn the_operator_api_without_an_operator_session_is_401(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    let (status, body) = b.api(&t, "GET", "/partners", None).await;
+    assert_eq!((status, &body["error"]), (StatusCode::UNAUTHORIZED, &json!("Unauthorized")), "{body}");
+    sign_in(&t, &mut b).await;
+    assert_eq!(b.api(&t, "GET", "/partners", None).await.0, StatusCode::UNAUTHORIZED, "a client user's session");
+    let (status, _) = b.api(&t, "POST", "/partners", Some(json!({"companyName": "X", "contactEmail": "x@x.test"}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // An operator's session that ended.
+    operator(&t, "ada@platform.test", "admin").await;
+    let mut ada = Browser::default();
+    sign_in_as(&t, &mut ada, "ada@platform.test").await;
+    assert_eq!(ada.api(&t, "GET", "/partners", None).await.0, StatusCode::OK);
+    t.app.advance_test_clock(31 * MINUTE).await.unwrap();
+    assert_eq!(ada.api(&t, "GET", "/partners", None).await.0, StatusCode::UNAUTHORIZED, "idle too long");
+    // A wrong token is 401 even with a good cookie: the token, when sent, decides.
+    let mut ada = Browser::default();
+    sign_in_as(&t, &mut ada, "ada@platform.test").await;
+    let req = Request::builder().uri("/admin-api/v1/partners").header("authorization", "Bearer wrong");
+    assert_eq!(ada.send(&t, req, Body::empty()).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.admin("GET", "/partners", None).await.status, StatusCode::OK, "the token is unchanged");
+}
+
+async fn the_partner_permission_guard_follows_the_role(t: TestApp) {
+    use refshare_core::people::PartnerPermission;
+    let (p1, _) = t.new_partner("Ledgerly").await;
+    let (p2, _) = t.new_partner("Bookwise").await;
+    let (p1, p2): (uuid::Uuid, uuid::Uuid) = (p1.parse().unwrap(), p2.parse().unwrap());
+    let mut sessions = Vec::new();
+    for (email, role) in [("mia@ledgerly.test", "member"), ("ann@ledgerly.test", "admin")] {
+        partner_user(&t, &p1.to_string(), email, role).await;
+        let mut b = Browser::default();
+        sign_in_as(&t, &mut b, email).await;
+        let cookie = b.cookies["refshare_session"].clone();
+        sessions.push(t.app.session(&cookie).await.unwrap().expect("a live session"));
+    }
+    let (member, admin) = (&sessions[0], &sessions[1]);
+    assert!(t.app.require_partner_permission(member, p1, PartnerPermission::Read).is_ok());
+    let refused = t.app.require_partner_permission(member, p1, PartnerPermission::ManageTeam).unwrap_err();
+    assert_eq!(refshare_web::error::classify(&refused), (StatusCode::FORBIDDEN, "RoleForbids"), "{refused}");
+    for p in [PartnerPermission::ManageTeam, PartnerPermission::ManageKeys, PartnerPermission::ManageWebhooks] {
+        assert!(t.app.require_partner_permission(admin, p1, p).is_ok(), "{p:?}");
+    }
+    let elsewhere = t.app.require_partner_permission(admin, p2, PartnerPermission::Read).unwrap_err();
+    assert_eq!(refshare_web::error::status_of(&elsewhere), StatusCode::NOT_FOUND, "another partner is invisible");
 }
