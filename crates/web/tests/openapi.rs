@@ -642,7 +642,7 @@ async fn operations_are_tagged_and_uniquely_named() {
             p if p.starts_with("/customer-api/") => "Customer API",
             p if p.starts_with("/admin-api/v1/") => "Operator API",
             p if p.starts_with("/onboarding/") || p.starts_with("/link-requests/") => "Hosted pages",
-            p if p.starts_with("/login") || p == "/account" || p == "/logout" => "Hosted pages",
+            p if p.starts_with("/login") || p == "/account" || p.starts_with("/account/") || p == "/logout" => "Hosted pages",
             _ => "Service",
         };
         assert_eq!(op_tags[0], expected, "{m} {path}: tag");
