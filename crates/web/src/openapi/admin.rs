@@ -375,7 +375,7 @@ pub(super) fn admin_missing_rates() {}
     params(
         ("entity" = Option<String>, Query, description = "Entity kind, e.g. `link`, `client`, `case`, `earning`, `payout`, `cp_invoice`, `partner_invoice`, `dispute`, `payment`, `partner` (also its users: `partner.user_added`, `partner.user_removed`), `operator`."),
         ("id" = Option<String>, Query, description = "Entity id."),
-        ("actor" = Option<String>, Query, description = "`operator`, `system`, `cli` (`refshare operator add`), `partner:<id>` or `client:<id>`."),
+        ("actor" = Option<String>, Query, description = "`operator` (the operator token), `operator:<id>:<email>` (a signed-in operator), `email:<address>` (sign-in and sessions), `system`, `cli` (`refshare operator add`), `partner:<id>` or `client:<id>`."),
         ("action" = Option<String>, Query, description = "e.g. `earning.stage_changed`, `dispute.resolved`."),
         ("page" = Option<u32>, Query, description = "1-based page (default 1)."),
         ("pageSize" = Option<u32>, Query, description = "Entries per page (default 100, at most 100)."),
