@@ -133,6 +133,10 @@ pub mod actor {
     pub fn client(id: uuid::Uuid) -> String {
         format!("client:{id}")
     }
+    /// A signed-in user of a client (consent on the hosted pages).
+    pub fn client_user(id: uuid::Uuid) -> String {
+        format!("client_user:{id}")
+    }
 }
 
 impl App {
