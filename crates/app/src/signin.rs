@@ -82,7 +82,6 @@ pub enum Account {
 impl Account {
     /// This account as a user of `client_id`, if it is one.
     pub fn client_user_of(&self, client_id: Uuid) -> Option<&ClientUserAccount> {
-        #[allow(unreachable_patterns)]
         match self {
             Account::ClientUser(u) if u.client_id == client_id => Some(u),
             _ => None,

@@ -10,7 +10,7 @@
 //! the same for every address.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use maud::{html, Markup};
 use refshare_app::signin::{Session, LINK_TTL_MINUTES};
@@ -20,7 +20,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::error_page;
-use super::signin::{code_form, csrf_field, current_session, pre_cookie};
+use super::signin::{code_form, csrf_field, current_session, platform_page, pre_cookie};
 
 /// Who the browser is for one client.
 pub enum Visitor {
@@ -115,16 +115,9 @@ pub fn sent(app: &App, binding: &str, company: &str) -> Markup {
 /// again): 429 beyond the per-IP limit, else the error page.
 pub fn signin_refusal(e: AppError) -> Response {
     match e {
-        e @ AppError::Signin(SigninError::TooManyRequests) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            super::layout::page(
-                "Sign in",
-                "refshare",
-                &serde_json::Value::Null,
-                html! { h1 { "Please wait a moment" } p.error { (e.to_string()) } },
-            ),
-        )
-            .into_response(),
+        e @ AppError::Signin(SigninError::TooManyRequests) => {
+            platform_page(StatusCode::TOO_MANY_REQUESTS, "Sign in", html! { h1 { "Please wait a moment" } p.error { (e.to_string()) } })
+        }
         e => error_page(e),
     }
 }

@@ -75,7 +75,7 @@ pub(super) fn csrf_field(app: &App, binding: &str, path: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(app.form_token(binding, path)); }
 }
 
-fn platform_page(status: StatusCode, title: &str, body: Markup) -> Response {
+pub(super) fn platform_page(status: StatusCode, title: &str, body: Markup) -> Response {
     (status, page(title, PLATFORM, &Value::Null, body)).into_response()
 }
 

@@ -29,6 +29,7 @@ crate::both_backends!(
     client_user_signs_with_the_code_and_the_signature_records_it,
     personal_link_in_the_approval_mail_signs_in_and_lands_on_the_request,
     personal_link_in_the_invitation_mail_lands_on_the_onboarding_page,
+    page_signin_has_the_login_limits,
 );
 
 /// A partner, a signed-up client Acme (user ann@acme.test) and another client Other
@@ -302,6 +303,23 @@ async fn personal_link_in_the_invitation_mail_lands_on_the_onboarding_page(t: Te
     let sig = t.app.store.begin().await.unwrap().client(acme).await.unwrap().unwrap().sdca.expect("signed");
     assert_eq!((sig.signer_user_id, sig.verified_by.as_deref()), (Some(user_id(&t, acme).await), Some("link")));
     assert_eq!(token_status(&t, &key).await, StatusCode::OK);
+}
+
+async fn page_signin_has_the_login_limits(mut t: TestApp) {
+    t.reconfigure(|c| c.signin_per_ip_per_minute = 2).await;
+    let (_, _, path) = link_request(&t).await;
+    let mut b = Jar::default();
+    let page = t.browse(&mut b, &path, None, &[]).await;
+    let action = format!("{path}/sign-in");
+    let csrf = form_csrf(&page.text, &action).unwrap();
+    for email in ["x@acme.test", "y@acme.test"] {
+        assert_eq!(t.browse(&mut b, &action, Some(&[("csrf", &csrf), ("email", email)]), &[]).await.status, StatusCode::OK);
+    }
+    let refused = t.browse(&mut b, &action, Some(&[("csrf", &csrf), ("email", "ann@acme.test")]), &[]).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.text);
+    assert_eq!(signin_mails(&t, "ann@acme.test").await, 0, "no mail beyond the per-IP limit");
+    let bad = t.browse(&mut Jar::default(), &path, None, &[]).await;
+    assert_eq!(bad.status, StatusCode::OK, "the page itself is not limited");
 }
 
 #[tokio::test]
