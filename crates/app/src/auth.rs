@@ -224,20 +224,3 @@ impl App {
         hex::encode(h.finalize())
     }
 }
-
-impl App {
-    /// The CSRF token a hosted page embeds in its form for `path`; forms without it are
-    /// refused. Bound to the page, derived from the server secret.
-    pub fn page_csrf_token(&self, path: &str) -> String {
-        let mut h = Sha256::new();
-        h.update(self.secret());
-        h.update(b"csrf:");
-        h.update(path.as_bytes());
-        hex::encode(&h.finalize()[..16])
-    }
-
-    /// Whether a submitted form token is the page's (constant-time comparison).
-    pub fn check_page_csrf(&self, path: &str, submitted: &str) -> bool {
-        digest_eq(submitted, &self.page_csrf_token(path))
-    }
-}

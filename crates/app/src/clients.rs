@@ -14,6 +14,7 @@ use crate::cases::{parse_case, CaseFailure, NewCase, Origin};
 use crate::error::ClientError;
 use crate::error::FieldError;
 use crate::notify::{self, kind};
+use crate::signin;
 use crate::views::{CaseResults, ClientCreated, ClientState, ClientsSummary};
 use crate::webhooks as wh;
 use crate::{actor, audit, App, AppError};
@@ -266,19 +267,31 @@ impl App {
             results.successful.push(self.insert_case(&mut tx, &new.record, nc, origin, true).await?);
         }
         if let Some(u) = new.users.iter().find(|u| u.is_onboarding_user) {
-            notify::enqueue(
+            // The invitation carries a personal sign-in link that lands on the page.
+            let page = self.onboarding_url(link.id);
+            let expires_at = now + chrono::Duration::days(signin::INVITATION_LINK_TTL_DAYS);
+            let personal = self.personal_signin_link(&mut tx, &u.email, &format!("/onboarding/{}", link.id), expires_at).await?;
+            let body = |personal: &str| {
+                format!(
+                    "Hello {},\n\n{} set up debt collection for {}. Review your company details and sign the agreement here:\n{}\n\n\
+                     You sign in with this e-mail address. Your personal link signs you in and opens the page (it works once, until {}):\n{}\n\n\
+                     Do not forward this e-mail: the personal link signs in as you.\n",
+                    u.name,
+                    partner.company_name,
+                    new.record.company_name,
+                    page,
+                    expires_at.format("%Y-%m-%d %H:%M UTC"),
+                    personal,
+                )
+            };
+            notify::enqueue_secret_related(
                 &mut tx,
                 self,
                 kind::ONBOARDING_INVITATION,
                 &u.email,
                 &format!("{} invites you to complete your onboarding", partner.company_name),
-                format!(
-                    "Hello {},\n\n{} set up debt collection for {}. Review your company details and sign the agreement here:\n{}\n",
-                    u.name,
-                    partner.company_name,
-                    new.record.company_name,
-                    self.onboarding_url(link.id)
-                ),
+                body(&personal),
+                body(&self.signin_link("********")),
                 Some(link.id.to_string()),
             )
             .await?;
@@ -338,8 +351,14 @@ impl App {
             status: LinkRequestStatus::Pending,
             decided_at: None,
         };
-        tx.insert_link_request(&LinkRequestRecord { request: request.clone(), token_hash: hash_secret(&token), cases_json, return_url })
-            .await?;
+        tx.insert_link_request(&LinkRequestRecord {
+            request: request.clone(),
+            token_hash: hash_secret(&token),
+            cases_json,
+            return_url,
+            decided_by_user_id: None,
+        })
+        .await?;
         let url = self.approval_url(&token);
         wh::enqueue_event(
             tx,
@@ -349,27 +368,40 @@ impl App {
             wh::outbox::client_data(tenant, client.id, serde_json::json!({"linkRequestId": id, "expiresAt": request.expires_at})),
         )
         .await?;
-        let to = tx
-            .client_users(client.id)
-            .await?
-            .into_iter()
-            .find(|u| u.is_onboarding_user)
-            .map(|u| u.email)
-            .or(client.support_email.clone())
-            .unwrap_or_default();
-        notify::enqueue(
+        // To the onboarding user (else another user) who can sign in; with a personal
+        // sign-in link that lands on the request. The support address alone gets the page.
+        let users = tx.client_users(client.id).await?;
+        let user = users.iter().find(|u| u.status != PersonStatus::Disabled);
+        let to = user.map(|u| u.email.clone()).or(client.support_email.clone()).unwrap_or_default();
+        let personal = match user {
+            Some(u) => Some(self.personal_signin_link(tx, &u.email, &format!("/link-requests/{token}"), request.expires_at).await?),
+            None => None,
+        };
+        let body = |personal: Option<&str>| {
+            let mut b = format!(
+                "{partner} asks to link your company account with it.\n\n\
+                 If you approve, {partner} may submit cases for you through its integration and earns a share of the platform's fee \
+                 only on the cases it submits; cases you create yourself stay yours. Nothing is linked unless a user of your company approves.\n\n\
+                 Approve or decline here (the request expires {expires}); you sign in with your e-mail address first:\n{url}\n",
+                partner = partner.company_name,
+                expires = request.expires_at.format("%Y-%m-%d %H:%M UTC"),
+            );
+            if let Some(p) = personal {
+                b.push_str(&format!(
+                    "\nYour personal link signs you in and opens the request (it works once, until the request expires):\n{p}\n\n\
+                     Do not forward this e-mail: the personal link signs in as you.\n"
+                ));
+            }
+            b
+        };
+        notify::enqueue_secret_related(
             tx,
             self,
             kind::LINK_APPROVAL_REQUEST,
             &to,
             &format!("{} asks to link your account", partner.company_name),
-            format!(
-                "{} would like to connect to your account with us. If you approve, {} earns a share of our fee on the cases it submits for you.\n\nApprove or decline here (the link expires {}):\n{}\n",
-                partner.company_name,
-                partner.company_name,
-                request.expires_at.format("%Y-%m-%d %H:%M UTC"),
-                url
-            ),
+            body(personal.as_deref()),
+            body(personal.as_ref().map(|_| self.signin_link("********")).as_deref()),
             Some(id.to_string()),
         )
         .await?;

@@ -198,6 +198,10 @@ pub enum LinkError {
     TenantIdTakenForRequest,
     #[error("This onboarding link is no longer valid.")]
     OnboardingLinkInvalid,
+    /// Consent (approve, decline, sign) came from a session that is not a user of the
+    /// client (SPEC §11); nothing changed.
+    #[error("Only a signed-in user of {company_name} can do this. Sign in with the address of one of its users.")]
+    NotClientUser { company_name: String },
     #[error("A {} link cannot become {}.", from.as_str(), to.as_str())]
     IllegalTransition { from: LinkStatus, to: LinkStatus },
     #[error("The client has another active link; archive it first.")]

@@ -160,6 +160,11 @@ pub mod actor {
             actor.to_string()
         }
     }
+
+    /// A signed-in user of a client (consent on the hosted pages).
+    pub fn client_user(id: uuid::Uuid) -> String {
+        format!("client_user:{id}")
+    }
 }
 
 impl App {

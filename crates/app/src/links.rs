@@ -1,5 +1,11 @@
 //! Link use cases: the hosted approval and onboarding pages, operator archive /
 //! unarchive / delete, and the expiry of link requests by the clock.
+//!
+//! Consent belongs to the client (SPEC §11): approving, declining and signing take the
+//! browser's [`Session`] and go ahead only when its address is a user of the request's or
+//! link's client ([`LinkError::NotClientUser`] otherwise, nothing changed). Holding the
+//! URL only shows the page and lets a visitor ask for a sign-in mail, which goes to that
+//! client's users alone ([`App::request_approval_signin`], [`App::request_onboarding_signin`]).
 
 use refshare_core::case::CaseSource;
 use refshare_core::link::{Link, LinkEvent, LinkRequestStatus, LinkStatus};
@@ -10,6 +16,7 @@ use crate::auth::hash_secret;
 use crate::cases::{parse_case, Origin};
 use crate::error::LinkError;
 use crate::notify::{self, kind};
+use crate::signin::{client_user_for_email, Session, SigninScope};
 use crate::webhooks as wh;
 use crate::{actor, audit, App, AppError};
 
@@ -33,6 +40,14 @@ pub struct OnboardingPage {
     pub return_url: Option<String>,
 }
 
+/// What a decision did, for the confirmation page.
+pub struct Decided {
+    pub page: ApprovalPage,
+    /// Stored cases created on approval, and those that could not be.
+    pub replayed_cases: usize,
+    pub failed_cases: usize,
+}
+
 /// The client's decision on a link request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -40,7 +55,7 @@ pub enum Decision {
     Decline,
 }
 
-/// Who signed, from where.
+/// Who signed, from where (the signer's user and verification come from the session).
 pub struct Signing {
     pub signer_name: String,
     pub accepted: bool,
@@ -58,13 +73,38 @@ impl App {
         Ok(ApprovalPage { request, partner, client, status })
     }
 
-    /// Approves or declines a link request (SPEC §4.5). Returns the page data afterwards.
-    pub async fn decide_link_request(&self, token: &str, decision: Decision) -> Result<ApprovalPage, AppError> {
+    /// The path of a request's approval page (where its sign-ins return to).
+    fn approval_path(token: &str) -> String {
+        format!("/link-requests/{token}")
+    }
+
+    /// The approval page's sign-in form: a mail only if `email` is a user of the request's
+    /// client, back to the page afterwards. Refused like the page when the request is no
+    /// longer pending.
+    pub async fn request_approval_signin(&self, token: &str, email: &str, ip: &str) -> Result<ApprovalPage, AppError> {
+        let page = self.approval_page(token).await?;
+        match page.status {
+            LinkRequestStatus::Pending => {}
+            LinkRequestStatus::Expired => return Err(LinkError::RequestExpired.into()),
+            LinkRequestStatus::Approved => return Err(LinkError::RequestApproved.into()),
+            LinkRequestStatus::Declined => return Err(LinkError::RequestDeclined.into()),
+        }
+        let scope = SigninScope { client_id: page.client.id, return_to: Self::approval_path(token) };
+        self.request_signin_scoped(email, ip, Some(&scope)).await?;
+        Ok(page)
+    }
+
+    /// Approves or declines a link request (SPEC §4.5) as the session's user of the
+    /// request's client. Returns the page data afterwards and what approval created.
+    pub async fn decide_link_request(&self, token: &str, decision: Decision, session: &Session) -> Result<Decided, AppError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let r = tx.link_request_by_token_hash(&hash_secret(token)).await?.ok_or(AppError::NotFound("link request"))?;
         let partner = tx.partner(r.request.partner_id).await?.ok_or(AppError::NotFound("partner"))?;
         let client = tx.client(r.request.client_id).await?.ok_or(AppError::NotFound("client"))?;
+        let Some(user) = client_user_for_email(&mut tx, &session.record.email_key, client.id).await? else {
+            return Err(LinkError::NotClientUser { company_name: client.company_name }.into());
+        };
         match r.request.status_at(now) {
             LinkRequestStatus::Pending => {}
             LinkRequestStatus::Expired => {
@@ -78,10 +118,13 @@ impl App {
             LinkRequestStatus::Approved => return Err(LinkError::RequestApproved.into()),
             LinkRequestStatus::Declined => return Err(LinkError::RequestDeclined.into()),
         }
-        let who = actor::client(client.id);
+        let who = actor::client_user(user.user_id);
+        let verified_by = session.record.verified_by.clone();
+        let (mut replayed, mut failed) = (0, Vec::new());
         match decision {
             Decision::Decline => {
                 tx.set_link_request_status(r.request.id, LinkRequestStatus::Declined, Some(now)).await?;
+                tx.set_link_request_decider(r.request.id, user.user_id).await?;
                 wh::enqueue_event(
                     &mut tx,
                     now,
@@ -100,8 +143,16 @@ impl App {
                     Some(r.request.id.to_string()),
                 )
                 .await?;
-                audit(&mut tx, now, &who, "link_request.declined", "link_request", &r.request.id.to_string(), serde_json::json!({}))
-                    .await?;
+                audit(
+                    &mut tx,
+                    now,
+                    &who,
+                    "link_request.declined",
+                    "link_request",
+                    &r.request.id.to_string(),
+                    serde_json::json!({"clientId": client.id, "verifiedBy": verified_by}),
+                )
+                .await?;
             }
             Decision::Approve => {
                 let links = tx.links_of_client(client.id).await?;
@@ -112,6 +163,7 @@ impl App {
                     return Err(LinkError::TenantIdTakenForRequest.into());
                 }
                 tx.set_link_request_status(r.request.id, LinkRequestStatus::Approved, Some(now)).await?;
+                tx.set_link_request_decider(r.request.id, user.user_id).await?;
                 let link = Link {
                     id: Uuid::new_v4(),
                     partner_id: partner.id,
@@ -138,8 +190,6 @@ impl App {
                 // Replay the cases that came with the request as the partner's own cases.
                 let cases: Vec<serde_json::Value> = serde_json::from_str(&r.cases_json).unwrap_or_default();
                 let origin = Origin { source: CaseSource::PartnerApi, partner: Some(partner.id) };
-                let mut replayed = 0;
-                let mut failed = Vec::new();
                 let mut failed_json = Vec::new();
                 for (i, c) in cases.iter().enumerate() {
                     // Each case is replayed under a savepoint: a case the database refuses
@@ -214,14 +264,17 @@ impl App {
                     "link_request.approved",
                     "link",
                     &link.id.to_string(),
-                    serde_json::json!({"linkRequestId": r.request.id, "replayedCases": replayed, "failedCases": failed}),
+                    serde_json::json!({
+                        "linkRequestId": r.request.id, "clientId": client.id, "verifiedBy": verified_by,
+                        "replayedCases": replayed, "failedCases": failed,
+                    }),
                 )
                 .await?;
             }
         }
         tx.commit().await?;
         self.wake_mailer();
-        self.approval_page(token).await
+        Ok(Decided { page: self.approval_page(token).await?, replayed_cases: replayed, failed_cases: failed.len() })
     }
 
     pub async fn onboarding_page(&self, link_id: Uuid) -> Result<OnboardingPage, AppError> {
@@ -236,9 +289,29 @@ impl App {
         Ok(OnboardingPage { link, partner, client, return_url })
     }
 
-    /// Signs the SDCA: completes onboarding and activates the client's pending cases.
-    pub async fn sign_onboarding(&self, link_id: Uuid, s: Signing) -> Result<OnboardingPage, AppError> {
+    /// The onboarding page's sign-in form: a mail only if `email` is a user of the link's
+    /// client, back to the page afterwards. Nothing is sent once onboarding is complete.
+    pub async fn request_onboarding_signin(&self, link_id: Uuid, email: &str, ip: &str) -> Result<OnboardingPage, AppError> {
         let page = self.onboarding_page(link_id).await?;
+        if page.client.onboarding_completed_at.is_none() {
+            let scope = SigninScope { client_id: page.client.id, return_to: format!("/onboarding/{link_id}") };
+            self.request_signin_scoped(email, ip, Some(&scope)).await?;
+        }
+        Ok(page)
+    }
+
+    /// Signs the SDCA as the session's user of the link's client: completes onboarding
+    /// and activates the client's pending cases. The signature records that user and how
+    /// the session's address was proven.
+    pub async fn sign_onboarding(&self, link_id: Uuid, s: Signing, session: &Session) -> Result<OnboardingPage, AppError> {
+        let page = self.onboarding_page(link_id).await?;
+        let user = {
+            let mut tx = self.store.begin().await?;
+            client_user_for_email(&mut tx, &session.record.email_key, page.client.id).await?
+        };
+        let Some(user) = user else {
+            return Err(LinkError::NotClientUser { company_name: page.client.company_name }.into());
+        };
         let mut errors = Vec::new();
         let name = s.signer_name.trim();
         if name.is_empty() || name.chars().count() > 200 {
@@ -261,6 +334,8 @@ impl App {
             ip: s.ip.chars().take(100).collect(),
             user_agent: s.user_agent.chars().take(500).collect(),
             version: SDCA_VERSION.into(),
+            signer_user_id: Some(user.user_id),
+            verified_by: Some(session.record.verified_by.clone()),
         };
         if tx.complete_onboarding(page.client.id, &sig).await? {
             wh::enqueue_event(
@@ -279,11 +354,14 @@ impl App {
             audit(
                 &mut tx,
                 now,
-                &actor::client(page.client.id),
+                &actor::client_user(user.user_id),
                 "client.onboarding_completed",
                 "client",
                 &page.client.id.to_string(),
-                serde_json::json!({"signer": sig.signer_name, "ip": sig.ip, "sdcaVersion": sig.version, "linkId": link_id}),
+                serde_json::json!({
+                    "signer": sig.signer_name, "signerUserId": user.user_id, "verifiedBy": sig.verified_by,
+                    "ip": sig.ip, "sdcaVersion": sig.version, "linkId": link_id,
+                }),
             )
             .await?;
         }

@@ -100,12 +100,27 @@ pub async fn enqueue_secret(
     body: String,
     masked_body: String,
 ) -> Result<(), AppError> {
+    enqueue_secret_related(tx, app, kind, to, subject, body, masked_body, None).await
+}
+
+/// [`enqueue_secret`] with the id of what the mail is about.
+#[allow(clippy::too_many_arguments)]
+pub async fn enqueue_secret_related(
+    tx: &mut Tx,
+    app: &App,
+    kind: &str,
+    to: &str,
+    subject: &str,
+    body: String,
+    masked_body: String,
+    related_id: Option<String>,
+) -> Result<(), AppError> {
     let id = Uuid::new_v4();
     match app.config.environment {
-        crate::Environment::Test => insert(tx, app, id, kind, to, subject, body, None, None).await,
+        crate::Environment::Test => insert(tx, app, id, kind, to, subject, body, related_id, None).await,
         crate::Environment::Production => {
             let sealed = app.keyring()?.seal(&sealed_place(id), body.as_bytes());
-            insert(tx, app, id, kind, to, subject, masked_body, None, Some(sealed)).await
+            insert(tx, app, id, kind, to, subject, masked_body, related_id, Some(sealed)).await
         }
     }
 }

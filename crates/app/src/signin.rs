@@ -20,6 +20,12 @@
 //!   binding (the session's id hash, or before sign-in the browser's random pre-session
 //!   cookie) and the form's path.
 //!
+//! - **Scoped sign-in** ([`App::request_signin_scoped`]): a consent page asks for a mail
+//!   only for the users of its client, and the secret's row keeps a return-to path the
+//!   server chose (the page), where the browser goes after the confirm POST or the code.
+//!   A **personal link** ([`App::personal_signin_link`]) is such a secret minted for one
+//!   client user and put into the approval request or onboarding invitation mail.
+//!
 //! A session proves an e-mail address; what it may reach is looked up on each use
 //! ([`accounts_for_email`]): the client users, partner users and operators with that
 //! address that are not `disabled`. The person chooses one to act as
@@ -56,6 +62,20 @@ pub const MAX_FAILED_CODES: i64 = 5;
 pub const MAIL_KIND: &str = "sign_in";
 /// Longest e-mail address accepted (RFC 5321 path limit).
 const MAX_EMAIL_LEN: usize = 254;
+/// Validity of the personal sign-in link in an onboarding invitation (an approval
+/// request's link lives as long as the request).
+pub const INVITATION_LINK_TTL_DAYS: i64 = 14;
+/// The stored code hash of a personal link: it has no code, and no code's HMAC is empty.
+const NO_CODE: &str = "";
+
+/// A sign-in asked for from a client's consent page: a mail only for that client's users,
+/// and back to the page afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigninScope {
+    pub client_id: Uuid,
+    /// A path on this server (`/link-requests/…`, `/onboarding/…`), built by the server.
+    pub return_to: String,
+}
 
 /// Somewhere a signed-in person can go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +147,16 @@ fn chosen(record: &SessionRecord, accounts: &[Account]) -> Option<Account> {
     }
 }
 
+impl Account {
+    /// This account as a user of `client_id`, if it is one.
+    pub fn client_user_of(&self, client_id: Uuid) -> Option<&ClientUserAccount> {
+        match self {
+            Account::ClientUser(u) if u.client_id == client_id => Some(u),
+            _ => None,
+        }
+    }
+}
+
 /// How a session's address was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verification {
@@ -168,6 +198,8 @@ impl Session {
 pub struct NewSession {
     pub cookie_value: String,
     pub session: Session,
+    /// The server-side path the sign-in secret was minted for (a consent page), if any.
+    pub return_to: Option<String>,
 }
 
 /// The key an address is looked up and counted by.
@@ -187,6 +219,16 @@ pub async fn accounts_for_email(tx: &mut Tx, email_key: &str) -> Result<Vec<Acco
 /// A new random value for a cookie (session id, pre-session binding): 32 bytes, hex.
 pub fn random_id() -> String {
     hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// The user of `client_id` the address signs in as, if any (not `disabled`).
+pub async fn client_user_for_email(tx: &mut Tx, email_key: &str, client_id: Uuid) -> Result<Option<ClientUserAccount>, AppError> {
+    Ok(accounts_for_email(tx, email_key).await?.iter().find_map(|a| a.client_user_of(client_id).cloned()))
+}
+
+/// A return-to path is a path on this server: one leading `/`, no scheme or host.
+fn local_path(p: &str) -> bool {
+    p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn valid_email(email: &str) -> bool {
@@ -230,6 +272,16 @@ impl App {
 
     /// `POST /login`: see the module header. `Ok` says nothing about the address.
     pub async fn request_signin(&self, email: &str, ip: &str) -> Result<(), AppError> {
+        self.request_signin_scoped(email, ip, None).await
+    }
+
+    /// A sign-in request; with a scope, the mail goes only to a user of the scope's client
+    /// and its secret returns to the scope's page. The same limits and the same neutral
+    /// `Ok` as `/login`.
+    pub async fn request_signin_scoped(&self, email: &str, ip: &str, scope: Option<&SigninScope>) -> Result<(), AppError> {
+        if scope.is_some_and(|s| !local_path(&s.return_to)) {
+            return Err(AppError::internal("a sign-in return-to must be a local path"));
+        }
         if !valid_email(email) {
             return Err(AppError::bad_field("email", "must be an e-mail address"));
         }
@@ -245,7 +297,12 @@ impl App {
         }
         let for_address = tx.signin_requests_for_email(&key, now - Duration::minutes(ADDRESS_WINDOW_MINUTES)).await?;
         tx.insert_signin_request(&key, ip, now).await?;
-        if for_address < MAILS_PER_ADDRESS && !accounts_for_email(&mut tx, &key).await?.is_empty() {
+        let accounts = accounts_for_email(&mut tx, &key).await?;
+        let may_sign_in = match scope {
+            None => !accounts.is_empty(),
+            Some(s) => accounts.iter().any(|a| a.client_user_of(s.client_id).is_some()),
+        };
+        if for_address < MAILS_PER_ADDRESS && may_sign_in {
             let secret = random_id();
             let code = format!("{:0width$}", rand::thread_rng().gen_range(0..10u64.pow(CODE_DIGITS as u32)), width = CODE_DIGITS);
             tx.insert_signin_token(&SigninTokenRecord {
@@ -258,6 +315,7 @@ impl App {
                 expires_at: now + Duration::minutes(LINK_TTL_MINUTES),
                 used_at: None,
                 failed_codes: 0,
+                return_to: scope.map(|s| s.return_to.clone()),
             })
             .await?;
             let body = |link: &str, code: &str| {
@@ -283,6 +341,47 @@ impl App {
         tx.commit().await?;
         self.wake_mailer();
         Ok(())
+    }
+
+    /// Mints a personal sign-in link for `email` (a client user) that returns to
+    /// `return_to` and works once until `expires_at`, through the same confirm button as
+    /// a mailed sign-in link; it has no code. Returns the link; only its hash is stored.
+    pub(crate) async fn personal_signin_link(
+        &self,
+        tx: &mut Tx,
+        email: &str,
+        return_to: &str,
+        expires_at: refshare_core::Instant,
+    ) -> Result<String, AppError> {
+        if !local_path(return_to) {
+            return Err(AppError::internal("a sign-in return-to must be a local path"));
+        }
+        let secret = random_id();
+        tx.insert_signin_token(&SigninTokenRecord {
+            id: Uuid::new_v4(),
+            email: email.trim().to_string(),
+            email_key: email_key(email),
+            secret_hash: hash_secret(&secret),
+            code_hash: NO_CODE.into(),
+            created_at: self.now(),
+            expires_at,
+            used_at: None,
+            failed_codes: 0,
+            return_to: Some(return_to.to_string()),
+        })
+        .await?;
+        Ok(self.signin_link(&secret))
+    }
+
+    /// The URL of a sign-in secret (`/login/{secret}`).
+    pub(crate) fn signin_link(&self, secret: &str) -> String {
+        format!("{}/login/{secret}", self.config.public_url)
+    }
+
+    /// The user of `client_id` the session's address signs in as, if any.
+    pub async fn session_client_user(&self, session: &Session, client_id: Uuid) -> Result<Option<ClientUserAccount>, AppError> {
+        let mut tx = self.store.begin().await?;
+        client_user_for_email(&mut tx, &session.record.email_key, client_id).await
     }
 
     /// Whether the link's secret can still sign in (the confirm page; nothing is used).
@@ -316,7 +415,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let live = tx.live_signin_tokens(&key, now).await?;
         let hash = self.code_hash(&key, code);
-        let found = live.into_iter().find(|t| t.failed_codes < MAX_FAILED_CODES && t.code_hash == hash);
+        let found = live.into_iter().find(|t| t.failed_codes < MAX_FAILED_CODES && t.code_hash != NO_CODE && t.code_hash == hash);
         let Some(t) = found else {
             tx.count_failed_signin_code(&key, now).await?;
             tx.commit().await?;
@@ -363,7 +462,7 @@ impl App {
             serde_json::json!({"verifiedBy": how.as_str()}),
         )
         .await?;
-        Ok(NewSession { cookie_value, session: Session { record, chosen } })
+        Ok(NewSession { cookie_value, session: Session { record, chosen }, return_to: t.return_to.clone() })
     }
 
     /// The live session the cookie names, its last use moved to now; `None` when unknown,

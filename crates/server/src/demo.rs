@@ -1,9 +1,12 @@
 //! `serve --demo`: a fresh SQLite database seeded with a believable platform: two
 //! partners, collection partners in several countries, clients in every situation of
-//! SPEC §5, and payments on them. Everything goes through the same use cases as the API.
+//! SPEC §5, and payments on them. Everything goes through the same use cases as the API;
+//! consent too: the client's user signs in with the link of a sign-in mail read from the
+//! notification log, as an integrator does in `test`.
 
 use refshare_app::cases::{parse_case, Origin};
 use refshare_app::links::{Decision, Signing};
+use refshare_app::signin::Session;
 use refshare_app::{App, AppError, ClientError, InternalError};
 use refshare_core::case::CaseSource;
 use refshare_core::link::LinkStatus;
@@ -75,6 +78,20 @@ async fn new_case(app: &App, client: Uuid, body: serde_json::Value, source: Case
     Ok(app.create_case_for(client, &nc, Origin { source, partner }).await?.reference)
 }
 
+/// Signs `email` in the way a client user does in `test`: a sign-in mail, its link read
+/// from the notification log, the confirm step.
+async fn client_session(app: &App, email: &str) -> Result<Session, AppError> {
+    app.request_signin(email, "127.0.0.1").await?;
+    let mail = app.store.begin().await?.notifications(Some(email), Some(refshare_app::signin::MAIL_KIND), 1).await?;
+    let secret = mail
+        .first()
+        .and_then(|m| m.body.split("/login/").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .ok_or_else(|| AppError::internal(format!("no readable sign-in mail to {email}")))?
+        .to_string();
+    Ok(app.signin_with_link(&secret).await?.session)
+}
+
 fn signing(name: &str) -> Signing {
     Signing { signer_name: name.into(), accepted: true, ip: "127.0.0.1".into(), user_agent: "refshare demo".into() }
 }
@@ -131,7 +148,8 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
         "cases": [case("ACME-1", "1000.00", "GBP", "Crumb & Co", "GB")],
     })).expect("valid")).await?;
     let acme = created.state.client.id;
-    app.sign_onboarding(created.state.link.id, signing("Alice Baker")).await?;
+    let alice = client_session(app, "alice@acmebakery.example").await?;
+    app.sign_onboarding(created.state.link.id, signing("Alice Baker"), &alice).await?;
     let acme_web = new_case(app, acme, case("ACME-2", "640.00", "GBP", "Dough Direct", "GB"), CaseSource::WebApp, None).await?;
     let acme_first = created.cases.successful[0].reference.clone();
     let (line, first) = pay_outcome(app, &acme_first, "1000.00", "demo-acme-1").await?;
@@ -157,7 +175,8 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
         )
         .await?;
     let url = link_request(app, &ledgerly, "ledgerly-nordwind", "Nordwind Logistik ApS", "niels@nordwind.example", "DK").await?;
-    app.decide_link_request(&token_of(&url), Decision::Approve).await?;
+    let niels = client_session(app, "niels@nordwind.example").await?;
+    app.decide_link_request(&token_of(&url), Decision::Approve, &niels).await?;
     let nw_partner =
         new_case(app, nordwind.id, case("NW-1", "20000.00", "DKK", "Fjord Freight", "DK"), CaseSource::PartnerApi, Some(ledgerly.id))
             .await?;
@@ -219,7 +238,8 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
             .expect("valid"),
         )
         .await?;
-    app.sign_onboarding(dublin.state.link.id, signing("Dara Byrne")).await?;
+    let dara = client_session(app, "dara@dublindevices.example").await?;
+    app.sign_onboarding(dublin.state.link.id, signing("Dara Byrne"), &dara).await?;
     let dub = dublin.cases.successful[0].reference.clone();
     lines.push(pay(app, &dub, "1500.00", "demo-dub-1").await?);
     app.change_link(dublin.state.link.id, LinkStatus::Archived, Some("contract ended (demo)".into())).await?;
@@ -237,7 +257,8 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
         .await?;
     let old_case = new_case(app, amber.id, case("BA-1", "30000.00", "SEK", "Malmö Mineral", "SE"), CaseSource::CustomerApi, None).await?;
     let url = link_request(app, &ledgerly, "ledgerly-amber", "Baltic Amber AB", "bjorn@balticamber.example", "SE").await?;
-    app.decide_link_request(&token_of(&url), Decision::Approve).await?;
+    let bjorn = client_session(app, "bjorn@balticamber.example").await?;
+    app.decide_link_request(&token_of(&url), Decision::Approve, &bjorn).await?;
     lines.push(pay(app, &old_case, "10000.00", "demo-ba-1").await?);
 
     lines.push(format!("Pending link approval URL (Solvik AS → InvoiceHub): {pending_url}"));

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, Result, SdcaSignature, StoreError, Tx};
 
-const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, created_at";
+const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, sdca_signer_user_id, sdca_verified_by, created_at";
 
 fn client_from(row: &AnyRow) -> Result<ClientRecord> {
     let details: String = get(row, "details_json")?;
@@ -18,6 +18,8 @@ fn client_from(row: &AnyRow) -> Result<ClientRecord> {
             ip: get::<Option<String>>(row, "sdca_signer_ip")?.unwrap_or_default(),
             user_agent: get::<Option<String>>(row, "sdca_signer_user_agent")?.unwrap_or_default(),
             version: get::<Option<String>>(row, "sdca_version")?.unwrap_or_default(),
+            signer_user_id: get::<Option<String>>(row, "sdca_signer_user_id")?.as_deref().map(uuid).transpose()?,
+            verified_by: get(row, "sdca_verified_by")?,
         }),
         _ => None,
     };
@@ -52,8 +54,8 @@ impl Tx {
     pub async fn insert_client(&mut self, c: &ClientRecord, users: &[ClientUserRecord]) -> Result<()> {
         sqlx::query(
             "INSERT INTO clients (id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, created_at,
-             support_email_key, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             support_email_key, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, sdca_signer_user_id, sdca_verified_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(c.id.to_string())
         .bind(&c.company_name)
@@ -69,6 +71,8 @@ impl Tx {
         .bind(c.sdca.as_ref().map(|s| s.ip.clone()))
         .bind(c.sdca.as_ref().map(|s| s.user_agent.clone()))
         .bind(c.sdca.as_ref().map(|s| s.version.clone()))
+        .bind(c.sdca.as_ref().and_then(|s| s.signer_user_id).map(|u| u.to_string()))
+        .bind(c.sdca.as_ref().and_then(|s| s.verified_by.clone()))
         .execute(self.conn())
         .await?;
         for u in users {
@@ -158,7 +162,8 @@ impl Tx {
     /// Records the SDCA signature, completing onboarding.
     pub async fn complete_onboarding(&mut self, client_id: Uuid, sig: &SdcaSignature) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE clients SET onboarding_completed_at = $2, sdca_signer_name = $3, sdca_signer_ip = $4, sdca_signer_user_agent = $5, sdca_version = $6
+            "UPDATE clients SET onboarding_completed_at = $2, sdca_signer_name = $3, sdca_signer_ip = $4, sdca_signer_user_agent = $5, sdca_version = $6,
+             sdca_signer_user_id = $7, sdca_verified_by = $8
              WHERE id = $1 AND onboarding_completed_at IS NULL",
         )
         .bind(client_id.to_string())
@@ -167,6 +172,8 @@ impl Tx {
         .bind(&sig.ip)
         .bind(&sig.user_agent)
         .bind(&sig.version)
+        .bind(sig.signer_user_id.map(|u| u.to_string()))
+        .bind(sig.verified_by.clone())
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)

@@ -174,6 +174,16 @@ impl Tx {
         Ok(())
     }
 
+    /// Records the client user who approved or declined a request.
+    pub async fn set_link_request_decider(&mut self, id: Uuid, user_id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE link_requests SET decided_by_user_id = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     /// Replaces the cases carried by a pending request (re-used request, new cases).
     pub async fn set_link_request_cases(&mut self, id: Uuid, cases_json: &str) -> Result<()> {
         sqlx::query("UPDATE link_requests SET cases_json = $2 WHERE id = $1")
@@ -186,7 +196,7 @@ impl Tx {
 
     async fn requests_where(&mut self, clause: &str, arg: String) -> Result<Vec<LinkRequestRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url
+            "SELECT id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url, decided_by_user_id
              FROM link_requests WHERE {clause} ORDER BY created_at, id"
         ))
         .bind(arg)
@@ -209,6 +219,7 @@ impl Tx {
                     token_hash: get(r, "token_hash")?,
                     cases_json: get(r, "cases_json")?,
                     return_url: get(r, "return_url")?,
+                    decided_by_user_id: get::<Option<String>>(r, "decided_by_user_id")?.as_deref().map(uuid).transpose()?,
                 })
             })
             .collect()

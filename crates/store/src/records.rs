@@ -68,6 +68,10 @@ pub struct SdcaSignature {
     pub ip: String,
     pub user_agent: String,
     pub version: String,
+    /// The signed-in client user who signed (`None` for signatures from before sign-in).
+    pub signer_user_id: Option<Uuid>,
+    /// How that user's address was proven: `link` or `code`.
+    pub verified_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +121,8 @@ pub struct LinkRequestRecord {
     /// The cases submitted with the request, replayed on approval (JSON array).
     pub cases_json: String,
     pub return_url: Option<String>,
+    /// The client user who approved or declined it.
+    pub decided_by_user_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -24,6 +24,9 @@ pub struct SigninTokenRecord {
     pub used_at: Option<Instant>,
     /// Wrong codes entered for this address while the secret was live.
     pub failed_codes: i64,
+    /// Where the browser goes after signing in with this secret: a path the server chose
+    /// (a consent page), never one a browser sent.
+    pub return_to: Option<String>,
 }
 
 /// A server-side session; the cookie holds the random id, the table only its hash.
@@ -72,7 +75,7 @@ pub struct OperatorAccount {
     pub role: OperatorRole,
 }
 
-const TOKEN_COLS: &str = "id, email, email_key, secret_hash, code_hash, created_at, expires_at, used_at, failed_codes";
+const TOKEN_COLS: &str = "id, email, email_key, secret_hash, code_hash, created_at, expires_at, used_at, failed_codes, return_to";
 const SESSION_COLS: &str = "id_hash, email, email_key, verified_by, created_at, last_seen_at, revoked_at, account_kind, account_id";
 
 fn token_from(r: &AnyRow) -> Result<SigninTokenRecord> {
@@ -86,6 +89,7 @@ fn token_from(r: &AnyRow) -> Result<SigninTokenRecord> {
         expires_at: at(get(r, "expires_at")?),
         used_at: opt_at(get(r, "used_at")?),
         failed_codes: get(r, "failed_codes")?,
+        return_to: get(r, "return_to")?,
     })
 }
 
@@ -137,7 +141,7 @@ impl Tx {
     }
 
     pub async fn insert_signin_token(&mut self, t: &SigninTokenRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO signin_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+        sqlx::query(&format!("INSERT INTO signin_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
             .bind(t.id.to_string())
             .bind(&t.email)
             .bind(&t.email_key)
@@ -147,6 +151,7 @@ impl Tx {
             .bind(ms(t.expires_at))
             .bind(t.used_at.map(ms))
             .bind(t.failed_codes)
+            .bind(t.return_to.clone())
             .execute(self.conn())
             .await?;
         Ok(())

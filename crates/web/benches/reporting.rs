@@ -74,9 +74,14 @@ async fn run(label: &str, url: &str, n: usize) {
         .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{created}");
     let client_id = created["client"]["id"].as_str().unwrap().to_string();
-    // Sign onboarding through the app (the hosted form needs a browser-like round trip).
+    // Sign onboarding through the app (the hosted form needs a browser-like round trip),
+    // as the client's user signed in with a sign-in mail read from the notification log.
     let link = b.admin("GET", &format!("/links?clientId={client_id}"), None).await;
     let link_id: uuid::Uuid = link["links"][0]["id"].as_str().unwrap().parse().unwrap();
+    app.request_signin("c@client.test", "127.0.0.1").await.expect("sign-in mail");
+    let mail = app.store.begin().await.unwrap().notifications(Some("c@client.test"), Some("sign_in"), 1).await.unwrap();
+    let secret = mail[0].body.split("/login/").nth(1).and_then(|r| r.split_whitespace().next()).expect("a sign-in link").to_string();
+    let session = app.signin_with_link(&secret).await.expect("sign in").session;
     app.sign_onboarding(
         link_id,
         refshare_app::links::Signing {
@@ -85,6 +90,7 @@ async fn run(label: &str, url: &str, n: usize) {
             ip: "127.0.0.1".into(),
             user_agent: "bench".into(),
         },
+        &session,
     )
     .await
     .expect("sign");

@@ -64,6 +64,7 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
             LinkError::IllegalTransition { .. } => (S::CONFLICT, "IllegalLinkTransition"),
             LinkError::ClientLinkedElsewhere => (S::CONFLICT, "ClientLinkedElsewhere"),
             LinkError::ExternalTenantIdInUse => (S::CONFLICT, "ExternalTenantIdInUse"),
+            LinkError::NotClientUser { .. } => (S::FORBIDDEN, "NotClientUser"),
         },
         AppError::Case(e) => match e {
             CaseError::DuplicateReference { .. } => (S::UNPROCESSABLE_ENTITY, "DuplicateReference"),

@@ -1,7 +1,9 @@
 //! The hosted pages in a real headless Chromium (Debian's `chromium` + `chromium-driver`,
-//! driven over WebDriver): a client signs the agreement on the onboarding page, and
-//! approves a link request, by typing and clicking like a person would. Skipped with a
-//! notice when chromedriver is missing, unless `REFSHARE_REQUIRE_BROWSER=1`.
+//! driven over WebDriver): a client's user signs in from the onboarding page through the
+//! mailed link (read from the notification log, as an integrator does in `test`) and
+//! signs the agreement, then another client's user signs in from the approval page the
+//! same way and approves a link request, by typing and clicking like a person would.
+//! Skipped with a notice when chromedriver is missing, unless `REFSHARE_REQUIRE_BROWSER=1`.
 
 #[path = "api/harness.rs"]
 #[allow(dead_code)]
@@ -78,6 +80,23 @@ async fn serve(t: &TestApp) -> String {
     format!("http://{addr}")
 }
 
+/// On a consent page without a fitting session: types `email` into the page's sign-in
+/// form, follows the mailed link (from `GET /admin-api/v1/notifications`) and presses its
+/// confirm button, which lands back on the page.
+async fn sign_in_from_page(c: &fantoccini::Client, t: &TestApp, base: &str, email: &str) {
+    let page = c.current_url().await.unwrap().to_string();
+    assert!(c.find_all(Locator::Css("#signer_name, button[value=approve]")).await.unwrap().is_empty(), "no consent form before sign-in");
+    c.find(Locator::Css("#email")).await.unwrap().send_keys(email).await.unwrap();
+    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//h2[normalize-space()='Check your e-mail']")).await.unwrap();
+    let mails = t.admin("GET", &format!("/notifications?to={email}&kind=sign_in"), None).await;
+    let body = mails.body["notifications"][0]["body"].as_str().expect("a sign-in mail").to_string();
+    let link = body.split("http://refshare.test").nth(1).and_then(|s| s.split_whitespace().next()).expect("a link");
+    c.goto(&format!("{base}{link}")).await.unwrap();
+    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_url(&url::Url::parse(&page).unwrap()).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     let Some((driver, port)) = start_driver().await else { return };
@@ -96,14 +115,16 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     let onboarding = format!("{base}{}", path_of(created.body["onboardingLinks"]["url"].as_str().unwrap()));
     let c = browser(port, &driver.1).await;
 
-    // Onboarding: the page shows the company and the agreement; submitting without the
-    // checkbox is stopped by the browser (required), then signing completes onboarding.
+    // Onboarding: the page shows the company and the agreement to anyone; the user signs
+    // in from it; submitting without the checkbox is stopped by the browser (required),
+    // then signing completes onboarding.
     c.goto(&onboarding).await.unwrap();
     let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(text.contains("Acme Ltd") && text.contains("Standard Debt Collection Agreement"), "{text}");
     // The Content-Security-Policy lets the page's stylesheet apply (the default branding).
     let bg = c.execute("return getComputedStyle(document.querySelector('header')).backgroundColor", vec![]).await.unwrap();
     assert_eq!(bg, json!("rgb(11, 61, 145)"), "the page's stylesheet was blocked");
+    sign_in_from_page(&c, &t, &base, "ann@acme.test").await;
     c.find(Locator::Css("#signer_name")).await.unwrap().send_keys("Ann Acme").await.unwrap();
     c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
     assert!(c.current_url().await.unwrap().as_str().ends_with(&path_of(&onboarding).replace(&base, "")));
@@ -121,13 +142,16 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     let cases = t.partner(&key, "GET", "/cases", None).await;
     assert_eq!(cases.body["cases"][0]["lifecycle"], "Active");
 
-    // Approval: a directly signed-up client approves the partner's link request.
+    // Approval: a directly signed-up client's user approves the partner's link request.
+    // Ann's session is no user of Nordwind: the page says so and asks to sign in.
     t.direct_client("Nordwind ApS", "niels@nordwind.test").await;
     let conflict = t.partner(&key, "POST", "/clients", Some(client_body("nw", "Nordwind ApS", "niels@nordwind.test", vec![]))).await;
     let approval = format!("{base}{}", path_of(conflict.body["data"]["onboardingLinks"]["url"].as_str().unwrap()));
     c.goto(&approval).await.unwrap();
     let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(text.contains("Ledgerly asks to link your account"), "{text}");
+    assert!(text.contains("which is not a user of Nordwind ApS"), "{text}");
+    sign_in_from_page(&c, &t, &base, "niels@nordwind.test").await;
     c.find(Locator::Css("button[value=approve]")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::XPath("//h1[normalize-space()='Link approved']")).await.unwrap();
     assert_eq!(t.partner(&key, "GET", "/clients/nw", None).await.body["isAttributedClient"], false);

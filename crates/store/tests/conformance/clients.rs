@@ -13,6 +13,8 @@ fn signature(signed_at: refshare_core::Instant) -> SdcaSignature {
         ip: "203.0.113.7".into(),
         user_agent: "Mozilla/5.0 (X11; Linux x86_64)".into(),
         version: "SDCA-2024-01".into(),
+        signer_user_id: Some(Uuid::from_u128(7)),
+        verified_by: Some("code".into()),
     }
 }
 

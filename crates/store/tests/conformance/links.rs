@@ -154,6 +154,7 @@ fn request(p: &PartnerRecord, c: &ClientRecord, token_hash: &str, created_at: re
         token_hash: token_hash.to_string(),
         cases_json: r#"[{"creditorReference":"INV-1","amount":"1234.56","currency":"EUR"}]"#.to_string(),
         return_url: None,
+        decided_by_user_id: None,
     }
 }
 
@@ -182,6 +183,8 @@ async fn link_requests_lifecycle_and_overdue_filter(store: Store) -> TestResult 
     tx.set_link_request_status(declined.request.id, LinkRequestStatus::Declined, Some(t(HOUR))).await?;
     declined.request.status = LinkRequestStatus::Declined;
     declined.request.decided_at = Some(t(HOUR));
+    tx.set_link_request_decider(declined.request.id, Uuid::from_u128(42)).await?;
+    declined.decided_by_user_id = Some(Uuid::from_u128(42));
     tx.set_link_request_cases(week.request.id, "[]").await?;
     week.cases_json = "[]".into();
     tx.commit().await?;

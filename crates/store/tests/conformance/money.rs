@@ -138,6 +138,7 @@ fn request_for(w: &World) -> LinkRequestRecord {
         token_hash: format!("token-{}", w.client.id),
         cases_json: "[]".into(),
         return_url: None,
+        decided_by_user_id: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn token(email_key: &str, secret_hash: &str, created_ms: i64) -> SigninTokenReco
         expires_at: t(created_ms + 15 * MINUTE),
         used_at: None,
         failed_codes: 0,
+        return_to: None,
     }
 }
 
@@ -43,7 +44,7 @@ async fn signin_requests_are_counted_by_address_and_ip(store: Store) -> TestResu
 conformance!(signin_secrets_are_used_once_and_expire);
 async fn signin_secrets_are_used_once_and_expire(store: Store) -> TestResult {
     let first = token("ann@acme.test", "h1", 0);
-    let second = token("ann@acme.test", "h2", MINUTE);
+    let second = SigninTokenRecord { return_to: Some("/link-requests/abc".into()), ..token("ann@acme.test", "h2", MINUTE) };
     let mut tx = store.begin().await?;
     tx.insert_signin_token(&first).await?;
     tx.insert_signin_token(&second).await?;
@@ -54,6 +55,7 @@ async fn signin_secrets_are_used_once_and_expire(store: Store) -> TestResult {
 
     let mut tx = store.begin().await?;
     assert_eq!(tx.signin_token_by_secret_hash("h1").await?, Some(first.clone()));
+    assert_eq!(tx.signin_token_by_secret_hash("h2").await?, Some(second.clone()), "with its return-to");
     assert_eq!(tx.signin_token_by_secret_hash("nope").await?, None);
     let live = tx.live_signin_tokens("ann@acme.test", t(2 * MINUTE)).await?;
     assert_eq!(live.iter().map(|t| t.secret_hash.as_str()).collect::<Vec<_>>(), ["h2", "h1"], "newest first");

@@ -1,6 +1,6 @@
 //! The hosted, partner-branded pages (`pages`) and the service endpoints of `lib.rs`. The
-//! pages need no credential: the unguessable id or token in the URL is the credential.
-//! Their errors are HTML pages too.
+//! URL shows a page; consent (approve, decline, sign) needs a session of a user of the
+//! client, which the page's sign-in form starts. Their errors are HTML pages too.
 
 use super::schemas::*;
 
@@ -9,7 +9,7 @@ use super::schemas::*;
     path = "/onboarding/{linkId}",
     tag = "Hosted pages",
     summary = "Onboarding page: company details and the agreement to sign",
-    description = "Shows the signing form, or the confirmation when the client already signed.",
+    description = "Shows the company details and the agreement to anyone with the URL. The signing form only in a session of a user of the client (the `refshare_session` cookie); otherwise a sign-in form (`email`, posting to `/onboarding/{linkId}/sign-in`), with a note when the session's address is no user of the client. The confirmation when the client already signed.",
     params(("linkId" = Uuid, Path, description = "From the onboarding URL.")),
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
@@ -24,13 +24,13 @@ pub(super) fn onboarding_show() {}
     path = "/onboarding/{linkId}",
     tag = "Hosted pages",
     summary = "Sign the agreement and complete onboarding",
-    description = "Completes onboarding and activates the client's pending cases. The confirmation links back to the partner when a `returnUrl` was given.",
+    description = "Only in a session of a user of the client, with the session's CSRF token from the page. Completes onboarding and activates the client's pending cases; the signature records the signed-in user, how the address was verified (`link` or `code`), time, IP address, user agent and agreement version. The confirmation links back to the partner when a `returnUrl` was given.",
     params(("linkId" = Uuid, Path, description = "From the onboarding URL.")),
     request_body(content = OnboardingForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The confirmation page.", body = String, content_type = "text/html"),
         (status = 400, description = "The form again, with what is missing (name or acceptance).", body = String, content_type = "text/html"),
-        (status = 403, description = "The form expired (CSRF token mismatch).", body = String, content_type = "text/html"),
+        (status = 403, description = "No session, a token that is not the session's, or the session's address is no user of the client: nothing was signed.", body = String, content_type = "text/html"),
         (status = 404, description = "Unknown link.", body = String, content_type = "text/html"),
         (status = 410, description = "The link is no longer active.", body = String, content_type = "text/html"),
         (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
@@ -40,11 +40,31 @@ pub(super) fn onboarding_show() {}
 pub(super) fn onboarding_sign() {}
 
 #[utoipa::path(
+    post,
+    path = "/onboarding/{linkId}/sign-in",
+    tag = "Hosted pages",
+    summary = "Ask for a sign-in e-mail to sign the agreement",
+    description = "Like `POST /login`, with the same limits and the same answer for every address, but the mail goes only to a (not disabled) user of the link's client, and its link and code return to the onboarding page. Nothing is sent once onboarding is complete.",
+    params(("linkId" = Uuid, Path, description = "From the onboarding URL.")),
+    request_body(content = super::signin::LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The page with \"if this address belongs to a user of …, we sent a link\" and the code form.", body = String, content_type = "text/html"),
+        (status = 400, description = "Not an e-mail address: the form again.", body = String, content_type = "text/html"),
+        (status = 403, description = "CSRF token missing or not this browser's; nothing was done.", body = String, content_type = "text/html"),
+        (status = 404, description = "Unknown link.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link is no longer active.", body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+        (status = 429, description = "More than `REFSHARE_SIGNIN_PER_IP_PER_MINUTE` requests from this IP in a minute.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) fn onboarding_signin() {}
+
+#[utoipa::path(
     get,
     path = "/link-requests/{token}",
     tag = "Hosted pages",
     summary = "Link approval page",
-    description = "Shows the requesting partner and what linking means, with approve and decline buttons.",
+    description = "Shows the requesting partner, what a non-attributed link means and when the request expires. The approve and decline buttons only in a session of a user of the client; otherwise a sign-in form (`email`, posting to `/link-requests/{token}/sign-in`), with a note when the session's address is no user of the client.",
     params(("token" = String, Path, description = "From the approval URL.")),
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
@@ -59,12 +79,13 @@ pub(super) fn approval_show() {}
     path = "/link-requests/{token}",
     tag = "Hosted pages",
     summary = "Approve or decline a link request",
+    description = "Only in a session of a user of the request's client, with the session's CSRF token from the page. The decision records that user (audit actor `client_user:{id}`). The answer says what happens next.",
     params(("token" = String, Path, description = "From the approval URL.")),
     request_body(content = ApprovalForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Approved (the account is linked) or declined.", body = String, content_type = "text/html"),
         (status = 400, description = "`decision` is neither `approve` nor `decline`.", body = String, content_type = "text/html"),
-        (status = 403, description = "The form expired (CSRF token mismatch).", body = String, content_type = "text/html"),
+        (status = 403, description = "No session, a token that is not the session's, or the session's address is no user of the client: nothing changed.", body = String, content_type = "text/html"),
         (status = 404, description = "Unknown token.", body = String, content_type = "text/html"),
         (status = 409, description = "A concurrent change linked the account or the partner's id first.", body = String, content_type = "text/html"),
         (status = 410, description = "Expired, already decided, or the account or the partner's id is linked elsewhere.", body = String, content_type = "text/html"),
@@ -73,6 +94,26 @@ pub(super) fn approval_show() {}
     )
 )]
 pub(super) fn approval_decide() {}
+
+#[utoipa::path(
+    post,
+    path = "/link-requests/{token}/sign-in",
+    tag = "Hosted pages",
+    summary = "Ask for a sign-in e-mail to answer a link request",
+    description = "Like `POST /login`, with the same limits and the same answer for every address, but the mail goes only to a (not disabled) user of the request's client, and its link and code return to the approval page.",
+    params(("token" = String, Path, description = "From the approval URL.")),
+    request_body(content = super::signin::LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The page with \"if this address belongs to a user of …, we sent a link\" and the code form.", body = String, content_type = "text/html"),
+        (status = 400, description = "Not an e-mail address: the form again.", body = String, content_type = "text/html"),
+        (status = 403, description = "CSRF token missing or not this browser's; nothing was done.", body = String, content_type = "text/html"),
+        (status = 404, description = "Unknown token.", body = String, content_type = "text/html"),
+        (status = 410, description = "Expired, declined or already approved.", body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+        (status = 429, description = "More than `REFSHARE_SIGNIN_PER_IP_PER_MINUTE` requests from this IP in a minute.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) fn approval_signin() {}
 
 #[utoipa::path(
     get,

@@ -92,7 +92,7 @@ pub(super) fn login_confirm_page() {}
     params(("secret" = String, Path, description = "From the sign-in e-mail.")),
     request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 303, description = "Signed in: the session cookie is set; on to `/account`."),
+        (status = 303, description = "Signed in: the session cookie is set; back to the consent page the sign-in was asked from (or the personal link of an approval or invitation mail was minted for), else on to `/account`."),
         (status = 403, description = "CSRF token missing or not this browser's; nothing was done.", body = String, content_type = "text/html"),
         (status = 410, description = "Unknown, used or expired.", body = String, content_type = "text/html"),
         (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
@@ -107,7 +107,7 @@ pub(super) fn login_confirm() {}
     summary = "Sign in with the address and the code",
     request_body(content = LoginCodeForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 303, description = "Signed in: the session cookie is set; on to `/account`."),
+        (status = 303, description = "Signed in: the session cookie is set; back to the consent page the mail was asked from, else on to `/account`."),
         (status = 403, description = "CSRF token missing or not this browser's; nothing was done.", body = String, content_type = "text/html"),
         (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
         (status = 422, description = "Wrong, used or expired code: the code form again.", body = String, content_type = "text/html"),

@@ -1,8 +1,11 @@
 //! Hosted, partner-branded client pages: onboarding with SDCA signing and link-request
-//! approval. Plain HTML forms that work without JavaScript; every form carries a CSRF
-//! token bound to its page.
+//! approval, whose forms only a signed-in user of the client may use (`consent`), and
+//! the platform's sign-in pages. Plain HTML forms that work without JavaScript; every
+//! form carries a CSRF token bound to the session (or, before sign-in, to the browser's
+//! pre-session cookie).
 
 mod approval;
+mod consent;
 mod layout;
 mod onboarding;
 pub mod signin;
@@ -62,7 +65,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/onboarding/{link_id}", get(onboarding::show).post(onboarding::sign))
+        .route("/onboarding/{link_id}/sign-in", post(onboarding::sign_in))
         .route("/link-requests/{token}", get(approval::show).post(approval::decide))
+        .route("/link-requests/{token}/sign-in", post(approval::sign_in))
         .route("/login", get(signin::show_login).post(signin::request_login))
         .route("/login/code", post(signin::code))
         .route("/login/{secret}", get(signin::confirm_page).post(signin::confirm))

@@ -1,16 +1,23 @@
-//! `GET/POST /onboarding/{linkId}`: company details, the SDCA text, and signing.
+//! `GET/POST /onboarding/{linkId}`: company details, the SDCA text, and signing. The
+//! details and the agreement are shown to anyone holding the URL (the partner entered
+//! the details itself); the signing form is shown and accepted only in a session of a
+//! user of the client (`consent`), everyone else gets the sign-in form
+//! (`POST …/sign-in`).
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
 use maud::{html, Markup};
 use refshare_app::links::{OnboardingPage, Signing, SDCA_VERSION};
 use refshare_app::{App, AppError};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::consent::{self, Visitor};
 use super::layout::{error_page, page};
+use super::signin::pre_binding;
 use super::{PageForm, PagePath};
 
 fn details(p: &OnboardingPage) -> Markup {
@@ -27,8 +34,9 @@ fn details(p: &OnboardingPage) -> Markup {
     }
 }
 
-fn form(app: &App, p: &OnboardingPage, errors: &[String], name: &str) -> Markup {
-    let path = format!("/onboarding/{}", p.link.id);
+/// The page: details, the agreement, and `signing` (the signing form, or the sign-in
+/// form in its place).
+fn form(p: &OnboardingPage, errors: &[String], signing: Markup) -> Markup {
     html! {
         h1 { "Complete your onboarding" }
         p { (p.partner.company_name) " works with us to recover unpaid invoices for " (p.client.company_name) ". Review your company details and sign the Standard Debt Collection Agreement to start." }
@@ -43,14 +51,55 @@ fn form(app: &App, p: &OnboardingPage, errors: &[String], name: &str) -> Markup 
         @if !errors.is_empty() {
             div.error role="alert" { ul { @for e in errors { li { (e) } } } }
         }
+        (signing)
+    }
+}
+
+fn page_path(p: &OnboardingPage) -> String {
+    format!("/onboarding/{}", p.link.id)
+}
+
+fn signin_path(p: &OnboardingPage) -> String {
+    format!("/onboarding/{}/sign-in", p.link.id)
+}
+
+/// The signing form, in a session of a user of the client (`binding`: its CSRF binding).
+fn signing_form(app: &App, binding: &str, p: &OnboardingPage, name: &str) -> Markup {
+    let path = page_path(p);
+    html! {
         form method="post" action=(path) {
-            input type="hidden" name="csrf" value=(app.page_csrf_token(&path));
+            input type="hidden" name="csrf" value=(app.form_token(binding, &path));
             label for="signer_name" { "Your full name" }
             input #signer_name type="text" name="signer_name" value=(name) required autocomplete="name" maxlength="200";
             label { input type="checkbox" name="accept" value="yes" required; " I have read and accept the agreement on behalf of " (p.client.company_name) "." }
             p { button.primary type="submit" { "Sign and complete onboarding" } }
         }
     }
+}
+
+const SIGN_WHAT: &str = "sign the agreement";
+
+/// The page of an incomplete onboarding for this browser: the signing form for a user of
+/// the client, else the sign-in form.
+async fn signing_page(app: &App, jar: CookieJar, p: &OnboardingPage) -> Response {
+    let visitor = match consent::visitor(app, &jar, p.client.id).await {
+        Ok(v) => v,
+        Err(e) => return error_page(e),
+    };
+    let (jar, gate) = match &visitor {
+        Visitor::ClientUser(session, user) => {
+            (jar, html! { (consent::signed_in_as(session, user)) (signing_form(app, session.csrf_binding(), p, "")) })
+        }
+        Visitor::Other(_) | Visitor::Anonymous => {
+            let other = match &visitor {
+                Visitor::Other(s) => Some(s),
+                _ => None,
+            };
+            let (jar, binding) = pre_binding(app, jar);
+            (jar, consent::signin_form(app, &binding, &signin_path(p), &p.client.company_name, SIGN_WHAT, other, None))
+        }
+    };
+    (jar, page("Onboarding", &p.partner.company_name, &p.partner.branding, form(p, &[], gate))).into_response()
 }
 
 fn done(p: &OnboardingPage) -> Markup {
@@ -66,14 +115,56 @@ fn done(p: &OnboardingPage) -> Markup {
     }
 }
 
-pub async fn show(State(app): State<App>, PagePath(link_id): PagePath) -> Response {
+pub async fn show(State(app): State<App>, jar: CookieJar, PagePath(link_id): PagePath) -> Response {
     let Ok(id) = Uuid::parse_str(&link_id) else { return error_page(AppError::NotFound("onboarding link")) };
     match app.onboarding_page(id).await {
+        Ok(p) if p.client.onboarding_completed_at.is_some() => {
+            page("Onboarding", &p.partner.company_name, &p.partner.branding, done(&p)).into_response()
+        }
+        Ok(p) => signing_page(&app, jar, &p).await,
+        Err(e) => error_page(e),
+    }
+}
+
+/// `POST /onboarding/{linkId}/sign-in`: a mail only to a user of the link's client; the
+/// same answer for every address.
+pub async fn sign_in(
+    State(app): State<App>,
+    jar: CookieJar,
+    PagePath(link_id): PagePath,
+    ClientIp(ip): ClientIp,
+    PageForm(f): PageForm<consent::EmailForm>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&link_id) else { return error_page(AppError::NotFound("onboarding link")) };
+    let binding = match consent::check_signin_post(&app, &jar, &format!("/onboarding/{id}/sign-in"), &f.csrf) {
+        Ok(b) => b,
+        Err(e) => return error_page(e),
+    };
+    match app.request_onboarding_signin(id, &f.email, &ip).await {
+        Ok(p) if p.client.onboarding_completed_at.is_some() => {
+            page("Onboarding", &p.partner.company_name, &p.partner.branding, done(&p)).into_response()
+        }
         Ok(p) => {
-            let body = if p.client.onboarding_completed_at.is_some() { done(&p) } else { form(&app, &p, &[], "") };
+            let body = form(&p, &[], consent::sent(&app, &binding, &p.client.company_name));
             page("Onboarding", &p.partner.company_name, &p.partner.branding, body).into_response()
         }
-        Err(e) => error_page(e),
+        Err(AppError::Validation(_)) => match app.onboarding_page(id).await {
+            Ok(p) => {
+                let gate = consent::signin_form(
+                    &app,
+                    &binding,
+                    &signin_path(&p),
+                    &p.client.company_name,
+                    SIGN_WHAT,
+                    None,
+                    Some(consent::BAD_ADDRESS),
+                );
+                (StatusCode::BAD_REQUEST, page("Onboarding", &p.partner.company_name, &p.partner.branding, form(&p, &[], gate)))
+                    .into_response()
+            }
+            Err(e) => error_page(e),
+        },
+        Err(e) => consent::signin_refusal(e),
     }
 }
 
@@ -98,29 +189,30 @@ pub struct SignForm {
     csrf: String,
 }
 
+/// `POST /onboarding/{linkId}`: only in a session of a user of the link's client, with
+/// that session's CSRF token; anything else is 403 and changes nothing.
 pub async fn sign(
     State(app): State<App>,
+    jar: CookieJar,
     PagePath(link_id): PagePath,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     PageForm(f): PageForm<SignForm>,
 ) -> Response {
     let Ok(id) = Uuid::parse_str(&link_id) else { return error_page(AppError::NotFound("onboarding link")) };
-    let path = format!("/onboarding/{id}");
-    if !app.check_page_csrf(&path, &f.csrf) {
-        return error_page(AppError::Forbidden("The form expired. Reload the page and try again.".into()));
-    }
+    let session = match consent::session_for_post(&app, &jar, &format!("/onboarding/{id}"), &f.csrf).await {
+        Ok(s) => s,
+        Err(e) => return error_page(e),
+    };
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let signing = Signing { signer_name: f.signer_name.clone(), accepted: f.accept.is_some(), ip, user_agent };
-    match app.sign_onboarding(id, signing).await {
+    match app.sign_onboarding(id, signing, &session).await {
         Ok(p) => page("Onboarding complete", &p.partner.company_name, &p.partner.branding, done(&p)).into_response(),
         Err(AppError::Validation(errors)) => match app.onboarding_page(id).await {
             Ok(p) => {
                 let msgs: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
-                (
-                    StatusCode::BAD_REQUEST,
-                    page("Onboarding", &p.partner.company_name, &p.partner.branding, form(&app, &p, &msgs, &f.signer_name)),
-                )
+                let gate = signing_form(&app, session.csrf_binding(), &p, &f.signer_name);
+                (StatusCode::BAD_REQUEST, page("Onboarding", &p.partner.company_name, &p.partner.branding, form(&p, &msgs, gate)))
                     .into_response()
             }
             Err(e) => error_page(e),

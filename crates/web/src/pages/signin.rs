@@ -54,7 +54,7 @@ fn cookie(app: &App, name: &'static str, value: String) -> Cookie<'static> {
 }
 
 /// The browser's pre-session binding, set when missing.
-fn pre_binding(app: &App, jar: CookieJar) -> (CookieJar, String) {
+pub(super) fn pre_binding(app: &App, jar: CookieJar) -> (CookieJar, String) {
     match jar.get(pre_cookie(app)).map(|c| c.value().to_string()).filter(|v| !v.is_empty()) {
         Some(v) => (jar, v),
         None => {
@@ -72,11 +72,11 @@ pub async fn current_session(app: &App, jar: &CookieJar) -> Result<Option<Sessio
     }
 }
 
-fn csrf_field(app: &App, binding: &str, path: &str) -> Markup {
+pub(super) fn csrf_field(app: &App, binding: &str, path: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(app.form_token(binding, path)); }
 }
 
-fn platform_page(status: StatusCode, title: &str, body: Markup) -> Response {
+pub(super) fn platform_page(status: StatusCode, title: &str, body: Markup) -> Response {
     (status, page(title, PLATFORM, &Value::Null, body)).into_response()
 }
 
@@ -94,7 +94,7 @@ fn login_form(app: &App, binding: &str, error: Option<&str>) -> Markup {
     }
 }
 
-fn code_form(app: &App, binding: &str, error: Option<&str>) -> Markup {
+pub(super) fn code_form(app: &App, binding: &str, error: Option<&str>) -> Markup {
     html! {
         h2 { "Have a code?" }
         p { "If you read your mail on another device, enter your address and the " (CODE_DIGITS) "-digit code from the e-mail." }
@@ -180,10 +180,12 @@ pub struct CsrfOnly {
     csrf: String,
 }
 
-/// After sign-in: the session cookie, and on to the account page.
+/// After sign-in: the session cookie, and on to the page the sign-in secret was minted
+/// for (a consent page; a path stored by the server, never one from the browser), else
+/// the account page.
 fn signed_in(app: &App, jar: CookieJar, s: refshare_app::signin::NewSession) -> Response {
     let jar = jar.add(cookie(app, session_cookie(app), s.cookie_value));
-    (jar, Redirect::to("/account")).into_response()
+    (jar, Redirect::to(s.return_to.as_deref().unwrap_or("/account"))).into_response()
 }
 
 pub async fn confirm(State(app): State<App>, jar: CookieJar, PagePath(secret): PagePath, PageForm(f): PageForm<CsrfOnly>) -> Response {

@@ -3,8 +3,9 @@
 //! `oneshot`, and a clock that moves one millisecond per read so every event has its own
 //! instant.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -69,7 +70,40 @@ pub struct TestApp {
     clock: Arc<SteppingClock>,
     /// The secret key the App seals secrets with (kept across restarts).
     pub keys: Keyring,
+    /// The cookies of each client user `submit_form` signed in, by address.
+    jars: Mutex<HashMap<String, Jar>>,
     _db: Db,
+}
+
+/// A browser's cookies.
+#[derive(Debug, Clone, Default)]
+pub struct Jar(pub BTreeMap<String, String>);
+
+impl Jar {
+    /// The `cookie` header, if there are cookies.
+    pub fn header(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
+    }
+
+    /// Takes the response's `set-cookie` headers (an empty value or `Max-Age=0` removes).
+    pub fn take(&mut self, headers: &axum::http::HeaderMap) {
+        for c in headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let Some((k, v)) = pair.split_once('=') else { continue };
+            if v.is_empty() || c.contains("Max-Age=0") {
+                self.0.remove(k);
+            } else {
+                self.0.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+}
+
+/// The CSRF token of the form in `html` that posts to `action`, if there is one.
+pub fn form_csrf(html: &str, action: &str) -> Option<String> {
+    let form = html.split(&format!("action=\"{action}\"")).nth(1)?;
+    let form = form.split("</form>").next()?;
+    form.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).map(str::to_string)
 }
 
 /// A response: status and JSON body (or the text as a JSON string for HTML).
@@ -78,6 +112,14 @@ pub struct Resp {
     pub status: StatusCode,
     pub body: Value,
     pub text: String,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Resp {
+    /// The `location` header of a redirect.
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
 }
 
 pub fn pg_admin_url() -> String {
@@ -133,6 +175,7 @@ impl TestApp {
             url: url.to_string(),
             clock,
             keys,
+            jars: Mutex::default(),
             _db: db,
         }
     }
@@ -197,10 +240,37 @@ impl TestApp {
             self.app.deliver_due_mail().await.expect("mail pass");
         }
         let status = res.status();
+        let headers = res.headers().clone();
         let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body");
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, body, text }
+        Resp { status, body, text, headers }
+    }
+
+    /// A page request in a browser with the cookies of `jar` (which keeps what is set).
+    /// Form `fields` make it a POST; `extra` headers are added.
+    pub async fn browse(&self, jar: &mut Jar, path: &str, fields: Option<&[(&str, &str)]>, extra: &[(&str, &str)]) -> Resp {
+        let mut b = Request::builder().uri(path);
+        if let Some(cookie) = jar.header() {
+            b = b.header("cookie", cookie);
+        }
+        for (k, v) in extra {
+            b = b.header(*k, *v);
+        }
+        let req = match fields {
+            Some(fields) => {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                for (k, v) in fields {
+                    form.append_pair(k, v);
+                }
+                b.method("POST").header("content-type", "application/x-www-form-urlencoded").body(Body::from(form.finish()))
+            }
+            None => b.body(Body::empty()),
+        }
+        .expect("request");
+        let r = self.send(req).await;
+        jar.take(&r.headers);
+        r
     }
 
     /// A JSON request with optional headers.
@@ -286,25 +356,70 @@ impl TestApp {
         self.partner(key, "GET", &format!("/attribution/cases/{case_ref}"), None).await
     }
 
-    /// Submits a hosted form: reads the page, takes its CSRF token, posts the fields.
+    /// Submits a hosted consent form the way the client does: finds the mail in the
+    /// notification log that carries `path` (the approval request or the onboarding
+    /// invitation), signs in as its recipient through the page's sign-in form and the
+    /// mailed link (a cookie jar, kept per recipient and re-used while its session lives),
+    /// then reads the page and posts the fields with the session's CSRF token.
     pub async fn submit_form(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
-        let page = self.call("GET", path, &[], None).await;
+        let to = self.consent_mail_recipient(path).await;
+        let mut jar = self.jars.lock().unwrap().get(&to).cloned().unwrap_or_default();
+        let mut page = self.browse(&mut jar, path, None, &[]).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-        let csrf =
-            page.text.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("page has a csrf token").to_string();
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("csrf", &csrf);
-        for (k, v) in fields {
-            form.append_pair(k, v);
+        if form_csrf(&page.text, path).is_none() {
+            self.sign_in_from_page(&mut jar, path, &to).await;
+            page = self.browse(&mut jar, path, None, &[]).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text);
         }
-        let req = Request::builder()
-            .method("POST")
-            .uri(path)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("user-agent", "refshare-tests")
-            .body(Body::from(form.finish()))
-            .expect("request");
-        self.send(req).await
+        let csrf = form_csrf(&page.text, path).unwrap_or_else(|| panic!("no form to {path} after signing in as {to}: {}", page.text));
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        let r = self.browse(&mut jar, path, Some(&all), &[("user-agent", "refshare-tests")]).await;
+        self.jars.lock().unwrap().insert(to, jar);
+        r
+    }
+
+    /// The recipient of the approval request or onboarding invitation mail carrying `path`.
+    pub async fn consent_mail_recipient(&self, path: &str) -> String {
+        let url = format!("http://refshare.test{path}");
+        for kind in ["link_approval_request", "onboarding_invitation"] {
+            let r = self.admin("GET", &format!("/notifications?kind={kind}"), None).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            let found = r.body["notifications"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|n| n["body"].as_str().unwrap_or_default().split_whitespace().any(|w| w == url));
+            if let Some(n) = found {
+                return n["to"].as_str().unwrap().to_string();
+            }
+        }
+        panic!("no approval or invitation mail carries {path}");
+    }
+
+    /// The link path and the code of the newest sign-in mail to `to`.
+    pub async fn latest_signin_mail(&self, to: &str) -> (String, String) {
+        let r = self.admin("GET", &format!("/notifications?to={to}&kind=sign_in"), None).await;
+        let body = r.body["notifications"][0]["body"].as_str().unwrap_or_else(|| panic!("no sign-in mail to {to}: {}", r.text)).to_string();
+        let link = body.split("http://refshare.test").nth(1).and_then(|s| s.split_whitespace().next()).expect("a link").to_string();
+        let code = body.split("code on the sign-in page: ").nth(1).and_then(|s| s.split_whitespace().next()).expect("a code").to_string();
+        (link, code)
+    }
+
+    /// Signs the browser in as `email` from the consent page `path`: its sign-in form, the
+    /// mailed link's confirm button, and back to the page.
+    pub async fn sign_in_from_page(&self, jar: &mut Jar, path: &str, email: &str) {
+        let page = self.browse(jar, path, None, &[]).await;
+        let action = format!("{path}/sign-in");
+        let csrf = form_csrf(&page.text, &action).unwrap_or_else(|| panic!("no sign-in form on {path}: {}", page.text));
+        let sent = self.browse(jar, &action, Some(&[("csrf", &csrf), ("email", email)]), &[]).await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+        let (link, _) = self.latest_signin_mail(email).await;
+        let confirm = self.browse(jar, &link, None, &[]).await;
+        assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text);
+        let csrf = form_csrf(&confirm.text, &link).expect("the confirm button's form");
+        let done = self.browse(jar, &link, Some(&[("csrf", &csrf)]), &[]).await;
+        assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, Some(path)), "{}", done.text);
     }
 }
 

@@ -2,6 +2,7 @@
 //! isolation, idempotency, bad input, and webhooks.
 
 mod bad_input;
+mod consent;
 mod disputes;
 mod duplicate_reference;
 mod edge;

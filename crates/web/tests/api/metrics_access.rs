@@ -21,9 +21,9 @@ async fn scrape(router: &Router, auth: Option<&str>) -> Resp {
         b = b.header("authorization", a);
     }
     let res = router.clone().oneshot(b.body(Body::empty()).unwrap()).await.unwrap();
-    let status = res.status();
+    let (status, headers) = (res.status(), res.headers().clone());
     let text = String::from_utf8(axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
-    Resp { status, body: serde_json::from_str(&text).unwrap_or_default(), text }
+    Resp { status, body: serde_json::from_str(&text).unwrap_or_default(), text, headers }
 }
 
 /// The same database behind another configuration.
