@@ -273,11 +273,12 @@ impl App {
                 &u.email,
                 &format!("{} invites you to complete your onboarding", partner.company_name),
                 format!(
-                    "Hello {},\n\n{} set up debt collection for {}. Review your company details and sign the agreement here:\n{}\n",
+                    "Hello {},\n\n{} set up debt collection with {platform} for {}. Review your company details and sign the agreement here:\n{}\n",
                     u.name,
                     partner.company_name,
                     new.record.company_name,
-                    self.onboarding_url(link.id)
+                    self.onboarding_url(link.id),
+                    platform = self.platform().name,
                 ),
                 Some(link.id.to_string()),
             )
@@ -364,11 +365,12 @@ impl App {
             &to,
             &format!("{} asks to link your account", partner.company_name),
             format!(
-                "{} would like to connect to your account with us. If you approve, {} earns a share of our fee on the cases it submits for you.\n\nApprove or decline here (the link expires {}):\n{}\n",
+                "{} would like to connect to your account with {platform}. If you approve, {} earns a share of {platform}'s fee on the cases it submits for you.\n\nApprove or decline here (the link expires {}):\n{}\n",
                 partner.company_name,
                 partner.company_name,
                 request.expires_at.format("%Y-%m-%d %H:%M UTC"),
-                url
+                url,
+                platform = self.platform().name,
             ),
             Some(id.to_string()),
         )

@@ -13,9 +13,6 @@ use crate::notify::{self, kind};
 use crate::webhooks as wh;
 use crate::{actor, audit, App, AppError};
 
-/// Version of the agreement text the onboarding page shows.
-pub const SDCA_VERSION: &str = "SDCA-2026-01";
-
 /// What the approval page shows.
 pub struct ApprovalPage {
     pub request: LinkRequestRecord,
@@ -260,7 +257,7 @@ impl App {
             signed_at: now,
             ip: s.ip.chars().take(100).collect(),
             user_agent: s.user_agent.chars().take(500).collect(),
-            version: SDCA_VERSION.into(),
+            version: self.agreement().version().into(),
         };
         if tx.complete_onboarding(page.client.id, &sig).await? {
             wh::enqueue_event(
@@ -271,7 +268,7 @@ impl App {
                 wh::outbox::client_data(
                     &page.link.external_tenant_id,
                     page.client.id,
-                    serde_json::json!({"linkId": link_id, "signedAt": now, "sdcaVersion": SDCA_VERSION}),
+                    serde_json::json!({"linkId": link_id, "signedAt": now, "sdcaVersion": sig.version}),
                 ),
             )
             .await?;

@@ -115,6 +115,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         disputes::admin_resolve_dispute,
         pages::onboarding_show,
         pages::onboarding_sign,
+        pages::agreement_download,
         pages::approval_show,
         pages::approval_decide,
         signin::login_show,

@@ -18,7 +18,7 @@ fn form(app: &App, p: &ApprovalPage, token: &str) -> Markup {
     html! {
         h1 { (p.partner.company_name) " asks to link your account" }
         p { (p.partner.company_name) " would like to connect to the account of " strong { (p.client.company_name) } "." }
-        p { "If you approve, " (p.partner.company_name) " can submit cases for you and earns a share of our fee on the cases it submits. Cases you create yourself stay yours: the partner does not earn on them." }
+        p { "If you approve, " (p.partner.company_name) " can submit cases for you and earns a share of " (app.platform().name) "'s fee on the cases it submits. Cases you create yourself stay yours: the partner does not earn on them." }
         p { "This request expires on " (p.request.request.expires_at.format("%Y-%m-%d %H:%M UTC")) "." }
         form method="post" action=(path) {
             input type="hidden" name="csrf" value=(app.page_csrf_token(&path));
@@ -34,7 +34,7 @@ fn outcome(p: &ApprovalPage) -> (StatusCode, Markup) {
             (StatusCode::OK, html! { h1 { "Link approved" } p { "Your account is now linked to " (p.partner.company_name) "." } })
         }
         LinkRequestStatus::Declined => {
-            (StatusCode::OK, html! { h1 { "Link declined" } p { "We told " (p.partner.company_name) " that you declined." } })
+            (StatusCode::OK, html! { h1 { "Link declined" } p { (p.partner.company_name) " has been told that you declined." } })
         }
         _ => (StatusCode::GONE, html! { h1 { "This request has expired" } }),
     }
@@ -43,9 +43,7 @@ fn outcome(p: &ApprovalPage) -> (StatusCode, Markup) {
 pub async fn show(State(app): State<App>, PagePath(token): PagePath) -> Response {
     match app.approval_page(&token).await {
         Ok(p) => match p.status {
-            LinkRequestStatus::Pending => {
-                page("Link request", &p.partner.company_name, &p.partner.branding, form(&app, &p, &token)).into_response()
-            }
+            LinkRequestStatus::Pending => page(app.platform(), "Link request", &p.partner, form(&app, &p, &token)).into_response(),
             LinkRequestStatus::Expired => error_page(LinkError::RequestExpired.into()),
             LinkRequestStatus::Approved => error_page(LinkError::RequestApproved.into()),
             LinkRequestStatus::Declined => error_page(LinkError::RequestDeclined.into()),
@@ -74,7 +72,7 @@ pub async fn decide(State(app): State<App>, PagePath(token): PagePath, PageForm(
     match app.decide_link_request(&token, decision).await {
         Ok(p) => {
             let (status, body) = outcome(&p);
-            (status, page("Link request", &p.partner.company_name, &p.partner.branding, body)).into_response()
+            (status, page(app.platform(), "Link request", &p.partner, body)).into_response()
         }
         Err(e) => error_page(e),
     }

@@ -1,11 +1,14 @@
 //! Hosted, partner-branded client pages: onboarding with SDCA signing and link-request
-//! approval. Plain HTML forms that work without JavaScript; every form carries a CSRF
-//! token bound to its page.
+//! approval, and the agreement's download. Plain HTML forms that work without JavaScript;
+//! every form carries a CSRF token bound to its page.
 
+mod agreement;
 mod approval;
 mod layout;
 mod onboarding;
 pub mod signin;
+
+pub use layout::frame_platform_pages;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -61,6 +64,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
 
 pub fn routes() -> Router<App> {
     Router::new()
+        .route("/agreements/{version}", get(agreement::download))
         .route("/onboarding/{link_id}", get(onboarding::show).post(onboarding::sign))
         .route("/link-requests/{token}", get(approval::show).post(approval::decide))
         .route("/login", get(signin::show_login).post(signin::request_login))
