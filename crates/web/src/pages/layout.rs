@@ -90,7 +90,7 @@ fn frame(platform: &Platform, title: &str, partner: Option<&PartnerRecord>, body
         ".by{margin:0;font-size:14px}".to_string(),
         "main{max-width:720px;margin:24px auto;background:#fff;padding:24px 32px;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.1)}"
             .to_string(),
-        ".agreement{max-height:420px;overflow:auto;border:1px solid #d0d4dc;padding:4px 16px;background:#fafbfc;font-size:14px;line-height:1.5}".to_string(),
+        ".agreement{max-height:420px;overflow:auto;border:1px solid #d0d4dc;padding:4px 16px;margin-bottom:16px;background:#fafbfc;font-size:14px;line-height:1.5}".to_string(),
         ".agreement h3{font-size:15px;margin:16px 0 4px}".to_string(),
         "label{display:block;margin:12px 0 4px}".to_string(),
         "input[type=text],input[type=email]{width:100%;padding:8px;font-size:16px;box-sizing:border-box}".to_string(),
@@ -170,7 +170,7 @@ pub fn error_page(e: AppError) -> Response {
     crate::error::log_internal(&e, "hosted page");
     let status = crate::error::status_of(&e);
     let message = match &e {
-        AppError::NotFound(_) => "This link is not valid. Check that you copied the whole address.".to_string(),
+        AppError::NotFound(_) => "Check that you copied the whole address.".to_string(),
         AppError::Validation(fields) => fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
         other => crate::error::message_of(other),
     };
@@ -178,6 +178,7 @@ pub fn error_page(e: AppError) -> Response {
     let heading = match status {
         StatusCode::BAD_REQUEST => "The request could not be read",
         StatusCode::FORBIDDEN => "This form could not be accepted",
+        StatusCode::NOT_FOUND => "This link is not valid",
         _ => "This link can no longer be used",
     };
     platform_page(
