@@ -273,7 +273,7 @@ impl App {
             let personal = self.personal_signin_link(&mut tx, &u.email, &format!("/onboarding/{}", link.id), expires_at).await?;
             let body = |personal: &str| {
                 format!(
-                    "Hello {},\n\n{} set up debt collection for {}. Review your company details and sign the agreement here:\n{}\n\n\
+                    "Hello {},\n\n{} set up debt collection with {platform} for {}. Review your company details and sign the agreement here:\n{}\n\n\
                      You sign in with this e-mail address. Your personal link signs you in and opens the page (it works once, until {}):\n{}\n\n\
                      Do not forward this e-mail: the personal link signs in as you.\n",
                     u.name,
@@ -282,6 +282,7 @@ impl App {
                     page,
                     expires_at.format("%Y-%m-%d %H:%M UTC"),
                     personal,
+                    platform = self.platform().name,
                 )
             };
             notify::enqueue_secret_related(
@@ -380,11 +381,12 @@ impl App {
         let body = |personal: Option<&str>| {
             let mut b = format!(
                 "{partner} asks to link your company account with it.\n\n\
-                 If you approve, {partner} may submit cases for you through its integration and earns a share of the platform's fee \
+                 If you approve, {partner} may submit cases for you through its integration and earns a share of {platform}'s fee \
                  only on the cases it submits; cases you create yourself stay yours. Nothing is linked unless a user of your company approves.\n\n\
                  Approve or decline here (the request expires {expires}); you sign in with your e-mail address first:\n{url}\n",
                 partner = partner.company_name,
                 expires = request.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                platform = self.platform().name,
             );
             if let Some(p) = personal {
                 b.push_str(&format!(

@@ -2,6 +2,7 @@
 //! decide, and persists the result in one store transaction; notifications are written in
 //! that same transaction and sent by the mailer off the request path (`notify`).
 
+pub mod agreement;
 pub mod attribution;
 pub mod auth;
 pub mod cases;
@@ -20,6 +21,7 @@ pub mod partner_cases;
 pub mod partners;
 pub mod payments;
 pub mod people;
+pub mod platform;
 pub mod reporting;
 pub mod revenue;
 pub mod reversals;
@@ -79,13 +81,20 @@ pub struct AppConfig {
     /// Sign-in requests accepted per IP address per minute
     /// (`REFSHARE_SIGNIN_PER_IP_PER_MINUTE`, default [`signin::DEFAULT_PER_IP_PER_MINUTE`]).
     pub signin_per_ip_per_minute: u32,
+    /// The platform's name, legal entity, support address, terms and privacy links, as the
+    /// pages and mails show them (`REFSHARE_PLATFORM_NAME`, …).
+    pub platform: platform::Platform,
+    /// The agreement clients sign (`REFSHARE_AGREEMENT_FILE`, default the shipped sample)
+    /// and earlier versions kept for download (`REFSHARE_AGREEMENT_ARCHIVE_DIR`).
+    pub agreements: agreement::Agreements,
 }
 
 impl AppConfig {
     /// A configuration with every setting at its documented default: no SMTP (outbox
     /// only), case prefix `DEB-`, a 30-day dispute window, CP invoicing on the 8th, 10
     /// business days of payment terms, no metrics token, no loopback webhooks, no secret
-    /// key, the default sign-in rate. Callers set what they need with struct update syntax.
+    /// key, the default sign-in rate, the platform named `refshare` with nothing else
+    /// configured, the sample agreement. Callers set what they need with struct update syntax.
     pub fn new(public_url: impl Into<String>, environment: Environment, admin_token_hash: String) -> AppConfig {
         AppConfig {
             public_url: public_url.into(),
@@ -101,6 +110,8 @@ impl AppConfig {
             webhook_allow_loopback: false,
             secret_keys: None,
             signin_per_ip_per_minute: signin::DEFAULT_PER_IP_PER_MINUTE,
+            platform: platform::Platform::default(),
+            agreements: agreement::Agreements::default(),
         }
     }
 }

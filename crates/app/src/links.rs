@@ -20,9 +20,6 @@ use crate::signin::{client_user_for_email, Session, SigninScope};
 use crate::webhooks as wh;
 use crate::{actor, audit, App, AppError};
 
-/// Version of the agreement text the onboarding page shows.
-pub const SDCA_VERSION: &str = "SDCA-2026-01";
-
 /// What the approval page shows.
 pub struct ApprovalPage {
     pub request: LinkRequestRecord,
@@ -333,7 +330,7 @@ impl App {
             signed_at: now,
             ip: s.ip.chars().take(100).collect(),
             user_agent: s.user_agent.chars().take(500).collect(),
-            version: SDCA_VERSION.into(),
+            version: self.agreement().version().into(),
             signer_user_id: Some(user.user_id),
             verified_by: Some(session.record.verified_by.clone()),
         };
@@ -346,7 +343,7 @@ impl App {
                 wh::outbox::client_data(
                     &page.link.external_tenant_id,
                     page.client.id,
-                    serde_json::json!({"linkId": link_id, "signedAt": now, "sdcaVersion": SDCA_VERSION}),
+                    serde_json::json!({"linkId": link_id, "signedAt": now, "sdcaVersion": sig.version}),
                 ),
             )
             .await?;

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 
 use clap::{Args, ValueEnum};
+use refshare_app::agreement::{self, Agreement, Agreements};
+use refshare_app::platform::{Platform, PlatformInput, PlatformSetting};
 use refshare_app::Environment;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,6 +80,28 @@ pub struct ServeArgs {
     /// Sign-in requests (`POST /login`) accepted per IP address per minute.
     #[arg(long, env = "REFSHARE_SIGNIN_PER_IP_PER_MINUTE", default_value_t = refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE)]
     pub signin_per_ip_per_minute: u32,
+    /// The platform's name on the hosted, sign-in and error pages and in mails.
+    #[arg(long, env = "REFSHARE_PLATFORM_NAME")]
+    pub platform_name: Option<String>,
+    /// The legal entity that operates the platform, in the pages' footer.
+    #[arg(long, env = "REFSHARE_PLATFORM_LEGAL_ENTITY")]
+    pub platform_legal_entity: Option<String>,
+    /// The support e-mail address the pages show (a `mailto:` link).
+    #[arg(long, env = "REFSHARE_SUPPORT_EMAIL")]
+    pub support_email: Option<String>,
+    /// The platform's terms of service (https in `production`).
+    #[arg(long, env = "REFSHARE_TERMS_URL")]
+    pub terms_url: Option<String>,
+    /// The platform's privacy notice (https in `production`).
+    #[arg(long, env = "REFSHARE_PRIVACY_URL")]
+    pub privacy_url: Option<String>,
+    /// The agreement clients sign: a text file whose first line is `Version: <id>`.
+    /// Unset: the sample shipped with refshare.
+    #[arg(long, env = "REFSHARE_AGREEMENT_FILE")]
+    pub agreement_file: Option<std::path::PathBuf>,
+    /// A folder of earlier agreement versions (`*.md`, `*.txt`) that stay downloadable.
+    #[arg(long, env = "REFSHARE_AGREEMENT_ARCHIVE_DIR")]
+    pub agreement_archive_dir: Option<std::path::PathBuf>,
     /// Start on a fresh demo database with seeded data, and print how to use it.
     #[arg(long)]
     pub demo: bool,
@@ -104,6 +128,8 @@ pub struct Settings {
     pub payment_terms_business_days: u32,
     pub metrics_token: Option<String>,
     pub signin_per_ip_per_minute: u32,
+    pub platform: Platform,
+    pub agreements: Agreements,
     pub demo: bool,
     /// Where the key sealing secrets at rest comes from.
     pub secret_key: crate::secret_key::KeyPlan,
@@ -170,6 +196,36 @@ impl ServeArgs {
         if !(1..=100_000).contains(&self.signin_per_ip_per_minute) {
             return Err("REFSHARE_SIGNIN_PER_IP_PER_MINUTE / --signin-per-ip-per-minute: must be between 1 and 100000".into());
         }
+        let mut platform_input = PlatformInput {
+            name: self.platform_name.clone(),
+            legal_entity: self.platform_legal_entity.clone(),
+            support_email: self.support_email.clone(),
+            terms_url: self.terms_url.clone(),
+            privacy_url: self.privacy_url.clone(),
+        };
+        if self.demo {
+            crate::demo::platform_defaults(&mut platform_input);
+        }
+        let platform = Platform::check(&platform_input, environment).map_err(|(setting, e)| {
+            let name = match setting {
+                PlatformSetting::Name => "REFSHARE_PLATFORM_NAME / --platform-name",
+                PlatformSetting::LegalEntity => "REFSHARE_PLATFORM_LEGAL_ENTITY / --platform-legal-entity",
+                PlatformSetting::SupportEmail => "REFSHARE_SUPPORT_EMAIL / --support-email",
+                PlatformSetting::TermsUrl => "REFSHARE_TERMS_URL / --terms-url",
+                PlatformSetting::PrivacyUrl => "REFSHARE_PRIVACY_URL / --privacy-url",
+            };
+            format!("{name}: {e}")
+        })?;
+        let current = match &self.agreement_file {
+            Some(path) => Agreement::load(path).map_err(|e| format!("REFSHARE_AGREEMENT_FILE / --agreement-file: {e}"))?,
+            None => Agreement::sample(),
+        };
+        let earlier = match &self.agreement_archive_dir {
+            Some(dir) => agreement::load_dir(dir).map_err(|e| format!("REFSHARE_AGREEMENT_ARCHIVE_DIR / --agreement-archive-dir: {e}"))?,
+            None => Vec::new(),
+        };
+        let agreements =
+            Agreements::new(current, earlier).map_err(|e| format!("REFSHARE_AGREEMENT_ARCHIVE_DIR / --agreement-archive-dir: {e}"))?;
         let secret_key = self.secret_key.check(environment, &database_url)?;
         Ok(Settings {
             secret_key,
@@ -188,6 +244,8 @@ impl ServeArgs {
             payment_terms_business_days: self.payment_terms_days,
             metrics_token: self.metrics_token.map(|t| t.trim().to_string()),
             signin_per_ip_per_minute: self.signin_per_ip_per_minute,
+            platform,
+            agreements,
             demo: self.demo,
         })
     }
@@ -220,6 +278,45 @@ mod tests {
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert_eq!((s.case_prefix.as_str(), s.dispute_window_days, s.cp_invoicing_day), ("DEB-", 30, 8));
         assert_eq!(s.signin_per_ip_per_minute, 60);
+        assert_eq!(s.platform, Platform::default());
+        assert!(s.agreements.current().is_sample());
+        assert_eq!(s.agreements.current().version(), "SDCA-2026-01");
+    }
+
+    #[test]
+    fn the_platform_and_the_agreement_file_are_read() {
+        let dir = std::env::temp_dir().join(format!("refshare-agreements-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("current.md");
+        std::fs::write(&file, "Version: ACME-2\n\n# Terms\n\nThe text.\n").unwrap();
+        let archive = dir.join("archive");
+        std::fs::create_dir_all(&archive).unwrap();
+        std::fs::write(archive.join("ACME-1.txt"), "Version: ACME-1\n\nThe old text.\n").unwrap();
+        let s = check(&[
+            "--environment",
+            "test",
+            "--platform-name",
+            "Collectly",
+            "--platform-legal-entity",
+            "Collectly GmbH",
+            "--support-email",
+            "help@collectly.example",
+            "--terms-url",
+            "https://collectly.example/terms",
+            "--privacy-url",
+            "http://collectly.example/privacy",
+            "--agreement-file",
+            file.to_str().unwrap(),
+            "--agreement-archive-dir",
+            archive.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(s.platform.name, "Collectly");
+        assert_eq!(s.platform.legal_entity.as_deref(), Some("Collectly GmbH"));
+        assert_eq!(s.platform.privacy_url.as_deref(), Some("http://collectly.example/privacy"), "http is allowed in test");
+        assert_eq!(s.agreements.current().version(), "ACME-2");
+        assert!(s.agreements.version("ACME-1").is_some() && !s.agreements.current().is_sample());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -247,6 +344,10 @@ mod tests {
 
     #[test]
     fn bad_settings_fail_naming_the_setting() {
+        let long_name = "x".repeat(101);
+        let unversioned = std::env::temp_dir().join(format!("refshare-unversioned-{}.md", std::process::id()));
+        std::fs::write(&unversioned, "# Terms\n\nNo version line.\n").unwrap();
+        let unversioned = unversioned.to_str().unwrap().to_string();
         for (args, setting) in [
             (vec!["--database-url", "mysql://x"], "REFSHARE_DATABASE_URL"),
             (vec!["--listen", "localhost"], "REFSHARE_LISTEN"),
@@ -266,11 +367,20 @@ mod tests {
             (vec!["--payment-terms-days", "0"], "REFSHARE_PAYMENT_TERMS_DAYS"),
             (vec!["--metrics-token", "short"], "REFSHARE_METRICS_TOKEN"),
             (vec!["--signin-per-ip-per-minute", "0"], "REFSHARE_SIGNIN_PER_IP_PER_MINUTE"),
+            (vec!["--environment", "test", "--platform-name", &long_name], "REFSHARE_PLATFORM_NAME"),
+            (vec!["--environment", "test", "--platform-legal-entity", "A\u{7}B"], "REFSHARE_PLATFORM_LEGAL_ENTITY"),
+            (vec!["--environment", "test", "--support-email", "help"], "REFSHARE_SUPPORT_EMAIL"),
+            (vec!["--terms-url", "http://collectly.example/terms"], "REFSHARE_TERMS_URL"),
+            (vec!["--environment", "test", "--privacy-url", "collectly.example/privacy"], "REFSHARE_PRIVACY_URL"),
+            (vec!["--environment", "test", "--agreement-file", "/nonexistent/sdca.md"], "REFSHARE_AGREEMENT_FILE"),
+            (vec!["--environment", "test", "--agreement-file", &unversioned], "REFSHARE_AGREEMENT_FILE"),
+            (vec!["--environment", "test", "--agreement-archive-dir", "/nonexistent"], "REFSHARE_AGREEMENT_ARCHIVE_DIR"),
             (vec![], "REFSHARE_SECRET_KEY"),
             (vec!["--secret-key", "short"], "REFSHARE_SECRET_KEY"),
         ] {
             let err = check(&args).unwrap_err();
             assert!(err.contains(setting), "{args:?}: {err}");
         }
+        let _ = std::fs::remove_file(&unversioned);
     }
 }

@@ -16,6 +16,24 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 
+/// The demo's platform identity where none is configured, so the pages show a full footer
+/// (addresses under the reserved `.example` domain).
+pub fn platform_defaults(p: &mut refshare_app::platform::PlatformInput) {
+    let unset = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+    if unset(&p.legal_entity) {
+        p.legal_entity = Some("refshare Demo Ltd (example)".into());
+    }
+    if unset(&p.support_email) {
+        p.support_email = Some("support@refshare.example".into());
+    }
+    if unset(&p.terms_url) {
+        p.terms_url = Some("https://refshare.example/terms".into());
+    }
+    if unset(&p.privacy_url) {
+        p.privacy_url = Some("https://refshare.example/privacy".into());
+    }
+}
+
 /// Deletes the demo SQLite file so every demo starts fresh (keys are shown once).
 pub fn reset_database(url: &str) -> anyhow::Result<()> {
     let Some(rest) = url.strip_prefix("sqlite://") else {
@@ -263,6 +281,13 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
 
     lines.push(format!("Pending link approval URL (Solvik AS → InvoiceHub): {pending_url}"));
     lines.push(format!("Onboarding URL (Porto Textiles, not signed): {}", porto.state.onboarding_url.unwrap_or_default()));
+    lines.push(format!(
+        "Agreement {} ({}): {}/agreements/{}",
+        app.agreement().version(),
+        if app.agreement().is_sample() { "the shipped sample" } else { "REFSHARE_AGREEMENT_FILE" },
+        app.config.public_url,
+        app.agreement().version()
+    ));
     Ok(Seeded { partners: vec![(ledgerly, ledgerly_key.key), (invoicehub, invoicehub_key.key)], lines })
 }
 

@@ -234,6 +234,8 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
         webhook_allow_loopback: settings.webhook_allow_loopback,
         secret_keys: Some(secret_keys),
         signin_per_ip_per_minute: settings.signin_per_ip_per_minute,
+        platform: settings.platform.clone(),
+        agreements: settings.agreements.clone(),
     };
     // A key that does not open the sealed secrets is a start-up failure naming the setting.
     let app = App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| {
@@ -263,6 +265,9 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
     if settings.environment == refshare_app::Environment::Production && !settings.public_url.starts_with("https://") {
         // Sign-in cookies are `Secure` in production: browsers drop them over plain http.
         tracing::warn!(public_url = %settings.public_url, "REFSHARE_PUBLIC_URL is not https: in production sign-in cookies are Secure, so signing in through it will not work");
+    }
+    if settings.environment == refshare_app::Environment::Production && settings.agreements.current().is_sample() {
+        tracing::warn!("REFSHARE_AGREEMENT_FILE is not set: clients are shown and sign the SAMPLE agreement shipped with refshare");
     }
     let served = axum::serve(listener, refshare_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

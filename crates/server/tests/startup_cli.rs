@@ -268,3 +268,23 @@ fn a_bad_log_format_exits_2_naming_the_setting() {
     assert!(err.contains("REFSHARE_LOG_FORMAT") && err.contains("xml"), "{err}");
     assert!(!path.exists());
 }
+
+#[test]
+fn a_bad_platform_setting_or_agreement_file_exits_2_naming_the_setting() {
+    let unversioned = std::env::temp_dir().join(format!("refshare-startup-agreement-{}.md", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&unversioned, "# Terms\n\nA text without its version line.\n").unwrap();
+    for (setting, value, cause) in [
+        ("REFSHARE_TERMS_URL", "http://platform.example/terms", "https://"),
+        ("REFSHARE_SUPPORT_EMAIL", "support", "not an e-mail address"),
+        ("REFSHARE_AGREEMENT_FILE", unversioned.to_str().unwrap(), "Version: <id>"),
+    ] {
+        let path = temp_db("platform");
+        let mut cmd = refshare(&["serve", "--listen", "127.0.0.1:0", "--database-url", &sqlite_url(&path)]);
+        cmd.env(setting, value);
+        let (out, _) = run(cmd, Duration::from_secs(30));
+        let err = one_line_exit_2(&out);
+        assert!(err.contains(setting) && err.contains(cause), "{setting}: {err}");
+        assert!(!path.exists(), "{setting}: no database created");
+    }
+    let _ = std::fs::remove_file(&unversioned);
+}

@@ -39,6 +39,8 @@ pub fn router(app: App) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
+        // Inside `headers::security`: the framed pages get the HTML headers.
+        .layer(axum::middleware::from_fn_with_state(app.clone(), pages::frame_platform_pages))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(edge::json_errors))

@@ -641,7 +641,7 @@ async fn operations_are_tagged_and_uniquely_named() {
             p if p.starts_with("/referral-api/") => "Referral Partner API",
             p if p.starts_with("/customer-api/") => "Customer API",
             p if p.starts_with("/admin-api/v1/") => "Operator API",
-            p if p.starts_with("/onboarding/") || p.starts_with("/link-requests/") => "Hosted pages",
+            p if p.starts_with("/onboarding/") || p.starts_with("/link-requests/") || p.starts_with("/agreements/") => "Hosted pages",
             p if p.starts_with("/login") || p == "/account" || p.starts_with("/account/") || p == "/logout" => "Hosted pages",
             _ => "Service",
         };

@@ -118,6 +118,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         pages::onboarding_show,
         pages::onboarding_sign,
         pages::onboarding_signin,
+        pages::agreement_download,
         pages::approval_show,
         pages::approval_decide,
         pages::approval_signin,

@@ -61,6 +61,20 @@ pub(super) fn onboarding_signin() {}
 
 #[utoipa::path(
     get,
+    path = "/agreements/{version}",
+    tag = "Hosted pages",
+    summary = "Download an agreement version",
+    description = "The Standard Debt Collection Agreement as a text file (`Content-Disposition: attachment; filename=\"{version}.txt\"`): the version clients sign now, or an earlier version the installation keeps. The onboarding page and its confirmation link here.",
+    params(("version" = String, Path, description = "The agreement version, such as `SDCA-2026-01`.")),
+    responses(
+        (status = 200, description = "The agreement text, its first line `Version: {version}`.", body = String, content_type = "text/plain"),
+        (status = 404, description = "No such version is kept.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) fn agreement_download() {}
+
+#[utoipa::path(
+    get,
     path = "/link-requests/{token}",
     tag = "Hosted pages",
     summary = "Link approval page",

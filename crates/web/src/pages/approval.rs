@@ -29,14 +29,14 @@ fn signin_path(token: &str) -> String {
 }
 
 /// What the request is and what approving means (SPEC §4.5, §5 rule 6).
-fn explanation(p: &ApprovalPage) -> Markup {
+fn explanation(app: &App, p: &ApprovalPage) -> Markup {
     let partner = &p.partner.company_name;
     html! {
         h1 { (partner) " asks to link your account" }
         p { (partner) " would like to connect to the account of " strong { (p.client.company_name) } "." }
         p {
             "If you approve, the link is " strong { "non-attributed" } ": " (partner)
-            " may submit cases for you through its integration and earns a share of the platform's fee only on the cases it submits that way. "
+            " may submit cases for you through its integration and earns a share of " (app.platform().name) "'s fee only on the cases it submits that way. "
             "Cases you create yourself stay yours: " (partner) " does not earn on them."
         }
         p { "If you decline, or do not answer, nothing is linked. This request expires on " (p.request.request.expires_at.format("%Y-%m-%d %H:%M UTC")) "." }
@@ -100,7 +100,7 @@ async fn pending_page(app: &App, jar: CookieJar, p: &ApprovalPage, token: &str) 
         Visitor::ClientUser(session, user) => (
             jar,
             html! {
-                (explanation(p))
+                (explanation(app, p))
                 (consent::signed_in_as(session, user))
                 (decision_form(app, session.csrf_binding(), token))
             },
@@ -112,10 +112,10 @@ async fn pending_page(app: &App, jar: CookieJar, p: &ApprovalPage, token: &str) 
             };
             let (jar, binding) = pre_binding(app, jar);
             let form = consent::signin_form(app, &binding, &signin_path(token), company, "approve or decline this request", other, None);
-            (jar, html! { (explanation(p)) (form) })
+            (jar, html! { (explanation(app, p)) (form) })
         }
     };
-    (jar, page("Link request", &p.partner.company_name, &p.partner.branding, body)).into_response()
+    (jar, page(app.platform(), "Link request", &p.partner, body)).into_response()
 }
 
 fn unavailable(status: LinkRequestStatus) -> Option<Response> {
@@ -153,8 +153,8 @@ pub async fn sign_in(
     };
     match app.request_approval_signin(&token, &f.email, &ip).await {
         Ok(p) => {
-            let body = html! { (explanation(&p)) (consent::sent(&app, &binding, &p.client.company_name)) };
-            page("Link request", &p.partner.company_name, &p.partner.branding, body).into_response()
+            let body = html! { (explanation(&app, &p)) (consent::sent(&app, &binding, &p.client.company_name)) };
+            page(app.platform(), "Link request", &p.partner, body).into_response()
         }
         Err(AppError::Validation(_)) => match app.approval_page(&token).await {
             Ok(p) => {
@@ -167,8 +167,8 @@ pub async fn sign_in(
                     None,
                     Some(consent::BAD_ADDRESS),
                 );
-                let body = html! { (explanation(&p)) (form) };
-                (StatusCode::BAD_REQUEST, page("Link request", &p.partner.company_name, &p.partner.branding, body)).into_response()
+                let body = html! { (explanation(&app, &p)) (form) };
+                (StatusCode::BAD_REQUEST, page(app.platform(), "Link request", &p.partner, body)).into_response()
             }
             Err(e) => error_page(e),
         },
@@ -199,7 +199,7 @@ pub async fn decide(State(app): State<App>, jar: CookieJar, PagePath(token): Pag
     match app.decide_link_request(&token, decision, &session).await {
         Ok(d) => {
             let (status, body) = outcome(&d);
-            (status, page("Link request", &d.page.partner.company_name, &d.page.partner.branding, body)).into_response()
+            (status, page(app.platform(), "Link request", &d.page.partner, body)).into_response()
         }
         Err(e) => error_page(e),
     }

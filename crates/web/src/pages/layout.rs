@@ -1,13 +1,25 @@
-//! The page frame: partner branding (logo, colours, font), escaping by maud, and the
-//! error pages. A page's one stylesheet is inline and its SHA-256 goes into the page's
-//! Content-Security-Policy (see `crate::headers`), so no other style and no script runs.
+//! The page frame: the partner's branding (logo, colours, font) in the header of the
+//! hosted pages with a line naming the platform that provides the service, and on every
+//! page a footer with the platform's name, legal entity, support address, terms and privacy
+//! links (only those configured). Escaping by maud. A page's one stylesheet is inline and
+//! its SHA-256 goes into the page's Content-Security-Policy (see `crate::headers`), so no
+//! other style and no script runs.
+//!
+//! Partner pages get the platform passed in ([`page`]). Pages of the platform alone (the
+//! sign-in pages, [`platform_page`]) and the error pages ([`error_page`]) are also answered
+//! from extractors that have no App at hand: they leave their content in the response and
+//! the [`frame_platform_pages`] layer, which holds the App, frames them.
 
-use axum::http::header::CONTENT_SECURITY_POLICY;
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_SECURITY_POLICY};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use refshare_app::AppError;
+use refshare_app::platform::Platform;
+use refshare_app::{App, AppError};
+use refshare_store::PartnerRecord;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -34,7 +46,37 @@ impl IntoResponse for Page {
     }
 }
 
-pub fn page(title: &str, partner_name: &str, branding: &Value, body: Markup) -> Page {
+/// A hosted page in the partner's branding: `partner`'s logo and name in the header, with
+/// the platform named beside them and in the footer.
+pub fn page(platform: &Platform, title: &str, partner: &PartnerRecord, body: Markup) -> Page {
+    frame(platform, title, Some(partner), body)
+}
+
+/// The platform's footer: its name, legal entity and the links that are configured.
+fn footer(p: &Platform) -> Markup {
+    let has_links = p.support_email.is_some() || p.terms_url.is_some() || p.privacy_url.is_some();
+    html! {
+        footer {
+            p {
+                strong { (p.name) }
+                @if let Some(entity) = &p.legal_entity { " · " (entity) }
+            }
+            @if has_links {
+                ul {
+                    @if let Some(email) = &p.support_email {
+                        li { "Support: " a href={ "mailto:" (email) } { (email) } }
+                    }
+                    @if let Some(url) = &p.terms_url { li { a href=(url) { "Terms of service" } } }
+                    @if let Some(url) = &p.privacy_url { li { a href=(url) { "Privacy notice" } } }
+                }
+            }
+        }
+    }
+}
+
+fn frame(platform: &Platform, title: &str, partner: Option<&PartnerRecord>, body: Markup) -> Page {
+    let none = Value::Null;
+    let branding = partner.map_or(&none, |p| &p.branding);
     let bg = brand(branding, "backgroundColorCode", "#0b3d91");
     let fg = brand(branding, "fontColor", "#ffffff");
     let font = brand(branding, "fontFamily", "system-ui, sans-serif");
@@ -42,40 +84,85 @@ pub fn page(title: &str, partner_name: &str, branding: &Value, body: Markup) -> 
     let logo = branding.get("logoUrl").and_then(|v| v.as_str()).filter(|s| s.starts_with("https://"));
     let css = [
         format!("body{{margin:0;font-family:{font};background:#f5f6f8;color:#1d2330}}"),
-        format!("header{{background:{bg};color:{fg};padding:16px 24px;display:flex;align-items:center;gap:12px}}"),
+        format!("header{{background:{bg};color:{fg};padding:16px 24px;display:flex;align-items:center;justify-content:space-between;flex-wrap:wrap;gap:8px 24px}}"),
+        ".brand{display:flex;align-items:center;gap:12px;font-size:20px}".to_string(),
         "header img{height:32px}".to_string(),
+        ".by{margin:0;font-size:14px}".to_string(),
         "main{max-width:720px;margin:24px auto;background:#fff;padding:24px 32px;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.1)}"
             .to_string(),
-        ".agreement{max-height:240px;overflow:auto;border:1px solid #d0d4dc;padding:12px;background:#fafbfc;font-size:14px}".to_string(),
+        ".agreement{max-height:420px;overflow:auto;border:1px solid #d0d4dc;padding:4px 16px;margin-bottom:16px;background:#fafbfc;font-size:14px;line-height:1.5}".to_string(),
+        ".agreement h3{font-size:15px;margin:16px 0 4px}".to_string(),
         "label{display:block;margin:12px 0 4px}".to_string(),
         "input[type=text],input[type=email]{width:100%;padding:8px;font-size:16px;box-sizing:border-box}".to_string(),
         "button{padding:10px 18px;font-size:16px;margin-right:8px;cursor:pointer}".to_string(),
         format!(".primary{{background:{bg};color:{fg};border:0;border-radius:4px}}"),
         ".error{background:#fde8e8;border:1px solid #f5a3a3;padding:8px 12px;border-radius:4px}".to_string(),
-        "dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}".to_string(),
+        "dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dd{margin:0}".to_string(),
+        "footer{max-width:720px;margin:0 auto 32px;padding:0 32px;font-size:14px;color:#4a5263}".to_string(),
+        "footer ul{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:4px 20px}footer a{color:#1d4ed8}".to_string(),
     ]
     .concat();
     let style_hash = format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css.as_bytes())));
+    let owner = partner.map_or(platform.name.as_str(), |p| p.company_name.as_str());
     let html = html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (partner_name) }
+                title { (title) " · " (owner) }
                 // Branding values cannot close the element or a declaration (see `brand`).
                 style { (PreEscaped(&css)) }
             }
             body {
                 header {
-                    @if let Some(l) = logo { img src=(l) alt=(partner_name); }
-                    strong { (partner_name) }
+                    @match partner {
+                        Some(p) => {
+                            div.brand {
+                                @if let Some(l) = logo { img src=(l) alt=(p.company_name); }
+                                strong { (p.company_name) }
+                            }
+                            p.by { "Debt collection by " strong { (platform.name) } }
+                        }
+                        None => div.brand { strong { (platform.name) } },
+                    }
                 }
                 main { (body) }
+                (footer(platform))
             }
         }
     };
     Page { html, style_hash }
+}
+
+/// A page of the platform alone, framed by [`frame_platform_pages`].
+#[derive(Clone)]
+struct Unframed {
+    title: String,
+    body: Markup,
+}
+
+/// A page of the platform (no partner branding) with this status; the
+/// [`frame_platform_pages`] layer adds the platform's header and footer.
+pub fn platform_page(status: StatusCode, title: &str, body: Markup) -> Response {
+    let mut res = status.into_response();
+    res.extensions_mut().insert(Unframed { title: title.to_string(), body });
+    res
+}
+
+/// Layer over every route: frames the responses of [`platform_page`] and [`error_page`]
+/// with the configured platform, keeping their status and headers (cookies).
+pub async fn frame_platform_pages(State(app): State<App>, req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.extensions().get::<Unframed>().is_none() {
+        return res;
+    }
+    let (mut parts, _) = res.into_parts();
+    let Some(u) = parts.extensions.remove::<Unframed>() else { unreachable!("checked above") };
+    let (framed, body) = frame(app.platform(), &u.title, None, u.body).into_response().into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.extend(framed.headers);
+    Response::from_parts(parts, body)
 }
 
 /// A page for errors of the hosted flow (410 for used or expired tokens).
@@ -83,7 +170,7 @@ pub fn error_page(e: AppError) -> Response {
     crate::error::log_internal(&e, "hosted page");
     let status = crate::error::status_of(&e);
     let message = match &e {
-        AppError::NotFound(_) => "This link is not valid. Check that you copied the whole address.".to_string(),
+        AppError::NotFound(_) => "Check that you copied the whole address.".to_string(),
         AppError::Validation(fields) => fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
         other => crate::error::message_of(other),
     };
@@ -91,16 +178,15 @@ pub fn error_page(e: AppError) -> Response {
     let heading = match status {
         StatusCode::BAD_REQUEST => "The request could not be read",
         StatusCode::FORBIDDEN => "This form could not be accepted",
+        StatusCode::NOT_FOUND => "This link is not valid",
         _ => "This link can no longer be used",
     };
-    let body = page(
+    platform_page(
+        status,
         "Link unavailable",
-        "refshare",
-        &Value::Null,
         html! {
             h1 { (heading) }
             p.notice { (message) }
         },
-    );
-    (status, body).into_response()
+    )
 }

@@ -1,14 +1,17 @@
 //! Hosted, partner-branded client pages: onboarding with SDCA signing and link-request
-//! approval, whose forms only a signed-in user of the client may use (`consent`), and
-//! the platform's sign-in pages. Plain HTML forms that work without JavaScript; every
-//! form carries a CSRF token bound to the session (or, before sign-in, to the browser's
-//! pre-session cookie).
+//! approval, whose forms only a signed-in user of the client may use (`consent`), the
+//! agreement's download, and the platform's sign-in pages. Plain HTML forms that work
+//! without JavaScript; every form carries a CSRF token bound to the session (or, before
+//! sign-in, to the browser's pre-session cookie).
 
+mod agreement;
 mod approval;
 mod consent;
 mod layout;
 mod onboarding;
 pub mod signin;
+
+pub use layout::frame_platform_pages;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -64,6 +67,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
 
 pub fn routes() -> Router<App> {
     Router::new()
+        .route("/agreements/{version}", get(agreement::download))
         .route("/onboarding/{link_id}", get(onboarding::show).post(onboarding::sign))
         .route("/onboarding/{link_id}/sign-in", post(onboarding::sign_in))
         .route("/link-requests/{token}", get(approval::show).post(approval::decide))

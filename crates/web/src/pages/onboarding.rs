@@ -10,44 +10,88 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{html, Markup};
-use refshare_app::links::{OnboardingPage, Signing, SDCA_VERSION};
+use refshare_app::agreement::Block;
+use refshare_app::links::{OnboardingPage, Signing};
 use refshare_app::{App, AppError};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::agreement::download_path;
 use super::consent::{self, Visitor};
 use super::layout::{error_page, page};
 use super::signin::pre_binding;
 use super::{PageForm, PagePath};
 
+/// The company details that are present: no row for a missing value.
 fn details(p: &OnboardingPage) -> Markup {
     let c = &p.client;
-    let d = |k: &str| c.details.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let d = |k: &str| c.details.get(k).and_then(|v| v.as_str()).map(str::trim).filter(|v| !v.is_empty());
+    let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let town = [d("zipCode"), d("city")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let address =
+        [d("address"), Some(town.as_str()).filter(|t| !t.is_empty()), d("state")].into_iter().flatten().collect::<Vec<_>>().join(", ");
+    let rows = [
+        ("Company", Some(c.company_name.clone())),
+        ("Country", Some(c.country.clone())),
+        ("Registration number", present(&c.registration_number)),
+        ("Address", Some(address).filter(|a| !a.is_empty())),
+        ("Support e-mail", present(&c.support_email)),
+        ("Support phone", d("supportPhone").map(str::to_string)),
+    ];
     html! {
         dl {
-            dt { "Company" } dd { (c.company_name) }
-            dt { "Country" } dd { (c.country) }
-            dt { "Registration number" } dd { (c.registration_number.clone().unwrap_or_default()) }
-            dt { "Address" } dd { (d("address")) " " (d("zipCode")) " " (d("city")) }
-            dt { "Support e-mail" } dd { (c.support_email.clone().unwrap_or_default()) }
+            @for (label, value) in rows {
+                @if let Some(v) = value { dt { (label) } dd { (v) } }
+            }
+        }
+    }
+}
+
+/// What the page is about, naming the partner and the platform.
+fn intro(app: &App, p: &OnboardingPage) -> Markup {
+    html! {
+        p {
+            (p.partner.company_name) " works with " (app.platform().name) " to recover unpaid invoices for " (p.client.company_name)
+            ". Review your company details and sign the Standard Debt Collection Agreement to start."
+        }
+    }
+}
+
+/// A version and its download link (none when that version is no longer kept).
+fn version_line(app: &App, version: &str) -> Markup {
+    html! {
+        "Agreement version " strong { (version) }
+        @if app.agreement_version(version).is_some() {
+            " · " a href=(download_path(version)) download { "Download the agreement (" (version) ".txt)" }
+        }
+    }
+}
+
+/// The full text of the agreement clients sign now, with its version and download link.
+fn agreement(app: &App) -> Markup {
+    let a = app.agreement();
+    html! {
+        h2 #agreement-title { "The agreement" }
+        p { (version_line(app, a.version())) }
+        div.agreement role="region" aria-labelledby="agreement-title" tabindex="0" {
+            @for block in a.blocks() {
+                @match block {
+                    Block::Heading(h) => h3 { (h) },
+                    Block::Paragraph(t) => p { (t) },
+                }
+            }
         }
     }
 }
 
 /// The page: details, the agreement, and `signing` (the signing form, or the sign-in
 /// form in its place).
-fn form(p: &OnboardingPage, errors: &[String], signing: Markup) -> Markup {
+fn form(app: &App, p: &OnboardingPage, errors: &[String], signing: Markup) -> Markup {
     html! {
         h1 { "Complete your onboarding" }
-        p { (p.partner.company_name) " works with us to recover unpaid invoices for " (p.client.company_name) ". Review your company details and sign the Standard Debt Collection Agreement to start." }
+        (intro(app, p))
         (details(p))
-        h2 { "Standard Debt Collection Agreement (" (SDCA_VERSION) ")" }
-        div.agreement {
-            p { "1. You instruct the platform and its collection partners to recover the claims you submit, in your name, in the debtor's country." }
-            p { "2. Fees are charged only on money recovered: the collection partner's success fee, of which the platform receives a share." }
-            p { "3. You confirm that the claims you submit are due, undisputed to your knowledge, and documented." }
-            p { "4. You may withdraw a case that has not started. Recovered money is paid out to you after fees." }
-        }
+        (agreement(app))
         @if !errors.is_empty() {
             div.error role="alert" { ul { @for e in errors { li { (e) } } } }
         }
@@ -99,16 +143,29 @@ async fn signing_page(app: &App, jar: CookieJar, p: &OnboardingPage) -> Response
             (jar, consent::signin_form(app, &binding, &signin_path(p), &p.client.company_name, SIGN_WHAT, other, None))
         }
     };
-    (jar, page("Onboarding", &p.partner.company_name, &p.partner.branding, form(p, &[], gate))).into_response()
+    (jar, page(app.platform(), "Onboarding", &p.partner, form(app, p, &[], gate))).into_response()
 }
 
-fn done(p: &OnboardingPage) -> Markup {
+/// The confirmation: who signed when, which version, and what happens next.
+fn done(app: &App, p: &OnboardingPage) -> Markup {
+    let platform = app.platform();
     html! {
         h1 { "Onboarding complete" }
         @if let Some(sig) = &p.client.sdca {
-            p { "Signed by " (sig.signer_name) " on " (sig.signed_at.format("%Y-%m-%d %H:%M UTC")) "." }
+            p {
+                (sig.signer_name) " signed the Standard Debt Collection Agreement for " (p.client.company_name)
+                " on " (sig.signed_at.format("%Y-%m-%d at %H:%M UTC")) "."
+            }
+            p { (version_line(app, &sig.version)) }
         }
-        p { "Your cases are now being processed." }
+        h2 { "What happens next" }
+        ul {
+            li { "Cases that were waiting for the agreement are now active. Each goes to a collection partner of " (platform.name) " that covers the debtor's country; a case that no collection partner covers is closed." }
+            li { (p.partner.company_name) " has been told that you signed, and can submit new cases for you." }
+            @if let Some(email) = &platform.support_email {
+                li { "Questions about your cases or the agreement: write to " a href={ "mailto:" (email) } { (email) } "." }
+            }
+        }
         @if let Some(url) = p.return_url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
             p { a href=(url) { "Back to " (p.partner.company_name) } }
         }
@@ -119,7 +176,7 @@ pub async fn show(State(app): State<App>, jar: CookieJar, PagePath(link_id): Pag
     let Ok(id) = Uuid::parse_str(&link_id) else { return error_page(AppError::NotFound("onboarding link")) };
     match app.onboarding_page(id).await {
         Ok(p) if p.client.onboarding_completed_at.is_some() => {
-            page("Onboarding", &p.partner.company_name, &p.partner.branding, done(&p)).into_response()
+            page(app.platform(), "Onboarding", &p.partner, done(&app, &p)).into_response()
         }
         Ok(p) => signing_page(&app, jar, &p).await,
         Err(e) => error_page(e),
@@ -142,11 +199,11 @@ pub async fn sign_in(
     };
     match app.request_onboarding_signin(id, &f.email, &ip).await {
         Ok(p) if p.client.onboarding_completed_at.is_some() => {
-            page("Onboarding", &p.partner.company_name, &p.partner.branding, done(&p)).into_response()
+            page(app.platform(), "Onboarding", &p.partner, done(&app, &p)).into_response()
         }
         Ok(p) => {
-            let body = form(&p, &[], consent::sent(&app, &binding, &p.client.company_name));
-            page("Onboarding", &p.partner.company_name, &p.partner.branding, body).into_response()
+            let body = form(&app, &p, &[], consent::sent(&app, &binding, &p.client.company_name));
+            page(app.platform(), "Onboarding", &p.partner, body).into_response()
         }
         Err(AppError::Validation(_)) => match app.onboarding_page(id).await {
             Ok(p) => {
@@ -159,8 +216,7 @@ pub async fn sign_in(
                     None,
                     Some(consent::BAD_ADDRESS),
                 );
-                (StatusCode::BAD_REQUEST, page("Onboarding", &p.partner.company_name, &p.partner.branding, form(&p, &[], gate)))
-                    .into_response()
+                (StatusCode::BAD_REQUEST, page(app.platform(), "Onboarding", &p.partner, form(&app, &p, &[], gate))).into_response()
             }
             Err(e) => error_page(e),
         },
@@ -207,13 +263,12 @@ pub async fn sign(
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let signing = Signing { signer_name: f.signer_name.clone(), accepted: f.accept.is_some(), ip, user_agent };
     match app.sign_onboarding(id, signing, &session).await {
-        Ok(p) => page("Onboarding complete", &p.partner.company_name, &p.partner.branding, done(&p)).into_response(),
+        Ok(p) => page(app.platform(), "Onboarding complete", &p.partner, done(&app, &p)).into_response(),
         Err(AppError::Validation(errors)) => match app.onboarding_page(id).await {
             Ok(p) => {
                 let msgs: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
                 let gate = signing_form(&app, session.csrf_binding(), &p, &f.signer_name);
-                (StatusCode::BAD_REQUEST, page("Onboarding", &p.partner.company_name, &p.partner.branding, form(&p, &msgs, gate)))
-                    .into_response()
+                (StatusCode::BAD_REQUEST, page(app.platform(), "Onboarding", &p.partner, form(&app, &p, &msgs, gate))).into_response()
             }
             Err(e) => error_page(e),
         },

@@ -18,14 +18,10 @@ use maud::{html, Markup};
 use refshare_app::signin::{Account, Session, CODE_DIGITS, LINK_TTL_MINUTES};
 use refshare_app::{App, AppError, Environment, SigninError};
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::layout::{error_page, page};
+use super::layout::error_page;
 use super::onboarding::ClientIp;
 use super::{PageForm, PagePath};
-
-/// The platform's name on these pages.
-const PLATFORM: &str = "refshare";
 
 fn production(app: &App) -> bool {
     app.config.environment == Environment::Production
@@ -76,8 +72,9 @@ pub(super) fn csrf_field(app: &App, binding: &str, path: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(app.form_token(binding, path)); }
 }
 
+/// In the platform's layout, with its configured name (`layout::frame_platform_pages`).
 pub(super) fn platform_page(status: StatusCode, title: &str, body: Markup) -> Response {
-    (status, page(title, PLATFORM, &Value::Null, body)).into_response()
+    super::layout::platform_page(status, title, body)
 }
 
 fn login_form(app: &App, binding: &str, error: Option<&str>) -> Markup {

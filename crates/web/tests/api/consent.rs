@@ -12,8 +12,8 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
+use refshare_app::agreement::Agreement;
 use refshare_app::auth::hash_secret;
-use refshare_app::links::SDCA_VERSION;
 use refshare_app::Environment;
 use refshare_core::link::LinkRequestStatus;
 use serde_json::json;
@@ -246,7 +246,10 @@ async fn client_user_signs_with_the_code_and_the_signature_records_it(t: TestApp
     assert_eq!(sig.signer_name, "Ann Acme");
     assert_eq!(sig.signer_user_id, Some(user_id(&t, acme).await));
     assert_eq!(sig.verified_by.as_deref(), Some("code"));
-    assert_eq!((sig.ip.as_str(), sig.user_agent.as_str(), sig.version.as_str()), ("203.0.113.9", "ConsentTest/1.0", SDCA_VERSION));
+    assert_eq!(
+        (sig.ip.as_str(), sig.user_agent.as_str(), sig.version.as_str()),
+        ("203.0.113.9", "ConsentTest/1.0", Agreement::sample().version())
+    );
     assert_eq!(token_status(&t, &key).await, StatusCode::OK);
 }
 

@@ -8,6 +8,7 @@ mod duplicate_reference;
 mod edge;
 mod fx_missing;
 mod harness;
+mod hosted_pages;
 mod idempotency;
 mod idempotent_refusals;
 mod input_limits;
