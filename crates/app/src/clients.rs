@@ -380,7 +380,7 @@ impl App {
         };
         let body = |personal: Option<&str>| {
             let mut b = format!(
-                "{partner} asks to link your company account with it.\n\n\
+                "{partner} asks to link to your account with {platform}.\n\n\
                  If you approve, {partner} may submit cases for you through its integration and earns a share of {platform}'s fee \
                  only on the cases it submits; cases you create yourself stay yours. Nothing is linked unless a user of your company approves.\n\n\
                  Approve or decline here (the request expires {expires}); you sign in with your e-mail address first:\n{url}\n",
