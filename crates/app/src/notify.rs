@@ -28,8 +28,8 @@ use uuid::Uuid;
 use crate::error::error_chain;
 use crate::{App, AppError};
 
-/// Sender address of every e-mail.
-pub const FROM: &str = "refshare <no-reply@refshare.local>";
+/// Sender address of every e-mail; its display name is the configured platform's name.
+pub const FROM_ADDRESS: &str = "no-reply@refshare.local";
 
 /// Notification kinds.
 pub mod kind {
@@ -247,7 +247,7 @@ impl App {
                 };
                 Some(match (t, body) {
                     (_, Err(e)) => Err(Failure { message: format!("the sealed mail body cannot be opened: {e}"), permanent: true }),
-                    (Ok(t), Ok(body)) => match tokio::time::timeout(SEND_TIMEOUT, send(t, &n, body)).await {
+                    (Ok(t), Ok(body)) => match tokio::time::timeout(SEND_TIMEOUT, send(t, &self.platform().name, &n, body)).await {
                         Ok(r) => r,
                         Err(_) => Err(Failure::transient(format!("no answer within {} s", SEND_TIMEOUT.as_secs()))),
                     },
@@ -297,15 +297,11 @@ impl App {
     }
 }
 
-async fn send(transport: &Transport, n: &NotificationRecord, body: String) -> Result<(), Failure> {
+async fn send(transport: &Transport, sender_name: &str, n: &NotificationRecord, body: String) -> Result<(), Failure> {
     let permanent = |message: String| Failure { message, permanent: true };
+    let from = Mailbox::new(Some(sender_name.to_string()), FROM_ADDRESS.parse().map_err(|e| permanent(format!("bad sender: {e}")))?);
     let to: Mailbox = n.to_addr.parse().map_err(|e| permanent(format!("bad recipient: {e}")))?;
-    let msg = Message::builder()
-        .from(FROM.parse().map_err(|e| permanent(format!("bad sender: {e}")))?)
-        .to(to)
-        .subject(n.subject.clone())
-        .body(body)
-        .map_err(|e| permanent(e.to_string()))?;
+    let msg = Message::builder().from(from).to(to).subject(n.subject.clone()).body(body).map_err(|e| permanent(e.to_string()))?;
     transport.send(msg).await.map(|_| ()).map_err(|e| Failure { permanent: e.is_permanent(), message: error_chain(&e) })
 }
 

@@ -320,9 +320,10 @@ impl App {
             .await?;
             let body = |link: &str, code: &str| {
                 format!(
-                    "Hello,\n\nsomeone (hopefully you) asked to sign in with this address.\n\n\
+                    "Hello,\n\nsomeone (hopefully you) asked to sign in to {platform} with this address.\n\n\
                      Sign in: {link}\n\nOr enter this code on the sign-in page: {code}\n\n\
-                     The link and the code work once, for {LINK_TTL_MINUTES} minutes. If you did not ask to sign in, ignore this e-mail.\n"
+                     The link and the code work once, for {LINK_TTL_MINUTES} minutes. If you did not ask to sign in, ignore this e-mail.\n",
+                    platform = self.platform().name,
                 )
             };
             let link = format!("{}/login/{secret}", self.config.public_url);
@@ -332,7 +333,7 @@ impl App {
                 self,
                 MAIL_KIND,
                 email.trim(),
-                "Your sign-in link",
+                &format!("Your sign-in link for {}", self.platform().name),
                 body(&link, &code),
                 body(&masked_link, "********"),
             )

@@ -218,6 +218,7 @@ fn config(smtp_url: Option<String>, smtp_ca_file: Option<std::path::PathBuf>) ->
         smtp_url,
         smtp_ca_file,
         secret_keys: Some(test_keys()),
+        platform: refshare_app::platform::Platform { name: "Collectly".into(), ..Default::default() },
         ..AppConfig::new("http://refshare.test", Environment::Test, String::new())
     }
 }
@@ -338,6 +339,10 @@ async fn two_mailers_send_each_mail_once(db_url: &str) {
     let mut subjects: Vec<String> =
         smtp.received().iter().map(|m| m.data.lines().find_map(|l| l.strip_prefix("Subject: ")).unwrap().to_string()).collect();
     assert_eq!(subjects.len(), N, "no e-mail was sent twice");
+    assert!(
+        smtp.received().iter().all(|m| m.data.lines().any(|l| l == "From: Collectly <no-reply@refshare.local>")),
+        "the sender is named after the platform"
+    );
     subjects.sort();
     subjects.dedup();
     assert_eq!(subjects.len(), N);
