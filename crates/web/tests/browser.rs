@@ -4,17 +4,24 @@
 //! signs the agreement, then another client's user signs in from the approval page the
 //! same way and approves a link request, by typing and clicking like a person would.
 //! Skipped with a notice when chromedriver is missing, unless `REFSHARE_REQUIRE_BROWSER=1`.
+//!
+//! With `REFSHARE_SCREENSHOTS=<dir>` the walk also saves a PNG of each page it passes
+//! (1200 pixels wide, one 390 wide as a phone; at least 900 / 844 high and as high as the
+//! page, so nothing is cut off) into that directory; `docs/screenshots/` keeps them.
+//! Without it nothing is written and the test asserts the same.
 
 #[path = "api/harness.rs"]
 #[allow(dead_code)]
 mod harness;
 
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use fantoccini::{ClientBuilder, Locator};
 use harness::{case_body, client_body, path_of, TestApp};
+use refshare_app::platform::Platform;
 use serde_json::json;
 
 struct Driver(Child, std::path::PathBuf);
@@ -80,15 +87,56 @@ async fn serve(t: &TestApp) -> String {
     format!("http://{addr}")
 }
 
+/// The directory `REFSHARE_SCREENSHOTS` names, if set.
+fn screenshot_dir() -> Option<PathBuf> {
+    std::env::var_os("REFSHARE_SCREENSHOTS").filter(|d| !d.is_empty()).map(PathBuf::from)
+}
+
+/// With `REFSHARE_SCREENSHOTS` set: the current page as `<dir>/<name>`, `width` CSS
+/// pixels wide and at least `min_height` high, taller when the page is (the whole page,
+/// footer included). Without it: nothing.
+async fn screenshot(c: &fantoccini::Client, name: &str, width: u32, min_height: u32) {
+    let Some(dir) = screenshot_dir() else { return };
+    let number = |v: serde_json::Value| v.as_u64().expect("a number") as u32;
+    c.set_window_size(width, min_height).await.unwrap();
+    // The window's size includes whatever frame the browser draws around the viewport.
+    let frame = number(c.execute("return window.outerHeight - window.innerHeight", vec![]).await.unwrap());
+    let page = number(c.execute("return document.documentElement.scrollHeight", vec![]).await.unwrap());
+    c.set_window_size(width, min_height.max(page) + frame).await.unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+/// A desktop screenshot (see [`screenshot`]).
+async fn shot(c: &fantoccini::Client, name: &str) {
+    screenshot(c, name, 1200, 900).await;
+}
+
+/// The footer of a configured platform.
+fn collectly() -> Platform {
+    Platform {
+        name: "Collectly".into(),
+        legal_entity: Some("Collectly Services GmbH".into()),
+        support_email: Some("help@collectly.example".into()),
+        terms_url: Some("https://collectly.example/terms".into()),
+        privacy_url: Some("https://collectly.example/privacy".into()),
+    }
+}
+
 /// On a consent page without a fitting session: types `email` into the page's sign-in
 /// form, follows the mailed link (from `GET /admin-api/v1/notifications`) and presses its
-/// confirm button, which lands back on the page.
-async fn sign_in_from_page(c: &fantoccini::Client, t: &TestApp, base: &str, email: &str) {
+/// confirm button, which lands back on the page. `sent_shot` names a screenshot of the
+/// "Check your e-mail" answer.
+async fn sign_in_from_page(c: &fantoccini::Client, t: &TestApp, base: &str, email: &str, sent_shot: Option<&str>) {
     let page = c.current_url().await.unwrap().to_string();
     assert!(c.find_all(Locator::Css("#signer_name, button[value=approve]")).await.unwrap().is_empty(), "no consent form before sign-in");
     c.find(Locator::Css("#email")).await.unwrap().send_keys(email).await.unwrap();
     c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::XPath("//h2[normalize-space()='Check your e-mail']")).await.unwrap();
+    if let Some(name) = sent_shot {
+        shot(c, name).await;
+    }
     let mails = t.admin("GET", &format!("/notifications?to={email}&kind=sign_in"), None).await;
     let body = mails.body["notifications"][0]["body"].as_str().expect("a sign-in mail").to_string();
     let link = body.split("http://refshare.test").nth(1).and_then(|s| s.split_whitespace().next()).expect("a link");
@@ -100,10 +148,11 @@ async fn sign_in_from_page(c: &fantoccini::Client, t: &TestApp, base: &str, emai
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     let Some((driver, port)) = start_driver().await else { return };
-    let t = TestApp::sqlite().await.unwrap();
+    let mut t = TestApp::sqlite().await.unwrap();
+    t.reconfigure(|c| c.platform = collectly()).await;
     t.collection_partners().await;
     let base = serve(&t).await;
-    let (_, key) = t.new_partner("Ledgerly").await;
+    let (partner_id, key) = t.new_partner("Ledgerly").await;
     let created = t
         .partner(
             &key,
@@ -115,16 +164,27 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     let onboarding = format!("{base}{}", path_of(created.body["onboardingLinks"]["url"].as_str().unwrap()));
     let c = browser(port, &driver.1).await;
 
+    // The platform's own sign-in page, in its neutral frame with the configured footer.
+    c.goto(&format!("{base}/login")).await.unwrap();
+    assert_eq!(c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(), "Sign in");
+    let footer = c.find(Locator::Css("footer")).await.unwrap().text().await.unwrap();
+    assert!(footer.contains("Collectly Services GmbH") && footer.contains("help@collectly.example"), "{footer}");
+    shot(&c, "login.png").await;
+
     // Onboarding: the page shows the company and the agreement to anyone; the user signs
     // in from it; submitting without the checkbox is stopped by the browser (required),
     // then signing completes onboarding.
     c.goto(&onboarding).await.unwrap();
     let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(text.contains("Acme Ltd") && text.contains("Standard Debt Collection Agreement"), "{text}");
+    assert!(text.contains("Ledgerly works with Collectly"), "{text}");
     // The Content-Security-Policy lets the page's stylesheet apply (the default branding).
     let bg = c.execute("return getComputedStyle(document.querySelector('header')).backgroundColor", vec![]).await.unwrap();
     assert_eq!(bg, json!("rgb(11, 61, 145)"), "the page's stylesheet was blocked");
-    sign_in_from_page(&c, &t, &base, "ann@acme.test").await;
+    shot(&c, "onboarding-signin.png").await;
+    sign_in_from_page(&c, &t, &base, "ann@acme.test", None).await;
+    shot(&c, "onboarding-sign.png").await;
+    screenshot(&c, "onboarding-mobile.png", 390, 844).await;
     c.find(Locator::Css("#signer_name")).await.unwrap().send_keys("Ann Acme").await.unwrap();
     c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
     assert!(c.current_url().await.unwrap().as_str().ends_with(&path_of(&onboarding).replace(&base, "")));
@@ -138,6 +198,7 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     // Wait for the new page's heading itself: the old page's h1 may still be there for a
     // moment and go stale under us.
     c.wait().for_element(Locator::XPath("//h1[normalize-space()='Onboarding complete']")).await.unwrap();
+    shot(&c, "onboarding-complete.png").await;
     assert_eq!(t.partner(&key, "POST", "/oauth/token", Some(json!({"externalTenantId": "acme"}))).await.status, StatusCode::OK);
     let cases = t.partner(&key, "GET", "/cases", None).await;
     assert_eq!(cases.body["cases"][0]["lifecycle"], "Active");
@@ -151,12 +212,38 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(text.contains("Ledgerly asks to link your account"), "{text}");
     assert!(text.contains("which is not a user of Nordwind ApS"), "{text}");
-    sign_in_from_page(&c, &t, &base, "niels@nordwind.test").await;
+    shot(&c, "approval-signin.png").await;
+    sign_in_from_page(&c, &t, &base, "niels@nordwind.test", Some("approval-sent.png")).await;
+    shot(&c, "approval-decide.png").await;
     c.find(Locator::Css("button[value=approve]")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::XPath("//h1[normalize-space()='Link approved']")).await.unwrap();
+    shot(&c, "approval-done.png").await;
     assert_eq!(t.partner(&key, "GET", "/clients/nw", None).await.body["isAttributedClient"], false);
     // The used token now shows the 410 page without a form.
     c.goto(&approval).await.unwrap();
     assert!(c.find_all(Locator::Css("form")).await.unwrap().is_empty());
+
+    // The account page: Niels's address is also a user of the partner, so it lists both
+    // accounts, the client user (chosen at sign-in) current, the other to continue as.
+    let added = t
+        .admin(
+            "POST",
+            &format!("/partners/{partner_id}/users"),
+            Some(json!({"email": "niels@nordwind.test", "name": "Niels Nordwind", "role": "member"})),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    c.goto(&format!("{base}/account")).await.unwrap();
+    let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("You act as Nordwind ApS — client user"), "{text}");
+    let buttons = c.find_all(Locator::Css("form[action='/account/choose'] button")).await.unwrap();
+    assert_eq!(buttons.len(), 1, "{text}");
+    assert!(buttons[0].text().await.unwrap().starts_with("Continue as Ledgerly — partner member"), "{text}");
+    shot(&c, "account.png").await;
+
+    // An address that names no request: the platform's error page.
+    c.goto(&format!("{base}/link-requests/nope")).await.unwrap();
+    assert_eq!(c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(), "This link is not valid");
+    shot(&c, "error-page.png").await;
     c.close().await.unwrap();
 }

@@ -82,24 +82,35 @@ fn frame(platform: &Platform, title: &str, partner: Option<&PartnerRecord>, body
     let font = brand(branding, "fontFamily", "system-ui, sans-serif");
     // Only https logos: the policy allows images from `https:` alone.
     let logo = branding.get("logoUrl").and_then(|v| v.as_str()).filter(|s| s.starts_with("https://"));
+    // Buttons and inputs take the page's font; links, focus rings and secondary buttons
+    // share one blue (contrast above 4.5:1 on white and on the page background). Under
+    // 600 pixels the card fills the width and the spacing shrinks.
     let css = [
-        format!("body{{margin:0;font-family:{font};background:#f5f6f8;color:#1d2330}}"),
+        format!("body{{margin:0;font-family:{font};background:#f5f6f8;color:#1d2330;line-height:1.5}}"),
         format!("header{{background:{bg};color:{fg};padding:16px 24px;display:flex;align-items:center;justify-content:space-between;flex-wrap:wrap;gap:8px 24px}}"),
-        ".brand{display:flex;align-items:center;gap:12px;font-size:20px}".to_string(),
-        "header img{height:32px}".to_string(),
+        ".brand{display:flex;align-items:center;gap:12px;font-size:20px;min-width:0;overflow-wrap:anywhere}".to_string(),
+        "header img{height:32px;max-width:160px;object-fit:contain}".to_string(),
         ".by{margin:0;font-size:14px}".to_string(),
-        "main{max-width:720px;margin:24px auto;background:#fff;padding:24px 32px;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.1)}"
+        "main{max-width:720px;margin:24px auto;background:#fff;padding:24px 32px;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.1);overflow-wrap:break-word}"
             .to_string(),
-        ".agreement{max-height:420px;overflow:auto;border:1px solid #d0d4dc;padding:4px 16px;margin-bottom:16px;background:#fafbfc;font-size:14px;line-height:1.5}".to_string(),
+        "h1,h2,h3{line-height:1.25}h1{margin:8px 0 16px;font-size:30px}h2{margin:28px 0 8px;font-size:22px}".to_string(),
+        "a{color:#1d4ed8}".to_string(),
+        ":focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}".to_string(),
+        "main li{margin:4px 0}li form{margin:8px 0 12px}".to_string(),
+        ".agreement{max-height:420px;overflow:auto;border:1px solid #d0d4dc;border-radius:4px;padding:4px 16px;margin-bottom:16px;background:#fafbfc;font-size:14px;line-height:1.5}".to_string(),
         ".agreement h3{font-size:15px;margin:16px 0 4px}".to_string(),
-        "label{display:block;margin:12px 0 4px}".to_string(),
-        "input[type=text],input[type=email]{width:100%;padding:8px;font-size:16px;box-sizing:border-box}".to_string(),
-        "button{padding:10px 18px;font-size:16px;margin-right:8px;cursor:pointer}".to_string(),
-        format!(".primary{{background:{bg};color:{fg};border:0;border-radius:4px}}"),
+        "label{display:block;margin:12px 0 4px;font-weight:600}".to_string(),
+        "label:has(>input[type=checkbox]){display:flex;gap:10px;align-items:flex-start;font-weight:400;margin:16px 0}".to_string(),
+        "input[type=checkbox]{width:20px;height:20px;margin:2px 0 0;flex:none;accent-color:#1d4ed8}".to_string(),
+        "input[type=text],input[type=email]{width:100%;padding:8px 10px;font:inherit;border:1px solid #8a93a6;border-radius:4px;box-sizing:border-box}".to_string(),
+        "button{font:inherit;padding:8px 18px;margin:4px 8px 4px 0;cursor:pointer;border:1px solid #1d4ed8;border-radius:4px;background:#fff;color:#1d4ed8;max-width:100%}".to_string(),
+        "button:hover{background:#eef2fb}".to_string(),
+        format!(".primary,.primary:hover{{background:{bg};color:{fg};border-color:{bg}}}"),
         ".error{background:#fde8e8;border:1px solid #f5a3a3;padding:8px 12px;border-radius:4px}".to_string(),
-        "dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dd{margin:0}".to_string(),
+        "dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dt{color:#4a5263}dd{margin:0;min-width:0}".to_string(),
         "footer{max-width:720px;margin:0 auto 32px;padding:0 32px;font-size:14px;color:#4a5263}".to_string(),
-        "footer ul{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:4px 20px}footer a{color:#1d4ed8}".to_string(),
+        "footer ul{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:4px 20px}".to_string(),
+        "@media (max-width:600px){header{padding:12px 16px}.brand{font-size:18px}main{margin:0 0 24px;padding:16px 20px;border-radius:0}h1{font-size:26px}footer{padding:0 20px}}".to_string(),
     ]
     .concat();
     let style_hash = format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css.as_bytes())));
