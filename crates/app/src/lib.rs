@@ -19,6 +19,7 @@ pub mod notify;
 pub mod partner_cases;
 pub mod partners;
 pub mod payments;
+pub mod payments_batch;
 pub mod people;
 pub mod reporting;
 pub mod revenue;

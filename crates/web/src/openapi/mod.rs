@@ -86,6 +86,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         admin::admin_issue_client_key,
         admin::admin_create_case,
         admin::admin_register_payment,
+        admin::admin_register_payment_batch,
         admin::admin_attribution,
         admin::admin_list_links,
         admin::admin_get_link,
