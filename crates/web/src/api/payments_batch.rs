@@ -16,6 +16,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use refshare_app::payments_batch::{batch_from_csv, batch_from_json, BatchResult};
 use refshare_app::{App, AppError};
+use refshare_core::parse::{check_controls, TextKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -56,6 +57,9 @@ fn is_csv(headers: &HeaderMap) -> bool {
 async fn register_payment_batch(State(app): State<App>, _: Operator, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
     let items = if is_csv(&headers) {
         let text = std::str::from_utf8(&body).map_err(|_| AppError::bad_field("body", "is not UTF-8 text"))?;
+        // Text is checked at the edge of every surface: a control character other than
+        // the line breaks (and tab, which the row refuses) is the request's fault.
+        check_controls(text, TextKind::FreeText).map_err(|e| AppError::bad_field("body", e.to_string()))?;
         batch_from_csv(text)?
     } else {
         if body.is_empty() {

@@ -270,6 +270,10 @@ async fn a_csv_batch(t: TestApp) {
     let with_flag = batch_csv(&t, &format!("Case,Amount,ExternalId,PaidAt,AllowOverpayment\n{c1},2000,c-6,,true\n")).await;
     assert_eq!(statuses(&with_flag), ["created"], "{}", with_flag.text);
 
+    let nul = batch_csv(&t, &format!("case,amount,externalId,paidAt\n{c1},1,c-\u{0}8,\n")).await;
+    assert_eq!((nul.status, &nul.body["businessErrors"][0]["field"]), (StatusCode::BAD_REQUEST, &json!("body")), "{}", nul.text);
+    let tab = batch_csv(&t, &format!("case,amount,externalId,paidAt\n{c1},1,c-\t8,\n")).await;
+    assert_eq!(rejection(&tab, 0), ("ValidationError".into(), Some("externalId".into())), "{}", tab.text);
     for header in ["case,amount,paidAt,externalId\n", "externalId\n", ""] {
         let bad = batch_csv(&t, &format!("{header}{c1},1,c-7,\n")).await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{header:?}: {}", bad.text);
