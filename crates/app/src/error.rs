@@ -327,6 +327,6 @@ pub enum SigninError {
     /// A change to the Operator API authenticated by the session cookie came without
     /// `Content-Type: application/json` (or `text/csv`), a type no cross-site form or
     /// simple request can send.
-    #[error("A change made with the session cookie must be sent with Content-Type: application/json (or text/csv for the ECB file).")]
+    #[error("A change made with the session cookie must be sent with Content-Type: application/json (or text/csv for the ECB file and payment batches).")]
     SessionNeedsJson,
 }

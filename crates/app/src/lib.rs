@@ -20,6 +20,7 @@ pub mod notify;
 pub mod partner_cases;
 pub mod partners;
 pub mod payments;
+pub mod payments_batch;
 pub mod people;
 pub mod platform;
 pub mod reporting;

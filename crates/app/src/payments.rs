@@ -46,22 +46,28 @@ pub struct PaymentOutcome {
 }
 
 /// A validated payment request against one case.
-struct Checked {
-    case: CaseRecord,
+pub(crate) struct Checked {
+    pub(crate) case: CaseRecord,
     amount: i64,
+}
+
+/// Validates a payment body against its case (400s): the amount in the case's currency,
+/// the `externalId`'s length. Shared by the single and the bulk path (`payments_batch`).
+pub(crate) fn check_payment_on(case: CaseRecord, input: &PaymentInput) -> Result<Checked, AppError> {
+    let amount = parse_amount(&input.amount.to_string(), case.currency).map_err(|e| AppError::bad_field("amount", e.to_string()))?;
+    if let Some(x) = &input.external_id {
+        if x.trim().is_empty() || x.len() > 255 {
+            return Err(AppError::bad_field("externalId", "must be 1 to 255 characters"));
+        }
+    }
+    Ok(Checked { case, amount })
 }
 
 impl App {
     /// Resolves the case and validates the body (400s), before any transaction.
     async fn check_payment(&self, case_key: &str, input: &PaymentInput) -> Result<Checked, AppError> {
         let case = self.case_by_id_or_reference(case_key).await?;
-        let amount = parse_amount(&input.amount.to_string(), case.currency).map_err(|e| AppError::bad_field("amount", e.to_string()))?;
-        if let Some(x) = &input.external_id {
-            if x.trim().is_empty() || x.len() > 255 {
-                return Err(AppError::bad_field("externalId", "must be 1 to 255 characters"));
-            }
-        }
-        Ok(Checked { case, amount })
+        check_payment_on(case, input)
     }
 
     /// Registers a payment (no `Idempotency-Key`).
@@ -106,7 +112,8 @@ impl App {
 
     /// Books the payment inside `tx`, which holds the case's lock: replays an `externalId`
     /// already booked, then re-reads the case (lifecycle, what is still owed) and decides.
-    async fn book_payment(&self, tx: &mut Tx, c: &Checked, input: &PaymentInput) -> Result<PaymentOutcome, AppError> {
+    /// The one booking of a payment, single or in a batch (`payments_batch`).
+    pub(crate) async fn book_payment(&self, tx: &mut Tx, c: &Checked, input: &PaymentInput) -> Result<PaymentOutcome, AppError> {
         let amount = c.amount;
         let now: Instant = self.now();
         if let Some(x) = &input.external_id {

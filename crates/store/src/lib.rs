@@ -343,6 +343,9 @@ pub enum Savepoint {
     /// The attempt of a request under an `Idempotency-Key`: a refusal undoes it and stores
     /// the refusal in the same transaction.
     IdempotentAttempt,
+    /// One payment of a bulk batch: a payment refused by the rules or by the database is
+    /// undone alone, and the rest of the batch's transaction goes on.
+    BatchPayment,
 }
 
 impl Savepoint {
@@ -350,6 +353,7 @@ impl Savepoint {
         match self {
             Savepoint::ReplayCase => "replay_case",
             Savepoint::IdempotentAttempt => "idempotent_attempt",
+            Savepoint::BatchPayment => "batch_payment",
         }
     }
 }

@@ -112,7 +112,9 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
         StatusCode::FORBIDDEN => ("Forbidden", "This request is not allowed."),
         StatusCode::NOT_FOUND => ("NotFound", "No such endpoint."),
         StatusCode::METHOD_NOT_ALLOWED => ("MethodNotAllowed", "This method is not allowed on this endpoint."),
-        StatusCode::PAYLOAD_TOO_LARGE => ("PayloadTooLarge", "The request body is larger than the 1 MiB limit."),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("PayloadTooLarge", "The request body is larger than the limit (1 MiB; 4 MiB for POST /admin-api/v1/payments/batch).")
+        }
         StatusCode::URI_TOO_LONG => ("UriTooLong", "The request URI is too long."),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UnsupportedMediaType", "Send the body as application/json."),
         StatusCode::UNPROCESSABLE_ENTITY => ("UnprocessableEntity", "The request could not be processed."),

@@ -25,7 +25,8 @@ use refshare_app::App;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-/// Largest request body accepted on any endpoint.
+/// Largest request body accepted on any endpoint but bulk payments
+/// ([`api::payments_batch::MAX_BATCH_BODY_BYTES`]).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The whole service.
@@ -43,6 +44,8 @@ pub fn router(app: App) -> Router {
         .layer(axum::middleware::from_fn_with_state(app.clone(), pages::frame_platform_pages))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Bulk payments take larger bodies: merged after the limit, with its own.
+        .merge(api::payments_batch::routes())
         .layer(axum::middleware::from_fn(edge::json_errors))
         .layer(axum::middleware::from_fn(headers::security))
         // Outside the limits and the edge, so their refusals are counted too.

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod customer;
 pub mod disputes;
 pub mod money;
+pub mod payments_batch;
 pub mod referral;
 pub mod statements;
 pub mod webhooks;

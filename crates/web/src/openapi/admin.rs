@@ -218,6 +218,25 @@ pub(super) fn admin_create_case() {}
 pub(super) fn admin_register_payment() {}
 
 #[utoipa::path(
+    post,
+    path = "/admin-api/v1/payments/batch",
+    tag = "Operator API",
+    summary = "Register up to 10,000 debtor payments at once",
+    description = "Each item is decided exactly as `POST /cases/{caseIdOrReference}/payments` would decide it: the same validation, the same refusal above what is still owed unless `allowOverpayment`, the same decision, earning, ledger entries, webhook events and audit entry. A bad item is rejected with the error body the single endpoint would have answered and does not stop the others. `externalId` is required, so a retried batch is safe: an item whose `externalId` is already booked on its case with the same amount is `replayed` (with another amount it is rejected with `ExternalIdReused`); the same holds for a repeated `externalId` within the batch. Items are booked in order, up to 1,000 per transaction; a case's payments are checked one after the other, as single payments are. The body is JSON, or `text/csv` with the header `case,amount,externalId,paidAt` (names matched case-insensitively; an optional fifth column `allowOverpayment` takes `true`, `false` or nothing), one row per payment, fields quoted as in RFC 4180 within a line, blank lines skipped, an empty `paidAt` meaning now; a malformed row rejects its item (its `index` counts the rows after the header). The answer is 200 whatever became of the items.",
+    request_body(content(
+        (PaymentBatchRequest = "application/json"),
+        (String = "text/csv", example = json!("case,amount,externalId,paidAt\nDEB-2026-00001,12.34,bank-8812,2026-03-01T10:00:00Z\n"))
+    )),
+    responses(
+        (status = 200, description = "One result per item, in order.", body = PaymentBatchResult),
+        (status = 400, description = "Not a batch: invalid JSON, `payments` missing or not an array, more than 10,000 payments, a property no item may have (each named, e.g. `payments[3].amout`), or a CSV header other than `case,amount,externalId,paidAt`. Nothing was booked.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong operator token.", body = ErrorBody),
+    ),
+    security(("OperatorBearer" = []))
+)]
+pub(super) fn admin_register_payment_batch() {}
+
+#[utoipa::path(
     get,
     path = "/admin-api/v1/cases/{caseIdOrReference}/attribution",
     tag = "Operator API",

@@ -78,10 +78,10 @@ pub struct ApprovalLinks {
 #[response(description = "Internal error; the body carries no detail.")]
 pub struct InternalError(ErrorBody);
 
-/// The body is over the 1 MiB limit, whether its length was declared or found while
-/// reading it.
+/// The body is over the limit, whether its length was declared or found while reading
+/// it.
 #[derive(ToResponse)]
-#[response(description = "The body is larger than 1 MiB (`PayloadTooLarge`).")]
+#[response(description = "The body is larger than 1 MiB, or 4 MiB for `POST /admin-api/v1/payments/batch` (`PayloadTooLarge`).")]
 pub struct PayloadTooLarge(ErrorBody);
 
 /// The `page` object of list responses.
@@ -1285,6 +1285,72 @@ pub struct PaymentRequest {
     /// Book the payment even though it exceeds what is still owed on the case (default
     /// false: such a payment is refused with `PaymentExceedsRemainder`).
     pub allow_overpayment: Option<bool>,
+}
+
+/// `POST /admin-api/v1/payments/batch` as JSON.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PaymentBatchRequest {
+    /// At most 10,000 payments (more is a 400 naming `payments`), booked in this order.
+    #[schema(max_items = 10000)]
+    pub payments: Vec<PaymentBatchItem>,
+}
+
+/// One payment of a batch: the single endpoint's body with its case, and `externalId`
+/// required. A property not listed here is a 400 for the whole batch.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PaymentBatchItem {
+    /// Case id or case reference.
+    pub case: String,
+    /// In the case currency, greater than zero, at most 10^13 minor units.
+    pub amount: f64,
+    /// Your id for the payment (1 to 255 characters), unique per case: the item of a
+    /// retried batch whose `externalId` was booked on the case is `replayed`.
+    #[schema(min_length = 1, max_length = 255)]
+    pub external_id: String,
+    /// Defaults to now.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// Book the payment even though it exceeds what is still owed on the case (default
+    /// false: the item is rejected with `PaymentExceedsRemainder`).
+    pub allow_overpayment: Option<bool>,
+}
+
+/// The answer to a batch: counts, and one result per item in the items' order.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PaymentBatchResult {
+    /// Items booked now.
+    pub created: u32,
+    /// Items whose `externalId` was already booked on the case with the same amount
+    /// (by an earlier request or earlier in this batch): nothing new was written.
+    pub replayed: u32,
+    /// Items refused; nothing of them was written.
+    pub rejected: u32,
+    pub results: Vec<PaymentBatchItemResult>,
+}
+
+/// What became of one item.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PaymentBatchItemResult {
+    /// The item's position in `payments` (or among the CSV rows after the header), from 0.
+    pub index: u32,
+    pub status: PaymentBatchItemStatus,
+    /// The payment booked (or replayed); absent on a rejected item.
+    pub payment_id: Option<Uuid>,
+    /// On a rejected item: the error body the single endpoint would have answered for it
+    /// (`ValidationError` naming the field, `NotFound`, `CaseNotActive`,
+    /// `ExternalIdReused`, `PaymentExceedsRemainder`, …).
+    pub error: Option<ErrorBody>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum PaymentBatchItemStatus {
+    Created,
+    Replayed,
+    Rejected,
 }
 
 #[derive(ToSchema)]

@@ -20,6 +20,7 @@ mod metrics_access;
 mod money;
 mod overpayment;
 mod page_headers;
+mod payments_batch;
 mod people;
 mod replay;
 mod scenarios;
