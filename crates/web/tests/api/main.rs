@@ -21,6 +21,7 @@ mod money;
 mod overpayment;
 mod page_headers;
 mod people;
+mod read_pool;
 mod replay;
 mod scenarios;
 mod secrets;
