@@ -363,7 +363,7 @@ mod tests {
         assert_eq!((s.db_pool_size, s.sqlite_readers), (256, 256));
         for (flag, setting) in [("--db-pool-size", "REFSHARE_DB_POOL_SIZE"), ("--sqlite-readers", "REFSHARE_SQLITE_READERS")] {
             for bad in ["0", "257", "-1", "four", "", "2.5"] {
-                let err = check(&["--environment", "test", flag, bad]).unwrap_err();
+                let err = check(&["--environment", "test", &format!("{flag}={bad}")]).unwrap_err();
                 assert!(err.contains(setting) && err.contains("between 1 and 256"), "{flag} {bad:?}: {err}");
             }
         }
