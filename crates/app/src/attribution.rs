@@ -54,7 +54,7 @@ pub fn dispute_deadline(t: Instant, days: i64) -> Instant {
 impl App {
     async fn build_view(&self, case: CaseRecord, partner: Option<Uuid>, operator: bool) -> Result<AttributionView, AppError> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let client = tx.client(case.client_id).await?.ok_or(AppError::NotFound("case"))?;
         let links = tx.links_of_client(client.id).await?;
         let requests: Vec<LinkRequest> = tx.link_requests_of_client(client.id).await?.into_iter().map(|r| r.request).collect();
@@ -124,7 +124,7 @@ impl App {
     /// link request with this partner is "not found", exactly like an unknown reference.
     pub async fn partner_attribution_check(&self, partner: &PartnerRecord, reference: &str) -> Result<AttributionView, AppError> {
         let case = {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.store.read().await?;
             let case = tx.case_by_reference(reference).await?.ok_or(AppError::NotFound("case"))?;
             let linked = tx.links_of_client(case.client_id).await?.iter().any(|l| l.partner_id == partner.id)
                 || tx.link_requests_of_client(case.client_id).await?.iter().any(|r| r.request.partner_id == partner.id);

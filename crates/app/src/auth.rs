@@ -131,7 +131,7 @@ impl App {
 
     /// The partner owning an unrevoked key and the key's id, or 401.
     pub async fn authenticate_partner_key(&self, api_key: &str) -> Result<(PartnerRecord, Uuid), AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         tx.partner_key_by_hash(&hash_secret(api_key.trim())).await?.ok_or(AppError::Unauthorized)
     }
 
@@ -158,7 +158,7 @@ impl App {
 
     /// Resolves a client key or a bearer token to the calling client.
     pub async fn authenticate_customer(&self, api_key: Option<&str>, bearer: Option<&str>) -> Result<CustomerPrincipal, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         if let Some(key) = api_key {
             let client = tx.client_by_key_hash(&hash_secret(key.trim())).await?.ok_or(AppError::Unauthorized)?;
             return Ok(CustomerPrincipal::ClientKey { client });

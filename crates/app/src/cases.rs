@@ -308,7 +308,7 @@ impl App {
 
     /// A case of the calling client by id, reference or creditor reference.
     pub async fn customer_case(&self, who: &CustomerPrincipal, key: CaseKey<'_>) -> Result<CaseRecord, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let client_id = who.client().id;
         let found = match key {
             CaseKey::Id(id) => tx.case(id).await?,
@@ -324,12 +324,12 @@ impl App {
         filter: &CaseFilter,
         page: PageReq,
     ) -> Result<(Vec<CaseRecord>, i64), AppError> {
-        Ok(self.store.begin().await?.client_cases_page(who.client().id, filter, page).await?)
+        Ok(self.store.read().await?.client_cases_page(who.client().id, filter, page).await?)
     }
 
     /// Any case by id or reference (operator).
     pub async fn case_by_id_or_reference(&self, key: &str) -> Result<CaseRecord, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let found = match Uuid::parse_str(key) {
             Ok(id) => tx.case(id).await?,
             Err(_) => tx.case_by_reference(key).await?,

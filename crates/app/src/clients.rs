@@ -505,7 +505,7 @@ impl App {
 
     /// `GET /clients/{externalTenantId}`: only active links.
     pub async fn partner_client(&self, partner: &PartnerRecord, tenant: &str) -> Result<ClientState, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
         self.client_state(&mut tx, partner.id, link).await
     }
@@ -516,7 +516,7 @@ impl App {
         partner: &PartnerRecord,
         filter: &ClientFilter,
     ) -> Result<(Vec<ClientState>, ClientsSummary), AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let links: Vec<Link> =
             tx.links_of_partner(partner.id).await?.into_iter().filter(|l| l.current_status() == LinkStatus::Active).collect();
         let mut states = Vec::with_capacity(links.len());
@@ -599,7 +599,7 @@ impl App {
     /// Why a client cannot be reset (empty when it can). Test environment only.
     pub async fn client_delete_blockers(&self, partner: &PartnerRecord, tenant: &str) -> Result<Vec<String>, AppError> {
         self.require_test_env()?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let link = tx.active_link_by_tenant(partner.id, tenant).await?.ok_or(AppError::NotFound("client"))?;
         self.blockers(&mut tx, &link).await
     }

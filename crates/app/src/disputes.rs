@@ -205,7 +205,7 @@ impl App {
 
     /// The partner's disputes, newest first.
     pub async fn partner_disputes(&self, partner: &PartnerRecord) -> Result<Vec<DisputeView>, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let mut out = Vec::new();
         for d in tx.disputes(Some(partner.id), None).await? {
             out.push(view_of(&mut tx, d).await?);
@@ -215,7 +215,7 @@ impl App {
 
     /// One of the partner's disputes; another partner's is 404.
     pub async fn partner_dispute(&self, partner: &PartnerRecord, id: Uuid) -> Result<DisputeView, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let d = tx.dispute(id).await?.filter(|d| d.partner_id == partner.id).ok_or(AppError::NotFound("dispute"))?;
         view_of(&mut tx, d).await
     }
@@ -227,7 +227,7 @@ impl App {
                 return Err(AppError::bad_field("status", "must be open, upheld, rejected or adjusted"));
             }
         }
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let mut out = Vec::new();
         for d in tx.disputes(None, status).await? {
             out.push(view_of(&mut tx, d).await?);
@@ -237,7 +237,7 @@ impl App {
 
     /// One dispute (operator).
     pub async fn dispute(&self, id: Uuid) -> Result<DisputeView, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let d = tx.dispute(id).await?.ok_or(AppError::NotFound("dispute"))?;
         view_of(&mut tx, d).await
     }

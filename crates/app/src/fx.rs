@@ -147,7 +147,7 @@ impl App {
     /// currency of [`Tx::currencies_needing_current_rate`]), in order. Reports show those
     /// figures as null until the operator loads them.
     pub async fn missing_fx_rates(&self) -> Result<Vec<MissingRate>, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let mut rates = UsdRates::at(self.now());
         let mut missing = Vec::new();
         for code in tx.currencies_needing_current_rate().await? {

@@ -29,7 +29,7 @@ impl App {
     pub async fn gauges(&self, access: MetricsAccess) -> Result<Gauges, AppError> {
         // Before this read's transaction: SQLite has one connection.
         let fx_rates_missing = self.missing_fx_rates().await?.len();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let mut ledger: Vec<(RevenueStage, String, i64, u32)> = Vec::new();
         let balances = tx.ledger_balances(None).await?;
         let partner_ledger = match access {

@@ -164,7 +164,7 @@ impl App {
     pub async fn reconcile(&self) -> Result<Reconciliation, AppError> {
         let discrepancy = |detail: String| AppError::from(LedgerError::Discrepancy { detail });
         let (earnings, holdings, entries, balances, partners) = {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.store.read().await?;
             (
                 tx.all_earnings().await?,
                 tx.ledger_holdings().await?,

@@ -62,7 +62,7 @@ pub struct Signing {
 
 impl App {
     pub async fn approval_page(&self, token: &str) -> Result<ApprovalPage, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let request = tx.link_request_by_token_hash(&hash_secret(token)).await?.ok_or(AppError::NotFound("link request"))?;
         let partner = tx.partner(request.request.partner_id).await?.ok_or(AppError::NotFound("partner"))?;
         let client = tx.client(request.request.client_id).await?.ok_or(AppError::NotFound("client"))?;
@@ -275,7 +275,7 @@ impl App {
     }
 
     pub async fn onboarding_page(&self, link_id: Uuid) -> Result<OnboardingPage, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let link = tx.link(link_id).await?.ok_or(AppError::NotFound("onboarding link"))?;
         if link.current_status() != LinkStatus::Active {
             return Err(LinkError::OnboardingLinkInvalid.into());
@@ -411,12 +411,12 @@ impl App {
     }
 
     pub async fn link(&self, id: Uuid) -> Result<Link, AppError> {
-        self.store.begin().await?.link(id).await?.ok_or(AppError::NotFound("link"))
+        self.store.read().await?.link(id).await?.ok_or(AppError::NotFound("link"))
     }
 
     /// Operator: links filtered by partner and/or client.
     pub async fn links(&self, partner: Option<Uuid>, client: Option<Uuid>) -> Result<Vec<Link>, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let mut links = match (partner, client) {
             (_, Some(c)) => tx.links_of_client(c).await?,
             (Some(p), None) => tx.links_of_partner(p).await?,

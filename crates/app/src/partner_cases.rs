@@ -72,7 +72,7 @@ impl App {
     }
 
     pub async fn partner_case_list(&self, partner: &PartnerRecord, filter: &CaseFilter, page: PageReq) -> Result<CaseListing, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let (cases, total) = tx.partner_cases_page(partner.id, filter, page).await?;
         let cps = tx.collection_partners().await?;
         let mut items = Vec::with_capacity(cases.len());
@@ -96,7 +96,7 @@ impl App {
 
     /// One case, if the partner may see it now; otherwise "not found".
     pub async fn partner_case(&self, partner: &PartnerRecord, id: Uuid) -> Result<PartnerCase, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let filter = CaseFilter { ids: vec![id], ..CaseFilter::default() };
         let (cases, _) = tx.partner_cases_page(partner.id, &filter, PageReq { page: 1, size: 1 }).await?;
         let case = cases.into_iter().next().ok_or(AppError::NotFound("case"))?;
@@ -106,7 +106,7 @@ impl App {
 
     /// Countries and collection partners present in the partner's visible cases.
     pub async fn partner_filter_options(&self, partner: &PartnerRecord) -> Result<(Vec<String>, Vec<CollectionPartnerRecord>), AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let (cases, _) = tx.partner_cases_page(partner.id, &CaseFilter::default(), PageReq { page: 1, size: 10_000 }).await?;
         let cps = tx.collection_partners().await?;
         let mut countries: Vec<String> = cases.iter().map(|c| c.debtor_country.clone()).collect();
@@ -126,7 +126,7 @@ impl App {
             split_payment(k.amount_minor, FeeTerms { success_fee_bps: a.success_fee_bps, platform_share_bps: a.platform_share_bps })
                 .map_err(overflow)?;
         let referral = referral_fee(split.platform_fee, pc.link.referral_fee_bps).map_err(overflow)?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let mut rates = UsdRates::at(self.now());
         let mut usd = Vec::with_capacity(4);
         let mut missing = Vec::new();

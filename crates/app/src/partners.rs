@@ -200,15 +200,15 @@ impl App {
     }
 
     pub async fn partner(&self, id: Uuid) -> Result<PartnerRecord, AppError> {
-        self.store.begin().await?.partner(id).await?.ok_or(AppError::NotFound("partner"))
+        self.store.read().await?.partner(id).await?.ok_or(AppError::NotFound("partner"))
     }
 
     pub async fn partners(&self) -> Result<Vec<PartnerRecord>, AppError> {
-        Ok(self.store.begin().await?.partners().await?)
+        Ok(self.store.read().await?.partners().await?)
     }
 
     pub async fn partner_keys(&self, id: Uuid) -> Result<Vec<ApiKeyRecord>, AppError> {
-        Ok(self.store.begin().await?.api_keys(id).await?)
+        Ok(self.store.read().await?.api_keys(id).await?)
     }
 
     /// Issues an additional key (rotation: issue, deploy, then revoke the old one).
@@ -309,6 +309,6 @@ impl App {
     }
 
     pub async fn collection_partners(&self) -> Result<Vec<CollectionPartnerRecord>, AppError> {
-        Ok(self.store.begin().await?.collection_partners().await?)
+        Ok(self.store.read().await?.collection_partners().await?)
     }
 }

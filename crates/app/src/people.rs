@@ -196,7 +196,7 @@ impl App {
 
     /// One page of a partner's users (404 for an unknown partner).
     pub async fn partner_users(&self, partner_id: Uuid, page: PageReq) -> Result<(Vec<PartnerUserRecord>, i64), AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         tx.partner(partner_id).await?.ok_or(AppError::NotFound("partner"))?;
         Ok(tx.partner_users_page(partner_id, page).await?)
     }
@@ -279,7 +279,7 @@ impl App {
 
     /// One page of operators.
     pub async fn operators(&self, page: PageReq) -> Result<(Vec<OperatorRecord>, i64), AppError> {
-        Ok(self.store.begin().await?.operators_page(page).await?)
+        Ok(self.store.read().await?.operators_page(page).await?)
     }
 
     /// Changes a partner's user's role and/or status; another partner's user is not

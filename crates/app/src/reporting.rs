@@ -130,7 +130,7 @@ impl App {
     /// for the partner and the rows are assembled in memory.
     pub async fn partner_rows(&self, partner: &PartnerRecord) -> Result<Vec<TransactionRow>, AppError> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let earnings = tx.earnings_of_partner(partner.id).await?;
         let payouts: HashMap<Uuid, PayoutRecord> =
             tx.payouts_of_partner_earnings(partner.id).await?.into_iter().map(|p| (p.id, p)).collect();

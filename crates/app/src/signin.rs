@@ -381,13 +381,13 @@ impl App {
 
     /// The user of `client_id` the session's address signs in as, if any.
     pub async fn session_client_user(&self, session: &Session, client_id: Uuid) -> Result<Option<ClientUserAccount>, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         client_user_for_email(&mut tx, &session.record.email_key, client_id).await
     }
 
     /// Whether the link's secret can still sign in (the confirm page; nothing is used).
     pub async fn check_signin_link(&self, secret: &str) -> Result<(), AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let t = tx.signin_token_by_secret_hash(&hash_secret(secret)).await?.ok_or(SigninError::LinkInvalid)?;
         if t.used_at.is_some() || t.expires_at <= self.now() || t.failed_codes >= MAX_FAILED_CODES {
             return Err(SigninError::LinkInvalid.into());
@@ -509,7 +509,7 @@ impl App {
 
     /// Where the session's person can go.
     pub async fn session_accounts(&self, session: &Session) -> Result<Vec<Account>, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         accounts_for_email(&mut tx, &session.record.email_key).await
     }
 

@@ -145,7 +145,7 @@ impl App {
             }
         }
 
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let all = tx.earnings_of_partner(partner.id).await?;
         // A voided earning still belongs to the month it was booked in (so that month's
         // statement never changes afterwards); its void is a reversal line in the month of

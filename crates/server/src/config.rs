@@ -39,6 +39,14 @@ pub struct ServeArgs {
     /// `sqlite://path?mode=rwc` or `postgres://…`.
     #[arg(long, env = "REFSHARE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// PostgreSQL: connections in the pool (1–256).
+    #[arg(long, env = "REFSHARE_DB_POOL_SIZE", default_value_t = refshare_store::DEFAULT_POOL_SIZE,
+          value_parser = pool_size("REFSHARE_DB_POOL_SIZE / --db-pool-size"))]
+    pub db_pool_size: u32,
+    /// SQLite on a file: read-only connections beside the one writer (1–256).
+    #[arg(long, env = "REFSHARE_SQLITE_READERS", default_value_t = refshare_store::DEFAULT_SQLITE_READERS,
+          value_parser = pool_size("REFSHARE_SQLITE_READERS / --sqlite-readers"))]
+    pub sqlite_readers: u32,
     /// Address and port to listen on.
     #[arg(long, env = "REFSHARE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
@@ -109,10 +117,28 @@ pub struct ServeArgs {
     pub secret_key: crate::secret_key::SecretKeyArgs,
 }
 
+/// A number of connections (within [`refshare_store::POOL_SIZE_RANGE`]) for the setting
+/// `name`; anything else is refused naming it (clap then exits 2).
+fn pool_size(name: &'static str) -> impl Fn(&str) -> Result<u32, String> + Clone + Send + Sync + 'static {
+    move |value| {
+        let range = refshare_store::POOL_SIZE_RANGE;
+        value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| format!("{name}: `{value}` must be a whole number between {} and {}", range.start(), range.end()))
+    }
+}
+
 /// Settings after checking.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: String,
+    /// PostgreSQL pool size.
+    pub db_pool_size: u32,
+    /// SQLite reader connections.
+    pub sqlite_readers: u32,
     pub listen: SocketAddr,
     pub public_url: String,
     pub environment: Environment,
@@ -230,6 +256,8 @@ impl ServeArgs {
         Ok(Settings {
             secret_key,
             database_url,
+            db_pool_size: self.db_pool_size,
+            sqlite_readers: self.sqlite_readers,
             listen,
             public_url: public_url.trim_end_matches('/').to_string(),
             environment,
@@ -278,6 +306,7 @@ mod tests {
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert_eq!((s.case_prefix.as_str(), s.dispute_window_days, s.cp_invoicing_day), ("DEB-", 30, 8));
         assert_eq!(s.signin_per_ip_per_minute, 60);
+        assert_eq!((s.db_pool_size, s.sqlite_readers), (10, 4));
         assert_eq!(s.platform, Platform::default());
         assert!(s.agreements.current().is_sample());
         assert_eq!(s.agreements.current().version(), "SDCA-2026-01");
@@ -323,6 +352,20 @@ mod tests {
     fn smtp_urls_with_tls_are_accepted() {
         for url in ["smtp://relay.local:2525", "smtp://u:p@mail.example:587?tls=required", "smtps://u:p@mail.example"] {
             assert_eq!(check(&["--environment", "test", "--smtp-url", url]).unwrap().smtp_url.as_deref(), Some(url));
+        }
+    }
+
+    #[test]
+    fn the_pool_sizes_are_read_and_checked() {
+        let s = check(&["--environment", "test", "--db-pool-size", "32", "--sqlite-readers", " 1 "]).unwrap();
+        assert_eq!((s.db_pool_size, s.sqlite_readers), (32, 1));
+        let s = check(&["--environment", "test", "--db-pool-size", "256", "--sqlite-readers", "256"]).unwrap();
+        assert_eq!((s.db_pool_size, s.sqlite_readers), (256, 256));
+        for (flag, setting) in [("--db-pool-size", "REFSHARE_DB_POOL_SIZE"), ("--sqlite-readers", "REFSHARE_SQLITE_READERS")] {
+            for bad in ["0", "257", "-1", "four", "", "2.5"] {
+                let err = check(&["--environment", "test", &format!("{flag}={bad}")]).unwrap_err();
+                assert!(err.contains(setting) && err.contains("between 1 and 256"), "{flag} {bad:?}: {err}");
+            }
         }
     }
 

@@ -219,7 +219,8 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
         demo::reset_database(&settings.database_url).map_err(|e| Exit::startup(format!("REFSHARE_DATABASE_URL / --database-url: {e}")))?;
     }
     let secret_keys = settings.secret_key.keyring().map_err(|message| Exit::startup(format!("configuration error: {message}")))?;
-    let store = Store::open_with(&settings.database_url, &OpenOptions::create()).await.map_err(database_failure)?;
+    let options = OpenOptions { pool_size: settings.db_pool_size, sqlite_readers: settings.sqlite_readers, ..OpenOptions::create() };
+    let store = Store::open_with(&settings.database_url, &options).await.map_err(database_failure)?;
     let config = AppConfig {
         public_url: settings.public_url.clone(),
         environment: settings.environment,

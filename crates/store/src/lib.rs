@@ -1,14 +1,23 @@
 //! refshare-store: persistence behind one interface.
 //!
 //! [`Store`] opens SQLite or PostgreSQL from the URL, runs that backend's migrations and
-//! hands out [`Tx`] transactions. Every read and write is a method on `Tx`, so a use case
-//! composes them inside one transaction and commits once. Queries are runtime-checked
+//! hands out [`Tx`] transactions: [`Store::begin`] for use cases that write,
+//! [`Store::read`] for those that only read. Every read and write is a method on `Tx`, so
+//! a use case composes them inside one transaction and commits once. Queries are runtime-checked
 //! sqlx over the `Any` driver; the SQL is written in the subset both backends share and
 //! sits next to the method that runs it. Instants are stored as UTC milliseconds.
 //!
 //! [`OpenOptions`] says whether opening may create a missing SQLite file and apply
 //! migrations (`serve`, `migrate`) or needs an existing database on this binary's exact
 //! schema (admin commands); every open waits at most [`CONNECT_TIMEOUT`] for the server.
+//!
+//! Connections: SQLite allows one writer at a time, so writes go through a pool of one
+//! connection (writers queue instead of failing with `SQLITE_BUSY`), and reads through a
+//! separate pool of [`OpenOptions::sqlite_readers`] connections on the same file with
+//! `PRAGMA query_only = ON`. In WAL mode a reader sees the last committed state and never
+//! waits for the writer. An in-memory SQLite database cannot be shared between
+//! connections, so there [`Store::read`] falls back to the writer pool. PostgreSQL has
+//! one pool of [`OpenOptions::pool_size`] connections; its reads run `BEGIN READ ONLY`.
 
 mod cases;
 mod clients;
@@ -82,15 +91,27 @@ impl From<sqlx::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// A connection pool to one database.
+/// The connection pools to one database.
 #[derive(Clone)]
 pub struct Store {
+    /// Every connection on PostgreSQL; on SQLite the one writer connection.
     pool: AnyPool,
+    /// SQLite on a file: the read-only connections; `None` means reads use `pool`.
+    readers: Option<AnyPool>,
     backend: Backend,
 }
 
 /// Longest wait for the database server when opening a [`Store`].
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections of the PostgreSQL pool unless configured ([`OpenOptions::pool_size`]).
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+
+/// Read-only connections on a SQLite file unless configured ([`OpenOptions::sqlite_readers`]).
+pub const DEFAULT_SQLITE_READERS: u32 = 4;
+
+/// The range both pool sizes must lie in.
+pub const POOL_SIZE_RANGE: std::ops::RangeInclusive<u32> = 1..=256;
 
 /// How [`Store::open_with`] treats the database it is pointed at.
 #[derive(Debug, Clone)]
@@ -102,18 +123,29 @@ pub struct OpenOptions {
     pub migrate: bool,
     /// Longest wait for the first connection.
     pub connect_timeout: Duration,
+    /// PostgreSQL: connections in the pool (within [`POOL_SIZE_RANGE`]).
+    pub pool_size: u32,
+    /// SQLite on a file: read-only connections beside the one writer (within
+    /// [`POOL_SIZE_RANGE`]).
+    pub sqlite_readers: u32,
 }
 
 impl OpenOptions {
     /// `serve` and `migrate`: create the database if needed and bring its schema up to date.
     pub fn create() -> OpenOptions {
-        OpenOptions { create_if_missing: true, migrate: true, connect_timeout: CONNECT_TIMEOUT }
+        OpenOptions {
+            create_if_missing: true,
+            migrate: true,
+            connect_timeout: CONNECT_TIMEOUT,
+            pool_size: DEFAULT_POOL_SIZE,
+            sqlite_readers: DEFAULT_SQLITE_READERS,
+        }
     }
 
     /// Admin commands: an existing database on this binary's schema, changed by nothing
     /// but the command itself.
     pub fn existing() -> OpenOptions {
-        OpenOptions { create_if_missing: false, migrate: false, connect_timeout: CONNECT_TIMEOUT }
+        OpenOptions { create_if_missing: false, migrate: false, ..OpenOptions::create() }
     }
 }
 
@@ -205,7 +237,7 @@ impl Store {
         // failing them with SQLITE_BUSY.
         let max = match backend {
             Backend::Sqlite => 1,
-            Backend::Postgres => 10,
+            Backend::Postgres => options.pool_size.clamp(*POOL_SIZE_RANGE.start(), *POOL_SIZE_RANGE.end()),
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
@@ -222,11 +254,16 @@ impl Store {
             })
             .connect(url)
             .await?;
-        let store = Store { pool, backend };
+        let mut store = Store { pool, readers: None, backend };
         if options.migrate {
             store.migrate().await?;
         } else {
             store.check_schema().await?;
+        }
+        // The readers open after the migrations, on the file the writer has created (and
+        // switched to WAL, which is persistent).
+        if backend == Backend::Sqlite && sqlite_path(url).is_some() {
+            store.readers = Some(open_sqlite_readers(url, options).await?);
         }
         Ok(store)
     }
@@ -283,24 +320,68 @@ impl Store {
         self.backend
     }
 
-    /// Starts a transaction.
+    /// Starts a transaction that may write.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { inner: self.pool.begin().await?, backend: self.backend })
+        Ok(Tx { inner: self.pool.begin().await?, backend: self.backend, read_only: false })
     }
 
-    /// Closes the pool, waiting for connections to be returned.
+    /// Starts a read-only transaction, for use cases that never write. On a SQLite file it
+    /// runs on a reader connection, so it neither waits for nor blocks the writer, and sees
+    /// what was committed before it started; any write through it fails (an internal
+    /// error). On PostgreSQL it is `BEGIN READ ONLY` on the one pool. On in-memory SQLite
+    /// it is an ordinary transaction on the writer connection (nothing else can see that
+    /// database), so read-only is not enforced there.
+    pub async fn read(&self) -> Result<Tx> {
+        let inner = match (&self.readers, self.backend) {
+            (Some(readers), _) => readers.begin().await?,
+            (None, Backend::Postgres) => self.pool.begin_with("BEGIN READ ONLY").await?,
+            (None, Backend::Sqlite) => self.pool.begin().await?,
+        };
+        Ok(Tx { inner, backend: self.backend, read_only: true })
+    }
+
+    /// Closes the pools, waiting for connections to be returned.
     pub async fn close(&self) {
+        if let Some(readers) = &self.readers {
+            readers.close().await;
+        }
         self.pool.close().await;
     }
+}
+
+/// The read-only connections on a SQLite file (`url` already names an existing file).
+async fn open_sqlite_readers(url: &str, options: &OpenOptions) -> Result<AnyPool> {
+    let url = sqlite_url(url, false);
+    let readers = options.sqlite_readers.clamp(*POOL_SIZE_RANGE.start(), *POOL_SIZE_RANGE.end());
+    let pool = AnyPoolOptions::new()
+        .max_connections(readers)
+        .acquire_timeout(options.connect_timeout)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // Enforced per connection: a write fails with SQLITE_READONLY.
+                sqlx::query("PRAGMA query_only = ON").execute(&mut *conn).await?;
+                sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await?;
+    Ok(pool)
 }
 
 /// One database transaction; dropped without [`Tx::commit`] it rolls back.
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     backend: Backend,
+    read_only: bool,
 }
 
 impl Tx {
+    /// Whether this transaction came from [`Store::read`].
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     pub async fn commit(self) -> Result<()> {
         self.inner.commit().await?;
         Ok(())

@@ -166,16 +166,16 @@ impl App {
     }
 
     pub async fn webhooks(&self, partner: &PartnerRecord) -> Result<Vec<WebhookSubscriptionRecord>, AppError> {
-        Ok(self.store.begin().await?.webhook_subscriptions(Some(partner.id)).await?)
+        Ok(self.store.read().await?.webhook_subscriptions(Some(partner.id)).await?)
     }
 
     /// Operator: every subscription, or one partner's.
     pub async fn all_webhooks(&self, partner_id: Option<Uuid>) -> Result<Vec<WebhookSubscriptionRecord>, AppError> {
-        Ok(self.store.begin().await?.webhook_subscriptions(partner_id).await?)
+        Ok(self.store.read().await?.webhook_subscriptions(partner_id).await?)
     }
 
     pub async fn webhook(&self, partner: &PartnerRecord, id: Uuid) -> Result<WebhookSubscriptionRecord, AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         owned(&mut tx, partner, id).await
     }
 
@@ -324,7 +324,7 @@ impl App {
         page: PageReq,
     ) -> Result<(Vec<DeliveryLogEntry>, i64), AppError> {
         {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.store.read().await?;
             owned(&mut tx, partner, id).await?;
         }
         self.webhook_deliveries(&DeliveryFilter { partner_id: Some(partner.id), subscription_id: Some(id) }, page).await
@@ -332,7 +332,7 @@ impl App {
 
     /// Operator: the delivery log, newest first.
     pub async fn webhook_deliveries(&self, filter: &DeliveryFilter, page: PageReq) -> Result<(Vec<DeliveryLogEntry>, i64), AppError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let (rows, total) = tx.webhook_deliveries(filter, page).await?;
         let mut out = Vec::new();
         for (d, event_type) in rows {

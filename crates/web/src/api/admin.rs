@@ -385,7 +385,7 @@ async fn delete_link(State(app): State<App>, _: Operator, Path(l): Path<String>,
 }
 
 async fn notifications(State(app): State<App>, _: Operator, q: Params) -> ApiResult<Json<Value>> {
-    let mut tx = app.store.begin().await.map_err(AppError::from)?;
+    let mut tx = app.store.read().await.map_err(AppError::from)?;
     let list = tx.notifications(q.get("to"), q.get("kind"), 200).await.map_err(AppError::from)?;
     Ok(Json(json!({"notifications": list.iter().map(|n| json!({
         "id": n.id, "kind": n.kind, "to": n.to_addr, "subject": n.subject, "body": n.body, "relatedId": n.related_id,
@@ -425,7 +425,7 @@ async fn audit(State(app): State<App>, _: Operator, q: Params) -> ApiResult<Json
         actor: q.get("actor").map(str::to_string),
         action: q.get("action").map(str::to_string),
     };
-    let mut tx = app.store.begin().await.map_err(AppError::from)?;
+    let mut tx = app.store.read().await.map_err(AppError::from)?;
     let (entries, total) = tx.audit_page(&filter, pg).await.map_err(AppError::from)?;
     Ok(Json(json!({
         "entries": entries.iter().map(|a| json!({

@@ -22,6 +22,7 @@ mod overpayment;
 mod page_headers;
 mod payments_batch;
 mod people;
+mod read_pool;
 mod replay;
 mod scenarios;
 mod secrets;
