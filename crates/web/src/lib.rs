@@ -57,7 +57,7 @@ pub fn router(app: App) -> Router {
 }
 
 async fn healthz(axum::extract::State(app): axum::extract::State<App>) -> impl IntoResponse {
-    match app.store.begin().await {
+    match app.store.read().await {
         Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
