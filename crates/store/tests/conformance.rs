@@ -28,6 +28,8 @@ mod money;
 mod partners;
 #[path = "conformance/people.rs"]
 mod people;
+#[path = "conformance/search.rs"]
+mod search;
 #[path = "conformance/signin.rs"]
 mod signin;
 #[path = "conformance/webhooks.rs"]
