@@ -24,6 +24,7 @@ mod payments_batch;
 mod people;
 mod replay;
 mod scenarios;
+mod search;
 mod secrets;
 mod signin;
 mod statements;
