@@ -466,7 +466,7 @@ impl App {
         let visible: Vec<_> = cases
             .iter()
             .filter(|c| {
-                refshare_core::attribution::case_visible_to(
+                refshare_core::visibility::visible_to_partner(
                     partner_id,
                     refshare_core::attribution::CaseFacts {
                         created_at: c.created_at,
@@ -531,6 +531,10 @@ impl App {
             total_cases: states.iter().map(|s| s.cases_total).sum(),
         };
         states.retain(|s| filter.matches(s));
+        if let Some(q) = &filter.query {
+            let found = tx.partner_clients_matching(partner.id, q).await?;
+            states.retain(|s| found.contains(&s.client.id));
+        }
         match filter.sort.as_str() {
             "name:asc" => states.sort_by(|a, b| a.client.company_name.to_lowercase().cmp(&b.client.company_name.to_lowercase())),
             "name:desc" => states.sort_by(|a, b| b.client.company_name.to_lowercase().cmp(&a.client.company_name.to_lowercase())),
@@ -689,6 +693,8 @@ impl App {
 /// Filters of `GET /clients`.
 #[derive(Debug, Clone, Default)]
 pub struct ClientFilter {
+    /// Matches the company name or the external tenant id (case-insensitive substring,
+    /// answered by the store's search index).
     pub query: Option<String>,
     pub external_tenant_id: Option<String>,
     pub is_attributed: Option<bool>,
@@ -701,13 +707,8 @@ pub struct ClientFilter {
 
 impl ClientFilter {
     fn matches(&self, s: &ClientState) -> bool {
-        let q_ok = self.query.as_deref().is_none_or(|q| {
-            let q = q.to_lowercase();
-            s.client.company_name.to_lowercase().contains(&q)
-                || s.client.support_email.as_deref().unwrap_or("").to_lowercase().contains(&q)
-                || s.client.registration_number.as_deref().unwrap_or("").to_lowercase().contains(&q)
-        });
-        q_ok && self.external_tenant_id.as_deref().is_none_or(|t| t == s.link.external_tenant_id)
+        // `query` is matched by the store's search index (`partner_clients`).
+        self.external_tenant_id.as_deref().is_none_or(|t| t == s.link.external_tenant_id)
             && self.is_attributed.is_none_or(|a| a == s.link.is_attributed)
             && self.onboarding_done.is_none_or(|d| d == s.client.onboarding_completed_at.is_some())
             && self.created_from.is_none_or(|f| s.link.linked_at >= f)

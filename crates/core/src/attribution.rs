@@ -258,13 +258,5 @@ fn not_linked(partner: Option<Uuid>, case: CaseFacts, t: Instant, reason: Reason
     }
 }
 
-/// Whether a partner sees a case in its Cases view at `now` (SPEC §5, last paragraph).
-pub fn case_visible_to(partner: Uuid, case: CaseFacts, link: &Link, now: Instant) -> bool {
-    link.partner_id == partner
-        && link.status_at(now) == Some(LinkStatus::Active)
-        && case.created_at >= link.linked_at
-        && (link.is_attributed || (case.source == CaseSource::PartnerApi && case.creating_partner == Some(partner)))
-}
-
 #[cfg(test)]
 mod tests;

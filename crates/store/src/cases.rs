@@ -7,7 +7,8 @@ use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{at, get, ms, opt_uuid, uuid, CaseAssignment, CaseRecord, PageReq, Result, StoreError, Tx};
+use crate::search::{Search, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
+use crate::{at, get, ms, opt_uuid, uuid, Backend, CaseAssignment, CaseRecord, PageReq, Result, StoreError, Tx};
 
 const CASE_COLS: &str = "c.id, c.reference, c.client_id, c.creditor_reference, c.source, c.creating_partner_id, c.created_at, c.updated_at, c.lifecycle, c.close_code, c.amount_minor, c.currency, c.debtor_type, c.debtor_name, c.debtor_country, c.details_json, c.collection_partner_id, c.success_fee_bps, c.platform_share_bps, \
     (SELECT CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) FROM payments p \
@@ -51,7 +52,7 @@ fn case_from(r: &AnyRow) -> Result<CaseRecord> {
 }
 
 /// A bind value for dynamically built filters.
-enum Arg {
+pub(crate) enum Arg {
     Text(String),
     Int(i64),
 }
@@ -63,14 +64,15 @@ pub struct CaseFilter {
     pub created_from: Option<Instant>,
     pub created_to: Option<Instant>,
     pub lifecycles: Vec<Lifecycle>,
-    /// Matches the reference, creditor reference or debtor name (case-insensitive).
+    /// Matches the reference, creditor reference, debtor name or the client's company name
+    /// (case-insensitive substring; indexed from three characters, see `search`).
     pub query: Option<String>,
     pub ids: Vec<Uuid>,
     /// Sort column (`created_at`, `amount_minor`) and direction.
     pub sort: Option<(String, bool)>,
 }
 
-fn push_filters(f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) {
+fn push_filters(backend: Backend, f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) {
     let next = |clauses: &mut Vec<String>, args: &mut Vec<Arg>, sql: &str, a: Arg| {
         args.push(a);
         clauses.push(sql.replace('?', &format!("${}", args.len())));
@@ -101,11 +103,11 @@ fn push_filters(f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) 
         clauses.push(format!("({})", parts.join(" OR ")));
     }
     if let Some(q) = &f.query {
-        // Case-folded in Rust (SQLite folds ASCII only); `%`, `_` and `\` match literally.
-        let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        args.push(Arg::Text(format!("%{escaped}%")));
-        let n = args.len();
-        clauses.push(format!("c.search_key LIKE ${n} ESCAPE '\\'"));
+        // Case-folded in Rust (SQLite folds ASCII only); user input is never SQL, LIKE or
+        // FTS syntax (see `search`).
+        let (sql, binds) = Search::new(q).cases_clause(backend, args.len() + 1);
+        args.extend(binds.into_iter().map(Arg::Text));
+        clauses.push(sql);
     }
 }
 
@@ -117,6 +119,29 @@ fn order_by(f: &CaseFilter) -> String {
     };
     let dir = if asc { "ASC" } else { "DESC" };
     format!("ORDER BY {col} {dir}, c.id {dir}")
+}
+
+/// The WHERE clauses and binds of the partner's visible cases, filtered.
+fn partner_clauses(backend: Backend, partner_id: Uuid, f: &CaseFilter) -> (Vec<String>, Vec<Arg>) {
+    let mut args = vec![Arg::Text(partner_id.to_string())];
+    let mut clauses = vec![format!("({PARTNER_VISIBLE_SQL})")];
+    push_filters(backend, f, &mut clauses, &mut args);
+    (clauses, args)
+}
+
+/// The count query and the page query over `from` filtered by `clauses`.
+fn paged_sql(from: &str, clauses: &[String], order: &str, page: PageReq) -> (String, String) {
+    let where_ = clauses.join(" AND ");
+    let count_sql = format!("SELECT COUNT(*) AS n {from} WHERE {where_}");
+    // The page's ids first, then the page's rows: the sum of each case's payments is
+    // computed for the page only, not for every row the sort has to look at.
+    let list_sql = format!(
+        "SELECT {CASE_COLS} FROM cases c JOIN (SELECT c.id AS page_id {from} WHERE {where_} {order} LIMIT {} OFFSET {}) pg \
+         ON pg.page_id = c.id {order}",
+        page.size,
+        page.offset()
+    );
+    (count_sql, list_sql)
 }
 
 impl Tx {
@@ -220,21 +245,48 @@ impl Tx {
         let mut clauses = vec!["c.client_id = $1".to_string()];
         // A client's own list has no link, so the tenant filter does not apply.
         let f = CaseFilter { external_tenant_id: None, ..f.clone() };
-        push_filters(&f, &mut clauses, &mut args);
+        push_filters(self.backend, &f, &mut clauses, &mut args);
         self.paged("FROM cases c", &clauses, args, &order_by(&f), page).await
     }
 
     /// A page of the cases visible to a partner now (SPEC §5), with the total count.
     pub async fn partner_cases_page(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<(Vec<CaseRecord>, i64)> {
-        let mut args = vec![Arg::Text(partner_id.to_string())];
-        let mut clauses = vec![
-            "l.partner_id = $1".to_string(),
-            "l.status = 'active'".to_string(),
-            "c.created_at >= l.linked_at".to_string(),
-            "(l.is_attributed = 1 OR (c.source = 'partner_api' AND c.creating_partner_id = $1))".to_string(),
-        ];
-        push_filters(f, &mut clauses, &mut args);
-        self.paged("FROM cases c JOIN links l ON l.client_id = c.client_id", &clauses, args, &order_by(f), page).await
+        let (clauses, args) = partner_clauses(self.backend, partner_id, f);
+        self.paged(PARTNER_VISIBLE_FROM, &clauses, args, &order_by(f), page).await
+    }
+
+    /// The database's plan for the page query of [`Tx::partner_cases_page`] (SQLite
+    /// `EXPLAIN QUERY PLAN` details, PostgreSQL `EXPLAIN` lines): to check that a search
+    /// uses its index.
+    pub async fn partner_cases_plan(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<Vec<String>> {
+        let (clauses, args) = partner_clauses(self.backend, partner_id, f);
+        let (_, list_sql) = paged_sql(PARTNER_VISIBLE_FROM, &clauses, &order_by(f), page);
+        self.plan(&list_sql, &args).await
+    }
+
+    pub(crate) async fn plan(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<String>> {
+        let (sql, col) = match self.backend {
+            Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {sql}"), "detail"),
+            Backend::Postgres => (format!("EXPLAIN {sql}"), "QUERY PLAN"),
+        };
+        let mut q = sqlx::query(&sql);
+        for a in args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        let rows = q.fetch_all(self.conn()).await?;
+        rows.iter().map(|r| get::<String>(r, col)).collect()
+    }
+
+    /// PostgreSQL: plan this transaction as if its tables were large (no sequential scans
+    /// while an index can do), for plan checks on a small database. SQLite: nothing.
+    pub async fn plan_as_if_large(&mut self) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            self.simple("SET LOCAL enable_seqscan = off").await?;
+        }
+        Ok(())
     }
 
     async fn paged(
@@ -245,16 +297,7 @@ impl Tx {
         order: &str,
         page: PageReq,
     ) -> Result<(Vec<CaseRecord>, i64)> {
-        let where_ = clauses.join(" AND ");
-        let count_sql = format!("SELECT COUNT(*) AS n {from} WHERE {where_}");
-        // The page's ids first, then the page's rows: the sum of each case's payments is
-        // computed for the page only, not for every row the sort has to look at.
-        let list_sql = format!(
-            "SELECT {CASE_COLS} FROM cases c JOIN (SELECT c.id AS page_id {from} WHERE {where_} {order} LIMIT {} OFFSET {}) pg \
-             ON pg.page_id = c.id {order}",
-            page.size,
-            page.offset()
-        );
+        let (count_sql, list_sql) = paged_sql(from, clauses, order, page);
         let mut count = sqlx::query(&count_sql);
         let mut list = sqlx::query(&list_sql);
         for a in &args {
@@ -278,10 +321,8 @@ impl Tx {
 impl Tx {
     /// Counts of the cases visible to a partner now, by lifecycle, and created since `since`.
     pub async fn partner_case_counts(&mut self, partner_id: Uuid, since: Instant) -> Result<(Vec<(Lifecycle, i64)>, i64)> {
-        const VISIBLE: &str = "FROM cases c JOIN links l ON l.client_id = c.client_id
-             WHERE l.partner_id = $1 AND l.status = 'active' AND c.created_at >= l.linked_at
-             AND (l.is_attributed = 1 OR (c.source = 'partner_api' AND c.creating_partner_id = $1))";
-        let rows = sqlx::query(&format!("SELECT c.lifecycle AS lifecycle, COUNT(*) AS n {VISIBLE} GROUP BY c.lifecycle"))
+        let visible = format!("{PARTNER_VISIBLE_FROM} WHERE ({PARTNER_VISIBLE_SQL})");
+        let rows = sqlx::query(&format!("SELECT c.lifecycle AS lifecycle, COUNT(*) AS n {visible} GROUP BY c.lifecycle"))
             .bind(partner_id.to_string())
             .fetch_all(self.conn())
             .await?;
@@ -292,7 +333,7 @@ impl Tx {
                 by.push((l, get::<i64>(r, "n")?));
             }
         }
-        let recent = sqlx::query(&format!("SELECT COUNT(*) AS n {VISIBLE} AND c.created_at >= $2"))
+        let recent = sqlx::query(&format!("SELECT COUNT(*) AS n {visible} AND c.created_at >= $2"))
             .bind(partner_id.to_string())
             .bind(ms(since))
             .fetch_one(self.conn())

@@ -3,6 +3,8 @@
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use crate::cases::Arg;
+use crate::search::Search;
 use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, Result, SdcaSignature, StoreError, Tx};
 
 const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, sdca_signer_user_id, sdca_verified_by, created_at";
@@ -218,5 +220,45 @@ impl Tx {
         .fetch_all(self.conn())
         .await?;
         rows.iter().map(client_from).collect()
+    }
+
+    /// Renames a client (the search index follows in the same transaction).
+    pub async fn rename_client(&mut self, client_id: Uuid, company_name: &str) -> Result<()> {
+        sqlx::query("UPDATE clients SET company_name = $2 WHERE id = $1")
+            .bind(client_id.to_string())
+            .bind(company_name)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The clients of the partner's active links whose company name or external tenant id
+    /// contains `query` (case-insensitive; indexed from three characters, see `search`).
+    pub async fn partner_clients_matching(&mut self, partner_id: Uuid, query: &str) -> Result<Vec<Uuid>> {
+        let (sql, args) = self.clients_matching_sql(partner_id, query);
+        let mut q = sqlx::query(&sql);
+        for a in &args {
+            if let Arg::Text(s) = a {
+                q = q.bind(s.clone());
+            }
+        }
+        let rows = q.fetch_all(self.conn()).await?;
+        rows.iter().map(|r| uuid(&get::<String>(r, "client_id")?)).collect()
+    }
+
+    /// The database's plan for [`Tx::partner_clients_matching`] (see `partner_cases_plan`).
+    pub async fn partner_clients_matching_plan(&mut self, partner_id: Uuid, query: &str) -> Result<Vec<String>> {
+        let (sql, args) = self.clients_matching_sql(partner_id, query);
+        self.plan(&sql, &args).await
+    }
+
+    fn clients_matching_sql(&self, partner_id: Uuid, query: &str) -> (String, Vec<Arg>) {
+        let (clause, binds) = Search::new(query).links_clause(self.backend, 2);
+        let sql = format!(
+            "SELECT l.client_id AS client_id FROM links l WHERE l.partner_id = $1 AND l.status = 'active' AND {clause} ORDER BY l.client_id"
+        );
+        let mut args = vec![Arg::Text(partner_id.to_string())];
+        args.extend(binds.into_iter().map(Arg::Text));
+        (sql, args)
     }
 }

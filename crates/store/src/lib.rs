@@ -30,6 +30,7 @@ mod partners;
 mod payouts;
 mod people;
 pub mod records;
+pub mod search;
 mod signin;
 mod webhooks;
 
@@ -43,6 +44,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 pub use cases::CaseFilter;
 pub use misc::StatusTable;
 pub use records::*;
+pub use search::{PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
 pub use webhooks::DeliveryFilter;
 

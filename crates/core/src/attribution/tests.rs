@@ -20,6 +20,7 @@ use crate::fees::{referral_fee, split_payment, FeeTerms};
 use crate::link::LinkEvent;
 use crate::link::LinkRequestStatus::{Approved, Declined, Expired, Pending};
 use crate::link::LinkStatus::{Active, Archived, Deleted};
+use crate::visibility::visible_to_partner;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -507,15 +508,15 @@ fn case_visibility_follows_the_link_active_now() {
     let approved_link = approved.link(A_APPROVED);
     let archived_link = archived.link(A_ATTRIBUTED);
 
-    assert!(case_visible_to(A, case(5, WebApp), a_link, t(10)));
-    assert!(!case_visible_to(B, case(5, WebApp), a_link, t(10)), "another partner's link");
-    assert!(!case_visible_to(A, case(0, WebApp), a_link, t(10)), "created before the link");
-    assert!(!case_visible_to(A, case(5, WebApp), a_link, just_before(t(1))), "link not made yet");
-    assert!(case_visible_to(A, api_case(5, A), approved_link, t(10)));
-    assert!(!case_visible_to(A, api_case(5, B), approved_link, t(10)));
-    assert!(!case_visible_to(A, case(5, WebApp), approved_link, t(10)));
-    assert!(!case_visible_to(A, case(5, WebApp), archived_link, t(15)), "archived now");
-    assert!(case_visible_to(A, case(5, WebApp), archived_link, t(25)), "unarchived");
+    assert!(visible_to_partner(A, case(5, WebApp), a_link, t(10)));
+    assert!(!visible_to_partner(B, case(5, WebApp), a_link, t(10)), "another partner's link");
+    assert!(!visible_to_partner(A, case(0, WebApp), a_link, t(10)), "created before the link");
+    assert!(!visible_to_partner(A, case(5, WebApp), a_link, just_before(t(1))), "link not made yet");
+    assert!(visible_to_partner(A, api_case(5, A), approved_link, t(10)));
+    assert!(!visible_to_partner(A, api_case(5, B), approved_link, t(10)));
+    assert!(!visible_to_partner(A, case(5, WebApp), approved_link, t(10)));
+    assert!(!visible_to_partner(A, case(5, WebApp), archived_link, t(15)), "archived now");
+    assert!(visible_to_partner(A, case(5, WebApp), archived_link, t(25)), "unarchived");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -756,9 +757,9 @@ proptest! {
         let world = World { links: vec![l.clone()], requests: vec![], onboarded: Some(t(-1)) };
         for now in instants() {
             let d = decide_for_partner(l.partner_id, case, world.facts(), now);
-            prop_assert_eq!(case_visible_to(l.partner_id, case, &l, now), d.attributed, "at {}: {:?}", now, d);
+            prop_assert_eq!(visible_to_partner(l.partner_id, case, &l, now), d.attributed, "at {}: {:?}", now, d);
             for other in PARTNERS.into_iter().filter(|p| *p != l.partner_id) {
-                prop_assert!(!case_visible_to(other, case, &l, now));
+                prop_assert!(!visible_to_partner(other, case, &l, now));
             }
         }
     }

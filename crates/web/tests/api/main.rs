@@ -25,6 +25,7 @@ mod people;
 mod read_pool;
 mod replay;
 mod scenarios;
+mod search;
 mod secrets;
 mod signin;
 mod statements;

@@ -1,0 +1,192 @@
+//! Indexed, case-insensitive substring search (issue 9) and the one SQL fragment of the
+//! SPEC §5 visibility rule.
+//!
+//! The query is lower-cased in Rust (Unicode; the stored `cases.search_key` is lower-cased
+//! the same way by its writer). The indexes are kept by the database in the writing
+//! transaction (migration 0018): on SQLite FTS5 tables with the trigram tokenizer
+//! (`cases_fts`, `clients_fts`, `links_fts`, filled by triggers), on PostgreSQL `pg_trgm`
+//! GIN indexes (`cases.search_key`, `lower(clients.company_name)`,
+//! `lower(links.external_tenant_id)`).
+//!
+//! A query of [`MIN_INDEXED_CHARS`] characters or more is answered from the index: SQLite
+//! `MATCH` on the query quoted as one FTS phrase (so input is never FTS syntax),
+//! PostgreSQL `LIKE '%…%'` with `%`, `_` and `\` escaped. A trigram index cannot answer a
+//! shorter query; it falls back to `LIKE` on the rows the other filters already selected
+//! (there, SQLite's `lower()` folds only ASCII letters of company names and tenant ids).
+
+use crate::Backend;
+
+/// Queries with at least this many characters use the trigram index.
+pub const MIN_INDEXED_CHARS: usize = 3;
+
+/// SPEC §5 visibility as SQL, the twin of `refshare_core::visibility::visible_to_partner`.
+/// Used with [`PARTNER_VISIBLE_FROM`] (cases `c` joined with the client's links `l`) and
+/// the partner's id bound as `$1`. `l.status` is the link's status now (its last history
+/// event, written with it). Every partner-facing case query uses this fragment.
+pub const PARTNER_VISIBLE_SQL: &str = "l.partner_id = $1 AND l.status = 'active' AND c.created_at >= l.linked_at \
+     AND (l.is_attributed = 1 OR (c.source = 'partner_api' AND c.creating_partner_id = $1))";
+
+/// The FROM clause that [`PARTNER_VISIBLE_SQL`] expects.
+pub const PARTNER_VISIBLE_FROM: &str = "FROM cases c JOIN links l ON l.client_id = c.client_id";
+
+/// A search query, lower-cased, and what it binds.
+pub(crate) struct Search {
+    lower: String,
+}
+
+impl Search {
+    pub(crate) fn new(query: &str) -> Search {
+        Search { lower: query.to_lowercase() }
+    }
+
+    /// Whether the trigram index can answer it.
+    pub(crate) fn indexed(&self) -> bool {
+        self.lower.chars().count() >= MIN_INDEXED_CHARS
+    }
+
+    /// `%…%` with `%`, `_` and `\` escaped (for `LIKE … ESCAPE '\'`).
+    pub(crate) fn like_pattern(&self) -> String {
+        let escaped = self.lower.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        format!("%{escaped}%")
+    }
+
+    /// The query as one FTS5 phrase: in double quotes, every `"` doubled. Inside a phrase
+    /// nothing is syntax (`*`, `OR`, `NEAR(`, `-`, `:` are plain text).
+    pub(crate) fn fts_phrase(&self) -> String {
+        format!("\"{}\"", self.lower.replace('"', "\"\""))
+    }
+
+    /// The value to bind for the indexed clauses and the short `search_key` match.
+    pub(crate) fn bind_value(&self, backend: Backend) -> String {
+        if backend == Backend::Sqlite && self.indexed() {
+            self.fts_phrase()
+        } else {
+            self.like_pattern()
+        }
+    }
+
+    /// SQLite, short queries: `LIKE` patterns for a column that is not lower-cased (company
+    /// names, tenant ids). SQLite's `LIKE` and `lower()` fold ASCII only, so every
+    /// non-ASCII letter is tried in its lower and upper case (at most four patterns for
+    /// two characters).
+    fn case_variants(&self) -> Vec<String> {
+        let mut variants = vec![String::new()];
+        for ch in self.lower.chars() {
+            let mut forms = vec![ch.to_lowercase().collect::<String>()];
+            if !ch.is_ascii() {
+                forms.push(ch.to_uppercase().collect());
+                forms.dedup();
+            }
+            variants = variants.iter().flat_map(|v| forms.iter().map(move |f| format!("{v}{f}"))).collect();
+        }
+        variants.into_iter().map(|v| Search { lower: v }.like_pattern()).collect()
+    }
+
+    /// `column LIKE …` for a column that is not lower-cased, on the short path: binds
+    /// pushed onto `binds` (placeholders numbered after `first_bind - 1`).
+    fn short_match(&self, backend: Backend, column: &str, first_bind: usize, binds: &mut Vec<String>) -> String {
+        let patterns = match backend {
+            Backend::Sqlite => self.case_variants(),
+            Backend::Postgres => vec![self.like_pattern()],
+        };
+        let column = match backend {
+            Backend::Sqlite => column.to_string(),
+            Backend::Postgres => format!("lower({column})"),
+        };
+        let mut parts = Vec::new();
+        for p in patterns {
+            binds.push(p);
+            parts.push(format!("{column} LIKE ${} ESCAPE '\\'", first_bind + binds.len() - 1));
+        }
+        format!("({})", parts.join(" OR "))
+    }
+
+    /// A condition on cases `c`: the reference, creditor reference, debtor name or the
+    /// client's company name contains the query; with the values to bind as `$first_bind`,
+    /// `$first_bind + 1`, ….
+    pub(crate) fn cases_clause(&self, backend: Backend, first_bind: usize) -> (String, Vec<String>) {
+        let n = first_bind;
+        let mut binds = vec![self.bind_value(backend)];
+        let sql = match (backend, self.indexed()) {
+            (Backend::Sqlite, true) => format!(
+                "(c.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ${n}) \
+                 OR c.client_id IN (SELECT cl.id FROM clients cl WHERE cl.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ${n})))"
+            ),
+            (Backend::Postgres, true) => format!(
+                "(c.id IN (SELECT s.id FROM cases s WHERE s.search_key LIKE ${n} ESCAPE '\\') \
+                 OR c.client_id IN (SELECT cl.id FROM clients cl WHERE lower(cl.company_name) LIKE ${n} ESCAPE '\\'))"
+            ),
+            (_, false) => {
+                let name = self.short_match(backend, "cl.company_name", n, &mut binds);
+                format!("(c.search_key LIKE ${n} ESCAPE '\\' OR EXISTS (SELECT 1 FROM clients cl WHERE cl.id = c.client_id AND {name}))")
+            }
+        };
+        (sql, binds)
+    }
+
+    /// A condition on links `l`: the external tenant id or the client's company name
+    /// contains the query; binds as for [`Search::cases_clause`].
+    pub(crate) fn links_clause(&self, backend: Backend, first_bind: usize) -> (String, Vec<String>) {
+        let n = first_bind;
+        match (backend, self.indexed()) {
+            (Backend::Sqlite, true) => (
+                format!(
+                    "(l.rowid IN (SELECT rowid FROM links_fts WHERE links_fts MATCH ${n}) \
+                     OR l.client_id IN (SELECT cl.id FROM clients cl WHERE cl.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ${n})))"
+                ),
+                vec![self.fts_phrase()],
+            ),
+            (Backend::Postgres, true) => (
+                format!(
+                    "(l.id IN (SELECT x.id FROM links x WHERE lower(x.external_tenant_id) LIKE ${n} ESCAPE '\\') \
+                     OR l.client_id IN (SELECT cl.id FROM clients cl WHERE lower(cl.company_name) LIKE ${n} ESCAPE '\\'))"
+                ),
+                vec![self.like_pattern()],
+            ),
+            (_, false) => {
+                let mut binds = Vec::new();
+                let tenant = self.short_match(backend, "l.external_tenant_id", n, &mut binds);
+                let first_name_bind = n + binds.len();
+                let mut name_binds = Vec::new();
+                let name = self.short_match(backend, "cl.company_name", first_name_bind, &mut name_binds);
+                binds.extend(name_binds);
+                (format!("({tenant} OR EXISTS (SELECT 1 FROM clients cl WHERE cl.id = l.client_id AND {name}))"), binds)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_is_one_fts_phrase_whatever_it_contains() {
+        assert_eq!(Search::new("Ab\"c").fts_phrase(), "\"ab\"\"c\"");
+        assert_eq!(Search::new("x OR y*").fts_phrase(), "\"x or y*\"");
+        assert_eq!(Search::new("NEAR(a").fts_phrase(), "\"near(a\"");
+    }
+
+    #[test]
+    fn like_patterns_escape_their_wildcards() {
+        assert_eq!(Search::new("50%_A\\").like_pattern(), "%50\\%\\_a\\\\%");
+    }
+
+    #[test]
+    fn only_queries_of_three_characters_use_the_index() {
+        assert!(!Search::new("ab").indexed());
+        assert!(!Search::new("äö").indexed());
+        assert!(Search::new("äöü").indexed());
+        assert_eq!(Search::new("ab").bind_value(Backend::Sqlite), "%ab%");
+        assert_eq!(Search::new("abc").bind_value(Backend::Sqlite), "\"abc\"");
+        assert_eq!(Search::new("abc").bind_value(Backend::Postgres), "%abc%");
+    }
+
+    #[test]
+    fn short_sqlite_patterns_try_both_cases_of_non_ascii_letters() {
+        assert_eq!(Search::new("Öl").case_variants(), vec!["%öl%", "%Öl%"]);
+        assert_eq!(Search::new("ab").case_variants(), vec!["%ab%"]);
+        assert_eq!(Search::new("æø").case_variants(), vec!["%æø%", "%æØ%", "%Æø%", "%ÆØ%"]);
+        assert_eq!(Search::new("_").case_variants(), vec!["%\\_%"]);
+    }
+}
