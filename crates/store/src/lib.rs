@@ -21,6 +21,7 @@ mod partners;
 mod payouts;
 mod people;
 pub mod records;
+mod seed;
 mod signin;
 mod webhooks;
 
