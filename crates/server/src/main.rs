@@ -112,7 +112,10 @@ fn main() -> ExitCode {
         Ok(f) => f,
         Err(message) => return stop(Exit::startup(format!("configuration error: {message}"))),
     };
-    init_logging(format);
+    // A seed's statements are large by design: sqlx's slow-statement warnings would only
+    // repeat them.
+    let quiet_sqlx = matches!(cli.command, Command::Seed(_));
+    init_logging(format, quiet_sqlx);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return stop(Exit::startup(format!("cannot start the async runtime: {e}"))),
@@ -130,8 +133,9 @@ fn stop(exit: Exit) -> ExitCode {
 }
 
 /// Logs go to stdout: coloured text on a terminal, plain text otherwise, or JSON lines.
-fn init_logging(format: config::LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+fn init_logging(format: config::LogFormat, quiet_sqlx: bool) {
+    let default = if quiet_sqlx { "info,sqlx=error" } else { "info,sqlx=warn,tower_http=info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         config::LogFormat::Json => builder.json().init(),

@@ -35,8 +35,10 @@ fn ot<S: ToString>(s: Option<S>) -> V {
     V::OT(s.map(|s| s.to_string()))
 }
 
-/// `INSERT INTO table (cols) VALUES ($1, …), (…)` for `rows` rows.
-fn insert_sql(table: &str, cols: &[&str], rows: usize) -> String {
+/// `INSERT INTO table (cols) VALUES ($1, …), (…)` for `rows` rows; SQLite gets anonymous
+/// `?` parameters (numbered ones are looked up by name there, which costs quadratic time
+/// in a statement of thousands).
+fn insert_sql(backend: Backend, table: &str, cols: &[&str], rows: usize) -> String {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
     let mut n = 0;
     for r in 0..rows {
@@ -49,8 +51,13 @@ fn insert_sql(table: &str, cols: &[&str], rows: usize) -> String {
                 sql.push_str(", ");
             }
             n += 1;
-            sql.push('$');
-            sql.push_str(&n.to_string());
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+            }
         }
         sql.push(')');
     }
@@ -66,9 +73,9 @@ impl Tx {
         while rows.peek().is_some() {
             let chunk: Vec<Vec<V>> = rows.by_ref().take(per_statement).collect();
             let sql = if chunk.len() == per_statement {
-                full_sql.get_or_insert_with(|| insert_sql(table, cols, per_statement)).clone()
+                full_sql.get_or_insert_with(|| insert_sql(self.backend, table, cols, per_statement)).clone()
             } else {
-                insert_sql(table, cols, chunk.len())
+                insert_sql(self.backend, table, cols, chunk.len())
             };
             let mut q = sqlx::query(&sql);
             for row in chunk {
@@ -536,6 +543,8 @@ impl Tx {
 mod tests {
     #[test]
     fn the_insert_statement_numbers_every_parameter_once() {
-        assert_eq!(super::insert_sql("t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        use crate::Backend;
+        assert_eq!(super::insert_sql(Backend::Postgres, "t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        assert_eq!(super::insert_sql(Backend::Sqlite, "t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
     }
 }
