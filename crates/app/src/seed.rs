@@ -162,8 +162,12 @@ const COUNTRIES: [(&str, &str, usize); 9] = [
 ];
 
 /// Collection partners: name, success fee, platform share.
-const COLLECTION_PARTNERS: [(&str, u32, u32); 4] =
-    [("Nordic Recovery", 1500, 4000), ("EuroCollect", 1800, 3500), ("Albion Debt Services", 1500, 4000), ("Liberty Collections", 2000, 3000)];
+const COLLECTION_PARTNERS: [(&str, u32, u32); 4] = [
+    ("Nordic Recovery", 1500, 4000),
+    ("EuroCollect", 1800, 3500),
+    ("Albion Debt Services", 1500, 4000),
+    ("Liberty Collections", 2000, 3000),
+];
 
 /// USD per unit of each non-USD currency on the first day (×1e8); it drifts daily.
 const BASE_RATES: [(&str, i64); 5] =
@@ -174,14 +178,51 @@ const ADJECTIVES: [&str; 24] = [
     "Harbor", "Summit", "Red", "Oak", "Iron", "Crystal", "Polar", "Sunny", "Granite", "Maple",
 ];
 const NOUNS: [&str; 24] = [
-    "Logistics", "Bakery", "Consulting", "Builders", "Textiles", "Media", "Foods", "Motors", "Dental", "Software", "Furniture",
-    "Electrics", "Print", "Freight", "Gardens", "Optics", "Marine", "Energy", "Pharma", "Design", "Travel", "Plumbing", "Security", "Labs",
+    "Logistics",
+    "Bakery",
+    "Consulting",
+    "Builders",
+    "Textiles",
+    "Media",
+    "Foods",
+    "Motors",
+    "Dental",
+    "Software",
+    "Furniture",
+    "Electrics",
+    "Print",
+    "Freight",
+    "Gardens",
+    "Optics",
+    "Marine",
+    "Energy",
+    "Pharma",
+    "Design",
+    "Travel",
+    "Plumbing",
+    "Security",
+    "Labs",
 ];
-const FIRST_NAMES: [&str; 16] =
-    ["Anna", "Lars", "Sofie", "Mikkel", "Emma", "Jonas", "Clara", "Noah", "Ida", "Oliver", "Marie", "Lucas", "Eva", "Hugo", "Nora", "Felix"];
+const FIRST_NAMES: [&str; 16] = [
+    "Anna", "Lars", "Sofie", "Mikkel", "Emma", "Jonas", "Clara", "Noah", "Ida", "Oliver", "Marie", "Lucas", "Eva", "Hugo", "Nora", "Felix",
+];
 const LAST_NAMES: [&str; 16] = [
-    "Jensen", "Berg", "Nielsen", "Schmidt", "Martin", "Smith", "Jones", "Dubois", "Larsen", "Meyer", "Brown", "Garcia", "Hansen",
-    "Muller", "Taylor", "Lindqvist",
+    "Jensen",
+    "Berg",
+    "Nielsen",
+    "Schmidt",
+    "Martin",
+    "Smith",
+    "Jones",
+    "Dubois",
+    "Larsen",
+    "Meyer",
+    "Brown",
+    "Garcia",
+    "Hansen",
+    "Muller",
+    "Taylor",
+    "Lindqvist",
 ];
 
 fn company_suffix(country: &str) -> &'static str {
@@ -259,7 +300,15 @@ fn partner_shares(partners: usize) -> Vec<f64> {
     shares
 }
 
-fn audit_row(rng: &mut StdRng, at: Instant, who: &str, action: &str, entity: &str, entity_id: String, detail: serde_json::Value) -> AuditRecord {
+fn audit_row(
+    rng: &mut StdRng,
+    at: Instant,
+    who: &str,
+    action: &str,
+    entity: &str,
+    entity_id: String,
+    detail: serde_json::Value,
+) -> AuditRecord {
     AuditRecord { id: id(rng), at, actor: who.to_string(), action: action.into(), entity: entity.into(), entity_id, detail }
 }
 
@@ -328,7 +377,11 @@ impl App {
                 contact_email: format!("partner{:03}@partners.example.com", i + 1),
                 referral_fee_bps: Bps([5000, 5000, 3000, 2500, 4000][i % 5]),
                 approval_ttl_days: [7, 14, 7, 30][i % 4],
-                invoicing_trigger_mode: if i % 4 == 3 { InvoicingTriggerMode::ConfirmedPipeline } else { InvoicingTriggerMode::PayWhenPaid },
+                invoicing_trigger_mode: if i % 4 == 3 {
+                    InvoicingTriggerMode::ConfirmedPipeline
+                } else {
+                    InvoicingTriggerMode::PayWhenPaid
+                },
                 branding: serde_json::json!({"logoUrl": null, "backgroundColorCode": "#0a7cff", "fontColor": "#ffffff", "fontFamily": null}),
                 created_at: at,
             };
@@ -445,27 +498,28 @@ impl App {
                 linked_at: at,
                 history: vec![LinkEvent { at, status: LinkStatus::Active, actor: who, reason: None }],
             };
-            let mut request = |rng: &mut StdRng, at: Instant, status: LinkRequestStatus, decided: Option<Instant>, partner: &PartnerRecord| {
-                let rid = id(rng);
-                let r = LinkRequest {
-                    id: rid,
-                    partner_id: partner.id,
-                    client_id,
-                    external_tenant_id: tenant.clone(),
-                    created_at: at,
-                    expires_at: at + Duration::days(partner.approval_ttl_days),
-                    status,
-                    decided_at: decided,
+            let mut request =
+                |rng: &mut StdRng, at: Instant, status: LinkRequestStatus, decided: Option<Instant>, partner: &PartnerRecord| {
+                    let rid = id(rng);
+                    let r = LinkRequest {
+                        id: rid,
+                        partner_id: partner.id,
+                        client_id,
+                        external_tenant_id: tenant.clone(),
+                        created_at: at,
+                        expires_at: at + Duration::days(partner.approval_ttl_days),
+                        status,
+                        decided_at: decided,
+                    };
+                    req_records.push(LinkRequestRecord {
+                        request: r.clone(),
+                        token_hash: hash_secret(&self.approval_token(rid)),
+                        cases_json: "[]".into(),
+                        return_url: None,
+                        decided_by_user_id: decided.filter(|_| status != LinkRequestStatus::Expired).map(|_| cu[0].id),
+                    });
+                    r
                 };
-                req_records.push(LinkRequestRecord {
-                    request: r.clone(),
-                    token_hash: hash_secret(&self.approval_token(rid)),
-                    cases_json: "[]".into(),
-                    return_url: None,
-                    decided_by_user_id: decided.filter(|_| status != LinkRequestStatus::Expired).map(|_| cu[0].id),
-                });
-                r
-            };
             match (state, partner) {
                 (ClientState::Attributed | ClientState::OnboardingPending | ClientState::Archived | ClientState::Deleted, Some(pr)) => {
                     let mut l = link_at(&mut rng, tc, true, actor::partner(pr.id), pr);
@@ -505,12 +559,22 @@ impl App {
                 _ => {}
             }
             let (who, action, entity, entity_id) = match (state, partner, links.first()) {
-                (ClientState::Attributed | ClientState::OnboardingPending | ClientState::Archived | ClientState::Deleted, Some(pr), Some(l)) => {
-                    (actor::partner(pr.id), "client.created", "link", l.id.to_string())
-                }
+                (
+                    ClientState::Attributed | ClientState::OnboardingPending | ClientState::Archived | ClientState::Deleted,
+                    Some(pr),
+                    Some(l),
+                ) => (actor::partner(pr.id), "client.created", "link", l.id.to_string()),
                 _ => (actor::OPERATOR.to_string(), "client.created_direct", "client", client_id.to_string()),
             };
-            audits.push(audit_row(&mut rng, tc, &who, action, entity, entity_id, serde_json::json!({"clientId": client_id, "externalTenantId": tenant})));
+            audits.push(audit_row(
+                &mut rng,
+                tc,
+                &who,
+                action,
+                entity,
+                entity_id,
+                serde_json::json!({"clientId": client_id, "externalTenantId": tenant}),
+            ));
             if let (Some(at), Some(sig)) = (onboarded, &record.sdca) {
                 audits.push(audit_row(
                     &mut rng,
@@ -582,10 +646,14 @@ impl App {
                 let created_at = between(&mut rng, c.cases_from, c.cases_to);
                 let partner = c.partner.map(|pi| &partners[pi]);
                 let by_partner = match (c.partner_from, partner) {
-                    (Some(from), Some(_)) => created_at >= from && created_at < c.partner_until && rng.gen_bool(match c.state {
-                        ClientState::NonAttributed => 0.4,
-                        _ => 0.8,
-                    }),
+                    (Some(from), Some(_)) => {
+                        created_at >= from
+                            && created_at < c.partner_until
+                            && rng.gen_bool(match c.state {
+                                ClientState::NonAttributed => 0.4,
+                                _ => 0.8,
+                            })
+                    }
                     _ => false,
                 } || c.state == ClientState::OnboardingPending;
                 let source = if by_partner {
@@ -636,7 +704,8 @@ impl App {
                     details["allowPendingContracts"] = serde_json::Value::Bool(true);
                 }
                 let creating_partner = if source == CaseSource::PartnerApi { partner.map(|p| p.id) } else { None };
-                let updated_at = if matches!(lifecycle, Lifecycle::Paused | Lifecycle::Closed) { now - Duration::hours(12) } else { created_at };
+                let updated_at =
+                    if matches!(lifecycle, Lifecycle::Paused | Lifecycle::Closed) { now - Duration::hours(12) } else { created_at };
                 let case = CaseRecord {
                     id: id(&mut rng),
                     reference,
@@ -772,13 +841,21 @@ impl App {
         let assignment = case.assignment.expect("payable cases have a collection partner");
         let remainder = (case.amount_minor - case.paid_minor).max(0);
         // At most what is still owed: never an overpayment.
-        let amount = if remainder <= 200 { remainder.max(1) } else { ((remainder as f64) * rng.gen_range(0.05..0.6)).round().max(100.0) as i64 };
+        let amount =
+            if remainder <= 200 { remainder.max(1) } else { ((remainder as f64) * rng.gen_range(0.05..0.6)).round().max(100.0) as i64 };
         let amount = amount.min(remainder.max(1));
         let is_overpayment = amount > remainder;
         let t = between(rng, case.created_at + Duration::hours(1), last_payment.max(case.created_at + Duration::hours(1)));
-        let split = split_payment(amount, FeeTerms { success_fee_bps: assignment.success_fee_bps, platform_share_bps: assignment.platform_share_bps })
-            .expect("seeded amounts are small");
-        let facts = ClientFacts { links: &client.links, requests: &client.requests, onboarding_completed_at: client.record.onboarding_completed_at };
+        let split = split_payment(
+            amount,
+            FeeTerms { success_fee_bps: assignment.success_fee_bps, platform_share_bps: assignment.platform_share_bps },
+        )
+        .expect("seeded amounts are small");
+        let facts = ClientFacts {
+            links: &client.links,
+            requests: &client.requests,
+            onboarding_completed_at: client.record.onboarding_completed_at,
+        };
         let d = decide(CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner }, facts, t);
         let fee = d.referral_fee_bps.map_or(0, |bps| referral_fee(split.platform_fee, bps).expect("seeded amounts are small"));
         let payment = PaymentRecord {
@@ -930,7 +1007,12 @@ impl App {
 
 /// The statuses behind an earning's stage, for a payout not on any CP invoice.
 fn statuses(payout: &PayoutRecord, e: &EarningRecord, mode: InvoicingTriggerMode) -> EarningStatuses {
-    EarningStatuses { commission: payout.commission_status, cp_invoice: CpInvoiceStatus::NotInvoiced, referral: e.referral_invoice_status, mode }
+    EarningStatuses {
+        commission: payout.commission_status,
+        cp_invoice: CpInvoiceStatus::NotInvoiced,
+        referral: e.referral_invoice_status,
+        mode,
+    }
 }
 
 #[cfg(test)]

@@ -83,9 +83,8 @@ pub async fn run(args: SeedArgs) -> Result<(), Exit> {
         secret_keys: Some(keys),
         ..AppConfig::new("http://localhost", environment, String::new())
     };
-    let app = App::new(store.clone(), config, Arc::new(SystemClock))
-        .await
-        .map_err(|e| Exit::startup(format!("starting: {}", described(&e))))?;
+    let app =
+        App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| Exit::startup(format!("starting: {}", described(&e))))?;
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{msg:>20} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")

@@ -77,8 +77,7 @@ fn scalar(rt: &tokio::runtime::Runtime, url: &str, sql: &str) -> i64 {
 fn distinct(rt: &tokio::runtime::Runtime, url: &str, table: &str, col: &str) -> Vec<String> {
     rt.block_on(async {
         let mut c = sqlx::AnyConnection::connect(url).await.unwrap();
-        let mut v: Vec<String> =
-            sqlx::query_scalar(&format!("SELECT DISTINCT {col} FROM {table}")).fetch_all(&mut c).await.unwrap();
+        let mut v: Vec<String> = sqlx::query_scalar(&format!("SELECT DISTINCT {col} FROM {table}")).fetch_all(&mut c).await.unwrap();
         c.close().await.unwrap();
         v.sort();
         v
@@ -125,7 +124,11 @@ fn check_platform(rt: &tokio::runtime::Runtime, url: &str, s: &serde_json::Value
     assert_eq!(scalar(rt, url, "SELECT COUNT(*) FROM clients") as u64, clients);
     // Never more paid on a case than it is worth.
     assert_eq!(
-        scalar(rt, url, "SELECT COUNT(*) FROM cases c WHERE c.amount_minor < (SELECT SUM(p.amount_minor) FROM payments p WHERE p.case_id = c.id)"),
+        scalar(
+            rt,
+            url,
+            "SELECT COUNT(*) FROM cases c WHERE c.amount_minor < (SELECT SUM(p.amount_minor) FROM payments p WHERE p.case_id = c.id)"
+        ),
         0
     );
 
@@ -158,6 +161,12 @@ fn check_platform(rt: &tokio::runtime::Runtime, url: &str, s: &serde_json::Value
     assert!(!body["data"].as_array().unwrap().is_empty(), "{body}");
     assert!(body["page"]["totalResults"].as_i64().unwrap() > 5, "{body}");
     assert_eq!(body["missingFxRates"].as_array().map(Vec::len), Some(0), "{body}");
+    // Its clients and the cases it may see (SPEC §5) come through too.
+    for path in ["/referral-api/clients", "/referral-api/cases"] {
+        let (status, body) = referral_get(rt, url, key, path);
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body["page"]["totalResults"].as_i64().unwrap() > 0, "{path}: {body}");
+    }
     let (status, _) = referral_get(rt, url, "rsp_not-a-key", "/referral-api/reporting/transactions");
     assert_eq!(status, 401);
 }
@@ -189,7 +198,8 @@ fn the_same_seed_makes_the_same_platform_and_another_seed_another() {
             scalar(&rt, &url, "SELECT SUM(amount_minor) FROM ledger_entries WHERE stage <> 'Pending'"),
         )
     };
-    let (sa, sb, sc) = (summary(&seed(&a.url(), 600, 900, 3, 42)), summary(&seed(&b.url(), 600, 900, 3, 42)), summary(&seed(&c.url(), 600, 900, 3, 43)));
+    let (sa, sb, sc) =
+        (summary(&seed(&a.url(), 600, 900, 3, 42)), summary(&seed(&b.url(), 600, 900, 3, 42)), summary(&seed(&c.url(), 600, 900, 3, 43)));
     for key in ["partners", "clients", "cases", "payments"] {
         assert_eq!(sa[key], sb[key], "{key}");
     }

@@ -130,8 +130,16 @@ impl Tx {
                 ]
             })
             .collect();
-        let cols =
-            ["id", "company_name", "contact_email", "referral_fee_bps", "approval_ttl_days", "invoicing_trigger_mode", "branding_json", "created_at"];
+        let cols = [
+            "id",
+            "company_name",
+            "contact_email",
+            "referral_fee_bps",
+            "approval_ttl_days",
+            "invoicing_trigger_mode",
+            "branding_json",
+            "created_at",
+        ];
         self.bulk_insert("partners", &cols, rows).await
     }
 
@@ -148,7 +156,13 @@ impl Tx {
         let rows = v
             .iter()
             .map(|cp| {
-                vec![t(cp.id), t(&cp.name), V::I(cp.success_fee_bps.0 as i64), V::I(cp.platform_share_bps.0 as i64), V::I(ms(cp.created_at))]
+                vec![
+                    t(cp.id),
+                    t(&cp.name),
+                    V::I(cp.success_fee_bps.0 as i64),
+                    V::I(cp.platform_share_bps.0 as i64),
+                    V::I(ms(cp.created_at)),
+                ]
             })
             .collect();
         self.bulk_insert("collection_partners", &["id", "name", "success_fee_bps", "platform_share_bps", "created_at"], rows).await?;
@@ -242,13 +256,31 @@ impl Tx {
                 ]
             })
             .collect();
-        let cols = ["id", "partner_id", "client_id", "external_tenant_id", "is_attributed", "referral_fee_bps", "linked_at", "status", "return_url"];
+        let cols = [
+            "id",
+            "partner_id",
+            "client_id",
+            "external_tenant_id",
+            "is_attributed",
+            "referral_fee_bps",
+            "linked_at",
+            "status",
+            "return_url",
+        ];
         self.bulk_insert("links", &cols, rows).await?;
         let events = v
             .iter()
             .flat_map(|l| {
                 l.history.iter().enumerate().map(move |(seq, e)| {
-                    vec![t(Uuid::new_v4()), t(l.id), V::I(seq as i64), V::I(ms(e.at)), t(e.status.as_str()), t(&e.actor), ot(e.reason.as_ref())]
+                    vec![
+                        t(Uuid::new_v4()),
+                        t(l.id),
+                        V::I(seq as i64),
+                        V::I(ms(e.at)),
+                        t(e.status.as_str()),
+                        t(&e.actor),
+                        ot(e.reason.as_ref()),
+                    ]
                 })
             })
             .collect();
