@@ -582,7 +582,10 @@ impl App {
                 action,
                 entity,
                 entity_id,
-                serde_json::json!({"clientId": client_id, "externalTenantId": tenant}),
+                match action {
+                    "client.created" => serde_json::json!({"clientId": client_id, "externalTenantId": tenant}),
+                    _ => serde_json::json!({"clientId": client_id}),
+                },
             ));
             if let (Some(at), Some(sig)) = (onboarded, &record.sdca) {
                 audits.push(audit_row(
