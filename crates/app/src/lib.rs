@@ -27,6 +27,7 @@ pub mod reporting;
 pub mod revenue;
 pub mod reversals;
 pub mod seal;
+pub mod seed;
 pub mod signin;
 pub mod statements;
 pub mod views;

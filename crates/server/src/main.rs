@@ -1,6 +1,7 @@
 //! The `refshare` binary: `serve` (optionally with `--demo` data), `migrate`,
 //! `reconcile` (prove the ledger, earnings and reporting agree; exit 1 if not), and
-//! `operator add` (the first operator of a fresh install).
+//! `operator add` (the first operator of a fresh install), and `seed` (a synthetic
+//! platform for benchmarks and demos).
 //!
 //! Start-up failures (a bad setting, a port in use, an unreachable database, a schema
 //! from a newer binary, a missing database for an admin command) end the process with
@@ -10,6 +11,7 @@
 mod config;
 mod demo;
 mod secret_key;
+mod seed;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -45,6 +47,9 @@ enum Command {
         #[arg(long, env = "REFSHARE_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
         database_url: String,
     },
+    /// Write a synthetic platform (partners, clients, cases, payments) into a fresh
+    /// database, for benchmarks and demos; the last stdout line is a JSON summary.
+    Seed(seed::SeedArgs),
     /// Platform staff (on an existing, migrated database; never creates one).
     Operator {
         #[command(subcommand)]
@@ -107,7 +112,10 @@ fn main() -> ExitCode {
         Ok(f) => f,
         Err(message) => return stop(Exit::startup(format!("configuration error: {message}"))),
     };
-    init_logging(format);
+    // A seed's statements are large by design: sqlx's slow-statement warnings would only
+    // repeat them.
+    let quiet_sqlx = matches!(cli.command, Command::Seed(_));
+    init_logging(format, quiet_sqlx);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return stop(Exit::startup(format!("cannot start the async runtime: {e}"))),
@@ -125,8 +133,9 @@ fn stop(exit: Exit) -> ExitCode {
 }
 
 /// Logs go to stdout: coloured text on a terminal, plain text otherwise, or JSON lines.
-fn init_logging(format: config::LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+fn init_logging(format: config::LogFormat, quiet_sqlx: bool) {
+    let default = if quiet_sqlx { "info,sqlx=error" } else { "info,sqlx=warn,tower_http=info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         config::LogFormat::Json => builder.json().init(),
@@ -147,6 +156,7 @@ async fn run(command: Command, format: config::LogFormat) -> Result<(), Exit> {
         }
         Command::Serve(args) => serve(args, format).await,
         Command::Reconcile { database_url } => reconcile(&database_url).await,
+        Command::Seed(args) => seed::run(args).await,
         Command::Operator { command: OperatorCommand::Add { email, name, role, database_url } } => {
             add_operator(&database_url, &email, name.as_deref(), role.as_deref()).await
         }

@@ -31,6 +31,7 @@ mod payouts;
 mod people;
 pub mod records;
 pub mod search;
+mod seed;
 mod signin;
 mod webhooks;
 
