@@ -111,6 +111,12 @@ fn push_filters(backend: Backend, f: &CaseFilter, clauses: &mut Vec<String>, arg
     }
 }
 
+/// The text a case is found by: reference, creditor reference and debtor name, lower-cased
+/// (the search indexes of migration 0018 are built from it). Every writer of `cases` uses it.
+pub(crate) fn search_key(c: &CaseRecord) -> String {
+    format!("{}\n{}\n{}", c.reference, c.creditor_reference, c.debtor_name).to_lowercase()
+}
+
 fn order_by(f: &CaseFilter) -> String {
     let (col, asc) = f.sort.clone().unwrap_or(("created_at".into(), false));
     let col = match col.as_str() {
@@ -178,7 +184,7 @@ impl Tx {
         .bind(c.assignment.map(|a| a.collection_partner_id.to_string()))
         .bind(c.assignment.map(|a| a.success_fee_bps.0 as i64))
         .bind(c.assignment.map(|a| a.platform_share_bps.0 as i64))
-        .bind(format!("{}\n{}\n{}", c.reference, c.creditor_reference, c.debtor_name).to_lowercase())
+        .bind(search_key(c))
         .execute(self.conn())
         .await?;
         Ok(())

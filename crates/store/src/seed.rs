@@ -350,7 +350,7 @@ impl Tx {
                     ot(c.assignment.map(|a| a.collection_partner_id)),
                     V::OI(c.assignment.map(|a| a.success_fee_bps.0 as i64)),
                     V::OI(c.assignment.map(|a| a.platform_share_bps.0 as i64)),
-                    t(format!("{}\n{}\n{}", c.reference, c.creditor_reference, c.debtor_name).to_lowercase()),
+                    t(crate::cases::search_key(c)),
                 ]
             })
             .collect();
