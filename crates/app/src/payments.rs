@@ -63,6 +63,35 @@ pub(crate) fn check_payment_on(case: CaseRecord, input: &PaymentInput) -> Result
     Ok(Checked { case, amount })
 }
 
+/// The stored record of a payout's first attribution decision (corrections are new,
+/// linked records). The seed builds the same record through this function.
+pub(crate) fn decision_record(
+    id: Uuid,
+    payout_id: Uuid,
+    d: &refshare_core::attribution::Decision,
+    fee_minor: i64,
+    currency: refshare_core::money::Currency,
+    at: Instant,
+) -> DecisionRecord {
+    DecisionRecord {
+        id,
+        payout_id,
+        supersedes_id: None,
+        partner_id: d.partner_id,
+        link_id: d.link_id,
+        link_request_id: d.link_request_id,
+        link_status: d.link_status,
+        reason: d.reason,
+        attributed: d.attributed,
+        case_source: d.case_source,
+        referral_fee_bps: d.referral_fee_bps,
+        referral_fee_minor: fee_minor,
+        currency,
+        engine_version: ENGINE_VERSION.into(),
+        decided_at: at,
+    }
+}
+
 impl App {
     /// Resolves the case and validates the body (400s), before any transaction.
     async fn check_payment(&self, case_key: &str, input: &PaymentInput) -> Result<Checked, AppError> {
@@ -181,23 +210,7 @@ impl App {
             fx_rate_date: None,
             cp_invoice_id: None,
         };
-        let decision = DecisionRecord {
-            id: Uuid::new_v4(),
-            payout_id: payout.id,
-            supersedes_id: None,
-            partner_id: d.partner_id,
-            link_id: d.link_id,
-            link_request_id: d.link_request_id,
-            link_status: d.link_status,
-            reason: d.reason,
-            attributed: d.attributed,
-            case_source: d.case_source,
-            referral_fee_bps: d.referral_fee_bps,
-            referral_fee_minor: fee,
-            currency: case.currency,
-            engine_version: ENGINE_VERSION.into(),
-            decided_at: now,
-        };
+        let decision = decision_record(Uuid::new_v4(), payout.id, &d, fee, case.currency, now);
         tx.insert_payment(&payment).await?;
         tx.insert_payout(&payout).await?;
         tx.insert_decision(&decision).await?;

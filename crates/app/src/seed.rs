@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use chrono::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use refshare_core::attribution::{decide, CaseFacts, ClientFacts, ENGINE_VERSION};
+use refshare_core::attribution::{decide, CaseFacts, ClientFacts};
 use refshare_core::case::{CaseSource, DebtorType, Lifecycle};
 use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
 use refshare_core::ledger::{moves, stage_of, EarningKind, EarningStatuses};
@@ -895,23 +895,7 @@ impl App {
             fx_rate_date: None,
             cp_invoice_id: None,
         };
-        let decision = DecisionRecord {
-            id: id(rng),
-            payout_id: payout.id,
-            supersedes_id: None,
-            partner_id: d.partner_id,
-            link_id: d.link_id,
-            link_request_id: d.link_request_id,
-            link_status: d.link_status,
-            reason: d.reason,
-            attributed: d.attributed,
-            case_source: d.case_source,
-            referral_fee_bps: d.referral_fee_bps,
-            referral_fee_minor: fee,
-            currency: case.currency,
-            engine_version: ENGINE_VERSION.into(),
-            decided_at: t,
-        };
+        let decision = crate::payments::decision_record(id(rng), payout.id, &d, fee, case.currency, t);
         // The earning and its first entries (`sync_earning` with cause `earning.created`).
         let mut earning = None;
         if let (true, Some(partner_id), true) = (d.attributed, d.partner_id, fee > 0) {
