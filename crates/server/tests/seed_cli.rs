@@ -8,7 +8,11 @@ use std::io::{Read, Write};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use sqlx::{Connection, Executor};
+use sqlx::Connection;
+
+#[path = "common/pg.rs"]
+mod pg;
+use pg::TempPg;
 
 const KEY: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
@@ -222,30 +226,12 @@ fn bad_counts_exit_2_and_write_nothing() {
 
 #[test]
 fn seed_on_postgres_reconciles_and_serves_the_largest_partner() {
-    let admin = std::env::var("REFSHARE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let rt = rt();
-    let name = format!("refshare_seed_{}", uuid::Uuid::new_v4().simple());
-    let created = rt.block_on(async {
-        sqlx::any::install_default_drivers();
-        match sqlx::AnyConnection::connect(&admin).await {
-            Ok(mut c) => c.execute(format!("CREATE DATABASE {name}").as_str()).await.map(|_| ()).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        }
-    });
-    if let Err(e) = created {
-        if std::env::var("REFSHARE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("PostgreSQL is required but unreachable at {admin}: {e}");
-        }
-        eprintln!("notice: skipping the PostgreSQL seed: {e}");
-        return;
-    }
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let Some(db) = TempPg::create(&rt, "refshare_seed") else { return };
+    let url = db.url.clone();
     let out = seed(&url, 2000, 2000, 5, 7);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_platform(&rt, &url, &summary(&out))));
-    rt.block_on(async {
-        let mut a = sqlx::AnyConnection::connect(&admin).await.unwrap();
-        a.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
-    });
+    rt.block_on(db.drop_database());
     if let Err(p) = result {
         std::panic::resume_unwind(p);
     }

@@ -10,6 +10,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+#[path = "common/pg.rs"]
+mod pg;
+use pg::TempPg;
+
 /// The binary with a backtrace requested, colours allowed, a secret key and no other
 /// inherited settings.
 fn refshare(args: &[&str]) -> Command {
@@ -159,25 +163,10 @@ fn admin_commands_never_create_a_sqlite_database() {
 
 #[test]
 fn admin_commands_refuse_an_empty_postgres_database_and_leave_it_empty() {
-    use sqlx::{Connection, Executor};
-    let admin = std::env::var("REFSHARE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    use sqlx::Connection;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let name = format!("refshare_startup_{}", uuid::Uuid::new_v4().simple());
-    let created = rt.block_on(async {
-        sqlx::any::install_default_drivers();
-        match sqlx::AnyConnection::connect(&admin).await {
-            Ok(mut c) => c.execute(format!("CREATE DATABASE {name}").as_str()).await.map(|_| ()).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        }
-    });
-    if let Err(e) = created {
-        if std::env::var("REFSHARE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("PostgreSQL is required but unreachable at {admin}: {e}");
-        }
-        eprintln!("notice: skipping the PostgreSQL half: {e}");
-        return;
-    }
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let Some(db) = TempPg::create(&rt, "refshare_startup") else { return };
+    let url = db.url.clone();
     let (out, _) = run(refshare(&["reconcile", "--database-url", &url]), Duration::from_secs(30));
     let tables: i64 = rt.block_on(async {
         let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
@@ -186,8 +175,7 @@ fn admin_commands_refuse_an_empty_postgres_database_and_leave_it_empty() {
             .await
             .unwrap();
         c.close().await.unwrap();
-        let mut a = sqlx::AnyConnection::connect(&admin).await.unwrap();
-        a.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
+        db.drop_database().await;
         n
     });
     let err = one_line_exit_2(&out);
