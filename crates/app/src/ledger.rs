@@ -9,7 +9,7 @@ use refshare_core::ledger::{moves, stage_of, EarningStatuses};
 use refshare_core::money::{checked_add, checked_sum, format_minor, Currency};
 use refshare_core::stage::{CpInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
-use refshare_store::{EarningRecord, LedgerEntryRecord, Tx};
+use refshare_store::{EarningReadModel, EarningRecord, LedgerEntryRecord, Store, Tx};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -56,6 +56,41 @@ pub async fn stage_now(tx: &mut Tx, e: &EarningRecord) -> Result<Option<RevenueS
     Ok(Some(stage_of(e.kind, statuses_of(tx, e).await?)))
 }
 
+/// Writes an earning's read model (migration 0019): its stage, its payment's date and
+/// the rate locked on its payout, in the transaction that moves its ledger holding.
+pub async fn write_read_model(tx: &mut Tx, e: &EarningRecord, stage: Option<RevenueStage>) -> Result<(), AppError> {
+    let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
+    let payment = tx.payment(payout.payment_id).await?.ok_or_else(|| AppError::internal("payout without payment"))?;
+    tx.set_earning_read_model(&EarningReadModel {
+        earning_id: e.id,
+        stage,
+        paid_at: payment.paid_at,
+        fx_usd_per_unit_e8: payout.fx_usd_per_unit_e8,
+    })
+    .await?;
+    Ok(())
+}
+
+/// Fills in the read model of earnings written before it existed (migration 0019), a
+/// thousand per transaction; the ledger is not touched. Runs at start; a no-op once done.
+pub async fn fill_read_models(store: &Store) -> Result<u64, AppError> {
+    let mut filled = 0u64;
+    loop {
+        let mut tx = store.begin().await?;
+        let ids = tx.earnings_without_read_model(1000).await?;
+        if ids.is_empty() {
+            return Ok(filled);
+        }
+        for id in &ids {
+            let e = tx.earning(*id).await?.ok_or_else(|| AppError::internal("listed earning is missing"))?;
+            let stage = stage_now(&mut tx, &e).await?;
+            write_read_model(&mut tx, &e, stage).await?;
+        }
+        tx.commit().await?;
+        filled += ids.len() as u64;
+    }
+}
+
 /// A stage change the ledger recorded for one earning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageChange {
@@ -72,6 +107,7 @@ pub async fn sync_earning(tx: &mut Tx, earning_id: Uuid, cause: &Cause<'_>) -> R
     tx.lock_earning(earning_id).await?;
     let e = tx.earning(earning_id).await?.ok_or_else(|| AppError::internal("syncing a missing earning"))?;
     let target = stage_now(tx, &e).await?;
+    write_read_model(tx, &e, target).await?;
     let held = tx.ledger_holding(e.id).await?;
     let m = moves(&held, target.map(|s| (s, e.amount_minor)));
     if m.is_empty() {
@@ -163,7 +199,7 @@ impl App {
     /// totals equal its rows. The first discrepancy is returned as a 409 `LedgerDiscrepancy`.
     pub async fn reconcile(&self) -> Result<Reconciliation, AppError> {
         let discrepancy = |detail: String| AppError::from(LedgerError::Discrepancy { detail });
-        let (earnings, holdings, entries, balances, partners) = {
+        let (earnings, holdings, entries, balances, partners, models) = {
             let mut tx = self.store.read().await?;
             (
                 tx.all_earnings().await?,
@@ -171,8 +207,10 @@ impl App {
                 tx.ledger_entry_count().await?,
                 tx.ledger_balances(None).await?,
                 tx.partners().await?,
+                tx.earning_read_models().await?,
             )
         };
+        let models: BTreeMap<Uuid, EarningReadModel> = models.into_iter().map(|m| (m.earning_id, m)).collect();
         // Each partner's reporting rows carry the stage of every live earning.
         let mut reports = Vec::with_capacity(partners.len());
         let mut stage_of: BTreeMap<Uuid, RevenueStage> = BTreeMap::new();
@@ -198,6 +236,16 @@ impl App {
             } else {
                 None
             };
+            // The read model reporting sums by carries the same stage (voided: none).
+            let stored = models.get(&e.id);
+            if stored.and_then(|m| m.stage) != stage || (e.is_live() && stored.is_none()) {
+                return Err(discrepancy(format!(
+                    "earning {}: the read model says {}, the stage rule says {}",
+                    e.id,
+                    stored.and_then(|m| m.stage).map_or("no stage", |s| s.as_str()),
+                    stage.map_or("no stage", |s| s.as_str())
+                )));
+            }
             let want: Vec<(RevenueStage, i64)> =
                 stage.map(|s| vec![(s, e.amount_minor)]).unwrap_or_default().into_iter().filter(|(_, a)| *a != 0).collect();
             if have != want {

@@ -200,6 +200,10 @@ impl App {
         };
         let offset_ms = tx.setting("test_clock_offset_ms").await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         tx.commit().await?;
+        let filled = ledger::fill_read_models(&store).await?;
+        if filled > 0 {
+            tracing::info!(earnings = filled, "filled in the earnings read model");
+        }
         let (clock, test_clock): (Arc<dyn Clock>, _) = match config.environment {
             Environment::Test => {
                 let tc = Arc::new(TestClock::new(base_clock.clone(), offset_ms));

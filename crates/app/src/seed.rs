@@ -37,7 +37,7 @@ use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, InvoicingTriggerMo
 use refshare_core::Instant;
 use refshare_store::{
     ApiKeyRecord, AuditRecord, CaseAssignment, CaseRecord, ClientRecord, ClientUserRecord, CollectionPartnerRecord, DecisionRecord,
-    EarningRecord, LedgerEntryRecord, LinkRequestRecord, PartnerRecord, PaymentRecord, PayoutRecord, SdcaSignature,
+    EarningReadModel, EarningRecord, LedgerEntryRecord, LinkRequestRecord, PartnerRecord, PaymentRecord, PayoutRecord, SdcaSignature,
 };
 use uuid::Uuid;
 
@@ -828,7 +828,7 @@ struct PaymentRows {
     payments: Vec<PaymentRecord>,
     payouts: Vec<PayoutRecord>,
     decisions: Vec<DecisionRecord>,
-    earnings: Vec<EarningRecord>,
+    earnings: Vec<(EarningRecord, EarningReadModel)>,
     ledger: Vec<LedgerEntryRecord>,
     audits: Vec<AuditRecord>,
 }
@@ -935,9 +935,10 @@ impl App {
             payout.commission_paid_at = Some(paid_at);
             payout.fx_usd_per_unit_e8 = Some(rate);
             payout.fx_rate_date = Some(date.clone());
-            if let Some((e, mode, before)) = &earning {
+            if let Some((e, mode, before)) = &mut earning {
                 let stage = stage_of(e.kind, statuses(&payout, e, *mode));
                 self.seed_sync(rng, out, e, &[(*before, e.amount_minor)], stage, "commission.paid", payout.id, paid_at);
+                *before = stage;
             }
             out.audits.push(audit_row(
                 rng,
@@ -949,12 +950,18 @@ impl App {
                 serde_json::json!({"fxRateDate": date, "usdPerUnitE8": rate}),
             ));
         }
+        if let Some((e, _, stage)) = earning {
+            let model = EarningReadModel {
+                earning_id: e.id,
+                stage: Some(stage),
+                paid_at: payment.paid_at,
+                fx_usd_per_unit_e8: payout.fx_usd_per_unit_e8,
+            };
+            out.earnings.push((e, model));
+        }
         out.payments.push(payment);
         out.payouts.push(payout);
         out.decisions.push(decision);
-        if let Some((e, _, _)) = earning {
-            out.earnings.push(e);
-        }
     }
 
     /// The entries and audit row `ledger::sync_earning` writes to move `e` from `held` to

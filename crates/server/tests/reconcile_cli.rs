@@ -75,3 +75,39 @@ fn reconcile_that_cannot_complete_exits_three_not_as_a_discrepancy() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("could not be completed") && err.contains("XYZ") && !err.contains("discrepancy"), "{err}");
 }
+
+/// Earnings written before the read model existed (migration 0019) get it at the next
+/// start, and `reconcile` proves the stored stage against the stage rule: a wrong one is a
+/// discrepancy naming the earning.
+#[test]
+fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
+    let db = TempDb::migrated("read-model");
+    let seeded = Command::new(env!("CARGO_BIN_EXE_refshare"))
+        .args(["seed", "--cases", "300", "--payments", "300", "--partners", "3", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let sql = |q: &'static str| {
+        rt.block_on(async {
+            use sqlx::{Connection, Row};
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            let rows = sqlx::query(q).fetch_all(&mut c).await.unwrap();
+            rows.first().and_then(|r| r.try_get::<i64, _>(0).ok())
+        })
+    };
+    let live = sql("SELECT COUNT(*) FROM earnings WHERE voided_at IS NULL").unwrap();
+    assert!(live > 10, "the seed wrote {live} live earnings");
+    sql("UPDATE earnings SET stage = NULL, paid_at = NULL, fx_usd_per_unit_e8 = NULL");
+    assert_eq!(sql("SELECT COUNT(*) FROM earnings WHERE stage IS NOT NULL"), Some(0));
+
+    let out = reconcile(&db.url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sql("SELECT COUNT(*) FROM earnings WHERE voided_at IS NULL AND (stage IS NULL OR paid_at IS NULL)"), Some(0));
+
+    sql("UPDATE earnings SET stage = CASE stage WHEN 'Pending' THEN 'Paid' ELSE 'Pending' END WHERE id = (SELECT MIN(id) FROM earnings WHERE voided_at IS NULL)");
+    let out = reconcile(&db.url);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("read model says"), "{err}");
+}

@@ -6,13 +6,13 @@ use refshare_core::case::CaseSource;
 use refshare_core::ledger::EarningKind;
 use refshare_core::link::LinkStatus;
 use refshare_core::money::Bps;
-use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus};
+use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus, RevenueStage};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::{
-    at, currency, get, ms, opt_at, opt_uuid, uuid, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result, ReversalRecord,
-    StoreError, Tx,
+    at, currency, get, ms, opt_at, opt_uuid, uuid, DecisionRecord, EarningReadModel, EarningRecord, PaymentRecord, PayoutRecord, Result,
+    ReversalRecord, StoreError, Tx,
 };
 
 fn parsed<T>(r: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
@@ -71,6 +71,16 @@ fn decision_from(r: &AnyRow) -> Result<DecisionRecord> {
         currency: currency(&get::<String>(r, "currency")?)?,
         engine_version: get(r, "engine_version")?,
         decided_at: at(get(r, "decided_at")?),
+    })
+}
+
+fn read_model_from(r: &AnyRow) -> Result<EarningReadModel> {
+    let stage: Option<String> = get(r, "stage")?;
+    Ok(EarningReadModel {
+        earning_id: uuid(&get::<String>(r, "id")?)?,
+        stage: stage.map(|s| RevenueStage::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("stage `{s}`")))).transpose()?,
+        paid_at: at(get::<Option<i64>>(r, "paid_at")?.unwrap_or(0)),
+        fx_usd_per_unit_e8: get(r, "fx_usd_per_unit_e8")?,
     })
 }
 
@@ -361,6 +371,45 @@ impl Tx {
     pub async fn lock_earning(&mut self, id: Uuid) -> Result<()> {
         sqlx::query("UPDATE earnings SET kind = kind WHERE id = $1").bind(id.to_string()).execute(self.conn()).await?;
         Ok(())
+    }
+
+    /// Writes an earning's read model (migration 0019).
+    pub async fn set_earning_read_model(&mut self, m: &EarningReadModel) -> Result<()> {
+        sqlx::query("UPDATE earnings SET stage = $1, paid_at = $2, fx_usd_per_unit_e8 = $3 WHERE id = $4")
+            .bind(m.stage.map(|s| s.as_str()))
+            .bind(ms(m.paid_at))
+            .bind(m.fx_usd_per_unit_e8)
+            .bind(m.earning_id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Up to `limit` live earnings whose read model was never written (earnings from
+    /// before migration 0019).
+    pub async fn earnings_without_read_model(&mut self, limit: i64) -> Result<Vec<Uuid>> {
+        let rows = sqlx::query(&format!("SELECT id FROM earnings WHERE stage IS NULL AND voided_at IS NULL ORDER BY id LIMIT {limit}"))
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(|r| uuid(&get::<String>(r, "id")?)).collect()
+    }
+
+    /// An earning's read model as stored (`None` for a missing earning).
+    pub async fn earning_read_model(&mut self, id: Uuid) -> Result<Option<EarningReadModel>> {
+        let row = sqlx::query("SELECT id, stage, paid_at, fx_usd_per_unit_e8 FROM earnings WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(read_model_from).transpose()
+    }
+
+    /// Every earning's stored read model whose paid date is set, oldest first; for
+    /// `reconcile`, which proves them against the stage rule.
+    pub async fn earning_read_models(&mut self) -> Result<Vec<EarningReadModel>> {
+        let rows = sqlx::query("SELECT id, stage, paid_at, fx_usd_per_unit_e8 FROM earnings WHERE paid_at IS NOT NULL ORDER BY id")
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(read_model_from).collect()
     }
 
     /// `Pending → Invoiced` on a partner invoice; `false` unless the earning was live,

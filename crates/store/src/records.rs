@@ -8,7 +8,7 @@ use refshare_core::link::LinkRequest;
 use refshare_core::link::LinkStatus;
 use refshare_core::money::{Bps, Currency};
 use refshare_core::people::{OperatorRole, PartnerRole, PersonStatus};
-use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, InvoicingTriggerMode, ReferralInvoiceStatus};
+use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, InvoicingTriggerMode, ReferralInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
 use uuid::Uuid;
 
@@ -241,6 +241,20 @@ pub struct EarningRecord {
     /// The open dispute holding this earning in `Disputed`, and the status it returns to.
     pub dispute_id: Option<Uuid>,
     pub status_before_dispute: Option<ReferralInvoiceStatus>,
+}
+
+/// The earnings read model: what reporting filters, sorts and sums an earning by (see
+/// migration 0019). Derived, never a fact of its own: `ledger::sync_earning` writes it with
+/// the ledger entries, and `reconcile` proves it against the stage rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarningReadModel {
+    pub earning_id: Uuid,
+    /// The stage of a live earning; `None` once voided.
+    pub stage: Option<RevenueStage>,
+    /// The payment's date.
+    pub paid_at: Instant,
+    /// The USD rate locked on the payout; `None` while USD figures are estimates.
+    pub fx_usd_per_unit_e8: Option<i64>,
 }
 
 impl EarningRecord {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     ms, ApiKeyRecord, AuditRecord, Backend, CaseRecord, ClientRecord, ClientUserRecord, CollectionPartnerRecord, DecisionRecord,
-    EarningRecord, LedgerEntryRecord, LinkRequestRecord, PartnerRecord, PaymentRecord, PayoutRecord, Result, Tx,
+    EarningReadModel, EarningRecord, LedgerEntryRecord, LinkRequestRecord, PartnerRecord, PaymentRecord, PayoutRecord, Result, Tx,
 };
 
 /// Most bind parameters in one statement.
@@ -481,10 +481,11 @@ impl Tx {
         self.bulk_insert("attribution_decisions", &cols, rows).await
     }
 
-    pub async fn bulk_earnings(&mut self, v: &[EarningRecord]) -> Result<()> {
+    /// Earnings with their read model (migration 0019).
+    pub async fn bulk_earnings(&mut self, v: &[(EarningRecord, EarningReadModel)]) -> Result<()> {
         let rows = v
             .iter()
-            .map(|e| {
+            .map(|(e, m)| {
                 vec![
                     t(e.id),
                     t(e.payout_id),
@@ -503,6 +504,9 @@ impl Tx {
                     ot(e.void_reason.as_ref()),
                     ot(e.dispute_id),
                     ot(e.status_before_dispute.map(|s| s.as_str())),
+                    ot(m.stage.map(|s| s.as_str())),
+                    V::I(ms(m.paid_at)),
+                    V::OI(m.fx_usd_per_unit_e8),
                 ]
             })
             .collect();
@@ -524,6 +528,9 @@ impl Tx {
             "void_reason",
             "dispute_id",
             "status_before_dispute",
+            "stage",
+            "paid_at",
+            "fx_usd_per_unit_e8",
         ];
         self.bulk_insert("earnings", &cols, rows).await
     }
