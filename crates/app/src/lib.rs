@@ -21,6 +21,7 @@ pub mod partner_cases;
 pub mod partners;
 pub mod payments;
 pub mod payments_batch;
+pub mod payments_group;
 pub mod people;
 pub mod platform;
 pub mod reporting;
@@ -132,6 +133,8 @@ pub struct App {
     pub test_clock: Option<Arc<TestClock>>,
     /// Wakes the mail loop after a commit that queued mail.
     mail_wake: Arc<tokio::sync::Notify>,
+    /// Books single payments in groups, one transaction each (`payments_group`).
+    payment_writer: Arc<payments_group::PaymentWriter>,
 }
 
 /// Actor names recorded in histories and the audit trail.
@@ -215,6 +218,7 @@ impl App {
             secret: Arc::new(secret),
             test_clock,
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            payment_writer: Arc::default(),
         })
     }
 
