@@ -4,7 +4,8 @@
 //! Each App has one payment writer, a task started with the first payment (and again if
 //! its runtime ended). A request checks its body and resolves its case on a reader, queues
 //! the payment, and waits for its answer. The writer takes what is queued — the first
-//! payment and whatever came with it, up to [`MAX_GROUP_PAYMENTS`], without waiting for
+//! payment and whatever came with it, up to `AppConfig::payment_group_max`
+//! ([`MAX_GROUP_PAYMENTS`] by default, `REFSHARE_PAYMENT_GROUP_MAX`), without waiting for
 //! more — and books the group in one transaction through the batch's machinery
 //! ([`App::book_together`], `payments_batch`): every key's and case's lock first in one
 //! order, then each payment under its own savepoint with the single payment's booking, so
@@ -33,8 +34,12 @@ use crate::payments::{Checked, KeyedPayment, PaymentInput};
 use crate::payments_batch::{BatchResult, Booked, Booking};
 use crate::{actor, App, AppError};
 
-/// Most payments the writer books in one transaction.
+/// Most payments the writer books in one transaction, by default
+/// (`AppConfig::payment_group_max`).
 pub const MAX_GROUP_PAYMENTS: usize = 64;
+
+/// The bounds of `AppConfig::payment_group_max` (`REFSHARE_PAYMENT_GROUP_MAX`).
+pub const GROUP_MAX_RANGE: std::ops::RangeInclusive<usize> = 1..=1_000;
 
 /// Payments that may wait for the writer; a request beyond waits to be queued.
 const QUEUE_CAPACITY: usize = 4 * 1024;
@@ -99,24 +104,25 @@ enum Failed {
 
 impl PaymentWriter {
     /// The queue, starting the writer task if there is none (or its runtime ended).
-    fn sender(&self) -> mpsc::Sender<Job> {
+    fn sender(&self, group_max: usize) -> mpsc::Sender<Job> {
         let mut sender = self.sender.lock().expect("payment writer lock");
         if let Some(s) = sender.as_ref().filter(|s| !s.is_closed()) {
             return s.clone();
         }
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(rx, self.shared.clone()));
+        let group_max = group_max.clamp(*GROUP_MAX_RANGE.start(), *GROUP_MAX_RANGE.end());
+        tokio::spawn(run(rx, self.shared.clone(), group_max));
         *sender = Some(tx.clone());
         tx
     }
 }
 
 /// The writer task: takes what is queued, a group at a time, until every App is gone.
-async fn run(mut rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
+async fn run(mut rx: mpsc::Receiver<Job>, shared: Arc<Shared>, group_max: usize) {
     while let Some(first) = rx.recv().await {
         let gate = shared.gate.clone().lock_owned().await;
         let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP_PAYMENTS {
+        while jobs.len() < group_max {
             match rx.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
@@ -141,7 +147,7 @@ impl App {
         let job = Job { app: self.clone(), checked, input, keyed, actor: actor::resolve(actor::OPERATOR), reply };
         let writer = &self.payment_writer;
         writer.shared.waiting.fetch_add(1, Ordering::SeqCst);
-        if let Err(mpsc::error::SendError(job)) = writer.sender().send(job).await {
+        if let Err(mpsc::error::SendError(job)) = writer.sender(self.config.payment_group_max).send(job).await {
             // The writer stopped between the check and the send: book it here, alone.
             writer.shared.waiting.fetch_sub(1, Ordering::SeqCst);
             self.commit_group(vec![job]).await;
@@ -206,7 +212,7 @@ impl App {
     }
 
     /// Keeps the payment writer from forming groups until the hold is dropped; payments
-    /// queue meanwhile and then go in as few groups as [`MAX_GROUP_PAYMENTS`] allows. For
+    /// queue meanwhile and then go in as few groups as `AppConfig::payment_group_max` allows. For
     /// tests and measurements that need a burst booked as one group.
     pub async fn hold_payment_groups(&self) -> PaymentGroupHold {
         PaymentGroupHold(self.payment_writer.shared.gate.clone().lock_owned().await)
