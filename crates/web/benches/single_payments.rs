@@ -21,7 +21,7 @@ use tower::ServiceExt;
 
 const TOKEN: &str = "bench-operator-token-0123456789abcdefgh";
 const CLIENTS: usize = 16;
-const CASES: usize = 200;
+const CASES: usize = 100;
 
 async fn call(router: &axum::Router, method: &str, path: &str, auth: (&str, &str), body: Option<Value>) -> (StatusCode, Value) {
     let b = Request::builder().method(method).uri(path).header(auth.0, auth.1);
