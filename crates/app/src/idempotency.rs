@@ -35,17 +35,37 @@ impl App {
         is_refusal: fn(&AppError) -> bool,
         render: impl Fn(Result<&T, &AppError>) -> Rendered,
     ) -> Result<Rendered, AppError> {
-        let now: Instant = self.now();
         let mut tx = self.store.begin().await?;
         tx.lock_idempotency_key(req.scope, req.key).await?;
+        let (rendered, stored) = self.idempotent_in(&mut tx, req, attempt, is_refusal, render).await?;
+        if stored {
+            tx.commit().await?;
+        }
+        Ok(rendered)
+    }
+
+    /// The flow of [`App::run_idempotent`] inside `tx`, which already holds the key's lock
+    /// (a group of payments takes all its keys' locks first, `payments_batch`). Returns the
+    /// response and whether it was stored now (`false`: replayed, nothing written). On an
+    /// error nothing of the attempt is undone: the caller rolls `tx` (or its own
+    /// savepoint) back.
+    pub(crate) async fn idempotent_in<T>(
+        &self,
+        tx: &mut Tx,
+        req: Keyed<'_>,
+        attempt: impl AsyncFnOnce(&mut Tx) -> Result<T, AppError>,
+        is_refusal: fn(&AppError) -> bool,
+        render: impl Fn(Result<&T, &AppError>) -> Rendered,
+    ) -> Result<(Rendered, bool), AppError> {
+        let now: Instant = self.now();
         if let Some(stored) = tx.idempotency(req.scope, req.key).await? {
             if stored.request_hash == req.request_hash {
-                return Ok((stored.status_code, stored.body));
+                return Ok(((stored.status_code, stored.body), false));
             }
             return Err(AppError::IdempotencyConflict);
         }
         tx.savepoint(Savepoint::IdempotentAttempt).await?;
-        let rendered = match attempt(&mut tx).await {
+        let rendered = match attempt(tx).await {
             Ok(out) => {
                 tx.release_savepoint(Savepoint::IdempotentAttempt).await?;
                 render(Ok(&out))
@@ -59,7 +79,6 @@ impl App {
         };
         let rec = IdempotencyRecord { request_hash: req.request_hash, status_code: rendered.0, body: rendered.1.clone() };
         tx.save_idempotency(req.scope, req.key, &rec, now).await?;
-        tx.commit().await?;
-        Ok(rendered)
+        Ok((rendered, true))
     }
 }

@@ -21,6 +21,7 @@ pub mod partner_cases;
 pub mod partners;
 pub mod payments;
 pub mod payments_batch;
+pub mod payments_group;
 pub mod people;
 pub mod platform;
 pub mod reporting;
@@ -89,6 +90,10 @@ pub struct AppConfig {
     /// The agreement clients sign (`REFSHARE_AGREEMENT_FILE`, default the shipped sample)
     /// and earlier versions kept for download (`REFSHARE_AGREEMENT_ARCHIVE_DIR`).
     pub agreements: agreement::Agreements,
+    /// Most single payments the payment writer books in one transaction
+    /// (`REFSHARE_PAYMENT_GROUP_MAX`, default [`payments_group::MAX_GROUP_PAYMENTS`]); 1
+    /// books each in its own transaction (`payments_group`).
+    pub payment_group_max: usize,
 }
 
 impl AppConfig {
@@ -96,7 +101,7 @@ impl AppConfig {
     /// only), case prefix `DEB-`, a 30-day dispute window, CP invoicing on the 8th, 10
     /// business days of payment terms, no metrics token, no loopback webhooks, no secret
     /// key, the default sign-in rate, the platform named `refshare` with nothing else
-    /// configured, the sample agreement. Callers set what they need with struct update syntax.
+    /// configured, the sample agreement, groups of up to 64 single payments. Callers set what they need with struct update syntax.
     pub fn new(public_url: impl Into<String>, environment: Environment, admin_token_hash: String) -> AppConfig {
         AppConfig {
             public_url: public_url.into(),
@@ -114,6 +119,7 @@ impl AppConfig {
             signin_per_ip_per_minute: signin::DEFAULT_PER_IP_PER_MINUTE,
             platform: platform::Platform::default(),
             agreements: agreement::Agreements::default(),
+            payment_group_max: payments_group::MAX_GROUP_PAYMENTS,
         }
     }
 }
@@ -132,6 +138,8 @@ pub struct App {
     pub test_clock: Option<Arc<TestClock>>,
     /// Wakes the mail loop after a commit that queued mail.
     mail_wake: Arc<tokio::sync::Notify>,
+    /// Books single payments in groups, one transaction each (`payments_group`).
+    payment_writer: Arc<payments_group::PaymentWriter>,
 }
 
 /// Actor names recorded in histories and the audit trail.
@@ -219,6 +227,7 @@ impl App {
             secret: Arc::new(secret),
             test_clock,
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            payment_writer: Arc::default(),
         })
     }
 

@@ -3,7 +3,8 @@
 //! A payment may not exceed what is still owed on the case (core `owed`) unless the
 //! operator allows an overpayment; the check runs under the case's lock so concurrent
 //! payments cannot both pass it. `externalId` de-duplicates per case; an `Idempotency-Key`
-//! replays the first response exactly (API.md).
+//! replays the first response exactly (API.md). Single payments are booked by the payment
+//! writer, several to a transaction (group commit, `payments_group`).
 
 use refshare_core::attribution::{decide, CaseFacts, ClientFacts, ENGINE_VERSION};
 use refshare_core::case::Lifecycle;
@@ -19,7 +20,6 @@ use uuid::Uuid;
 
 use crate::cases::Rendered;
 use crate::error::PaymentError;
-use crate::idempotency::Keyed;
 use crate::ledger::{sync_earning, Cause};
 use crate::{actor, audit, App, AppError};
 
@@ -43,6 +43,22 @@ pub struct PaymentOutcome {
     pub decision: DecisionRecord,
     /// True when `externalId` matched an earlier payment and nothing new was written.
     pub replayed: bool,
+}
+
+/// The scope of the operators' `Idempotency-Key`s on payments.
+pub(crate) const PAYMENT_KEY_SCOPE: &str = "operator-payments";
+
+/// A refusal by the payment rules is a keyed request's answer: stored and replayed as it was.
+pub(crate) fn is_stored_refusal(e: &AppError) -> bool {
+    matches!(e, AppError::Payment(PaymentError::ExceedsRemainder { .. }))
+}
+
+/// A single payment's `Idempotency-Key`: the key, the hash of the request it came with,
+/// and how its answer is rendered (the rendered answer is what the key stores).
+pub(crate) struct KeyedPayment {
+    pub key: String,
+    pub request_hash: String,
+    pub render: Box<dyn Fn(Result<&PaymentOutcome, &AppError>) -> Rendered + Send + Sync>,
 }
 
 /// A validated payment request against one case.
@@ -99,14 +115,12 @@ impl App {
         check_payment_on(case, input)
     }
 
-    /// Registers a payment (no `Idempotency-Key`).
+    /// Registers a payment (no `Idempotency-Key`). It is booked by the payment writer
+    /// together with the payments queued at the same time, and answered after that
+    /// transaction committed (`payments_group`).
     pub async fn register_payment(&self, case_key: &str, input: PaymentInput) -> Result<PaymentOutcome, AppError> {
         let c = self.check_payment(case_key, &input).await?;
-        let mut tx = self.store.begin().await?;
-        tx.lock_case(c.case.id).await?;
-        let out = self.book_payment(&mut tx, &c, &input).await?;
-        tx.commit().await?;
-        Ok(out)
+        self.book_grouped(c, input, None).await?.payment()
     }
 
     /// `POST /cases/{case}/payments` with an optional `Idempotency-Key` (API.md), like
@@ -115,33 +129,32 @@ impl App {
     /// successes and 422s are stored (a 400, 404 or 409 may succeed on retry). Keys are
     /// the operators' (one scope); the request is the case and the body. The payment (or
     /// the refusal) and its stored response are written in one transaction under the key's
-    /// lock, so a concurrent retry waits and then replays (`idempotency`).
+    /// lock, so a concurrent retry waits and then replays (`idempotency`); that transaction
+    /// is the group's the payment writer books it in (`payments_group`).
     pub async fn register_payment_idempotent(
         &self,
         case_key: &str,
         input: PaymentInput,
         body: &serde_json::Value,
         key: Option<&str>,
-        render: impl Fn(Result<&PaymentOutcome, &AppError>) -> Rendered,
+        render: impl Fn(Result<&PaymentOutcome, &AppError>) -> Rendered + Send + Sync + 'static,
     ) -> Result<Rendered, AppError> {
         let Some(key) = key else {
             let out = self.register_payment(case_key, input).await?;
             return Ok(render(Ok(&out)));
         };
         let c = self.check_payment(case_key, &input).await?;
-        let req = Keyed { scope: "operator-payments", key, request_hash: crate::auth::hash_secret(&format!("{}\n{body}", c.case.id)) };
-        let attempt = async |tx: &mut Tx| {
-            tx.lock_case(c.case.id).await?;
-            self.book_payment(tx, &c, &input).await
+        let keyed = KeyedPayment {
+            key: key.to_string(),
+            request_hash: crate::auth::hash_secret(&format!("{}\n{body}", c.case.id)),
+            render: Box::new(render),
         };
-        // A refusal by the payment rules is the request's answer: replayed as it was.
-        let refusal = |e: &AppError| matches!(e, AppError::Payment(PaymentError::ExceedsRemainder { .. }));
-        self.run_idempotent(req, attempt, refusal, render).await
+        self.book_grouped(c, input, Some(keyed)).await?.answer()
     }
 
     /// Books the payment inside `tx`, which holds the case's lock: replays an `externalId`
     /// already booked, then re-reads the case (lifecycle, what is still owed) and decides.
-    /// The one booking of a payment, single or in a batch (`payments_batch`).
+    /// The one booking of a payment, single (in a group) or in a batch (`payments_batch`).
     pub(crate) async fn book_payment(&self, tx: &mut Tx, c: &Checked, input: &PaymentInput) -> Result<PaymentOutcome, AppError> {
         let amount = c.amount;
         let now: Instant = self.now();

@@ -6,13 +6,14 @@
 //! webhook events and audit entry. `externalId` is required, so a retried batch replays
 //! what was booked (`replayed`) instead of booking it twice. A bad item is rejected with
 //! the error the single endpoint would have answered and does not stop the others: each
-//! booking runs under its own savepoint ([`Savepoint::BatchPayment`]).
+//! booking runs under its own savepoint ([`Savepoint::SharedPayment`]). The same machinery
+//! ([`App::book_together`]) books the groups of single payments (`payments_group`).
 //!
 //! Writes go in large transactions of at most [`PAYMENTS_PER_TRANSACTION`] items. A
 //! chunk first resolves its cases and takes their locks in id order, before it writes
-//! anything; a single payment takes its one case lock before its writes, so neither a
-//! single payment nor another batch can hold a lock a chunk waits for while waiting for
-//! one the chunk holds. A chunk that commits stays committed even if a later one fails
+//! anything; a group of single payments takes its keys' locks and then its cases' locks
+//! the same way, so no other chunk or group can hold a lock a chunk waits for while
+//! waiting for one the chunk holds. A chunk that commits stays committed even if a later one fails
 //! (the request then fails; retrying it replays the committed items).
 
 use std::collections::{BTreeSet, HashMap};
@@ -22,8 +23,10 @@ use refshare_store::{CaseRecord, Savepoint, Tx};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::cases::Rendered;
 use crate::error::FieldError;
-use crate::payments::{check_payment_on, PaymentInput, PaymentOutcome};
+use crate::idempotency::Keyed;
+use crate::payments::{check_payment_on, is_stored_refusal, Checked, KeyedPayment, PaymentInput, PaymentOutcome, PAYMENT_KEY_SCOPE};
 use crate::{App, AppError};
 
 /// Most payments in one request.
@@ -54,7 +57,42 @@ pub type BatchItem = Result<BatchPayment, AppError>;
 
 /// What became of one item: booked (`replayed` when its `externalId` was booked before),
 /// or the error the single endpoint would have answered.
-pub type BatchResult = Result<PaymentOutcome, AppError>;
+pub type BatchResult<T = PaymentOutcome> = Result<T, AppError>;
+
+/// One payment to book in a transaction shared with others ([`App::book_together`]):
+/// its case resolved and its body checked.
+pub(crate) struct Booking<'a> {
+    pub checked: &'a Checked,
+    pub input: &'a PaymentInput,
+    /// The single request's `Idempotency-Key`, if it came with one.
+    pub keyed: Option<&'a KeyedPayment>,
+    /// The audit actor of the request, when the booking runs outside the request's task
+    /// (group commit); `None` books as the current task's actor.
+    pub actor: Option<&'a str>,
+}
+
+/// What a booking answered: the payment, or (under an `Idempotency-Key`) the response
+/// rendered and stored with the key, or replayed from it.
+pub(crate) enum Booked {
+    Payment(PaymentOutcome),
+    Answered(Rendered),
+}
+
+impl Booked {
+    pub(crate) fn payment(self) -> Result<PaymentOutcome, AppError> {
+        match self {
+            Booked::Payment(out) => Ok(out),
+            Booked::Answered(_) => Err(AppError::internal("a keyed answer where a payment was expected")),
+        }
+    }
+
+    pub(crate) fn answer(self) -> Result<Rendered, AppError> {
+        match self {
+            Booked::Answered(r) => Ok(r),
+            Booked::Payment(_) => Err(AppError::internal("a payment where a keyed answer was expected")),
+        }
+    }
+}
 
 fn too_many(n: usize) -> AppError {
     AppError::bad_field("payments", format!("holds {n} payments; at most {MAX_BATCH_PAYMENTS} are accepted in one request"))
@@ -296,8 +334,8 @@ impl App {
         Ok(results)
     }
 
-    /// One transaction: resolve the chunk's cases, lock them in id order, then book each
-    /// item under its own savepoint.
+    /// One transaction: resolve the chunk's cases, check each item as the single endpoint
+    /// does, then book them together ([`App::book_together`]).
     async fn book_batch_chunk(&self, chunk: Vec<BatchItem>) -> Result<Vec<BatchResult>, AppError> {
         let mut tx = self.store.begin().await?;
         let mut cases: HashMap<String, Option<CaseRecord>> = HashMap::new();
@@ -307,39 +345,75 @@ impl App {
                 cases.insert(p.case.clone(), found);
             }
         }
-        let ids: BTreeSet<Uuid> = cases.values().flatten().map(|c| c.id).collect();
+        let checked: Vec<Result<(Checked, PaymentInput), AppError>> = chunk
+            .into_iter()
+            .map(|item| {
+                let p = item?;
+                let case = cases.get(&p.case).cloned().flatten().ok_or(AppError::NotFound("case"))?;
+                Ok((check_payment_on(case, &p.input)?, p.input))
+            })
+            .collect();
+        let bookings: Vec<Booking<'_>> =
+            checked.iter().flatten().map(|(checked, input)| Booking { checked, input, keyed: None, actor: None }).collect();
+        let mut booked = self.book_together(&mut tx, &bookings).await?.into_iter();
+        let results = checked
+            .into_iter()
+            .map(|c| match c {
+                Err(e) => Err(e),
+                Ok(_) => booked.next().unwrap_or_else(|| Err(AppError::internal("a booking without its result"))).and_then(Booked::payment),
+            })
+            .collect();
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// Books `items` inside `tx`, the one machinery of a transaction shared by several
+    /// payments (a batch chunk, a group of single payments, `payments_group`). It first
+    /// takes every lock the items need, in one order: the `Idempotency-Key`s' locks by key,
+    /// then the cases' locks by id; only then does it write. Any two such transactions, and
+    /// a transaction of one payment, thus take their locks in the same order and cannot
+    /// deadlock on them. Then each item is booked by the single payment's booking
+    /// ([`App::book_payment`]) under its own savepoint ([`Savepoint::SharedPayment`]): a
+    /// refused item is undone alone and gets its own error; the others go on. One result
+    /// per item, in order; `Err` only when `tx` itself failed (nothing of it may be
+    /// committed then).
+    pub(crate) async fn book_together(&self, tx: &mut Tx, items: &[Booking<'_>]) -> Result<Vec<BatchResult<Booked>>, AppError> {
+        let keys: BTreeSet<&str> = items.iter().filter_map(|i| i.keyed).map(|k| k.key.as_str()).collect();
+        for key in keys {
+            tx.lock_idempotency_key(PAYMENT_KEY_SCOPE, key).await?;
+        }
+        let ids: BTreeSet<Uuid> = items.iter().map(|i| i.checked.case.id).collect();
         for id in ids {
             tx.lock_case(id).await?;
         }
-        let mut results = Vec::with_capacity(chunk.len());
-        for item in chunk {
-            let result = match item {
-                Err(e) => Err(e),
-                Ok(p) => match cases.get(&p.case).cloned().flatten() {
-                    None => Err(AppError::NotFound("case")),
-                    Some(case) => match check_payment_on(case, &p.input) {
-                        Err(e) => Err(e),
-                        Ok(checked) => {
-                            tx.savepoint(Savepoint::BatchPayment).await?;
-                            match self.book_payment(&mut tx, &checked, &p.input).await {
-                                Ok(out) => {
-                                    tx.release_savepoint(Savepoint::BatchPayment).await?;
-                                    Ok(out)
-                                }
-                                Err(e) => {
-                                    // If even this fails, the connection is gone: the request fails.
-                                    tx.rollback_to_savepoint(Savepoint::BatchPayment).await?;
-                                    Err(e)
-                                }
-                            }
-                        }
-                    },
-                },
+        let mut results = Vec::with_capacity(items.len());
+        for item in items {
+            tx.savepoint(Savepoint::SharedPayment).await?;
+            let attempt = self.book_item(tx, item);
+            let result = match item.actor {
+                Some(who) => crate::actor::as_operator(who.to_string(), attempt).await,
+                None => attempt.await,
             };
+            match result {
+                Ok(_) => tx.release_savepoint(Savepoint::SharedPayment).await?,
+                // If even this fails, the connection is gone: the whole transaction fails.
+                Err(_) => tx.rollback_to_savepoint(Savepoint::SharedPayment).await?,
+            }
             results.push(result);
         }
-        tx.commit().await?;
         Ok(results)
+    }
+
+    /// One item of [`App::book_together`]: the booking, or with an `Idempotency-Key` the
+    /// key's flow around it (`idempotency`: replay, conflict, or book and store the answer).
+    async fn book_item(&self, tx: &mut Tx, item: &Booking<'_>) -> Result<Booked, AppError> {
+        let Some(keyed) = item.keyed else {
+            return self.book_payment(tx, item.checked, item.input).await.map(Booked::Payment);
+        };
+        let req = Keyed { scope: PAYMENT_KEY_SCOPE, key: &keyed.key, request_hash: keyed.request_hash.clone() };
+        let attempt = async |tx: &mut Tx| self.book_payment(tx, item.checked, item.input).await;
+        let (rendered, _) = self.idempotent_in(tx, req, attempt, is_stored_refusal, &keyed.render).await?;
+        Ok(Booked::Answered(rendered))
     }
 }
 

@@ -88,6 +88,9 @@ pub struct ServeArgs {
     /// Sign-in requests (`POST /login`) accepted per IP address per minute.
     #[arg(long, env = "REFSHARE_SIGNIN_PER_IP_PER_MINUTE", default_value_t = refshare_app::signin::DEFAULT_PER_IP_PER_MINUTE)]
     pub signin_per_ip_per_minute: u32,
+    /// Most single payments booked in one transaction (group commit); 1 books each alone.
+    #[arg(long, env = "REFSHARE_PAYMENT_GROUP_MAX", default_value_t = refshare_app::payments_group::MAX_GROUP_PAYMENTS)]
+    pub payment_group_max: usize,
     /// The platform's name on the hosted, sign-in and error pages and in mails.
     #[arg(long, env = "REFSHARE_PLATFORM_NAME")]
     pub platform_name: Option<String>,
@@ -154,6 +157,7 @@ pub struct Settings {
     pub payment_terms_business_days: u32,
     pub metrics_token: Option<String>,
     pub signin_per_ip_per_minute: u32,
+    pub payment_group_max: usize,
     pub platform: Platform,
     pub agreements: Agreements,
     pub demo: bool,
@@ -222,6 +226,9 @@ impl ServeArgs {
         if !(1..=100_000).contains(&self.signin_per_ip_per_minute) {
             return Err("REFSHARE_SIGNIN_PER_IP_PER_MINUTE / --signin-per-ip-per-minute: must be between 1 and 100000".into());
         }
+        if !refshare_app::payments_group::GROUP_MAX_RANGE.contains(&self.payment_group_max) {
+            return Err("REFSHARE_PAYMENT_GROUP_MAX / --payment-group-max: must be between 1 and 1000".into());
+        }
         let mut platform_input = PlatformInput {
             name: self.platform_name.clone(),
             legal_entity: self.platform_legal_entity.clone(),
@@ -272,6 +279,7 @@ impl ServeArgs {
             payment_terms_business_days: self.payment_terms_days,
             metrics_token: self.metrics_token.map(|t| t.trim().to_string()),
             signin_per_ip_per_minute: self.signin_per_ip_per_minute,
+            payment_group_max: self.payment_group_max,
             platform,
             agreements,
             demo: self.demo,
@@ -306,6 +314,7 @@ mod tests {
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert_eq!((s.case_prefix.as_str(), s.dispute_window_days, s.cp_invoicing_day), ("DEB-", 30, 8));
         assert_eq!(s.signin_per_ip_per_minute, 60);
+        assert_eq!(s.payment_group_max, 64);
         assert_eq!((s.db_pool_size, s.sqlite_readers), (10, 4));
         assert_eq!(s.platform, Platform::default());
         assert!(s.agreements.current().is_sample());
@@ -410,6 +419,8 @@ mod tests {
             (vec!["--payment-terms-days", "0"], "REFSHARE_PAYMENT_TERMS_DAYS"),
             (vec!["--metrics-token", "short"], "REFSHARE_METRICS_TOKEN"),
             (vec!["--signin-per-ip-per-minute", "0"], "REFSHARE_SIGNIN_PER_IP_PER_MINUTE"),
+            (vec!["--payment-group-max", "0"], "REFSHARE_PAYMENT_GROUP_MAX"),
+            (vec!["--payment-group-max", "1001"], "REFSHARE_PAYMENT_GROUP_MAX"),
             (vec!["--environment", "test", "--platform-name", &long_name], "REFSHARE_PLATFORM_NAME"),
             (vec!["--environment", "test", "--platform-legal-entity", "A\u{7}B"], "REFSHARE_PLATFORM_LEGAL_ENTITY"),
             (vec!["--environment", "test", "--support-email", "help"], "REFSHARE_SUPPORT_EMAIL"),

@@ -245,6 +245,7 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
         webhook_allow_loopback: settings.webhook_allow_loopback,
         secret_keys: Some(secret_keys),
         signin_per_ip_per_minute: settings.signin_per_ip_per_minute,
+        payment_group_max: settings.payment_group_max,
         platform: settings.platform.clone(),
         agreements: settings.agreements.clone(),
     };

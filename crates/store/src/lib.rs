@@ -427,9 +427,10 @@ pub enum Savepoint {
     /// The attempt of a request under an `Idempotency-Key`: a refusal undoes it and stores
     /// the refusal in the same transaction.
     IdempotentAttempt,
-    /// One payment of a bulk batch: a payment refused by the rules or by the database is
-    /// undone alone, and the rest of the batch's transaction goes on.
-    BatchPayment,
+    /// One payment of a transaction shared by several (a bulk batch's chunk, or a group
+    /// of single payments committed together): a payment refused by the rules or by the
+    /// database is undone alone, and the rest of the transaction goes on.
+    SharedPayment,
 }
 
 impl Savepoint {
@@ -437,7 +438,7 @@ impl Savepoint {
         match self {
             Savepoint::ReplayCase => "replay_case",
             Savepoint::IdempotentAttempt => "idempotent_attempt",
-            Savepoint::BatchPayment => "batch_payment",
+            Savepoint::SharedPayment => "shared_payment",
         }
     }
 }

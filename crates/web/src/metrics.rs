@@ -1,6 +1,7 @@
 //! `GET /metrics` in the Prometheus text format: HTTP requests per method, route template
 //! and status with a latency histogram (recorded by the `track` middleware for the whole
-//! process), and the business gauges of `app::gauges` read at scrape time.
+//! process), the business gauges of `app::gauges` read at scrape time, and the payment
+//! writer's group-commit counters (`app::payments_group`).
 //!
 //! Every label value is bounded: methods outside the standard set count as `other`, paths
 //! no route matched share `unmatched`, statuses are the few the service answers. Access
@@ -147,5 +148,29 @@ pub async fn metrics(State(app): State<App>, Scraper(access): Scraper) -> ApiRes
     }
     out.push_str("# HELP refshare_fx_rates_missing FX rates (currency, date) that figures need and that are not loaded.\n");
     let _ = writeln!(out, "# TYPE refshare_fx_rates_missing gauge\nrefshare_fx_rates_missing {}", gauges.fx_rates_missing);
+    let groups = app.payment_group_stats();
+    for (name, kind, help, value) in [
+        (
+            "refshare_payment_groups_total",
+            "counter",
+            "Transactions the payment writer booked single payments in (group commit).",
+            groups.groups,
+        ),
+        (
+            "refshare_payment_group_payments_total",
+            "counter",
+            "Single payments booked through the payment writer's groups.",
+            groups.payments,
+        ),
+        ("refshare_payment_group_largest", "gauge", "The largest group of single payments booked in one transaction.", groups.largest),
+        (
+            "refshare_payment_groups_retried_alone_total",
+            "counter",
+            "Groups whose transaction failed before its commit and were booked one payment at a time.",
+            groups.retried_alone,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    }
     Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
 }

@@ -222,6 +222,14 @@ impl TestApp {
         Ok(())
     }
 
+    /// A second App over the same database, clock and keys, with its own router: another
+    /// server process (on SQLite its own writer connection, on PostgreSQL its own pool).
+    #[allow(dead_code)]
+    pub async fn another_process(&self) -> (App, Router) {
+        let app = Self::open_app(&self.url, Environment::Test, false, self.clock.clone(), self.keys.clone()).await.expect("app");
+        (app.clone(), refshare_web::router(app))
+    }
+
     /// Rebuilds the App over the same database and clock with a changed configuration.
     #[allow(dead_code)]
     pub async fn reconfigure(&mut self, change: impl FnOnce(&mut AppConfig)) {

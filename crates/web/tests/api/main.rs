@@ -7,6 +7,7 @@ mod disputes;
 mod duplicate_reference;
 mod edge;
 mod fx_missing;
+mod group_commit;
 mod harness;
 mod hosted_pages;
 mod idempotency;

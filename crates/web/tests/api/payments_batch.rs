@@ -47,20 +47,20 @@ fn rejection(r: &Resp, i: usize) -> (String, Option<String>) {
     (e["type"].as_str().unwrap().to_string(), e["field"].as_str().map(String::from))
 }
 
-async fn case_id(t: &TestApp, key: &str, reference: &str) -> String {
+pub async fn case_id(t: &TestApp, key: &str, reference: &str) -> String {
     let list = t.partner(key, "GET", "/cases?PageSize=100", None).await;
     let case = list.body["cases"].as_array().unwrap().iter().find(|c| c["reference"] == reference).expect("the case is listed");
     case["id"].as_str().unwrap().to_string()
 }
 
-async fn assert_reconciled(t: &TestApp) {
+pub async fn assert_reconciled(t: &TestApp) {
     let r = t.admin("GET", "/reconcile", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["ok"], true, "{}", r.text);
 }
 
 /// The `payment.registered` audit details of a case, oldest first.
-async fn registered(t: &TestApp, case_id: &str) -> Vec<Value> {
+pub async fn registered(t: &TestApp, case_id: &str) -> Vec<Value> {
     let r = t.admin("GET", &format!("/audit?entity=case&id={case_id}&action=payment.registered"), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.body["entries"].as_array().unwrap().iter().map(|e| e["detail"].clone()).collect()

@@ -1,0 +1,220 @@
+//! Group commit for single payments (issue 9): `POST /cases/{case}/payments` requests that
+//! arrive together share one transaction and one commit.
+//!
+//! Each App has one payment writer, a task started with the first payment (and again if
+//! its runtime ended). A request checks its body and resolves its case on a reader, queues
+//! the payment, and waits for its answer. The writer takes what is queued — the first
+//! payment and whatever came with it, up to `AppConfig::payment_group_max`
+//! ([`MAX_GROUP_PAYMENTS`] by default, `REFSHARE_PAYMENT_GROUP_MAX`), without waiting for
+//! more — and books the group in one transaction through the batch's machinery
+//! ([`App::book_together`], `payments_batch`): every key's and case's lock first in one
+//! order, then each payment under its own savepoint with the single payment's booking, so
+//! a refused payment is undone alone and gets its own error while its neighbours go on.
+//! While the writer commits, the next requests queue, so the group grows with the load and
+//! one request alone is booked at once.
+//!
+//! A request is answered only after the commit that holds its payment. If the group's
+//! transaction fails before its commit (a broken connection, a deadlock while taking the
+//! locks on PostgreSQL), nothing of it was committed and each payment is booked again
+//! alone, in its own transaction. If the commit itself fails, its outcome is unknown:
+//! every payment of the group answers that error (500), as a single transaction whose
+//! commit failed always did; a retry with the same `externalId` or `Idempotency-Key` is
+//! safe either way. A request abandoned while queued is still booked (a retry replays it).
+//!
+//! Group commit is per process: on PostgreSQL several servers each group their own
+//! requests, and their groups cannot deadlock on one another because every group (and
+//! every batch chunk) takes its locks in the same order before writing.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot, OwnedMutexGuard};
+
+use crate::payments::{Checked, KeyedPayment, PaymentInput};
+use crate::payments_batch::{BatchResult, Booked, Booking};
+use crate::{actor, App, AppError};
+
+/// Most payments the writer books in one transaction, by default
+/// (`AppConfig::payment_group_max`).
+pub const MAX_GROUP_PAYMENTS: usize = 64;
+
+/// The bounds of `AppConfig::payment_group_max` (`REFSHARE_PAYMENT_GROUP_MAX`).
+pub const GROUP_MAX_RANGE: std::ops::RangeInclusive<usize> = 1..=1_000;
+
+/// Payments that may wait for the writer; a request beyond waits to be queued.
+const QUEUE_CAPACITY: usize = 4 * 1024;
+
+/// An App's payment writer: the queue's sending end (with the task behind it, started on
+/// first use) and what it shares with the task.
+#[derive(Default)]
+pub(crate) struct PaymentWriter {
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    shared: Arc<Shared>,
+}
+
+/// What the writer task and the requests share.
+#[derive(Default)]
+struct Shared {
+    /// Held by [`App::hold_payment_groups`]; the writer takes it before it forms a group.
+    gate: Arc<tokio::sync::Mutex<()>>,
+    /// Payments queued and not yet taken into a group.
+    waiting: AtomicUsize,
+    groups: AtomicU64,
+    payments: AtomicU64,
+    largest: AtomicU64,
+    retried_alone: AtomicU64,
+}
+
+/// What the payment writer did since the process started (`/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaymentGroupStats {
+    /// Group transactions (one per group, even of one payment).
+    pub groups: u64,
+    /// Payments booked in them (refused ones included).
+    pub payments: u64,
+    /// The largest group.
+    pub largest: u64,
+    /// Groups whose transaction failed before its commit, booked again one payment at a time.
+    pub retried_alone: u64,
+}
+
+/// While held, the payment writer forms no group: payments queue ([`App::hold_payment_groups`]).
+pub struct PaymentGroupHold(#[allow(dead_code)] OwnedMutexGuard<()>);
+
+/// One queued payment and where its answer goes.
+struct Job {
+    /// The App of the request (the writer holds none of its own while idle, so dropping
+    /// the last App ends the task).
+    app: App,
+    checked: Checked,
+    input: PaymentInput,
+    keyed: Option<KeyedPayment>,
+    /// The audit actor of the request (a signed-in operator lives in the request's task).
+    actor: String,
+    reply: oneshot::Sender<BatchResult<Booked>>,
+}
+
+/// Why a group's own transaction failed.
+enum Failed {
+    /// Before the commit: nothing of it was committed.
+    BeforeCommit(AppError),
+    /// The commit: whether it took effect is unknown.
+    Commit(AppError),
+}
+
+impl PaymentWriter {
+    /// The queue, starting the writer task if there is none (or its runtime ended).
+    fn sender(&self, group_max: usize) -> mpsc::Sender<Job> {
+        let mut sender = self.sender.lock().expect("payment writer lock");
+        if let Some(s) = sender.as_ref().filter(|s| !s.is_closed()) {
+            return s.clone();
+        }
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let group_max = group_max.clamp(*GROUP_MAX_RANGE.start(), *GROUP_MAX_RANGE.end());
+        tokio::spawn(run(rx, self.shared.clone(), group_max));
+        *sender = Some(tx.clone());
+        tx
+    }
+}
+
+/// The writer task: takes what is queued, a group at a time, until every App is gone.
+async fn run(mut rx: mpsc::Receiver<Job>, shared: Arc<Shared>, group_max: usize) {
+    while let Some(first) = rx.recv().await {
+        let gate = shared.gate.clone().lock_owned().await;
+        let mut jobs = vec![first];
+        while jobs.len() < group_max {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        drop(gate);
+        shared.waiting.fetch_sub(jobs.len(), Ordering::SeqCst);
+        let n = jobs.len() as u64;
+        shared.groups.fetch_add(1, Ordering::Relaxed);
+        shared.payments.fetch_add(n, Ordering::Relaxed);
+        shared.largest.fetch_max(n, Ordering::Relaxed);
+        let app = jobs[0].app.clone();
+        app.commit_group(jobs).await;
+    }
+}
+
+impl App {
+    /// Queues a checked payment for the writer and waits until the transaction holding it
+    /// committed (or failed): its booking, or its own error.
+    pub(crate) async fn book_grouped(&self, checked: Checked, input: PaymentInput, keyed: Option<KeyedPayment>) -> BatchResult<Booked> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job { app: self.clone(), checked, input, keyed, actor: actor::resolve(actor::OPERATOR), reply };
+        let writer = &self.payment_writer;
+        writer.shared.waiting.fetch_add(1, Ordering::SeqCst);
+        if let Err(mpsc::error::SendError(job)) = writer.sender(self.config.payment_group_max).send(job).await {
+            // The writer stopped between the check and the send: book it here, alone.
+            writer.shared.waiting.fetch_sub(1, Ordering::SeqCst);
+            self.commit_group(vec![job]).await;
+        }
+        answer.await.map_err(|_| AppError::internal("the payment writer stopped before answering"))?
+    }
+
+    /// Books one group and answers each of its requests.
+    async fn commit_group(&self, jobs: Vec<Job>) {
+        let items: Vec<Booking<'_>> =
+            jobs.iter().map(|j| Booking { checked: &j.checked, input: &j.input, keyed: j.keyed.as_ref(), actor: Some(&j.actor) }).collect();
+        let results = match self.book_in_own_transaction(&items).await {
+            Ok(results) => results,
+            Err(Failed::BeforeCommit(e)) if items.len() > 1 => {
+                tracing::warn!(payments = items.len(), error = %e, "a group of payments failed before its commit; booking each alone");
+                self.payment_writer.shared.retried_alone.fetch_add(1, Ordering::Relaxed);
+                let mut results = Vec::with_capacity(items.len());
+                for item in &items {
+                    results.push(match self.book_in_own_transaction(std::slice::from_ref(item)).await {
+                        Ok(mut one) => one.pop().unwrap_or_else(|| Err(AppError::internal("a booking without its result"))),
+                        Err(Failed::BeforeCommit(e) | Failed::Commit(e)) => Err(e),
+                    });
+                }
+                results
+            }
+            Err(Failed::BeforeCommit(e)) => vec![Err(e)],
+            Err(Failed::Commit(e)) => {
+                tracing::error!(payments = items.len(), error = %e, "committing a group of payments failed");
+                let message = format!("committing the transaction of this payment (with {} others) failed: {e}", items.len() - 1);
+                items.iter().map(|_| Err(AppError::internal(message.clone()))).collect()
+            }
+        };
+        drop(items);
+        for (job, result) in jobs.into_iter().zip(results) {
+            // The request may have gone away; its payment stays booked (a retry replays it).
+            let _ = job.reply.send(result);
+        }
+    }
+
+    /// `items` booked together in a transaction of their own.
+    async fn book_in_own_transaction(&self, items: &[Booking<'_>]) -> Result<Vec<BatchResult<Booked>>, Failed> {
+        let mut tx = self.store.begin().await.map_err(|e| Failed::BeforeCommit(e.into()))?;
+        let results = self.book_together(&mut tx, items).await.map_err(Failed::BeforeCommit)?;
+        tx.commit().await.map_err(|e| Failed::Commit(e.into()))?;
+        Ok(results)
+    }
+
+    /// What the payment writer did so far.
+    pub fn payment_group_stats(&self) -> PaymentGroupStats {
+        let s = &self.payment_writer.shared;
+        PaymentGroupStats {
+            groups: s.groups.load(Ordering::Relaxed),
+            payments: s.payments.load(Ordering::Relaxed),
+            largest: s.largest.load(Ordering::Relaxed),
+            retried_alone: s.retried_alone.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Payments queued for the writer and not yet taken into a group.
+    pub fn payments_waiting(&self) -> usize {
+        self.payment_writer.shared.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Keeps the payment writer from forming groups until the hold is dropped; payments
+    /// queue meanwhile and then go in as few groups as `AppConfig::payment_group_max` allows. For
+    /// tests and measurements that need a burst booked as one group.
+    pub async fn hold_payment_groups(&self) -> PaymentGroupHold {
+        PaymentGroupHold(self.payment_writer.shared.gate.clone().lock_owned().await)
+    }
+}
