@@ -94,16 +94,22 @@ fn body(items: &[(String, String)]) -> String {
         .to_string()
 }
 
-async fn send(http: &reqwest::Client, base: &str, body: String) -> reqwest::Result<Value> {
+async fn send(http: &reqwest::Client, base: &str, body: String) -> Result<Value, String> {
     let r = http
         .post(format!("{base}/admin-api/v1/payments/batch"))
         .bearer_auth(TOKEN)
         .header("content-type", "application/json")
         .body(body)
         .send()
-        .await?
-        .error_for_status()?;
-    r.json().await
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = r.status();
+    let bytes = r.bytes().await.map_err(|e| e.to_string())?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("{status}: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("{status}: {value}"));
+    }
+    Ok(value)
 }
 
 /// The payments of these externalIds: externalId → ids (more than one would be a double).
@@ -164,7 +170,10 @@ async fn crash_run(url: &str) {
     // as its first items are visible in the database.
     let in_flight: Vec<_> = (0..5000).map(|i| item(3, i)).collect();
     let flight_prefix = format!("{prefix}b3-");
-    let request = tokio::spawn(send(&http.clone(), &server.base.clone(), body(&in_flight)));
+    let request = {
+        let (http, base, body) = (http.clone(), server.base.clone(), body(&in_flight));
+        tokio::spawn(async move { send(&http, &base, body).await })
+    };
     let started = Instant::now();
     while stored(url, &flight_prefix).await.is_empty() && !request.is_finished() {
         assert!(started.elapsed() < Duration::from_secs(120), "the batch never committed anything");
@@ -202,7 +211,12 @@ async fn crash_run(url: &str) {
 
     // The unacknowledged batch again: replayed where committed, created elsewhere.
     let answer = send(&http, &server.base, body(&in_flight)).await.expect("the retry is answered");
-    assert_eq!(answer["rejected"], 0, "{}", answer["results"].as_array().unwrap().iter().find(|r| r["status"] == "rejected").unwrap_or(&Value::Null));
+    assert_eq!(
+        answer["rejected"],
+        0,
+        "{}",
+        answer["results"].as_array().unwrap().iter().find(|r| r["status"] == "rejected").unwrap_or(&Value::Null)
+    );
     assert_eq!(answer["replayed"].as_u64().unwrap() as usize, committed.len());
     assert_eq!(answer["created"].as_u64().unwrap() as usize, in_flight.len() - committed.len());
     for (r, (x, _)) in answer["results"].as_array().unwrap().iter().zip(&in_flight) {

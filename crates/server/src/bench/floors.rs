@@ -120,7 +120,9 @@ pub fn client_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stm
 /// the partner's live earnings on cases whose reference (or debtor) contains the query.
 pub fn transaction_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
     let matches = match backend {
-        Backend::Sqlite => "e.case_id IN (SELECT s.id FROM cases s WHERE s.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH $2))",
+        Backend::Sqlite => {
+            "e.case_id IN (SELECT s.id FROM cases s WHERE s.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH $2))"
+        }
         Backend::Postgres => "e.case_id IN (SELECT s.id FROM cases s WHERE s.search_key LIKE $2 ESCAPE '\\')",
     };
     let value = search_value(backend, query);

@@ -124,7 +124,16 @@ mod tests {
     #[tokio::test]
     async fn a_run_stops_at_its_request_cap_and_counts_errors() {
         let caps = Caps { concurrency: 3, requests: 10, duration: Duration::from_secs(60) };
-        let f = drive(caps, |i| Box::pin(async move { if i % 5 == 0 { Err(format!("bad {i}")) } else { Ok(2) } })).await;
+        let f = drive(caps, |i| {
+            Box::pin(async move {
+                if i % 5 == 0 {
+                    Err(format!("bad {i}"))
+                } else {
+                    Ok(2)
+                }
+            })
+        })
+        .await;
         assert_eq!(f.count, 10);
         assert_eq!(f.errors, 2);
         assert_eq!(f.items, 16);

@@ -146,7 +146,8 @@ pub async fn run(args: BenchArgs) -> Result<(), Exit> {
                 .await
                 .map_err(|e| fail("finding the largest partner", e.to_string()))?
                 .ok_or_else(|| fail("finding the largest partner", "the database holds no earnings: seed it first".into()))?;
-            let id: Uuid = row.try_get::<String, _>(0).ok().and_then(|s| s.parse().ok()).ok_or_else(|| fail("largest partner", "bad id".into()))?;
+            let id: Uuid =
+                row.try_get::<String, _>(0).ok().and_then(|s| s.parse().ok()).ok_or_else(|| fail("largest partner", "bad id".into()))?;
             let issued = app.rotate_partner_key(id).await.map_err(|e| fail("issuing a key", described(&e)))?;
             (app.partner(id).await.map_err(|e| fail("largest partner", described(&e)))?, issued.key)
         }
@@ -313,7 +314,13 @@ async fn reporting(ctx: &mut Ctx) -> Result<Outcome, String> {
     lines.extend(raw_lines(ctx, vec![floors::reporting_page(&ctx.partner.id.to_string())]).await?);
     lines.push(healthz_line(ctx).await?);
     let p99 = lines[0].f.p99_ms;
-    Ok(Outcome { name: "reporting page 1".into(), ratio: ratio(p99, lines[1].f.p99_ms), goal: "p99 ≤ 50 ms".into(), met: Some(p99 <= 50.0), lines })
+    Ok(Outcome {
+        name: "reporting page 1".into(),
+        ratio: ratio(p99, lines[1].f.p99_ms),
+        goal: "p99 ≤ 50 ms".into(),
+        met: Some(p99 <= 50.0),
+        lines,
+    })
 }
 
 /// Words to search for, taken from the partner's own visible cases and clients.
@@ -543,7 +550,10 @@ async fn single(ctx: &Ctx) -> Result<Outcome, String> {
                 .post(format!("{base}/admin-api/v1/cases/{}/payments", enc(&t.reference)))
                 .bearer_auth(&token)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(json!({"amount": plain::PAYMENT_WIRE.parse::<f64>().expect("a number"), "externalId": format!("BENCH-{run_id}-s{i}")}).to_string())
+                .body(
+                    json!({"amount": plain::PAYMENT_WIRE.parse::<f64>().expect("a number"), "externalId": format!("BENCH-{run_id}-s{i}")})
+                        .to_string(),
+                )
         });
         Box::pin(async move {
             let resp = req.ok_or("out of slots")?.send().await.map_err(|e| e.to_string())?;
@@ -560,12 +570,9 @@ async fn single(ctx: &Ctx) -> Result<Outcome, String> {
     let f = drive(cap, job).await;
     let done = f.count as usize;
     let mut lines = vec![app_line(&format!("app POST /cases/{{case}}/payments, {} concurrent", ctx.args.payment_concurrency), f)?];
-    // The plain loop: as many payments, one commit each. SQLite has one writer, so one
-    // loop; PostgreSQL takes concurrent writers, so one loop per client.
-    let loops = match ctx.backend {
-        Backend::Sqlite => 1,
-        Backend::Postgres => ctx.args.payment_concurrency,
-    };
+    // The plain loop: as many payments, one commit each, in as many loops as clients (on
+    // SQLite they share the one writer connection, on PostgreSQL they write side by side).
+    let loops = ctx.args.payment_concurrency;
     let (app, partner, run_id) = (ctx.app.clone(), ctx.partner.clone(), ctx.run_id.clone());
     let s2 = slots.clone();
     let job = move |i: usize| -> Job {

@@ -71,11 +71,8 @@ pub struct Rows {
 
 pub fn rows(app: &App, partner: &PartnerRecord, t: &Target, external_id: String) -> Rows {
     let now = app.now();
-    let split = split_payment(
-        PAYMENT_MINOR,
-        FeeTerms { success_fee_bps: t.success_fee_bps, platform_share_bps: t.platform_share_bps },
-    )
-    .expect("a small amount");
+    let split = split_payment(PAYMENT_MINOR, FeeTerms { success_fee_bps: t.success_fee_bps, platform_share_bps: t.platform_share_bps })
+        .expect("a small amount");
     let fee = referral_fee(split.platform_fee, partner.referral_fee_bps).expect("a small amount");
     let payment = PaymentRecord {
         id: Uuid::new_v4(),
@@ -119,8 +116,10 @@ pub fn rows(app: &App, partner: &PartnerRecord, t: &Target, external_id: String)
         engine_version: ENGINE_VERSION.into(),
         decided_at: now,
     };
-    let earning =
-        EarningRecord { decision_id: Some(decision.id), ..EarningRecord::new(Uuid::new_v4(), &payout, partner.id, EarningKind::Payout, fee, now) };
+    let earning = EarningRecord {
+        decision_id: Some(decision.id),
+        ..EarningRecord::new(Uuid::new_v4(), &payout, partner.id, EarningKind::Payout, fee, now)
+    };
     let stage = stage_of(
         EarningKind::Payout,
         EarningStatuses {
