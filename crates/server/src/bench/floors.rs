@@ -53,8 +53,8 @@ pub fn reporting_page(partner_id: &str) -> Vec<Stmt> {
             &[partner_id],
         ),
         stmt(
-            "SELECT stage, currency, COUNT(*) AS n, SUM(amount_minor) AS amount_minor, \
-                    SUM(CASE WHEN fx_usd_per_unit_e8 IS NULL THEN 1 ELSE 0 END) AS estimates \
+            "SELECT stage, currency, COUNT(*) AS n, CAST(SUM(amount_minor) AS BIGINT) AS amount_minor, \
+                    CAST(SUM(CASE WHEN fx_usd_per_unit_e8 IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS estimates \
              FROM earnings WHERE partner_id = $1 AND voided_at IS NULL GROUP BY stage, currency",
             &[partner_id],
         ),

@@ -434,7 +434,7 @@ async fn statement(ctx: &Ctx) -> Result<Outcome, String> {
 async fn slots(ctx: &Ctx, needed: usize) -> Result<Arc<Slots>, String> {
     let sql = format!(
         "SELECT c.id, c.reference, c.currency, c.source, c.collection_partner_id, c.success_fee_bps, c.platform_share_bps, \
-                c.amount_minor - COALESCE((SELECT SUM(p.amount_minor) FROM payments p WHERE p.case_id = c.id), 0) AS owed_minor \
+                CAST(c.amount_minor - COALESCE((SELECT SUM(p.amount_minor) FROM payments p WHERE p.case_id = c.id), 0) AS BIGINT) AS owed_minor \
          {PARTNER_VISIBLE_FROM} WHERE {PARTNER_VISIBLE_SQL} AND l.is_attributed = 1 AND c.lifecycle = 'Active' \
            AND c.collection_partner_id IS NOT NULL AND c.currency IN ('EUR', 'USD', 'GBP', 'DKK', 'SEK', 'NOK', 'CHF', 'PLN') \
          ORDER BY c.created_at DESC LIMIT 20000"
