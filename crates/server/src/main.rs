@@ -1,13 +1,14 @@
 //! The `refshare` binary: `serve` (optionally with `--demo` data), `migrate`,
 //! `reconcile` (prove the ledger, earnings and reporting agree; exit 1 if not), and
-//! `operator add` (the first operator of a fresh install), and `seed` (a synthetic
-//! platform for benchmarks and demos).
+//! `operator add` (the first operator of a fresh install), `seed` (a synthetic
+//! platform for benchmarks and demos) and `bench` (the benchmark harness, on seed data).
 //!
 //! Start-up failures (a bad setting, a port in use, an unreachable database, a schema
 //! from a newer binary, a missing database for an admin command) end the process with
 //! exit code 2 and one line on stderr naming the setting and the cause: never a panic or
 //! a backtrace. Only `serve` and `migrate` create or upgrade a database.
 
+mod bench;
 mod config;
 mod demo;
 mod secret_key;
@@ -50,6 +51,9 @@ enum Command {
     /// Write a synthetic platform (partners, clients, cases, payments) into a fresh
     /// database, for benchmarks and demos; the last stdout line is a JSON summary.
     Seed(seed::SeedArgs),
+    /// Benchmark the read path and ingestion on a seeded database, each figure beside a
+    /// limit measured in the same run; WRITES payments into that database (use a copy).
+    Bench(bench::BenchArgs),
     /// Platform staff (on an existing, migrated database; never creates one).
     Operator {
         #[command(subcommand)]
@@ -113,9 +117,13 @@ fn main() -> ExitCode {
         Err(message) => return stop(Exit::startup(format!("configuration error: {message}"))),
     };
     // A seed's statements are large by design: sqlx's slow-statement warnings would only
-    // repeat them.
-    let quiet_sqlx = matches!(cli.command, Command::Seed(_));
-    init_logging(format, quiet_sqlx);
+    // repeat them. The bench prints its table on stdout: only warnings go beside it.
+    let default_filter = match cli.command {
+        Command::Seed(_) => "info,sqlx=error",
+        Command::Bench(_) => "warn,sqlx=error",
+        _ => "info,sqlx=warn,tower_http=info",
+    };
+    init_logging(format, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return stop(Exit::startup(format!("cannot start the async runtime: {e}"))),
@@ -133,8 +141,7 @@ fn stop(exit: Exit) -> ExitCode {
 }
 
 /// Logs go to stdout: coloured text on a terminal, plain text otherwise, or JSON lines.
-fn init_logging(format: config::LogFormat, quiet_sqlx: bool) {
-    let default = if quiet_sqlx { "info,sqlx=error" } else { "info,sqlx=warn,tower_http=info" };
+fn init_logging(format: config::LogFormat, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
@@ -157,6 +164,7 @@ async fn run(command: Command, format: config::LogFormat) -> Result<(), Exit> {
         Command::Serve(args) => serve(args, format).await,
         Command::Reconcile { database_url } => reconcile(&database_url).await,
         Command::Seed(args) => seed::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
         Command::Operator { command: OperatorCommand::Add { email, name, role, database_url } } => {
             add_operator(&database_url, &email, name.as_deref(), role.as_deref()).await
         }

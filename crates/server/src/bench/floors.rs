@@ -1,0 +1,172 @@
+//! The raw-SQL floors of `refshare bench`: for each read workload, the SQL a page of it
+//! needs at least, run straight through sqlx (and, on PostgreSQL, by pgbench). One
+//! function per workload, written against the current schema (migration 0019's earnings
+//! read model, 0018's search indexes) and the store's one visibility fragment
+//! ([`PARTNER_VISIBLE_SQL`]); when the store's queries change, these are the only place to
+//! align.
+
+use refshare_store::{Backend, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone)]
+pub enum Bind {
+    Text(String),
+}
+
+/// One statement with its binds (`$1`, `$2`, … in order).
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub sql: String,
+    pub binds: Vec<Bind>,
+}
+
+fn stmt(sql: impl Into<String>, binds: &[&str]) -> Stmt {
+    Stmt { sql: sql.into(), binds: binds.iter().map(|b| Bind::Text(b.to_string())).collect() }
+}
+
+/// The search value of a query of three characters or more, as the store binds it:
+/// an FTS5 phrase on SQLite, an escaped `LIKE` pattern on PostgreSQL.
+pub fn search_value(backend: Backend, query: &str) -> String {
+    let lower = query.to_lowercase();
+    match backend {
+        Backend::Sqlite => format!("\"{}\"", lower.replace('"', "\"\"")),
+        Backend::Postgres => format!("%{}%", lower.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")),
+    }
+}
+
+/// Reporting page 1 (`GET /referral-api/reporting/transactions?PageSize=100`): the 100
+/// newest live earnings of the partner with their case, client and payment, and the
+/// summary buckets by stage.
+pub fn reporting_page(partner_id: &str) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "SELECT e.id, e.amount_minor, e.currency, e.stage, e.paid_at, e.created_at, e.kind, e.fx_usd_per_unit_e8, \
+                    c.reference, c.debtor_name, c.amount_minor AS case_amount, cl.company_name, \
+                    po.platform_fee_minor, po.commission_status, pm.amount_minor AS payment_amount \
+             FROM earnings e \
+             JOIN cases c ON c.id = e.case_id \
+             JOIN clients cl ON cl.id = c.client_id \
+             JOIN payouts po ON po.id = e.payout_id \
+             JOIN payments pm ON pm.id = po.payment_id \
+             WHERE e.partner_id = $1 AND e.voided_at IS NULL \
+             ORDER BY e.paid_at DESC, e.created_at DESC, e.id DESC LIMIT 100",
+            &[partner_id],
+        ),
+        stmt(
+            "SELECT stage, currency, COUNT(*) AS n, CAST(SUM(amount_minor) AS BIGINT) AS amount_minor, \
+                    CAST(SUM(CASE WHEN fx_usd_per_unit_e8 IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS estimates \
+             FROM earnings WHERE partner_id = $1 AND voided_at IS NULL GROUP BY stage, currency",
+            &[partner_id],
+        ),
+    ]
+}
+
+/// Case search (`GET /referral-api/cases?Query=…`, page 1 of 10): visible cases whose
+/// reference, creditor reference, debtor name or client name contains the query, newest
+/// first, and their count.
+pub fn case_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
+    let matches = match backend {
+        Backend::Sqlite => {
+            "(c.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH $2) \
+             OR c.client_id IN (SELECT cl.id FROM clients cl WHERE cl.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH $2)))"
+        }
+        Backend::Postgres => {
+            "(c.id IN (SELECT s.id FROM cases s WHERE s.search_key LIKE $2 ESCAPE '\\') \
+             OR c.client_id IN (SELECT cl.id FROM clients cl WHERE lower(cl.company_name) LIKE $2 ESCAPE '\\'))"
+        }
+    };
+    let value = search_value(backend, query);
+    let from = format!("{PARTNER_VISIBLE_FROM} WHERE {PARTNER_VISIBLE_SQL} AND {matches}");
+    vec![
+        stmt(
+            format!(
+                "SELECT c.id, c.reference, c.debtor_name, c.amount_minor, c.currency, c.lifecycle, c.created_at {from} \
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT 10"
+            ),
+            &[partner_id, &value],
+        ),
+        stmt(format!("SELECT COUNT(*) AS n {from}"), &[partner_id, &value]),
+    ]
+}
+
+/// Client search (`GET /referral-api/clients?Query=…`, page 1 of 50): the partner's
+/// active links whose tenant id or client name contains the query, and their count.
+pub fn client_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
+    let matches = match backend {
+        Backend::Sqlite => {
+            "(l.rowid IN (SELECT rowid FROM links_fts WHERE links_fts MATCH $2) \
+             OR l.client_id IN (SELECT cl.id FROM clients cl WHERE cl.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH $2)))"
+        }
+        Backend::Postgres => {
+            "(l.id IN (SELECT x.id FROM links x WHERE lower(x.external_tenant_id) LIKE $2 ESCAPE '\\') \
+             OR l.client_id IN (SELECT cl.id FROM clients cl WHERE lower(cl.company_name) LIKE $2 ESCAPE '\\'))"
+        }
+    };
+    let value = search_value(backend, query);
+    let from = format!("FROM links l JOIN clients k ON k.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active' AND {matches}");
+    vec![
+        stmt(
+            format!(
+                "SELECT l.external_tenant_id, l.is_attributed, k.id, k.company_name, k.onboarding_completed_at, k.created_at {from} \
+                 ORDER BY k.created_at DESC, k.id DESC LIMIT 50"
+            ),
+            &[partner_id, &value],
+        ),
+        stmt(format!("SELECT COUNT(*) AS n {from}"), &[partner_id, &value]),
+    ]
+}
+
+/// Earnings search (`GET /referral-api/reporting/transactions?Search=…`, page 1 of 100):
+/// the partner's live earnings on cases whose reference (or debtor) contains the query.
+pub fn transaction_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
+    let matches = match backend {
+        Backend::Sqlite => {
+            "e.case_id IN (SELECT s.id FROM cases s WHERE s.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH $2))"
+        }
+        Backend::Postgres => "e.case_id IN (SELECT s.id FROM cases s WHERE s.search_key LIKE $2 ESCAPE '\\')",
+    };
+    let value = search_value(backend, query);
+    vec![stmt(
+        format!(
+            "SELECT e.id, e.amount_minor, e.currency, e.stage, e.paid_at, c.reference, c.debtor_name \
+             FROM earnings e JOIN cases c ON c.id = e.case_id \
+             WHERE e.partner_id = $1 AND e.voided_at IS NULL AND {matches} \
+             ORDER BY e.paid_at DESC, e.created_at DESC, e.id DESC LIMIT 100"
+        ),
+        &[partner_id, &value],
+    )]
+}
+
+/// The statements as a pgbench script: binds inlined as SQL literals, one statement a
+/// line (pgbench ends a command at the end of its line).
+pub fn pgbench_script(stmts: &[Stmt]) -> String {
+    let mut out = String::new();
+    for s in stmts {
+        let mut sql = s.sql.clone();
+        // Highest placeholder first, so `$1` does not eat the start of `$10`.
+        for (i, b) in s.binds.iter().enumerate().rev() {
+            let Bind::Text(v) = b;
+            sql = sql.replace(&format!("${}", i + 1), &format!("'{}'", v.replace('\'', "''")));
+        }
+        out.push_str(&sql.split_whitespace().collect::<Vec<_>>().join(" "));
+        out.push_str(";\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pgbench_scripts_inline_binds_as_literals_one_statement_a_line() {
+        let s = Stmt { sql: "SELECT $1,\n  $2".into(), binds: vec![Bind::Text("a'b".into()), Bind::Text("%x%".into())] };
+        assert_eq!(pgbench_script(&[s.clone(), s]), "SELECT 'a''b', '%x%';\nSELECT 'a''b', '%x%';\n");
+    }
+
+    #[test]
+    fn search_values_are_bound_as_the_store_binds_them() {
+        assert_eq!(search_value(Backend::Sqlite, "Ab\"c"), "\"ab\"\"c\"");
+        assert_eq!(search_value(Backend::Postgres, "50%_a"), "%50\\%\\_a%");
+    }
+}
