@@ -454,9 +454,11 @@ impl Tx {
         let mut out = Vec::new();
         for chunk in client_ids.chunks(IN_CHUNK) {
             let sql = format!(
+                // From the clients' cases to their earnings: `|| ''` keeps the planner off the
+                // partner's earnings index, which would walk the partner's whole history.
                 "SELECT c.client_id AS client_id, e.amount_minor AS amount_minor, e.currency AS currency, p.fx_usd_per_unit_e8 AS rate \
-                 FROM earnings e JOIN cases c ON c.id = e.case_id LEFT JOIN payouts p ON p.id = e.payout_id \
-                 WHERE e.partner_id = $1 AND e.voided_at IS NULL AND c.client_id IN ({}) ORDER BY e.created_at, e.id",
+                 FROM cases c JOIN earnings e ON e.case_id = c.id LEFT JOIN payouts p ON p.id = e.payout_id \
+                 WHERE c.client_id IN ({}) AND e.partner_id || '' = $1 AND e.voided_at IS NULL ORDER BY e.created_at, e.id",
                 placeholders(2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(partner_id.to_string());
