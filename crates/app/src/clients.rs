@@ -5,7 +5,9 @@ use refshare_core::case::{close_code, CaseSource, Lifecycle};
 use refshare_core::link::{Link, LinkEvent, LinkRequest, LinkRequestStatus, LinkStatus};
 use refshare_core::parse::{required_text, Email};
 use refshare_core::people::PersonStatus;
-use refshare_store::{ClientRecord, ClientUserRecord, LinkRequestRecord, PartnerRecord, Tx};
+use std::collections::HashMap;
+
+use refshare_store::{ClientOrder, ClientRecord, ClientUserRecord, LinkRequestRecord, PageReq, PartnerClientFilter, PartnerRecord, Tx};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,7 +17,7 @@ use crate::error::ClientError;
 use crate::error::FieldError;
 use crate::notify::{self, kind};
 use crate::signin;
-use crate::views::{CaseResults, ClientCreated, ClientState, ClientsSummary};
+use crate::views::{CaseResults, ClientCreated, ClientListing, ClientState, ClientsSummary};
 use crate::webhooks as wh;
 use crate::{actor, audit, App, AppError};
 
@@ -460,47 +462,47 @@ impl App {
 
     /// Builds the partner's view of a client.
     pub(crate) async fn client_state(&self, tx: &mut Tx, partner_id: Uuid, link: Link) -> Result<ClientState, AppError> {
-        let client = tx.client(link.client_id).await?.ok_or(AppError::NotFound("client"))?;
-        let users = tx.client_users(client.id).await?;
-        let cases = tx.cases_of_client(client.id).await?;
-        let visible: Vec<_> = cases
-            .iter()
-            .filter(|c| {
-                refshare_core::visibility::visible_to_partner(
-                    partner_id,
-                    refshare_core::attribution::CaseFacts {
-                        created_at: c.created_at,
-                        source: c.source,
-                        creating_partner: c.creating_partner_id,
-                    },
-                    &link,
-                    self.now(),
-                )
-            })
-            .collect();
-        // The partner's live earnings on the client, as its reporting rows show them: at
+        self.client_states(tx, partner_id, vec![link]).await?.pop().ok_or(AppError::NotFound("client"))
+    }
+
+    /// Builds the partner's views of the clients of `links` (the partner's active links), in
+    /// their order, with a fixed number of queries whatever their number: clients, users,
+    /// visible case counts (the SQL of the visibility rule) and live earnings, each one
+    /// query for the whole set.
+    pub(crate) async fn client_states(&self, tx: &mut Tx, partner_id: Uuid, links: Vec<Link>) -> Result<Vec<ClientState>, AppError> {
+        let client_ids: Vec<Uuid> = links.iter().map(|l| l.client_id).collect();
+        let mut clients = tx.clients_by_ids(&client_ids).await?;
+        let mut users = tx.client_users_of(&client_ids).await?;
+        let counts = tx.partner_case_counts_by_client(partner_id, &client_ids).await?;
+        // The partner's live earnings on each client, as its reporting rows show them: at
         // the locked rate, else the current one; a missing rate leaves the sum partial.
-        let (mut usd, mut usd_partial) = (0i64, false);
+        let mut usd: HashMap<Uuid, (i64, bool)> = HashMap::new();
         let mut rates = crate::fx::UsdRates::at(self.now());
-        for c in &cases {
-            for e in tx.earnings_of_case(c.id).await?.into_iter().filter(|e| e.partner_id == partner_id && e.is_live()) {
-                let locked = tx.payout(e.payout_id).await?.and_then(|p| p.fx_usd_per_unit_e8);
-                match rates.convert(tx, e.amount_minor, e.currency, locked).await? {
-                    Ok(v) => usd = usd.checked_add(v).ok_or_else(|| AppError::internal("USD total overflow"))?,
-                    Err(_) => usd_partial = true,
-                }
+        for e in tx.partner_live_earnings_of_clients(partner_id, &client_ids).await? {
+            let converted = rates.convert(tx, e.amount_minor, e.currency, e.locked_usd_per_unit_e8).await?;
+            let sum = usd.entry(e.client_id).or_default();
+            match converted {
+                Ok(v) => sum.0 = sum.0.checked_add(v).ok_or_else(|| AppError::internal("USD total overflow"))?,
+                Err(_) => sum.1 = true,
             }
         }
-        Ok(ClientState {
-            onboarding_url: client.onboarding_completed_at.is_none().then(|| self.onboarding_url(link.id)),
-            cases_total: visible.len() as i64,
-            cases_closed: visible.iter().filter(|c| c.lifecycle == Lifecycle::Closed).count() as i64,
-            earnings_usd_minor: usd,
-            earnings_usd_partial: usd_partial,
-            client,
-            users,
-            link,
-        })
+        let mut states = Vec::with_capacity(links.len());
+        for link in links {
+            let client = clients.remove(&link.client_id).ok_or(AppError::NotFound("client"))?;
+            let (cases_total, cases_closed) = counts.get(&client.id).copied().unwrap_or((0, 0));
+            let (earnings_usd_minor, earnings_usd_partial) = usd.get(&client.id).copied().unwrap_or((0, false));
+            states.push(ClientState {
+                onboarding_url: client.onboarding_completed_at.is_none().then(|| self.onboarding_url(link.id)),
+                cases_total,
+                cases_closed,
+                earnings_usd_minor,
+                earnings_usd_partial,
+                users: users.remove(&client.id).unwrap_or_default(),
+                client,
+                link,
+            });
+        }
+        Ok(states)
     }
 
     /// `GET /clients/{externalTenantId}`: only active links.
@@ -510,38 +512,39 @@ impl App {
         self.client_state(&mut tx, partner.id, link).await
     }
 
-    /// `GET /clients`: the partner's actively linked clients, filtered, with a summary.
-    pub async fn partner_clients(
-        &self,
-        partner: &PartnerRecord,
-        filter: &ClientFilter,
-    ) -> Result<(Vec<ClientState>, ClientsSummary), AppError> {
+    /// `GET /clients`: one page of the partner's actively linked clients, filtered, with the
+    /// number that match and a summary over all of them. Filters and the page are decided
+    /// by the store; only the page's clients are built.
+    pub async fn partner_clients(&self, partner: &PartnerRecord, filter: &ClientFilter, page: PageReq) -> Result<ClientListing, AppError> {
         let mut tx = self.store.read().await?;
-        let links: Vec<Link> =
-            tx.links_of_partner(partner.id).await?.into_iter().filter(|l| l.current_status() == LinkStatus::Active).collect();
-        let mut states = Vec::with_capacity(links.len());
-        for l in links {
-            states.push(self.client_state(&mut tx, partner.id, l).await?);
-        }
+        let totals = tx.partner_client_totals(partner.id).await?;
+        // Every visible case is a case of an actively linked client (SPEC §5).
+        let (by_lifecycle, _) = tx.partner_case_counts(partner.id, self.now()).await?;
         let summary = ClientsSummary {
-            total_clients: states.len() as i64,
-            attributed_clients: states.iter().filter(|s| s.link.is_attributed).count() as i64,
-            onboarding_complete: states.iter().filter(|s| s.client.onboarding_completed_at.is_some()).count() as i64,
-            onboarding_pending: states.iter().filter(|s| s.client.onboarding_completed_at.is_none()).count() as i64,
-            total_cases: states.iter().map(|s| s.cases_total).sum(),
+            total_clients: totals.clients,
+            attributed_clients: totals.attributed,
+            onboarding_complete: totals.onboarding_complete,
+            onboarding_pending: totals.clients - totals.onboarding_complete,
+            total_cases: by_lifecycle.iter().map(|(_, n)| n).sum(),
         };
-        states.retain(|s| filter.matches(s));
-        if let Some(q) = &filter.query {
-            let found = tx.partner_clients_matching(partner.id, q).await?;
-            states.retain(|s| found.contains(&s.client.id));
-        }
-        match filter.sort.as_str() {
-            "name:asc" => states.sort_by(|a, b| a.client.company_name.to_lowercase().cmp(&b.client.company_name.to_lowercase())),
-            "name:desc" => states.sort_by(|a, b| b.client.company_name.to_lowercase().cmp(&a.client.company_name.to_lowercase())),
-            "dateCreated:asc" => states.sort_by_key(|s| (s.link.linked_at, s.link.id)),
-            _ => states.sort_by_key(|s| std::cmp::Reverse((s.link.linked_at, s.link.id))),
-        }
-        Ok((states, summary))
+        let order = match filter.sort.as_str() {
+            "name:asc" => ClientOrder::NameAsc,
+            "name:desc" => ClientOrder::NameDesc,
+            "dateCreated:asc" => ClientOrder::LinkedAsc,
+            _ => ClientOrder::LinkedDesc,
+        };
+        let store_filter = PartnerClientFilter {
+            query: filter.query.clone(),
+            external_tenant_id: filter.external_tenant_id.clone(),
+            is_attributed: filter.is_attributed,
+            onboarding_done: filter.onboarding_done,
+            linked_from: filter.created_from,
+            linked_to: filter.created_to,
+        };
+        let (link_ids, total) = tx.partner_client_page(partner.id, &store_filter, order, page).await?;
+        let links = tx.links_by_ids(&link_ids).await?;
+        let items = self.client_states(&mut tx, partner.id, links).await?;
+        Ok(ClientListing { items, total, summary })
     }
 
     /// `POST /oauth/token`, with the partner key the request was authenticated by (the
@@ -703,17 +706,6 @@ pub struct ClientFilter {
     pub created_to: Option<refshare_core::Instant>,
     /// `dateCreated:desc` (default), `dateCreated:asc`, `name:asc`, `name:desc`.
     pub sort: String,
-}
-
-impl ClientFilter {
-    fn matches(&self, s: &ClientState) -> bool {
-        // `query` is matched by the store's search index (`partner_clients`).
-        self.external_tenant_id.as_deref().is_none_or(|t| t == s.link.external_tenant_id)
-            && self.is_attributed.is_none_or(|a| a == s.link.is_attributed)
-            && self.onboarding_done.is_none_or(|d| d == s.client.onboarding_completed_at.is_some())
-            && self.created_from.is_none_or(|f| s.link.linked_at >= f)
-            && self.created_to.is_none_or(|t| s.link.linked_at <= t)
-    }
 }
 
 impl App {

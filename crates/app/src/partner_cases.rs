@@ -5,7 +5,9 @@
 use chrono::{Datelike, TimeZone};
 use refshare_core::case::Lifecycle;
 use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
-use refshare_core::link::Link;
+use std::collections::HashMap;
+
+use refshare_core::link::{Link, LinkStatus};
 use refshare_store::{CaseFilter, CaseRecord, ClientRecord, ClientUserRecord, CollectionPartnerRecord, PageReq, PartnerRecord};
 use uuid::Uuid;
 
@@ -52,33 +54,40 @@ pub struct CaseListing {
 }
 
 impl App {
-    async fn enrich(
-        &self,
-        tx: &mut refshare_store::Tx,
-        partner_id: Uuid,
-        case: CaseRecord,
-        cps: &[CollectionPartnerRecord],
-    ) -> Result<Option<PartnerCase>, AppError> {
-        let links = tx.links_of_client(case.client_id).await?;
-        let Some(link) =
-            links.into_iter().find(|l| l.partner_id == partner_id && l.current_status() == refshare_core::link::LinkStatus::Active)
-        else {
-            return Ok(None);
-        };
-        let client = tx.client(case.client_id).await?.ok_or(AppError::NotFound("case"))?;
-        let users = tx.client_users(client.id).await?;
-        let collection_partner = case.assignment.and_then(|a| cps.iter().find(|c| c.id == a.collection_partner_id).cloned());
-        Ok(Some(PartnerCase { case, client, users, link, collection_partner }))
+    /// The partner's views of `cases` (visible to it), in their order, with a fixed number
+    /// of queries whatever their number: the partner's active links to their clients, the
+    /// clients, their users, the collection partners. A case whose client has no active
+    /// link of the partner is left out.
+    async fn enrich(&self, tx: &mut refshare_store::Tx, partner_id: Uuid, cases: Vec<CaseRecord>) -> Result<Vec<PartnerCase>, AppError> {
+        let mut client_ids: Vec<Uuid> = cases.iter().map(|c| c.client_id).collect();
+        client_ids.sort();
+        client_ids.dedup();
+        let links: HashMap<Uuid, Link> =
+            tx.active_links_to_clients(partner_id, &client_ids).await?.into_iter().map(|l| (l.client_id, l)).collect();
+        let clients = tx.clients_by_ids(&client_ids).await?;
+        let users = tx.client_users_of(&client_ids).await?;
+        let cps = tx.collection_partners().await?;
+        let mut out = Vec::with_capacity(cases.len());
+        for case in cases {
+            let Some(link) = links.get(&case.client_id).filter(|l| l.current_status() == LinkStatus::Active) else { continue };
+            let client = clients.get(&case.client_id).cloned().ok_or(AppError::NotFound("case"))?;
+            let collection_partner = case.assignment.and_then(|a| cps.iter().find(|c| c.id == a.collection_partner_id).cloned());
+            out.push(PartnerCase {
+                users: users.get(&client.id).cloned().unwrap_or_default(),
+                client,
+                link: link.clone(),
+                collection_partner,
+                case,
+            });
+        }
+        Ok(out)
     }
 
+    /// One page of the partner's visible cases with the total that match and the summary.
+    /// The summary is one pass over the covering index (migration 0020); without filters
+    /// its total is the page's total too, so no second count runs.
     pub async fn partner_case_list(&self, partner: &PartnerRecord, filter: &CaseFilter, page: PageReq) -> Result<CaseListing, AppError> {
         let mut tx = self.store.read().await?;
-        let (cases, total) = tx.partner_cases_page(partner.id, filter, page).await?;
-        let cps = tx.collection_partners().await?;
-        let mut items = Vec::with_capacity(cases.len());
-        for c in cases {
-            items.extend(self.enrich(&mut tx, partner.id, c, &cps).await?);
-        }
         let now = self.now();
         let month_start = chrono::Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0).single().expect("valid");
         let (by, this_month) = tx.partner_case_counts(partner.id, month_start).await?;
@@ -91,6 +100,9 @@ impl App {
             closed: count(Lifecycle::Closed),
             paused: count(Lifecycle::Paused),
         };
+        let total = if filter.narrows() { tx.partner_cases_count(partner.id, filter).await? } else { summary.total };
+        let cases = tx.partner_cases(partner.id, filter, page).await?;
+        let items = self.enrich(&mut tx, partner.id, cases).await?;
         Ok(CaseListing { items, total, summary })
     }
 
@@ -98,23 +110,18 @@ impl App {
     pub async fn partner_case(&self, partner: &PartnerRecord, id: Uuid) -> Result<PartnerCase, AppError> {
         let mut tx = self.store.read().await?;
         let filter = CaseFilter { ids: vec![id], ..CaseFilter::default() };
-        let (cases, _) = tx.partner_cases_page(partner.id, &filter, PageReq { page: 1, size: 1 }).await?;
-        let case = cases.into_iter().next().ok_or(AppError::NotFound("case"))?;
-        let cps = tx.collection_partners().await?;
-        self.enrich(&mut tx, partner.id, case, &cps).await?.ok_or(AppError::NotFound("case"))
+        let cases = tx.partner_cases(partner.id, &filter, PageReq { page: 1, size: 1 }).await?;
+        self.enrich(&mut tx, partner.id, cases).await?.pop().ok_or(AppError::NotFound("case"))
     }
 
     /// Countries and collection partners present in the partner's visible cases.
     pub async fn partner_filter_options(&self, partner: &PartnerRecord) -> Result<(Vec<String>, Vec<CollectionPartnerRecord>), AppError> {
         let mut tx = self.store.read().await?;
-        let (cases, _) = tx.partner_cases_page(partner.id, &CaseFilter::default(), PageReq { page: 1, size: 10_000 }).await?;
-        let cps = tx.collection_partners().await?;
-        let mut countries: Vec<String> = cases.iter().map(|c| c.debtor_country.clone()).collect();
+        let (mut countries, used) = tx.partner_case_options(partner.id).await?;
+        // Sorted here (byte order), whatever the database's collation.
         countries.sort();
-        countries.dedup();
-        let used: Vec<CollectionPartnerRecord> =
-            cps.into_iter().filter(|cp| cases.iter().any(|c| c.assignment.is_some_and(|a| a.collection_partner_id == cp.id))).collect();
-        Ok((countries, used))
+        let cps = tx.collection_partners().await?;
+        Ok((countries, cps.into_iter().filter(|cp| used.contains(&cp.id)).collect()))
     }
 
     /// The case's potential revenue; `None` before a collection partner is assigned.

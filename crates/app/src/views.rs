@@ -47,3 +47,13 @@ pub struct ClientsSummary {
     pub onboarding_pending: i64,
     pub total_cases: i64,
 }
+
+/// One page of the partner's client list.
+#[derive(Debug, Clone)]
+pub struct ClientListing {
+    pub items: Vec<ClientState>,
+    /// How many clients match the filters (all pages).
+    pub total: i64,
+    /// Over all the partner's actively linked clients, whatever the filters.
+    pub summary: ClientsSummary,
+}

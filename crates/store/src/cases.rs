@@ -7,8 +7,11 @@ use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use crate::links::{placeholders, IN_CHUNK};
 use crate::search::{Search, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
 use crate::{at, get, ms, opt_uuid, uuid, Backend, CaseAssignment, CaseRecord, PageReq, Result, StoreError, Tx};
+
+const LIFECYCLES: [Lifecycle; 4] = [Lifecycle::PendingContractSigning, Lifecycle::Active, Lifecycle::Paused, Lifecycle::Closed];
 
 const CASE_COLS: &str = "c.id, c.reference, c.client_id, c.creditor_reference, c.source, c.creating_partner_id, c.created_at, c.updated_at, c.lifecycle, c.close_code, c.amount_minor, c.currency, c.debtor_type, c.debtor_name, c.debtor_country, c.details_json, c.collection_partner_id, c.success_fee_bps, c.platform_share_bps, \
     (SELECT CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) FROM payments p \
@@ -70,6 +73,60 @@ pub struct CaseFilter {
     pub ids: Vec<Uuid>,
     /// Sort column (`created_at`, `amount_minor`) and direction.
     pub sort: Option<(String, bool)>,
+    /// Keyset pagination: only the cases after this one in the list's order. It narrows the
+    /// page, not the total (the count is of the whole filtered list).
+    pub after: Option<CaseCursor>,
+}
+
+impl CaseFilter {
+    /// Whether anything narrows the partner's visible cases (the cursor does not count).
+    pub fn narrows(&self) -> bool {
+        self.external_tenant_id.is_some()
+            || self.created_from.is_some()
+            || self.created_to.is_some()
+            || !self.lifecycles.is_empty()
+            || self.query.is_some()
+            || !self.ids.is_empty()
+    }
+
+    /// The sort column and whether it is ascending (default: newest first).
+    fn order(&self) -> (&'static str, bool) {
+        let (col, asc) = self.sort.clone().unwrap_or(("created_at".into(), false));
+        let col = match col.as_str() {
+            "amount_minor" => "c.amount_minor",
+            _ => "c.created_at",
+        };
+        (col, asc)
+    }
+
+    /// The cursor of `case` in this filter's order, to ask for the cases after it.
+    pub fn cursor_of(&self, case: &CaseRecord) -> CaseCursor {
+        let value = match self.order().0 {
+            "c.amount_minor" => case.amount_minor,
+            _ => ms(case.created_at),
+        };
+        CaseCursor { value, id: case.id }
+    }
+}
+
+/// A position in a case list: the sort column's value (epoch ms or minor units) and the
+/// case id that breaks ties, as the list orders them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseCursor {
+    pub value: i64,
+    pub id: Uuid,
+}
+
+impl CaseCursor {
+    /// The cursor as text (`<value>_<id>`), for a query parameter.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.value, self.id)
+    }
+
+    pub fn decode(s: &str) -> Option<CaseCursor> {
+        let (value, id) = s.split_once('_')?;
+        Some(CaseCursor { value: value.parse().ok()?, id: Uuid::parse_str(id).ok()? })
+    }
 }
 
 fn push_filters(backend: Backend, f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) {
@@ -118,13 +175,23 @@ pub(crate) fn search_key(c: &CaseRecord) -> String {
 }
 
 fn order_by(f: &CaseFilter) -> String {
-    let (col, asc) = f.sort.clone().unwrap_or(("created_at".into(), false));
-    let col = match col.as_str() {
-        "amount_minor" => "c.amount_minor",
-        _ => "c.created_at",
-    };
+    let (col, asc) = f.order();
     let dir = if asc { "ASC" } else { "DESC" };
     format!("ORDER BY {col} {dir}, c.id {dir}")
+}
+
+/// The keyset clause of `f.after` (the rows after the cursor in `f`'s order), with its binds
+/// pushed onto `args`.
+fn push_cursor(f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) {
+    if let Some(cur) = f.after {
+        let (col, asc) = f.order();
+        let op = if asc { ">" } else { "<" };
+        args.push(Arg::Int(cur.value));
+        let v = args.len();
+        args.push(Arg::Text(cur.id.to_string()));
+        let id = args.len();
+        clauses.push(format!("({col} {op} ${v} OR ({col} = ${v} AND c.id {op} ${id}))"));
+    }
 }
 
 /// The WHERE clauses and binds of the partner's visible cases, filtered.
@@ -135,19 +202,54 @@ fn partner_clauses(backend: Backend, partner_id: Uuid, f: &CaseFilter) -> (Vec<S
     (clauses, args)
 }
 
-/// The count query and the page query over `from` filtered by `clauses`.
-fn paged_sql(from: &str, clauses: &[String], order: &str, page: PageReq) -> (String, String) {
-    let where_ = clauses.join(" AND ");
-    let count_sql = format!("SELECT COUNT(*) AS n {from} WHERE {where_}");
-    // The page's ids first, then the page's rows: the sum of each case's payments is
-    // computed for the page only, not for every row the sort has to look at.
-    let list_sql = format!(
-        "SELECT {CASE_COLS} FROM cases c JOIN (SELECT c.id AS page_id {from} WHERE {where_} {order} LIMIT {} OFFSET {}) pg \
-         ON pg.page_id = c.id {order}",
-        page.size,
-        page.offset()
-    );
-    (count_sql, list_sql)
+/// A list query: its WHERE clauses (filters and cursor) and binds.
+struct Listed {
+    /// The filters: what the total counts.
+    filters: Vec<String>,
+    /// The filters and the keyset cursor: what the page shows.
+    page: Vec<String>,
+    /// The filters' binds, then the cursor's.
+    args: Vec<Arg>,
+    filter_args: usize,
+}
+
+impl Listed {
+    fn new(mut clauses: Vec<String>, mut args: Vec<Arg>, f: &CaseFilter) -> Listed {
+        let (filters, filter_args) = (clauses.clone(), args.len());
+        push_cursor(f, &mut clauses, &mut args);
+        Listed { filters, page: clauses, args, filter_args }
+    }
+
+    fn count_sql(&self, from: &str) -> String {
+        format!("SELECT COUNT(*) AS n {from} WHERE {}", self.filters.join(" AND "))
+    }
+
+    /// The page query. With a cursor the page starts right after it (`page.page` is not
+    /// used); without one at `page.offset()`.
+    fn list_sql(&self, from: &str, order: &str, page: PageReq, keyset: bool) -> String {
+        let offset = if keyset { 0 } else { page.offset() };
+        // The page's ids first, then the page's rows: the sum of each case's payments is
+        // computed for the page only, not for every row the sort has to look at.
+        format!(
+            "SELECT {CASE_COLS} FROM cases c JOIN (SELECT c.id AS page_id {from} WHERE {} {order} LIMIT {} OFFSET {offset}) pg \
+             ON pg.page_id = c.id {order}",
+            self.page.join(" AND "),
+            page.size,
+        )
+    }
+}
+
+pub(crate) fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: &[Arg],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Text(s) => q.bind(s.clone()),
+            Arg::Int(i) => q.bind(*i),
+        };
+    }
+    q
 }
 
 impl Tx {
@@ -252,22 +354,51 @@ impl Tx {
         // A client's own list has no link, so the tenant filter does not apply.
         let f = CaseFilter { external_tenant_id: None, ..f.clone() };
         push_filters(self.backend, &f, &mut clauses, &mut args);
-        self.paged("FROM cases c", &clauses, args, &order_by(&f), page).await
+        let listed = Listed::new(clauses, args, &f);
+        let total = self.count_listed("FROM cases c", &listed).await?;
+        let cases = self.list_listed("FROM cases c", &listed, &f, page).await?;
+        Ok((cases, total))
     }
 
     /// A page of the cases visible to a partner now (SPEC §5), with the total count.
     pub async fn partner_cases_page(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<(Vec<CaseRecord>, i64)> {
+        let total = self.partner_cases_count(partner_id, f).await?;
+        Ok((self.partner_cases(partner_id, f, page).await?, total))
+    }
+
+    /// A page of the cases visible to a partner now (SPEC §5), in `f`'s order: at
+    /// `page.offset()`, or with `f.after` the `page.size` cases right after that cursor
+    /// (keyset pagination: rows inserted meanwhile neither shift nor repeat the pages).
+    pub async fn partner_cases(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<Vec<CaseRecord>> {
+        let listed = self.partner_listed(partner_id, f);
+        self.list_listed(PARTNER_VISIBLE_FROM, &listed, f, page).await
+    }
+
+    /// How many cases visible to the partner now match `f` (the cursor aside).
+    pub async fn partner_cases_count(&mut self, partner_id: Uuid, f: &CaseFilter) -> Result<i64> {
+        let listed = self.partner_listed(partner_id, f);
+        self.count_listed(PARTNER_VISIBLE_FROM, &listed).await
+    }
+
+    fn partner_listed(&self, partner_id: Uuid, f: &CaseFilter) -> Listed {
         let (clauses, args) = partner_clauses(self.backend, partner_id, f);
-        self.paged(PARTNER_VISIBLE_FROM, &clauses, args, &order_by(f), page).await
+        Listed::new(clauses, args, f)
     }
 
     /// The database's plan for the page query of [`Tx::partner_cases_page`] (SQLite
     /// `EXPLAIN QUERY PLAN` details, PostgreSQL `EXPLAIN` lines): to check that a search
     /// uses its index.
     pub async fn partner_cases_plan(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<Vec<String>> {
-        let (clauses, args) = partner_clauses(self.backend, partner_id, f);
-        let (_, list_sql) = paged_sql(PARTNER_VISIBLE_FROM, &clauses, &order_by(f), page);
-        self.plan(&list_sql, &args).await
+        let listed = self.partner_listed(partner_id, f);
+        let sql = listed.list_sql(PARTNER_VISIBLE_FROM, &order_by(f), page, f.after.is_some());
+        self.plan(&sql, &listed.args).await
+    }
+
+    /// The database's plan for [`Tx::partner_cases_count`].
+    pub async fn partner_cases_count_plan(&mut self, partner_id: Uuid, f: &CaseFilter) -> Result<Vec<String>> {
+        let listed = self.partner_listed(partner_id, f);
+        let sql = listed.count_sql(PARTNER_VISIBLE_FROM);
+        self.plan(&sql, &listed.args[..listed.filter_args]).await
     }
 
     pub(crate) async fn plan(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<String>> {
@@ -275,14 +406,7 @@ impl Tx {
             Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {sql}"), "detail"),
             Backend::Postgres => (format!("EXPLAIN {sql}"), "QUERY PLAN"),
         };
-        let mut q = sqlx::query(&sql);
-        for a in args {
-            q = match a {
-                Arg::Text(s) => q.bind(s.clone()),
-                Arg::Int(i) => q.bind(*i),
-            };
-        }
-        let rows = q.fetch_all(self.conn()).await?;
+        let rows = bind_all(sqlx::query(&sql), args).fetch_all(self.conn()).await?;
         rows.iter().map(|r| get::<String>(r, col)).collect()
     }
 
@@ -295,56 +419,90 @@ impl Tx {
         Ok(())
     }
 
-    async fn paged(
-        &mut self,
-        from: &str,
-        clauses: &[String],
-        args: Vec<Arg>,
-        order: &str,
-        page: PageReq,
-    ) -> Result<(Vec<CaseRecord>, i64)> {
-        let (count_sql, list_sql) = paged_sql(from, clauses, order, page);
-        let mut count = sqlx::query(&count_sql);
-        let mut list = sqlx::query(&list_sql);
-        for a in &args {
-            match a {
-                Arg::Text(s) => {
-                    count = count.bind(s.clone());
-                    list = list.bind(s.clone());
-                }
-                Arg::Int(i) => {
-                    count = count.bind(*i);
-                    list = list.bind(*i);
-                }
-            }
-        }
-        let total: i64 = get(&count.fetch_one(self.conn()).await?, "n")?;
-        let rows = list.fetch_all(self.conn()).await?;
-        Ok((rows.iter().map(case_from).collect::<Result<_>>()?, total))
+    async fn count_listed(&mut self, from: &str, listed: &Listed) -> Result<i64> {
+        let sql = listed.count_sql(from);
+        get(&bind_all(sqlx::query(&sql), &listed.args[..listed.filter_args]).fetch_one(self.conn()).await?, "n")
+    }
+
+    async fn list_listed(&mut self, from: &str, listed: &Listed, f: &CaseFilter, page: PageReq) -> Result<Vec<CaseRecord>> {
+        let sql = listed.list_sql(from, &order_by(f), page, f.after.is_some());
+        let rows = bind_all(sqlx::query(&sql), &listed.args).fetch_all(self.conn()).await?;
+        rows.iter().map(case_from).collect()
     }
 }
 
 impl Tx {
-    /// Counts of the cases visible to a partner now, by lifecycle, and created since `since`.
+    /// Counts of the cases visible to a partner now, by lifecycle, and created since `since`:
+    /// one pass over the covering index `cases_partner_list` (migration 0020).
     pub async fn partner_case_counts(&mut self, partner_id: Uuid, since: Instant) -> Result<(Vec<(Lifecycle, i64)>, i64)> {
+        let sums: Vec<String> = LIFECYCLES
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("CAST(COALESCE(SUM(CASE WHEN c.lifecycle = '{}' THEN 1 ELSE 0 END), 0) AS BIGINT) AS n{i}", l.as_str()))
+            .collect();
+        let row = sqlx::query(&format!(
+            "SELECT {}, CAST(COALESCE(SUM(CASE WHEN c.created_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS recent \
+             {PARTNER_VISIBLE_FROM} WHERE ({PARTNER_VISIBLE_SQL})",
+            sums.join(", ")
+        ))
+        .bind(partner_id.to_string())
+        .bind(ms(since))
+        .fetch_one(self.conn())
+        .await?;
+        let mut by = Vec::new();
+        for (i, l) in LIFECYCLES.iter().enumerate() {
+            let n: i64 = get(&row, &format!("n{i}"))?;
+            if n > 0 {
+                by.push((*l, n));
+            }
+        }
+        Ok((by, get(&row, "recent")?))
+    }
+
+    /// Per client of `client_ids`: how many of its cases the partner sees now and how many
+    /// of those are closed (one query per [`IN_CHUNK`] clients, over the covering index).
+    pub async fn partner_case_counts_by_client(
+        &mut self,
+        partner_id: Uuid,
+        client_ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, (i64, i64)>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in client_ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT c.client_id AS client_id, COUNT(*) AS n, \
+                 CAST(COALESCE(SUM(CASE WHEN c.lifecycle = '{}' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed \
+                 {PARTNER_VISIBLE_FROM} WHERE ({PARTNER_VISIBLE_SQL}) AND c.client_id IN ({}) GROUP BY c.client_id",
+                Lifecycle::Closed.as_str(),
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(partner_id.to_string());
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                out.insert(uuid(&get::<String>(&r, "client_id")?)?, (get(&r, "n")?, get(&r, "closed")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The debtor countries and the collection partners of the cases visible to the partner
+    /// now (each once, sorted), for the filter options.
+    pub async fn partner_case_options(&mut self, partner_id: Uuid) -> Result<(Vec<String>, Vec<Uuid>)> {
         let visible = format!("{PARTNER_VISIBLE_FROM} WHERE ({PARTNER_VISIBLE_SQL})");
-        let rows = sqlx::query(&format!("SELECT c.lifecycle AS lifecycle, COUNT(*) AS n {visible} GROUP BY c.lifecycle"))
+        let rows = sqlx::query(&format!("SELECT DISTINCT c.debtor_country AS v {visible} ORDER BY v"))
             .bind(partner_id.to_string())
             .fetch_all(self.conn())
             .await?;
-        let mut by = Vec::new();
-        for r in &rows {
-            let l: String = get(r, "lifecycle")?;
-            if let Some(l) = Lifecycle::parse(&l) {
-                by.push((l, get::<i64>(r, "n")?));
-            }
-        }
-        let recent = sqlx::query(&format!("SELECT COUNT(*) AS n {visible} AND c.created_at >= $2"))
-            .bind(partner_id.to_string())
-            .bind(ms(since))
-            .fetch_one(self.conn())
-            .await?;
-        Ok((by, get(&recent, "n")?))
+        let countries = rows.iter().map(|r| get::<String>(r, "v")).collect::<Result<Vec<_>>>()?;
+        let rows = sqlx::query(&format!(
+            "SELECT DISTINCT c.collection_partner_id AS v {visible} AND c.collection_partner_id IS NOT NULL ORDER BY v"
+        ))
+        .bind(partner_id.to_string())
+        .fetch_all(self.conn())
+        .await?;
+        let cps = rows.iter().map(|r| uuid(&get::<String>(r, "v")?)).collect::<Result<Vec<_>>>()?;
+        Ok((countries, cps))
     }
 
     /// Cases with any of the partner's earnings (one query for reporting).

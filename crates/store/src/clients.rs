@@ -1,11 +1,16 @@
-//! Clients (creditors), their users, and the existing-client match of SPEC §4.3.
+//! Clients (creditors), their users, the existing-client match of SPEC §4.3, and the
+//! partner's client list (filters and page in SQL, each page's rows in a fixed number of
+//! queries).
 
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::cases::Arg;
+use std::collections::HashMap;
+
+use crate::cases::{bind_all, Arg};
+use crate::links::{placeholders, IN_CHUNK};
 use crate::search::Search;
-use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, Result, SdcaSignature, StoreError, Tx};
+use crate::{at, currency, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, PageReq, Result, SdcaSignature, StoreError, Tx};
 
 const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, sdca_signer_user_id, sdca_verified_by, created_at";
 
@@ -260,5 +265,215 @@ impl Tx {
         let mut args = vec![Arg::Text(partner_id.to_string())];
         args.extend(binds.into_iter().map(Arg::Text));
         (sql, args)
+    }
+}
+
+/// Filters of the partner's client list (`GET /clients`): over the partner's active links.
+#[derive(Debug, Clone, Default)]
+pub struct PartnerClientFilter {
+    /// The company name or the external tenant id contains it (case-insensitive, indexed
+    /// from three characters, see `search`).
+    pub query: Option<String>,
+    pub external_tenant_id: Option<String>,
+    pub is_attributed: Option<bool>,
+    pub onboarding_done: Option<bool>,
+    /// Bounds on the link's `linked_at` (inclusive).
+    pub linked_from: Option<refshare_core::Instant>,
+    pub linked_to: Option<refshare_core::Instant>,
+}
+
+/// Orders of the partner's client list. Ties keep the order of `linked_at`, then link id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientOrder {
+    LinkedDesc,
+    LinkedAsc,
+    /// By the company name, lower-cased in Rust (Unicode), as the list always sorted.
+    NameAsc,
+    NameDesc,
+}
+
+/// The partner's totals over all its active links (the client list's summary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PartnerClientTotals {
+    pub clients: i64,
+    pub attributed: i64,
+    pub onboarding_complete: i64,
+}
+
+/// A live earning of a partner on one of a client's cases, with its payout's locked USD rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientEarning {
+    pub client_id: Uuid,
+    pub amount_minor: i64,
+    pub currency: refshare_core::money::Currency,
+    pub locked_usd_per_unit_e8: Option<i64>,
+}
+
+const ACTIVE_LINKS: &str = "FROM links l JOIN clients cl ON cl.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active'";
+
+impl Tx {
+    /// The clients with these ids, by id (one query per [`IN_CHUNK`] ids).
+    pub async fn clients_by_ids(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, ClientRecord>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN ({})", placeholders(1, chunk.len()));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                let c = client_from(&r)?;
+                out.insert(c.id, c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The users of these clients, per client in the order of [`Tx::client_users`].
+    pub async fn client_users_of(&mut self, client_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<ClientUserRecord>>> {
+        let mut out: HashMap<Uuid, Vec<ClientUserRecord>> = HashMap::new();
+        for chunk in client_ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at FROM client_users \
+                 WHERE client_id IN ({}) ORDER BY client_id, is_onboarding_user DESC, id",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                let u = user_from(&r)?;
+                out.entry(u.client_id).or_default().push(u);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Counts over all the partner's active links: clients, attributed, onboarded.
+    pub async fn partner_client_totals(&mut self, partner_id: Uuid) -> Result<PartnerClientTotals> {
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(l.is_attributed), 0) AS BIGINT) AS attributed, \
+             CAST(COALESCE(SUM(CASE WHEN cl.onboarding_completed_at IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT) AS onboarded {ACTIVE_LINKS}"
+        ))
+        .bind(partner_id.to_string())
+        .fetch_one(self.conn())
+        .await?;
+        Ok(PartnerClientTotals {
+            clients: get(&row, "n")?,
+            attributed: get(&row, "attributed")?,
+            onboarding_complete: get(&row, "onboarded")?,
+        })
+    }
+
+    /// A page of the partner's active links matching `f`, in `order`: the links' ids and the
+    /// number of all that match. Filters, the date orders and the page are SQL; the name
+    /// orders sort the matching links' names in Rust (Unicode lower-casing, which SQLite's
+    /// `lower()` lacks; one narrow row per client of the partner).
+    pub async fn partner_client_page(
+        &mut self,
+        partner_id: Uuid,
+        f: &PartnerClientFilter,
+        order: ClientOrder,
+        page: PageReq,
+    ) -> Result<(Vec<Uuid>, i64)> {
+        let (where_, args) = self.partner_client_where(partner_id, f);
+        match order {
+            ClientOrder::LinkedDesc | ClientOrder::LinkedAsc => {
+                let dir = if order == ClientOrder::LinkedAsc { "ASC" } else { "DESC" };
+                let count_sql = format!("SELECT COUNT(*) AS n {ACTIVE_LINKS} {where_}");
+                let total: i64 = get(&bind_all(sqlx::query(&count_sql), &args).fetch_one(self.conn()).await?, "n")?;
+                let list_sql = format!(
+                    "SELECT l.id AS id {ACTIVE_LINKS} {where_} ORDER BY l.linked_at {dir}, l.id {dir} LIMIT {} OFFSET {}",
+                    page.size,
+                    page.offset()
+                );
+                let rows = bind_all(sqlx::query(&list_sql), &args).fetch_all(self.conn()).await?;
+                Ok((rows.iter().map(|r| uuid(&get::<String>(r, "id")?)).collect::<Result<_>>()?, total))
+            }
+            ClientOrder::NameAsc | ClientOrder::NameDesc => {
+                let sql = format!("SELECT l.id AS id, cl.company_name AS name {ACTIVE_LINKS} {where_} ORDER BY l.linked_at, l.id");
+                let rows = bind_all(sqlx::query(&sql), &args).fetch_all(self.conn()).await?;
+                let mut named = rows
+                    .iter()
+                    .map(|r| Ok((get::<String>(r, "name")?.to_lowercase(), uuid(&get::<String>(r, "id")?)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                // Stable: equal names keep `linked_at`, link id order in both directions.
+                if order == ClientOrder::NameAsc {
+                    named.sort_by(|a, b| a.0.cmp(&b.0));
+                } else {
+                    named.sort_by(|a, b| b.0.cmp(&a.0));
+                }
+                let total = named.len() as i64;
+                let ids = named.into_iter().skip(page.offset() as usize).take(page.size as usize).map(|(_, id)| id).collect();
+                Ok((ids, total))
+            }
+        }
+    }
+
+    /// The database's plan for the date-ordered page of [`Tx::partner_client_page`].
+    pub async fn partner_client_page_plan(&mut self, partner_id: Uuid, f: &PartnerClientFilter) -> Result<Vec<String>> {
+        let (where_, args) = self.partner_client_where(partner_id, f);
+        self.plan(&format!("SELECT l.id AS id {ACTIVE_LINKS} {where_} ORDER BY l.linked_at DESC, l.id DESC LIMIT 20"), &args).await
+    }
+
+    /// The extra `AND …` conditions of `f` on links `l` and clients `cl`, with the binds
+    /// (`$1` is the partner).
+    fn partner_client_where(&self, partner_id: Uuid, f: &PartnerClientFilter) -> (String, Vec<Arg>) {
+        let mut args = vec![Arg::Text(partner_id.to_string())];
+        let mut clauses = Vec::new();
+        if let Some(t) = &f.external_tenant_id {
+            args.push(Arg::Text(t.clone()));
+            clauses.push(format!("l.external_tenant_id = ${}", args.len()));
+        }
+        if let Some(a) = f.is_attributed {
+            clauses.push(format!("l.is_attributed = {}", a as i64));
+        }
+        if let Some(d) = f.onboarding_done {
+            clauses.push(format!("cl.onboarding_completed_at IS {}NULL", if d { "NOT " } else { "" }));
+        }
+        if let Some(t) = f.linked_from {
+            args.push(Arg::Int(ms(t)));
+            clauses.push(format!("l.linked_at >= ${}", args.len()));
+        }
+        if let Some(t) = f.linked_to {
+            args.push(Arg::Int(ms(t)));
+            clauses.push(format!("l.linked_at <= ${}", args.len()));
+        }
+        if let Some(q) = &f.query {
+            let (sql, binds) = Search::new(q).links_clause(self.backend, args.len() + 1);
+            args.extend(binds.into_iter().map(Arg::Text));
+            clauses.push(sql);
+        }
+        (clauses.iter().map(|c| format!(" AND {c}")).collect(), args)
+    }
+
+    /// The partner's live (not voided) earnings on the cases of these clients, each with its
+    /// payout's locked USD rate (one query per [`IN_CHUNK`] clients).
+    pub async fn partner_live_earnings_of_clients(&mut self, partner_id: Uuid, client_ids: &[Uuid]) -> Result<Vec<ClientEarning>> {
+        let mut out = Vec::new();
+        for chunk in client_ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                // From the clients' cases to their earnings: `|| ''` keeps the planner off the
+                // partner's earnings index, which would walk the partner's whole history.
+                "SELECT c.client_id AS client_id, e.amount_minor AS amount_minor, e.currency AS currency, p.fx_usd_per_unit_e8 AS rate \
+                 FROM cases c JOIN earnings e ON e.case_id = c.id LEFT JOIN payouts p ON p.id = e.payout_id \
+                 WHERE c.client_id IN ({}) AND e.partner_id || '' = $1 AND e.voided_at IS NULL ORDER BY e.created_at, e.id",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(partner_id.to_string());
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                out.push(ClientEarning {
+                    client_id: uuid(&get::<String>(&r, "client_id")?)?,
+                    amount_minor: get(&r, "amount_minor")?,
+                    currency: currency(&get::<String>(&r, "currency")?)?,
+                    locked_usd_per_unit_e8: get(&r, "rate")?,
+                });
+            }
+        }
+        Ok(out)
     }
 }

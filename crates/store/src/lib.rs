@@ -42,7 +42,8 @@ use refshare_core::Instant;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 
-pub use cases::CaseFilter;
+pub use cases::{CaseCursor, CaseFilter};
+pub use clients::{ClientEarning, ClientOrder, PartnerClientFilter, PartnerClientTotals};
 pub use misc::StatusTable;
 pub use records::*;
 pub use search::{PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};

@@ -10,38 +10,59 @@ use crate::{at, get, ms, opt_at, uuid, LinkRequestRecord, Result, StoreError, Tx
 
 const LINK_COLS: &str = "id, partner_id, client_id, external_tenant_id, is_attributed, referral_fee_bps, linked_at, status, return_url";
 
+/// Ids bound per `IN (…)` list, well below both backends' parameter limits.
+pub(crate) const IN_CHUNK: usize = 500;
+
+/// `$first, $first+1, …` for `n` binds.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+fn event_from(e: &AnyRow) -> Result<LinkEvent> {
+    let s: String = get(e, "status")?;
+    Ok(LinkEvent {
+        at: at(get(e, "at")?),
+        status: LinkStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("link status {s}")))?,
+        actor: get(e, "actor")?,
+        reason: get(e, "reason")?,
+    })
+}
+
+fn link_from(row: &AnyRow) -> Result<Link> {
+    Ok(Link {
+        id: uuid(&get::<String>(row, "id")?)?,
+        partner_id: uuid(&get::<String>(row, "partner_id")?)?,
+        client_id: uuid(&get::<String>(row, "client_id")?)?,
+        external_tenant_id: get(row, "external_tenant_id")?,
+        is_attributed: get::<i64>(row, "is_attributed")? != 0,
+        referral_fee_bps: Bps(get::<i64>(row, "referral_fee_bps")? as u32),
+        linked_at: at(get(row, "linked_at")?),
+        history: Vec::new(),
+    })
+}
+
 impl Tx {
-    async fn link_from(&mut self, row: &AnyRow) -> Result<(Link, Option<String>)> {
-        let id: String = get(row, "id")?;
-        let events = sqlx::query("SELECT at, status, actor, reason FROM link_events WHERE link_id = $1 ORDER BY seq")
-            .bind(&id)
-            .fetch_all(self.conn())
-            .await?;
-        let history = events
-            .iter()
-            .map(|e| {
-                let s: String = get(e, "status")?;
-                Ok(LinkEvent {
-                    at: at(get(e, "at")?),
-                    status: LinkStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("link status {s}")))?,
-                    actor: get(e, "actor")?,
-                    reason: get(e, "reason")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((
-            Link {
-                id: uuid(&id)?,
-                partner_id: uuid(&get::<String>(row, "partner_id")?)?,
-                client_id: uuid(&get::<String>(row, "client_id")?)?,
-                external_tenant_id: get(row, "external_tenant_id")?,
-                is_attributed: get::<i64>(row, "is_attributed")? != 0,
-                referral_fee_bps: Bps(get::<i64>(row, "referral_fee_bps")? as u32),
-                linked_at: at(get(row, "linked_at")?),
-                history,
-            },
-            get(row, "return_url")?,
-        ))
+    /// Fills the status history of `links`: one query per [`IN_CHUNK`] links, not one per link.
+    async fn with_histories(&mut self, mut links: Vec<Link>) -> Result<Vec<Link>> {
+        let ids: Vec<String> = links.iter().map(|l| l.id.to_string()).collect();
+        let mut events: std::collections::HashMap<Uuid, Vec<LinkEvent>> = std::collections::HashMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT link_id, at, status, actor, reason FROM link_events WHERE link_id IN ({}) ORDER BY link_id, seq",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for e in q.fetch_all(self.conn()).await? {
+                events.entry(uuid(&get::<String>(&e, "link_id")?)?).or_default().push(event_from(&e)?);
+            }
+        }
+        for l in &mut links {
+            l.history = events.remove(&l.id).unwrap_or_default();
+        }
+        Ok(links)
     }
 
     async fn links_where(&mut self, clause: &str, arg1: String, arg2: Option<String>) -> Result<Vec<Link>> {
@@ -51,11 +72,47 @@ impl Tx {
             q = q.bind(a);
         }
         let rows = q.fetch_all(self.conn()).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(self.link_from(r).await?.0);
+        let links = rows.iter().map(link_from).collect::<Result<Vec<_>>>()?;
+        self.with_histories(links).await
+    }
+
+    /// The links with these ids (with their histories), in the order of `ids`; unknown ids
+    /// are left out. A fixed number of queries whatever the number of links.
+    pub async fn links_by_ids(&mut self, ids: &[Uuid]) -> Result<Vec<Link>> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!("SELECT {LINK_COLS} FROM links WHERE id IN ({})", placeholders(1, chunk.len()));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                let l = link_from(&r)?;
+                found.insert(l.id, l);
+            }
         }
-        Ok(out)
+        let links = ids.iter().filter_map(|id| found.remove(id)).collect();
+        self.with_histories(links).await
+    }
+
+    /// The partner's active links to these clients (at most one per client), with their
+    /// histories.
+    pub async fn active_links_to_clients(&mut self, partner_id: Uuid, client_ids: &[Uuid]) -> Result<Vec<Link>> {
+        let mut links = Vec::new();
+        for chunk in client_ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT {LINK_COLS} FROM links WHERE partner_id = $1 AND status = 'active' AND client_id IN ({}) ORDER BY linked_at, id",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(partner_id.to_string());
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                links.push(link_from(&r)?);
+            }
+        }
+        self.with_histories(links).await
     }
 
     /// Inserts a link and its first history event (`active` at `linked_at`).

@@ -20,6 +20,8 @@ mod clients;
 mod lifecycle;
 #[path = "conformance/links.rs"]
 mod links;
+#[path = "conformance/lists.rs"]
+mod lists;
 #[path = "conformance/misc.rs"]
 mod misc;
 #[path = "conformance/money.rs"]

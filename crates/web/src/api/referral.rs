@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use refshare_app::clients::{ClientFilter, CreateClientInput};
 use refshare_app::App;
 use refshare_core::case::Lifecycle;
-use refshare_store::CaseFilter;
+use refshare_store::{CaseCursor, CaseFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -17,7 +17,7 @@ use crate::auth::{Partner, PartnerKey};
 use crate::error::ApiResult;
 use crate::extract::{Body, JsonValue, Params, Path};
 use crate::views::{attribution_json, case_item, potential_revenue, transactions};
-use crate::wire::{client_created, page, slice};
+use crate::wire::{client_created, page};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -64,11 +64,11 @@ async fn list_clients(State(app): State<App>, Partner(p): Partner, q: Params) ->
         created_to: q.instant("DateCreatedTo")?,
         sort,
     };
-    let (states, summary) = app.partner_clients(&p, &filter).await?;
+    let listing = app.partner_clients(&p, &filter, pg).await?;
+    let (items, summary) = (&listing.items, &listing.summary);
     let cps = app.collection_partners().await?;
-    let items = slice(&states, pg);
     Ok(Json(json!({
-        "page": page(pg, states.len() as i64, items.len()),
+        "page": page(pg, listing.total, items.len()),
         "summary": {
             "totalClients": summary.total_clients,
             "attributedClients": summary.attributed_clients,
@@ -171,10 +171,24 @@ async fn list_cases(State(app): State<App>, Partner(p): Partner, q: Params) -> A
         query: q.get("Query").map(str::to_string),
         ids: vec![],
         sort,
+        after: match q.get("After") {
+            None => None,
+            Some(c) => {
+                Some(CaseCursor::decode(c).ok_or_else(|| refshare_app::AppError::bad_field("After", "is not a cursor of this list"))?)
+            }
+        },
     };
     let listing = app.partner_case_list(&p, &filter, pg).await?;
+    let mut paging = page(pg, listing.total, listing.items.len());
+    // Ours: keyset pagination. `After=<nextCursor>` asks for the page after the last case
+    // of this one, stable while cases are added (see API-DEVIATIONS.md).
+    if listing.items.len() == pg.size as usize {
+        if let Some(last) = listing.items.last() {
+            paging["nextCursor"] = json!(filter.cursor_of(&last.case).encode());
+        }
+    }
     Ok(Json(json!({
-        "page": page(pg, listing.total, listing.items.len()),
+        "page": paging,
         "cases": listing.items.iter().map(case_item).collect::<Vec<_>>(),
         "summary": {
             "totalCases": listing.summary.total,

@@ -15,6 +15,7 @@ mod idempotent_refusals;
 mod input_limits;
 mod isolation;
 mod ledger_props;
+mod lists;
 mod mail;
 mod metrics;
 mod metrics_access;
