@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::bulk::{ot, t, V};
 use crate::{
-    ms, ApiKeyRecord, AuditRecord, Backend, CaseRecord, ClientRecord, ClientUserRecord, CollectionPartnerRecord, DecisionRecord,
-    EarningReadModel, EarningRecord, LedgerEntryRecord, LinkRequestRecord, PartnerRecord, PaymentRecord, PayoutRecord, Result, Tx,
+    ms, ApiKeyRecord, Backend, CaseRecord, ClientRecord, ClientUserRecord, CollectionPartnerRecord, DecisionRecord, EarningReadModel,
+    EarningRecord, LinkRequestRecord, PartnerRecord, PaymentRecord, PayoutRecord, Result, Tx,
 };
 
 impl Tx {

@@ -201,9 +201,11 @@ async fn a_partner_invoice_racing_a_reversal_books_once(t: TestApp) {
     }
     let auth = format!("Bearer {ADMIN_TOKEN}");
     let victim = &payments[17];
+    let reverse_path = format!("/admin-api/v1/payments/{victim}");
+    let headers = [("authorization", auth.as_str())];
     let (inv, rev) = tokio::join!(
         t.admin("POST", "/partner-invoices", Some(json!({"partnerId": partner_id}))),
-        t.call("DELETE", &format!("/admin-api/v1/payments/{victim}"), &[("authorization", &auth)], Some(json!({"reason": "recalled"}))),
+        t.call("DELETE", &reverse_path, &headers, Some(json!({"reason": "recalled"}))),
     );
     assert!([StatusCode::CREATED, StatusCode::CONFLICT].contains(&inv.status), "{}", inv.text);
     assert!([StatusCode::OK, StatusCode::CONFLICT].contains(&rev.status), "{}", rev.text);
