@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::attribution::dispute_deadline;
 use crate::error::DisputeError;
 use crate::fx::overflow;
-use crate::ledger::{sync_earning, Cause};
+use crate::ledger::{sync_earning, sync_earnings, Cause};
 use crate::{actor, audit, notify, App, AppError, FieldError};
 
 /// Notification kind of every dispute e-mail.
@@ -182,10 +182,10 @@ impl App {
         for e in tx.earnings_of_case(case.id).await? {
             // Only a live, pending, uninvoiced earning can be held (checked in the update).
             if e.partner_id == partner.id && tx.hold_earning(e.id, dispute.id).await? {
-                sync_earning(&mut tx, e.id, &cause).await?;
                 held.push(e.id);
             }
         }
+        sync_earnings(&mut tx, &held, &cause).await?;
         audit(
             &mut tx,
             now,
@@ -319,8 +319,8 @@ impl App {
         }
         for e in &held {
             tx.release_earning(e.id, dispute.id).await?;
-            sync_earning(&mut tx, e.id, &cause).await?;
         }
+        sync_earnings(&mut tx, &held.iter().map(|e| e.id).collect::<Vec<_>>(), &cause).await?;
         if !tx.resolve_dispute(dispute.id, &outcome, &reason, resolved_amount, now).await? {
             return Err(DisputeError::ResolvedConcurrently { dispute_id: id }.into());
         }

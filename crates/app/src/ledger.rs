@@ -3,19 +3,19 @@
 //! there (core `ledger::moves`). Reconciliation proves entries, earnings and the reporting
 //! summary agree to the cent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use refshare_core::ledger::{moves, stage_of, EarningStatuses};
 use refshare_core::money::{checked_add, checked_sum, format_minor, Currency};
-use refshare_core::stage::{CpInvoiceStatus, RevenueStage};
+use refshare_core::stage::RevenueStage;
 use refshare_core::Instant;
-use refshare_store::{EarningReadModel, EarningRecord, LedgerEntryRecord, Store, Tx};
+use refshare_store::{AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, LedgerEntryRecord, Store, Tx};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::LedgerError;
 use crate::fx::overflow;
-use crate::webhooks::{enqueue_event, event};
+use crate::webhooks::{enqueue_events, event};
 use crate::{App, AppError};
 
 /// Why entries were posted, and the record that caused them.
@@ -32,20 +32,24 @@ impl<'a> Cause<'a> {
     }
 }
 
-/// The three statuses and the partner's mode behind an earning's stage.
-pub async fn statuses_of(tx: &mut Tx, e: &EarningRecord) -> Result<EarningStatuses, AppError> {
-    let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
-    let cp_invoice = match payout.cp_invoice_id {
-        Some(id) => tx.cp_invoice(id).await?.ok_or_else(|| AppError::internal("payout names a missing CP invoice"))?.status,
-        None => CpInvoiceStatus::NotInvoiced,
-    };
-    let partner = tx.partner(e.partner_id).await?.ok_or_else(|| AppError::internal("earning without partner"))?;
-    Ok(EarningStatuses {
-        commission: payout.commission_status,
-        cp_invoice,
-        referral: e.referral_invoice_status,
-        mode: partner.invoicing_trigger_mode,
+/// Most earnings one round of [`sync_earnings`] handles (locked, loaded and written with
+/// a fixed number of statements); a larger set goes round by round in id order.
+const SYNC_CHUNK: usize = refshare_store::earning_sets::IDS_PER_STATEMENT;
+
+/// The stage an earning belongs in by its sync row; `None` once voided.
+fn target_stage(e: &EarningRecord, row: &EarningSyncRow) -> Option<RevenueStage> {
+    e.is_live().then(|| {
+        stage_of(
+            e.kind,
+            EarningStatuses { commission: row.commission, cp_invoice: row.cp_invoice, referral: e.referral_invoice_status, mode: row.mode },
+        )
     })
+}
+
+/// The read model an earning should carry (migration 0019): its stage, its payment's
+/// date and the rate locked on its payout.
+fn read_model(row: &EarningSyncRow, stage: Option<RevenueStage>) -> EarningReadModel {
+    EarningReadModel { earning_id: row.earning.id, stage, paid_at: row.paid_at, fx_usd_per_unit_e8: row.fx_usd_per_unit_e8 }
 }
 
 /// The stage an earning belongs in now; `None` once voided.
@@ -53,22 +57,8 @@ pub async fn stage_now(tx: &mut Tx, e: &EarningRecord) -> Result<Option<RevenueS
     if !e.is_live() {
         return Ok(None);
     }
-    Ok(Some(stage_of(e.kind, statuses_of(tx, e).await?)))
-}
-
-/// Writes an earning's read model (migration 0019): its stage, its payment's date and
-/// the rate locked on its payout, in the transaction that moves its ledger holding.
-pub async fn write_read_model(tx: &mut Tx, e: &EarningRecord, stage: Option<RevenueStage>) -> Result<(), AppError> {
-    let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
-    let payment = tx.payment(payout.payment_id).await?.ok_or_else(|| AppError::internal("payout without payment"))?;
-    tx.set_earning_read_model(&EarningReadModel {
-        earning_id: e.id,
-        stage,
-        paid_at: payment.paid_at,
-        fx_usd_per_unit_e8: payout.fx_usd_per_unit_e8,
-    })
-    .await?;
-    Ok(())
+    let row = tx.earning_sync_rows(&[e.id]).await?.pop().ok_or_else(|| AppError::internal("earning without payout or partner"))?;
+    Ok(target_stage(e, &row))
 }
 
 /// Fills in the read model of earnings written before it existed (migration 0019), a
@@ -81,11 +71,12 @@ pub async fn fill_read_models(store: &Store) -> Result<u64, AppError> {
         if ids.is_empty() {
             return Ok(filled);
         }
-        for id in &ids {
-            let e = tx.earning(*id).await?.ok_or_else(|| AppError::internal("listed earning is missing"))?;
-            let stage = stage_now(&mut tx, &e).await?;
-            write_read_model(&mut tx, &e, stage).await?;
+        let rows = tx.earning_sync_rows(&ids).await?;
+        if rows.len() != ids.len() {
+            return Err(AppError::internal("listed earning is missing"));
         }
+        let models: Vec<EarningReadModel> = rows.iter().map(|r| read_model(r, target_stage(&r.earning, r))).collect();
+        tx.set_earning_read_models(&models).await?;
         tx.commit().await?;
         filled += ids.len() as u64;
     }
@@ -101,50 +92,88 @@ pub struct StageChange {
 }
 
 /// Re-reads the earning and posts the entries that bring its ledger holding to its
-/// current stage. Returns the change, if there was one.
+/// current stage. Returns the change, if there was one. The one-element case of
+/// [`sync_earnings`].
 pub async fn sync_earning(tx: &mut Tx, earning_id: Uuid, cause: &Cause<'_>) -> Result<Option<StageChange>, AppError> {
-    // One sync of an earning at a time: a second waits here and then reads the first's entries.
-    tx.lock_earning(earning_id).await?;
-    let e = tx.earning(earning_id).await?.ok_or_else(|| AppError::internal("syncing a missing earning"))?;
-    let target = stage_now(tx, &e).await?;
-    write_read_model(tx, &e, target).await?;
-    let held = tx.ledger_holding(e.id).await?;
-    let m = moves(&held, target.map(|s| (s, e.amount_minor)));
-    if m.is_empty() {
-        return Ok(None);
+    Ok(sync_earnings(tx, &[earning_id], cause).await?.pop())
+}
+
+/// Re-reads a set of earnings and posts, for each, the entries that bring its ledger
+/// holding to its current stage, with its read model, its webhook event and its audit
+/// row: the rows one sync per earning would write, written set-based. Per round of up to
+/// [`SYNC_CHUNK`] earnings (in id order): one statement locks them, one loads them with
+/// their payouts, CP invoice statuses, partner modes and payment dates, one loads their
+/// ledger holdings; stages and moves are computed in Rust (core), then multi-row
+/// statements write the read models, entries, outbox events and audit rows. Returns the
+/// changes, in earning id order.
+pub async fn sync_earnings(tx: &mut Tx, earning_ids: &[Uuid], cause: &Cause<'_>) -> Result<Vec<StageChange>, AppError> {
+    let mut ids = earning_ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let mut changes = Vec::new();
+    for chunk in ids.chunks(SYNC_CHUNK) {
+        // One sync of an earning at a time: a second waits here and then reads the first's entries.
+        tx.lock_earnings(chunk).await?;
+        let mut rows = tx.earning_sync_rows(chunk).await?;
+        if rows.len() != chunk.len() {
+            return Err(AppError::internal("syncing a missing earning"));
+        }
+        rows.sort_by_key(|r| r.earning.id);
+        let mut holdings: HashMap<Uuid, Vec<(RevenueStage, i64)>> = HashMap::new();
+        for (id, stage, sum) in tx.ledger_holdings_of(chunk).await? {
+            if sum != 0 {
+                holdings.entry(id).or_default().push((stage, sum));
+            }
+        }
+        let (mut models, mut entries, mut events, mut audits) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for row in &rows {
+            let e = &row.earning;
+            let target = target_stage(e, row);
+            let model = read_model(row, target);
+            if row.stored.as_ref() != Some(&model) {
+                models.push(model);
+            }
+            let mut held = holdings.remove(&e.id).unwrap_or_default();
+            held.sort_by_key(|(s, _)| s.as_str());
+            let m = moves(&held, target.map(|s| (s, e.amount_minor)));
+            if m.is_empty() {
+                continue;
+            }
+            entries.extend(m.iter().map(|(stage, amount)| LedgerEntryRecord {
+                id: Uuid::new_v4(),
+                partner_id: e.partner_id,
+                earning_id: e.id,
+                stage: *stage,
+                amount_minor: *amount,
+                currency: e.currency,
+                cause: cause.name.to_string(),
+                cause_id: cause.id.clone(),
+                created_at: cause.at,
+            }));
+            let from = held.iter().find(|(_, a)| *a != 0).map(|(s, _)| *s);
+            // Announce it to the partner's webhooks in the same transaction (the outbox).
+            let event = match (from, target) {
+                (None, Some(_)) => event::EARNING_CREATED,
+                _ => event::EARNING_STAGE_CHANGED,
+            };
+            events.push((e.partner_id, event, earning_event_data(e, from, target, cause)));
+            audits.push(AuditRecord {
+                id: Uuid::new_v4(),
+                at: cause.at,
+                actor: crate::actor::resolve(crate::actor::SYSTEM),
+                action: "earning.stage_changed".into(),
+                entity: "earning".into(),
+                entity_id: e.id.to_string(),
+                detail: serde_json::json!({"from": from.map(|s| s.as_str()), "to": target.map(|s| s.as_str()), "cause": cause.name, "causeId": cause.id}),
+            });
+            changes.push(StageChange { earning_id: e.id, partner_id: e.partner_id, from, to: target });
+        }
+        tx.set_earning_read_models(&models).await?;
+        tx.bulk_ledger_entries(&entries).await?;
+        enqueue_events(tx, cause.at, events).await?;
+        tx.bulk_audit(&audits).await?;
     }
-    for (stage, amount) in &m {
-        tx.insert_ledger_entry(&LedgerEntryRecord {
-            id: Uuid::new_v4(),
-            partner_id: e.partner_id,
-            earning_id: e.id,
-            stage: *stage,
-            amount_minor: *amount,
-            currency: e.currency,
-            cause: cause.name.to_string(),
-            cause_id: cause.id.clone(),
-            created_at: cause.at,
-        })
-        .await?;
-    }
-    let from = held.iter().find(|(_, a)| *a != 0).map(|(s, _)| *s);
-    // Announce it to the partner's webhooks in the same transaction (the outbox).
-    let (event, data) = match (from, target) {
-        (None, Some(_)) => (event::EARNING_CREATED, earning_event_data(&e, from, target, cause)),
-        _ => (event::EARNING_STAGE_CHANGED, earning_event_data(&e, from, target, cause)),
-    };
-    enqueue_event(tx, cause.at, e.partner_id, event, data).await?;
-    crate::audit(
-        tx,
-        cause.at,
-        crate::actor::SYSTEM,
-        "earning.stage_changed",
-        "earning",
-        &e.id.to_string(),
-        serde_json::json!({"from": from.map(|s| s.as_str()), "to": target.map(|s| s.as_str()), "cause": cause.name, "causeId": cause.id}),
-    )
-    .await?;
-    Ok(Some(StageChange { earning_id: e.id, partner_id: e.partner_id, from, to: target }))
+    Ok(changes)
 }
 
 /// The `data` of `earning.created` / `earning.stage_changed`: the earning, where it was
@@ -168,11 +197,13 @@ fn earning_event_data(e: &EarningRecord, from: Option<RevenueStage>, to: Option<
 
 /// Syncs every earning of a payout.
 pub async fn sync_payout(tx: &mut Tx, payout_id: Uuid, cause: &Cause<'_>) -> Result<Vec<StageChange>, AppError> {
-    let mut out = Vec::new();
-    for e in tx.earnings_of_payout(payout_id).await? {
-        out.extend(sync_earning(tx, e.id, cause).await?);
-    }
-    Ok(out)
+    sync_payouts(tx, &[payout_id], cause).await
+}
+
+/// Syncs every earning of the payouts, set-based.
+pub async fn sync_payouts(tx: &mut Tx, payout_ids: &[Uuid], cause: &Cause<'_>) -> Result<Vec<StageChange>, AppError> {
+    let ids = tx.earning_ids_of_payouts(payout_ids).await?;
+    sync_earnings(tx, &ids, cause).await
 }
 
 /// The outcome of a clean reconciliation.

@@ -178,9 +178,8 @@ impl App {
         if p.invoicing_trigger_mode != mode_before {
             // The mode is part of every earning's stage: move the ledger with it.
             let cause = crate::ledger::Cause::new("partner.invoicing_mode_changed", id, self.now());
-            for e in tx.earnings_of_partner(id).await? {
-                crate::ledger::sync_earning(&mut tx, e.id, &cause).await?;
-            }
+            let earnings = tx.earning_ids_of_partner(id).await?;
+            crate::ledger::sync_earnings(&mut tx, &earnings, &cause).await?;
         }
         audit(
             &mut tx,

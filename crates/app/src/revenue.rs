@@ -6,16 +6,16 @@
 
 use chrono::{Datelike, TimeZone};
 use refshare_core::calendar::add_business_days;
-use refshare_core::ledger::{invoiceable, EarningKind};
-use refshare_core::money::{checked_add, checked_sum, Currency};
-use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus};
+use refshare_core::ledger::EarningKind;
+use refshare_core::money::checked_add;
+use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{CpInvoiceRecord, EarningRecord, PartnerInvoiceRecord, PayoutRecord};
 use uuid::Uuid;
 
 use crate::error::RevenueError;
 use crate::fx::{overflow, usd, usd_at, usd_rate};
-use crate::ledger::{stage_now, sync_earning, sync_payout, Cause};
+use crate::ledger::{stage_now, sync_earnings, sync_payout, Cause};
 use crate::{actor, audit, App, AppError};
 
 /// Day of the month on which the previous month's CP invoicing runs by default.
@@ -135,56 +135,58 @@ impl App {
             return Err(RevenueError::PeriodNotEnded { period: p.to_string(), ends_at: p.end() }.into());
         }
         let mut tx = self.store.begin().await?;
-        let key = p.to_string();
-        if tx.cp_invoicing_run(&key).await?.is_none() {
-            let mut groups: Vec<((Uuid, Currency), Vec<PayoutRecord>)> = Vec::new();
-            for payout in tx.payouts_to_invoice(p.end()).await? {
-                let Some(cp) = payout.collection_partner_id else { continue };
-                match groups.iter_mut().find(|(k, _)| *k == (cp, payout.currency)) {
-                    Some((_, v)) => v.push(payout),
-                    None => groups.push(((cp, payout.currency), vec![payout])),
-                }
-            }
-            for ((cp, currency), payouts) in groups {
-                let invoice = CpInvoiceRecord {
-                    id: Uuid::new_v4(),
-                    collection_partner_id: cp,
-                    period: key.clone(),
-                    currency,
-                    amount_minor: checked_sum(payouts.iter().map(|p| p.platform_fee_minor)).map_err(overflow)?,
-                    status: CpInvoiceStatus::InvoiceIssued,
-                    created_at: now,
-                    paid_at: None,
-                    due_at: Some(add_business_days(now, self.config.payment_terms_business_days)),
-                };
-                tx.insert_cp_invoice(&invoice).await?;
-                let cause = Cause::new("cp_invoice.issued", invoice.id, now);
-                for payout in &payouts {
-                    if !tx.set_payout_cp_invoice(payout.id, invoice.id).await? {
-                        return Err(AppError::concurrent(format!("payout {}", payout.id)));
-                    }
-                    sync_payout(&mut tx, payout.id, &cause).await?;
-                }
-                audit(
-                    &mut tx,
-                    now,
-                    actor::OPERATOR,
-                    "cp_invoice.issued",
-                    "cp_invoice",
-                    &invoice.id.to_string(),
-                    serde_json::json!({"period": key, "amountMinor": invoice.amount_minor, "currency": currency.code(), "payouts": payouts.len()}),
-                )
-                .await?;
-            }
-            tx.insert_cp_invoicing_run(&key, now).await?;
-        }
+        let key = self.cp_invoicing_in(&mut tx, p, now).await?;
         let mut out = Vec::new();
         for invoice in tx.cp_invoices_of_period(&key).await? {
-            let payout_ids = tx.payouts_of_cp_invoice(invoice.id).await?.into_iter().map(|p| p.id).collect();
+            let payout_ids = tx.payout_ids_of_cp_invoice(invoice.id).await?;
             out.push(CpInvoiceView { invoice, payout_ids });
         }
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// The run of period `p` inside `tx`, unless it ran already; returns the period key.
+    /// Set-based: the payouts to bill are summed per collection partner and currency in
+    /// SQL, each group is put on its invoice with one `UPDATE`, and the earnings of the
+    /// billed payouts are synced as one set.
+    async fn cp_invoicing_in(&self, tx: &mut refshare_store::Tx, p: Period, now: Instant) -> Result<String, AppError> {
+        let key = p.to_string();
+        if tx.cp_invoicing_run(&key).await?.is_some() {
+            return Ok(key);
+        }
+        for group in tx.cp_invoicing_groups(p.end()).await? {
+            let invoice = CpInvoiceRecord {
+                id: Uuid::new_v4(),
+                collection_partner_id: group.collection_partner_id,
+                period: key.clone(),
+                currency: group.currency,
+                amount_minor: group.amount_minor,
+                status: CpInvoiceStatus::InvoiceIssued,
+                created_at: now,
+                paid_at: None,
+                due_at: Some(add_business_days(now, self.config.payment_terms_business_days)),
+            };
+            tx.insert_cp_invoice(&invoice).await?;
+            let moved = tx.assign_payouts_to_cp_invoice(invoice.id, &group, p.end()).await?;
+            if moved != group.payouts as u64 {
+                return Err(AppError::concurrent(format!("payouts of collection partner {}", group.collection_partner_id)));
+            }
+            let cause = Cause::new("cp_invoice.issued", invoice.id, now);
+            let earnings = tx.earning_ids_of_cp_invoice(invoice.id).await?;
+            sync_earnings(tx, &earnings, &cause).await?;
+            audit(
+                tx,
+                now,
+                actor::OPERATOR,
+                "cp_invoice.issued",
+                "cp_invoice",
+                &invoice.id.to_string(),
+                serde_json::json!({"period": key, "amountMinor": invoice.amount_minor, "currency": group.currency.code(), "payouts": group.payouts}),
+            )
+            .await?;
+        }
+        tx.insert_cp_invoicing_run(&key, now).await?;
+        Ok(key)
     }
 
     /// Runs the previous month's CP invoicing once the invoicing day has come, unless it
@@ -194,12 +196,15 @@ impl App {
         if now.day() < self.config.cp_invoicing_day {
             return Ok(None);
         }
-        let period = Period::of(now).previous().to_string();
-        if self.store.begin().await?.cp_invoicing_run(&period).await?.is_some() {
+        let period = Period::of(now).previous();
+        // A cheap check on a reader first: once the period ran, nothing else is read.
+        if self.store.read().await?.cp_invoicing_run(&period.to_string()).await?.is_some() {
             return Ok(None);
         }
-        self.run_cp_invoicing(&period).await?;
-        Ok(Some(period))
+        let mut tx = self.store.begin().await?;
+        let key = self.cp_invoicing_in(&mut tx, period, now).await?;
+        tx.commit().await?;
+        Ok(Some(key))
     }
 
     /// The collection partner paid a CP invoice: `InvoiceIssued → PaymentReceived`.
@@ -213,15 +218,14 @@ impl App {
         if !tx.set_cp_invoice_paid(invoice.id, now).await? {
             return Err(AppError::concurrent(format!("CP invoice {invoice_id}")));
         }
-        let payouts = tx.payouts_of_cp_invoice(invoice.id).await?;
         let cause = Cause::new("cp_invoice.paid", invoice.id, now);
-        for p in &payouts {
-            sync_payout(&mut tx, p.id, &cause).await?;
-        }
+        let earnings = tx.earning_ids_of_cp_invoice(invoice.id).await?;
+        sync_earnings(&mut tx, &earnings, &cause).await?;
+        let payout_ids = tx.payout_ids_of_cp_invoice(invoice.id).await?;
         audit(&mut tx, now, actor::OPERATOR, "cp_invoice.paid", "cp_invoice", &invoice.id.to_string(), serde_json::json!({})).await?;
         let invoice = tx.cp_invoice(invoice.id).await?.ok_or(AppError::NotFound("invoice"))?;
         tx.commit().await?;
-        Ok(CpInvoiceView { invoice, payout_ids: payouts.into_iter().map(|p| p.id).collect() })
+        Ok(CpInvoiceView { invoice, payout_ids })
     }
 
     /// The partner invoices the platform for what is ready: the chosen earnings, or all of
@@ -231,22 +235,19 @@ impl App {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.partner(partner_id).await?.ok_or(AppError::NotFound("partner"))?;
-        let mut ready: Vec<EarningRecord> = Vec::new();
-        for e in tx.earnings_of_partner(partner_id).await? {
-            if e.referral_invoice_status == ReferralInvoiceStatus::Pending && stage_now(&mut tx, &e).await?.is_some_and(invoiceable) {
-                ready.push(e);
-            }
-        }
-        let (clawbacks, mut chosen): (Vec<EarningRecord>, Vec<EarningRecord>) =
-            ready.into_iter().partition(|e| e.kind == EarningKind::Clawback);
+        // What is ready, by the earnings read model (kept by every sync): live, pending,
+        // on no invoice and in the one invoiceable stage (core `ledger::invoiceable`);
+        // with the rate locked on its payout.
+        let ready = tx.pending_earnings_in_stage(partner_id, RevenueStage::ReadyToInvoiceDebitura).await?;
+        let (clawbacks, mut chosen): (Vec<_>, Vec<_>) = ready.into_iter().partition(|(e, _)| e.kind == EarningKind::Clawback);
         if let Some(ids) = earning_ids {
-            let mut picked = Vec::new();
+            let mut picked: Vec<(EarningRecord, Option<i64>)> = Vec::new();
             for id in ids {
-                if picked.iter().any(|e: &EarningRecord| e.id == id) {
+                if picked.iter().any(|(e, _)| e.id == id) {
                     continue;
                 }
-                match chosen.iter().find(|e| e.id == id) {
-                    Some(e) => picked.push(e.clone()),
+                match chosen.iter().find(|(e, _)| e.id == id) {
+                    Some(x) => picked.push(x.clone()),
                     None => {
                         let e = tx.earning(id).await?.filter(|e| e.partner_id == partner_id).ok_or(AppError::NotFound("earning"))?;
                         let stage = stage_now(&mut tx, &e).await?;
@@ -259,12 +260,10 @@ impl App {
         if chosen.is_empty() && clawbacks.is_empty() {
             return Err(RevenueError::NothingToInvoice.into());
         }
-        let items: Vec<EarningRecord> = chosen.into_iter().chain(clawbacks).collect();
+        let items: Vec<(EarningRecord, Option<i64>)> = chosen.into_iter().chain(clawbacks).collect();
         let mut amount = 0i64;
-        for e in &items {
-            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
-            let rate =
-                payout.fx_usd_per_unit_e8.ok_or_else(|| AppError::internal(format!("earning {} is ready without a locked rate", e.id)))?;
+        for (e, rate) in &items {
+            let rate = rate.ok_or_else(|| AppError::internal(format!("earning {} is ready without a locked rate", e.id)))?;
             amount = checked_add(amount, usd_at(e.amount_minor, e.currency, rate)?).map_err(overflow)?;
         }
         if amount <= 0 {
@@ -282,12 +281,13 @@ impl App {
         };
         tx.insert_partner_invoice(&invoice).await?;
         let cause = Cause::new("partner_invoice.created", invoice.id, now);
-        for e in &items {
-            if !tx.invoice_earning(e.id, invoice.id).await? {
-                return Err(AppError::concurrent(format!("earning {}", e.id)));
-            }
-            sync_earning(&mut tx, e.id, &cause).await?;
+        let ids: Vec<Uuid> = items.iter().map(|(e, _)| e.id).collect();
+        // One statement per chunk; each earning must still be live, pending and on no
+        // invoice (a concurrent reversal, dispute or invoice got there first otherwise).
+        if tx.invoice_earnings(&ids, invoice.id).await? != ids.len() as u64 {
+            return Err(AppError::concurrent(format!("earnings of partner {partner_id}")));
         }
+        sync_earnings(&mut tx, &ids, &cause).await?;
         audit(
             &mut tx,
             now,
@@ -299,7 +299,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Ok(PartnerInvoiceView { invoice, earning_ids: items.into_iter().map(|e| e.id).collect() })
+        Ok(PartnerInvoiceView { invoice, earning_ids: ids })
     }
 
     /// The platform paid the partner's invoice: its earnings become `Paid`.
@@ -313,19 +313,17 @@ impl App {
         if !tx.set_partner_invoice_paid(invoice.id, now).await? {
             return Err(AppError::concurrent(format!("partner invoice {invoice_id}")));
         }
-        let earnings = tx.earnings_of_partner_invoice(invoice.id).await?;
+        let earnings = tx.earning_ids_of_partner_invoice(invoice.partner_id, invoice.id).await?;
         let cause = Cause::new("partner_invoice.paid", invoice.id, now);
-        for e in &earnings {
-            if !tx.settle_earning(e.id, invoice.id).await? {
-                return Err(AppError::concurrent(format!("earning {}", e.id)));
-            }
-            sync_earning(&mut tx, e.id, &cause).await?;
+        if tx.settle_partner_invoice_earnings(invoice.partner_id, invoice.id).await? != earnings.len() as u64 {
+            return Err(AppError::concurrent(format!("earnings of partner invoice {invoice_id}")));
         }
+        sync_earnings(&mut tx, &earnings, &cause).await?;
         audit(&mut tx, now, actor::OPERATOR, "partner_invoice.paid", "partner_invoice", &invoice.id.to_string(), serde_json::json!({}))
             .await?;
         let invoice = tx.partner_invoice(invoice.id).await?.ok_or(AppError::NotFound("invoice"))?;
         tx.commit().await?;
-        Ok(PartnerInvoiceView { invoice, earning_ids: earnings.into_iter().map(|e| e.id).collect() })
+        Ok(PartnerInvoiceView { invoice, earning_ids: earnings })
     }
 }
 

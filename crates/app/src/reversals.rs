@@ -9,7 +9,7 @@ use refshare_store::{EarningRecord, ReversalRecord};
 use uuid::Uuid;
 
 use crate::error::PaymentError;
-use crate::ledger::{sync_earning, Cause};
+use crate::ledger::{sync_earnings, Cause};
 use crate::{actor, audit, App, AppError};
 
 /// What a reversal did.
@@ -49,7 +49,6 @@ impl App {
                 if !tx.void_earning(e.id, now, &reason).await? {
                     return Err(AppError::concurrent(format!("Earning {}", e.id)));
                 }
-                sync_earning(&mut tx, e.id, &cause).await?;
                 voided.push(tx.earning(e.id).await?.ok_or(AppError::NotFound("earning"))?);
             } else {
                 let clawback = EarningRecord {
@@ -59,10 +58,11 @@ impl App {
                     ..EarningRecord::new(Uuid::new_v4(), &payout, e.partner_id, EarningKind::Clawback, -e.amount_minor, now)
                 };
                 tx.insert_earning(&clawback).await?;
-                sync_earning(&mut tx, clawback.id, &cause).await?;
                 clawbacks.push(clawback);
             }
         }
+        let touched: Vec<Uuid> = voided.iter().chain(&clawbacks).map(|e| e.id).collect();
+        sync_earnings(&mut tx, &touched, &cause).await?;
         audit(
             &mut tx,
             now,

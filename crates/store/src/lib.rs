@@ -19,9 +19,11 @@
 //! connections, so there [`Store::read`] falls back to the writer pool. PostgreSQL has
 //! one pool of [`OpenOptions::pool_size`] connections; its reads run `BEGIN READ ONLY`.
 
+mod bulk;
 mod cases;
 mod clients;
 mod disputes;
+pub mod earning_sets;
 mod invoices;
 pub mod ledger;
 mod links;
@@ -44,6 +46,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 
 pub use cases::{CaseCursor, CaseFilter};
 pub use clients::{ClientEarning, ClientOrder, PartnerClientFilter, PartnerClientTotals};
+pub use earning_sets::CpInvoicingGroup;
 pub use misc::StatusTable;
 pub use records::*;
 pub use search::{PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};

@@ -257,6 +257,25 @@ pub struct EarningReadModel {
     pub fx_usd_per_unit_e8: Option<i64>,
 }
 
+/// Everything an earning's stage and read model derive from, loaded for a set of
+/// earnings in one query (the set-based ledger sync): the earning, its payout's
+/// commission status and locked rate, the status of the CP invoice billing the payout,
+/// the partner's invoicing mode, the payment's date, and the read model as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarningSyncRow {
+    pub earning: EarningRecord,
+    pub commission: CommissionStatus,
+    /// `NotInvoiced` when no CP invoice bills the payout.
+    pub cp_invoice: CpInvoiceStatus,
+    pub mode: InvoicingTriggerMode,
+    /// The payment's date.
+    pub paid_at: Instant,
+    /// The USD rate locked on the payout.
+    pub fx_usd_per_unit_e8: Option<i64>,
+    /// The read model as stored; `None` when it was never written.
+    pub stored: Option<EarningReadModel>,
+}
+
 impl EarningRecord {
     /// A new earning in `Pending`, with nothing settled yet.
     pub fn new(id: Uuid, payout: &PayoutRecord, partner_id: Uuid, kind: EarningKind, amount_minor: i64, at: Instant) -> EarningRecord {

@@ -1,6 +1,6 @@
 //! Bulk writers for `refshare seed`: the same rows the one-row `insert_*` methods write
 //! (same columns, same derived columns such as `search_key` and `email_key`), but many
-//! rows per statement. A statement carries as many rows as fit in [`MAX_PARAMS`] bind
+//! rows per statement. A statement carries as many rows as fit in [`crate::bulk::MAX_PARAMS`] bind
 //! parameters (below SQLite's 32,766 and PostgreSQL's 65,535), so every full chunk of a
 //! table has the same SQL text and is prepared once per connection (sqlx's statement
 //! cache). The caller decides the transaction: the seed commits every few thousand rows.
@@ -8,92 +8,13 @@
 use refshare_core::link::Link;
 use uuid::Uuid;
 
+use crate::bulk::{ot, t, V};
 use crate::{
-    ms, ApiKeyRecord, AuditRecord, Backend, CaseRecord, ClientRecord, ClientUserRecord, CollectionPartnerRecord, DecisionRecord,
-    EarningReadModel, EarningRecord, LedgerEntryRecord, LinkRequestRecord, PartnerRecord, PaymentRecord, PayoutRecord, Result, Tx,
+    ms, ApiKeyRecord, Backend, CaseRecord, ClientRecord, ClientUserRecord, CollectionPartnerRecord, DecisionRecord, EarningReadModel,
+    EarningRecord, LinkRequestRecord, PartnerRecord, PaymentRecord, PayoutRecord, Result, Tx,
 };
 
-/// Most bind parameters in one statement.
-pub const MAX_PARAMS: usize = 30_000;
-
-/// Most rows in one statement, whatever the width of the table.
-const MAX_ROWS: usize = 5_000;
-
-/// One bind value of a bulk row.
-enum V {
-    T(String),
-    OT(Option<String>),
-    I(i64),
-    OI(Option<i64>),
-}
-
-fn t(s: impl ToString) -> V {
-    V::T(s.to_string())
-}
-
-fn ot<S: ToString>(s: Option<S>) -> V {
-    V::OT(s.map(|s| s.to_string()))
-}
-
-/// `INSERT INTO table (cols) VALUES ($1, …), (…)` for `rows` rows; SQLite gets anonymous
-/// `?` parameters (numbered ones are looked up by name there, which costs quadratic time
-/// in a statement of thousands).
-fn insert_sql(backend: Backend, table: &str, cols: &[&str], rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
-    let mut n = 0;
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..cols.len() {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            n += 1;
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => {
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
-                }
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
 impl Tx {
-    /// Writes `rows` (each one value per column of `cols`) in as few statements as fit.
-    async fn bulk_insert(&mut self, table: &str, cols: &[&str], rows: Vec<Vec<V>>) -> Result<()> {
-        let per_statement = (MAX_PARAMS / cols.len()).clamp(1, MAX_ROWS);
-        let mut rows = rows.into_iter().peekable();
-        let mut full_sql: Option<String> = None;
-        while rows.peek().is_some() {
-            let chunk: Vec<Vec<V>> = rows.by_ref().take(per_statement).collect();
-            let sql = if chunk.len() == per_statement {
-                full_sql.get_or_insert_with(|| insert_sql(self.backend, table, cols, per_statement)).clone()
-            } else {
-                insert_sql(self.backend, table, cols, chunk.len())
-            };
-            let mut q = sqlx::query(&sql);
-            for row in chunk {
-                debug_assert_eq!(row.len(), cols.len());
-                for v in row {
-                    q = match v {
-                        V::T(s) => q.bind(s),
-                        V::OT(s) => q.bind(s),
-                        V::I(i) => q.bind(i),
-                        V::OI(i) => q.bind(i),
-                    };
-                }
-            }
-            q.execute(self.conn()).await?;
-        }
-        Ok(())
-    }
-
     /// Whether the database holds no partner, client or case yet (a seed refuses others).
     pub async fn seed_target_is_empty(&mut self) -> Result<bool> {
         let row = sqlx::query(
@@ -535,35 +456,6 @@ impl Tx {
         self.bulk_insert("earnings", &cols, rows).await
     }
 
-    pub async fn bulk_ledger_entries(&mut self, v: &[LedgerEntryRecord]) -> Result<()> {
-        let rows = v
-            .iter()
-            .map(|e| {
-                vec![
-                    t(e.id),
-                    t(e.partner_id),
-                    t(e.earning_id),
-                    t(e.stage.as_str()),
-                    V::I(e.amount_minor),
-                    t(e.currency.code()),
-                    t(&e.cause),
-                    ot(e.cause_id.as_ref()),
-                    V::I(ms(e.created_at)),
-                ]
-            })
-            .collect();
-        let cols = ["id", "partner_id", "earning_id", "stage", "amount_minor", "currency", "cause", "cause_id", "created_at"];
-        self.bulk_insert("ledger_entries", &cols, rows).await
-    }
-
-    pub async fn bulk_audit(&mut self, v: &[AuditRecord]) -> Result<()> {
-        let rows = v
-            .iter()
-            .map(|a| vec![t(a.id), V::I(ms(a.at)), t(&a.actor), t(&a.action), t(&a.entity), t(&a.entity_id), t(a.detail.to_string())])
-            .collect();
-        self.bulk_insert("audit_log", &["id", "at", "actor", "action", "entity", "entity_id", "detail_json"], rows).await
-    }
-
     /// `(currency, YYYY-MM-DD, USD per unit × 1e8)` rows for days without a rate yet.
     pub async fn bulk_fx_rates(&mut self, v: &[(String, String, i64)]) -> Result<()> {
         let rows = v.iter().map(|(c, d, r)| vec![t(c), t(d), V::I(*r)]).collect();
@@ -575,15 +467,5 @@ impl Tx {
     pub async fn raise_case_counter(&mut self, value: i64) -> Result<()> {
         sqlx::query("UPDATE counters SET value = $1 WHERE name = 'case_reference' AND value < $1").bind(value).execute(self.conn()).await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_insert_statement_numbers_every_parameter_once() {
-        use crate::Backend;
-        assert_eq!(super::insert_sql(Backend::Postgres, "t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
-        assert_eq!(super::insert_sql(Backend::Sqlite, "t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
     }
 }

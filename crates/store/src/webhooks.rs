@@ -195,6 +195,25 @@ impl Tx {
         rows.iter().map(subscription_from).collect()
     }
 
+    /// The subscriptions of any of the partners, oldest first.
+    pub async fn webhook_subscriptions_of(&mut self, partner_ids: &[Uuid]) -> Result<Vec<WebhookSubscriptionRecord>> {
+        let mut out = Vec::new();
+        for chunk in partner_ids.chunks(crate::earning_sets::IDS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {SUB_COLS} FROM webhook_subscriptions WHERE partner_id IN ({}) ORDER BY created_at, id",
+                crate::bulk::ph_list(self.backend, 1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                out.push(subscription_from(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Deletes a subscription with its deliveries and their attempts.
     pub async fn delete_webhook_subscription(&mut self, id: Uuid) -> Result<()> {
         let id = id.to_string();
@@ -226,6 +245,17 @@ impl Tx {
             .fetch_optional(self.conn())
             .await?;
         row.as_ref().map(event_from).transpose()
+    }
+
+    /// The outbox events written at one instant (a run's events share its time), by id.
+    pub async fn webhook_events_created_at(&mut self, at: Instant) -> Result<Vec<WebhookEventRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, partner_id, event_type, payload_json, created_at FROM webhook_events WHERE created_at = $1 ORDER BY id",
+        )
+        .bind(ms(at))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(event_from).collect()
     }
 
     pub async fn insert_webhook_delivery(&mut self, d: &WebhookDeliveryRecord) -> Result<()> {

@@ -53,22 +53,32 @@ pub async fn enqueue_event(tx: &mut Tx, now: Instant, partner_id: Uuid, event_ty
 
 /// [`enqueue_event`], returning how many deliveries were queued.
 pub(crate) async fn enqueue_counted(tx: &mut Tx, now: Instant, partner_id: Uuid, event_type: &str, data: Value) -> Result<usize, AppError> {
-    if !EVENT_TYPES.contains(&event_type) {
-        return Err(AppError::internal(format!("unknown webhook event `{event_type}`")));
+    enqueue_events(tx, now, vec![(partner_id, event_type, data)]).await
+}
+
+/// [`enqueue_event`] for many events at once (a set-based run): the subscriptions of
+/// their partners are read in one query and the events and deliveries written with
+/// multi-row inserts, the same rows one call per event writes. Returns how many
+/// deliveries were queued.
+pub async fn enqueue_events(tx: &mut Tx, now: Instant, events: Vec<(Uuid, &str, Value)>) -> Result<usize, AppError> {
+    if let Some((_, bad, _)) = events.iter().find(|(_, t, _)| !EVENT_TYPES.contains(t)) {
+        return Err(AppError::internal(format!("unknown webhook event `{bad}`")));
     }
-    let subs: Vec<_> = tx
-        .webhook_subscriptions(Some(partner_id))
-        .await?
-        .into_iter()
-        .filter(|s| s.is_active && s.events.iter().any(|e| e == event_type))
-        .collect();
-    if subs.is_empty() {
+    if events.is_empty() {
         return Ok(0);
     }
-    let ev = WebhookEventRecord { id: Uuid::new_v4(), partner_id, event_type: event_type.into(), payload: data, created_at: now };
-    tx.insert_webhook_event(&ev).await?;
-    for s in &subs {
-        tx.insert_webhook_delivery(&WebhookDeliveryRecord {
+    let mut partners: Vec<Uuid> = events.iter().map(|(p, _, _)| *p).collect();
+    partners.sort();
+    partners.dedup();
+    let subs: Vec<_> = tx.webhook_subscriptions_of(&partners).await?.into_iter().filter(|s| s.is_active).collect();
+    let (mut rows, mut deliveries) = (Vec::new(), Vec::new());
+    for (partner_id, event_type, data) in events {
+        let mut matching = subs.iter().filter(|s| s.partner_id == partner_id && s.events.iter().any(|e| e == event_type)).peekable();
+        if matching.peek().is_none() {
+            continue;
+        }
+        let ev = WebhookEventRecord { id: Uuid::new_v4(), partner_id, event_type: event_type.into(), payload: data, created_at: now };
+        deliveries.extend(matching.map(|s| WebhookDeliveryRecord {
             id: Uuid::new_v4(),
             event_id: ev.id,
             subscription_id: s.id,
@@ -79,10 +89,12 @@ pub(crate) async fn enqueue_counted(tx: &mut Tx, now: Instant, partner_id: Uuid,
             last_error: None,
             delivered_at: None,
             created_at: now,
-        })
-        .await?;
+        }));
+        rows.push(ev);
     }
-    Ok(subs.len())
+    tx.bulk_webhook_events(&rows).await?;
+    tx.bulk_webhook_deliveries(&deliveries).await?;
+    Ok(deliveries.len())
 }
 
 /// The JSON body partners receive: `{id, type, createdUtc, data}`.

@@ -20,6 +20,7 @@ mod mail;
 mod metrics;
 mod metrics_access;
 mod money;
+mod money_sets;
 mod overpayment;
 mod page_headers;
 mod payments_batch;
