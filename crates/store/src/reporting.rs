@@ -182,10 +182,12 @@ impl Query {
 }
 
 /// The earning's decision as the report shows it: its own, else the one of the earning it
-/// corrects, else the payout's latest naming the partner (`$1`).
+/// corrects, else the payout's latest naming the partner (`$1`). The partner is compared
+/// through `COALESCE` so that SQLite looks the rows up by id and payout, never by walking
+/// the partner's index.
 const DECISION_OF_EARNING: &str = "COALESCE(e.decision_id, \
-     (SELECT x.decision_id FROM earnings x WHERE x.id = e.corrects_id AND x.partner_id = $1), \
-     (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = e.payout_id AND d2.partner_id = $1 \
+     (SELECT x.decision_id FROM earnings x WHERE x.id = e.corrects_id AND COALESCE(x.partner_id, '') = $1), \
+     (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = e.payout_id AND COALESCE(d2.partner_id, '') = $1 \
       ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1))";
 
 fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_payout: bool, rates: &CurrentRates) -> Result<Query> {
@@ -232,7 +234,7 @@ fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_payout: bool
         let p = q.bind(Arg::Text(t.clone()));
         q.clauses.push(format!(
             "COALESCE((SELECT l.external_tenant_id FROM attribution_decisions d JOIN links l ON l.id = d.link_id \
-             WHERE d.partner_id = $1 AND d.id = {DECISION_OF_EARNING}), '') = {p}"
+             WHERE COALESCE(d.partner_id, '') = $1 AND d.id = {DECISION_OF_EARNING}), '') = {p}"
         ));
     }
     if let Some(s) = &f.search {
@@ -386,7 +388,7 @@ impl Tx {
             "SELECT {payout_cols}, {CASE_COLS} FROM payouts p JOIN cases c ON c.id = p.case_id \
              WHERE c.client_id IN (SELECT client_id FROM links WHERE partner_id = $1) \
              AND p.created_at >= $2 AND p.created_at < $3 \
-             AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1) \
+             AND p.id NOT IN (SELECT e.payout_id FROM earnings e WHERE e.partner_id = $1) \
              ORDER BY p.created_at, p.id"
         ))
         .bind(partner_id.to_string())
