@@ -122,6 +122,21 @@ impl UsdRates {
         Ok(r)
     }
 
+    /// Reads the current rate of every currency in one query (each remembered, `None`
+    /// where none is loaded) and returns the loaded ones, USD included, for reports that
+    /// convert in SQL (`store::reporting`).
+    pub async fn load_all(&mut self, tx: &mut Tx) -> Result<Vec<(Currency, i64)>, AppError> {
+        let date = self.at.format("%Y-%m-%d").to_string();
+        let loaded = tx.fx_rates_on_or_before(&date).await?;
+        let mut out = Vec::new();
+        for c in Currency::all() {
+            let r = if c == usd() { Some(RATE_SCALE as i64) } else { loaded.iter().find(|(code, _)| code == c.code()).map(|(_, r)| *r) };
+            self.cache.insert(c, r);
+            out.extend(r.map(|r| (c, r)));
+        }
+        Ok(out)
+    }
+
     /// US cents of an amount: at the `locked` rate when there is one, else at the current
     /// rate; `Err(missing)` when that is not loaded.
     pub async fn convert(

@@ -6,15 +6,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use refshare_core::ledger::{moves, stage_of, EarningStatuses};
-use refshare_core::money::{checked_add, checked_sum, format_minor, Currency};
-use refshare_core::stage::RevenueStage;
+use refshare_core::money::{checked_add, format_minor, Currency};
+use refshare_core::stage::{InvoicingTriggerMode, RevenueStage};
 use refshare_core::Instant;
-use refshare_store::{AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, LedgerEntryRecord, Store, Tx};
+use refshare_store::{AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, LedgerEntryRecord, PayoutFacts, Store, Tx};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::LedgerError;
-use crate::fx::overflow;
+use crate::fx::{overflow, usd_at, UsdRates};
+use crate::reporting::summary_of;
 use crate::webhooks::{enqueue_events, event};
 use crate::{App, AppError};
 
@@ -223,47 +224,73 @@ fn fmt_holding(h: &[(RevenueStage, i64)]) -> String {
     h.iter().map(|(s, a)| format!("{a} in {}", s.as_str())).collect::<Vec<_>>().join(", ")
 }
 
+/// A partner's summary as recomputed from its rows in memory: per stage the count, the
+/// US cents of the convertible rows and whether some row had no figure.
+type RowBuckets = BTreeMap<RevenueStage, (i64, i64, bool)>;
+
 impl App {
     /// Proves that (1) every earning's ledger holding is exactly its amount in its current
-    /// stage, and nothing else; (2) per partner, stage and currency the ledger balance
-    /// equals the sum of the reporting rows; (3) the reporting summary's counts and USD
-    /// totals equal its rows. The first discrepancy is returned as a 409 `LedgerDiscrepancy`.
+    /// stage, and nothing else, and its read model carries that stage, its payment's date
+    /// and its payout's locked rate; (2) per partner, stage and currency the ledger balance
+    /// equals the SQL sum of the live earnings by their stored stage; (3) per partner the
+    /// SQL summary of the report (counts and USD per stage) equals the sum over its rows,
+    /// each converted as the report's rows are. Set-based: a handful of full-table reads
+    /// and one summary aggregate per partner, never a partner's report in memory. The first
+    /// discrepancy is returned as a 409 `LedgerDiscrepancy`.
     pub async fn reconcile(&self) -> Result<Reconciliation, AppError> {
         let discrepancy = |detail: String| AppError::from(LedgerError::Discrepancy { detail });
-        let (earnings, holdings, entries, balances, partners, models) = {
-            let mut tx = self.store.read().await?;
-            (
-                tx.all_earnings().await?,
-                tx.ledger_holdings().await?,
-                tx.ledger_entry_count().await?,
-                tx.ledger_balances(None).await?,
-                tx.partners().await?,
-                tx.earning_read_models().await?,
-            )
-        };
+        let mut tx = self.store.read().await?;
+        let earnings = tx.all_earnings().await?;
+        let holdings = tx.ledger_holdings().await?;
+        let entries = tx.ledger_entry_count().await?;
+        let balances = tx.ledger_balances(None).await?;
+        let partners = tx.partners().await?;
+        let models = tx.earning_read_models().await?;
+        let payouts: HashMap<Uuid, PayoutFacts> = tx.payout_facts().await?.into_iter().map(|p| (p.id, p)).collect();
+        let sums = tx.live_earning_sums().await?;
+        let mut rates = UsdRates::at(self.now());
+        let current = rates.load_all(&mut tx).await?;
+        let rate_of = |c: Currency| current.iter().find(|(x, _)| *x == c).map(|(_, r)| *r);
         let models: BTreeMap<Uuid, EarningReadModel> = models.into_iter().map(|m| (m.earning_id, m)).collect();
-        // Each partner's reporting rows carry the stage of every live earning.
-        let mut reports = Vec::with_capacity(partners.len());
-        let mut stage_of: BTreeMap<Uuid, RevenueStage> = BTreeMap::new();
-        for partner in &partners {
-            let report = self.partner_transactions(partner, &Default::default()).await?;
-            stage_of.extend(report.rows.iter().map(|r| (r.earning.id, r.stage)));
-            reports.push(report);
-        }
+        let mode_of: HashMap<Uuid, InvoicingTriggerMode> = partners.iter().map(|p| (p.id, p.invoicing_trigger_mode)).collect();
         let mut held: BTreeMap<Uuid, Vec<(RevenueStage, i64)>> = BTreeMap::new();
         for (id, stage, sum) in holdings {
             if sum != 0 {
                 held.entry(id).or_default().push((stage, sum));
             }
         }
+        let mut from_rows: HashMap<Uuid, RowBuckets> = HashMap::new();
         for e in &earnings {
             let have = held.remove(&e.id).unwrap_or_default();
             let stage = if e.is_live() {
-                Some(
-                    *stage_of
-                        .get(&e.id)
-                        .ok_or_else(|| discrepancy(format!("live earning {} is missing from its partner's report", e.id)))?,
-                )
+                let payout = payouts.get(&e.payout_id).ok_or_else(|| discrepancy(format!("live earning {} has no payout", e.id)))?;
+                let mode = *mode_of.get(&e.partner_id).ok_or_else(|| discrepancy(format!("live earning {} has no partner", e.id)))?;
+                let statuses = EarningStatuses {
+                    commission: payout.commission,
+                    cp_invoice: payout.cp_invoice,
+                    referral: e.referral_invoice_status,
+                    mode,
+                };
+                let stage = stage_of(e.kind, statuses);
+                // The row's USD figure as the report converts it (locked, else current rate).
+                let usd = match payout.fx_usd_per_unit_e8.or_else(|| rate_of(e.currency)) {
+                    Some(rate) => Some(usd_at(e.amount_minor, e.currency, rate)?),
+                    None => None,
+                };
+                let b = from_rows.entry(e.partner_id).or_default().entry(stage).or_default();
+                b.0 += 1;
+                match usd {
+                    Some(u) => b.1 = checked_add(b.1, u).map_err(overflow)?,
+                    None => b.2 = true,
+                }
+                let stored = models.get(&e.id);
+                if let Some(m) = stored.filter(|m| m.fx_usd_per_unit_e8 != payout.fx_usd_per_unit_e8 || m.paid_at != payout.paid_at) {
+                    return Err(discrepancy(format!(
+                        "earning {}: the read model says paid {} at rate {:?}, the payout says paid {} at rate {:?}",
+                        e.id, m.paid_at, m.fx_usd_per_unit_e8, payout.paid_at, payout.fx_usd_per_unit_e8
+                    )));
+                }
+                Some(stage)
             } else {
                 None
             };
@@ -293,39 +320,41 @@ impl App {
         if let Some((id, h)) = held.into_iter().next() {
             return Err(discrepancy(format!("ledger entries for unknown earning {id}: {}", fmt_holding(&h))));
         }
-        for (partner, report) in partners.iter().zip(&reports) {
-            let mut from_rows: BTreeMap<(RevenueStage, Currency), i64> = BTreeMap::new();
-            for r in &report.rows {
-                let sum = from_rows.entry((r.stage, r.earning.currency)).or_default();
-                *sum = checked_add(*sum, r.earning.amount_minor).map_err(overflow)?;
-            }
-            for b in balances.iter().filter(|b| b.partner_id == partner.id) {
-                let rows = from_rows.remove(&(b.stage, b.currency)).unwrap_or(0);
-                if rows != b.amount_minor {
-                    return Err(discrepancy(format!(
-                        "partner {}: ledger balance in {} is {} {} but the reporting rows sum to {}",
-                        partner.id,
-                        b.stage.as_str(),
-                        b.amount_minor,
-                        b.currency.code(),
-                        rows
-                    )));
-                }
-            }
-            if let Some(((stage, currency), sum)) = from_rows.into_iter().find(|(_, s)| *s != 0) {
+        // (2) Balances against the live earnings summed by their stored stage, in SQL.
+        let mut by_stage: BTreeMap<(Uuid, RevenueStage, Currency), i64> = BTreeMap::new();
+        for (partner, stage, currency, sum) in sums {
+            let stage =
+                stage.ok_or_else(|| discrepancy(format!("partner {partner}: live earnings in {} have no stage", currency.code())))?;
+            by_stage.insert((partner, stage, currency), sum);
+        }
+        for b in &balances {
+            let rows = by_stage.remove(&(b.partner_id, b.stage, b.currency)).unwrap_or(0);
+            if rows != b.amount_minor {
                 return Err(discrepancy(format!(
-                    "partner {}: reporting rows hold {sum} {} in {} but the ledger has no entries there",
-                    partner.id,
-                    currency.code(),
-                    stage.as_str()
+                    "partner {}: ledger balance in {} is {} {} but the reporting rows sum to {}",
+                    b.partner_id,
+                    b.stage.as_str(),
+                    b.amount_minor,
+                    b.currency.code(),
+                    rows
                 )));
             }
-            for (stage, bucket) in &report.summary {
-                let rows: Vec<_> = report.rows.iter().filter(|r| r.stage == *stage).collect();
-                // Rows without a USD figure (a missing rate) are counted but not summed.
-                let usd = checked_sum(rows.iter().filter_map(|r| r.referral_fee_usd_minor)).map_err(overflow)?;
-                let partial = rows.iter().any(|r| r.referral_fee_usd_minor.is_none());
-                if bucket.count != rows.len() as i64 || bucket.usd_minor != usd || bucket.usd_partial != partial {
+        }
+        if let Some(((partner, stage, currency), sum)) = by_stage.into_iter().find(|(_, s)| *s != 0) {
+            return Err(discrepancy(format!(
+                "partner {partner}: reporting rows hold {sum} {} in {} but the ledger has no entries there",
+                currency.code(),
+                stage.as_str()
+            )));
+        }
+        // (3) The SQL summary against the rows, per partner.
+        for partner in &partners {
+            let groups = tx.report_summary(partner.id, &Default::default(), &current).await?;
+            let summary = summary_of(&groups, &rates)?;
+            let rows = from_rows.remove(&partner.id).unwrap_or_default();
+            for (stage, bucket) in &summary.buckets {
+                let (count, usd, partial) = rows.get(stage).copied().unwrap_or_default();
+                if bucket.count != count || bucket.usd_minor != usd || bucket.usd_partial != partial {
                     return Err(discrepancy(format!(
                         "partner {}: summary bucket {} says {} rows / {} US cents{}, rows say {} / {}{}",
                         partner.id,
@@ -333,7 +362,7 @@ impl App {
                         bucket.count,
                         bucket.usd_minor,
                         if bucket.usd_partial { " (partial)" } else { "" },
-                        rows.len(),
+                        count,
                         usd,
                         if partial { " (partial)" } else { "" },
                     )));

@@ -11,7 +11,10 @@ use std::collections::{BTreeSet, HashMap};
 use refshare_core::ledger::{stage_of, EarningKind, EarningStatuses};
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, EarningRecord, PartnerRecord, PaymentRecord, PayoutRecord};
+use refshare_store::{
+    CaseRecord, ClientRecord, DecisionRecord, EarningRecord, PageReq, PartnerRecord, PaymentRecord, PayoutRecord, ReportCursor,
+    ReportFilter, ReportOrder, ReportWindow, SummaryGroup, Tx,
+};
 use uuid::Uuid;
 
 use crate::fx::{MissingRate, UsdRates};
@@ -71,23 +74,31 @@ pub struct TransactionFilter {
 }
 
 impl TransactionFilter {
-    fn matches(&self, r: &TransactionRow) -> bool {
-        let any = |list: &[_], v| list.is_empty() || list.contains(&v);
-        self.from.is_none_or(|f| r.payment.paid_at >= f)
-            && self.to.is_none_or(|t| r.payment.paid_at <= t)
-            && self.external_tenant_id.as_deref().is_none_or(|t| t == r.external_tenant_id)
-            && any(&self.stages, r.stage)
-            && (self.commission_statuses.is_empty() || self.commission_statuses.contains(&r.commission))
-            && (self.platform_statuses.is_empty() || self.platform_statuses.contains(&r.cp_invoice))
-            && (self.referral_statuses.is_empty() || self.referral_statuses.contains(&r.referral))
-            && (self.countries.is_empty() || self.countries.iter().any(|c| c == &r.case.debtor_country))
-            && (self.collection_partner_ids.is_empty()
-                || r.payout.collection_partner_id.is_some_and(|c| self.collection_partner_ids.contains(&c)))
-            && self.has_recognized_revenue.is_none_or(|h| h == r.is_recognized())
-            && self.search.as_deref().filter(|s| s.chars().count() >= 2).is_none_or(|s| {
-                let s = s.to_lowercase();
-                r.case.reference.to_lowercase().contains(&s) || r.client.company_name.to_lowercase().contains(&s)
-            })
+    /// The filter in SQL terms; a search of fewer than two characters is ignored.
+    pub fn to_store(&self) -> ReportFilter {
+        ReportFilter {
+            paid_from: self.from,
+            paid_to: self.to,
+            external_tenant_id: self.external_tenant_id.clone(),
+            stages: self.stages.clone(),
+            commission_statuses: self.commission_statuses.clone(),
+            cp_invoice_statuses: self.platform_statuses.clone(),
+            referral_statuses: self.referral_statuses.clone(),
+            countries: self.countries.clone(),
+            collection_partner_ids: self.collection_partner_ids.clone(),
+            search: self.search.clone().filter(|s| s.chars().count() >= 2),
+            recognized: self.has_recognized_revenue,
+        }
+    }
+
+    fn window(&self, limit: i64, offset: i64, after: Option<ReportCursor>) -> ReportWindow {
+        ReportWindow {
+            order: if self.sort_by_amount { ReportOrder::UsdAmount } else { ReportOrder::PaidAt },
+            ascending: self.ascending,
+            limit,
+            offset,
+            after,
+        }
     }
 }
 
@@ -100,10 +111,13 @@ pub struct Bucket {
     pub usd_partial: bool,
 }
 
-/// Rows (filtered and sorted, all pages) and the summary over exactly those rows.
+/// One page of the filtered, sorted rows, and the summary over all the filtered rows.
 #[derive(Debug, Clone)]
 pub struct TransactionReport {
+    /// The requested page.
     pub rows: Vec<TransactionRow>,
+    /// How many rows the filter selects (all pages).
+    pub total: i64,
     pub summary: Vec<(RevenueStage, Bucket)>,
     pub platform_total_usd_minor: i64,
     /// Some payout row has no platform revenue in USD.
@@ -124,125 +138,218 @@ pub fn missing_of<'a>(rows: impl IntoIterator<Item = &'a TransactionRow>) -> Vec
     rows.into_iter().filter_map(|r| r.missing_rate.clone()).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-impl App {
-    /// Every live earning of the partner as a reporting row (unfiltered, newest first).
-    /// A fixed number of queries whatever the number of earnings: each table is read once
-    /// for the partner and the rows are assembled in memory.
-    pub async fn partner_rows(&self, partner: &PartnerRecord) -> Result<Vec<TransactionRow>, AppError> {
-        let now = self.now();
-        let mut tx = self.store.read().await?;
-        let earnings = tx.earnings_of_partner(partner.id).await?;
+impl TransactionRow {
+    /// The keyset cursor after this row (order by payment date).
+    pub fn cursor(&self) -> ReportCursor {
+        ReportCursor { paid_at: self.payment.paid_at, created_at: self.earning.created_at, id: self.earning.id }
+    }
+}
+
+/// Which rows of the filtered report to return.
+#[derive(Debug, Clone, Copy)]
+pub enum ReportPage {
+    /// The reference API's `Page`/`PageSize`.
+    Offset(PageReq),
+    /// Keyset paging for the order by payment date: the `limit` rows after `after`
+    /// (from the start when `None`), stable while rows are inserted.
+    After { after: Option<ReportCursor>, limit: u32 },
+}
+
+/// Everything a set of earnings' rows need, read with one `IN (…)` query per table.
+pub(crate) struct Related {
+    pub payouts: HashMap<Uuid, PayoutRecord>,
+    pub payments: HashMap<Uuid, PaymentRecord>,
+    pub cases: HashMap<Uuid, CaseRecord>,
+    pub clients: HashMap<Uuid, ClientRecord>,
+    /// The partner's decisions by id.
+    pub decisions: HashMap<Uuid, DecisionRecord>,
+    /// The latest of the partner's decisions per payout.
+    pub latest_of_payout: HashMap<Uuid, Uuid>,
+    /// The decision of each corrected earning (of the partner).
+    pub decision_of_corrected: HashMap<Uuid, Uuid>,
+    pub cp_invoices: HashMap<Uuid, CpInvoiceStatus>,
+    pub tenants: HashMap<Uuid, String>,
+}
+
+impl Related {
+    pub(crate) async fn load(tx: &mut Tx, partner_id: Uuid, earnings: &[EarningRecord]) -> Result<Related, AppError> {
         let payouts: HashMap<Uuid, PayoutRecord> =
-            tx.payouts_of_partner_earnings(partner.id).await?.into_iter().map(|p| (p.id, p)).collect();
-        let payments: HashMap<Uuid, PaymentRecord> =
-            tx.payments_of_partner_earnings(partner.id).await?.into_iter().map(|p| (p.id, p)).collect();
-        let mut by_id: HashMap<Uuid, DecisionRecord> = HashMap::new();
-        let mut latest_of_payout: HashMap<Uuid, Uuid> = HashMap::new();
-        for d in tx.decisions_of_partner_earnings(partner.id).await? {
-            // Only this partner's decisions: another partner's must never show here.
-            if d.partner_id == Some(partner.id) {
+            tx.payouts_by_ids(earnings.iter().map(|e| e.payout_id)).await?.into_iter().map(|p| (p.id, p)).collect();
+        let payments = tx.payments_by_ids(payouts.values().map(|p| p.payment_id)).await?.into_iter().map(|p| (p.id, p)).collect();
+        let cases: HashMap<Uuid, CaseRecord> =
+            tx.cases_by_ids(earnings.iter().map(|e| e.case_id)).await?.into_iter().map(|c| (c.id, c)).collect();
+        let client_ids: Vec<Uuid> = cases.values().map(|c| c.client_id).collect::<BTreeSet<_>>().into_iter().collect();
+        let clients = tx.clients_by_ids(&client_ids).await?;
+        let decision_of_corrected: HashMap<Uuid, Uuid> = tx
+            .earnings_by_ids(earnings.iter().filter_map(|e| e.corrects_id))
+            .await?
+            .into_iter()
+            .filter(|c| c.partner_id == partner_id)
+            .filter_map(|c| c.decision_id.map(|d| (c.id, d)))
+            .collect();
+        let mut decisions = HashMap::new();
+        let mut latest_of_payout = HashMap::new();
+        // Only this partner's decisions: another partner's must never show.
+        for d in tx.decisions_of_payouts(earnings.iter().map(|e| e.payout_id)).await? {
+            if d.partner_id == Some(partner_id) {
                 latest_of_payout.insert(d.payout_id, d.id); // oldest first: the last one wins
-                by_id.insert(d.id, d);
+                decisions.insert(d.id, d);
             }
         }
-        let decision_of_earning: HashMap<Uuid, Uuid> = earnings.iter().filter_map(|e| e.decision_id.map(|d| (e.id, d))).collect();
-        let cases: HashMap<Uuid, CaseRecord> = tx.cases_of_partner_earnings(partner.id).await?.into_iter().map(|c| (c.id, c)).collect();
-        let clients: HashMap<Uuid, ClientRecord> =
-            tx.clients_of_partner_earnings(partner.id).await?.into_iter().map(|c| (c.id, c)).collect();
-        let cp_invoices: HashMap<Uuid, CpInvoiceStatus> = tx.cp_invoice_statuses_of_partner(partner.id).await?.into_iter().collect();
-        let tenants: HashMap<Uuid, String> =
-            tx.links_of_partner(partner.id).await?.into_iter().map(|l| (l.id, l.external_tenant_id)).collect();
-        let mut rates = UsdRates::at(now);
-        let missing = |what: &str| AppError::internal(format!("earning without {what}"));
-        let mut rows = Vec::with_capacity(earnings.len());
-        for earning in earnings.into_iter().filter(|e| e.is_live()) {
-            let payout = payouts.get(&earning.payout_id).cloned().ok_or_else(|| missing("payout"))?;
-            let payment = payments.get(&payout.payment_id).cloned().ok_or_else(|| missing("payment"))?;
-            // An adjustment or clawback shows the decision of the earning it corrects.
-            let decision = earning
-                .decision_id
-                .or_else(|| earning.corrects_id.and_then(|c| decision_of_earning.get(&c).copied()))
-                .or_else(|| latest_of_payout.get(&payout.id).copied())
-                .and_then(|id| by_id.get(&id))
-                .cloned();
-            let case = cases.get(&earning.case_id).cloned().ok_or_else(|| missing("case"))?;
-            let client = clients.get(&case.client_id).cloned().ok_or_else(|| missing("client"))?;
-            let tenant = decision.as_ref().and_then(|d| d.link_id).and_then(|l| tenants.get(&l).cloned()).unwrap_or_default();
-            let cp_invoice = match payout.cp_invoice_id {
-                Some(id) => *cp_invoices.get(&id).ok_or_else(|| missing("CP invoice"))?,
-                None => CpInvoiceStatus::NotInvoiced,
-            };
-            let statuses = EarningStatuses {
-                commission: payout.commission_status,
-                cp_invoice,
-                referral: earning.referral_invoice_status,
-                mode: partner.invoicing_trigger_mode,
-            };
-            let locked = payout.fx_usd_per_unit_e8;
-            // The platform's revenue is shown on the payout earning only (0 elsewhere).
-            let platform_usd = match earning.kind {
-                EarningKind::Payout => rates.convert(&mut tx, payout.platform_fee_minor, payout.currency, locked).await?.ok(),
-                _ => Some(0),
-            };
-            let referral_usd = rates.convert(&mut tx, earning.amount_minor, earning.currency, locked).await?;
-            rows.push(TransactionRow {
-                stage: stage_of(earning.kind, statuses),
-                commission: statuses.commission,
-                cp_invoice: statuses.cp_invoice,
-                referral: statuses.referral,
-                platform_fee_usd_minor: platform_usd,
-                referral_fee_usd_minor: referral_usd.as_ref().ok().copied(),
-                missing_rate: referral_usd.err(),
-                is_estimate: locked.is_none(),
-                earning,
-                payout,
-                payment,
-                decision,
-                case,
-                client,
-                external_tenant_id: tenant,
-            });
+        let wanted = earnings.iter().filter_map(|e| e.decision_id).chain(decision_of_corrected.values().copied());
+        let extra: Vec<Uuid> = wanted.filter(|id| !decisions.contains_key(id)).collect();
+        for d in tx.decisions_by_ids(extra).await? {
+            if d.partner_id == Some(partner_id) {
+                decisions.insert(d.id, d);
+            }
         }
-        Ok(rows)
+        let cp_invoices = tx.cp_invoice_statuses_by_ids(payouts.values().filter_map(|p| p.cp_invoice_id)).await?.into_iter().collect();
+        let tenants = tx.link_tenants_by_ids(decisions.values().filter_map(|d| d.link_id)).await?.into_iter().collect();
+        Ok(Related { payouts, payments, cases, clients, decisions, latest_of_payout, decision_of_corrected, cp_invoices, tenants })
     }
 
-    /// The transactions report: filtered, sorted rows and their summary.
-    pub async fn partner_transactions(&self, partner: &PartnerRecord, filter: &TransactionFilter) -> Result<TransactionReport, AppError> {
-        let mut rows = self.partner_rows(partner).await?;
-        rows.retain(|r| filter.matches(r));
-        // By amount: rows without a USD figure sort as the smallest.
-        rows.sort_by_key(|r| {
-            (
-                if filter.sort_by_amount { r.referral_fee_usd_minor.map_or(i64::MIN, |u| u) } else { r.payment.paid_at.timestamp_millis() },
-                r.earning.created_at,
-                r.earning.id,
-            )
+    /// The decision the report shows for an earning: its own, else the one of the earning
+    /// it corrects, else the payout's latest (the partner's only).
+    pub(crate) fn decision_of(&self, e: &EarningRecord) -> Option<&DecisionRecord> {
+        e.decision_id
+            .or_else(|| e.corrects_id.and_then(|c| self.decision_of_corrected.get(&c).copied()))
+            .or_else(|| self.latest_of_payout.get(&e.payout_id).copied())
+            .and_then(|id| self.decisions.get(&id))
+    }
+
+    pub(crate) fn tenant_of(&self, d: Option<&DecisionRecord>) -> String {
+        d.and_then(|d| d.link_id).and_then(|l| self.tenants.get(&l).cloned()).unwrap_or_default()
+    }
+}
+
+/// The reporting rows of some live earnings of `partner`, in the given order; a fixed
+/// number of queries whatever their number.
+pub(crate) async fn rows_of(
+    tx: &mut Tx,
+    partner: &PartnerRecord,
+    earnings: Vec<EarningRecord>,
+    rates: &mut UsdRates,
+) -> Result<Vec<TransactionRow>, AppError> {
+    let related = Related::load(tx, partner.id, &earnings).await?;
+    let missing = |what: &str| AppError::internal(format!("earning without {what}"));
+    let mut rows = Vec::with_capacity(earnings.len());
+    for earning in earnings.into_iter().filter(|e| e.is_live()) {
+        let payout = related.payouts.get(&earning.payout_id).cloned().ok_or_else(|| missing("payout"))?;
+        let payment = related.payments.get(&payout.payment_id).cloned().ok_or_else(|| missing("payment"))?;
+        // An adjustment or clawback shows the decision of the earning it corrects.
+        let decision = related.decision_of(&earning).cloned();
+        let case = related.cases.get(&earning.case_id).cloned().ok_or_else(|| missing("case"))?;
+        let client = related.clients.get(&case.client_id).cloned().ok_or_else(|| missing("client"))?;
+        let tenant = related.tenant_of(decision.as_ref());
+        let cp_invoice = match payout.cp_invoice_id {
+            Some(id) => *related.cp_invoices.get(&id).ok_or_else(|| missing("CP invoice"))?,
+            None => CpInvoiceStatus::NotInvoiced,
+        };
+        let statuses = EarningStatuses {
+            commission: payout.commission_status,
+            cp_invoice,
+            referral: earning.referral_invoice_status,
+            mode: partner.invoicing_trigger_mode,
+        };
+        let locked = payout.fx_usd_per_unit_e8;
+        // The platform's revenue is shown on the payout earning only (0 elsewhere).
+        let platform_usd = match earning.kind {
+            EarningKind::Payout => rates.convert(tx, payout.platform_fee_minor, payout.currency, locked).await?.ok(),
+            _ => Some(0),
+        };
+        let referral_usd = rates.convert(tx, earning.amount_minor, earning.currency, locked).await?;
+        rows.push(TransactionRow {
+            stage: stage_of(earning.kind, statuses),
+            commission: statuses.commission,
+            cp_invoice: statuses.cp_invoice,
+            referral: statuses.referral,
+            platform_fee_usd_minor: platform_usd,
+            referral_fee_usd_minor: referral_usd.as_ref().ok().copied(),
+            missing_rate: referral_usd.err(),
+            is_estimate: locked.is_none(),
+            earning,
+            payout,
+            payment,
+            decision,
+            case,
+            client,
+            external_tenant_id: tenant,
         });
-        if !filter.ascending {
-            rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// The summary of the filtered rows from the SQL aggregate.
+pub(crate) fn summary_of(groups: &[SummaryGroup], rates: &UsdRates) -> Result<Summary, AppError> {
+    let mut s = Summary {
+        buckets: RevenueStage::ALL.iter().map(|s| (*s, Bucket::default())).collect(),
+        total: 0,
+        platform_total_usd_minor: 0,
+        platform_total_usd_partial: false,
+        missing_fx_rates: Vec::new(),
+    };
+    let overflow = || AppError::internal("USD total overflow");
+    let mut missing = BTreeSet::new();
+    for g in groups {
+        let b = &mut s.buckets.iter_mut().find(|(st, _)| *st == g.stage).expect("all stages").1;
+        b.count = b.count.checked_add(g.count).ok_or_else(overflow)?;
+        b.usd_minor = b.usd_minor.checked_add(g.usd_minor).ok_or_else(overflow)?;
+        b.usd_partial |= g.usd_missing > 0;
+        s.total = s.total.checked_add(g.count).ok_or_else(overflow)?;
+        s.platform_total_usd_minor = s.platform_total_usd_minor.checked_add(g.platform_usd_minor).ok_or_else(overflow)?;
+        s.platform_total_usd_partial |= g.platform_usd_missing > 0;
+        if g.usd_missing > 0 {
+            missing.insert(rates.needed(g.currency));
         }
-        let mut summary: Vec<(RevenueStage, Bucket)> = RevenueStage::ALL.iter().map(|s| (*s, Bucket::default())).collect();
-        let (mut platform_total, mut platform_partial) = (0i64, false);
-        let overflow = || AppError::internal("USD total overflow");
-        for r in &rows {
-            let b = &mut summary.iter_mut().find(|(s, _)| *s == r.stage).expect("all stages").1;
-            match r.referral_fee_usd_minor {
-                Some(usd) => b.usd_minor = b.usd_minor.checked_add(usd).ok_or_else(overflow)?,
-                None => b.usd_partial = true,
+    }
+    s.missing_fx_rates = missing.into_iter().collect();
+    Ok(s)
+}
+
+/// The SQL summary in the report's terms.
+pub(crate) struct Summary {
+    pub buckets: Vec<(RevenueStage, Bucket)>,
+    pub total: i64,
+    pub platform_total_usd_minor: i64,
+    pub platform_total_usd_partial: bool,
+    pub missing_fx_rates: Vec<MissingRate>,
+}
+
+impl App {
+    /// The transactions report: one page of the filtered, sorted rows, and the summary over
+    /// every filtered row. Filters, order and paging run in SQL over the earnings read
+    /// model; the page's rows are then completed with one query per table; the summary is
+    /// one aggregate. Nothing reads the partner's whole history.
+    pub async fn partner_transactions(
+        &self,
+        partner: &PartnerRecord,
+        filter: &TransactionFilter,
+        page: ReportPage,
+    ) -> Result<TransactionReport, AppError> {
+        let mut tx = self.store.read().await?;
+        let mut rates = UsdRates::at(self.now());
+        let current = rates.load_all(&mut tx).await?;
+        let f = filter.to_store();
+        let window = match page {
+            ReportPage::Offset(p) => filter.window(p.size as i64, p.offset(), None),
+            ReportPage::After { after, limit } => {
+                if filter.sort_by_amount {
+                    return Err(AppError::bad_field("Sort", "a cursor pages the order by collection date only"));
+                }
+                filter.window(limit as i64, 0, after)
             }
-            b.count += 1;
-            match r.platform_fee_usd_minor {
-                Some(usd) => platform_total = platform_total.checked_add(usd).ok_or_else(overflow)?,
-                None => platform_partial = true,
-            }
-        }
-        let missing_fx_rates = missing_of(&rows);
+        };
+        let earnings = tx.report_page(partner.id, &f, &current, window).await?;
+        let rows = rows_of(&mut tx, partner, earnings, &mut rates).await?;
+        let groups = tx.report_summary(partner.id, &f, &current).await?;
+        let s = summary_of(&groups, &rates)?;
         Ok(TransactionReport {
             rows,
-            summary,
-            platform_total_usd_minor: platform_total,
-            platform_total_usd_partial: platform_partial,
-            missing_fx_rates,
+            total: s.total,
+            summary: s.buckets,
+            platform_total_usd_minor: s.platform_total_usd_minor,
+            platform_total_usd_partial: s.platform_total_usd_partial,
+            missing_fx_rates: s.missing_fx_rates,
         })
     }
 }

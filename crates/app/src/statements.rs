@@ -3,16 +3,21 @@
 //! and clawbacks booked in the period), the payouts on the partner's linked clients that
 //! did not earn with their reason code, and totals per stage and currency plus USD. A
 //! missing rate leaves a line's USD empty and the USD totals partial, never the statement.
+//! Only the period's rows are read: earnings by creation and void date, payouts by creation.
+
+use std::collections::HashMap;
 
 use refshare_core::attribution::{decide_for_partner, CaseFacts, ClientFacts};
 use refshare_core::ledger::EarningKind;
+use refshare_core::link::{Link, LinkRequest};
 use refshare_core::money::Currency;
 use refshare_core::stage::RevenueStage;
 use refshare_core::Instant;
-use refshare_store::{EarningRecord, PartnerRecord, Tx};
+use refshare_store::{DecisionRecord, EarningRecord, PartnerRecord};
 use uuid::Uuid;
 
 use crate::fx::{MissingRate, UsdRates};
+use crate::reporting::{rows_of, Related};
 use crate::revenue::Period;
 use crate::{App, AppError};
 
@@ -93,34 +98,23 @@ impl Statement {
     }
 }
 
-/// The partner's `externalTenantId` for the earning's client, from the link of its decision.
-/// Only decisions that name the earning's partner are read, so another partner's link
-/// never shows.
-async fn tenant_of(tx: &mut Tx, e: &EarningRecord) -> Result<String, AppError> {
-    let mine: Vec<_> = tx.decisions_of_case(e.case_id).await?.into_iter().filter(|d| d.partner_id == Some(e.partner_id)).collect();
-    let decision = match e.decision_id {
-        Some(id) => mine.into_iter().find(|d| d.id == id),
-        None => mine.into_iter().filter(|d| d.payout_id == e.payout_id).next_back(),
-    };
-    Ok(match decision.and_then(|d| d.link_id) {
-        Some(l) => tx.link(l).await?.map(|l| l.external_tenant_id).unwrap_or_default(),
-        None => String::new(),
-    })
-}
-
 impl App {
-    /// The statement of `period` (`YYYY-MM`) for the partner.
+    /// The statement of `period` (`YYYY-MM`) for the partner. Reads only the period's
+    /// earnings (by creation and by void date) and the period's payouts on the partner's
+    /// clients, each set completed with one query per table.
     pub async fn statement(&self, partner: &PartnerRecord, period: &str) -> Result<Statement, AppError> {
         let p = Period::parse(period).ok_or_else(|| AppError::bad_field("period", "must be YYYY-MM"))?;
-        let rows = self.partner_rows(partner).await?;
+        let (from, to) = (p.start(), p.end());
+        let mut tx = self.store.read().await?;
         let mut rates = UsdRates::at(self.now());
+        rates.load_all(&mut tx).await?;
         let mut missing = std::collections::BTreeSet::new();
         let mut earnings = Vec::new();
         let mut reversals = Vec::new();
-        for r in &rows {
-            if !p.contains(r.earning.created_at) {
-                continue;
-            }
+
+        let created = tx.earnings_of_partner_created(partner.id, from, to).await?;
+        let live: Vec<EarningRecord> = created.iter().filter(|e| e.is_live()).cloned().collect();
+        for r in rows_of(&mut tx, partner, live, &mut rates).await? {
             missing.extend(r.missing_rate.clone());
             let clawback = r.earning.kind == EarningKind::Clawback;
             let line = StatementLine {
@@ -145,22 +139,34 @@ impl App {
             }
         }
 
-        let mut tx = self.store.read().await?;
-        let all = tx.earnings_of_partner(partner.id).await?;
         // A voided earning still belongs to the month it was booked in (so that month's
         // statement never changes afterwards); its void is a reversal line in the month of
         // the void.
-        for e in all.iter().filter(|e| e.voided_at.is_some() && p.contains(e.created_at)) {
-            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
-            let case = tx.case(e.case_id).await?.ok_or_else(|| AppError::internal("earning without case"))?;
+        let voided_created: Vec<EarningRecord> = created.into_iter().filter(|e| e.voided_at.is_some()).collect();
+        let voided_here = tx.earnings_of_partner_voided(partner.id, from, to).await?;
+        let all_voided: Vec<EarningRecord> = voided_created.iter().chain(&voided_here).cloned().collect();
+        let related = Related::load(&mut tx, partner.id, &all_voided).await?;
+        let no = |what: &str| AppError::internal(format!("earning without {what}"));
+        // The tenant of a voided earning: the link of its own decision (the partner's), else
+        // of the payout's latest decision naming the partner.
+        let tenant = |e: &EarningRecord| {
+            let d = match e.decision_id {
+                Some(id) => related.decisions.get(&id),
+                None => related.latest_of_payout.get(&e.payout_id).and_then(|id| related.decisions.get(id)),
+            };
+            related.tenant_of(d)
+        };
+        for e in &voided_created {
+            let payout = related.payouts.get(&e.payout_id).ok_or_else(|| no("payout"))?;
+            let case = related.cases.get(&e.case_id).ok_or_else(|| no("case"))?;
             let usd = rates.convert(&mut tx, e.amount_minor, e.currency, payout.fx_usd_per_unit_e8).await?;
             missing.extend(usd.as_ref().err().cloned());
-            let decision = tx.decisions_of_case(e.case_id).await?.into_iter().find(|d| Some(d.id) == e.decision_id);
+            let decision = e.decision_id.and_then(|id| related.decisions.get(&id));
             earnings.push(StatementLine {
                 section: Section::Earning,
                 date: e.created_at,
-                case_reference: case.reference,
-                external_tenant_id: tenant_of(&mut tx, e).await?,
+                case_reference: case.reference.clone(),
+                external_tenant_id: tenant(e),
                 kind: e.kind.as_str().into(),
                 stage: None,
                 amount_minor: Some(e.amount_minor),
@@ -177,16 +183,16 @@ impl App {
                 payment_amount_minor: None,
             });
         }
-        for e in all.iter().filter(|e| e.voided_at.is_some_and(|t| p.contains(t))) {
-            let payout = tx.payout(e.payout_id).await?.ok_or_else(|| AppError::internal("earning without payout"))?;
-            let case = tx.case(e.case_id).await?.ok_or_else(|| AppError::internal("earning without case"))?;
+        for e in &voided_here {
+            let payout = related.payouts.get(&e.payout_id).ok_or_else(|| no("payout"))?;
+            let case = related.cases.get(&e.case_id).ok_or_else(|| no("case"))?;
             let usd = rates.convert(&mut tx, -e.amount_minor, e.currency, payout.fx_usd_per_unit_e8).await?;
             missing.extend(usd.as_ref().err().cloned());
             reversals.push(StatementLine {
                 section: Section::Reversal,
                 date: e.voided_at.expect("filtered"),
-                case_reference: case.reference,
-                external_tenant_id: tenant_of(&mut tx, e).await?,
+                case_reference: case.reference.clone(),
+                external_tenant_id: tenant(e),
                 kind: "void".into(),
                 stage: None,
                 amount_minor: Some(-e.amount_minor),
@@ -199,55 +205,60 @@ impl App {
             });
         }
 
-        // Payouts on clients that have or had a link to this partner and did not earn.
+        // Payouts of the period on clients that have or had a link to this partner and did
+        // not earn (one query), with their latest decisions and payments (one query each).
         let mut not_earned = Vec::new();
-        let links = tx.links_of_partner(partner.id).await?;
-        let mut clients: Vec<Uuid> = links.iter().map(|l| l.client_id).collect();
-        clients.sort();
-        clients.dedup();
-        for client_id in clients {
-            let Some(client) = tx.client(client_id).await? else { continue };
-            let client_links = tx.links_of_client(client_id).await?;
-            let requests: Vec<_> = tx.link_requests_of_client(client_id).await?.into_iter().map(|r| r.request).collect();
-            let facts = ClientFacts { links: &client_links, requests: &requests, onboarding_completed_at: client.onboarding_completed_at };
-            for case in tx.cases_of_client(client_id).await? {
-                for payout in tx.payouts_of_case(case.id).await? {
-                    if !p.contains(payout.created_at) || all.iter().any(|e| e.payout_id == payout.id) {
-                        continue;
+        let candidates = tx.payouts_not_earned(partner.id, from, to).await?;
+        let mut latest: HashMap<Uuid, DecisionRecord> = HashMap::new();
+        for d in tx.decisions_of_payouts(candidates.iter().map(|(p, _)| p.id)).await? {
+            latest.insert(d.payout_id, d); // oldest first: the last one wins
+        }
+        let payments: HashMap<Uuid, i64> =
+            tx.payments_by_ids(candidates.iter().map(|(p, _)| p.payment_id)).await?.into_iter().map(|m| (m.id, m.amount_minor)).collect();
+        let partner_links = tx.link_tenants_of_partner(partner.id).await?;
+        // The facts the attribution engine needs, per client, read only for payouts no
+        // decision of this partner explains.
+        let mut facts_of: HashMap<Uuid, (Option<Instant>, Vec<Link>, Vec<LinkRequest>)> = HashMap::new();
+        for (payout, case) in candidates {
+            let decision = latest.get(&payout.id).filter(|d| d.partner_id == Some(partner.id));
+            let (reason, link_id) = match decision {
+                Some(d) => (d.reason, d.link_id),
+                None => {
+                    if !facts_of.contains_key(&case.client_id) {
+                        let Some(client) = tx.client(case.client_id).await? else { continue };
+                        let links = tx.links_of_client(case.client_id).await?;
+                        let requests = tx.link_requests_of_client(case.client_id).await?.into_iter().map(|r| r.request).collect();
+                        facts_of.insert(case.client_id, (client.onboarding_completed_at, links, requests));
                     }
-                    let decision = tx.decision_of_payout(payout.id).await?.filter(|d| d.partner_id == Some(partner.id));
-                    let (reason, link_id) = match decision {
-                        Some(d) => (d.reason, d.link_id),
-                        None => {
-                            let cf =
-                                CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id };
-                            let d = decide_for_partner(partner.id, cf, facts, payout.created_at);
-                            (d.reason, d.link_id)
-                        }
-                    };
-                    let tenant = link_id
-                        .and_then(|id| client_links.iter().find(|l| l.id == id))
-                        .or_else(|| client_links.iter().filter(|l| l.partner_id == partner.id).max_by_key(|l| l.linked_at))
-                        .map(|l| l.external_tenant_id.clone())
-                        .unwrap_or_default();
-                    let payment = tx.payment(payout.payment_id).await?.ok_or_else(|| AppError::internal("payout without payment"))?;
-                    not_earned.push(StatementLine {
-                        section: Section::NotEarned,
-                        date: payout.created_at,
-                        case_reference: case.reference.clone(),
-                        external_tenant_id: tenant,
-                        kind: "payout".into(),
-                        stage: None,
-                        amount_minor: None,
-                        currency: payout.currency,
-                        amount_usd_minor: None,
-                        reason: reason.as_str().into(),
-                        earning_id: None,
-                        payout_id: payout.id,
-                        payment_amount_minor: Some(payment.amount_minor),
-                    });
+                    let (onboarded, links, requests) = &facts_of[&case.client_id];
+                    let facts = ClientFacts { links, requests, onboarding_completed_at: *onboarded };
+                    let cf = CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id };
+                    let d = decide_for_partner(partner.id, cf, facts, payout.created_at);
+                    (d.reason, d.link_id)
                 }
-            }
+            };
+            let mine = partner_links.iter().filter(|l| l.client_id == case.client_id);
+            let tenant = link_id
+                .and_then(|id| partner_links.iter().find(|l| l.id == id))
+                .or_else(|| mine.max_by_key(|l| l.linked_at))
+                .map(|l| l.external_tenant_id.clone())
+                .unwrap_or_default();
+            let payment_amount = *payments.get(&payout.payment_id).ok_or_else(|| AppError::internal("payout without payment"))?;
+            not_earned.push(StatementLine {
+                section: Section::NotEarned,
+                date: payout.created_at,
+                case_reference: case.reference.clone(),
+                external_tenant_id: tenant,
+                kind: "payout".into(),
+                stage: None,
+                amount_minor: None,
+                currency: payout.currency,
+                amount_usd_minor: None,
+                reason: reason.as_str().into(),
+                earning_id: None,
+                payout_id: payout.id,
+                payment_amount_minor: Some(payment_amount),
+            });
         }
         drop(tx);
 

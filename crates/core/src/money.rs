@@ -129,6 +129,14 @@ impl Currency {
             .ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))
     }
 
+    /// Every currency we accept.
+    pub fn all() -> impl Iterator<Item = Currency> {
+        CURRENCIES.iter().map(|(c, e)| {
+            let b = c.as_bytes();
+            Currency { code: [b[0], b[1], b[2]], exponent: *e }
+        })
+    }
+
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.code).expect("currency codes are ASCII")
     }

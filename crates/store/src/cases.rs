@@ -13,11 +13,11 @@ use crate::{at, get, ms, opt_uuid, uuid, Backend, CaseAssignment, CaseRecord, Pa
 
 const LIFECYCLES: [Lifecycle; 4] = [Lifecycle::PendingContractSigning, Lifecycle::Active, Lifecycle::Paused, Lifecycle::Closed];
 
-const CASE_COLS: &str = "c.id, c.reference, c.client_id, c.creditor_reference, c.source, c.creating_partner_id, c.created_at, c.updated_at, c.lifecycle, c.close_code, c.amount_minor, c.currency, c.debtor_type, c.debtor_name, c.debtor_country, c.details_json, c.collection_partner_id, c.success_fee_bps, c.platform_share_bps, \
+pub(crate) const CASE_COLS: &str = "c.id, c.reference, c.client_id, c.creditor_reference, c.source, c.creating_partner_id, c.created_at, c.updated_at, c.lifecycle, c.close_code, c.amount_minor, c.currency, c.debtor_type, c.debtor_name, c.debtor_country, c.details_json, c.collection_partner_id, c.success_fee_bps, c.platform_share_bps, \
     (SELECT CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) FROM payments p \
      WHERE p.case_id = c.id AND NOT EXISTS (SELECT 1 FROM payment_reversals r WHERE r.payment_id = p.id)) AS paid_minor";
 
-fn case_from(r: &AnyRow) -> Result<CaseRecord> {
+pub(crate) fn case_from(r: &AnyRow) -> Result<CaseRecord> {
     let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} `{v}`"));
     let source: String = get(r, "source")?;
     let lifecycle: String = get(r, "lifecycle")?;

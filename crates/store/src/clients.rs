@@ -12,9 +12,9 @@ use crate::links::{placeholders, IN_CHUNK};
 use crate::search::Search;
 use crate::{at, currency, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, PageReq, Result, SdcaSignature, StoreError, Tx};
 
-const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, sdca_signer_user_id, sdca_verified_by, created_at";
+pub(crate) const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, sdca_signer_user_id, sdca_verified_by, created_at";
 
-fn client_from(row: &AnyRow) -> Result<ClientRecord> {
+pub(crate) fn client_from(row: &AnyRow) -> Result<ClientRecord> {
     let details: String = get(row, "details_json")?;
     let completed = opt_at(get(row, "onboarding_completed_at")?);
     let signer: Option<String> = get(row, "sdca_signer_name")?;

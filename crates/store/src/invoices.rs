@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{at, currency, get, ms, opt_at, uuid, CpInvoiceRecord, PartnerInvoiceRecord, Result, StoreError, Tx};
 
-fn cp_status(s: &str) -> Result<CpInvoiceStatus> {
+pub(crate) fn cp_status(s: &str) -> Result<CpInvoiceStatus> {
     CpInvoiceStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("CP invoice status `{s}`")))
 }
 

@@ -32,6 +32,7 @@ mod partners;
 mod payouts;
 mod people;
 pub mod records;
+pub mod reporting;
 pub mod search;
 mod seed;
 mod signin;
@@ -49,6 +50,7 @@ pub use clients::{ClientEarning, ClientOrder, PartnerClientFilter, PartnerClient
 pub use earning_sets::CpInvoicingGroup;
 pub use misc::StatusTable;
 pub use records::*;
+pub use reporting::{CurrentRates, LinkTenant, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow, SummaryGroup};
 pub use search::{PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
 pub use webhooks::DeliveryFilter;

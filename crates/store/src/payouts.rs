@@ -20,7 +20,7 @@ pub(crate) fn parsed<T>(r: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> 
     parse(&v).ok_or_else(|| StoreError::Corrupt(format!("{col} `{v}`")))
 }
 
-fn payment_from(r: &AnyRow) -> Result<PaymentRecord> {
+pub(crate) fn payment_from(r: &AnyRow) -> Result<PaymentRecord> {
     Ok(PaymentRecord {
         id: uuid(&get::<String>(r, "id")?)?,
         case_id: uuid(&get::<String>(r, "case_id")?)?,
@@ -33,7 +33,7 @@ fn payment_from(r: &AnyRow) -> Result<PaymentRecord> {
     })
 }
 
-fn payout_from(r: &AnyRow) -> Result<PayoutRecord> {
+pub(crate) fn payout_from(r: &AnyRow) -> Result<PayoutRecord> {
     Ok(PayoutRecord {
         id: uuid(&get::<String>(r, "id")?)?,
         payment_id: uuid(&get::<String>(r, "payment_id")?)?,
@@ -51,7 +51,7 @@ fn payout_from(r: &AnyRow) -> Result<PayoutRecord> {
     })
 }
 
-fn decision_from(r: &AnyRow) -> Result<DecisionRecord> {
+pub(crate) fn decision_from(r: &AnyRow) -> Result<DecisionRecord> {
     let reason: String = get(r, "reason")?;
     let source: String = get(r, "case_source")?;
     let link_status: Option<String> = get(r, "link_status")?;
@@ -106,9 +106,9 @@ pub(crate) fn earning_from(r: &AnyRow) -> Result<EarningRecord> {
     })
 }
 
-const PAYMENT_COLS: &str = "id, case_id, amount_minor, currency, paid_at, external_id, created_at, is_overpayment";
+pub(crate) const PAYMENT_COLS: &str = "id, case_id, amount_minor, currency, paid_at, external_id, created_at, is_overpayment";
 pub(crate) const PAYOUT_COLS: &str = "id, payment_id, case_id, collection_partner_id, success_fee_minor, platform_fee_minor, currency, created_at, commission_status, commission_paid_at, fx_usd_per_unit_e8, fx_rate_date, cp_invoice_id";
-const DECISION_COLS: &str = "id, payout_id, supersedes_id, partner_id, link_id, link_request_id, link_status, reason, attributed, case_source, referral_fee_bps, referral_fee_minor, currency, engine_version, decided_at";
+pub(crate) const DECISION_COLS: &str = "id, payout_id, supersedes_id, partner_id, link_id, link_request_id, link_status, reason, attributed, case_source, referral_fee_bps, referral_fee_minor, currency, engine_version, decided_at";
 pub(crate) const EARNING_COLS: &str = "id, payout_id, decision_id, partner_id, case_id, amount_minor, currency, referral_invoice_status, created_at, kind, corrects_id, note, partner_invoice_id, voided_at, void_reason, dispute_id, status_before_dispute";
 
 impl Tx {

@@ -32,6 +32,8 @@ mod partners;
 mod people;
 #[path = "conformance/pools.rs"]
 mod pools;
+#[path = "conformance/reporting.rs"]
+mod reporting;
 #[path = "conformance/search.rs"]
 mod search;
 #[path = "conformance/signin.rs"]

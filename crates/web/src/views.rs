@@ -4,7 +4,7 @@
 use refshare_app::attribution::AttributionView;
 use refshare_app::fx::MissingRate;
 use refshare_app::partner_cases::PartnerCase;
-use refshare_app::reporting::{TransactionFilter, TransactionRow};
+use refshare_app::reporting::{ReportPage, TransactionFilter, TransactionRow};
 use refshare_app::{App, AppError};
 use refshare_core::ledger::EarningKind;
 use refshare_core::parse::Country;
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::extract::Params;
-use crate::wire::{num, page, pct, slice, ts};
+use crate::wire::{num, page, pct, ts};
 
 /// The reference's case item of `GET /cases`.
 pub fn case_item(pc: &PartnerCase) -> Value {
@@ -126,8 +126,8 @@ pub async fn transactions(app: &App, p: &PartnerRecord, q: &Params) -> Result<Va
             return Err(AppError::bad_field("Sort", "supported fields: collectionDate, amount").into());
         }
     }
-    let report = app.partner_transactions(p, &filter).await?;
-    let items = slice(&report.rows, pg);
+    let report = app.partner_transactions(p, &filter, ReportPage::Offset(pg)).await?;
+    let items = &report.rows;
     let mut revenue = serde_json::Map::new();
     for (stage, b) in &report.summary {
         revenue.insert(format!("{}ReferralFeeUsd", bucket_key(*stage)), num(b.usd_minor, 2));
@@ -136,7 +136,7 @@ pub async fn transactions(app: &App, p: &PartnerRecord, q: &Params) -> Result<Va
     }
     Ok(json!({
         "data": items.iter().map(transaction_item).collect::<Vec<_>>(),
-        "page": page(pg, report.rows.len() as i64, items.len()),
+        "page": page(pg, report.total, items.len()),
         "summary": {
             "revenue": Value::Object(revenue),
             "totalDebituraRevenueUsd": num(report.platform_total_usd_minor, 2),

@@ -1,0 +1,606 @@
+//! Partner reporting over the earnings read model (issue 9, migration 0019): a partner's
+//! live earnings filtered, ordered and paged in SQL, the seven-bucket summary as one
+//! `GROUP BY` aggregate with the exact USD rounding done in SQL ([`usd_minor_sql`]), the
+//! statement's month bounds, the set-based checks of `reconcile`, and the batch loaders
+//! (`… WHERE id IN (…)`, one query per table) that turn a page of earnings into rows.
+//!
+//! The filters of the reference API map onto `earnings e` (stage, referral status, paid
+//! date) and join only where a filter needs it: `payouts p` (commission status,
+//! collection partner, platform revenue), `cp_invoices ci` (the platform's invoicing
+//! status), `cases c` (countries, search via [`crate::search`]), and the earning's
+//! decision and link (the external tenant id, a correlated subquery).
+
+use refshare_core::ledger::EarningKind;
+use refshare_core::money::Currency;
+use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
+use refshare_core::Instant;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::cases::{case_from, Arg, CASE_COLS};
+use crate::invoices::cp_status;
+use crate::payouts::{decision_from, earning_from, payment_from, payout_from, DECISION_COLS, EARNING_COLS, PAYMENT_COLS, PAYOUT_COLS};
+use crate::search::Search;
+use crate::{
+    at, currency, get, ms, opt_uuid, uuid, Backend, CaseRecord, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result,
+    StoreError, Tx,
+};
+
+/// Values per `IN (…)` list; longer lists are read in chunks.
+const IN_CHUNK: usize = 500;
+
+/// The SQL of `core::money::convert_minor(amount, exponent, rate_e8, 2)`: US cents of
+/// `amount` minor units at `rate` (USD per unit, 1e-8), rounded half to even, with
+/// `d` = 10^exponent · 10^6. `amount`, `rate` and `d` are SQL expressions (columns,
+/// preferably: each is repeated). NULL when `rate` or `d` is NULL.
+///
+/// Exact in 64-bit integers: with a = |amount|, r = rh·d + rl and a = ah·d + al,
+/// a·r / d = a·rh + ah·rl + al·rl / d, so q = a·rh + ah·rl + (al·rl) div d and the
+/// remainder is (al·rl) mod d; one more when 2·rem > d, or on a tie when q is odd; the
+/// sign is put back afterwards (half-to-even is symmetric). For |amount| ≤ 10^13
+/// (`MAX_AMOUNT_MINOR`) and rate ≤ 10^exponent·10^8 (`max_rate_e8`), exponent ∈ {0, 2, 3}:
+/// rh ≤ 100 so a·rh ≤ 10^15; ah·rl < a ≤ 10^13; al·rl < d² ≤ 10^18 < 2^63 ≈ 9.2·10^18;
+/// 2·rem < 2·d ≤ 2·10^9. No intermediate leaves the `i64` range (SQLite would silently
+/// turn it into a REAL; the conformance test runs the maxima).
+pub fn usd_minor_sql(amount: &str, rate: &str, d: &str) -> String {
+    let a = format!("ABS({amount})");
+    let rh = format!("({rate} / {d})");
+    let rl = format!("({rate} % {d})");
+    let ah = format!("({a} / {d})");
+    let al = format!("({a} % {d})");
+    let q = format!("({a} * {rh} + {ah} * {rl} + ({al} * {rl}) / {d})");
+    let rem2 = format!("(2 * (({al} * {rl}) % {d}))");
+    format!(
+        "(CASE WHEN {rate} IS NULL OR {d} IS NULL THEN NULL ELSE \
+         (CASE WHEN {amount} < 0 THEN -1 ELSE 1 END) * ({q} + CASE WHEN {rem2} > {d} THEN 1 WHEN {rem2} = {d} THEN {q} % 2 ELSE 0 END) END)"
+    )
+}
+
+/// `d` of [`usd_minor_sql`] for a currency: 10^exponent · 10^6; only exponents 0, 2 and
+/// 3 are within the proved bounds.
+pub fn usd_divisor(c: Currency) -> Result<i64> {
+    match c.exponent() {
+        0 => Ok(1_000_000),
+        2 => Ok(100_000_000),
+        3 => Ok(1_000_000_000),
+        e => Err(StoreError::Corrupt(format!("currency {} has {e} decimals: no exact USD rounding in SQL for it", c.code()))),
+    }
+}
+
+/// A derived table `(cur, d, r)` with one row per known currency: its divisor for
+/// [`usd_minor_sql`] and its current USD rate (`rates`; NULL when none is loaded). USD
+/// itself converts at 1.
+fn rate_table_sql(rates: &[(Currency, i64)]) -> Result<String> {
+    let mut rows = Vec::new();
+    for c in Currency::all() {
+        let d = usd_divisor(c)?;
+        let rate = if c.code() == "USD" { Some(100_000_000) } else { rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r) };
+        let rate = rate.map_or("CAST(NULL AS BIGINT)".to_string(), |r| format!("CAST({r} AS BIGINT)"));
+        // Codes are three ASCII letters and rates integers: nothing here is user input.
+        rows.push(format!("SELECT '{}' AS cur, CAST({d} AS BIGINT) AS d, {rate} AS r", c.code()));
+    }
+    Ok(format!("({})", rows.join(" UNION ALL ")))
+}
+
+/// Filters of a partner's report; lists are "any of", filters are ANDed.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    /// Bounds on the payment's date (inclusive).
+    pub paid_from: Option<Instant>,
+    pub paid_to: Option<Instant>,
+    /// The external tenant id of the link behind the earning's decision.
+    pub external_tenant_id: Option<String>,
+    pub stages: Vec<RevenueStage>,
+    pub commission_statuses: Vec<CommissionStatus>,
+    pub cp_invoice_statuses: Vec<CpInvoiceStatus>,
+    pub referral_statuses: Vec<ReferralInvoiceStatus>,
+    /// Debtor countries, alpha-2.
+    pub countries: Vec<String>,
+    pub collection_partner_ids: Vec<Uuid>,
+    /// Case reference, creditor reference, debtor name or client name contains it
+    /// (case-insensitive, indexed from three characters; see [`crate::search`]).
+    pub search: Option<String>,
+    /// The collection partner paid the platform's invoice.
+    pub recognized: Option<bool>,
+}
+
+/// The order of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportOrder {
+    /// Payment date, then creation, then id.
+    PaidAt,
+    /// The earning in US cents (rows without a figure first), then creation, then id.
+    UsdAmount,
+}
+
+/// Where a keyset page starts: after the row with these keys (in the report's order by
+/// payment date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportCursor {
+    pub paid_at: Instant,
+    pub created_at: Instant,
+    pub id: Uuid,
+}
+
+/// What part of the filtered rows to return.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportWindow {
+    pub order: ReportOrder,
+    pub ascending: bool,
+    pub limit: i64,
+    pub offset: i64,
+    /// Keyset paging (order by payment date only; `offset` is then ignored).
+    pub after: Option<ReportCursor>,
+}
+
+/// The current USD rates a report converts estimates at: per currency with a loaded rate.
+pub type CurrentRates = [(Currency, i64)];
+
+/// One group of the summary aggregate: the filtered live earnings of one stage and
+/// currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryGroup {
+    pub stage: RevenueStage,
+    pub currency: Currency,
+    pub count: i64,
+    /// US cents of the rows that have a figure.
+    pub usd_minor: i64,
+    /// Rows without a USD figure (their rate is missing).
+    pub usd_missing: i64,
+    /// The platform's revenue in US cents over the payout earnings that have a figure.
+    pub platform_usd_minor: i64,
+    pub platform_usd_missing: i64,
+    /// The sum of the amounts in the currency.
+    pub amount_minor: i64,
+}
+
+/// The FROM clause, WHERE clauses and binds of a partner's filtered live earnings.
+struct Query {
+    from: String,
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Query {
+    fn bind(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        format!("${}", self.args.len())
+    }
+
+    fn any_of(&mut self, column: &str, values: Vec<String>) {
+        if values.is_empty() {
+            return;
+        }
+        let ps: Vec<String> = values.into_iter().map(|v| self.bind(Arg::Text(v))).collect();
+        self.clauses.push(format!("{column} IN ({})", ps.join(", ")));
+    }
+
+    fn sql_where(&self) -> String {
+        self.clauses.join(" AND ")
+    }
+}
+
+/// The earning's decision as the report shows it: its own, else the one of the earning it
+/// corrects, else the payout's latest naming the partner (`$1`). The partner is compared
+/// through `COALESCE` so that SQLite looks the rows up by id and payout, never by walking
+/// the partner's index.
+const DECISION_OF_EARNING: &str = "COALESCE(e.decision_id, \
+     (SELECT x.decision_id FROM earnings x WHERE x.id = e.corrects_id AND COALESCE(x.partner_id, '') = $1), \
+     (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = e.payout_id AND COALESCE(d2.partner_id, '') = $1 \
+      ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1))";
+
+fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_payout: bool, rates: &CurrentRates) -> Result<Query> {
+    let need_cp = !f.cp_invoice_statuses.is_empty() || f.recognized.is_some();
+    let need_payout = with_payout || need_cp || !f.commission_statuses.is_empty() || !f.collection_partner_ids.is_empty();
+    let need_case = !f.countries.is_empty() || f.search.is_some();
+    let mut from = format!("FROM earnings e LEFT JOIN {} fx ON fx.cur = e.currency", rate_table_sql(rates)?);
+    if need_payout {
+        from.push_str(" JOIN payouts p ON p.id = e.payout_id");
+    }
+    if need_cp {
+        from.push_str(" LEFT JOIN cp_invoices ci ON ci.id = p.cp_invoice_id");
+    }
+    if need_case {
+        from.push_str(" JOIN cases c ON c.id = e.case_id");
+    }
+    let mut q = Query {
+        from,
+        clauses: vec!["e.partner_id = $1".into(), "e.voided_at IS NULL".into()],
+        args: vec![Arg::Text(partner_id.to_string())],
+    };
+    if let Some(t) = f.paid_from {
+        let p = q.bind(Arg::Int(ms(t)));
+        q.clauses.push(format!("e.paid_at >= {p}"));
+    }
+    if let Some(t) = f.paid_to {
+        let p = q.bind(Arg::Int(ms(t)));
+        q.clauses.push(format!("e.paid_at <= {p}"));
+    }
+    q.any_of("e.stage", f.stages.iter().map(|s| s.as_str().to_string()).collect());
+    q.any_of("e.referral_invoice_status", f.referral_statuses.iter().map(|s| s.as_str().to_string()).collect());
+    q.any_of("p.commission_status", f.commission_statuses.iter().map(|s| s.as_str().to_string()).collect());
+    let not_invoiced = CpInvoiceStatus::NotInvoiced.as_str();
+    q.any_of(&format!("COALESCE(ci.status, '{not_invoiced}')"), f.cp_invoice_statuses.iter().map(|s| s.as_str().to_string()).collect());
+    q.any_of("c.debtor_country", f.countries.clone());
+    q.any_of("p.collection_partner_id", f.collection_partner_ids.iter().map(|s| s.to_string()).collect());
+    let received = CpInvoiceStatus::PaymentReceived.as_str();
+    match f.recognized {
+        Some(true) => q.clauses.push(format!("ci.status = '{received}'")),
+        Some(false) => q.clauses.push(format!("(ci.status IS NULL OR ci.status <> '{received}')")),
+        None => {}
+    }
+    if let Some(t) = &f.external_tenant_id {
+        let p = q.bind(Arg::Text(t.clone()));
+        q.clauses.push(format!(
+            "COALESCE((SELECT l.external_tenant_id FROM attribution_decisions d JOIN links l ON l.id = d.link_id \
+             WHERE COALESCE(d.partner_id, '') = $1 AND d.id = {DECISION_OF_EARNING}), '') = {p}"
+        ));
+    }
+    if let Some(s) = &f.search {
+        let (sql, binds) = Search::new(s).cases_clause(backend, q.args.len() + 1);
+        q.args.extend(binds.into_iter().map(Arg::Text));
+        q.clauses.push(sql);
+    }
+    Ok(q)
+}
+
+/// The earning's US cents in a report query (`e`, `fx` in scope).
+fn earning_usd_sql() -> String {
+    usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d")
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: &[Arg],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Text(s) => q.bind(s.clone()),
+            Arg::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+/// `$first, $first + 1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+fn sorted_unique(ids: impl IntoIterator<Item = Uuid>) -> Vec<String> {
+    let mut v: Vec<Uuid> = ids.into_iter().collect();
+    v.sort();
+    v.dedup();
+    v.into_iter().map(|u| u.to_string()).collect()
+}
+
+impl Tx {
+    /// The page of the partner's filtered live earnings in `window`.
+    pub async fn report_page(
+        &mut self,
+        partner_id: Uuid,
+        f: &ReportFilter,
+        rates: &CurrentRates,
+        w: ReportWindow,
+    ) -> Result<Vec<EarningRecord>> {
+        let mut q = build(self.backend, partner_id, f, false, rates)?;
+        let dir = if w.ascending { "ASC" } else { "DESC" };
+        let order = match w.order {
+            ReportOrder::PaidAt => format!("e.paid_at {dir}, e.created_at {dir}, e.id {dir}"),
+            ReportOrder::UsdAmount => {
+                let usd = earning_usd_sql();
+                format!("CASE WHEN {usd} IS NULL THEN 0 ELSE 1 END {dir}, {usd} {dir}, e.created_at {dir}, e.id {dir}")
+            }
+        };
+        let mut offset = w.offset;
+        if let Some(c) = w.after {
+            if w.order != ReportOrder::PaidAt {
+                return Err(StoreError::Corrupt("a keyset cursor needs the order by payment date".into()));
+            }
+            let cmp = if w.ascending { ">" } else { "<" };
+            let (p, cr, id) = (q.bind(Arg::Int(ms(c.paid_at))), q.bind(Arg::Int(ms(c.created_at))), q.bind(Arg::Text(c.id.to_string())));
+            q.clauses.push(format!(
+                "(e.paid_at {cmp} {p} OR (e.paid_at = {p} AND (e.created_at {cmp} {cr} OR (e.created_at = {cr} AND e.id {cmp} {id}))))"
+            ));
+            offset = 0;
+        }
+        let cols = EARNING_COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ");
+        let sql =
+            format!("SELECT {cols} {} WHERE {} ORDER BY {order} LIMIT {} OFFSET {}", q.from, q.sql_where(), w.limit.max(0), offset.max(0));
+        let rows = bind_all(sqlx::query(&sql), &q.args).fetch_all(self.conn()).await?;
+        rows.iter().map(earning_from).collect()
+    }
+
+    /// The summary of the partner's filtered live earnings per stage and currency: counts,
+    /// amounts, US cents (each row rounded as `convert_minor` does, then summed) and the
+    /// platform's revenue on the payout earnings. One aggregate; no row leaves the database.
+    pub async fn report_summary(&mut self, partner_id: Uuid, f: &ReportFilter, rates: &CurrentRates) -> Result<Vec<SummaryGroup>> {
+        let q = build(self.backend, partner_id, f, true, rates)?;
+        let usd = earning_usd_sql();
+        let platform = usd_minor_sql("p.platform_fee_minor", "COALESCE(p.fx_usd_per_unit_e8, fx.r)", "fx.d");
+        let payout = EarningKind::Payout.as_str();
+        let sql = format!(
+            "SELECT stage, currency, COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
+             CAST(COALESCE(SUM(usd), 0) AS BIGINT) AS usd, CAST(SUM(CASE WHEN usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS usd_missing, \
+             CAST(COALESCE(SUM(pusd), 0) AS BIGINT) AS pusd, CAST(SUM(CASE WHEN pusd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS pusd_missing \
+             FROM (SELECT e.stage AS stage, e.currency AS currency, e.amount_minor AS amount_minor, {usd} AS usd, \
+             CASE WHEN e.kind = '{payout}' THEN {platform} ELSE 0 END AS pusd {} WHERE {}) x \
+             GROUP BY stage, currency ORDER BY stage, currency",
+            q.from,
+            q.sql_where()
+        );
+        let rows = bind_all(sqlx::query(&sql), &q.args).fetch_all(self.conn()).await?;
+        rows.iter()
+            .map(|r| {
+                let stage: Option<String> = get(r, "stage")?;
+                let stage = stage
+                    .as_deref()
+                    .and_then(RevenueStage::parse)
+                    .ok_or_else(|| StoreError::Corrupt(format!("a live earning has no valid stage in its read model ({stage:?})")))?;
+                Ok(SummaryGroup {
+                    stage,
+                    currency: currency(&get::<String>(r, "currency")?)?,
+                    count: get(r, "n")?,
+                    amount_minor: get(r, "amount")?,
+                    usd_minor: get(r, "usd")?,
+                    usd_missing: get(r, "usd_missing")?,
+                    platform_usd_minor: get(r, "pusd")?,
+                    platform_usd_missing: get(r, "pusd_missing")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The partner's earnings (live and voided) created in `[from, to)`, oldest first
+    /// (statements).
+    pub async fn earnings_of_partner_created(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3 ORDER BY created_at, id"
+        ))
+        .bind(partner_id.to_string())
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(earning_from).collect()
+    }
+
+    /// The partner's earnings voided in `[from, to)` (statements).
+    pub async fn earnings_of_partner_voided(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 AND voided_at >= $2 AND voided_at < $3 ORDER BY voided_at, id"
+        ))
+        .bind(partner_id.to_string())
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(earning_from).collect()
+    }
+
+    /// Payouts created in `[from, to)` on the cases of clients that have or had a link to
+    /// the partner, on which the partner has no earning (statements: "did not earn"), with
+    /// their cases, oldest first.
+    pub async fn payouts_not_earned(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<(PayoutRecord, CaseRecord)>> {
+        let payout_cols = PAYOUT_COLS.split(", ").map(|c| format!("p.{c} AS p_{c}")).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {payout_cols}, {CASE_COLS} FROM payouts p JOIN cases c ON c.id = p.case_id \
+             WHERE c.client_id IN (SELECT client_id FROM links WHERE partner_id = $1) \
+             AND p.created_at >= $2 AND p.created_at < $3 \
+             AND p.id NOT IN (SELECT e.payout_id FROM earnings e WHERE e.partner_id = $1) \
+             ORDER BY p.created_at, p.id"
+        ))
+        .bind(partner_id.to_string())
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(|r| Ok((prefixed_payout_from(r)?, case_from(r)?))).collect()
+    }
+
+    async fn rows_in(&mut self, sql: &str, ids: &[String]) -> Result<Vec<AnyRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = sql.replace("{in}", &placeholders(1, chunk.len()));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            out.extend(q.fetch_all(self.conn()).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn earnings_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<EarningRecord>> {
+        let rows = self.rows_in(&format!("SELECT {EARNING_COLS} FROM earnings WHERE id IN ({{in}})"), &sorted_unique(ids)).await?;
+        rows.iter().map(earning_from).collect()
+    }
+
+    pub async fn payouts_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<PayoutRecord>> {
+        let rows = self.rows_in(&format!("SELECT {PAYOUT_COLS} FROM payouts WHERE id IN ({{in}})"), &sorted_unique(ids)).await?;
+        rows.iter().map(payout_from).collect()
+    }
+
+    pub async fn payments_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<PaymentRecord>> {
+        let rows = self.rows_in(&format!("SELECT {PAYMENT_COLS} FROM payments WHERE id IN ({{in}})"), &sorted_unique(ids)).await?;
+        rows.iter().map(payment_from).collect()
+    }
+
+    pub async fn decisions_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<DecisionRecord>> {
+        let rows =
+            self.rows_in(&format!("SELECT {DECISION_COLS} FROM attribution_decisions WHERE id IN ({{in}})"), &sorted_unique(ids)).await?;
+        rows.iter().map(decision_from).collect()
+    }
+
+    /// Every decision on these payouts, oldest first within each payout.
+    pub async fn decisions_of_payouts(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<DecisionRecord>> {
+        let rows = self
+            .rows_in(
+                &format!(
+                    "SELECT {DECISION_COLS} FROM attribution_decisions WHERE payout_id IN ({{in}}) ORDER BY payout_id, decided_at, id"
+                ),
+                &sorted_unique(ids),
+            )
+            .await?;
+        let mut out: Vec<DecisionRecord> = rows.iter().map(decision_from).collect::<Result<_>>()?;
+        out.sort_by_key(|d| (d.payout_id, d.decided_at, d.id));
+        Ok(out)
+    }
+
+    pub async fn cases_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<CaseRecord>> {
+        let rows = self.rows_in(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id IN ({{in}})"), &sorted_unique(ids)).await?;
+        rows.iter().map(case_from).collect()
+    }
+
+    /// (invoice id, status) of these CP invoices.
+    pub async fn cp_invoice_statuses_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<(Uuid, CpInvoiceStatus)>> {
+        let rows = self.rows_in("SELECT id, status FROM cp_invoices WHERE id IN ({in})", &sorted_unique(ids)).await?;
+        rows.iter().map(|r| Ok((uuid(&get::<String>(r, "id")?)?, cp_status(&get::<String>(r, "status")?)?))).collect()
+    }
+
+    /// (link id, external tenant id) of these links.
+    pub async fn link_tenants_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<(Uuid, String)>> {
+        let rows = self.rows_in("SELECT id, external_tenant_id FROM links WHERE id IN ({in})", &sorted_unique(ids)).await?;
+        rows.iter().map(|r| Ok((uuid(&get::<String>(r, "id")?)?, get(r, "external_tenant_id")?))).collect()
+    }
+
+    /// Per (partner, stage, currency) the sum of the live earnings' amounts by the stage
+    /// their read model stores (`reconcile`).
+    pub async fn live_earning_sums(&mut self) -> Result<Vec<(Uuid, Option<RevenueStage>, Currency, i64)>> {
+        let rows = sqlx::query(
+            "SELECT partner_id, stage, currency, CAST(SUM(amount_minor) AS BIGINT) AS amount FROM earnings \
+             WHERE voided_at IS NULL GROUP BY partner_id, stage, currency ORDER BY partner_id, stage, currency",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let stage: Option<String> = get(r, "stage")?;
+                Ok((
+                    uuid(&get::<String>(r, "partner_id")?)?,
+                    stage.as_deref().and_then(RevenueStage::parse),
+                    currency(&get::<String>(r, "currency")?)?,
+                    get(r, "amount")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Every payout's settlement facts: (id, commission status, CP invoice, locked rate,
+    /// platform fee) for `reconcile`.
+    pub async fn payout_facts(&mut self) -> Result<Vec<PayoutFacts>> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.commission_status, ci.status AS cp_status, p.fx_usd_per_unit_e8, p.platform_fee_minor, p.currency, m.paid_at \
+             FROM payouts p LEFT JOIN cp_invoices ci ON ci.id = p.cp_invoice_id JOIN payments m ON m.id = p.payment_id",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let commission: String = get(r, "commission_status")?;
+                let cp: Option<String> = get(r, "cp_status")?;
+                Ok(PayoutFacts {
+                    id: uuid(&get::<String>(r, "id")?)?,
+                    commission: CommissionStatus::parse(&commission)
+                        .ok_or_else(|| StoreError::Corrupt(format!("commission status `{commission}`")))?,
+                    cp_invoice: cp.as_deref().map(cp_status).transpose()?.unwrap_or(CpInvoiceStatus::NotInvoiced),
+                    fx_usd_per_unit_e8: get(r, "fx_usd_per_unit_e8")?,
+                    platform_fee_minor: get(r, "platform_fee_minor")?,
+                    currency: currency(&get::<String>(r, "currency")?)?,
+                    paid_at: at(get(r, "paid_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// The latest rate dated on or before `date` (`YYYY-MM-DD`) of every currency that has
+    /// one, with the validity rules of [`Tx::fx_rate_on_or_before`].
+    pub async fn fx_rates_on_or_before(&mut self, date: &str) -> Result<Vec<(String, i64)>> {
+        const VALID: &str = "length(rate_date) = 10 AND rate_date >= '1999-01-01' AND rate_date <= '2100-12-31' AND usd_per_unit_e8 > 0";
+        let rows = sqlx::query(&format!(
+            "SELECT f.currency, f.usd_per_unit_e8 FROM fx_rates f WHERE f.rate_date = \
+             (SELECT MAX(rate_date) FROM fx_rates g WHERE g.currency = f.currency AND g.rate_date <= $1 AND {VALID}) \
+             ORDER BY f.currency"
+        ))
+        .bind(date)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(|r| Ok((get(r, "currency")?, get(r, "usd_per_unit_e8")?))).collect()
+    }
+
+    /// Evaluates [`usd_minor_sql`] on literal inputs (conformance tests of the rounding).
+    pub async fn eval_usd_minor_sql(&mut self, amount_minor: i64, rate_e8: i64, c: Currency) -> Result<Option<i64>> {
+        let d = usd_divisor(c)?;
+        let sql = format!(
+            "SELECT {} AS usd FROM (SELECT CAST($1 AS BIGINT) AS a, CAST($2 AS BIGINT) AS r, CAST($3 AS BIGINT) AS d) t",
+            usd_minor_sql("t.a", "t.r", "t.d")
+        );
+        let row = sqlx::query(&sql).bind(amount_minor).bind(rate_e8).bind(d).fetch_one(self.conn()).await?;
+        get(&row, "usd")
+    }
+}
+
+/// A payout's facts for `reconcile`'s set-based checks.
+#[derive(Debug, Clone)]
+pub struct PayoutFacts {
+    pub id: Uuid,
+    pub commission: CommissionStatus,
+    pub cp_invoice: CpInvoiceStatus,
+    pub fx_usd_per_unit_e8: Option<i64>,
+    pub platform_fee_minor: i64,
+    pub currency: Currency,
+    /// The payment's date.
+    pub paid_at: Instant,
+}
+
+fn prefixed_payout_from(r: &AnyRow) -> Result<PayoutRecord> {
+    let parse = |col: &str, v: String| -> Result<CommissionStatus> {
+        CommissionStatus::parse(&v).ok_or_else(|| StoreError::Corrupt(format!("{col} `{v}`")))
+    };
+    Ok(PayoutRecord {
+        id: uuid(&get::<String>(r, "p_id")?)?,
+        payment_id: uuid(&get::<String>(r, "p_payment_id")?)?,
+        case_id: uuid(&get::<String>(r, "p_case_id")?)?,
+        collection_partner_id: opt_uuid(get(r, "p_collection_partner_id")?)?,
+        success_fee_minor: get(r, "p_success_fee_minor")?,
+        platform_fee_minor: get(r, "p_platform_fee_minor")?,
+        currency: currency(&get::<String>(r, "p_currency")?)?,
+        created_at: at(get(r, "p_created_at")?),
+        commission_status: parse("commission_status", get(r, "p_commission_status")?)?,
+        commission_paid_at: crate::opt_at(get(r, "p_commission_paid_at")?),
+        fx_usd_per_unit_e8: get(r, "p_fx_usd_per_unit_e8")?,
+        fx_rate_date: get(r, "p_fx_rate_date")?,
+        cp_invoice_id: opt_uuid(get(r, "p_cp_invoice_id")?)?,
+    })
+}
+
+/// A link's identity and tenant without its history: (id, client, external tenant id,
+/// linked at).
+#[derive(Debug, Clone)]
+pub struct LinkTenant {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub external_tenant_id: String,
+    pub linked_at: Instant,
+}
+
+impl Tx {
+    /// Every link of the partner, without history, oldest first (statements).
+    pub async fn link_tenants_of_partner(&mut self, partner_id: Uuid) -> Result<Vec<LinkTenant>> {
+        let rows =
+            sqlx::query("SELECT id, client_id, external_tenant_id, linked_at FROM links WHERE partner_id = $1 ORDER BY linked_at, id")
+                .bind(partner_id.to_string())
+                .fetch_all(self.conn())
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LinkTenant {
+                    id: uuid(&get::<String>(r, "id")?)?,
+                    client_id: uuid(&get::<String>(r, "client_id")?)?,
+                    external_tenant_id: get(r, "external_tenant_id")?,
+                    linked_at: at(get(r, "linked_at")?),
+                })
+            })
+            .collect()
+    }
+}

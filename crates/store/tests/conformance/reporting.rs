@@ -1,0 +1,382 @@
+//! Partner reporting in SQL (issue 9): the exact USD rounding expression against
+//! `core::money::convert_minor`; filters, order and paging (offset and keyset) of a
+//! partner's earnings; search that never finds another partner's rows; and the summary
+//! aggregate against the sum of its rows' own conversions (locked, estimated, missing).
+
+use refshare_core::attribution::Reason;
+use refshare_core::ledger::EarningKind;
+use refshare_core::link::{Link, LinkStatus};
+use refshare_core::money::{convert_minor, max_rate_e8, Currency, MAX_AMOUNT_MINOR};
+use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus, RevenueStage};
+use refshare_core::Instant;
+use refshare_store::{
+    CaseRecord, DecisionRecord, EarningReadModel, EarningRecord, PartnerRecord, PaymentRecord, PayoutRecord, ReportCursor, ReportFilter,
+    ReportOrder, ReportWindow, Store, Tx,
+};
+use uuid::Uuid;
+
+use crate::fixtures::*;
+use crate::harness::{conformance, TestResult};
+
+/// A small deterministic generator (no dependency, same cases on both backends).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 11
+    }
+    fn below(&mut self, n: i64) -> i64 {
+        (self.next() % n as u64) as i64
+    }
+}
+
+conformance!(usd_sql_rounds_exactly_like_convert_minor);
+async fn usd_sql_rounds_exactly_like_convert_minor(store: Store) -> TestResult {
+    let mut cases: Vec<(i64, i64, Currency)> = Vec::new();
+    let mut g = Lcg(42);
+    for code in ["JPY", "EUR", "KWD"] {
+        let c = currency(code);
+        let e = c.exponent();
+        let max_rate = max_rate_e8(e);
+        let d = 10i64.pow(e) * 1_000_000;
+        // The extremes: the largest amount at the largest rate, both signs.
+        for a in [MAX_AMOUNT_MINOR, -MAX_AMOUNT_MINOR, MAX_AMOUNT_MINOR - 1, 1, -1, 0] {
+            for r in [max_rate, max_rate - 1, 1, d, d - 1, d + 1, d / 2] {
+                cases.push((a, r, c));
+            }
+        }
+        // Exact ties (amount·rate = (k + ½)·d), half to even both ways, both signs.
+        for k in 0..6i64 {
+            let num = (2 * k + 1) * (d / 2); // amount = 1: rate = (k + ½)·d
+            cases.push((1, num, c));
+            cases.push((-1, num, c));
+            cases.push((2, num, c)); // 2·(k+½)·d is a whole number of cents: no tie
+            cases.push((3, (2 * k + 1) * (d / 2), c));
+        }
+        // Random amounts and rates over the whole range, small and large.
+        for _ in 0..150 {
+            let a = match g.below(3) {
+                0 => g.below(1_000),
+                1 => g.below(100_000_000),
+                _ => g.below(MAX_AMOUNT_MINOR + 1),
+            };
+            let a = if g.below(4) == 0 { -a } else { a };
+            let r = 1 + g.below(max_rate);
+            cases.push((a, r, c));
+        }
+    }
+    let mut tx = store.read().await?;
+    for (a, r, c) in cases {
+        let want = convert_minor(a, c.exponent(), r, 2).expect("within bounds");
+        let got = tx.eval_usd_minor_sql(a, r, c).await?;
+        assert_eq!(got, Some(want), "{a} minor {} at {r}e-8", c.code());
+    }
+    Ok(())
+}
+
+/// Partner P with one client and `n` cases, each paid once and earning once; partner Q with
+/// a client of the same name prefix and its own earnings.
+struct World {
+    p: PartnerRecord,
+    q: PartnerRecord,
+    /// P's earnings, in creation order.
+    mine: Vec<EarningRecord>,
+    /// Payment date of each of P's earnings.
+    paid: Vec<Instant>,
+    /// Q's earnings.
+    theirs: Vec<EarningRecord>,
+    p_case: CaseRecord,
+}
+
+struct Booked {
+    earning: EarningRecord,
+    paid_at: Instant,
+}
+
+/// Books a payment, payout, decision and earning of `amount_minor` on `case` for `partner`
+/// through `link`, with its read model (`stage`, locked rate).
+#[allow(clippy::too_many_arguments)]
+async fn book(
+    tx: &mut Tx,
+    partner: &PartnerRecord,
+    link: &Link,
+    case: &CaseRecord,
+    amount_minor: i64,
+    paid_at: Instant,
+    created_at: Instant,
+    stage: RevenueStage,
+    locked: Option<i64>,
+) -> TestResult<Booked> {
+    let payment = PaymentRecord {
+        id: Uuid::new_v4(),
+        case_id: case.id,
+        amount_minor: amount_minor * 10,
+        currency: case.currency,
+        paid_at,
+        external_id: None,
+        created_at,
+        is_overpayment: false,
+    };
+    tx.insert_payment(&payment).await?;
+    let payout = PayoutRecord {
+        id: Uuid::new_v4(),
+        payment_id: payment.id,
+        case_id: case.id,
+        collection_partner_id: None,
+        success_fee_minor: amount_minor * 3,
+        platform_fee_minor: amount_minor * 2 + 1,
+        currency: case.currency,
+        created_at,
+        commission_status: if locked.is_some() { CommissionStatus::Paid } else { CommissionStatus::Unpaid },
+        commission_paid_at: locked.map(|_| created_at),
+        fx_usd_per_unit_e8: locked,
+        fx_rate_date: locked.map(|_| "2024-03-01".to_string()),
+        cp_invoice_id: None,
+    };
+    tx.insert_payout(&payout).await?;
+    let decision = DecisionRecord {
+        id: Uuid::new_v4(),
+        payout_id: payout.id,
+        supersedes_id: None,
+        partner_id: Some(partner.id),
+        link_id: Some(link.id),
+        link_request_id: None,
+        link_status: Some(LinkStatus::Active),
+        reason: Reason::AttributedClient,
+        attributed: true,
+        case_source: case.source,
+        referral_fee_bps: Some(link.referral_fee_bps),
+        referral_fee_minor: amount_minor,
+        currency: case.currency,
+        engine_version: "attribution/1".into(),
+        decided_at: created_at,
+    };
+    tx.insert_decision(&decision).await?;
+    let earning = EarningRecord {
+        id: Uuid::new_v4(),
+        payout_id: payout.id,
+        decision_id: Some(decision.id),
+        partner_id: partner.id,
+        case_id: case.id,
+        amount_minor,
+        currency: case.currency,
+        referral_invoice_status: ReferralInvoiceStatus::Pending,
+        created_at,
+        kind: EarningKind::Payout,
+        corrects_id: None,
+        note: None,
+        partner_invoice_id: None,
+        voided_at: None,
+        void_reason: None,
+        dispute_id: None,
+        status_before_dispute: None,
+    };
+    tx.insert_earning(&earning).await?;
+    tx.set_earning_read_model(&EarningReadModel { earning_id: earning.id, stage: Some(stage), paid_at, fx_usd_per_unit_e8: locked })
+        .await?;
+    Ok(Booked { earning, paid_at })
+}
+
+const STAGES: [RevenueStage; 3] = [RevenueStage::Pending, RevenueStage::ConfirmedPendingInvoice, RevenueStage::Paid];
+
+async fn world(store: &Store) -> TestResult<World> {
+    let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
+    let (pc, qc) = (client("Nordlys Fiskeri", t(0)), client("Nordic Trawl", t(0)));
+    let (pl, ql) = (link(&p, &pc, "tenant-p", true, t(0)), link(&q, &qc, "tenant-q", true, t(0)));
+    let mut tx = store.begin().await?;
+    tx.insert_partner(&p).await?;
+    tx.insert_partner(&q).await?;
+    tx.insert_client(&pc, &[]).await?;
+    tx.insert_client(&qc, &[]).await?;
+    tx.insert_link(&pl, ACTOR, None).await?;
+    tx.insert_link(&ql, ACTOR, None).await?;
+    let p_case = CaseRecord { debtor_country: "DK".into(), ..partner_case(&pc, 7001, &p, t(HOUR)) };
+    // Q's case shares the text "DEB-700" with P's references, and is in SEK.
+    let q_case = CaseRecord { currency: currency("SEK"), debtor_country: "SE".into(), ..partner_case(&qc, 7002, &q, t(HOUR)) };
+    let j_case = CaseRecord { currency: currency("JPY"), debtor_country: "JP".into(), ..partner_case(&pc, 8001, &p, t(HOUR)) };
+    for c in [&p_case, &q_case, &j_case] {
+        tx.insert_case(c).await?;
+    }
+    let (mut mine, mut paid, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..23i64 {
+        // Groups of three share a payment date, so the order falls to created_at and id.
+        let paid_at = t(DAY + (i / 3) * HOUR);
+        let created = t(2 * DAY + i * SECOND);
+        let stage = STAGES[(i % 3) as usize];
+        let locked = (i % 4 == 0).then_some(123_456_789 + i);
+        let case = if i % 5 == 4 { &j_case } else { &p_case };
+        let b = book(&mut tx, &p, &pl, case, 1_000 + 37 * i, paid_at, created, stage, locked).await?;
+        mine.push(b.earning);
+        paid.push(b.paid_at);
+    }
+    for i in 0..5i64 {
+        let b = book(&mut tx, &q, &ql, &q_case, 500 + i, t(DAY), t(2 * DAY + i), RevenueStage::Pending, None).await?;
+        theirs.push(b.earning);
+    }
+    // A voided earning of P never shows.
+    let v = book(&mut tx, &p, &pl, &p_case, 9_999, t(DAY), t(3 * DAY), RevenueStage::Pending, None).await?;
+    assert!(tx.void_earning(v.earning.id, t(4 * DAY), "test").await?);
+    tx.set_earning_read_model(&EarningReadModel { earning_id: v.earning.id, stage: None, paid_at: v.paid_at, fx_usd_per_unit_e8: None })
+        .await?;
+    tx.commit().await?;
+    Ok(World { p, q, mine, paid, theirs, p_case })
+}
+
+fn window(limit: i64, offset: i64, ascending: bool) -> ReportWindow {
+    ReportWindow { order: ReportOrder::PaidAt, ascending, limit, offset, after: None }
+}
+
+/// P's ids in the report's order by payment date, computed in Rust.
+fn expected_order(w: &World, ascending: bool) -> Vec<Uuid> {
+    let mut keyed: Vec<_> = w.mine.iter().zip(&w.paid).map(|(e, p)| (*p, e.created_at, e.id)).collect();
+    keyed.sort();
+    if !ascending {
+        keyed.reverse();
+    }
+    keyed.into_iter().map(|(_, _, id)| id).collect()
+}
+
+conformance!(report_pages_in_sql_in_a_stable_order);
+async fn report_pages_in_sql_in_a_stable_order(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    let rates = [(currency("EUR"), 108_000_000), (currency("JPY"), 670_000)];
+    let f = ReportFilter::default();
+    let mut tx = store.read().await?;
+    for ascending in [false, true] {
+        let want = expected_order(&w, ascending);
+        // Pages of 5 cover every row once, in order, across the page boundaries.
+        let mut got = Vec::new();
+        for page in 0..6 {
+            let rows = tx.report_page(w.p.id, &f, &rates, window(5, page * 5, ascending)).await?;
+            assert!(rows.len() <= 5);
+            got.extend(rows.into_iter().map(|e| e.id));
+        }
+        assert_eq!(got, want, "ascending = {ascending}");
+        // Keyset pages give the same sequence.
+        let mut keyset = Vec::new();
+        let mut after: Option<ReportCursor> = None;
+        loop {
+            let rows = tx.report_page(w.p.id, &f, &rates, ReportWindow { after, ..window(4, 0, ascending) }).await?;
+            let Some(last) = rows.last() else { break };
+            let i = w.mine.iter().position(|e| e.id == last.id).expect("P's row");
+            after = Some(ReportCursor { paid_at: w.paid[i], created_at: last.created_at, id: last.id });
+            keyset.extend(rows.iter().map(|e| e.id));
+        }
+        assert_eq!(keyset, want, "keyset, ascending = {ascending}");
+    }
+    // Stage and country filters, in SQL.
+    let paid_only = ReportFilter { stages: vec![RevenueStage::Paid], ..Default::default() };
+    let rows = tx.report_page(w.p.id, &paid_only, &rates, window(100, 0, false)).await?;
+    assert_eq!(rows.len(), w.mine.iter().enumerate().filter(|(i, _)| i % 3 == 2).count());
+    let jp = ReportFilter { countries: vec!["JP".into()], ..Default::default() };
+    let rows = tx.report_page(w.p.id, &jp, &rates, window(100, 0, false)).await?;
+    assert_eq!(rows.len(), 4, "cases 4, 9, 14, 19 are in Japan");
+    let tenant = ReportFilter { external_tenant_id: Some("tenant-p".into()), ..Default::default() };
+    assert_eq!(tx.report_page(w.p.id, &tenant, &rates, window(100, 0, false)).await?.len(), w.mine.len());
+    let other_tenant = ReportFilter { external_tenant_id: Some("tenant-q".into()), ..Default::default() };
+    assert!(tx.report_page(w.p.id, &other_tenant, &rates, window(100, 0, false)).await?.is_empty());
+    drop(tx);
+
+    // A keyset cursor is stable under inserts: rows booked meanwhile before the cursor
+    // (newer, in the descending order) do not shift the next page.
+    let mut tx = store.read().await?;
+    let first = tx.report_page(w.p.id, &f, &rates, window(5, 0, false)).await?;
+    drop(tx);
+    let last = first.last().expect("a page");
+    let i = w.mine.iter().position(|e| e.id == last.id).expect("P's row");
+    let cursor = ReportCursor { paid_at: w.paid[i], created_at: last.created_at, id: last.id };
+    let mut wtx = store.begin().await?;
+    let pl = wtx.links_of_partner(w.p.id).await?.remove(0);
+    for k in 0..3 {
+        book(&mut wtx, &w.p, &pl, &w.p_case, 5, t(30 * DAY + k), t(31 * DAY + k), RevenueStage::Pending, None).await?;
+    }
+    wtx.commit().await?;
+    let mut tx = store.read().await?;
+    let next = tx.report_page(w.p.id, &f, &rates, ReportWindow { after: Some(cursor), ..window(5, 0, false) }).await?;
+    let want: Vec<Uuid> = expected_order(&w, false)[5..10].to_vec();
+    assert_eq!(next.iter().map(|e| e.id).collect::<Vec<_>>(), want);
+    Ok(())
+}
+
+conformance!(report_search_finds_the_partners_rows_only);
+async fn report_search_finds_the_partners_rows_only(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    let rates = [(currency("EUR"), 108_000_000)];
+    let mut tx = store.read().await?;
+    let search = |s: &str| ReportFilter { search: Some(s.into()), ..Default::default() };
+    let ids = |rows: Vec<EarningRecord>| rows.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    // "deb-70" matches P's DEB-7001 and Q's DEB-7002: P sees only its own.
+    for q in ["deb-70", "DEB-7001", "eb-700", "70"] {
+        let rows = ids(tx.report_page(w.p.id, &search(q), &rates, window(100, 0, false)).await?);
+        let want: Vec<Uuid> = w.mine.iter().enumerate().filter(|(i, _)| i % 5 != 4).map(|(_, e)| e.id).collect();
+        assert_eq!(rows.len(), want.len(), "{q}");
+        assert!(rows.iter().all(|id| want.contains(id)), "{q}");
+        let theirs = ids(tx.report_page(w.q.id, &search(q), &rates, window(100, 0, false)).await?);
+        let expected = if q == "DEB-7001" { 0 } else { w.theirs.len() };
+        assert_eq!(theirs.len(), expected, "{q}: Q finds its own");
+        assert!(theirs.iter().all(|id| w.theirs.iter().any(|e| e.id == *id)), "{q}");
+    }
+    // By the client's name (case-insensitive): Q's client "Nordic Trawl" is not P's.
+    assert_eq!(tx.report_page(w.p.id, &search("NORDLYS"), &rates, window(100, 0, false)).await?.len(), w.mine.len());
+    assert!(tx.report_page(w.p.id, &search("trawl"), &rates, window(100, 0, false)).await?.is_empty());
+    assert!(tx.report_page(w.p.id, &search("DEB-7002"), &rates, window(100, 0, false)).await?.is_empty());
+    // The summary follows the same filter.
+    let groups = tx.report_summary(w.p.id, &search("trawl"), &rates).await?;
+    assert!(groups.is_empty(), "{groups:?}");
+    Ok(())
+}
+
+conformance!(report_summary_is_the_sum_of_its_rows);
+async fn report_summary_is_the_sum_of_its_rows(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    // JPY has no current rate: its estimated rows have no figure; locked ones do.
+    let rates = [(currency("EUR"), 108_123_457)];
+    let rate_of = |c: Currency| rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r);
+    let mut tx = store.read().await?;
+    let groups = tx.report_summary(w.p.id, &ReportFilter::default(), &rates).await?;
+    let models: Vec<EarningReadModel> = {
+        let mut v = Vec::new();
+        for e in &w.mine {
+            v.push(tx.earning_read_model(e.id).await?.expect("stored"));
+        }
+        v
+    };
+    let mut jpy_missing = 0;
+    for stage in STAGES {
+        for c in [currency("EUR"), currency("JPY")] {
+            let rows: Vec<(&EarningRecord, &EarningReadModel)> =
+                w.mine.iter().zip(&models).filter(|(e, m)| m.stage == Some(stage) && e.currency == c).collect();
+            let group = groups.iter().find(|g| g.stage == stage && g.currency == c);
+            if rows.is_empty() {
+                assert!(group.is_none());
+                continue;
+            }
+            let g = group.expect("a group per stage and currency");
+            let usd: Vec<Option<i64>> = rows
+                .iter()
+                .map(|(e, m)| m.fx_usd_per_unit_e8.or(rate_of(c)).map(|r| convert_minor(e.amount_minor, c.exponent(), r, 2).unwrap()))
+                .collect();
+            assert_eq!(g.count, rows.len() as i64);
+            assert_eq!(g.amount_minor, rows.iter().map(|(e, _)| e.amount_minor).sum::<i64>());
+            assert_eq!(g.usd_minor, usd.iter().flatten().sum::<i64>(), "{stage:?} {}", c.code());
+            assert_eq!(g.usd_missing, usd.iter().filter(|u| u.is_none()).count() as i64);
+            let platform: i64 = rows
+                .iter()
+                .filter_map(|(e, m)| {
+                    m.fx_usd_per_unit_e8.or(rate_of(c)).map(|r| convert_minor(e.amount_minor * 2 + 1, c.exponent(), r, 2).unwrap())
+                })
+                .sum();
+            assert_eq!(g.platform_usd_minor, platform);
+            if c.code() == "JPY" {
+                jpy_missing += g.usd_missing;
+            }
+        }
+    }
+    assert!(jpy_missing > 0, "some JPY rows are estimates without a rate");
+    assert!(groups.iter().any(|g| g.currency.code() == "JPY" && g.usd_minor > 0), "locked JPY rows convert");
+    // The voided earning is in no group; Q's rows are not P's.
+    assert_eq!(groups.iter().map(|g| g.count).sum::<i64>(), w.mine.len() as i64);
+    assert!(!groups.iter().any(|g| g.currency.code() == "SEK"));
+    Ok(())
+}
