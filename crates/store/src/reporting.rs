@@ -17,7 +17,7 @@ use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::cases::{case_from, Arg, CASE_COLS};
+use crate::cases::{bind_all, case_from, Arg, CASE_COLS};
 use crate::invoices::cp_status;
 use crate::payouts::{decision_from, earning_from, payment_from, payout_from, DECISION_COLS, EARNING_COLS, PAYMENT_COLS, PAYOUT_COLS};
 use crate::search::Search;
@@ -249,19 +249,6 @@ fn earning_usd_sql() -> String {
     usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d")
 }
 
-fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    args: &[Arg],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    for a in args {
-        q = match a {
-            Arg::Text(s) => q.bind(s.clone()),
-            Arg::Int(i) => q.bind(*i),
-        };
-    }
-    q
-}
-
 /// `$first, $first + 1, …` for `n` values.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
@@ -354,21 +341,24 @@ impl Tx {
     /// The partner's earnings (live and voided) created in `[from, to)`, oldest first
     /// (statements).
     pub async fn earnings_of_partner_created(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3 ORDER BY created_at, id"
-        ))
-        .bind(partner_id.to_string())
-        .bind(ms(from))
-        .bind(ms(to))
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter().map(earning_from).collect()
+        self.earnings_of_partner_between("created_at", partner_id, from, to).await
     }
 
     /// The partner's earnings voided in `[from, to)` (statements).
     pub async fn earnings_of_partner_voided(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
+        self.earnings_of_partner_between("voided_at", partner_id, from, to).await
+    }
+
+    /// The partner's earnings whose `column` (an instant) lies in `[from, to)`, in its order.
+    async fn earnings_of_partner_between(
+        &mut self,
+        column: &'static str,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+    ) -> Result<Vec<EarningRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 AND voided_at >= $2 AND voided_at < $3 ORDER BY voided_at, id"
+            "SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 AND {column} >= $2 AND {column} < $3 ORDER BY {column}, id"
         ))
         .bind(partner_id.to_string())
         .bind(ms(from))
