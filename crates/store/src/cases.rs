@@ -7,7 +7,7 @@ use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::links::{placeholders, IN_CHUNK};
+use crate::in_list::texts;
 use crate::search::{Search, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
 use crate::{at, get, ms, opt_uuid, uuid, Backend, CaseAssignment, CaseRecord, PageReq, Result, StoreError, Tx};
 
@@ -460,28 +460,21 @@ impl Tx {
     }
 
     /// Per client of `client_ids`: how many of its cases the partner sees now and how many
-    /// of those are closed (one query per [`IN_CHUNK`] clients, over the covering index).
+    /// of those are closed (one query per `IN_CHUNK` clients, over the covering index).
     pub async fn partner_case_counts_by_client(
         &mut self,
         partner_id: Uuid,
         client_ids: &[Uuid],
     ) -> Result<std::collections::HashMap<Uuid, (i64, i64)>> {
         let mut out = std::collections::HashMap::new();
-        for chunk in client_ids.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT c.client_id AS client_id, COUNT(*) AS n, \
-                 CAST(COALESCE(SUM(CASE WHEN c.lifecycle = '{}' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed \
-                 {PARTNER_VISIBLE_FROM} WHERE ({PARTNER_VISIBLE_SQL}) AND c.client_id IN ({}) GROUP BY c.client_id",
-                Lifecycle::Closed.as_str(),
-                placeholders(2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(partner_id.to_string());
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            for r in q.fetch_all(self.conn()).await? {
-                out.insert(uuid(&get::<String>(&r, "client_id")?)?, (get(&r, "n")?, get(&r, "closed")?));
-            }
+        let sql = format!(
+            "SELECT c.client_id AS client_id, COUNT(*) AS n, \
+             CAST(COALESCE(SUM(CASE WHEN c.lifecycle = '{}' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed \
+             {PARTNER_VISIBLE_FROM} WHERE ({PARTNER_VISIBLE_SQL}) AND c.client_id IN ({{in}}) GROUP BY c.client_id",
+            Lifecycle::Closed.as_str(),
+        );
+        for r in self.rows_in(&sql, Some(&partner_id.to_string()), &texts(client_ids)).await? {
+            out.insert(uuid(&get::<String>(&r, "client_id")?)?, (get(&r, "n")?, get(&r, "closed")?));
         }
         Ok(out)
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use std::collections::HashMap;
 
 use crate::cases::{bind_all, Arg};
-use crate::links::{placeholders, IN_CHUNK};
+use crate::in_list::texts;
 use crate::search::Search;
 use crate::{at, currency, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, PageReq, Result, SdcaSignature, StoreError, Tx};
 
@@ -312,19 +312,12 @@ pub struct ClientEarning {
 const ACTIVE_LINKS: &str = "FROM links l JOIN clients cl ON cl.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active'";
 
 impl Tx {
-    /// The clients with these ids, by id (one query per [`IN_CHUNK`] ids).
+    /// The clients with these ids, by id (one query per `IN_CHUNK` ids).
     pub async fn clients_by_ids(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, ClientRecord>> {
         let mut out = HashMap::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let sql = format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN ({})", placeholders(1, chunk.len()));
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            for r in q.fetch_all(self.conn()).await? {
-                let c = client_from(&r)?;
-                out.insert(c.id, c);
-            }
+        for r in self.rows_in(&format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN ({{in}})"), None, &texts(ids)).await? {
+            let c = client_from(&r)?;
+            out.insert(c.id, c);
         }
         Ok(out)
     }
@@ -332,20 +325,11 @@ impl Tx {
     /// The users of these clients, per client in the order of [`Tx::client_users`].
     pub async fn client_users_of(&mut self, client_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<ClientUserRecord>>> {
         let mut out: HashMap<Uuid, Vec<ClientUserRecord>> = HashMap::new();
-        for chunk in client_ids.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at FROM client_users \
-                 WHERE client_id IN ({}) ORDER BY client_id, is_onboarding_user DESC, id",
-                placeholders(1, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            for r in q.fetch_all(self.conn()).await? {
-                let u = user_from(&r)?;
-                out.entry(u.client_id).or_default().push(u);
-            }
+        let sql = "SELECT id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at FROM client_users \
+                   WHERE client_id IN ({in}) ORDER BY client_id, is_onboarding_user DESC, id";
+        for r in self.rows_in(sql, None, &texts(client_ids)).await? {
+            let u = user_from(&r)?;
+            out.entry(u.client_id).or_default().push(u);
         }
         Ok(out)
     }
@@ -449,30 +433,21 @@ impl Tx {
     }
 
     /// The partner's live (not voided) earnings on the cases of these clients, each with its
-    /// payout's locked USD rate (one query per [`IN_CHUNK`] clients).
+    /// payout's locked USD rate (one query per `IN_CHUNK` clients).
     pub async fn partner_live_earnings_of_clients(&mut self, partner_id: Uuid, client_ids: &[Uuid]) -> Result<Vec<ClientEarning>> {
         let mut out = Vec::new();
-        for chunk in client_ids.chunks(IN_CHUNK) {
-            let sql = format!(
-                // From the clients' cases to their earnings: `|| ''` keeps the planner off the
-                // partner's earnings index, which would walk the partner's whole history.
-                "SELECT c.client_id AS client_id, e.amount_minor AS amount_minor, e.currency AS currency, p.fx_usd_per_unit_e8 AS rate \
-                 FROM cases c JOIN earnings e ON e.case_id = c.id LEFT JOIN payouts p ON p.id = e.payout_id \
-                 WHERE c.client_id IN ({}) AND e.partner_id || '' = $1 AND e.voided_at IS NULL ORDER BY e.created_at, e.id",
-                placeholders(2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(partner_id.to_string());
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            for r in q.fetch_all(self.conn()).await? {
-                out.push(ClientEarning {
-                    client_id: uuid(&get::<String>(&r, "client_id")?)?,
-                    amount_minor: get(&r, "amount_minor")?,
-                    currency: currency(&get::<String>(&r, "currency")?)?,
-                    locked_usd_per_unit_e8: get(&r, "rate")?,
-                });
-            }
+        // From the clients' cases to their earnings: `|| ''` keeps the planner off the
+        // partner's earnings index, which would walk the partner's whole history.
+        let sql = "SELECT c.client_id AS client_id, e.amount_minor AS amount_minor, e.currency AS currency, p.fx_usd_per_unit_e8 AS rate \
+                   FROM cases c JOIN earnings e ON e.case_id = c.id LEFT JOIN payouts p ON p.id = e.payout_id \
+                   WHERE c.client_id IN ({in}) AND e.partner_id || '' = $1 AND e.voided_at IS NULL ORDER BY e.created_at, e.id";
+        for r in self.rows_in(sql, Some(&partner_id.to_string()), &texts(client_ids)).await? {
+            out.push(ClientEarning {
+                client_id: uuid(&get::<String>(&r, "client_id")?)?,
+                amount_minor: get(&r, "amount_minor")?,
+                currency: currency(&get::<String>(&r, "currency")?)?,
+                locked_usd_per_unit_e8: get(&r, "rate")?,
+            });
         }
         Ok(out)
     }

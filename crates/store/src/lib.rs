@@ -24,6 +24,7 @@ mod cases;
 mod clients;
 mod disputes;
 pub mod earning_sets;
+mod in_list;
 mod invoices;
 pub mod ledger;
 mod links;

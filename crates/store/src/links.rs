@@ -6,17 +6,10 @@ use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use crate::in_list::texts;
 use crate::{at, get, ms, opt_at, uuid, LinkRequestRecord, Result, StoreError, Tx};
 
 const LINK_COLS: &str = "id, partner_id, client_id, external_tenant_id, is_attributed, referral_fee_bps, linked_at, status, return_url";
-
-/// Ids bound per `IN (…)` list, well below both backends' parameter limits.
-pub(crate) const IN_CHUNK: usize = 500;
-
-/// `$first, $first+1, …` for `n` binds.
-pub(crate) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
 
 fn event_from(e: &AnyRow) -> Result<LinkEvent> {
     let s: String = get(e, "status")?;
@@ -42,22 +35,13 @@ fn link_from(row: &AnyRow) -> Result<Link> {
 }
 
 impl Tx {
-    /// Fills the status history of `links`: one query per [`IN_CHUNK`] links, not one per link.
+    /// Fills the status history of `links`: one query per `IN_CHUNK` links, not one per link.
     async fn with_histories(&mut self, mut links: Vec<Link>) -> Result<Vec<Link>> {
         let ids: Vec<String> = links.iter().map(|l| l.id.to_string()).collect();
         let mut events: std::collections::HashMap<Uuid, Vec<LinkEvent>> = std::collections::HashMap::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT link_id, at, status, actor, reason FROM link_events WHERE link_id IN ({}) ORDER BY link_id, seq",
-                placeholders(1, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id.clone());
-            }
-            for e in q.fetch_all(self.conn()).await? {
-                events.entry(uuid(&get::<String>(&e, "link_id")?)?).or_default().push(event_from(&e)?);
-            }
+        let sql = "SELECT link_id, at, status, actor, reason FROM link_events WHERE link_id IN ({in}) ORDER BY link_id, seq";
+        for e in self.rows_in(sql, None, &ids).await? {
+            events.entry(uuid(&get::<String>(&e, "link_id")?)?).or_default().push(event_from(&e)?);
         }
         for l in &mut links {
             l.history = events.remove(&l.id).unwrap_or_default();
@@ -80,16 +64,9 @@ impl Tx {
     /// are left out. A fixed number of queries whatever the number of links.
     pub async fn links_by_ids(&mut self, ids: &[Uuid]) -> Result<Vec<Link>> {
         let mut found = std::collections::HashMap::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let sql = format!("SELECT {LINK_COLS} FROM links WHERE id IN ({})", placeholders(1, chunk.len()));
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            for r in q.fetch_all(self.conn()).await? {
-                let l = link_from(&r)?;
-                found.insert(l.id, l);
-            }
+        for r in self.rows_in(&format!("SELECT {LINK_COLS} FROM links WHERE id IN ({{in}})"), None, &texts(ids)).await? {
+            let l = link_from(&r)?;
+            found.insert(l.id, l);
         }
         let links = ids.iter().filter_map(|id| found.remove(id)).collect();
         self.with_histories(links).await
@@ -99,18 +76,11 @@ impl Tx {
     /// histories.
     pub async fn active_links_to_clients(&mut self, partner_id: Uuid, client_ids: &[Uuid]) -> Result<Vec<Link>> {
         let mut links = Vec::new();
-        for chunk in client_ids.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT {LINK_COLS} FROM links WHERE partner_id = $1 AND status = 'active' AND client_id IN ({}) ORDER BY linked_at, id",
-                placeholders(2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(partner_id.to_string());
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            for r in q.fetch_all(self.conn()).await? {
-                links.push(link_from(&r)?);
-            }
+        let sql = format!(
+            "SELECT {LINK_COLS} FROM links WHERE partner_id = $1 AND status = 'active' AND client_id IN ({{in}}) ORDER BY linked_at, id"
+        );
+        for r in self.rows_in(&sql, Some(&partner_id.to_string()), &texts(client_ids)).await? {
+            links.push(link_from(&r)?);
         }
         self.with_histories(links).await
     }

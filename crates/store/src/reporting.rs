@@ -18,6 +18,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::cases::{bind_all, case_from, Arg, CASE_COLS};
+use crate::in_list::sorted_unique;
 use crate::invoices::cp_status;
 use crate::payouts::{decision_from, earning_from, payment_from, payout_from, DECISION_COLS, EARNING_COLS, PAYMENT_COLS, PAYOUT_COLS};
 use crate::search::Search;
@@ -27,7 +28,6 @@ use crate::{
 };
 
 /// Values per `IN (…)` list; longer lists are read in chunks.
-const IN_CHUNK: usize = 500;
 
 /// The SQL of `core::money::convert_minor(amount, exponent, rate_e8, 2)`: US cents of
 /// `amount` minor units at `rate` (USD per unit, 1e-8), rounded half to even, with
@@ -249,18 +249,6 @@ fn earning_usd_sql() -> String {
     usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d")
 }
 
-/// `$first, $first + 1, …` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-fn sorted_unique(ids: impl IntoIterator<Item = Uuid>) -> Vec<String> {
-    let mut v: Vec<Uuid> = ids.into_iter().collect();
-    v.sort();
-    v.dedup();
-    v.into_iter().map(|u| u.to_string()).collect()
-}
-
 impl Tx {
     /// The page of the partner's filtered live earnings in `window`.
     pub async fn report_page(
@@ -388,37 +376,25 @@ impl Tx {
         rows.iter().map(|r| Ok((prefixed_payout_from(r)?, case_from(r)?))).collect()
     }
 
-    async fn rows_in(&mut self, sql: &str, ids: &[String]) -> Result<Vec<AnyRow>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(IN_CHUNK) {
-            let sql = sql.replace("{in}", &placeholders(1, chunk.len()));
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id.clone());
-            }
-            out.extend(q.fetch_all(self.conn()).await?);
-        }
-        Ok(out)
-    }
-
     pub async fn earnings_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<EarningRecord>> {
-        let rows = self.rows_in(&format!("SELECT {EARNING_COLS} FROM earnings WHERE id IN ({{in}})"), &sorted_unique(ids)).await?;
+        let rows = self.rows_in(&format!("SELECT {EARNING_COLS} FROM earnings WHERE id IN ({{in}})"), None, &sorted_unique(ids)).await?;
         rows.iter().map(earning_from).collect()
     }
 
     pub async fn payouts_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<PayoutRecord>> {
-        let rows = self.rows_in(&format!("SELECT {PAYOUT_COLS} FROM payouts WHERE id IN ({{in}})"), &sorted_unique(ids)).await?;
+        let rows = self.rows_in(&format!("SELECT {PAYOUT_COLS} FROM payouts WHERE id IN ({{in}})"), None, &sorted_unique(ids)).await?;
         rows.iter().map(payout_from).collect()
     }
 
     pub async fn payments_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<PaymentRecord>> {
-        let rows = self.rows_in(&format!("SELECT {PAYMENT_COLS} FROM payments WHERE id IN ({{in}})"), &sorted_unique(ids)).await?;
+        let rows = self.rows_in(&format!("SELECT {PAYMENT_COLS} FROM payments WHERE id IN ({{in}})"), None, &sorted_unique(ids)).await?;
         rows.iter().map(payment_from).collect()
     }
 
     pub async fn decisions_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<DecisionRecord>> {
-        let rows =
-            self.rows_in(&format!("SELECT {DECISION_COLS} FROM attribution_decisions WHERE id IN ({{in}})"), &sorted_unique(ids)).await?;
+        let rows = self
+            .rows_in(&format!("SELECT {DECISION_COLS} FROM attribution_decisions WHERE id IN ({{in}})"), None, &sorted_unique(ids))
+            .await?;
         rows.iter().map(decision_from).collect()
     }
 
@@ -429,6 +405,7 @@ impl Tx {
                 &format!(
                     "SELECT {DECISION_COLS} FROM attribution_decisions WHERE payout_id IN ({{in}}) ORDER BY payout_id, decided_at, id"
                 ),
+                None,
                 &sorted_unique(ids),
             )
             .await?;
@@ -438,19 +415,19 @@ impl Tx {
     }
 
     pub async fn cases_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<CaseRecord>> {
-        let rows = self.rows_in(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id IN ({{in}})"), &sorted_unique(ids)).await?;
+        let rows = self.rows_in(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id IN ({{in}})"), None, &sorted_unique(ids)).await?;
         rows.iter().map(case_from).collect()
     }
 
     /// (invoice id, status) of these CP invoices.
     pub async fn cp_invoice_statuses_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<(Uuid, CpInvoiceStatus)>> {
-        let rows = self.rows_in("SELECT id, status FROM cp_invoices WHERE id IN ({in})", &sorted_unique(ids)).await?;
+        let rows = self.rows_in("SELECT id, status FROM cp_invoices WHERE id IN ({in})", None, &sorted_unique(ids)).await?;
         rows.iter().map(|r| Ok((uuid(&get::<String>(r, "id")?)?, cp_status(&get::<String>(r, "status")?)?))).collect()
     }
 
     /// (link id, external tenant id) of these links.
     pub async fn link_tenants_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<(Uuid, String)>> {
-        let rows = self.rows_in("SELECT id, external_tenant_id FROM links WHERE id IN ({in})", &sorted_unique(ids)).await?;
+        let rows = self.rows_in("SELECT id, external_tenant_id FROM links WHERE id IN ({in})", None, &sorted_unique(ids)).await?;
         rows.iter().map(|r| Ok((uuid(&get::<String>(r, "id")?)?, get(r, "external_tenant_id")?))).collect()
     }
 

@@ -1,0 +1,51 @@
+//! Reading rows by lists of ids: one statement per [`IN_CHUNK`] ids, so a list of any
+//! length stays within both backends' parameter limits and costs a fixed number of
+//! queries per chunk, never one per id.
+
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::{Result, Tx};
+
+/// Ids bound per `IN (…)` list, well below both backends' parameter limits.
+pub(crate) const IN_CHUNK: usize = 500;
+
+/// `$first, $first+1, …` for `n` binds.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The ids as bound text, sorted and without repeats.
+pub(crate) fn sorted_unique(ids: impl IntoIterator<Item = Uuid>) -> Vec<String> {
+    let mut v: Vec<Uuid> = ids.into_iter().collect();
+    v.sort();
+    v.dedup();
+    v.into_iter().map(|u| u.to_string()).collect()
+}
+
+/// The ids as bound text, in their order.
+pub(crate) fn texts(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
+}
+
+impl Tx {
+    /// The rows of `sql` for every id, where `{in}` in `sql` stands for the list of one
+    /// chunk's placeholders; with `lead`, it is bound first as `$1` (the list starts at
+    /// `$2`). Rows come chunk by chunk, each chunk in the statement's order.
+    pub(crate) async fn rows_in(&mut self, sql: &str, lead: Option<&str>, ids: &[String]) -> Result<Vec<AnyRow>> {
+        let first = if lead.is_some() { 2 } else { 1 };
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = sql.replace("{in}", &placeholders(first, chunk.len()));
+            let mut q = sqlx::query(&sql);
+            if let Some(lead) = lead {
+                q = q.bind(lead.to_string());
+            }
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            out.extend(q.fetch_all(self.conn()).await?);
+        }
+        Ok(out)
+    }
+}
