@@ -519,13 +519,13 @@ impl App {
         let mut tx = self.store.read().await?;
         let totals = tx.partner_client_totals(partner.id).await?;
         // Every visible case is a case of an actively linked client (SPEC §5).
-        let (by_lifecycle, _) = tx.partner_case_counts(partner.id, self.now()).await?;
+        let total_cases = tx.partner_visible_case_count(partner.id).await?;
         let summary = ClientsSummary {
             total_clients: totals.clients,
             attributed_clients: totals.attributed,
             onboarding_complete: totals.onboarding_complete,
             onboarding_pending: totals.clients - totals.onboarding_complete,
-            total_cases: by_lifecycle.iter().map(|(_, n)| n).sum(),
+            total_cases,
         };
         let order = match filter.sort.as_str() {
             "name:asc" => ClientOrder::NameAsc,

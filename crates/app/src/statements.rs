@@ -13,7 +13,7 @@ use refshare_core::link::{Link, LinkRequest};
 use refshare_core::money::Currency;
 use refshare_core::stage::RevenueStage;
 use refshare_core::Instant;
-use refshare_store::{DecisionRecord, EarningRecord, PartnerRecord};
+use refshare_store::{DecisionRecord, EarningRecord, LinkTenant, PartnerRecord};
 use uuid::Uuid;
 
 use crate::fx::{MissingRate, UsdRates};
@@ -216,31 +216,53 @@ impl App {
         let payments: HashMap<Uuid, i64> =
             tx.payments_by_ids(candidates.iter().map(|(p, _)| p.payment_id)).await?.into_iter().map(|m| (m.id, m.amount_minor)).collect();
         let partner_links = tx.link_tenants_of_partner(partner.id).await?;
-        // The facts the attribution engine needs, per client, read only for payouts no
-        // decision of this partner explains.
+        // The partner's links by id, and per client its latest (by `linked_at`; on a tie
+        // the last in id order, as `max_by_key` over the oldest-first list picks it).
+        let link_by_id: HashMap<Uuid, &LinkTenant> = partner_links.iter().map(|l| (l.id, l)).collect();
+        let mut latest_link_of_client: HashMap<Uuid, &LinkTenant> = HashMap::new();
+        for l in &partner_links {
+            match latest_link_of_client.get(&l.client_id) {
+                Some(seen) if seen.linked_at > l.linked_at => {}
+                _ => {
+                    latest_link_of_client.insert(l.client_id, l);
+                }
+            }
+        }
+        // The facts the attribution engine needs, read only for the clients of payouts no
+        // decision of this partner explains: one query per table (per chunk of clients).
+        let mine = |payout_id: &Uuid| latest.get(payout_id).filter(|d| d.partner_id == Some(partner.id));
+        let unexplained: Vec<Uuid> = candidates
+            .iter()
+            .filter(|(p, _)| mine(&p.id).is_none())
+            .map(|(_, c)| c.client_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let clients = tx.clients_by_ids(&unexplained).await?;
+        let mut links_of = tx.links_of_clients(&unexplained).await?;
+        let mut requests_of = tx.link_requests_of_clients(&unexplained).await?;
         let mut facts_of: HashMap<Uuid, (Option<Instant>, Vec<Link>, Vec<LinkRequest>)> = HashMap::new();
+        for id in &unexplained {
+            let Some(client) = clients.get(id) else { continue };
+            let links = links_of.remove(id).unwrap_or_default();
+            let requests = requests_of.remove(id).unwrap_or_default().into_iter().map(|r| r.request).collect();
+            facts_of.insert(*id, (client.onboarding_completed_at, links, requests));
+        }
         for (payout, case) in candidates {
-            let decision = latest.get(&payout.id).filter(|d| d.partner_id == Some(partner.id));
-            let (reason, link_id) = match decision {
+            let (reason, link_id) = match mine(&payout.id) {
                 Some(d) => (d.reason, d.link_id),
                 None => {
-                    if !facts_of.contains_key(&case.client_id) {
-                        let Some(client) = tx.client(case.client_id).await? else { continue };
-                        let links = tx.links_of_client(case.client_id).await?;
-                        let requests = tx.link_requests_of_client(case.client_id).await?.into_iter().map(|r| r.request).collect();
-                        facts_of.insert(case.client_id, (client.onboarding_completed_at, links, requests));
-                    }
-                    let (onboarded, links, requests) = &facts_of[&case.client_id];
+                    // A payout on a client that no longer exists is left out.
+                    let Some((onboarded, links, requests)) = facts_of.get(&case.client_id) else { continue };
                     let facts = ClientFacts { links, requests, onboarding_completed_at: *onboarded };
                     let cf = CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id };
                     let d = decide_for_partner(partner.id, cf, facts, payout.created_at);
                     (d.reason, d.link_id)
                 }
             };
-            let mine = partner_links.iter().filter(|l| l.client_id == case.client_id);
             let tenant = link_id
-                .and_then(|id| partner_links.iter().find(|l| l.id == id))
-                .or_else(|| mine.max_by_key(|l| l.linked_at))
+                .and_then(|id| link_by_id.get(&id))
+                .or_else(|| latest_link_of_client.get(&case.client_id))
                 .map(|l| l.external_tenant_id.clone())
                 .unwrap_or_default();
             let payment_amount = *payments.get(&payout.payment_id).ok_or_else(|| AppError::internal("payout without payment"))?;

@@ -459,6 +459,17 @@ impl Tx {
         Ok((by, get(&row, "recent")?))
     }
 
+    /// How many cases the partner sees now: the total of [`Tx::partner_case_counts`]
+    /// without its per-lifecycle sums (a third of the work per case; the client list's
+    /// summary needs the total only).
+    pub async fn partner_visible_case_count(&mut self, partner_id: Uuid) -> Result<i64> {
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n {PARTNER_VISIBLE_FROM} WHERE ({PARTNER_VISIBLE_SQL})"))
+            .bind(partner_id.to_string())
+            .fetch_one(self.conn())
+            .await?;
+        get(&row, "n")
+    }
+
     /// Per client of `client_ids`: how many of its cases the partner sees now and how many
     /// of those are closed (one query per `IN_CHUNK` clients, over the covering index).
     pub async fn partner_case_counts_by_client(
@@ -480,22 +491,24 @@ impl Tx {
     }
 
     /// The debtor countries and the collection partners of the cases visible to the partner
-    /// now (each once, sorted), for the filter options.
+    /// now (each once, sorted), for the filter options: one pass over the visible cases
+    /// (each case row read once for both columns), the distinct pairs deduplicated here.
     pub async fn partner_case_options(&mut self, partner_id: Uuid) -> Result<(Vec<String>, Vec<Uuid>)> {
-        let visible = format!("{PARTNER_VISIBLE_FROM} WHERE ({PARTNER_VISIBLE_SQL})");
-        let rows = sqlx::query(&format!("SELECT DISTINCT c.debtor_country AS v {visible} ORDER BY v"))
-            .bind(partner_id.to_string())
-            .fetch_all(self.conn())
-            .await?;
-        let countries = rows.iter().map(|r| get::<String>(r, "v")).collect::<Result<Vec<_>>>()?;
         let rows = sqlx::query(&format!(
-            "SELECT DISTINCT c.collection_partner_id AS v {visible} AND c.collection_partner_id IS NOT NULL ORDER BY v"
+            "SELECT DISTINCT c.debtor_country AS country, c.collection_partner_id AS cp {PARTNER_VISIBLE_FROM} WHERE ({PARTNER_VISIBLE_SQL})"
         ))
         .bind(partner_id.to_string())
         .fetch_all(self.conn())
         .await?;
-        let cps = rows.iter().map(|r| uuid(&get::<String>(r, "v")?)).collect::<Result<Vec<_>>>()?;
-        Ok((countries, cps))
+        let mut countries = std::collections::BTreeSet::new();
+        let mut cps = std::collections::BTreeSet::new();
+        for r in &rows {
+            countries.insert(get::<String>(r, "country")?);
+            if let Some(cp) = get::<Option<String>>(r, "cp")? {
+                cps.insert(uuid(&cp)?);
+            }
+        }
+        Ok((countries.into_iter().collect(), cps.into_iter().collect()))
     }
 
     /// Cases with any of the partner's earnings (one query for reporting).

@@ -438,8 +438,10 @@ impl Tx {
         let mut out = Vec::new();
         // From the clients' cases to their earnings: `|| ''` keeps the planner off the
         // partner's earnings index, which would walk the partner's whole history.
-        let sql = "SELECT c.client_id AS client_id, e.amount_minor AS amount_minor, e.currency AS currency, p.fx_usd_per_unit_e8 AS rate \
-                   FROM cases c JOIN earnings e ON e.case_id = c.id LEFT JOIN payouts p ON p.id = e.payout_id \
+        // The locked rate is the read model's copy of the payout's (migration 0019, kept
+        // with it by `sync_earnings`): no payout row is read.
+        let sql = "SELECT c.client_id AS client_id, e.amount_minor AS amount_minor, e.currency AS currency, e.fx_usd_per_unit_e8 AS rate \
+                   FROM cases c JOIN earnings e ON e.case_id = c.id \
                    WHERE c.client_id IN ({in}) AND e.partner_id || '' = $1 AND e.voided_at IS NULL ORDER BY e.created_at, e.id";
         for r in self.rows_in(sql, Some(&partner_id.to_string()), &texts(client_ids)).await? {
             out.push(ClientEarning {

@@ -6,10 +6,34 @@ use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::in_list::texts;
+use std::collections::HashMap;
+
+use crate::in_list::{sorted_unique, texts};
 use crate::{at, get, ms, opt_at, uuid, LinkRequestRecord, Result, StoreError, Tx};
 
 const LINK_COLS: &str = "id, partner_id, client_id, external_tenant_id, is_attributed, referral_fee_bps, linked_at, status, return_url";
+
+const REQUEST_COLS: &str = "id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url, decided_by_user_id";
+
+fn request_from(r: &AnyRow) -> Result<LinkRequestRecord> {
+    let s: String = get(r, "status")?;
+    Ok(LinkRequestRecord {
+        request: LinkRequest {
+            id: uuid(&get::<String>(r, "id")?)?,
+            partner_id: uuid(&get::<String>(r, "partner_id")?)?,
+            client_id: uuid(&get::<String>(r, "client_id")?)?,
+            external_tenant_id: get(r, "external_tenant_id")?,
+            created_at: at(get(r, "created_at")?),
+            expires_at: at(get(r, "expires_at")?),
+            status: LinkRequestStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("request status {s}")))?,
+            decided_at: opt_at(get(r, "decided_at")?),
+        },
+        token_hash: get(r, "token_hash")?,
+        cases_json: get(r, "cases_json")?,
+        return_url: get(r, "return_url")?,
+        decided_by_user_id: get::<Option<String>>(r, "decided_by_user_id")?.as_deref().map(uuid).transpose()?,
+    })
+}
 
 fn event_from(e: &AnyRow) -> Result<LinkEvent> {
     let s: String = get(e, "status")?;
@@ -142,6 +166,22 @@ impl Tx {
         self.links_where("client_id = $1", client_id.to_string(), None).await
     }
 
+    /// The links of each of these clients (every partner's, with their histories), each
+    /// client's in the order of [`Tx::links_of_client`]: a fixed number of queries per
+    /// chunk of clients, whatever their number.
+    pub async fn links_of_clients(&mut self, client_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Link>>> {
+        let sql = format!("SELECT {LINK_COLS} FROM links WHERE client_id IN ({{in}}) ORDER BY linked_at, id");
+        let mut links = Vec::new();
+        for r in self.rows_in(&sql, None, &sorted_unique(client_ids.iter().copied())).await? {
+            links.push(link_from(&r)?);
+        }
+        let mut out: HashMap<Uuid, Vec<Link>> = HashMap::new();
+        for l in self.with_histories(links).await? {
+            out.entry(l.client_id).or_default().push(l);
+        }
+        Ok(out)
+    }
+
     pub async fn links_of_partner(&mut self, partner_id: Uuid) -> Result<Vec<Link>> {
         self.links_where("partner_id = $1", partner_id.to_string(), None).await
     }
@@ -222,38 +262,27 @@ impl Tx {
     }
 
     async fn requests_where(&mut self, clause: &str, arg: String) -> Result<Vec<LinkRequestRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url, decided_by_user_id
-             FROM link_requests WHERE {clause} ORDER BY created_at, id"
-        ))
-        .bind(arg)
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let s: String = get(r, "status")?;
-                Ok(LinkRequestRecord {
-                    request: LinkRequest {
-                        id: uuid(&get::<String>(r, "id")?)?,
-                        partner_id: uuid(&get::<String>(r, "partner_id")?)?,
-                        client_id: uuid(&get::<String>(r, "client_id")?)?,
-                        external_tenant_id: get(r, "external_tenant_id")?,
-                        created_at: at(get(r, "created_at")?),
-                        expires_at: at(get(r, "expires_at")?),
-                        status: LinkRequestStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("request status {s}")))?,
-                        decided_at: opt_at(get(r, "decided_at")?),
-                    },
-                    token_hash: get(r, "token_hash")?,
-                    cases_json: get(r, "cases_json")?,
-                    return_url: get(r, "return_url")?,
-                    decided_by_user_id: get::<Option<String>>(r, "decided_by_user_id")?.as_deref().map(uuid).transpose()?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(&format!("SELECT {REQUEST_COLS} FROM link_requests WHERE {clause} ORDER BY created_at, id"))
+            .bind(arg)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(request_from).collect()
     }
 
     pub async fn link_requests_of_client(&mut self, client_id: Uuid) -> Result<Vec<LinkRequestRecord>> {
         self.requests_where("client_id = $1", client_id.to_string()).await
+    }
+
+    /// The link requests of each of these clients (every partner's), each client's oldest
+    /// first, as [`Tx::link_requests_of_client`] gives them: one query per chunk of clients.
+    pub async fn link_requests_of_clients(&mut self, client_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<LinkRequestRecord>>> {
+        let sql = format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id IN ({{in}}) ORDER BY created_at, id");
+        let mut out: HashMap<Uuid, Vec<LinkRequestRecord>> = HashMap::new();
+        for r in self.rows_in(&sql, None, &sorted_unique(client_ids.iter().copied())).await? {
+            let r = request_from(&r)?;
+            out.entry(r.request.client_id).or_default().push(r);
+        }
+        Ok(out)
     }
 
     pub async fn link_requests_of_partner(&mut self, partner_id: Uuid) -> Result<Vec<LinkRequestRecord>> {

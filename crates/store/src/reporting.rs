@@ -358,14 +358,18 @@ impl Tx {
 
     /// Payouts created in `[from, to)` on the cases of clients that have or had a link to
     /// the partner, on which the partner has no earning (statements: "did not earn"), with
-    /// their cases, oldest first.
+    /// their cases, oldest first. The partner's clients come from `links_partner_client`,
+    /// their cases from the covering `cases_partner_list`, the period's payouts of each
+    /// case from `payouts_case_created` (the date compared in the index), and the missing
+    /// earning is one probe of `earnings_payout_partner` per payout (migration 0024): no
+    /// pass over the partner's earnings or the period's payouts.
     pub async fn payouts_not_earned(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<(PayoutRecord, CaseRecord)>> {
         let payout_cols = PAYOUT_COLS.split(", ").map(|c| format!("p.{c} AS p_{c}")).collect::<Vec<_>>().join(", ");
         let rows = sqlx::query(&format!(
             "SELECT {payout_cols}, {CASE_COLS} FROM payouts p JOIN cases c ON c.id = p.case_id \
-             WHERE c.client_id IN (SELECT client_id FROM links WHERE partner_id = $1) \
+             WHERE c.client_id IN (SELECT l.client_id FROM links l WHERE l.partner_id = $1) \
              AND p.created_at >= $2 AND p.created_at < $3 \
-             AND p.id NOT IN (SELECT e.payout_id FROM earnings e WHERE e.partner_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1) \
              ORDER BY p.created_at, p.id"
         ))
         .bind(partner_id.to_string())

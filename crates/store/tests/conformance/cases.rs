@@ -166,15 +166,45 @@ async fn partner_cases_follow_the_visibility_rule(store: Store) -> TestResult {
         (partner_case(&e, 13, &p, at(2, 13)), false, "never linked"),
         (case(&f, 14, WebApp, at(2, 14)), true, "archived once, active again now"),
     ];
+    // Filter options: countries and collection partners of visible cases only (DEB-5 and
+    // DEB-12 are not visible to `p`).
+    let cp_of = |name: &str| CollectionPartnerRecord {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        success_fee_bps: Bps(1_500),
+        platform_share_bps: Bps(4_000),
+        countries: vec!["DK".into()],
+        created_at: t(0),
+    };
+    let (seen_cp, hidden_cp) = (cp_of("Seen Recovery"), cp_of("Hidden Recovery"));
+    tx.insert_collection_partner(&seen_cp).await?;
+    tx.insert_collection_partner(&hidden_cp).await?;
+    let assign = |cp: &CollectionPartnerRecord| {
+        Some(CaseAssignment { collection_partner_id: cp.id, success_fee_bps: Bps(1_500), platform_share_bps: Bps(4_000) })
+    };
     for (x, _, _) in &rows {
         let lifecycle = match x.reference.as_str() {
             "DEB-3" | "DEB-6" => Lifecycle::Active,
             "DEB-14" => Lifecycle::Closed,
             _ => Lifecycle::PendingContractSigning,
         };
-        tx.insert_case(&CaseRecord { lifecycle, ..x.clone() }).await?;
+        let (debtor_country, assignment) = match x.reference.as_str() {
+            "DEB-3" => ("SE".to_string(), assign(&seen_cp)),
+            "DEB-6" => ("NO".to_string(), assign(&seen_cp)),
+            "DEB-5" => ("FI".to_string(), assign(&hidden_cp)),
+            "DEB-12" => ("DE".to_string(), None),
+            _ => (x.debtor_country.clone(), None),
+        };
+        tx.insert_case(&CaseRecord { lifecycle, debtor_country, assignment, ..x.clone() }).await?;
     }
     tx.commit().await?;
+
+    let mut tx = store.read().await?;
+    let (countries, cps) = tx.partner_case_options(p.id).await?;
+    assert_eq!(countries, vec!["DK", "NO", "SE"], "each once, sorted, visible cases only");
+    assert_eq!(cps, vec![seen_cp.id], "each once, visible cases only");
+    assert_eq!(tx.partner_case_options(Uuid::new_v4()).await?, (vec![], vec![]), "another partner sees none");
+    drop(tx);
 
     let mut tx = store.begin().await?;
     let (shown, total) = tx.partner_cases_page(p.id, &CaseFilter::default(), ALL).await?;
@@ -192,6 +222,7 @@ async fn partner_cases_follow_the_visibility_rule(store: Store) -> TestResult {
     counts.sort_by_key(|(l, _)| l.as_str());
     assert_eq!(counts, vec![(Lifecycle::Active, 2), (Lifecycle::Closed, 1), (Lifecycle::PendingContractSigning, 2)]);
     assert_eq!(recent, 4, "visible cases created since the given instant");
+    assert_eq!(tx.partner_visible_case_count(p.id).await?, 5, "the total of the lifecycle counts");
     assert_eq!(tx.partner_case_counts(p.id, at(2, 5)).await?.1, 2, "since is inclusive");
 
     let (own, total) = tx.client_cases_page(b.id, &CaseFilter::default(), ALL).await?;

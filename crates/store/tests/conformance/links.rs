@@ -98,7 +98,11 @@ async fn one_active_link_per_client(store: Store) -> TestResult {
     tx.commit().await?;
 
     let mut tx = store.begin().await?;
-    assert_eq!(tx.links_of_client(c.id).await?, vec![a, b], "by linked_at");
+    assert_eq!(tx.links_of_client(c.id).await?, vec![a.clone(), b.clone()], "by linked_at");
+    // The batch reader: the same list per client, with histories; unknown clients absent.
+    let batch = tx.links_of_clients(&[c.id, Uuid::new_v4()]).await?;
+    assert_eq!(batch.len(), 1, "{batch:?}");
+    assert_eq!(batch[&c.id], vec![a, b]);
     Ok(())
 }
 
@@ -179,6 +183,11 @@ async fn link_requests_lifecycle_and_overdue_filter(store: Store) -> TestResult 
     assert_eq!(tx.link_request_by_token_hash("tok-unknown").await?, None);
     assert_eq!(tx.link_requests_of_client(c.id).await?, vec![week.clone(), day.clone(), declined.clone()]);
     assert_eq!(tx.link_requests_of_partner(p.id).await?, vec![week.clone(), day.clone(), elsewhere.clone()]);
+    // The batch reader groups the same lists per client; a client without requests is absent.
+    let batch = tx.link_requests_of_clients(&[d.id, c.id, Uuid::new_v4()]).await?;
+    assert_eq!(batch.len(), 2, "{batch:?}");
+    assert_eq!(batch[&c.id], vec![week.clone(), day.clone(), declined.clone()]);
+    assert_eq!(batch[&d.id], vec![elsewhere.clone()]);
 
     tx.set_link_request_status(declined.request.id, LinkRequestStatus::Declined, Some(t(HOUR))).await?;
     declined.request.status = LinkRequestStatus::Declined;

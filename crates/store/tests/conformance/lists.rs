@@ -235,6 +235,8 @@ async fn a_pages_rows_load_per_set(store: Store) -> TestResult {
     assert_eq!(got, vec![(2, 1), (1, 0), (2, 1), (2, 1), (1, 0)]);
     let (by, _) = tx.partner_case_counts(s.p, t(0)).await?;
     assert_eq!(by.iter().map(|(_, n)| n).sum::<i64>(), got.iter().map(|(n, _)| n).sum::<i64>(), "the same rule");
+    assert_eq!(tx.partner_visible_case_count(s.p).await?, 8, "the total alone, by the same rule");
+    assert_eq!(tx.partner_visible_case_count(Uuid::new_v4()).await?, 0, "another partner sees none");
     assert!(tx.partner_case_counts_by_client(Uuid::new_v4(), &ids).await?.is_empty(), "another partner sees none");
 
     // The partner's active links to the clients, with their whole histories.

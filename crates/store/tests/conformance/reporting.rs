@@ -380,3 +380,94 @@ async fn report_summary_is_the_sum_of_its_rows(store: Store) -> TestResult {
     assert!(!groups.iter().any(|g| g.currency.code() == "SEK"));
     Ok(())
 }
+
+/// A payment and its payout on `case`, created at `created_at`, with no decision or earning.
+async fn payout_only(tx: &mut Tx, case: &CaseRecord, created_at: Instant) -> TestResult<PayoutRecord> {
+    let payment = PaymentRecord {
+        id: Uuid::new_v4(),
+        case_id: case.id,
+        amount_minor: 5_000,
+        currency: case.currency,
+        paid_at: created_at,
+        external_id: None,
+        created_at,
+        is_overpayment: false,
+    };
+    tx.insert_payment(&payment).await?;
+    let payout = PayoutRecord {
+        id: Uuid::new_v4(),
+        payment_id: payment.id,
+        case_id: case.id,
+        collection_partner_id: None,
+        success_fee_minor: 1_500,
+        platform_fee_minor: 1_000,
+        currency: case.currency,
+        created_at,
+        commission_status: CommissionStatus::Unpaid,
+        commission_paid_at: None,
+        fx_usd_per_unit_e8: None,
+        fx_rate_date: None,
+        cp_invoice_id: None,
+    };
+    tx.insert_payout(&payout).await?;
+    Ok(payout)
+}
+
+conformance!(payouts_not_earned_are_the_periods_payouts_on_the_partners_clients_without_its_earning);
+async fn payouts_not_earned_are_the_periods_payouts_on_the_partners_clients_without_its_earning(store: Store) -> TestResult {
+    let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
+    // `now` links P, `past` was linked to P (archived since, then linked to Q), `theirs` is Q's only.
+    let (now, past, theirs) = (client("Now", t(0)), client("Past", t(0)), client("Theirs", t(0)));
+    let mut tx = store.begin().await?;
+    tx.insert_partner(&p).await?;
+    tx.insert_partner(&q).await?;
+    for c in [&now, &past, &theirs] {
+        tx.insert_client(c, &[]).await?;
+    }
+    let now_link = link(&p, &now, "now", true, t(0));
+    let mut past_link = link(&p, &past, "past", true, t(0));
+    let q_past = link(&q, &past, "q-past", true, t(2 * HOUR));
+    let q_theirs = link(&q, &theirs, "q-theirs", true, t(0));
+    tx.insert_link(&now_link, ACTOR, None).await?;
+    tx.insert_link(&past_link, ACTOR, None).await?;
+    change_status(&mut tx, &mut past_link, LinkStatus::Archived, t(HOUR)).await?;
+    tx.insert_link(&q_past, ACTOR, None).await?;
+    tx.insert_link(&q_theirs, ACTOR, None).await?;
+    let (now_case, now_case2) = (case(&now, 9001, refshare_core::case::CaseSource::WebApp, t(0)), partner_case(&now, 9002, &p, t(0)));
+    let past_case = case(&past, 9003, refshare_core::case::CaseSource::WebApp, t(0));
+    let theirs_case = partner_case(&theirs, 9004, &q, t(0));
+    for c in [&now_case, &now_case2, &past_case, &theirs_case] {
+        tx.insert_case(c).await?;
+    }
+    let (from, to) = (t(10 * DAY), t(20 * DAY));
+    // Earned by P in the period: not listed.
+    book(&mut tx, &p, &now_link, &now_case, 1_000, from, from, RevenueStage::Pending, None).await?;
+    // Earned by Q only (on the client P had): listed for P.
+    let q_earned = book(&mut tx, &q, &q_past, &past_case, 2_000, t(11 * DAY), t(11 * DAY), RevenueStage::Pending, None).await?;
+    // Earned by P, then voided: P has an earning on it, so it is not a "did not earn" line.
+    let voided = book(&mut tx, &p, &now_link, &now_case2, 3_000, t(12 * DAY), t(12 * DAY), RevenueStage::Pending, None).await?;
+    assert!(tx.void_earning(voided.earning.id, t(13 * DAY), "test").await?);
+    // Without any earning, in the period (the first at its start), on both of P's clients.
+    let at_start = payout_only(&mut tx, &now_case2, from).await?;
+    let later = payout_only(&mut tx, &past_case, t(15 * DAY)).await?;
+    let same_instant = payout_only(&mut tx, &now_case, t(15 * DAY)).await?;
+    // Outside the period (the end is exclusive), or on a client P never had: not listed.
+    payout_only(&mut tx, &now_case, from - chrono::Duration::milliseconds(1)).await?;
+    payout_only(&mut tx, &now_case, to).await?;
+    payout_only(&mut tx, &theirs_case, t(15 * DAY)).await?;
+    tx.commit().await?;
+
+    let mut tx = store.read().await?;
+    let got: Vec<(Uuid, Uuid)> = tx.payouts_not_earned(p.id, from, to).await?.into_iter().map(|(po, c)| (po.id, c.id)).collect();
+    let q_payout = q_earned.earning.payout_id;
+    let mut tail = vec![(later.id, past_case.id), (same_instant.id, now_case.id)];
+    tail.sort(); // same creation instant: by payout id
+    let mut expected = vec![(at_start.id, now_case2.id), (q_payout, past_case.id)];
+    expected.extend(tail);
+    assert_eq!(got, expected);
+    // Q sees its own client's payout, and not the one it earned.
+    let got_q: Vec<Uuid> = tx.payouts_not_earned(q.id, from, to).await?.into_iter().map(|(po, _)| po.id).collect();
+    assert!(!got_q.contains(&q_payout), "{got_q:?}");
+    assert_eq!(got_q.len(), 2, "Q's own client and the client it has now: {got_q:?}");
+    Ok(())
+}
