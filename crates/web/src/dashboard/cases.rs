@@ -37,7 +37,8 @@ fn filter(p: &Params) -> Result<(CaseFilter, Vec<(&'static str, String)>), AppEr
         f.query = Some(q);
     }
     if let Some(l) = p.lifecycle.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let lifecycle = LIFECYCLES.into_iter().find(|x| x.as_str() == l).ok_or_else(|| AppError::bad_field("lifecycle", "is not a lifecycle"))?;
+        let lifecycle =
+            LIFECYCLES.into_iter().find(|x| x.as_str() == l).ok_or_else(|| AppError::bad_field("lifecycle", "is not a lifecycle"))?;
         f.lifecycles = vec![lifecycle];
         links.push(("lifecycle", lifecycle.as_str().to_string()));
     }
@@ -124,7 +125,10 @@ pub async fn export(State(app): State<App>, staff: Staff, Query(p): Query<Params
         Err(e) => return staff.failure(&app, HERE, e),
     };
     let mut c = Csv::default();
-    c.line(&["reference", "client", "external_tenant_id", "debtor", "amount", "currency", "lifecycle", "source", "created_date"].map(Field::Plain));
+    c.line(
+        &["reference", "client", "external_tenant_id", "debtor", "amount", "currency", "lifecycle", "source", "created_date"]
+            .map(Field::Plain),
+    );
     for _ in 0..EXPORT_MAX_PAGES {
         let listing = match app.partner_case_list(&staff.partner, &f, PageReq { page: 1, size: EXPORT_CHUNK }).await {
             Ok(l) => l,

@@ -106,8 +106,17 @@ pub async fn export(State(app): State<App>, staff: Staff, Query(p): Query<Params
     };
     let mut c = Csv::default();
     c.line(
-        &["company_name", "external_tenant_id", "onboarding_status", "onboarding_url", "attribution_status", "link_status", "linked_date", "cases"]
-            .map(Field::Plain),
+        &[
+            "company_name",
+            "external_tenant_id",
+            "onboarding_status",
+            "onboarding_url",
+            "attribution_status",
+            "link_status",
+            "linked_date",
+            "cases",
+        ]
+        .map(Field::Plain),
     );
     for page in 1..=EXPORT_MAX_PAGES {
         let listing = match app.partner_clients(&staff.partner, &f, PageReq { page, size: EXPORT_CHUNK }).await {

@@ -149,19 +149,10 @@ pub async fn export(State(app): State<App>, staff: Staff, Query(p): Query<Params
         Err(e) => return staff.failure(&app, HERE, e),
     };
     let mut c = Csv::default();
-    c.line(&[
-        "case_reference",
-        "client",
-        "external_tenant_id",
-        "paid_date",
-        "kind",
-        "fee",
-        "currency",
-        "fee_usd",
-        "stage",
-        "estimate",
-    ]
-    .map(Field::Plain));
+    c.line(
+        &["case_reference", "client", "external_tenant_id", "paid_date", "kind", "fee", "currency", "fee_usd", "stage", "estimate"]
+            .map(Field::Plain),
+    );
     let mut after = None;
     let mut written = 0usize;
     loop {

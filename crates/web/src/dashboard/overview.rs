@@ -17,7 +17,10 @@ const CHART_MONTHS: u32 = 12;
 
 pub async fn show(State(app): State<App>, staff: Staff) -> Response {
     let here = "/dashboard";
-    let report = match app.partner_transactions(&staff.partner, &TransactionFilter::default(), ReportPage::Offset(PageReq { page: 1, size: 1 })).await {
+    let report = match app
+        .partner_transactions(&staff.partner, &TransactionFilter::default(), ReportPage::Offset(PageReq { page: 1, size: 1 }))
+        .await
+    {
         Ok(r) => r,
         Err(e) => return staff.failure(&app, here, e),
     };

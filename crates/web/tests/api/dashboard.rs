@@ -103,7 +103,11 @@ async fn a_partner_user_reads_its_own_partner_only(t: TestApp) {
     assert!(cases.text.contains(&case_ref), "{}", cases.text);
     assert!(!cases.text.contains("zeta"), "{}", cases.text);
     let earnings = get(&t, &mut jar, "/dashboard/earnings").await;
-    assert!(earnings.text.contains(&case_ref) && earnings.text.contains("30.00 GBP") && earnings.text.contains(">Estimate</span>"), "{}", earnings.text);
+    assert!(
+        earnings.text.contains(&case_ref) && earnings.text.contains("30.00 GBP") && earnings.text.contains(">Estimate</span>"),
+        "{}",
+        earnings.text
+    );
     assert!(!earnings.text.contains("zeta"), "{}", earnings.text);
     // Another partner's case reference finds nothing.
     let r = get(&t, &mut jar, "/dashboard/earnings?q=zeta").await;
@@ -142,7 +146,11 @@ async fn exports_carry_the_filtered_rows(t: TestApp) {
     let lines: Vec<&str> = csv.text.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines[0], "case_reference,client,external_tenant_id,paid_date,kind,fee,currency,fee_usd,stage,estimate");
     assert_eq!(lines.len(), 2, "{}", csv.text);
-    assert!(lines[1].starts_with(&format!("{case_ref},Acme Ltd,acme,")) && lines[1].ends_with(",Payout,30.00,GBP,37.50,Unrecognized,true"), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with(&format!("{case_ref},Acme Ltd,acme,")) && lines[1].ends_with(",payout,30.00,GBP,37.50,Unrecognized,true"),
+        "{}",
+        lines[1]
+    );
     let none = get(&t, &mut jar, "/dashboard/earnings.csv?stage=Paid").await;
     assert_eq!(none.text.split("\r\n").filter(|l| !l.is_empty()).count(), 1, "the header only: {}", none.text);
     let clients = get(&t, &mut jar, "/dashboard/clients.csv").await;
