@@ -9,6 +9,7 @@ pub mod cases;
 pub mod check_json;
 pub mod clients;
 pub mod clock;
+pub mod dashboard;
 pub mod disputes;
 pub mod error;
 pub mod fx;

@@ -29,6 +29,7 @@ mod invoices;
 pub mod ledger;
 mod links;
 mod misc;
+pub mod monthly;
 mod partners;
 mod payouts;
 mod people;

@@ -70,7 +70,7 @@ pub fn usd_divisor(c: Currency) -> Result<i64> {
 /// A derived table `(cur, d, r)` with one row per known currency: its divisor for
 /// [`usd_minor_sql`] and its current USD rate (`rates`; NULL when none is loaded). USD
 /// itself converts at 1.
-fn rate_table_sql(rates: &[(Currency, i64)]) -> Result<String> {
+pub(crate) fn rate_table_sql(rates: &[(Currency, i64)]) -> Result<String> {
     let mut rows = Vec::new();
     for c in Currency::all() {
         let d = usd_divisor(c)?;

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod edge;
 pub mod error;
 pub mod extract;
@@ -36,6 +37,7 @@ pub fn router(app: App) -> Router {
         .nest("/customer-api", api::customer::routes())
         .nest("/admin-api/v1", api::admin::routes())
         .merge(pages::routes())
+        .merge(dashboard::routes())
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::metrics))

@@ -49,7 +49,24 @@ impl IntoResponse for Page {
 /// A hosted page in the partner's branding: `partner`'s logo and name in the header, with
 /// the platform named beside them and in the footer.
 pub fn page(platform: &Platform, title: &str, partner: &PartnerRecord, body: Markup) -> Page {
-    frame(platform, title, Some(partner), body)
+    frame(platform, title, Some(partner), None, body)
+}
+
+/// The navigation of a signed-in area (the Partner Dashboard): its tabs, the current one,
+/// who is signed in, and the sign-out form's CSRF token.
+pub struct Nav<'a> {
+    /// (path, label) of each tab, in order.
+    pub tabs: &'a [(&'a str, &'a str)],
+    /// The path of the current tab.
+    pub active: &'a str,
+    pub user_name: &'a str,
+    pub logout_csrf: String,
+}
+
+/// A page of a signed-in area in the partner's branding: the tabs under the header and a
+/// wider main column for tables.
+pub fn nav_page(platform: &Platform, title: &str, partner: &PartnerRecord, nav: &Nav<'_>, body: Markup) -> Page {
+    frame(platform, title, Some(partner), Some(nav), body)
 }
 
 /// The platform's footer: its name, legal entity and the links that are configured.
@@ -74,7 +91,7 @@ fn footer(p: &Platform) -> Markup {
     }
 }
 
-fn frame(platform: &Platform, title: &str, partner: Option<&PartnerRecord>, body: Markup) -> Page {
+fn frame(platform: &Platform, title: &str, partner: Option<&PartnerRecord>, nav: Option<&Nav<'_>>, body: Markup) -> Page {
     let none = Value::Null;
     let branding = partner.map_or(&none, |p| &p.branding);
     let bg = brand(branding, "backgroundColorCode", "#0b3d91");
@@ -111,8 +128,11 @@ fn frame(platform: &Platform, title: &str, partner: Option<&PartnerRecord>, body
         "footer{max-width:720px;margin:0 auto 32px;padding:0 32px;font-size:14px;color:#4a5263}".to_string(),
         "footer ul{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:4px 20px}".to_string(),
         "@media (max-width:600px){header{padding:12px 16px}.brand{font-size:18px}main{margin:0 0 24px;padding:16px 20px;border-radius:0}h1{font-size:26px}footer{padding:0 20px}}".to_string(),
-    ]
-    .concat();
+    ];
+    let mut css = css.concat();
+    if nav.is_some() {
+        css.push_str(&WIDE_CSS.concat());
+    }
     let style_hash = format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css.as_bytes())));
     let owner = partner.map_or(platform.name.as_str(), |p| p.company_name.as_str());
     let html = html! {
@@ -138,12 +158,54 @@ fn frame(platform: &Platform, title: &str, partner: Option<&PartnerRecord>, body
                         None => div.brand { strong { (platform.name) } },
                     }
                 }
-                main { (body) }
+                @if let Some(n) = nav { (tabs(n)) }
+                main.wide[nav.is_some()] { (body) }
                 (footer(platform))
             }
         }
     };
     Page { html, style_hash }
+}
+
+/// The styles a signed-in area adds: tabs, wide tables, figures, the chart and pagers.
+const WIDE_CSS: [&str; 14] = [
+    "nav.tabs{background:#fff;border-bottom:1px solid #d0d4dc;padding:0 24px}",
+    "nav.tabs ul{list-style:none;margin:0 auto;padding:0;max-width:1160px;display:flex;flex-wrap:wrap;gap:0 4px;align-items:center}",
+    "nav.tabs a{display:block;padding:12px 10px;text-decoration:none;border-bottom:3px solid transparent}",
+    "nav.tabs a[aria-current=page]{border-bottom-color:#1d4ed8;color:#1d2330;font-weight:600}",
+    "nav.tabs .who{margin-left:auto;display:flex;gap:8px;align-items:center;color:#4a5263;font-size:14px}nav.tabs .who form{margin:0}",
+    "main.wide,footer{max-width:1160px}main.wide{overflow-x:auto}",
+    "table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0 16px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e3e6eb;vertical-align:top}th{background:#f5f6f8;font-weight:600}td.num,th.num{text-align:right;white-space:nowrap}",
+    ".figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:12px;margin:8px 0 16px;padding:0;list-style:none}.figures li{border:1px solid #e3e6eb;border-radius:6px;padding:10px 12px;margin:0}.figures .n{display:block;font-size:20px;font-weight:600}.figures .l{color:#4a5263;font-size:14px}",
+    "form.filters{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-end;margin:8px 0 16px}form.filters label{margin:0 0 4px}form.filters input[type=text],form.filters select{width:auto;min-width:180px}",
+    "select{font:inherit;padding:7px 8px;border:1px solid #8a93a6;border-radius:4px;background:#fff}",
+    ".pager{display:flex;gap:16px;align-items:center;margin:8px 0}.muted{color:#4a5263}",
+    "svg.chart{width:100%;height:auto;max-width:760px}svg.chart .bar{fill:#1d4ed8}svg.chart text{font-size:11px;fill:#4a5263}",
+    ".tag{display:inline-block;padding:0 6px;border-radius:4px;background:#eef2fb;font-size:13px}.warn{background:#fff4e5}",
+    "@media (max-width:600px){nav.tabs{padding:0 8px}nav.tabs a{padding:10px 6px}}",
+];
+
+/// The tabs of a signed-in area, with who is signed in and a sign-out button.
+fn tabs(n: &Nav<'_>) -> Markup {
+    html! {
+        nav.tabs aria-label="Dashboard" {
+            ul {
+                @for (path, label) in n.tabs {
+                    li {
+                        @if *path == n.active { a href=(path) aria-current="page" { (label) } }
+                        @else { a href=(path) { (label) } }
+                    }
+                }
+                li.who {
+                    span { (n.user_name) }
+                    form method="post" action="/logout" {
+                        input type="hidden" name="csrf" value=(n.logout_csrf);
+                        button type="submit" { "Sign out" }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A page of the platform alone, framed by [`frame_platform_pages`].
@@ -170,7 +232,7 @@ pub async fn frame_platform_pages(State(app): State<App>, req: Request, next: Ne
     }
     let (mut parts, _) = res.into_parts();
     let Some(u) = parts.extensions.remove::<Unframed>() else { unreachable!("checked above") };
-    let (framed, body) = frame(app.platform(), &u.title, None, u.body).into_response().into_parts();
+    let (framed, body) = frame(app.platform(), &u.title, None, None, u.body).into_response().into_parts();
     parts.headers.remove(CONTENT_LENGTH);
     parts.headers.extend(framed.headers);
     Response::from_parts(parts, body)

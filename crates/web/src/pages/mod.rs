@@ -7,7 +7,7 @@
 mod agreement;
 mod approval;
 mod consent;
-mod layout;
+pub(crate) mod layout;
 mod onboarding;
 pub mod signin;
 

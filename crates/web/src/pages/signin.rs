@@ -238,7 +238,7 @@ fn destination(a: &Account) -> Markup {
             p { "The client web app is not available yet. Agreements and link requests are answered from the links in your e-mails." }
         },
         Account::PartnerUser(_) => html! {
-            p { "The Partner Dashboard is not available yet. Your team's integration uses the Referral API with the partner's API key." }
+            p { a href="/dashboard" { "Open the Partner Dashboard" } }
         },
         Account::Operator(o) => html! {
             p {

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod consent;
+mod dashboard;
 mod disputes;
 mod duplicate_reference;
 mod edge;

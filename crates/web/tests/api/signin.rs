@@ -446,7 +446,7 @@ async fn a_partner_user_signs_in_and_sees_its_partner_and_role(t: TestApp) {
     assert!(page.text.contains("Ledgerly — partner admin Ann Person"), "the partner and the role: {}", page.text);
     assert!(page.text.contains("(current)"), "the only account is chosen: {}", page.text);
     assert!(!page.text.contains("Continue as"), "nothing to choose: {}", page.text);
-    assert!(page.text.contains("Partner Dashboard is not available yet"), "{}", page.text);
+    assert!(page.text.contains("href=\"/dashboard\""), "{}", page.text);
     // Signing in made the user active, with the time.
     let r = t.admin("GET", &format!("/partners/{pid}/users"), None).await;
     let me = r.body["users"].as_array().unwrap().iter().find(|u| u["id"] == uid.as_str()).unwrap().clone();
