@@ -234,8 +234,8 @@ async fn two_processes_groups_do_not_deadlock(t: TestApp) {
 /// retried payment by payment, every payment booked) and the totals still equal the rows.
 async fn two_processes_booking_for_two_partners_do_not_deadlock_on_the_totals(t: TestApp) {
     t.collection_partners().await;
-    let (_, key_a) = t.new_partner("Alpha Refs").await;
-    let (_, key_b) = t.new_partner("Beta Refs").await;
+    let (_, key_a) = t.new_partner("Alphaco").await;
+    let (_, key_b) = t.new_partner("Betaco").await;
     let a = attributed_client(&t, &key_a, "alpha", vec![case_body("A-1", "100000", "GBP", "GB")]).await.remove(0);
     let b = attributed_client(&t, &key_b, "beta", vec![case_body("B-1", "100000", "GBP", "GB")]).await.remove(0);
     let (other, other_router) = t.another_process().await;
