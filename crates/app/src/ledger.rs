@@ -9,7 +9,9 @@ use refshare_core::ledger::{moves, stage_of, EarningStatuses};
 use refshare_core::money::{checked_add, format_minor, Currency};
 use refshare_core::stage::{InvoicingTriggerMode, RevenueStage};
 use refshare_core::Instant;
-use refshare_store::{AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, LedgerEntryRecord, PayoutFacts, Store, Tx};
+use refshare_store::{
+    AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, LedgerEntryRecord, PayoutFacts, Store, Totals, TotalsKey, Tx,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -217,6 +219,13 @@ pub struct Reconciliation {
     pub partners: usize,
 }
 
+fn fmt_totals(t: &Totals) -> String {
+    format!(
+        "{} rows ({} payout), {} minor units, {} US cents, {} US cents of platform revenue",
+        t.count, t.payout_count, t.amount_minor, t.usd_minor, t.platform_usd_minor
+    )
+}
+
 fn fmt_holding(h: &[(RevenueStage, i64)]) -> String {
     if h.is_empty() {
         return "nothing".into();
@@ -232,9 +241,10 @@ impl App {
     /// Proves that (1) every earning's ledger holding is exactly its amount in its current
     /// stage, and nothing else, and its read model carries that stage, its payment's date
     /// and its payout's locked rate; (2) per partner, stage and currency the ledger balance
-    /// equals the SQL sum of the live earnings by their stored stage; (3) per partner the
-    /// SQL summary of the report (counts and USD per stage) equals the sum over its rows,
-    /// each converted as the report's rows are. Set-based: a handful of full-table reads
+    /// equals the SQL sum of the live earnings by their stored stage; (3) the
+    /// earnings totals (migration 0022) equal the aggregate recomputed from the rows, key
+    /// by key; (4) per partner the SQL summary of the report (counts and USD per stage)
+    /// equals the sum over its rows, each converted as the report's rows are. Set-based: a handful of full-table reads
     /// and one summary aggregate per partner, never a partner's report in memory. The first
     /// discrepancy is returned as a 409 `LedgerDiscrepancy`.
     pub async fn reconcile(&self) -> Result<Reconciliation, AppError> {
@@ -347,7 +357,25 @@ impl App {
                 stage.as_str()
             )));
         }
-        // (3) The SQL summary against the rows, per partner.
+        // (3) The earnings totals (migration 0022) against the aggregate recomputed from
+        // the rows, key by key.
+        let stored: BTreeMap<TotalsKey, Totals> = tx.earning_totals().await?.into_iter().collect();
+        let recomputed: BTreeMap<TotalsKey, Totals> = tx.earning_totals_from_rows().await?.into_iter().collect();
+        for key in stored.keys().chain(recomputed.keys()) {
+            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
+            if have != want {
+                return Err(discrepancy(format!(
+                    "partner {}: the earnings totals in {} {} ({}) say {}, the rows say {}",
+                    key.partner_id,
+                    key.stage.as_str(),
+                    key.currency.code(),
+                    if key.locked { "locked rate" } else { "estimates" },
+                    fmt_totals(&have),
+                    fmt_totals(&want)
+                )));
+            }
+        }
+        // (4) The SQL summary against the rows, per partner.
         for partner in &partners {
             let groups = tx.report_summary(partner.id, &Default::default(), &current).await?;
             let summary = summary_of(&groups, &rates)?;

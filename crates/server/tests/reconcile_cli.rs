@@ -98,7 +98,10 @@ fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
     };
     let live = sql("SELECT COUNT(*) FROM earnings WHERE voided_at IS NULL").unwrap();
     assert!(live > 10, "the seed wrote {live} live earnings");
+    // As before migration 0019: no read model, so nothing in the totals either (0022 fills
+    // them from the rows with a stage).
     sql("UPDATE earnings SET stage = NULL, paid_at = NULL, fx_usd_per_unit_e8 = NULL");
+    sql("DELETE FROM earning_totals");
     assert_eq!(sql("SELECT COUNT(*) FROM earnings WHERE stage IS NOT NULL"), Some(0));
 
     let out = reconcile(&db.url);
@@ -110,4 +113,40 @@ fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("read model says"), "{err}");
+}
+
+/// The per-partner earnings totals (migration 0022) follow the seed's writes, and
+/// `reconcile` proves them against the rows: a wrong totals row is a discrepancy naming its
+/// partner, stage and currency.
+#[test]
+fn reconcile_proves_the_earnings_totals_and_names_a_wrong_row() {
+    let db = TempDb::migrated("totals");
+    let seeded = Command::new(env!("CARGO_BIN_EXE_refshare"))
+        .args(["seed", "--cases", "300", "--payments", "300", "--partners", "3", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let sql = |q: &'static str| {
+        rt.block_on(async {
+            use sqlx::{Connection, Row};
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            let rows = sqlx::query(q).fetch_all(&mut c).await.unwrap();
+            rows.first().and_then(|r| r.try_get::<String, _>(0).ok())
+        })
+    };
+    let counted = sql("SELECT CAST(SUM(n) AS TEXT) FROM earning_totals").unwrap();
+    let live = sql("SELECT CAST(COUNT(*) AS TEXT) FROM earnings WHERE voided_at IS NULL AND stage IS NOT NULL").unwrap();
+    assert_eq!(counted, live, "the totals count every live earning");
+    let out = reconcile(&db.url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let key = sql("SELECT partner_id || ' ' || stage || ' ' || currency FROM earning_totals WHERE locked = 1 AND n > 0 ORDER BY partner_id, stage, currency LIMIT 1").unwrap();
+    sql("UPDATE earning_totals SET usd_minor = usd_minor + 1 WHERE rowid = (SELECT rowid FROM earning_totals WHERE locked = 1 AND n > 0 ORDER BY partner_id, stage, currency LIMIT 1)");
+    let out = reconcile(&db.url);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mut parts = key.split(' ');
+    let (partner, stage, currency) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    assert!(err.contains("earnings totals") && err.contains(partner) && err.contains(&format!("{stage} {currency}")), "{err}");
 }

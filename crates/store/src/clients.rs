@@ -198,6 +198,7 @@ impl Tx {
     /// Removes a client and everything hanging off it (test-environment reset).
     pub async fn delete_client_cascade(&mut self, client_id: Uuid) -> Result<()> {
         let id = client_id.to_string();
+        self.totals_before_delete("e.case_id IN (SELECT id FROM cases WHERE client_id = $1)", &id).await?;
         for sql in [
             "DELETE FROM earnings WHERE case_id IN (SELECT id FROM cases WHERE client_id = $1)",
             "DELETE FROM attribution_decisions WHERE payout_id IN (SELECT p.id FROM payouts p JOIN cases c ON c.id = p.case_id WHERE c.client_id = $1)",

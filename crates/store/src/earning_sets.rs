@@ -130,7 +130,13 @@ impl Tx {
     }
 
     /// Writes many earnings' read models (migration 0019), a chunk per statement.
+    /// The earnings totals (migration 0022) follow as deltas.
     pub async fn set_earning_read_models(&mut self, v: &[EarningReadModel]) -> Result<()> {
+        if v.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = v.iter().map(|m| m.earning_id).collect();
+        self.totals_before(&ids).await?;
         // Four values per row; a thousand rows per statement.
         for chunk in v.chunks(1_000) {
             let mut sql = String::from("WITH v (id, stage, paid_at, fx) AS (VALUES ");
@@ -156,7 +162,7 @@ impl Tx {
             }
             q.execute(self.conn()).await?;
         }
-        Ok(())
+        self.totals_after(&ids).await
     }
 
     /// The earnings of the payouts.

@@ -38,6 +38,7 @@ pub mod reporting;
 pub mod search;
 mod seed;
 mod signin;
+pub mod totals;
 mod webhooks;
 
 use std::collections::BTreeSet;
@@ -55,6 +56,7 @@ pub use records::*;
 pub use reporting::{CurrentRates, LinkTenant, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow, SummaryGroup};
 pub use search::{PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
+pub use totals::{Totals, TotalsKey};
 pub use webhooks::DeliveryFilter;
 
 /// Which database engine a [`Store`] talks to.
@@ -333,7 +335,7 @@ impl Store {
 
     /// Starts a transaction that may write.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { inner: self.pool.begin().await?, backend: self.backend, read_only: false })
+        Ok(Tx { inner: self.pool.begin().await?, backend: self.backend, read_only: false, totals: Default::default() })
     }
 
     /// Starts a read-only transaction, for use cases that never write. On a SQLite file it
@@ -348,7 +350,7 @@ impl Store {
             (None, Backend::Postgres) => self.pool.begin_with("BEGIN READ ONLY").await?,
             (None, Backend::Sqlite) => self.pool.begin().await?,
         };
-        Ok(Tx { inner, backend: self.backend, read_only: true })
+        Ok(Tx { inner, backend: self.backend, read_only: true, totals: Default::default() })
     }
 
     /// Closes the pools, waiting for connections to be returned.
@@ -385,6 +387,9 @@ pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     backend: Backend,
     read_only: bool,
+    /// Deltas of the earnings totals not written yet ([`totals`]): flushed by
+    /// [`Tx::commit`], snapshotted by [`Tx::savepoint`].
+    totals: totals::PendingTotals,
 }
 
 impl Tx {
@@ -393,7 +398,9 @@ impl Tx {
         self.read_only
     }
 
-    pub async fn commit(self) -> Result<()> {
+    /// Writes the pending earnings totals (keys sorted, the last statement) and commits.
+    pub async fn commit(mut self) -> Result<()> {
+        self.flush_totals().await?;
         self.inner.commit().await?;
         Ok(())
     }
@@ -402,18 +409,23 @@ impl Tx {
     /// only that. On PostgreSQL it also clears the abort a failed statement leaves, so
     /// the transaction can go on after one step of it failed.
     pub async fn savepoint(&mut self, name: Savepoint) -> Result<()> {
-        self.simple(&format!("SAVEPOINT {}", name.as_str())).await
+        self.simple(&format!("SAVEPOINT {}", name.as_str())).await?;
+        self.totals.savepoint(name);
+        Ok(())
     }
 
     /// Undoes everything since [`Tx::savepoint`] and releases the savepoint.
     pub async fn rollback_to_savepoint(&mut self, name: Savepoint) -> Result<()> {
         self.simple(&format!("ROLLBACK TO SAVEPOINT {}", name.as_str())).await?;
-        self.release_savepoint(name).await
+        self.totals.rollback_to(name);
+        self.simple(&format!("RELEASE SAVEPOINT {}", name.as_str())).await
     }
 
     /// Keeps what was done since [`Tx::savepoint`] and forgets the savepoint.
     pub async fn release_savepoint(&mut self, name: Savepoint) -> Result<()> {
-        self.simple(&format!("RELEASE SAVEPOINT {}", name.as_str())).await
+        self.simple(&format!("RELEASE SAVEPOINT {}", name.as_str())).await?;
+        self.totals.release(name);
+        Ok(())
     }
 
     async fn simple(&mut self, sql: &str) -> Result<()> {

@@ -375,6 +375,7 @@ impl Tx {
 
     /// Writes an earning's read model (migration 0019).
     pub async fn set_earning_read_model(&mut self, m: &EarningReadModel) -> Result<()> {
+        self.totals_before(&[m.earning_id]).await?;
         sqlx::query("UPDATE earnings SET stage = $1, paid_at = $2, fx_usd_per_unit_e8 = $3 WHERE id = $4")
             .bind(m.stage.map(|s| s.as_str()))
             .bind(ms(m.paid_at))
@@ -382,7 +383,7 @@ impl Tx {
             .bind(m.earning_id.to_string())
             .execute(self.conn())
             .await?;
-        Ok(())
+        self.totals_after(&[m.earning_id]).await
     }
 
     /// Up to `limit` live earnings whose read model was never written (earnings from
@@ -476,6 +477,7 @@ impl Tx {
     /// Voids an earning that is on no partner invoice; `false` if it is voided or
     /// invoiced already.
     pub async fn void_earning(&mut self, id: Uuid, at: refshare_core::Instant, reason: &str) -> Result<bool> {
+        self.totals_before(&[id]).await?;
         let r = sqlx::query(
             "UPDATE earnings SET voided_at = $1, void_reason = $2 WHERE id = $3 AND voided_at IS NULL AND partner_invoice_id IS NULL",
         )
@@ -484,6 +486,7 @@ impl Tx {
         .bind(id.to_string())
         .execute(self.conn())
         .await?;
+        self.totals_after(&[id]).await?;
         Ok(r.rows_affected() == 1)
     }
 

@@ -189,11 +189,17 @@ const DECISION_OF_EARNING: &str = "COALESCE(e.decision_id, \
      (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = e.payout_id AND COALESCE(d2.partner_id, '') = $1 \
       ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1))";
 
-fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_payout: bool, rates: &CurrentRates) -> Result<Query> {
+/// The query of the partner's rows `f` selects; `with_payout` joins the payout (the
+/// summary's platform revenue), `with_fx` the current rates as `fx` (USD figures; the
+/// order by payment date needs none, so its page walks `earnings_partner_paid` alone).
+fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_payout: bool, with_fx: bool, rates: &CurrentRates) -> Result<Query> {
     let need_cp = !f.cp_invoice_statuses.is_empty() || f.recognized.is_some();
     let need_payout = with_payout || need_cp || !f.commission_statuses.is_empty() || !f.collection_partner_ids.is_empty();
     let need_case = !f.countries.is_empty() || f.search.is_some();
-    let mut from = format!("FROM earnings e LEFT JOIN {} fx ON fx.cur = e.currency", rate_table_sql(rates)?);
+    let mut from = String::from("FROM earnings e");
+    if with_fx {
+        from.push_str(&format!(" LEFT JOIN {} fx ON fx.cur = e.currency", rate_table_sql(rates)?));
+    }
     if need_payout {
         from.push_str(" JOIN payouts p ON p.id = e.payout_id");
     }
@@ -244,6 +250,69 @@ fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_payout: bool
     Ok(q)
 }
 
+/// The summary aggregate over the rows `q` selects.
+fn summary_sql(q: &Query) -> String {
+    let usd = earning_usd_sql();
+    let platform = usd_minor_sql("p.platform_fee_minor", "COALESCE(p.fx_usd_per_unit_e8, fx.r)", "fx.d");
+    let payout = EarningKind::Payout.as_str();
+    format!(
+        "SELECT stage, currency, COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
+         CAST(COALESCE(SUM(usd), 0) AS BIGINT) AS usd, CAST(SUM(CASE WHEN usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS usd_missing, \
+         CAST(COALESCE(SUM(pusd), 0) AS BIGINT) AS pusd, CAST(SUM(CASE WHEN pusd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS pusd_missing \
+         FROM (SELECT e.stage AS stage, e.currency AS currency, e.amount_minor AS amount_minor, {usd} AS usd, \
+         CASE WHEN e.kind = '{payout}' THEN {platform} ELSE 0 END AS pusd {} WHERE {}) x \
+         GROUP BY stage, currency ORDER BY stage, currency",
+        q.from,
+        q.sql_where()
+    )
+}
+
+/// The SQL of an unfiltered report's first page of `limit` rows by payment date, newest
+/// first, as [`Tx::report_page`] and [`Tx::report_summary`] run it: the page, the
+/// estimates' aggregate and the totals read, each with the partner id as its one bind
+/// (`$1`). `refshare bench` runs exactly these as its raw floor.
+pub fn unfiltered_report_sql(backend: Backend, rates: &CurrentRates, limit: i64) -> Result<Vec<String>> {
+    let f = ReportFilter::default();
+    let q = build(backend, Uuid::nil(), &f, false, false, rates)?;
+    let cols = EARNING_COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ");
+    let page = format!(
+        "SELECT {cols} {} WHERE {} ORDER BY e.paid_at DESC, e.created_at DESC, e.id DESC LIMIT {limit} OFFSET 0",
+        q.from,
+        q.sql_where()
+    );
+    let mut q = build(backend, Uuid::nil(), &f, true, true, rates)?;
+    q.clauses.push("e.fx_usd_per_unit_e8 IS NULL".into());
+    Ok(vec![page, summary_sql(&q), crate::totals::partner_totals_sql(backend, 0)])
+}
+
+/// Whether the summary of `f` can read the earnings totals: no filter but stages (the
+/// totals are per stage). Every field is named, so a new filter has to be decided here.
+pub fn totals_answer(f: &ReportFilter) -> bool {
+    let ReportFilter {
+        paid_from,
+        paid_to,
+        external_tenant_id,
+        stages: _,
+        commission_statuses,
+        cp_invoice_statuses,
+        referral_statuses,
+        countries,
+        collection_partner_ids,
+        search,
+        recognized,
+    } = f;
+    paid_from.is_none()
+        && paid_to.is_none()
+        && external_tenant_id.is_none()
+        && commission_statuses.is_empty()
+        && cp_invoice_statuses.is_empty()
+        && referral_statuses.is_empty()
+        && countries.is_empty()
+        && collection_partner_ids.is_empty()
+        && search.is_none()
+        && recognized.is_none()
+}
+
 /// The earning's US cents in a report query (`e`, `fx` in scope).
 fn earning_usd_sql() -> String {
     usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d")
@@ -258,7 +327,7 @@ impl Tx {
         rates: &CurrentRates,
         w: ReportWindow,
     ) -> Result<Vec<EarningRecord>> {
-        let mut q = build(self.backend, partner_id, f, false, rates)?;
+        let mut q = build(self.backend, partner_id, f, false, w.order == ReportOrder::UsdAmount, rates)?;
         let dir = if w.ascending { "ASC" } else { "DESC" };
         let order = match w.order {
             ReportOrder::PaidAt => format!("e.paid_at {dir}, e.created_at {dir}, e.id {dir}"),
@@ -288,24 +357,20 @@ impl Tx {
 
     /// The summary of the partner's filtered live earnings per stage and currency: counts,
     /// amounts, US cents (each row rounded as `convert_minor` does, then summed) and the
-    /// platform's revenue on the payout earnings. One aggregate; no row leaves the database.
+    /// platform's revenue on the payout earnings. No row leaves the database. Without a
+    /// filter but stages ([`totals_answer`]) the rows whose rate is locked come from the
+    /// earnings totals ([`crate::totals`], one indexed read) and only the estimates, which
+    /// convert at today's rate, are aggregated; any other filter aggregates its rows.
     pub async fn report_summary(&mut self, partner_id: Uuid, f: &ReportFilter, rates: &CurrentRates) -> Result<Vec<SummaryGroup>> {
-        let q = build(self.backend, partner_id, f, true, rates)?;
-        let usd = earning_usd_sql();
-        let platform = usd_minor_sql("p.platform_fee_minor", "COALESCE(p.fx_usd_per_unit_e8, fx.r)", "fx.d");
-        let payout = EarningKind::Payout.as_str();
-        let sql = format!(
-            "SELECT stage, currency, COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
-             CAST(COALESCE(SUM(usd), 0) AS BIGINT) AS usd, CAST(SUM(CASE WHEN usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS usd_missing, \
-             CAST(COALESCE(SUM(pusd), 0) AS BIGINT) AS pusd, CAST(SUM(CASE WHEN pusd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS pusd_missing \
-             FROM (SELECT e.stage AS stage, e.currency AS currency, e.amount_minor AS amount_minor, {usd} AS usd, \
-             CASE WHEN e.kind = '{payout}' THEN {platform} ELSE 0 END AS pusd {} WHERE {}) x \
-             GROUP BY stage, currency ORDER BY stage, currency",
-            q.from,
-            q.sql_where()
-        );
+        let from_totals = totals_answer(f);
+        let mut q = build(self.backend, partner_id, f, true, true, rates)?;
+        if from_totals {
+            q.clauses.push("e.fx_usd_per_unit_e8 IS NULL".into());
+        }
+        let sql = summary_sql(&q);
         let rows = bind_all(sqlx::query(&sql), &q.args).fetch_all(self.conn()).await?;
-        rows.iter()
+        let mut groups = rows
+            .iter()
             .map(|r| {
                 let stage: Option<String> = get(r, "stage")?;
                 let stage = stage
@@ -323,7 +388,32 @@ impl Tx {
                     platform_usd_missing: get(r, "pusd_missing")?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        if from_totals {
+            for (k, t) in self.earning_totals_of_partner(partner_id, &f.stages).await?.into_iter().filter(|(k, _)| k.locked) {
+                let overflow = || StoreError::Corrupt("summary overflow".into());
+                match groups.iter_mut().find(|g| g.stage == k.stage && g.currency == k.currency) {
+                    Some(g) => {
+                        g.count = g.count.checked_add(t.count).ok_or_else(overflow)?;
+                        g.amount_minor = g.amount_minor.checked_add(t.amount_minor).ok_or_else(overflow)?;
+                        g.usd_minor = g.usd_minor.checked_add(t.usd_minor).ok_or_else(overflow)?;
+                        g.platform_usd_minor = g.platform_usd_minor.checked_add(t.platform_usd_minor).ok_or_else(overflow)?;
+                    }
+                    None => groups.push(SummaryGroup {
+                        stage: k.stage,
+                        currency: k.currency,
+                        count: t.count,
+                        usd_minor: t.usd_minor,
+                        usd_missing: 0,
+                        platform_usd_minor: t.platform_usd_minor,
+                        platform_usd_missing: 0,
+                        amount_minor: t.amount_minor,
+                    }),
+                }
+            }
+            groups.sort_by(|a, b| (a.stage.as_str(), a.currency.code()).cmp(&(b.stage.as_str(), b.currency.code())));
+        }
+        Ok(groups)
     }
 
     /// The partner's earnings (live and voided) created in `[from, to)`, oldest first

@@ -453,7 +453,9 @@ impl Tx {
             "paid_at",
             "fx_usd_per_unit_e8",
         ];
-        self.bulk_insert("earnings", &cols, rows).await
+        self.bulk_insert("earnings", &cols, rows).await?;
+        // The earnings totals (migration 0022) follow as deltas.
+        self.totals_after(&v.iter().map(|(e, _)| e.id).collect::<Vec<_>>()).await
     }
 
     /// `(currency, YYYY-MM-DD, USD per unit × 1e8)` rows for days without a rate yet.

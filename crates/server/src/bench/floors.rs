@@ -1,11 +1,12 @@
 //! The raw-SQL floors of `refshare bench`: for each read workload, the SQL a page of it
 //! needs at least, run straight through sqlx (and, on PostgreSQL, by pgbench). One
 //! function per workload, written against the current schema (migration 0019's earnings
-//! read model, 0018's search indexes) and the store's one visibility fragment
+//! read model, 0022's earnings totals, 0018's search indexes) and the store's one visibility fragment
 //! ([`PARTNER_VISIBLE_SQL`]); when the store's queries change, these are the only place to
 //! align.
 
-use refshare_store::{Backend, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
+use refshare_store::reporting::unfiltered_report_sql;
+use refshare_store::{Backend, CurrentRates, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone)]
@@ -34,31 +35,14 @@ pub fn search_value(backend: Backend, query: &str) -> String {
     }
 }
 
-/// Reporting page 1 (`GET /referral-api/reporting/transactions?PageSize=100`): the 100
-/// newest live earnings of the partner with their case, client and payment, and the
-/// summary buckets by stage.
-pub fn reporting_page(partner_id: &str) -> Vec<Stmt> {
-    vec![
-        stmt(
-            "SELECT e.id, e.amount_minor, e.currency, e.stage, e.paid_at, e.created_at, e.kind, e.fx_usd_per_unit_e8, \
-                    c.reference, c.debtor_name, c.amount_minor AS case_amount, cl.company_name, \
-                    po.platform_fee_minor, po.commission_status, pm.amount_minor AS payment_amount \
-             FROM earnings e \
-             JOIN cases c ON c.id = e.case_id \
-             JOIN clients cl ON cl.id = c.client_id \
-             JOIN payouts po ON po.id = e.payout_id \
-             JOIN payments pm ON pm.id = po.payment_id \
-             WHERE e.partner_id = $1 AND e.voided_at IS NULL \
-             ORDER BY e.paid_at DESC, e.created_at DESC, e.id DESC LIMIT 100",
-            &[partner_id],
-        ),
-        stmt(
-            "SELECT stage, currency, COUNT(*) AS n, CAST(SUM(amount_minor) AS BIGINT) AS amount_minor, \
-                    CAST(SUM(CASE WHEN fx_usd_per_unit_e8 IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS estimates \
-             FROM earnings WHERE partner_id = $1 AND voided_at IS NULL GROUP BY stage, currency",
-            &[partner_id],
-        ),
-    ]
+/// Reporting page 1 (`GET /referral-api/reporting/transactions?PageSize=100`): the
+/// statements the store runs for it ([`refshare_store::reporting::unfiltered_report_sql`]):
+/// the 100 newest live earnings of the partner, the aggregate of its estimates (rows
+/// whose USD rate is not locked) at the current `rates`, and its earnings totals
+/// (migration 0022) for the rest of the summary.
+pub fn reporting_page(backend: Backend, partner_id: &str, rates: &CurrentRates) -> Result<Vec<Stmt>, String> {
+    let sql = unfiltered_report_sql(backend, rates, 100).map_err(|e| e.to_string())?;
+    Ok(sql.into_iter().map(|s| stmt(s, &[partner_id])).collect())
 }
 
 /// Case search (`GET /referral-api/cases?Query=…`, page 1 of 10): visible cases whose

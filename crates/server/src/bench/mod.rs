@@ -311,7 +311,13 @@ async fn reporting(ctx: &mut Ctx) -> Result<Outcome, String> {
     let path = "/referral-api/reporting/transactions?PageSize=100".to_string();
     let f = drive(caps(ctx, ctx.args.concurrency, ctx.args.requests), get_job(ctx, Arc::new(vec![path]))).await;
     let mut lines = vec![app_line("app reporting page 1 (PageSize=100)", f)?];
-    lines.extend(raw_lines(ctx, vec![floors::reporting_page(&ctx.partner.id.to_string())]).await?);
+    // The current rates the report converts its estimates at, as the app loads them.
+    let rates = {
+        let mut tx = ctx.app.store.read().await.map_err(|e| e.to_string())?;
+        refshare_app::fx::UsdRates::at(ctx.app.now()).load_all(&mut tx).await.map_err(|e| e.to_string())?
+    };
+    let floor = floors::reporting_page(ctx.backend, &ctx.partner.id.to_string(), &rates)?;
+    lines.extend(raw_lines(ctx, vec![floor]).await?);
     lines.push(healthz_line(ctx).await?);
     let p99 = lines[0].f.p99_ms;
     Ok(Outcome {

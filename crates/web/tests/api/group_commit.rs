@@ -228,8 +228,46 @@ async fn two_processes_groups_do_not_deadlock(t: TestApp) {
     assert_reconciled(&t).await;
 }
 
+/// Two processes each book a group over two partners' cases, in opposite orders,
+/// committed at once: both groups change both partners' earnings totals (migration 0022),
+/// which every commit writes with its keys sorted, so neither deadlocks on them (no group
+/// retried payment by payment, every payment booked) and the totals still equal the rows.
+async fn two_processes_booking_for_two_partners_do_not_deadlock_on_the_totals(t: TestApp) {
+    t.collection_partners().await;
+    let (_, key_a) = t.new_partner("Alphaco").await;
+    let (_, key_b) = t.new_partner("Betaco").await;
+    let a = attributed_client(&t, &key_a, "alpha", vec![case_body("A-1", "100000", "GBP", "GB")]).await.remove(0);
+    let b = attributed_client(&t, &key_b, "beta", vec![case_body("B-1", "100000", "GBP", "GB")]).await.remove(0);
+    let (other, other_router) = t.another_process().await;
+    let mut requests: Vec<Req> = Vec::new();
+    for i in 0..6 {
+        requests.push((t.router.clone(), a.clone(), "10.00", format!("one-a-{i}"), None));
+        requests.push((other_router.clone(), b.clone(), "10.00", format!("two-b-{i}"), None));
+    }
+    for i in 0..6 {
+        requests.push((t.router.clone(), b.clone(), "10.00", format!("one-b-{i}"), None));
+        requests.push((other_router.clone(), a.clone(), "10.00", format!("two-a-{i}"), None));
+    }
+    let answers = held_burst(vec![(&t.app, 12), (&other, 12)], requests).await;
+    for (i, (status, body)) in answers.iter().enumerate() {
+        assert_eq!(*status, StatusCode::CREATED, "payment {i}: {body}");
+    }
+    for app in [&t.app, &other] {
+        let stats = app.payment_group_stats();
+        assert_eq!((stats.groups, stats.largest, stats.retried_alone), (1, 12, 0), "{stats:?}");
+    }
+    other.store.close().await;
+    let mut tx = t.app.store.read().await.unwrap();
+    let totals = tx.earning_totals().await.unwrap();
+    assert_eq!(totals, tx.earning_totals_from_rows().await.unwrap());
+    assert_eq!(totals.iter().map(|(_, s)| s.count).sum::<i64>(), 24, "{totals:?}");
+    drop(tx);
+    assert_reconciled(&t).await;
+}
+
 crate::both_backends!(
     a_burst_of_single_payments_shares_one_commit,
     a_refused_payment_does_not_take_its_group_down,
     two_processes_groups_do_not_deadlock,
+    two_processes_booking_for_two_partners_do_not_deadlock_on_the_totals,
 );

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use refshare_app::ledger::{sync_earning, sync_earnings, Cause};
-use refshare_store::{AuditFilter, PageReq, WebhookSubscriptionRecord};
+use refshare_store::{AuditFilter, PageReq, Savepoint, WebhookSubscriptionRecord};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -169,6 +169,7 @@ async fn a_money_month_over_many_earnings_reconciles(t: TestApp) {
     assert_eq!(inv.body["earningIds"].as_array().unwrap().len(), N);
     let r = t.admin("POST", &format!("/partner-invoices/{}/paid", inv.body["id"].as_str().unwrap()), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_totals_agree(&t).await;
     let r = t.admin("GET", "/reconcile", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // Booked into Pending, then five moves of two entries each.
@@ -237,7 +238,49 @@ async fn a_partner_invoice_racing_a_reversal_books_once(t: TestApp) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
+/// The earnings totals (migration 0022) equal the aggregate recomputed from the rows.
+async fn assert_totals_agree(t: &TestApp) -> Vec<(refshare_store::TotalsKey, refshare_store::Totals)> {
+    let mut tx = t.app.store.read().await.unwrap();
+    let totals = tx.earning_totals().await.unwrap();
+    assert_eq!(totals, tx.earning_totals_from_rows().await.unwrap(), "stored totals against the rows");
+    totals
+}
+
+/// A payment undone by rolling back to its savepoint takes its totals delta with it; one
+/// kept after a released savepoint keeps its delta.
+async fn a_rolled_back_savepoint_leaves_no_totals_delta(t: TestApp) {
+    let (_, _, payments) = many_payments(&t, 4, "PayWhenPaid").await;
+    let before = assert_totals_agree(&t).await;
+    let mut payouts = Vec::new();
+    {
+        let mut tx = t.app.store.read().await.unwrap();
+        for p in &payments {
+            payouts.push(tx.payout_by_payment(p.parse().unwrap()).await.unwrap().unwrap().id);
+        }
+    }
+    let now = t.app.now();
+    let cause = Cause::new("commission.paid", "savepoint", now);
+    let mut tx = t.app.store.begin().await.unwrap();
+    for (i, p) in payouts.iter().enumerate() {
+        tx.savepoint(Savepoint::SharedPayment).await.unwrap();
+        assert!(tx.set_commission_paid(*p, now, Some((125_000_000, "2026-01-01".into()))).await.unwrap());
+        let earnings = tx.earning_ids_of_payouts(&[*p]).await.unwrap();
+        assert_eq!(sync_earnings(&mut tx, &earnings, &cause).await.unwrap().len(), 1);
+        if i % 2 == 0 {
+            tx.rollback_to_savepoint(Savepoint::SharedPayment).await.unwrap();
+        } else {
+            tx.release_savepoint(Savepoint::SharedPayment).await.unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    let after = assert_totals_agree(&t).await;
+    assert_ne!(before, after, "the kept payments moved their earnings");
+    let locked: i64 = after.iter().filter(|(k, _)| k.locked).map(|(_, s)| s.count).sum();
+    assert_eq!(locked, 2, "two kept, two rolled back: {after:?}");
+}
+
 crate::both_backends!(
+    a_rolled_back_savepoint_leaves_no_totals_delta,
     a_set_sync_writes_what_one_by_one_writes,
     a_money_month_over_many_earnings_reconciles,
     a_partner_invoice_racing_a_reversal_books_once
