@@ -129,7 +129,17 @@ impl CaseCursor {
     }
 }
 
-fn push_filters(backend: Backend, f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) {
+/// Whose cases a list reads: a partner's (its id bound as `$1`) or one client's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Partner,
+    Client,
+}
+
+/// Pushes the WHERE clauses and binds of `f`. A partner's indexed search on SQLite is a
+/// FROM clause instead (see [`Search::partner_from`]): returned, to replace
+/// [`PARTNER_VISIBLE_FROM`].
+fn push_filters(backend: Backend, scope: Scope, f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) -> Option<String> {
     let next = |clauses: &mut Vec<String>, args: &mut Vec<Arg>, sql: &str, a: Arg| {
         args.push(a);
         clauses.push(sql.replace('?', &format!("${}", args.len())));
@@ -162,10 +172,18 @@ fn push_filters(backend: Backend, f: &CaseFilter, clauses: &mut Vec<String>, arg
     if let Some(q) = &f.query {
         // Case-folded in Rust (SQLite folds ASCII only); user input is never SQL, LIKE or
         // FTS syntax (see `search`).
-        let (sql, binds) = Search::new(q).cases_clause(backend, args.len() + 1);
+        let search = Search::new(q);
+        if scope == Scope::Partner {
+            if let Some((from, bind)) = search.partner_from(backend, args.len() + 1, "JOIN links l ON l.client_id = c.client_id") {
+                args.push(Arg::Text(bind));
+                return Some(from);
+            }
+        }
+        let (sql, binds) = search.cases_clause(backend, args.len() + 1);
         args.extend(binds.into_iter().map(Arg::Text));
         clauses.push(sql);
     }
+    None
 }
 
 /// The text a case is found by: reference, creditor reference and debtor name, lower-cased
@@ -194,12 +212,12 @@ fn push_cursor(f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) {
     }
 }
 
-/// The WHERE clauses and binds of the partner's visible cases, filtered.
-fn partner_clauses(backend: Backend, partner_id: Uuid, f: &CaseFilter) -> (Vec<String>, Vec<Arg>) {
+/// The FROM clause, WHERE clauses and binds of the partner's visible cases, filtered.
+fn partner_clauses(backend: Backend, partner_id: Uuid, f: &CaseFilter) -> (String, Vec<String>, Vec<Arg>) {
     let mut args = vec![Arg::Text(partner_id.to_string())];
     let mut clauses = vec![format!("({PARTNER_VISIBLE_SQL})")];
-    push_filters(backend, f, &mut clauses, &mut args);
-    (clauses, args)
+    let from = push_filters(backend, Scope::Partner, f, &mut clauses, &mut args);
+    (from.unwrap_or_else(|| PARTNER_VISIBLE_FROM.to_string()), clauses, args)
 }
 
 /// A list query: its WHERE clauses (filters and cursor) and binds.
@@ -353,7 +371,7 @@ impl Tx {
         let mut clauses = vec!["c.client_id = $1".to_string()];
         // A client's own list has no link, so the tenant filter does not apply.
         let f = CaseFilter { external_tenant_id: None, ..f.clone() };
-        push_filters(self.backend, &f, &mut clauses, &mut args);
+        push_filters(self.backend, Scope::Client, &f, &mut clauses, &mut args);
         let listed = Listed::new(clauses, args, &f);
         let total = self.count_listed("FROM cases c", &listed).await?;
         let cases = self.list_listed("FROM cases c", &listed, &f, page).await?;
@@ -370,34 +388,35 @@ impl Tx {
     /// `page.offset()`, or with `f.after` the `page.size` cases right after that cursor
     /// (keyset pagination: rows inserted meanwhile neither shift nor repeat the pages).
     pub async fn partner_cases(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<Vec<CaseRecord>> {
-        let listed = self.partner_listed(partner_id, f);
-        self.list_listed(PARTNER_VISIBLE_FROM, &listed, f, page).await
+        let (listed, from) = self.partner_listed(partner_id, f);
+        self.list_listed(&from, &listed, f, page).await
     }
 
     /// How many cases visible to the partner now match `f` (the cursor aside).
     pub async fn partner_cases_count(&mut self, partner_id: Uuid, f: &CaseFilter) -> Result<i64> {
-        let listed = self.partner_listed(partner_id, f);
-        self.count_listed(PARTNER_VISIBLE_FROM, &listed).await
+        let (listed, from) = self.partner_listed(partner_id, f);
+        self.count_listed(&from, &listed).await
     }
 
-    fn partner_listed(&self, partner_id: Uuid, f: &CaseFilter) -> Listed {
-        let (clauses, args) = partner_clauses(self.backend, partner_id, f);
-        Listed::new(clauses, args, f)
+    /// The partner's list query and its FROM clause.
+    fn partner_listed(&self, partner_id: Uuid, f: &CaseFilter) -> (Listed, String) {
+        let (from, clauses, args) = partner_clauses(self.backend, partner_id, f);
+        (Listed::new(clauses, args, f), from)
     }
 
     /// The database's plan for the page query of [`Tx::partner_cases_page`] (SQLite
     /// `EXPLAIN QUERY PLAN` details, PostgreSQL `EXPLAIN` lines): to check that a search
     /// uses its index.
     pub async fn partner_cases_plan(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<Vec<String>> {
-        let listed = self.partner_listed(partner_id, f);
-        let sql = listed.list_sql(PARTNER_VISIBLE_FROM, &order_by(f), page, f.after.is_some());
+        let (listed, from) = self.partner_listed(partner_id, f);
+        let sql = listed.list_sql(&from, &order_by(f), page, f.after.is_some());
         self.plan(&sql, &listed.args).await
     }
 
     /// The database's plan for [`Tx::partner_cases_count`].
     pub async fn partner_cases_count_plan(&mut self, partner_id: Uuid, f: &CaseFilter) -> Result<Vec<String>> {
-        let listed = self.partner_listed(partner_id, f);
-        let sql = listed.count_sql(PARTNER_VISIBLE_FROM);
+        let (listed, from) = self.partner_listed(partner_id, f);
+        let sql = listed.count_sql(&from);
         self.plan(&sql, &listed.args[..listed.filter_args]).await
     }
 

@@ -54,7 +54,7 @@ pub use earning_sets::CpInvoicingGroup;
 pub use misc::StatusTable;
 pub use records::*;
 pub use reporting::{CurrentRates, LinkTenant, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow, SummaryGroup};
-pub use search::{PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
+pub use search::{partner_matches_from, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH};
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
 pub use totals::{Totals, TotalsKey};
 pub use webhooks::DeliveryFilter;

@@ -29,6 +29,25 @@ pub const PARTNER_VISIBLE_SQL: &str = "l.partner_id = $1 AND l.status = 'active'
 /// The FROM clause that [`PARTNER_VISIBLE_SQL`] expects.
 pub const PARTNER_VISIBLE_FROM: &str = "FROM cases c JOIN links l ON l.client_id = c.client_id";
 
+/// The width of a partner's part of `partner_cases_fts`: its rowids are
+/// `partners.rowid * PART_WIDTH + cases.rowid` (migration 0023).
+pub const PART_WIDTH: i64 = 1 << 40;
+
+/// SQLite: `FROM` the cases `c` in the partner's (`$1`) part of `partner_cases_fts` that
+/// match the FTS phrase `phrase` (a placeholder), then `joins`. The rowid bounds let FTS5
+/// read only that part of each doclist; `CROSS JOIN` keeps the matches the outer loop
+/// (without it SQLite walks the partner's whole list and probes the matches).
+pub fn partner_matches_from(phrase: &str, joins: &str) -> String {
+    let w = PART_WIDTH;
+    format!(
+        "FROM (SELECT f.rowid % {w} AS case_rowid FROM partner_cases_fts f WHERE partner_cases_fts MATCH {phrase} \
+         AND f.rowid BETWEEN (SELECT p.rowid * {w} FROM partners p WHERE p.id = $1) \
+         AND (SELECT p.rowid * {w} + {} FROM partners p WHERE p.id = $1)) m \
+         CROSS JOIN cases c ON c.rowid = m.case_rowid {joins}",
+        w - 1
+    )
+}
+
 /// A search query, lower-cased, and what it binds.
 pub(crate) struct Search {
     lower: String,
@@ -122,6 +141,18 @@ impl Search {
             }
         };
         (sql, binds)
+    }
+
+    /// A partner's search (the partner's id bound as `$1`) on SQLite, from three
+    /// characters: the FROM clause that starts from the cases of the partner's part of
+    /// `partner_cases_fts` (migration 0023) that match — their key or their client's name
+    /// contains the query — and joins `joins` to them, with the FTS phrase to bind as
+    /// `$bind`. The part holds every case of every client the partner has a link to, so
+    /// the caller's restriction (the SPEC §5 visibility, or the partner's own earnings)
+    /// lies inside it. The cost follows the partner's matches, not the platform's.
+    /// `None` elsewhere: the caller adds [`Search::cases_clause`] to its WHERE clause.
+    pub(crate) fn partner_from(&self, backend: Backend, bind: usize, joins: &str) -> Option<(String, String)> {
+        (backend == Backend::Sqlite && self.indexed()).then(|| (partner_matches_from(&format!("${bind}"), joins), self.fts_phrase()))
     }
 
     /// A condition on links `l`: the external tenant id or the client's company name

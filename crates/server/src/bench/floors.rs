@@ -1,12 +1,12 @@
 //! The raw-SQL floors of `refshare bench`: for each read workload, the SQL a page of it
 //! needs at least, run straight through sqlx (and, on PostgreSQL, by pgbench). One
 //! function per workload, written against the current schema (migration 0019's earnings
-//! read model, 0022's earnings totals, 0018's search indexes) and the store's one visibility fragment
-//! ([`PARTNER_VISIBLE_SQL`]); when the store's queries change, these are the only place to
-//! align.
+//! read model, 0022's earnings totals, 0018's and 0023's search indexes) and the store's
+//! one visibility fragment ([`PARTNER_VISIBLE_SQL`]); when the store's queries change,
+//! these are the only place to align.
 
 use refshare_store::reporting::unfiltered_report_sql;
-use refshare_store::{Backend, CurrentRates, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
+use refshare_store::{partner_matches_from, Backend, CurrentRates, PARTNER_VISIBLE_SQL};
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone)]
@@ -45,22 +45,28 @@ pub fn reporting_page(backend: Backend, partner_id: &str, rates: &CurrentRates) 
     Ok(sql.into_iter().map(|s| stmt(s, &[partner_id])).collect())
 }
 
+/// The FROM clause of the partner's (`$1`) cases `c` whose search key or client name
+/// contains the query (`$2`), then `joins`, as the store runs it: on SQLite from the
+/// partner's part of `partner_cases_fts` (migration 0023), on PostgreSQL a WHERE condition
+/// (returned second) on the cases of `base`.
+fn partner_case_matches(backend: Backend, base: &str, joins: &str) -> (String, &'static str) {
+    match backend {
+        Backend::Sqlite => (partner_matches_from("$2", joins), ""),
+        Backend::Postgres => (
+            format!("{base} {joins}"),
+            " AND (c.id IN (SELECT s.id FROM cases s WHERE s.search_key LIKE $2 ESCAPE '\\') \
+             OR c.client_id IN (SELECT cl.id FROM clients cl WHERE lower(cl.company_name) LIKE $2 ESCAPE '\\'))",
+        ),
+    }
+}
+
 /// Case search (`GET /referral-api/cases?Query=…`, page 1 of 10): visible cases whose
 /// reference, creditor reference, debtor name or client name contains the query, newest
 /// first, and their count.
 pub fn case_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
-    let matches = match backend {
-        Backend::Sqlite => {
-            "(c.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH $2) \
-             OR c.client_id IN (SELECT cl.id FROM clients cl WHERE cl.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH $2)))"
-        }
-        Backend::Postgres => {
-            "(c.id IN (SELECT s.id FROM cases s WHERE s.search_key LIKE $2 ESCAPE '\\') \
-             OR c.client_id IN (SELECT cl.id FROM clients cl WHERE lower(cl.company_name) LIKE $2 ESCAPE '\\'))"
-        }
-    };
+    let (from, matches) = partner_case_matches(backend, "FROM cases c", "JOIN links l ON l.client_id = c.client_id");
     let value = search_value(backend, query);
-    let from = format!("{PARTNER_VISIBLE_FROM} WHERE {PARTNER_VISIBLE_SQL} AND {matches}");
+    let from = format!("{from} WHERE {PARTNER_VISIBLE_SQL}{matches}");
     vec![
         stmt(
             format!(
@@ -103,18 +109,12 @@ pub fn client_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stm
 /// Earnings search (`GET /referral-api/reporting/transactions?Search=…`, page 1 of 100):
 /// the partner's live earnings on cases whose reference (or debtor) contains the query.
 pub fn transaction_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
-    let matches = match backend {
-        Backend::Sqlite => {
-            "e.case_id IN (SELECT s.id FROM cases s WHERE s.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH $2))"
-        }
-        Backend::Postgres => "e.case_id IN (SELECT s.id FROM cases s WHERE s.search_key LIKE $2 ESCAPE '\\')",
-    };
+    let (from, matches) = partner_case_matches(backend, "FROM cases c", "JOIN earnings e ON e.case_id = c.id");
     let value = search_value(backend, query);
     vec![stmt(
         format!(
             "SELECT e.id, e.amount_minor, e.currency, e.stage, e.paid_at, c.reference, c.debtor_name \
-             FROM earnings e JOIN cases c ON c.id = e.case_id \
-             WHERE e.partner_id = $1 AND e.voided_at IS NULL AND {matches} \
+             {from} WHERE e.partner_id = $1 AND e.voided_at IS NULL{matches} \
              ORDER BY e.paid_at DESC, e.created_at DESC, e.id DESC LIMIT 100"
         ),
         &[partner_id, &value],

@@ -327,6 +327,33 @@ async fn report_search_finds_the_partners_rows_only(store: Store) -> TestResult 
     Ok(())
 }
 
+conformance!(report_search_keeps_the_partners_earnings_after_the_link_is_archived);
+/// Earnings stay the partner's after its link is archived and the client moves to another
+/// partner: the partner's search still finds them, the new partner's does not.
+async fn report_search_keeps_the_partners_earnings_after_the_link_is_archived(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    let rates = [(currency("EUR"), 108_000_000)];
+    let mut tx = store.begin().await?;
+    let mut pl = tx.links_of_partner(w.p.id).await?.remove(0);
+    change_status(&mut tx, &mut pl, LinkStatus::Archived, t(40 * DAY)).await?;
+    let pc = tx.client(pl.client_id).await?.expect("P's client");
+    tx.insert_link(&link(&w.q, &pc, "tenant-q-2", true, t(41 * DAY)), ACTOR, None).await?;
+    tx.commit().await?;
+    let mut tx = store.read().await?;
+    let search = |s: &str| ReportFilter { search: Some(s.into()), ..Default::default() };
+    for q in ["NORDLYS", "deb-7001", "DEB-", "fiskeri"] {
+        let mine = tx.report_page(w.p.id, &search(q), &rates, window(100, 0, false)).await?;
+        let want = match q {
+            "deb-7001" => w.mine.iter().enumerate().filter(|(i, _)| i % 5 != 4).count(),
+            _ => w.mine.len(),
+        };
+        assert_eq!(mine.len(), want, "P searches {q:?}");
+        let theirs = tx.report_page(w.q.id, &search(q), &rates, window(100, 0, false)).await?;
+        assert!(theirs.iter().all(|e| w.theirs.iter().any(|x| x.id == e.id)), "Q never finds P's earnings ({q:?})");
+    }
+    Ok(())
+}
+
 conformance!(report_summary_is_the_sum_of_its_rows);
 async fn report_summary_is_the_sum_of_its_rows(store: Store) -> TestResult {
     let w = world(&store).await?;
