@@ -21,6 +21,29 @@ fn event_from(e: &AnyRow) -> Result<LinkEvent> {
     })
 }
 
+const REQUEST_COLS: &str =
+    "id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url, decided_by_user_id";
+
+fn request_from(r: &AnyRow) -> Result<LinkRequestRecord> {
+    let s: String = get(r, "status")?;
+    Ok(LinkRequestRecord {
+        request: LinkRequest {
+            id: uuid(&get::<String>(r, "id")?)?,
+            partner_id: uuid(&get::<String>(r, "partner_id")?)?,
+            client_id: uuid(&get::<String>(r, "client_id")?)?,
+            external_tenant_id: get(r, "external_tenant_id")?,
+            created_at: at(get(r, "created_at")?),
+            expires_at: at(get(r, "expires_at")?),
+            status: LinkRequestStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("request status {s}")))?,
+            decided_at: opt_at(get(r, "decided_at")?),
+        },
+        token_hash: get(r, "token_hash")?,
+        cases_json: get(r, "cases_json")?,
+        return_url: get(r, "return_url")?,
+        decided_by_user_id: get::<Option<String>>(r, "decided_by_user_id")?.as_deref().map(uuid).transpose()?,
+    })
+}
+
 fn link_from(row: &AnyRow) -> Result<Link> {
     Ok(Link {
         id: uuid(&get::<String>(row, "id")?)?,
@@ -70,6 +93,25 @@ impl Tx {
         }
         let links = ids.iter().filter_map(|id| found.remove(id)).collect();
         self.with_histories(links).await
+    }
+
+    /// Every link of these clients (with their histories), per client in the order of
+    /// [`Tx::links_of_client`]; a client without links has no entry. A fixed number of
+    /// queries whatever the number of clients.
+    pub async fn links_of_clients(&mut self, client_ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, Vec<Link>>> {
+        let sql = format!("SELECT {LINK_COLS} FROM links WHERE client_id IN ({{in}})");
+        let mut links = self
+            .rows_in(&sql, None, &crate::in_list::sorted_unique(client_ids.iter().copied()))
+            .await?
+            .iter()
+            .map(link_from)
+            .collect::<Result<Vec<_>>>()?;
+        links.sort_by_key(|l| (l.linked_at, l.id));
+        let mut out: std::collections::HashMap<Uuid, Vec<Link>> = std::collections::HashMap::new();
+        for l in self.with_histories(links).await? {
+            out.entry(l.client_id).or_default().push(l);
+        }
+        Ok(out)
     }
 
     /// The partner's active links to these clients (at most one per client), with their
@@ -222,34 +264,29 @@ impl Tx {
     }
 
     async fn requests_where(&mut self, clause: &str, arg: String) -> Result<Vec<LinkRequestRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url, decided_by_user_id
-             FROM link_requests WHERE {clause} ORDER BY created_at, id"
-        ))
-        .bind(arg)
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let s: String = get(r, "status")?;
-                Ok(LinkRequestRecord {
-                    request: LinkRequest {
-                        id: uuid(&get::<String>(r, "id")?)?,
-                        partner_id: uuid(&get::<String>(r, "partner_id")?)?,
-                        client_id: uuid(&get::<String>(r, "client_id")?)?,
-                        external_tenant_id: get(r, "external_tenant_id")?,
-                        created_at: at(get(r, "created_at")?),
-                        expires_at: at(get(r, "expires_at")?),
-                        status: LinkRequestStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("request status {s}")))?,
-                        decided_at: opt_at(get(r, "decided_at")?),
-                    },
-                    token_hash: get(r, "token_hash")?,
-                    cases_json: get(r, "cases_json")?,
-                    return_url: get(r, "return_url")?,
-                    decided_by_user_id: get::<Option<String>>(r, "decided_by_user_id")?.as_deref().map(uuid).transpose()?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(&format!("SELECT {REQUEST_COLS} FROM link_requests WHERE {clause} ORDER BY created_at, id"))
+            .bind(arg)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(request_from).collect()
+    }
+
+    /// Every link request of these clients, per client in the order of
+    /// [`Tx::link_requests_of_client`]; a client without requests has no entry. A fixed
+    /// number of queries whatever the number of clients.
+    pub async fn link_requests_of_clients(
+        &mut self,
+        client_ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, Vec<LinkRequestRecord>>> {
+        let sql = format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id IN ({{in}})");
+        let ids = crate::in_list::sorted_unique(client_ids.iter().copied());
+        let mut requests = self.rows_in(&sql, None, &ids).await?.iter().map(request_from).collect::<Result<Vec<_>>>()?;
+        requests.sort_by_key(|r| (r.request.created_at, r.request.id));
+        let mut out: std::collections::HashMap<Uuid, Vec<LinkRequestRecord>> = std::collections::HashMap::new();
+        for r in requests {
+            out.entry(r.request.client_id).or_default().push(r);
+        }
+        Ok(out)
     }
 
     pub async fn link_requests_of_client(&mut self, client_id: Uuid) -> Result<Vec<LinkRequestRecord>> {
