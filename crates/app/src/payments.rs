@@ -14,6 +14,10 @@ use refshare_core::money::{format_minor, parse_amount};
 use refshare_core::owed::fit_payment;
 use refshare_core::stage::CommissionStatus;
 use refshare_core::Instant;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
+
+use refshare_core::link::{Link, LinkRequest};
 use refshare_store::{CaseRecord, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Tx};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -65,6 +69,90 @@ pub(crate) struct KeyedPayment {
 pub(crate) struct Checked {
     pub(crate) case: CaseRecord,
     amount: i64,
+}
+
+/// What the payments of one shared transaction (a batch chunk or a group of single
+/// payments, `payments_batch::book_together`) read once, after every lock of the
+/// transaction is taken, instead of once per payment: their cases, the `externalId`s
+/// already stored on those cases, and the cases' clients with their links and link
+/// requests (the facts of the attribution decision). A fixed number of queries per group.
+///
+/// It is made for one transaction and dropped with it: nothing read here outlives the
+/// group, so a later group reads afresh. A case is served from here only to the first
+/// payment of the group on it; once a payment was attempted on a case, its payments and
+/// what is still owed may have changed, so every later payment on it re-reads the case
+/// and looks its `externalId` up, as a payment alone does. Clients, links and link
+/// requests are not written by booking a payment, so they stay as read for the whole
+/// transaction; each payment takes the facts of its own case's client.
+#[derive(Default)]
+pub(crate) struct GroupReads {
+    state: Mutex<GroupState>,
+}
+
+#[derive(Default)]
+struct GroupState {
+    /// Cases no payment of the group was attempted on yet.
+    cases: HashMap<Uuid, CaseRecord>,
+    /// `(case, externalId)` of the payments stored on those cases when they were read.
+    stored_keys: HashSet<(Uuid, String)>,
+    /// Per client read: when it completed onboarding, its links and its link requests.
+    clients: HashMap<Uuid, ClientReads>,
+}
+
+#[derive(Clone)]
+struct ClientReads {
+    onboarding_completed_at: Option<Instant>,
+    links: Vec<Link>,
+    requests: Vec<LinkRequest>,
+}
+
+/// A case as [`GroupReads`] hands it to the first payment on it.
+pub(crate) struct FreshCase {
+    pub(crate) case: CaseRecord,
+    /// Whether a payment with the payment's `externalId` was stored on the case.
+    key_stored: bool,
+}
+
+impl GroupReads {
+    /// Reads what the payments on `case_ids` need; `tx` must hold every case's lock.
+    pub(crate) async fn load(tx: &mut Tx, case_ids: &BTreeSet<Uuid>) -> Result<GroupReads, AppError> {
+        let ids: Vec<Uuid> = case_ids.iter().copied().collect();
+        let cases: HashMap<Uuid, CaseRecord> = tx.cases_by_ids(ids.iter().copied()).await?.into_iter().map(|c| (c.id, c)).collect();
+        let stored_keys = tx.payment_external_ids_of_cases(&ids).await?;
+        let client_ids: Vec<Uuid> = cases.values().map(|c| c.client_id).collect::<BTreeSet<_>>().into_iter().collect();
+        let found = tx.clients_by_ids(&client_ids).await?;
+        let mut links = tx.links_of_clients(&client_ids).await?;
+        let mut requests = tx.link_requests_of_clients(&client_ids).await?;
+        let clients = found
+            .into_values()
+            .map(|c| {
+                let reads = ClientReads {
+                    onboarding_completed_at: c.onboarding_completed_at,
+                    links: links.remove(&c.id).unwrap_or_default(),
+                    requests: requests.remove(&c.id).unwrap_or_default().into_iter().map(|r| r.request).collect(),
+                };
+                (c.id, reads)
+            })
+            .collect();
+        Ok(GroupReads { state: Mutex::new(GroupState { cases, stored_keys, clients }) })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, GroupState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The case as read under the locks if no payment of the group was attempted on it
+    /// yet, and from now on never again (later payments on it read it themselves).
+    pub(crate) fn first_use_of(&self, case_id: Uuid, external_id: Option<&str>) -> Option<FreshCase> {
+        let mut state = self.state();
+        let case = state.cases.remove(&case_id)?;
+        let key_stored = external_id.is_some_and(|x| state.stored_keys.contains(&(case_id, x.to_string())));
+        Some(FreshCase { case, key_stored })
+    }
+
+    fn client(&self, client_id: Uuid) -> Option<ClientReads> {
+        self.state().clients.get(&client_id).cloned()
+    }
 }
 
 /// Validates a payment body against its case (400s): the amount in the case's currency,
@@ -155,11 +243,21 @@ impl App {
     /// Books the payment inside `tx`, which holds the case's lock: replays an `externalId`
     /// already booked, then re-reads the case (lifecycle, what is still owed) and decides.
     /// The one booking of a payment, single (in a group) or in a batch (`payments_batch`).
-    pub(crate) async fn book_payment(&self, tx: &mut Tx, c: &Checked, input: &PaymentInput) -> Result<PaymentOutcome, AppError> {
+    /// `reads` are the group's reads ([`GroupReads`]) when it books with others.
+    pub(crate) async fn book_payment(
+        &self,
+        tx: &mut Tx,
+        c: &Checked,
+        input: &PaymentInput,
+        reads: Option<&GroupReads>,
+    ) -> Result<PaymentOutcome, AppError> {
         let amount = c.amount;
         let now: Instant = self.now();
+        let fresh = reads.and_then(|r| r.first_use_of(c.case.id, input.external_id.as_deref()));
         if let Some(x) = &input.external_id {
-            if let Some(payment) = tx.payment_by_external_id(c.case.id, x).await? {
+            // Read under the locks and not stored then: no payment of it exists.
+            let maybe_stored = fresh.as_ref().is_none_or(|f| f.key_stored);
+            if let Some(payment) = if maybe_stored { tx.payment_by_external_id(c.case.id, x).await? } else { None } {
                 if payment.amount_minor != amount {
                     return Err(PaymentError::ExternalIdReused { external_id: x.clone() }.into());
                 }
@@ -169,7 +267,10 @@ impl App {
             }
         }
         // Re-read under the lock: the lifecycle and the payments may have changed.
-        let case = tx.case(c.case.id).await?.ok_or(AppError::NotFound("case"))?;
+        let case = match fresh {
+            Some(f) => f.case,
+            None => tx.case(c.case.id).await?.ok_or(AppError::NotFound("case"))?,
+        };
         if case.lifecycle != Lifecycle::Active {
             return Err(PaymentError::CaseNotActive { reference: case.reference.clone(), lifecycle: case.lifecycle.as_str() }.into());
         }
@@ -187,10 +288,19 @@ impl App {
         )
         .map_err(|_| AppError::bad_field("amount", "is too large"))?;
 
-        let client = tx.client(case.client_id).await?.ok_or(AppError::NotFound("client"))?;
-        let links = tx.links_of_client(client.id).await?;
-        let requests: Vec<_> = tx.link_requests_of_client(client.id).await?.into_iter().map(|r| r.request).collect();
-        let facts = ClientFacts { links: &links, requests: &requests, onboarding_completed_at: client.onboarding_completed_at };
+        let client = match reads.and_then(|r| r.client(case.client_id)) {
+            Some(read) => read,
+            None => {
+                let client = tx.client(case.client_id).await?.ok_or(AppError::NotFound("client"))?;
+                ClientReads {
+                    onboarding_completed_at: client.onboarding_completed_at,
+                    links: tx.links_of_client(client.id).await?,
+                    requests: tx.link_requests_of_client(client.id).await?.into_iter().map(|r| r.request).collect(),
+                }
+            }
+        };
+        let facts =
+            ClientFacts { links: &client.links, requests: &client.requests, onboarding_completed_at: client.onboarding_completed_at };
         let d =
             decide(CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id }, facts, now);
         let fee = match d.referral_fee_bps {

@@ -26,7 +26,9 @@ use uuid::Uuid;
 use crate::cases::Rendered;
 use crate::error::FieldError;
 use crate::idempotency::Keyed;
-use crate::payments::{check_payment_on, is_stored_refusal, Checked, KeyedPayment, PaymentInput, PaymentOutcome, PAYMENT_KEY_SCOPE};
+use crate::payments::{
+    check_payment_on, is_stored_refusal, Checked, GroupReads, KeyedPayment, PaymentInput, PaymentOutcome, PAYMENT_KEY_SCOPE,
+};
 use crate::{App, AppError};
 
 /// Most payments in one request.
@@ -310,12 +312,35 @@ fn csv_fields(line: &str) -> Result<Vec<String>, &'static str> {
     Ok(fields)
 }
 
-/// A case key as the single endpoint resolves it: an id, else a reference.
-async fn case_by_key(tx: &mut Tx, key: &str) -> Result<Option<CaseRecord>, AppError> {
-    Ok(match Uuid::parse_str(key) {
-        Ok(id) => tx.case(id).await?,
-        Err(_) => tx.case_by_reference(key).await?,
-    })
+/// Case keys as the single endpoint resolves each: an id, else a reference. Keys that
+/// name no case are left out. Two queries (per `IN` chunk) whatever the number of keys.
+async fn cases_by_keys<'k>(tx: &mut Tx, keys: impl Iterator<Item = &'k str>) -> Result<HashMap<String, CaseRecord>, AppError> {
+    let (mut ids, mut references) = (BTreeSet::new(), Vec::new());
+    for key in keys {
+        match Uuid::parse_str(key) {
+            Ok(id) => ids.insert((id, key.to_string())),
+            Err(_) => {
+                references.push(key.to_string());
+                continue;
+            }
+        };
+    }
+    let mut out = HashMap::new();
+    if !ids.is_empty() {
+        let by_id: HashMap<Uuid, CaseRecord> =
+            tx.cases_by_ids(ids.iter().map(|(id, _)| *id)).await?.into_iter().map(|c| (c.id, c)).collect();
+        for (id, key) in ids {
+            if let Some(case) = by_id.get(&id) {
+                out.insert(key, case.clone());
+            }
+        }
+    }
+    if !references.is_empty() {
+        for case in tx.cases_by_references(&references).await? {
+            out.insert(case.reference.clone(), case);
+        }
+    }
+    Ok(out)
 }
 
 impl App {
@@ -338,18 +363,12 @@ impl App {
     /// does, then book them together ([`App::book_together`]).
     async fn book_batch_chunk(&self, chunk: Vec<BatchItem>) -> Result<Vec<BatchResult>, AppError> {
         let mut tx = self.store.begin().await?;
-        let mut cases: HashMap<String, Option<CaseRecord>> = HashMap::new();
-        for p in chunk.iter().flatten() {
-            if !cases.contains_key(&p.case) {
-                let found = case_by_key(&mut tx, &p.case).await?;
-                cases.insert(p.case.clone(), found);
-            }
-        }
+        let cases = cases_by_keys(&mut tx, chunk.iter().flatten().map(|p| p.case.as_str())).await?;
         let checked: Vec<Result<(Checked, PaymentInput), AppError>> = chunk
             .into_iter()
             .map(|item| {
                 let p = item?;
-                let case = cases.get(&p.case).cloned().flatten().ok_or(AppError::NotFound("case"))?;
+                let case = cases.get(&p.case).cloned().ok_or(AppError::NotFound("case"))?;
                 Ok((check_payment_on(case, &p.input)?, p.input))
             })
             .collect();
@@ -383,13 +402,13 @@ impl App {
             tx.lock_idempotency_key(PAYMENT_KEY_SCOPE, key).await?;
         }
         let ids: BTreeSet<Uuid> = items.iter().map(|i| i.checked.case.id).collect();
-        for id in ids {
-            tx.lock_case(id).await?;
-        }
+        tx.lock_cases(&ids).await?;
+        // Read once for the group, under the locks; dropped with this call.
+        let reads = GroupReads::load(tx, &ids).await?;
         let mut results = Vec::with_capacity(items.len());
         for item in items {
             tx.savepoint(Savepoint::SharedPayment).await?;
-            let attempt = self.book_item(tx, item);
+            let attempt = self.book_item(tx, item, &reads);
             let result = match item.actor {
                 Some(who) => crate::actor::as_operator(who.to_string(), attempt).await,
                 None => attempt.await,
@@ -406,12 +425,12 @@ impl App {
 
     /// One item of [`App::book_together`]: the booking, or with an `Idempotency-Key` the
     /// key's flow around it (`idempotency`: replay, conflict, or book and store the answer).
-    async fn book_item(&self, tx: &mut Tx, item: &Booking<'_>) -> Result<Booked, AppError> {
+    async fn book_item(&self, tx: &mut Tx, item: &Booking<'_>, reads: &GroupReads) -> Result<Booked, AppError> {
         let Some(keyed) = item.keyed else {
-            return self.book_payment(tx, item.checked, item.input).await.map(Booked::Payment);
+            return self.book_payment(tx, item.checked, item.input, Some(reads)).await.map(Booked::Payment);
         };
         let req = Keyed { scope: PAYMENT_KEY_SCOPE, key: &keyed.key, request_hash: keyed.request_hash.clone() };
-        let attempt = async |tx: &mut Tx| self.book_payment(tx, item.checked, item.input).await;
+        let attempt = async |tx: &mut Tx| self.book_payment(tx, item.checked, item.input, Some(reads)).await;
         let (rendered, _) = self.idempotent_in(tx, req, attempt, is_stored_refusal, &keyed.render).await?;
         Ok(Booked::Answered(rendered))
     }

@@ -335,6 +335,21 @@ impl Tx {
         Ok(())
     }
 
+    /// [`Tx::lock_case`] for each of `ids`, in id order (the order every shared payment
+    /// transaction takes them in). On SQLite, where the one writer connection already
+    /// serialises writers, it is one statement for all of them.
+    pub async fn lock_cases(&mut self, ids: &std::collections::BTreeSet<Uuid>) -> Result<()> {
+        if self.backend == crate::Backend::Sqlite {
+            let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+            self.rows_in("UPDATE cases SET lifecycle = lifecycle WHERE id IN ({in})", None, &ids).await?;
+            return Ok(());
+        }
+        for id in ids {
+            self.lock_case(*id).await?;
+        }
+        Ok(())
+    }
+
     async fn one_case(&mut self, clause: &str, arg: String) -> Result<Option<CaseRecord>> {
         let row = sqlx::query(&format!("SELECT {CASE_COLS} FROM cases c WHERE {clause}")).bind(arg).fetch_optional(self.conn()).await?;
         row.as_ref().map(case_from).transpose()
@@ -346,6 +361,16 @@ impl Tx {
 
     pub async fn case_by_reference(&mut self, reference: &str) -> Result<Option<CaseRecord>> {
         self.one_case("c.reference = $1", reference.to_string()).await
+    }
+
+    /// The cases with these references (one query per `IN_CHUNK` references); unknown
+    /// references are left out.
+    pub async fn cases_by_references(&mut self, references: &[String]) -> Result<Vec<CaseRecord>> {
+        let mut refs = references.to_vec();
+        refs.sort();
+        refs.dedup();
+        let rows = self.rows_in(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.reference IN ({{in}})"), None, &refs).await?;
+        rows.iter().map(case_from).collect()
     }
 
     pub async fn case_by_creditor_reference(&mut self, client_id: Uuid, creditor_reference: &str) -> Result<Option<CaseRecord>> {

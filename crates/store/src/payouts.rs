@@ -136,6 +136,18 @@ impl Tx {
         row.as_ref().map(payment_from).transpose()
     }
 
+    /// The `(case, externalId)` pairs of the payments stored on these cases that carry an
+    /// `externalId`: which keys [`Tx::payment_by_external_id`] would find.
+    pub async fn payment_external_ids_of_cases(&mut self, case_ids: &[Uuid]) -> Result<std::collections::HashSet<(Uuid, String)>> {
+        let sql = "SELECT case_id, external_id FROM payments WHERE case_id IN ({in}) AND external_id IS NOT NULL";
+        let ids = crate::in_list::sorted_unique(case_ids.iter().copied());
+        self.rows_in(sql, None, &ids)
+            .await?
+            .iter()
+            .map(|r| Ok((uuid(&get::<String>(r, "case_id")?)?, get::<String>(r, "external_id")?)))
+            .collect()
+    }
+
     pub async fn payment(&mut self, id: Uuid) -> Result<Option<PaymentRecord>> {
         let row = sqlx::query(&format!("SELECT {PAYMENT_COLS} FROM payments WHERE id = $1"))
             .bind(id.to_string())

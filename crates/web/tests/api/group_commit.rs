@@ -265,9 +265,64 @@ async fn two_processes_booking_for_two_partners_do_not_deadlock_on_the_totals(t:
     assert_reconciled(&t).await;
 }
 
+/// The facts a group reads once (cases, clients, links, link requests) are its own: in
+/// one group, payments on two partners' clients are each decided on their own client's
+/// link, and a link archived between two groups is seen by the next group (nothing read
+/// by a group serves another). A case paid twice in a group is read again for the second
+/// payment, so each sees what the one before it left owed.
+async fn group_reads_are_per_group_and_per_client(t: TestApp) {
+    t.collection_partners().await;
+    let (p1, key1) = t.new_partner("Ledgerly").await;
+    let (p2, key2) = t.new_partner("Otherly").await;
+    let a = attributed_client(&t, &key1, "acme", vec![case_body("A-1", "1000", "GBP", "GB")]).await.remove(0);
+    let b = attributed_client(&t, &key2, "beta", vec![case_body("B-1", "1000", "GBP", "GB")]).await.remove(0);
+    let r = |case: &str, ext: String| -> Req { (t.router.clone(), case.to_string(), "10.00", ext, None) };
+    let decided = |answers: &[(StatusCode, Value)]| -> Vec<(String, String)> {
+        answers
+            .iter()
+            .map(|(status, body)| {
+                assert!(status.is_success(), "{body}");
+                (
+                    body["attribution"]["reason"].as_str().unwrap().to_string(),
+                    body["attribution"]["partnerId"].as_str().unwrap_or("-").to_string(),
+                )
+            })
+            .collect()
+    };
+    let attributed = |p: &str| ("attributed_client".to_string(), p.to_string());
+
+    let one =
+        held_burst(vec![(&t.app, 4)], vec![r(&a, "g1-a1".into()), r(&b, "g1-b1".into()), r(&a, "g1-a2".into()), r(&b, "g1-b2".into())])
+            .await;
+    assert_eq!(decided(&one), [attributed(&p1), attributed(&p2), attributed(&p1), attributed(&p2)]);
+    let a_id = case_id(&t, &key1, &a).await;
+    let mut before: Vec<i64> = registered(&t, &a_id).await.iter().map(|d| d["remainderBeforeMinor"].as_i64().unwrap()).collect();
+    before.sort_unstable();
+    assert_eq!(before, [99_000, 100_000], "the second payment on a case in the group saw the first");
+
+    let links = t.admin("GET", &format!("/links?partnerId={p1}"), None).await;
+    let link_id = links.body["links"][0]["id"].as_str().unwrap().to_string();
+    let archived = t.admin("POST", &format!("/links/{link_id}/archive"), Some(json!({"reason": "customer left"}))).await;
+    assert_eq!(archived.status, StatusCode::OK, "{}", archived.text);
+    let two = held_burst(vec![(&t.app, 2)], vec![r(&a, "g2-a".into()), r(&b, "g2-b".into())]).await;
+    let two_decided = decided(&two);
+    assert_eq!(two_decided[0].0, "link_archived", "the next group read the archived link: {}", two[0].1);
+    assert_eq!(two[0].1["attribution"]["decision"], "not_attributed", "{}", two[0].1);
+    assert_eq!(two_decided[1], attributed(&p2), "the other partner's client is unaffected");
+
+    let unarchived = t.admin("POST", &format!("/links/{link_id}/unarchive"), Some(json!({"reason": "mistake"}))).await;
+    assert_eq!(unarchived.status, StatusCode::OK, "{}", unarchived.text);
+    let three = held_burst(vec![(&t.app, 2)], vec![r(&b, "g3-b".into()), r(&a, "g3-a".into())]).await;
+    assert_eq!(decided(&three), [attributed(&p2), attributed(&p1)]);
+    let stats = t.app.payment_group_stats();
+    assert_eq!((stats.groups, stats.largest, stats.retried_alone), (3, 4, 0), "{stats:?}");
+    assert_reconciled(&t).await;
+}
+
 crate::both_backends!(
     a_burst_of_single_payments_shares_one_commit,
     a_refused_payment_does_not_take_its_group_down,
     two_processes_groups_do_not_deadlock,
     two_processes_booking_for_two_partners_do_not_deadlock_on_the_totals,
+    group_reads_are_per_group_and_per_client,
 );
