@@ -241,6 +241,38 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     assert!(buttons[0].text().await.unwrap().starts_with("Continue as Ledgerly — partner member"), "{text}");
     shot(&c, "account.png").await;
 
+    // The Partner Dashboard: Niels continues as the partner's member and opens it; a
+    // payment on Acme's case has earned the partner a fee.
+    let case_ref = cases.body["cases"][0]["reference"].as_str().unwrap().to_string();
+    let paid = t.pay(&case_ref, "1000.00", "browser-p1").await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text);
+    buttons[0].click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//a[normalize-space()='Open the Partner Dashboard']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//h1[normalize-space()='Overview']")).await.unwrap();
+    let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("Unrecognized") && text.contains("37.50 USD"), "{text}");
+    assert_eq!(c.find_all(Locator::Css("svg.chart rect")).await.unwrap().len(), 12, "a bar per month");
+    shot(&c, "dashboard-overview.png").await;
+    c.find(Locator::XPath("//nav[@aria-label='Dashboard']//a[normalize-space()='Clients']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//h1[normalize-space()='Clients']")).await.unwrap();
+    c.find(Locator::Css("#q")).await.unwrap().send_keys("acm").await.unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_url(&url::Url::parse(&format!("{base}/dashboard/clients?q=acm")).unwrap()).await.unwrap();
+    let rows = c.find_all(Locator::Css("main tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 1, "acme only");
+    assert!(rows[0].text().await.unwrap().contains("Acme Ltd"));
+    shot(&c, "dashboard-clients.png").await;
+    c.find(Locator::XPath("//nav[@aria-label='Dashboard']//a[normalize-space()='Cases']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//h1[normalize-space()='Cases']")).await.unwrap();
+    assert!(c.find(Locator::Css("main tbody")).await.unwrap().text().await.unwrap().contains(&case_ref));
+    shot(&c, "dashboard-cases.png").await;
+    c.find(Locator::XPath("//nav[@aria-label='Dashboard']//a[normalize-space()='Earnings']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//h1[normalize-space()='Earnings']")).await.unwrap();
+    let text = c.find(Locator::Css("main tbody")).await.unwrap().text().await.unwrap();
+    assert!(text.contains(&case_ref) && text.contains("30.00 GBP") && text.contains("Unrecognized"), "{text}");
+    shot(&c, "dashboard-earnings.png").await;
+    screenshot(&c, "dashboard-earnings-mobile.png", 390, 844).await;
+
     // An address that names no request: the platform's error page.
     c.goto(&format!("{base}/link-requests/nope")).await.unwrap();
     assert_eq!(c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(), "This link is not valid");

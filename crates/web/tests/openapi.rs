@@ -479,7 +479,9 @@ async fn documented_operations_equal_router_routes() {
     let documented: BTreeSet<(String, String)> = operations(&d).into_iter().map(|(m, p, _, _)| (m, normalise(&p))).collect();
     let routed: BTreeSet<(String, String)> = router_routes().into_iter().map(|r| (r.method, normalise(&r.path))).collect();
     // Sanity: the scan found every surface.
-    for prefix in ["/referral-api/", "/customer-api/", "/admin-api/v1/", "/onboarding/", "/link-requests/", "/healthz", "/openapi.json"] {
+    for prefix in
+        ["/referral-api/", "/customer-api/", "/admin-api/v1/", "/onboarding/", "/link-requests/", "/dashboard", "/healthz", "/openapi.json"]
+    {
         assert!(routed.iter().any(|(_, p)| p.starts_with(prefix)), "the route scan found nothing under {prefix}");
     }
     let undocumented: Vec<_> = routed.difference(&documented).collect();
@@ -643,6 +645,7 @@ async fn operations_are_tagged_and_uniquely_named() {
             p if p.starts_with("/admin-api/v1/") => "Operator API",
             p if p.starts_with("/onboarding/") || p.starts_with("/link-requests/") || p.starts_with("/agreements/") => "Hosted pages",
             p if p.starts_with("/login") || p == "/account" || p.starts_with("/account/") || p == "/logout" => "Hosted pages",
+            p if p == "/dashboard" || p.starts_with("/dashboard/") => "Partner Dashboard",
             _ => "Service",
         };
         assert_eq!(op_tags[0], expected, "{m} {path}: tag");

@@ -13,6 +13,7 @@
 
 mod admin;
 mod customer;
+mod dashboard;
 mod disputes;
 mod money;
 mod pages;
@@ -131,6 +132,13 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         signin::account,
         signin::account_choose,
         signin::logout,
+        dashboard::overview,
+        dashboard::clients,
+        dashboard::clients_csv,
+        dashboard::cases,
+        dashboard::cases_csv,
+        dashboard::earnings,
+        dashboard::earnings_csv,
         pages::healthz,
         pages::openapi_json,
         pages::metrics,
@@ -142,6 +150,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         (name = "Customer API", description = "`/customer-api`: a client's cases, authenticated with the client's `XApiKey` or a bearer token minted by its partner through `POST /referral-api/oauth/token`."),
         (name = "Operator API", description = "`/admin-api/v1`: the platform operator, authenticated with the operator bearer token (every right) or, without an `Authorization` header, the session cookie of a signed-in operator (an `admin` may do everything, a `viewer` only GET: 403 `RoleForbids`; a session's change must be sent as `application/json`, or `text/csv` for the ECB file and payment batches, else 403 `CsrfRefused`). Bodies refuse properties they do not know (400 naming each), except the case object of operator case creation, which keeps them."),
         (name = "Hosted pages", description = "Partner-branded HTML pages for clients: onboarding with agreement signing, and link approval. The URL shows the page; signing, approving and declining need a session of a user of that client, which the page's own sign-in form starts; forms work without JavaScript. Also the platform's sign-in by e-mail (`/login`) and the session pages (`/account`, `/account/choose`, `/logout`), whose credential is the session cookie."),
+        (name = "Partner Dashboard", description = "`/dashboard`: HTML pages and CSV exports for the signed-in users of a referral partner (the session cookie of a partner user; see `/login`). Only the user's own partner is shown."),
         (name = "Service", description = "Health and this document."),
     )
 )]
