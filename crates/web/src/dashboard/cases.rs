@@ -2,7 +2,7 @@
 //! first, searchable by reference, debtor name or client name (`q`) and filtered by
 //! lifecycle; `GET /dashboard/cases.csv` gives every matching case (keyset pages).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use maud::html;
 use refshare_app::partner_cases::PartnerCase;
@@ -12,7 +12,7 @@ use refshare_store::{CaseFilter, PageReq};
 use serde::Deserialize;
 
 use super::csv::{Csv, Field};
-use super::{csv_response, day, href, money, page_number, pager, search_text, Staff, PAGE_SIZE};
+use super::{csv_response, day, href, money, page_number, pager, search_text, DashQuery, Staff, PAGE_SIZE};
 
 const HERE: &str = "/dashboard/cases";
 
@@ -60,7 +60,7 @@ fn csv_line(c: &mut Csv, pc: &PartnerCase) {
     ]);
 }
 
-pub async fn list(State(app): State<App>, staff: Staff, Query(p): Query<Params>) -> Response {
+pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff: Staff) -> Response {
     let ((f, links), page) = match filter(&p).and_then(|f| Ok((f, page_number(p.page.as_deref())?))) {
         Ok(x) => x,
         Err(e) => return staff.failure(&app, HERE, e),
@@ -119,7 +119,7 @@ pub async fn list(State(app): State<App>, staff: Staff, Query(p): Query<Params>)
     staff.page(&app, HERE, "Cases", body)
 }
 
-pub async fn export(State(app): State<App>, staff: Staff, Query(p): Query<Params>) -> Response {
+pub async fn export(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff: Staff) -> Response {
     let (mut f, _) = match filter(&p) {
         Ok(x) => x,
         Err(e) => return staff.failure(&app, HERE, e),

@@ -3,7 +3,7 @@
 //! Onboarding Status (Pending with the onboarding URL to send again, or Complete) and the
 //! Attribution Status; `GET /dashboard/clients.csv` gives every matching client.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
 use refshare_app::clients::ClientFilter;
@@ -13,7 +13,7 @@ use refshare_store::PageReq;
 use serde::Deserialize;
 
 use super::csv::{Csv, Field};
-use super::{csv_response, day, href, page_number, pager, search_text, Staff, PAGE_SIZE};
+use super::{csv_response, day, href, page_number, pager, search_text, DashQuery, Staff, PAGE_SIZE};
 
 const HERE: &str = "/dashboard/clients";
 
@@ -49,7 +49,7 @@ fn attribution(s: &ClientState) -> &'static str {
     }
 }
 
-pub async fn list(State(app): State<App>, staff: Staff, Query(p): Query<Params>) -> Response {
+pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff: Staff) -> Response {
     let ((f, links), page) = match filter(&p).and_then(|f| Ok((f, page_number(p.page.as_deref())?))) {
         Ok(x) => x,
         Err(e) => return staff.failure(&app, HERE, e),
@@ -99,7 +99,7 @@ pub async fn list(State(app): State<App>, staff: Staff, Query(p): Query<Params>)
     staff.page(&app, HERE, "Clients", body)
 }
 
-pub async fn export(State(app): State<App>, staff: Staff, Query(p): Query<Params>) -> Response {
+pub async fn export(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff: Staff) -> Response {
     let (f, _) = match filter(&p) {
         Ok(x) => x,
         Err(e) => return staff.failure(&app, HERE, e),

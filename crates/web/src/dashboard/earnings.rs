@@ -3,7 +3,7 @@
 //! with the seven-bucket summary of the filtered rows; `GET /dashboard/earnings.csv` gives
 //! every filtered row (read in keyset pages).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use chrono::{Months, NaiveDate, TimeZone, Utc};
 use maud::html;
@@ -14,7 +14,7 @@ use refshare_store::PageReq;
 use serde::Deserialize;
 
 use super::csv::{Csv, Field};
-use super::{csv_response, day, href, money, page_number, pager, search_text, usd, Staff, PAGE_SIZE};
+use super::{csv_response, day, href, money, page_number, pager, search_text, usd, DashQuery, Staff, PAGE_SIZE};
 
 const HERE: &str = "/dashboard/earnings";
 
@@ -63,7 +63,7 @@ fn filters(p: &Params) -> Result<Filters, AppError> {
     Ok(Filters { report, links })
 }
 
-pub async fn list(State(app): State<App>, staff: Staff, Query(p): Query<Params>) -> Response {
+pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff: Staff) -> Response {
     let (f, page) = match filters(&p).and_then(|f| Ok((f, page_number(p.page.as_deref())?))) {
         Ok(x) => x,
         Err(e) => return staff.failure(&app, HERE, e),
@@ -143,7 +143,7 @@ fn csv_line(c: &mut Csv, r: &TransactionRow) {
     ]);
 }
 
-pub async fn export(State(app): State<App>, staff: Staff, Query(p): Query<Params>) -> Response {
+pub async fn export(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff: Staff) -> Response {
     let f = match filters(&p) {
         Ok(f) => f,
         Err(e) => return staff.failure(&app, HERE, e),

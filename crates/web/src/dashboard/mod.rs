@@ -130,6 +130,23 @@ fn bare_failure(_app: &App, e: AppError) -> Response {
     crate::pages::layout::platform_page(status, heading(status), failure_body(status, &e))
 }
 
+/// The query string, its names and values checked for control characters first
+/// (`extract::check_form_text`: a 400 page naming the parameter, before the session is
+/// looked at), then deserialised like axum's `Query`.
+pub struct DashQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequestParts<App> for DashQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or_default();
+        crate::extract::check_form_text(raw.as_bytes()).map_err(|e| bare_failure(app, e))?;
+        let axum::extract::Query(t) = axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map_err(|e| bare_failure(app, AppError::bad_field("query", e.body_text())))?;
+        Ok(DashQuery(t))
+    }
+}
+
 /// A 1-based page number from the query (`None`: the first); anything else is a 400.
 fn page_number(raw: Option<&str>) -> Result<u32, AppError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
