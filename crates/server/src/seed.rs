@@ -94,6 +94,15 @@ pub async fn run(args: SeedArgs) -> Result<(), Exit> {
     let spec = SeedSpec { cases: args.cases, payments: args.payments, partners: args.partners, seed: args.seed };
     let outcome = app.seed(spec, &Bar(bar.clone())).await;
     bar.finish_and_clear();
+    if matches!(outcome, Ok(Ok(_))) {
+        bar.set_message("analyze");
+        let analyzed = async {
+            let mut tx = store.begin().await?;
+            tx.analyze().await?;
+            tx.commit().await
+        };
+        analyzed.await.map_err(|e| Exit { code: 1, line: format!("seed: refreshing the planner's statistics failed: {e}") })?;
+    }
     store.close().await;
     let summary = match outcome {
         Ok(Ok(s)) => s,

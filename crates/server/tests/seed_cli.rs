@@ -230,7 +230,13 @@ fn seed_on_postgres_reconciles_and_serves_the_largest_partner() {
     let Some(db) = TempPg::create(&rt, "refshare_seed") else { return };
     let url = db.url.clone();
     let out = seed(&url, 2000, 2000, 5, 7);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_platform(&rt, &url, &summary(&out))));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // The seed refreshed the planner's statistics of what it wrote.
+        let analyzed = "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_stat_user_tables \
+                        WHERE relname IN ('cases', 'payments', 'earnings') AND last_analyze IS NOT NULL";
+        assert_eq!(scalar(&rt, &url, analyzed), 3, "cases, payments and earnings analysed");
+        check_platform(&rt, &url, &summary(&out))
+    }));
     rt.block_on(db.drop_database());
     if let Err(p) = result {
         std::panic::resume_unwind(p);
