@@ -76,17 +76,24 @@ fn reconcile_that_cannot_complete_exits_three_not_as_a_discrepancy() {
     assert!(err.contains("could not be completed") && err.contains("XYZ") && !err.contains("discrepancy"), "{err}");
 }
 
+/// A migrated SQLite database with a small seeded platform (300 cases and payments, three
+/// partners).
+fn seeded(name: &str) -> TempDb {
+    let db = TempDb::migrated(name);
+    let out = Command::new(env!("CARGO_BIN_EXE_refshare"))
+        .args(["seed", "--cases", "300", "--payments", "300", "--partners", "3", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    db
+}
+
 /// Earnings written before the read model existed (migration 0019) get it at the next
 /// start, and `reconcile` proves the stored stage against the stage rule: a wrong one is a
 /// discrepancy naming the earning.
 #[test]
 fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
-    let db = TempDb::migrated("read-model");
-    let seeded = Command::new(env!("CARGO_BIN_EXE_refshare"))
-        .args(["seed", "--cases", "300", "--payments", "300", "--partners", "3", "--database-url", &db.url])
-        .output()
-        .unwrap();
-    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let db = seeded("read-model");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let sql = |q: &'static str| {
         rt.block_on(async {
@@ -120,12 +127,7 @@ fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
 /// partner, stage and currency.
 #[test]
 fn reconcile_proves_the_earnings_totals_and_names_a_wrong_row() {
-    let db = TempDb::migrated("totals");
-    let seeded = Command::new(env!("CARGO_BIN_EXE_refshare"))
-        .args(["seed", "--cases", "300", "--payments", "300", "--partners", "3", "--database-url", &db.url])
-        .output()
-        .unwrap();
-    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let db = seeded("totals");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let sql = |q: &'static str| {
         rt.block_on(async {
