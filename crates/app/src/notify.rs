@@ -75,6 +75,22 @@ pub fn retry_delay_ms(attempts: i64) -> i64 {
     FIRST_RETRY_MS << (attempts - 1).clamp(0, 20)
 }
 
+/// The most mails `/dev/mail` lists.
+pub const OUTBOX_PAGE_MAX: u32 = 100;
+
+impl App {
+    /// The test environment's outbox (`/dev/mail`): the newest mails, optionally to one
+    /// address, as queued (their links readable, as in `test` they are). In `production`
+    /// there is no such outbox: not found.
+    pub async fn test_outbox(&self, to: Option<&str>) -> Result<Vec<NotificationRecord>, AppError> {
+        if self.config.environment != crate::Environment::Test {
+            return Err(AppError::NotFound("page"));
+        }
+        let mut tx = self.store.read().await?;
+        Ok(tx.notifications(to, None, OUTBOX_PAGE_MAX).await?)
+    }
+}
+
 /// Queues an e-mail inside `tx`; it is due at once.
 pub async fn enqueue(
     tx: &mut Tx,

@@ -60,6 +60,8 @@ pub const CODE_DIGITS: usize = 8;
 pub const MAX_FAILED_CODES: i64 = 5;
 /// The notification kind of a sign-in mail.
 pub const MAIL_KIND: &str = "sign_in";
+/// How long a demo's printed sign-in link works (`App::demo_signin_link`).
+pub const DEMO_LINK_TTL_HOURS: i64 = 12;
 /// Longest e-mail address accepted (RFC 5321 path limit).
 const MAX_EMAIL_LEN: usize = 254;
 /// Validity of the personal sign-in link in an onboarding invitation (an approval
@@ -372,6 +374,17 @@ impl App {
         })
         .await?;
         Ok(self.signin_link(&secret))
+    }
+
+    /// A sign-in link for `email` that returns to `return_to`, for the demo's printed
+    /// links (`serve --demo`): works once within [`DEMO_LINK_TTL_HOURS`], through the
+    /// same confirm button as a mailed link. Only in `test`.
+    pub async fn demo_signin_link(&self, email: &str, return_to: &str) -> Result<String, AppError> {
+        self.require_test_env()?;
+        let mut tx = self.store.begin().await?;
+        let link = self.personal_signin_link(&mut tx, email, return_to, self.now() + Duration::hours(DEMO_LINK_TTL_HOURS)).await?;
+        tx.commit().await?;
+        Ok(link)
     }
 
     /// The URL of a sign-in secret (`/login/{secret}`).

@@ -2,10 +2,13 @@
 //! partners, collection partners in several countries, clients in every situation of
 //! SPEC §5, and payments on them. Everything goes through the same use cases as the API;
 //! consent too: the client's user signs in with the link of a sign-in mail read from the
-//! notification log, as an integrator does in `test`.
+//! notification log, as an integrator does in `test`. Each partner gets users (an admin,
+//! and a member for the first) whose one-time sign-in links to the Partner Dashboard are
+//! printed at start.
 
 use refshare_app::cases::{parse_case, Origin};
 use refshare_app::links::{Decision, Signing};
+use refshare_app::people::PartnerUserInput;
 use refshare_app::signin::Session;
 use refshare_app::{App, AppError, ClientError, InternalError};
 use refshare_core::case::CaseSource;
@@ -54,8 +57,26 @@ pub fn reset_database(url: &str) -> anyhow::Result<()> {
 
 pub struct Seeded {
     pub partners: Vec<(PartnerRecord, String)>,
+    /// Partner users with a printed sign-in link: (partner, name, role, e-mail, link).
+    pub users: Vec<DemoUser>,
     pub lines: Vec<String>,
 }
+
+/// A demo partner user and the sign-in link printed for them.
+pub struct DemoUser {
+    pub partner: String,
+    pub name: String,
+    pub role: String,
+    pub email: String,
+    pub link: String,
+}
+
+/// The partner users the demo creates: (partner index, name, e-mail, role).
+const DEMO_USERS: &[(usize, &str, &str, &str)] = &[
+    (0, "Lena Larsen", "lena@ledgerly.example", "admin"),
+    (0, "Milo Moreno", "milo@ledgerly.example", "member"),
+    (1, "Iris Ito", "iris@invoicehub.example", "admin"),
+];
 
 fn case(reference: &str, amount: &str, currency: &str, debtor: &str, country: &str) -> serde_json::Value {
     json!({
@@ -288,7 +309,16 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
         app.config.public_url,
         app.agreement().version()
     ));
-    Ok(Seeded { partners: vec![(ledgerly, ledgerly_key.key), (invoicehub, invoicehub_key.key)], lines })
+    let partners = [&ledgerly, &invoicehub];
+    let mut users = Vec::new();
+    for &(at, name, email, role) in DEMO_USERS {
+        let p = partners[at];
+        let input = PartnerUserInput { email: Some(email.into()), name: Some(name.into()), role: Some(role.into()) };
+        app.add_partner_user(p.id, input).await?;
+        let link = app.demo_signin_link(email, "/dashboard").await?;
+        users.push(DemoUser { partner: p.company_name.clone(), name: name.into(), role: role.into(), email: email.into(), link });
+    }
+    Ok(Seeded { partners: vec![(ledgerly, ledgerly_key.key), (invoicehub, invoicehub_key.key)], users, lines })
 }
 
 pub fn print(s: &Settings, seeded: &Seeded, out: &mut dyn std::io::Write) {
@@ -301,6 +331,15 @@ pub fn print(s: &Settings, seeded: &Seeded, out: &mut dyn std::io::Write) {
     let _ = writeln!(out, "  Operator token: {}", s.admin_token);
     for (p, key) in &seeded.partners {
         let _ = writeln!(out, "  Partner {:<11} API key: {key}", p.company_name);
+    }
+    let _ = writeln!(
+        out,
+        "\nPartner Dashboard ({base}/dashboard): each link signs one user in, once, within {} hours;\n\
+         afterwards sign in at {base}/login and open the mail at {base}/dev/mail.",
+        refshare_app::signin::DEMO_LINK_TTL_HOURS
+    );
+    for u in &seeded.users {
+        let _ = writeln!(out, "  {} ({}, {}) <{}>: {}", u.name, u.partner, u.role, u.email, u.link);
     }
     let _ = writeln!(out, "\nSeeded payments and their attribution:");
     for l in &seeded.lines {

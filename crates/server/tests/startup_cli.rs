@@ -200,6 +200,11 @@ fn start(extra_env: &[(&str, &str)]) -> Server {
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
+    spawn(cmd, path)
+}
+
+/// Spawns `serve` (its database at `path`, removed on drop), reading its stdout.
+fn spawn(mut cmd: Command, path: PathBuf) -> Server {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("serve runs");
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
@@ -275,4 +280,35 @@ fn a_bad_platform_setting_or_agreement_file_exits_2_naming_the_setting() {
         assert!(!path.exists(), "{setting}: no database created");
     }
     let _ = std::fs::remove_file(&unversioned);
+}
+
+/// `serve --demo` prints a one-time Partner Dashboard sign-in link per demo partner user,
+/// and the outbox page holds their invitations.
+#[test]
+fn the_demo_prints_working_dashboard_sign_in_links() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let path = std::env::temp_dir().join(format!("refshare-startup-{}-demo.db", uuid::Uuid::new_v4().simple()));
+    let url = format!("sqlite://{}", path.display());
+    let s = spawn(refshare(&["serve", "--demo", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &url]), path);
+    let lines = lines_until_ready(&s);
+    let links: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.contains("@ledgerly.example>") || l.contains("@invoicehub.example>"))
+        .filter_map(|l| l.rsplit_once(": ").map(|(_, link)| link))
+        .collect();
+    assert_eq!(links.len(), 3, "an admin for each partner and a member: {lines:#?}");
+    let base = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        for link in &links {
+            assert!(link.starts_with(&format!("{base}/login/")), "{link}");
+            let r = http.get(*link).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{link}");
+            assert!(r.text().await.unwrap().contains("<form"), "the confirm form of {link}");
+        }
+        let outbox = http.get(format!("{base}/dev/mail?to=lena@ledgerly.example")).send().await.unwrap();
+        assert_eq!(outbox.status(), 200);
+        assert!(outbox.text().await.unwrap().contains("You were added to Ledgerly"), "the invitation is in the outbox");
+    });
 }

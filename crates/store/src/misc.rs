@@ -150,22 +150,28 @@ impl Tx {
     }
 
     /// Notifications, newest first, optionally filtered by recipient and kind.
+    /// The newest `limit` notifications, newest first, optionally only those to `to`
+    /// (ASCII case-insensitive) and of `kind`: one bounded query (migration 0031's
+    /// indexes), never the whole log.
     pub async fn notifications(&mut self, to: Option<&str>, kind: Option<&str>, limit: u32) -> Result<Vec<NotificationRecord>> {
-        let rows = sqlx::query(&format!("SELECT {NOTIFICATION_COLS} FROM notifications ORDER BY created_at DESC, id DESC"))
-            .fetch_all(self.conn())
-            .await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let n = notification_from(r)?;
-            if to.is_some_and(|t| !n.to_addr.eq_ignore_ascii_case(t)) || kind.is_some_and(|k| n.kind != k) {
-                continue;
-            }
-            out.push(n);
-            if out.len() as u32 >= limit {
-                break;
-            }
+        let mut clauses = Vec::new();
+        let mut binds = Vec::new();
+        if let Some(t) = to {
+            binds.push(t.to_string());
+            clauses.push(format!("lower(to_addr) = lower(${})", binds.len()));
         }
-        Ok(out)
+        if let Some(k) = kind {
+            binds.push(k.to_string());
+            clauses.push(format!("kind = ${}", binds.len()));
+        }
+        let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let sql =
+            format!("SELECT {NOTIFICATION_COLS} FROM notifications {filter} ORDER BY created_at DESC, id DESC LIMIT {}", i64::from(limit));
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.fetch_all(self.conn()).await?.iter().map(notification_from).collect()
     }
 
     pub async fn insert_audit(&mut self, a: &AuditRecord) -> Result<()> {

@@ -142,6 +142,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         pages::healthz,
         pages::openapi_json,
         pages::metrics,
+        pages::dev_mail,
     ),
     components(responses(schemas::InternalError, schemas::PayloadTooLarge)),
     modifiers(&SecuritySchemes, &CommonResponses, &OptionalBodies, &OperatorSessions),
@@ -151,7 +152,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         (name = "Operator API", description = "`/admin-api/v1`: the platform operator, authenticated with the operator bearer token (every right) or, without an `Authorization` header, the session cookie of a signed-in operator (an `admin` may do everything, a `viewer` only GET: 403 `RoleForbids`; a session's change must be sent as `application/json`, or `text/csv` for the ECB file and payment batches, else 403 `CsrfRefused`). Bodies refuse properties they do not know (400 naming each), except the case object of operator case creation, which keeps them."),
         (name = "Hosted pages", description = "Partner-branded HTML pages for clients: onboarding with agreement signing, and link approval. The URL shows the page; signing, approving and declining need a session of a user of that client, which the page's own sign-in form starts; forms work without JavaScript. Also the platform's sign-in by e-mail (`/login`) and the session pages (`/account`, `/account/choose`, `/logout`), whose credential is the session cookie."),
         (name = "Partner Dashboard", description = "`/dashboard`: HTML pages and CSV exports for the signed-in users of a referral partner (the session cookie of a partner user; see `/login`). Only the user's own partner is shown."),
-        (name = "Service", description = "Health and this document."),
+        (name = "Service", description = "Health, metrics, this document, and the test environment's outbox (`/dev/mail`)."),
     )
 )]
 struct ApiDoc;

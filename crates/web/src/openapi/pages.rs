@@ -165,3 +165,18 @@ pub(super) fn openapi_json() {}
     security((), ("MetricsBearer" = []))
 )]
 pub(super) fn metrics() {}
+
+#[utoipa::path(
+    get,
+    path = "/dev/mail",
+    tag = "Service",
+    summary = "The outbox (test environment only)",
+    description = "The newest 100 e-mails queued by the service (sign-in links, invitations, link approvals), newest first, with their links clickable: the flows work without an SMTP server. `to` shows one address's mail (ASCII case-insensitive). In `production` the page does not exist (404).",
+    params(("to" = Option<String>, Query, description = "Only mail to this address (at most 254 characters).")),
+    responses(
+        (status = 200, description = "The outbox page.", body = String, content_type = "text/html"),
+        (status = 400, description = "A control character or a too long `to`.", body = String, content_type = "text/html"),
+        (status = 404, description = "Production: no such page.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) fn dev_mail() {}

@@ -7,6 +7,7 @@
 mod agreement;
 mod approval;
 mod consent;
+mod dev_mail;
 pub(crate) mod layout;
 mod onboarding;
 pub mod signin;
@@ -78,4 +79,5 @@ pub fn routes() -> Router<App> {
         .route("/account", get(signin::account))
         .route("/account/choose", post(signin::choose))
         .route("/logout", post(signin::logout))
+        .route("/dev/mail", get(dev_mail::show))
 }

@@ -6,9 +6,11 @@ use axum::http::StatusCode;
 use refshare_app::notify::{retry_delay_ms, MAX_ATTEMPTS};
 use serde_json::Value;
 
-use crate::harness::{client_body, TestApp};
+use refshare_app::Environment;
 
-crate::both_backends!(queued_mail_is_listed_at_once, failing_smtp_never_fails_the_request);
+use crate::harness::{client_body, Jar, TestApp};
+
+crate::both_backends!(queued_mail_is_listed_at_once, failing_smtp_never_fails_the_request, dev_mail_is_the_outbox_in_test_only);
 
 /// The one onboarding invitation to `to`.
 async fn invitation(t: &TestApp, to: &str) -> Value {
@@ -77,4 +79,35 @@ async fn failing_smtp_never_fails_the_request(mut t: TestApp) {
         t.app.advance_test_clock(2000).await.unwrap();
     }
     assert_eq!(t.app.deliver_due_mail().await.unwrap().claimed, 0, "a failed e-mail is not tried again");
+}
+
+/// `/dev/mail`: in `test` the outbox as a page, each mail's links clickable, `?to=` one
+/// address's (any case); bad input a 400 page; in `production` no such page.
+async fn dev_mail_is_the_outbox_in_test_only(mut t: TestApp) {
+    t.deliver_mail_after_requests = false;
+    let (_, key) = t.new_partner("Ledgerly").await;
+    for (tenant, email) in [("acme", "ann@acme.test"), ("beta", "bo@beta.test")] {
+        let r = t.partner(&key, "POST", "/clients", Some(client_body(tenant, "Some Ltd", email, vec![]))).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    }
+    let mut jar = Jar::default();
+    let all = t.browse(&mut jar, "/dev/mail", None, &[]).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert!(all.text.contains("ann@acme.test") && all.text.contains("bo@beta.test"), "{}", all.text);
+    let onboarding = invitation(&t, "ann@acme.test").await;
+    let url = onboarding["body"].as_str().unwrap().split_whitespace().find(|w| w.contains("/onboarding/")).unwrap().to_string();
+    assert!(all.text.contains(&format!("<a href=\"{url}\">")), "the onboarding link is clickable: {}", all.text);
+
+    let one = t.browse(&mut jar, "/dev/mail?to=ANN%40acme.test", None, &[]).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert!(one.text.contains("ann@acme.test") && !one.text.contains("bo@beta.test"), "{}", one.text);
+    let bad = t.browse(&mut jar, "/dev/mail?to=a%00b", None, &[]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let long = format!("/dev/mail?to={}", "a".repeat(300));
+    assert_eq!(t.browse(&mut jar, &long, None, &[]).await.status, StatusCode::BAD_REQUEST);
+
+    t.restart(Environment::Production, false).await;
+    let prod = t.browse(&mut jar, "/dev/mail", None, &[]).await;
+    assert_eq!(prod.status, StatusCode::NOT_FOUND, "{}", prod.text);
+    assert!(!prod.text.contains("ann@acme.test"), "{}", prod.text);
 }
