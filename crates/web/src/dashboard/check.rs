@@ -197,6 +197,7 @@ fn dispute_section(app: &App, staff: &Staff, v: &AttributionView, refused: Optio
     html! {
         section aria-labelledby="dispute" {
             h2 #dispute { "Raise a dispute" }
+            @if let Some(r) = &refused { p.error role="alert" { (refusal_text(r.error)) } }
             @if let Some(id) = v.open_dispute {
                 p { "You have an open dispute on this case: " a href={ "/dashboard/disputes/" (id) } { "see the dispute" } "." }
             } @else if !v.dispute_allowed {
@@ -210,7 +211,6 @@ fn dispute_section(app: &App, staff: &Staff, v: &AttributionView, refused: Optio
                 @if !may_file {
                     p { "Only your partner's admins can raise a dispute." }
                 } @else {
-                    @if let Some(r) = &refused { p.error role="alert" { (refusal_text(r.error)) } }
                     @if let Some(po) = &d.payout {
                         p { "Disputed: payout " code { (po.payout_id) } " of " (day(po.date)) " (" (po.decision.reason.as_str()) ")." }
                     }
