@@ -117,7 +117,7 @@ fn lines(items: &[StatementLine], not_earned: bool) -> Markup {
                 @if not_earned {
                     th.num scope="col" { "Payment" } th scope="col" { "Reason" } th scope="col" { "What to do" }
                 } @else {
-                    th scope="col" { "Kind" } th scope="col" { "Stage" } th.num scope="col" { "Fee" } th.num scope="col" { "USD" } th scope="col" { "Note" }
+                    th scope="col" { "Kind" } th scope="col" { "Stage" } th.num scope="col" { "Fee" } th.num scope="col" { "USD" } th scope="col" { "Reason" }
                 }
             } }
             tbody {
