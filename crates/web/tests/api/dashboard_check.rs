@@ -11,11 +11,12 @@ use serde_json::json;
 
 use crate::dashboard::{partner_user, signed_in};
 use crate::disputes::{attributed_paid, non_attributed_paid};
-use crate::harness::{form_csrf, Jar, Resp, TestApp};
+use crate::harness::{case_body, client_body, form_csrf, Jar, Resp, TestApp};
 
 crate::both_backends!(
     the_check_page_of_a_listed_case,
     a_linked_case_the_cases_tab_does_not_list_says_why,
+    an_archived_link_or_a_pending_request_says_why_too,
     another_partners_case_is_not_found,
     a_dispute_needs_the_sessions_csrf_token,
     members_read_disputes_but_do_not_raise_them,
@@ -124,6 +125,31 @@ async fn a_linked_case_the_cases_tab_does_not_list_says_why(t: TestApp) {
     assert!(page.text.contains("submit its cases through your partner integration"), "{}", page.text);
     // The form names the payout that did not earn.
     assert!(page.text.contains("should earn our referral fee") && page.text.contains("value=\"nw-1\""), "{}", page.text);
+}
+
+async fn an_archived_link_or_a_pending_request_says_why_too(t: TestApp) {
+    let w = world(&t).await;
+    let mut jar = user(&t, &w, "pat@ledgerly.test", "member").await;
+    // The operator archives acme's link: its case leaves the Cases tab, the check says why.
+    let links = t.admin("GET", &format!("/links?partnerId={}", w.ledgerly), None).await;
+    let acme = links.body["links"].as_array().unwrap().iter().find(|l| l["externalTenantId"] == "acme").expect("acme's link");
+    let r = t.admin("POST", &format!("/links/{}/archive", acme["id"].as_str().unwrap()), Some(json!({"reason": "client left"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(!get(&t, &mut jar, "/dashboard/cases").await.text.contains(&w.listed));
+    let page = get(&t, &mut jar, &format!("/dashboard/cases/{}", w.listed)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Your link to this client is archived"), "{}", page.text);
+    // A client that never approved the partner's link request: checkable, says so, and
+    // tells nothing about the company.
+    let (_, client_key) = t.direct_client("Quiet Oy", "q@quiet.test").await;
+    let r = t.partner(&w.key, "POST", "/clients", Some(client_body("quiet", "Quiet Oy", "q@quiet.test", vec![]))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let own = t.customer_key(&client_key, "POST", "/cases", Some(case_body("Q-1", "500", "GBP", "GB"))).await;
+    let quiet = own.body["reference"].as_str().unwrap().to_string();
+    let page = get(&t, &mut jar, &format!("/dashboard/cases/{quiet}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("You have no link to this client yet") && page.text.contains("Link request pending since"), "{}", page.text);
+    assert!(!page.text.contains("Quiet Oy"), "no company name without a link: {}", page.text);
 }
 
 async fn another_partners_case_is_not_found(t: TestApp) {
