@@ -22,6 +22,7 @@ crate::both_backends!(
     members_read_disputes_but_do_not_raise_them,
     no_dispute_after_the_window,
     disputes_are_the_partners_own,
+    the_disputes_list_is_paged_newest_first,
     the_statement_shows_what_did_not_earn,
     bad_months_are_a_400_page,
 );
@@ -296,6 +297,35 @@ async fn disputes_are_the_partners_own(t: TestApp) {
     let r = t.browse(&mut jar, FORM, Some(&filled(&w.others, "zeta", &csrf)), &[]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     assert_eq!(get(&t, &mut jar, "/dashboard/disputes?page=0").await.status, StatusCode::BAD_REQUEST);
+}
+
+async fn the_disputes_list_is_paged_newest_first(t: TestApp) {
+    t.collection_partners().await;
+    let (ledgerly, key) = t.new_partner("Ledgerly").await;
+    let cases: Vec<_> = (1..=51).map(|i| case_body(&format!("many-{i}"), "100", "GBP", "GB")).collect();
+    let created = t.partner(&key, "POST", "/clients", Some(client_body("many", "Many Ltd", "m@many.test", cases))).await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.text);
+    let refs: Vec<String> = created.body["caseResults"]["successfulCases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["reference"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(refs.len(), 51);
+    for r in &refs {
+        let body = json!({"caseReference": r, "externalTenantId": "many", "creationMethod": "api", "expectedOutcome": "a fee", "observation": "seen"});
+        assert_eq!(t.partner(&key, "POST", "/disputes", Some(body)).await.status, StatusCode::CREATED);
+    }
+    let w = World { ledgerly, key, other_key: String::new(), listed: String::new(), hidden: String::new(), others: String::new() };
+    let mut jar = user(&t, &w, "pat@ledgerly.test", "member").await;
+    let rows = |r: &Resp| r.text.matches("<tr><td><a href=\"/dashboard/disputes/").count();
+    let first = get(&t, &mut jar, "/dashboard/disputes").await;
+    assert_eq!(rows(&first), 50, "{}", first.text);
+    assert!(first.text.contains("Page 1 of 2 · 51 in all") && first.text.contains("href=\"/dashboard/disputes?page=2\""), "{}", first.text);
+    assert!(first.text.contains(&format!(">{}</a>", refs[50])) && !first.text.contains(&format!(">{}</a>", refs[0])), "newest first");
+    let second = get(&t, &mut jar, "/dashboard/disputes?page=2").await;
+    assert_eq!(rows(&second), 1, "{}", second.text);
+    assert!(second.text.contains(&format!(">{}</a>", refs[0])), "the oldest last: {}", second.text);
 }
 
 async fn the_statement_shows_what_did_not_earn(t: TestApp) {
