@@ -6,6 +6,7 @@ use refshare_core::attribution::{relevant_partner, CaseFacts, ClientFacts};
 use refshare_core::check::{self_serve_check, CheckReport, PayoutFacts};
 use refshare_core::link::{Link, LinkRequest};
 use refshare_core::stage::RevenueStage;
+use refshare_core::visibility::{not_listed_because, NotListed};
 use refshare_core::Instant;
 use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, PartnerRecord};
 use uuid::Uuid;
@@ -43,6 +44,11 @@ pub struct AttributionView {
     pub dispute_allowed: bool,
     /// Every stored decision on the case (operator view only).
     pub all_decisions: Vec<DecisionRecord>,
+    /// Partner view: why the case is not in the partner's Cases views (SPEC §5), `None`
+    /// when it is listed (and always in the operator view).
+    pub not_listed: Option<NotListed>,
+    /// Partner view: the partner's open dispute on the case, if any.
+    pub open_dispute: Option<Uuid>,
 }
 
 /// End of the calendar month (UTC) containing `t`, plus `days`.
@@ -54,6 +60,7 @@ pub fn dispute_deadline(t: Instant, days: i64) -> Instant {
 impl App {
     async fn build_view(&self, case: CaseRecord, partner: Option<Uuid>, operator: bool) -> Result<AttributionView, AppError> {
         let now = self.now();
+        let partner_view = partner;
         let mut tx = self.store.read().await?;
         let client = tx.client(case.client_id).await?.ok_or(AppError::NotFound("case"))?;
         let links = tx.links_of_client(client.id).await?;
@@ -102,7 +109,14 @@ impl App {
             _ => None,
         };
         let deadline = payouts.iter().map(|p| p.date).max().map(|t| dispute_deadline(t, self.config.dispute_window_days));
+        let not_listed = partner_view.and_then(|p| not_listed_because(p, case_facts, &links, now));
+        let open_dispute = match partner_view {
+            Some(p) => tx.open_dispute_of_case(case.id, p).await?,
+            None => None,
+        };
         Ok(AttributionView {
+            not_listed,
+            open_dispute,
             partner_id: partner,
             onboarding_url: match (&link, client.onboarding_completed_at) {
                 (Some(l), None) => Some(self.onboarding_url(l.id)),

@@ -12,11 +12,11 @@ use refshare_core::link::{Link, LinkStatus};
 use refshare_core::money::{checked_add, checked_sum, parse_amount, parse_amount_or_zero, Currency, MoneyError, Overflow};
 use refshare_core::stage::CommissionStatus;
 use refshare_core::Instant;
-use refshare_store::{DecisionRecord, DisputeRecord, EarningRecord, PartnerRecord, Tx};
+use refshare_store::{DecisionRecord, DisputeRecord, EarningRecord, PageReq, PartnerRecord, Tx};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::attribution::dispute_deadline;
+use crate::attribution::{dispute_deadline, AttributionView, PayoutLine};
 use crate::error::DisputeError;
 use crate::fx::overflow;
 use crate::ledger::{sync_earning, sync_earnings, Cause};
@@ -68,6 +68,57 @@ fn text(errors: &mut Vec<FieldError>, field: &str, v: &Option<String>, max: usiz
         errors.push(FieldError { field: field.into(), message: format!("must be at most {max} characters") });
     }
     t.to_string()
+}
+
+/// The starting values of a dispute form, taken from the partner's check.
+#[derive(Debug, Clone)]
+pub struct DisputeDraft {
+    pub input: DisputeInput,
+    /// The payout disputed: the latest that did not earn, else the latest.
+    pub payout: Option<PayoutLine>,
+}
+
+/// A dispute prefilled from the check: the case and the partner's tenant id, the recorded
+/// creation source, the payout disputed and what the failing checks say. Every field
+/// stays editable; [`App::file_dispute`] checks them as it checks the API's.
+pub fn draft(view: &AttributionView) -> DisputeDraft {
+    let tenant =
+        view.link.as_ref().map(|l| l.external_tenant_id.clone()).or_else(|| view.request.as_ref().map(|r| r.external_tenant_id.clone()));
+    let latest = |earning: bool| view.payouts.iter().filter(|p| p.decision.attributed == earning).max_by_key(|p| (p.date, p.payout_id));
+    let payout = latest(false).or_else(|| latest(true)).cloned();
+    let expected = match &payout {
+        Some(p) if !p.decision.attributed => format!(
+            "Payout {} of {} should earn our referral fee (it was decided {}).",
+            p.payout_id,
+            p.date.format("%Y-%m-%d"),
+            p.decision.reason.as_str()
+        ),
+        Some(p) => format!(
+            "Payout {} of {} earned {} {}; we expect ",
+            p.payout_id,
+            p.date.format("%Y-%m-%d"),
+            refshare_core::money::format_minor(p.decision.referral_fee_minor, p.decision.currency.exponent()),
+            p.decision.currency.code()
+        ),
+        None => "This case should be attributed to us.".to_string(),
+    };
+    let failing: Vec<String> = view
+        .report
+        .iter()
+        .flat_map(|r| &r.checks)
+        .filter(|c| c.status == refshare_core::check::CheckStatus::Fail)
+        .map(|c| format!("The check says: {}", c.detail))
+        .collect();
+    DisputeDraft {
+        input: DisputeInput {
+            case_reference: Some(view.case.reference.clone()),
+            external_tenant_id: tenant,
+            creation_method: Some(format!("Created via {}", view.case.source.as_str())),
+            expected_outcome: Some(expected),
+            observation: Some(failing.join("\n")),
+        },
+        payout,
+    }
 }
 
 fn fmt_deadline(t: Instant) -> String {
@@ -211,6 +262,15 @@ impl App {
             out.push(view_of(&mut tx, d).await?);
         }
         Ok(out)
+    }
+
+    /// One page of the partner's disputes, newest first, and how many there are in all.
+    pub async fn partner_dispute_page(&self, partner: &PartnerRecord, page: PageReq) -> Result<(Vec<DisputeView>, i64), AppError> {
+        let mut tx = self.store.read().await?;
+        let total = tx.partner_dispute_count(partner.id).await?;
+        let rows = tx.partner_dispute_page(partner.id, page).await?;
+        let items = rows.into_iter().map(|(dispute, case_reference, currency)| DisputeView { dispute, case_reference, currency }).collect();
+        Ok((items, total))
     }
 
     /// One of the partner's disputes; another partner's is 404.

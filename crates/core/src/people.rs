@@ -75,6 +75,8 @@ pub enum PartnerPermission {
     ManageKeys,
     /// Create, change and delete the partner's webhooks.
     ManageWebhooks,
+    /// Raise a dispute on one of the partner's cases (SPEC §7).
+    FileDisputes,
 }
 
 impl PartnerPermission {
@@ -85,20 +87,26 @@ impl PartnerPermission {
             PartnerPermission::ManageTeam => "manage the team",
             PartnerPermission::ManageKeys => "manage API keys",
             PartnerPermission::ManageWebhooks => "manage webhooks",
+            PartnerPermission::FileDisputes => "raise disputes",
         }
     }
 }
 
 impl PartnerRole {
     /// Whether a user with this role may do `p`: an `admin` everything, a `member` only
-    /// [`PartnerPermission::Read`].
+    /// [`PartnerPermission::Read`] (a dispute is a change, so members read disputes but
+    /// do not raise them).
     pub fn may(self, p: PartnerPermission) -> bool {
         match (self, p) {
             (PartnerRole::Admin, _) => true,
             (PartnerRole::Member, PartnerPermission::Read) => true,
-            (PartnerRole::Member, PartnerPermission::ManageTeam | PartnerPermission::ManageKeys | PartnerPermission::ManageWebhooks) => {
-                false
-            }
+            (
+                PartnerRole::Member,
+                PartnerPermission::ManageTeam
+                | PartnerPermission::ManageKeys
+                | PartnerPermission::ManageWebhooks
+                | PartnerPermission::FileDisputes,
+            ) => false,
         }
     }
 }
@@ -136,8 +144,13 @@ mod tests {
 
     #[test]
     fn a_partner_admin_may_do_everything_a_member_only_read() {
-        let all =
-            [PartnerPermission::Read, PartnerPermission::ManageTeam, PartnerPermission::ManageKeys, PartnerPermission::ManageWebhooks];
+        let all = [
+            PartnerPermission::Read,
+            PartnerPermission::ManageTeam,
+            PartnerPermission::ManageKeys,
+            PartnerPermission::ManageWebhooks,
+            PartnerPermission::FileDisputes,
+        ];
         assert!(all.iter().all(|p| PartnerRole::Admin.may(*p)));
         assert!(PartnerRole::Member.may(PartnerPermission::Read));
         for p in &all[1..] {

@@ -5,7 +5,7 @@ use refshare_core::Instant;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{at, get, ms, opt_at, uuid, DisputeRecord, Result, StoreError, Tx};
+use crate::{at, currency, get, ms, opt_at, uuid, DisputeRecord, PageReq, Result, StoreError, Tx};
 
 fn dispute_from(r: &AnyRow) -> Result<DisputeRecord> {
     let check: String = get(r, "check_json")?;
@@ -84,6 +84,45 @@ impl Tx {
         }
         let rows = q.fetch_all(self.conn()).await?;
         rows.iter().map(dispute_from).collect()
+    }
+
+    /// One page of a partner's disputes, newest first (index `disputes_partner`), each with
+    /// its case's reference and currency (one query).
+    pub async fn partner_dispute_page(
+        &mut self,
+        partner_id: Uuid,
+        page: PageReq,
+    ) -> Result<Vec<(DisputeRecord, String, refshare_core::money::Currency)>> {
+        let cols: Vec<String> = COLS.split(", ").map(|c| format!("d.{c}")).collect();
+        let sql = format!(
+            "SELECT {}, c.reference AS case_reference, c.currency AS case_currency FROM disputes d JOIN cases c ON c.id = d.case_id \
+             WHERE d.partner_id = $1 ORDER BY d.created_at DESC, d.id DESC LIMIT $2 OFFSET $3",
+            cols.join(", ")
+        );
+        let rows =
+            sqlx::query(&sql).bind(partner_id.to_string()).bind(i64::from(page.size)).bind(page.offset()).fetch_all(self.conn()).await?;
+        rows.iter()
+            .map(|r| Ok((dispute_from(r)?, get::<String>(r, "case_reference")?, currency(&get::<String>(r, "case_currency")?)?)))
+            .collect()
+    }
+
+    /// How many disputes the partner has.
+    pub async fn partner_dispute_count(&mut self, partner_id: Uuid) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM disputes WHERE partner_id = $1")
+            .bind(partner_id.to_string())
+            .fetch_one(self.conn())
+            .await?;
+        get(&row, "n")
+    }
+
+    /// The partner's open dispute on the case, if any (index `disputes_one_open`).
+    pub async fn open_dispute_of_case(&mut self, case_id: Uuid, partner_id: Uuid) -> Result<Option<Uuid>> {
+        let row = sqlx::query("SELECT id FROM disputes WHERE case_id = $1 AND partner_id = $2 AND status = 'open'")
+            .bind(case_id.to_string())
+            .bind(partner_id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        row.map(|r| uuid(&get::<String>(&r, "id")?)).transpose()
     }
 
     /// Takes an open dispute for resolution: locks its row (PostgreSQL) and answers

@@ -150,11 +150,13 @@ pub async fn check_path_text<S: Send + Sync>(parts: &mut Parts, state: &S) -> Re
     Ok(())
 }
 
-/// Refuses control characters in the names and values of a URL-encoded form.
+/// Refuses control characters in the names and values of a URL-encoded form; tab and
+/// line breaks pass in the fields named in [`FREE_TEXT_PROPERTIES`] (a `textarea`).
 pub fn check_form_text(body: &[u8]) -> Result<(), AppError> {
     for (k, v) in url::form_urlencoded::parse(body) {
         check_controls(&k, TextKind::Line).map_err(|e| AppError::bad_field("form", format!("a field name {e}")))?;
-        check_controls(&v, TextKind::Line).map_err(|e| AppError::bad_field(&k, e.to_string()))?;
+        let kind = if FREE_TEXT_PROPERTIES.contains(&k.as_ref()) { TextKind::FreeText } else { TextKind::Line };
+        check_controls(&v, kind).map_err(|e| AppError::bad_field(&k, e.to_string()))?;
     }
     Ok(())
 }

@@ -279,3 +279,137 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
     shot(&c, "error-page.png").await;
     c.close().await.unwrap();
 }
+
+/// The Partner Dashboard's journeys of issue 10, as a partner admin would make them: sign
+/// in, search the Clients tab, check a case the Cases tab does not list (by reference)
+/// and raise a dispute from its check page, then see the dispute's page; search the
+/// Earnings tab and fetch its CSV link in the browser's session; open the month's
+/// statement. Screenshots: `dashboard-check.png`, `dashboard-dispute.png`,
+/// `dashboard-statement.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_checks_a_case_and_raises_a_dispute_in_chromium() {
+    let Some((driver, port)) = start_driver().await else { return };
+    let mut t = TestApp::sqlite().await.unwrap();
+    t.reconfigure(|c| c.platform = collectly()).await;
+    t.collection_partners().await;
+    let base = serve(&t).await;
+    let (partner_id, key) = t.new_partner("Ledgerly").await;
+    // An attributed client with a paid case (it earns) ...
+    let created = t
+        .partner(
+            &key,
+            "POST",
+            "/clients",
+            Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000", "GBP", "GB")])),
+        )
+        .await;
+    let signed = t
+        .submit_form(&path_of(created.body["onboardingLinks"]["url"].as_str().unwrap()), &[("signer_name", "Ann"), ("accept", "yes")])
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.text);
+    let earning_ref = created.body["caseResults"]["successfulCases"][0]["reference"].as_str().unwrap().to_string();
+    assert_eq!(t.pay(&earning_ref, "1000.00", "b-p1").await.status, StatusCode::CREATED);
+    // ... and a client that signed up directly, linked by approval, whose own case is paid:
+    // not in the partner's Cases tab, and it earns nothing.
+    let (_, client_key) = t.direct_client("Nordwind ApS", "niels@nordwind.test").await;
+    let conflict = t.partner(&key, "POST", "/clients", Some(client_body("nw-1", "Nordwind ApS", "niels@nordwind.test", vec![]))).await;
+    let approved =
+        t.submit_form(&path_of(conflict.body["data"]["onboardingLinks"]["url"].as_str().unwrap()), &[("decision", "approve")]).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    let own = t.customer_key(&client_key, "POST", "/cases", Some(case_body("OWN-1", "1000", "GBP", "GB"))).await;
+    let hidden_ref = own.body["reference"].as_str().unwrap().to_string();
+    assert_eq!(t.pay(&hidden_ref, "1000.00", "b-p2").await.body["attribution"]["reason"], "non_attributed_other_channel");
+    let added = t
+        .admin(
+            "POST",
+            &format!("/partners/{partner_id}/users"),
+            Some(json!({"email": "ada@ledgerly.test", "name": "Ada Admin", "role": "admin"})),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let c = browser(port, &driver.1).await;
+    let tab = |name: &str| format!("//nav[@aria-label='Dashboard']//a[normalize-space()='{name}']");
+    let heading = |text: &str| format!("//h1[normalize-space()='{text}']");
+
+    // Sign in at /login through the mailed link; the one account is chosen.
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("#email")).await.unwrap().send_keys("ada@ledgerly.test").await.unwrap();
+    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath(&heading("Check your e-mail"))).await.unwrap();
+    let (link, _) = t.latest_signin_mail("ada@ledgerly.test").await;
+    c.goto(&format!("{base}{link}")).await.unwrap();
+    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//a[normalize-space()='Open the Partner Dashboard']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath(&heading("Overview"))).await.unwrap();
+
+    // Clients: the search finds the approved client.
+    c.find(Locator::XPath(&tab("Clients"))).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath(&heading("Clients"))).await.unwrap();
+    c.find(Locator::Css("#q")).await.unwrap().send_keys("nord").await.unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_url(&url::Url::parse(&format!("{base}/dashboard/clients?q=nord")).unwrap()).await.unwrap();
+    let rows = c.find_all(Locator::Css("main tbody tr")).await.unwrap();
+    assert!(rows.len() == 1 && rows[0].text().await.unwrap().contains("Nordwind ApS"));
+
+    // Cases: the client's own case is not listed; checked by reference, the page says why.
+    c.find(Locator::XPath(&tab("Cases"))).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath(&heading("Cases"))).await.unwrap();
+    let listed = c.find(Locator::Css("main tbody")).await.unwrap().text().await.unwrap();
+    assert!(listed.contains(&earning_ref) && !listed.contains(&hidden_ref), "{listed}");
+    c.find(Locator::Css("#reference")).await.unwrap().send_keys(&hidden_ref).await.unwrap();
+    c.find(Locator::XPath("//button[normalize-space()='Check']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath(&heading(&format!("Case {hidden_ref}")))).await.unwrap();
+    let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("Why this case is not in your Cases tab") && text.contains("non-attributed"), "{text}");
+    assert!(text.contains("non_attributed_other_channel") && text.contains("Disputes on this case are accepted until"), "{text}");
+    shot(&c, "dashboard-check.png").await;
+
+    // Raise a dispute: the form comes prefilled; the partner adds what it observed.
+    assert_eq!(c.find(Locator::Css("#externalTenantId")).await.unwrap().prop("value").await.unwrap().as_deref(), Some("nw-1"));
+    c.find(Locator::Css("#observation")).await.unwrap().send_keys("\nThe client says its staff used our app.").await.unwrap();
+    c.find(Locator::XPath("//button[normalize-space()='Raise the dispute']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath(&heading(&format!("Dispute on case {hidden_ref}")))).await.unwrap();
+    let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("Open: waiting for the platform") && text.contains("The client says its staff used our app."), "{text}");
+    shot(&c, "dashboard-dispute.png").await;
+    let filed = t.partner(&key, "GET", "/disputes", None).await;
+    assert_eq!(filed.body["disputes"][0]["caseReference"], hidden_ref.as_str(), "{}", filed.text);
+    c.find(Locator::XPath(&tab("Disputes"))).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath(&heading("Disputes"))).await.unwrap();
+    assert!(c.find(Locator::Css("main tbody")).await.unwrap().text().await.unwrap().contains(&hidden_ref));
+
+    // Earnings: search by case reference, then the CSV link in this session.
+    c.find(Locator::XPath(&tab("Earnings"))).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath(&heading("Earnings"))).await.unwrap();
+    c.find(Locator::Css("#q")).await.unwrap().send_keys(&earning_ref).await.unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]")).await.unwrap().click().await.unwrap();
+    // The form sends its empty filters too: wait for the searched page by its query.
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().query().is_some_and(|q| q.contains(&format!("q={earning_ref}"))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows = c.find_all(Locator::Css("main tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let href =
+        c.find(Locator::XPath("//a[contains(normalize-space(), 'CSV')]")).await.unwrap().attr("href").await.unwrap().expect("a CSV link");
+    assert_eq!(href, format!("/dashboard/earnings.csv?q={earning_ref}"));
+    let session = c.get_named_cookie("refshare_session").await.unwrap();
+    let mut jar = harness::Jar::default();
+    jar.0.insert("refshare_session".into(), session.value().to_string());
+    let csv = t.browse(&mut jar, &href, None, &[]).await;
+    assert_eq!((csv.status, csv.headers["content-type"].to_str().unwrap()), (StatusCode::OK, "text/csv; charset=utf-8"));
+    let lines: Vec<&str> = csv.text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 2, "{}", csv.text);
+    assert!(lines[1].starts_with(&format!("{earning_ref},Acme Ltd,acme,")) && lines[1].contains(",30.00,GBP,"), "{}", lines[1]);
+
+    // Statements: this month's, with the payout that did not earn and its reason.
+    c.find(Locator::XPath(&tab("Statements"))).await.unwrap().click().await.unwrap();
+    let month = t.app.now().format("%Y-%m").to_string();
+    c.wait().for_element(Locator::XPath(&heading(&format!("Statement {month}")))).await.unwrap();
+    let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("Payouts that did not earn (1)") && text.contains(&hidden_ref), "{text}");
+    shot(&c, "dashboard-statement.png").await;
+    c.close().await.unwrap();
+}

@@ -91,6 +91,7 @@ pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff
             div { button.primary type="submit" { "Search" } }
         }
         p { a href=(href("/dashboard/cases.csv", &links)) download { "Download these cases as CSV" } }
+        (super::check::lookup_form())
         @if listing.items.is_empty() {
             p { "No cases match." }
         } @else {
@@ -102,7 +103,7 @@ pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff
                 tbody {
                     @for pc in &listing.items {
                         tr {
-                            td { (pc.case.reference) }
+                            td { a href=(super::check::case_path(&pc.case.reference)) { (pc.case.reference) } }
                             td { (pc.client.company_name) }
                             td { (pc.case.debtor_name) }
                             td.num { (money(pc.case.amount_minor, pc.case.currency)) }

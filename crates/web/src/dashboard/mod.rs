@@ -12,10 +12,13 @@
 
 mod cases;
 mod chart;
+mod check;
 mod clients;
 mod csv;
+mod disputes;
 mod earnings;
 mod overview;
+mod statements;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -42,11 +45,24 @@ pub fn routes() -> Router<App> {
         .route("/dashboard/cases.csv", get(cases::export))
         .route("/dashboard/earnings", get(earnings::list))
         .route("/dashboard/earnings.csv", get(earnings::export))
+        // The case check, disputes and statements.
+        .route("/dashboard/check", get(check::lookup))
+        .route("/dashboard/cases/{reference}", get(check::show))
+        .route("/dashboard/disputes", get(disputes::list).post(disputes::file))
+        .route("/dashboard/disputes/{id}", get(disputes::show))
+        .route("/dashboard/statements", get(statements::pick))
+        .route("/dashboard/statements/{period}", get(statements::show))
 }
 
 /// The tabs, in order.
-const TABS: &[(&str, &str)] =
-    &[("/dashboard", "Overview"), ("/dashboard/clients", "Clients"), ("/dashboard/cases", "Cases"), ("/dashboard/earnings", "Earnings")];
+const TABS: &[(&str, &str)] = &[
+    ("/dashboard", "Overview"),
+    ("/dashboard/clients", "Clients"),
+    ("/dashboard/cases", "Cases"),
+    ("/dashboard/earnings", "Earnings"),
+    ("/dashboard/disputes", "Disputes"),
+    ("/dashboard/statements", "Statements"),
+];
 
 /// Rows per page of every list.
 const PAGE_SIZE: u32 = 50;
@@ -62,8 +78,15 @@ impl FromRequestParts<App> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let session = match current_session(app, &jar).await {
+        Staff::of(app, &CookieJar::from_headers(&parts.headers)).await
+    }
+}
+
+impl Staff {
+    /// The signed-in partner user of the browser's cookies, or the page to go to instead
+    /// (for handlers that check their form before the session).
+    pub async fn of(app: &App, jar: &CookieJar) -> Result<Staff, Response> {
+        let session = match current_session(app, jar).await {
             Ok(Some(s)) => s,
             Ok(None) => return Err(Redirect::to("/login").into_response()),
             Err(e) => return Err(bare_failure(app, e)),
@@ -76,9 +99,7 @@ impl FromRequestParts<App> for Staff {
         let partner = app.partner(partner_id).await.map_err(|e| bare_failure(app, e))?;
         Ok(Staff { session, user, partner })
     }
-}
 
-impl Staff {
     /// A dashboard page with the tabs, `active` marked as the current one.
     fn page(&self, app: &App, active: &str, title: &str, body: Markup) -> Response {
         let nav = Nav {

@@ -14,6 +14,7 @@
 mod admin;
 mod customer;
 mod dashboard;
+mod dashboard_check;
 mod disputes;
 mod money;
 mod pages;
@@ -139,6 +140,13 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         dashboard::cases_csv,
         dashboard::earnings,
         dashboard::earnings_csv,
+        dashboard_check::dashboard_check_lookup,
+        dashboard_check::dashboard_case_check,
+        dashboard_check::dashboard_disputes,
+        dashboard_check::dashboard_dispute_file,
+        dashboard_check::dashboard_dispute,
+        dashboard_check::dashboard_statements,
+        dashboard_check::dashboard_statement,
         pages::healthz,
         pages::openapi_json,
         pages::metrics,

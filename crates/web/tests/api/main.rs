@@ -4,6 +4,7 @@
 mod bad_input;
 mod consent;
 mod dashboard;
+mod dashboard_check;
 mod disputes;
 mod duplicate_reference;
 mod edge;
