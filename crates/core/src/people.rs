@@ -75,6 +75,8 @@ pub enum PartnerPermission {
     ManageKeys,
     /// Create, change and delete the partner's webhooks.
     ManageWebhooks,
+    /// Change the partner's settings (the branding of its hosted pages).
+    ManageSettings,
 }
 
 impl PartnerPermission {
@@ -85,6 +87,7 @@ impl PartnerPermission {
             PartnerPermission::ManageTeam => "manage the team",
             PartnerPermission::ManageKeys => "manage API keys",
             PartnerPermission::ManageWebhooks => "manage webhooks",
+            PartnerPermission::ManageSettings => "change the partner's settings",
         }
     }
 }
@@ -96,9 +99,13 @@ impl PartnerRole {
         match (self, p) {
             (PartnerRole::Admin, _) => true,
             (PartnerRole::Member, PartnerPermission::Read) => true,
-            (PartnerRole::Member, PartnerPermission::ManageTeam | PartnerPermission::ManageKeys | PartnerPermission::ManageWebhooks) => {
-                false
-            }
+            (
+                PartnerRole::Member,
+                PartnerPermission::ManageTeam
+                | PartnerPermission::ManageKeys
+                | PartnerPermission::ManageWebhooks
+                | PartnerPermission::ManageSettings,
+            ) => false,
         }
     }
 }

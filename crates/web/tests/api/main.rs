@@ -4,6 +4,7 @@
 mod bad_input;
 mod consent;
 mod dashboard;
+mod dashboard_staff;
 mod disputes;
 mod duplicate_reference;
 mod edge;
