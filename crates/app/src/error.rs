@@ -307,6 +307,10 @@ pub enum PeopleError {
     /// A signed-in partner user's role does not allow the action.
     #[error("Your role `{role}` at this partner may not {action}.")]
     PartnerRoleForbids { role: refshare_core::people::PartnerRole, action: &'static str },
+    /// A partner user tried to remove their own account from the team (another admin
+    /// removes it, so a partner never loses its last admin by accident).
+    #[error("You cannot remove yourself from the team; ask another admin.")]
+    CannotRemoveSelf,
 }
 
 /// Passwordless sign-in and the hosted forms' CSRF check (issue 8).

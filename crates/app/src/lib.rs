@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod links;
 pub mod notify;
 pub mod partner_cases;
+pub mod partner_staff;
 pub mod partners;
 pub mod payments;
 pub mod payments_batch;
@@ -162,13 +163,19 @@ pub mod actor {
     pub fn operator_session(id: uuid::Uuid, email: &str) -> String {
         format!("operator:{id}:{email}")
     }
+    /// A signed-in user of a partner acting from the Partner Dashboard:
+    /// `partner_user:<id>:<email>`.
+    pub fn partner_user(id: uuid::Uuid, email: &str) -> String {
+        format!("partner_user:{id}:{email}")
+    }
 
     tokio::task_local! {
         static SESSION_OPERATOR: String;
     }
 
-    /// Runs `f` on behalf of a signed-in operator: audit entries it writes as [`OPERATOR`]
-    /// name `who` ([`operator_session`]) instead. The web layer wraps each Operator API
+    /// Runs `f` on behalf of a signed-in person: audit entries it writes as [`OPERATOR`]
+    /// name `who` ([`operator_session`], or [`partner_user`] for the Partner Dashboard's
+    /// team, key and settings changes, which reuse the operator's use cases) instead. The web layer wraps each Operator API
     /// request made with a session in it; with the operator token nothing changes.
     pub async fn as_operator<F: Future>(who: String, f: F) -> F::Output {
         SESSION_OPERATOR.scope(who, f).await

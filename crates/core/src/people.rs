@@ -77,6 +77,8 @@ pub enum PartnerPermission {
     ManageWebhooks,
     /// Raise a dispute on one of the partner's cases (SPEC §7).
     FileDisputes,
+    /// Change the partner's settings (the branding of its hosted pages).
+    ManageSettings,
 }
 
 impl PartnerPermission {
@@ -88,6 +90,7 @@ impl PartnerPermission {
             PartnerPermission::ManageKeys => "manage API keys",
             PartnerPermission::ManageWebhooks => "manage webhooks",
             PartnerPermission::FileDisputes => "raise disputes",
+            PartnerPermission::ManageSettings => "change the partner's settings",
         }
     }
 }
@@ -105,7 +108,8 @@ impl PartnerRole {
                 PartnerPermission::ManageTeam
                 | PartnerPermission::ManageKeys
                 | PartnerPermission::ManageWebhooks
-                | PartnerPermission::FileDisputes,
+                | PartnerPermission::FileDisputes
+                | PartnerPermission::ManageSettings,
             ) => false,
         }
     }

@@ -99,6 +99,7 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         AppError::People(e) => match e {
             PeopleError::PartnerUserExists { .. } | PeopleError::OperatorExists { .. } => (S::CONFLICT, "UserExists"),
             PeopleError::OperatorMayNotChange { .. } | PeopleError::PartnerRoleForbids { .. } => (S::FORBIDDEN, "RoleForbids"),
+            PeopleError::CannotRemoveSelf => (S::CONFLICT, "CannotRemoveSelf"),
         },
         AppError::Signin(e) => match e {
             SigninError::LinkInvalid => (S::GONE, "SignInLinkInvalid"),

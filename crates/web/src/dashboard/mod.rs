@@ -6,9 +6,10 @@
 //! Access ([`Staff`]): no session → `/login`; a session acting as anything but a partner
 //! user → `/account` (to choose one); a partner user whose role does not allow reading →
 //! 403. Lists are paginated and read through the indexed read path of issue 9; each tab
-//! has a CSV export with the same filters. Plain links and GET forms: everything works
-//! without JavaScript, and no page here changes anything (the POST forms of later tabs
-//! carry the session's CSRF token like `/logout` does).
+//! has a CSV export with the same filters. Plain links and forms: everything works
+//! without JavaScript. The Team, API keys and Settings pages change things through POST
+//! forms carrying the session's CSRF token ([`forms`]), for admins only (403 for members,
+//! who see those pages read-only).
 
 mod cases;
 mod chart;
@@ -17,14 +18,18 @@ mod clients;
 mod csv;
 mod disputes;
 mod earnings;
+mod forms;
+mod keys;
 mod overview;
+mod settings;
 mod statements;
+mod team;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
 use maud::{html, Markup};
@@ -52,6 +57,11 @@ pub fn routes() -> Router<App> {
         .route("/dashboard/disputes/{id}", get(disputes::show))
         .route("/dashboard/statements", get(statements::pick))
         .route("/dashboard/statements/{period}", get(statements::show))
+        .route("/dashboard/team", get(team::show).post(team::invite))
+        .route("/dashboard/team/{user_id}/remove", post(team::remove))
+        .route("/dashboard/api-keys", get(keys::show).post(keys::issue))
+        .route("/dashboard/api-keys/{key_id}/revoke", post(keys::revoke))
+        .route("/dashboard/settings", get(settings::show).post(settings::save))
 }
 
 /// The tabs, in order.
@@ -62,6 +72,9 @@ const TABS: &[(&str, &str)] = &[
     ("/dashboard/earnings", "Earnings"),
     ("/dashboard/disputes", "Disputes"),
     ("/dashboard/statements", "Statements"),
+    ("/dashboard/team", "Team"),
+    ("/dashboard/api-keys", "API keys"),
+    ("/dashboard/settings", "Settings"),
 ];
 
 /// Rows per page of every list.

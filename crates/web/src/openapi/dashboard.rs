@@ -126,3 +126,150 @@ pub(super) fn earnings() {}
     )
 )]
 pub(super) fn earnings_csv() {}
+
+/// `POST /dashboard/team`: invite a teammate.
+#[derive(utoipa::ToSchema)]
+pub struct InviteForm {
+    /// The token from the page's hidden input.
+    pub csrf: String,
+    pub name: String,
+    pub email: String,
+    /// `member` (reads everything) or `admin` (also manages the team, keys, webhooks and settings).
+    pub role: String,
+}
+
+/// `POST /dashboard/settings`: the hosted pages' branding; an empty value clears it.
+#[derive(utoipa::ToSchema)]
+pub struct BrandingForm {
+    /// The token from the page's hidden input.
+    pub csrf: String,
+    /// An http(s) URL.
+    pub logo_url: Option<String>,
+    /// Such as `#14532d`.
+    pub background_color_code: Option<String>,
+    pub font_color: Option<String>,
+    pub font_family: Option<String>,
+}
+
+const CSRF_403: &str = "CSRF token missing or not the session's for this form, or the user's role is `member`: nothing was done.";
+
+#[utoipa::path(
+    get,
+    path = "/dashboard/team",
+    tag = "Partner Dashboard",
+    summary = "Team: the partner's users",
+    description = "Everyone who can sign in for the partner (name, e-mail, role, status, last sign-in). Admins also see the invitation form and a Remove button per teammate (not for themselves).",
+    params(("invited" = Option<String>, Query, description = "After an invitation: the address it went to, shown as a notice.")),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 303, description = NO_SESSION),
+    )
+)]
+pub(super) fn team() {}
+
+#[utoipa::path(
+    post,
+    path = "/dashboard/team",
+    tag = "Partner Dashboard",
+    summary = "Invite a teammate by e-mail with a role (admins)",
+    description = "The invitation e-mail tells them to sign in at `/login` with that address.",
+    request_body(content = InviteForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Invited: back to `/dashboard/team?invited=…`; or no session: to `/login`."),
+        (status = 403, description = CSRF_403, body = String, content_type = "text/html"),
+        (status = 409, description = "The partner already has a user with this e-mail: the form again with the message.", body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+        (status = 400, description = "A bad name, e-mail or role: the form again with the messages.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) fn team_invite() {}
+
+#[utoipa::path(
+    post,
+    path = "/dashboard/team/{userId}/remove",
+    tag = "Partner Dashboard",
+    summary = "Remove a teammate (admins; not yourself)",
+    params(("userId" = String, Path, description = "The user's id.")),
+    request_body(content = super::signin::CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Removed: back to `/dashboard/team`; or no session: to `/login`."),
+        (status = 403, description = CSRF_403, body = String, content_type = "text/html"),
+        (status = 404, description = "No such user of this partner.", body = String, content_type = "text/html"),
+        (status = 409, description = "It is your own account.", body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) fn team_remove() {}
+
+#[utoipa::path(
+    get,
+    path = "/dashboard/api-keys",
+    tag = "Partner Dashboard",
+    summary = "API keys: the partner's Referral API keys by prefix",
+    description = "Keys are stored hashed; only their first characters are shown, with creation and revocation days. Admins also see Issue and Revoke buttons.",
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 303, description = NO_SESSION),
+    )
+)]
+pub(super) fn api_keys() {}
+
+#[utoipa::path(
+    post,
+    path = "/dashboard/api-keys",
+    tag = "Partner Dashboard",
+    summary = "Issue a new API key (admins): shown once, in this answer",
+    request_body(content = super::signin::CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The page with the new key at the top (`Cache-Control: no-store`); it is never shown again.", body = String, content_type = "text/html"),
+        (status = 303, description = "No session: to `/login`."),
+        (status = 403, description = CSRF_403, body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) fn api_keys_issue() {}
+
+#[utoipa::path(
+    post,
+    path = "/dashboard/api-keys/{keyId}/revoke",
+    tag = "Partner Dashboard",
+    summary = "Revoke an API key (admins)",
+    params(("keyId" = String, Path, description = "The key's id.")),
+    request_body(content = super::signin::CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Revoked: back to `/dashboard/api-keys`; or no session: to `/login`."),
+        (status = 403, description = CSRF_403, body = String, content_type = "text/html"),
+        (status = 404, description = "No such key of this partner.", body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) fn api_keys_revoke() {}
+
+#[utoipa::path(
+    get,
+    path = "/dashboard/settings",
+    tag = "Partner Dashboard",
+    summary = "Settings: the branding of the partner's hosted pages",
+    description = "Logo URL, background and text colours, font. Read-only for members.",
+    params(("saved" = Option<String>, Query, description = "After a save: shows a notice.")),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 303, description = NO_SESSION),
+    )
+)]
+pub(super) fn settings() {}
+
+#[utoipa::path(
+    post,
+    path = "/dashboard/settings",
+    tag = "Partner Dashboard",
+    summary = "Save the branding (admins)",
+    request_body(content = BrandingForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Saved: back to `/dashboard/settings?saved=1`; or no session: to `/login`."),
+        (status = 403, description = CSRF_403, body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+        (status = 400, description = "A bad value: the form again with the field's message.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) fn settings_save() {}

@@ -5,6 +5,7 @@ mod bad_input;
 mod consent;
 mod dashboard;
 mod dashboard_check;
+mod dashboard_staff;
 mod disputes;
 mod duplicate_reference;
 mod edge;
