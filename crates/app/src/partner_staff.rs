@@ -1,5 +1,6 @@
 //! What a referral partner's signed-in staff change themselves from the Partner
-//! Dashboard (issue 10): the team, the API keys and the branding of the hosted pages.
+//! Dashboard (issue 10): the team, the API keys, the branding of the hosted pages and the
+//! webhooks.
 //!
 //! Each use case takes the session and the partner it acts for, and first checks the
 //! permission ([`App::require_partner_permission`]: a user of another partner gets
@@ -9,12 +10,13 @@
 //! audit entries are the operator's, and the audit names the user who acted.
 
 use refshare_core::people::PartnerPermission;
-use refshare_store::{ApiKeyRecord, PageReq, PartnerRecord, PartnerUserAccount, PartnerUserRecord};
+use refshare_store::{ApiKeyRecord, PageReq, PartnerRecord, PartnerUserAccount, PartnerUserRecord, WebhookSubscriptionRecord};
 use uuid::Uuid;
 
 use crate::partners::{Branding, IssuedKey, PartnerInput};
 use crate::people::PartnerUserInput;
 use crate::signin::Session;
+use crate::webhooks::{CreateWebhookInput, DeliveryLogEntry, TestWebhookInput};
 use crate::{actor, App, AppError, PeopleError};
 
 /// The most team members a page lists.
@@ -73,5 +75,54 @@ impl App {
         let (_, who) = self.staff(session, partner_id, PartnerPermission::ManageSettings)?;
         let input = PartnerInput { branding: Some(branding), ..PartnerInput::default() };
         actor::as_operator(who, self.update_partner(partner_id, input)).await
+    }
+
+    /// The partner's webhook subscriptions, for any user who may read.
+    pub async fn staff_webhooks(&self, session: &Session, partner: &PartnerRecord) -> Result<Vec<WebhookSubscriptionRecord>, AppError> {
+        self.staff(session, partner.id, PartnerPermission::Read)?;
+        self.webhooks(partner).await
+    }
+
+    /// An admin subscribes a URL to events; the signing secret is in the answer only.
+    pub async fn staff_create_webhook(
+        &self,
+        session: &Session,
+        partner: &PartnerRecord,
+        input: CreateWebhookInput,
+    ) -> Result<(WebhookSubscriptionRecord, String), AppError> {
+        self.staff(session, partner.id, PartnerPermission::ManageWebhooks)?;
+        self.create_webhook(partner, input).await
+    }
+
+    /// An admin deletes a subscription of the partner.
+    pub async fn staff_delete_webhook(&self, session: &Session, partner: &PartnerRecord, id: Uuid) -> Result<(), AppError> {
+        self.staff(session, partner.id, PartnerPermission::ManageWebhooks)?;
+        self.delete_webhook(partner, id).await
+    }
+
+    /// An admin sends a test event (test environment only) through the real outbox.
+    pub async fn staff_test_webhook(
+        &self,
+        session: &Session,
+        partner: &PartnerRecord,
+        input: TestWebhookInput,
+    ) -> Result<(String, usize), AppError> {
+        self.staff(session, partner.id, PartnerPermission::ManageWebhooks)?;
+        self.trigger_test_webhook(partner, input).await
+    }
+
+    /// One subscription and a page of its delivery log, newest first, for any user who may
+    /// read (another partner's subscription is not found).
+    pub async fn staff_webhook_deliveries(
+        &self,
+        session: &Session,
+        partner: &PartnerRecord,
+        id: Uuid,
+        page: PageReq,
+    ) -> Result<(WebhookSubscriptionRecord, Vec<DeliveryLogEntry>, i64), AppError> {
+        self.staff(session, partner.id, PartnerPermission::Read)?;
+        let sub = self.webhook(partner, id).await?;
+        let (log, total) = self.partner_webhook_deliveries(partner, id, page).await?;
+        Ok((sub, log, total))
     }
 }

@@ -24,6 +24,7 @@ mod overview;
 mod settings;
 mod statements;
 mod team;
+mod webhooks;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -62,6 +63,10 @@ pub fn routes() -> Router<App> {
         .route("/dashboard/api-keys", get(keys::show).post(keys::issue))
         .route("/dashboard/api-keys/{key_id}/revoke", post(keys::revoke))
         .route("/dashboard/settings", get(settings::show).post(settings::save))
+        .route("/dashboard/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/dashboard/webhooks/test", post(webhooks::test))
+        .route("/dashboard/webhooks/{id}", get(webhooks::log))
+        .route("/dashboard/webhooks/{id}/delete", post(webhooks::delete))
 }
 
 /// The tabs, in order.
@@ -73,6 +78,7 @@ const TABS: &[(&str, &str)] = &[
     ("/dashboard/disputes", "Disputes"),
     ("/dashboard/statements", "Statements"),
     ("/dashboard/team", "Team"),
+    ("/dashboard/webhooks", "Webhooks"),
     ("/dashboard/api-keys", "API keys"),
     ("/dashboard/settings", "Settings"),
 ];

@@ -273,3 +273,111 @@ pub(super) fn settings() {}
     )
 )]
 pub(super) fn settings_save() {}
+
+/// `POST /dashboard/webhooks`: subscribe a URL to events.
+#[derive(utoipa::ToSchema)]
+pub struct WebhookForm {
+    /// The token from the page's hidden input.
+    pub csrf: String,
+    /// The https URL deliveries go to.
+    pub url: String,
+    /// One checkbox per event, named `event:<event name>` (e.g. `event:case.created`), value `on`.
+    #[schema(rename = "event:case.created")]
+    pub event: Option<String>,
+    /// `on`: the subscription receives test events only.
+    pub test_mode: Option<String>,
+}
+
+/// `POST /dashboard/webhooks/test`: a test event (test environment only).
+#[derive(utoipa::ToSchema)]
+pub struct WebhookTestForm {
+    /// The token from the page's hidden input.
+    pub csrf: String,
+    pub event_type: String,
+    /// For `case.*` events: one of the partner's case ids.
+    pub case_id: Option<String>,
+    /// For `client.*` and link events: the client's external tenant id.
+    pub external_tenant_id: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/dashboard/webhooks",
+    tag = "Partner Dashboard",
+    summary = "Webhooks: the partner's subscriptions",
+    description = "URL, events, state (active, disabled with the reason, test mode), created; a link to each delivery log. Admins also see the forms to add, delete and (in `test`) send a test event.",
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 303, description = NO_SESSION),
+    )
+)]
+pub(super) fn webhooks() {}
+
+#[utoipa::path(
+    post,
+    path = "/dashboard/webhooks",
+    tag = "Partner Dashboard",
+    summary = "Add a webhook (admins): the signing secret is shown once, in this answer",
+    description = "The Referral API's rules: an https URL that does not resolve to a private or local address, at least one known event, at most 20 webhooks.",
+    request_body(content = WebhookForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Added: the page with the secret at the top (`Cache-Control: no-store`).", body = String, content_type = "text/html"),
+        (status = 303, description = "No session: to `/login`."),
+        (status = 400, description = "A bad URL or events: the form again with the messages.", body = String, content_type = "text/html"),
+        (status = 403, description = CSRF_403, body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) fn webhooks_create() {}
+
+#[utoipa::path(
+    post,
+    path = "/dashboard/webhooks/test",
+    tag = "Partner Dashboard",
+    summary = "Send a test event (admins, test environment only)",
+    request_body(content = WebhookTestForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Queued: the page says for how many webhooks.", body = String, content_type = "text/html"),
+        (status = 303, description = "No session: to `/login`."),
+        (status = 400, description = "A bad event or a missing case id / tenant.", body = String, content_type = "text/html"),
+        (status = 403, description = "As for the other forms; also in `production`.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such case or client of this partner.", body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) fn webhooks_test() {}
+
+#[utoipa::path(
+    get,
+    path = "/dashboard/webhooks/{id}",
+    tag = "Partner Dashboard",
+    summary = "A webhook's delivery log",
+    description = "Every delivery, newest first, 50 a page: event, queued, status, attempts, the last answer (HTTP status or error).",
+    params(
+        ("id" = String, Path, description = "The subscription's id."),
+        ("page" = Option<u32>, Query, description = "1 to 100000."),
+    ),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 303, description = NO_SESSION),
+        (status = 400, description = "A bad parameter.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such webhook of this partner.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) fn webhook_log() {}
+
+#[utoipa::path(
+    post,
+    path = "/dashboard/webhooks/{id}/delete",
+    tag = "Partner Dashboard",
+    summary = "Delete a webhook (admins)",
+    params(("id" = String, Path, description = "The subscription's id.")),
+    request_body(content = super::signin::CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Deleted: back to `/dashboard/webhooks`; or no session: to `/login`."),
+        (status = 403, description = CSRF_403, body = String, content_type = "text/html"),
+        (status = 404, description = "No such webhook of this partner.", body = String, content_type = "text/html"),
+        (status = 415, description = "The body is not a URL-encoded form.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) fn webhook_delete() {}

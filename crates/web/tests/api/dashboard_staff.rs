@@ -1,14 +1,21 @@
 //! The Partner Dashboard's Team, API keys and Settings pages (issue 10) on both backends:
 //! admins invite and remove teammates, issue (shown once) and revoke keys, and set the
-//! hosted pages' branding, each through a POST form whose CSRF token is bound to the
+//! hosted pages' branding, add, test and delete webhooks (with their delivery log), each through a POST form whose CSRF token is bound to the
 //! session; members read those pages and get 403 for every change; another partner's
 //! users and keys are 404; the audit names the partner user who acted.
 
 use crate::dashboard::{partner_user, signed_in};
 use crate::harness::{form_csrf, Jar, Resp, TestApp};
 use axum::http::StatusCode;
+use refshare_app::Environment;
 
-crate::both_backends!(admins_manage_the_team, admins_issue_and_revoke_keys, admins_set_the_branding, members_read_and_are_refused_changes);
+crate::both_backends!(
+    admins_manage_the_team,
+    admins_issue_and_revoke_keys,
+    admins_set_the_branding,
+    members_read_and_are_refused_changes,
+    admins_manage_webhooks_and_read_their_log,
+);
 
 async fn get(t: &TestApp, jar: &mut Jar, path: &str) -> Resp {
     t.browse(jar, path, None, &[]).await
@@ -213,4 +220,92 @@ async fn members_read_and_are_refused_changes(t: TestApp) {
     assert_eq!(t.admin("GET", &format!("/partners/{id}/api-keys"), None).await.text, keys_before, "no key issued");
     assert!(!get(&t, &mut mo, "/dashboard/team").await.text.contains("eve@ledgerly.test"));
     assert_eq!(t.partner(&key, "GET", "/clients", None).await.status, StatusCode::OK);
+}
+
+async fn admins_manage_webhooks_and_read_their_log(mut t: TestApp) {
+    t.restart(Environment::Test, true).await;
+    let (id, key, mut ada) = admin_of(&t, "Ledgerly", "ada@ledgerly.test").await;
+    let r = t.partner(&key, "POST", "/clients", Some(crate::harness::client_body("acme", "Acme Ltd", "ann@acme.test", vec![]))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let empty = get(&t, &mut ada, "/dashboard/webhooks").await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.text);
+    assert!(empty.text.contains("No webhooks yet") && empty.text.contains("name=\"event:client.linked\""), "{}", empty.text);
+
+    // A private address is refused with the API's message, the values kept.
+    let bad = post_form(
+        &t,
+        &mut ada,
+        "/dashboard/webhooks",
+        "/dashboard/webhooks",
+        &[("url", "https://10.1.2.3/hook"), ("event:client.linked", "on")],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert!(bad.text.contains("url") && bad.text.contains("value=\"https://10.1.2.3/hook\""), "{}", bad.text);
+    let none = post_form(&t, &mut ada, "/dashboard/webhooks", "/dashboard/webhooks", &[("url", "http://127.0.0.1:9/hook")]).await;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST, "no event: {}", none.text);
+
+    // Added: the secret once, no-store; listed without it.
+    let added = post_form(
+        &t,
+        &mut ada,
+        "/dashboard/webhooks",
+        "/dashboard/webhooks",
+        &[("url", "http://127.0.0.1:9/hook"), ("event:client.linked", "on"), ("event:case.created", "on")],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text);
+    assert_eq!(added.headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    let secret = added.text.split("<code class=\"key\">").nth(1).and_then(|s| s.split('<').next()).expect("the secret").to_string();
+    let listed = get(&t, &mut ada, "/dashboard/webhooks").await;
+    assert!(listed.text.contains("http://127.0.0.1:9/hook") && !listed.text.contains(&secret), "{}", listed.text);
+    let subs = t.partner(&key, "GET", "/v1/Webhooks", None).await;
+    let sub_id = subs
+        .body
+        .as_array()
+        .or(subs.body["webhooks"].as_array())
+        .or(subs.body["items"].as_array())
+        .and_then(|a| a.first())
+        .and_then(|w| w["id"].as_str())
+        .map(str::to_string);
+    let sub_id = sub_id.unwrap_or_else(|| panic!("the webhook through the API: {}", subs.text));
+
+    // A test event lands in the delivery log.
+    let sent = post_form(
+        &t,
+        &mut ada,
+        "/dashboard/webhooks",
+        "/dashboard/webhooks/test",
+        &[("event_type", "client.linked"), ("external_tenant_id", "acme")],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    assert!(sent.text.contains("queued for 1 webhook."), "{}", sent.text);
+    let log = get(&t, &mut ada, &format!("/dashboard/webhooks/{sub_id}")).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+    assert!(log.text.contains("client.linked") && log.text.contains("1 in all"), "{}", log.text);
+
+    // Another partner cannot read or delete it; a member reads but cannot delete.
+    let (_, _, mut olga) = admin_of(&t, "Otherco", "olga@otherco.test").await;
+    assert_eq!(get(&t, &mut olga, &format!("/dashboard/webhooks/{sub_id}")).await.status, StatusCode::NOT_FOUND);
+    let path = format!("/dashboard/webhooks/{sub_id}/delete");
+    let token = t.app.form_token(&binding(&t, &olga).await, &path);
+    assert_eq!(t.browse(&mut olga, &path, Some(&[("csrf", &token)]), &[]).await.status, StatusCode::NOT_FOUND);
+    partner_user(&t, &id, "mo@ledgerly.test", "member").await;
+    let mut mo = signed_in(&t, "mo@ledgerly.test").await;
+    let page = get(&t, &mut mo, "/dashboard/webhooks").await;
+    assert!(
+        page.text.contains("http://127.0.0.1:9/hook") && !page.text.contains("method=\"post\" action=\"/dashboard/webhooks"),
+        "{}",
+        page.text
+    );
+    let token = t.app.form_token(&binding(&t, &mo).await, &path);
+    assert_eq!(t.browse(&mut mo, &path, Some(&[("csrf", &token)]), &[]).await.status, StatusCode::FORBIDDEN);
+
+    // The admin deletes it.
+    let page = get(&t, &mut ada, "/dashboard/webhooks").await.text;
+    let delete = action_for(&page, "Delete the webhook to http://127.0.0.1:9/hook");
+    let r = post_form(&t, &mut ada, "/dashboard/webhooks", &delete, &[]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, Some("/dashboard/webhooks")), "{}", r.text);
+    assert!(get(&t, &mut ada, "/dashboard/webhooks").await.text.contains("No webhooks yet"));
 }
