@@ -9,6 +9,7 @@
 //! It writes into the database it is pointed at (payments with fresh `BENCH-…`
 //! externalIds, and the plain loops' rows): run it on a copy of the seed.
 
+mod dashboard;
 mod floors;
 mod load;
 mod pgbench;
@@ -33,7 +34,7 @@ use load::{drive, Caps, Figure, Job};
 use plain::{Slots, Target};
 
 /// Every workload, in the order they run (`--only` takes any of these names).
-const WORKLOADS: &[&str] = &["healthz", "reporting", "search", "attribution", "statement", "batch", "single"];
+const WORKLOADS: &[&str] = &["healthz", "reporting", "search", "attribution", "statement", "dashboard", "batch", "single"];
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
@@ -64,7 +65,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 16)]
     pub payment_concurrency: usize,
     /// Run only these workloads (comma-separated): healthz, reporting, search,
-    /// attribution, statement, batch, single.
+    /// attribution, statement, dashboard, batch, single.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// PostgreSQL: skip pgbench beside the raw SQL.
@@ -194,6 +195,7 @@ pub async fn run(args: BenchArgs) -> Result<(), Exit> {
             "search" => search(&mut ctx).await,
             "attribution" => attribution(&ctx).await.map(|o| vec![o]),
             "statement" => statement(&ctx).await.map(|o| vec![o]),
+            "dashboard" => dashboard::dashboard(&mut ctx).await,
             "batch" => batch(&ctx).await.map(|o| vec![o]),
             "single" => single(&ctx).await.map(|o| vec![o]),
             _ => unreachable!("checked above"),
