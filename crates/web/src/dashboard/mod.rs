@@ -10,12 +10,14 @@
 //! without JavaScript, and no page here changes anything (the POST forms of later tabs
 //! carry the session's CSRF token like `/logout` does).
 
+mod attention;
 mod cases;
 mod chart;
 mod clients;
 mod csv;
 mod earnings;
 mod overview;
+mod timeline;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -42,6 +44,8 @@ pub fn routes() -> Router<App> {
         .route("/dashboard/cases.csv", get(cases::export))
         .route("/dashboard/earnings", get(earnings::list))
         .route("/dashboard/earnings.csv", get(earnings::export))
+        // Issue 10, second part: the client timeline (the Attention list is on the overview).
+        .route("/dashboard/clients/{external_tenant_id}", get(timeline::show))
 }
 
 /// The tabs, in order.

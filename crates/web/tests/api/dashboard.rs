@@ -19,14 +19,14 @@ crate::both_backends!(
 );
 
 /// Adds a user to the partner (by the operator token).
-async fn partner_user(t: &TestApp, partner_id: &str, email: &str, role: &str) {
+pub async fn partner_user(t: &TestApp, partner_id: &str, email: &str, role: &str) {
     let r =
         t.admin("POST", &format!("/partners/{partner_id}/users"), Some(json!({"email": email, "name": "Pat Partner", "role": role}))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
 
 /// Signs a browser in as `email` through `/login` and the mailed link.
-async fn signed_in(t: &TestApp, email: &str) -> Jar {
+pub async fn signed_in(t: &TestApp, email: &str) -> Jar {
     let mut jar = Jar::default();
     let login = t.browse(&mut jar, "/login", None, &[]).await;
     let csrf = form_csrf(&login.text, "/login").expect("the login form");

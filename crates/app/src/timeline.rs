@@ -1,0 +1,331 @@
+//! A client's timeline for the partner (issue 10): one view for
+//! `/dashboard/clients/{externalTenantId}` and
+//! `GET /referral-api/clients/{externalTenantId}/timeline`. In time order, each item with
+//! its explanation: the partner's link requests and their approval, decline or expiry;
+//! its links (attributed or not, the fee locked on them) and their archive / unarchive /
+//! delete history; onboarding signed; the cases since the first link with their source and
+//! what a payout on them would be decided today; the payouts with the partner's decision
+//! and reason.
+//!
+//! The tenant is the partner's own id for the client (any link or link request of the
+//! partner, whatever its status); anything else, another partner's tenant included, is
+//! "not found". With only a link request, the partner learns nothing about the company:
+//! no name, no onboarding, no cases. Cases and payouts are capped at the newest
+//! [`MAX_CASES`] and [`MAX_PAYOUTS`] (with their totals), so a client with thousands of
+//! cases reads a bounded page (`cases_client`, `payouts_case_created`).
+
+use refshare_core::attribution::{decide_for_partner, CaseFacts, ClientFacts, Reason};
+use refshare_core::case::CaseSource;
+use refshare_core::link::{Link, LinkRequest, LinkRequestStatus, LinkStatus};
+use refshare_core::money::{format_minor, Bps, Currency};
+use refshare_core::Instant;
+use refshare_store::PartnerRecord;
+use uuid::Uuid;
+
+use crate::disputes::CORRECTION_ENGINE;
+use crate::{App, AppError};
+
+/// The most cases a timeline shows (the newest).
+pub const MAX_CASES: u32 = 100;
+/// The most payouts a timeline shows (the newest).
+pub const MAX_PAYOUTS: u32 = 100;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineKind {
+    LinkRequested,
+    LinkRequestApproved,
+    LinkRequestDeclined,
+    LinkRequestExpired,
+    Linked,
+    LinkArchived,
+    LinkUnarchived,
+    LinkDeleted,
+    OnboardingSigned,
+    CaseCreated,
+    Payout,
+}
+
+impl TimelineKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TimelineKind::LinkRequested => "link_requested",
+            TimelineKind::LinkRequestApproved => "link_request_approved",
+            TimelineKind::LinkRequestDeclined => "link_request_declined",
+            TimelineKind::LinkRequestExpired => "link_request_expired",
+            TimelineKind::Linked => "linked",
+            TimelineKind::LinkArchived => "link_archived",
+            TimelineKind::LinkUnarchived => "link_unarchived",
+            TimelineKind::LinkDeleted => "link_deleted",
+            TimelineKind::OnboardingSigned => "onboarding_signed",
+            TimelineKind::CaseCreated => "case_created",
+            TimelineKind::Payout => "payout",
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            TimelineKind::LinkRequested => "Link request sent",
+            TimelineKind::LinkRequestApproved => "Link request approved",
+            TimelineKind::LinkRequestDeclined => "Link request declined",
+            TimelineKind::LinkRequestExpired => "Link request expired",
+            TimelineKind::Linked => "Linked",
+            TimelineKind::LinkArchived => "Link archived",
+            TimelineKind::LinkUnarchived => "Link unarchived",
+            TimelineKind::LinkDeleted => "Link deleted",
+            TimelineKind::OnboardingSigned => "Onboarding signed",
+            TimelineKind::CaseCreated => "Case created",
+            TimelineKind::Payout => "Payout",
+        }
+    }
+
+    /// Order of items at the same instant: what makes a later item possible first.
+    fn rank(&self) -> u8 {
+        match self {
+            TimelineKind::LinkRequested => 0,
+            TimelineKind::LinkRequestApproved | TimelineKind::LinkRequestDeclined | TimelineKind::LinkRequestExpired => 1,
+            TimelineKind::Linked => 2,
+            TimelineKind::LinkArchived | TimelineKind::LinkUnarchived | TimelineKind::LinkDeleted => 3,
+            TimelineKind::OnboardingSigned => 4,
+            TimelineKind::CaseCreated => 5,
+            TimelineKind::Payout => 6,
+        }
+    }
+}
+
+/// One event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineItem {
+    pub at: Instant,
+    pub kind: TimelineKind,
+    pub explanation: String,
+    pub case_reference: Option<String>,
+    pub case_source: Option<CaseSource>,
+    /// A link's attribution (linked) or a payout's decision (payout).
+    pub attributed: Option<bool>,
+    /// The fee percentage locked on the link, or used by the decision.
+    pub referral_fee_bps: Option<Bps>,
+    /// A payout's reason code.
+    pub reason: Option<Reason>,
+    /// A payout's referral fee.
+    pub referral_fee_minor: Option<i64>,
+    pub currency: Option<Currency>,
+}
+
+impl TimelineItem {
+    fn new(at: Instant, kind: TimelineKind, explanation: String) -> TimelineItem {
+        TimelineItem {
+            at,
+            kind,
+            explanation,
+            case_reference: None,
+            case_source: None,
+            attributed: None,
+            referral_fee_bps: None,
+            reason: None,
+            referral_fee_minor: None,
+            currency: None,
+        }
+    }
+}
+
+/// The timeline of one client.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub external_tenant_id: String,
+    /// `None` while the partner only has a link request.
+    pub company_name: Option<String>,
+    /// Oldest first.
+    pub items: Vec<TimelineItem>,
+    pub cases_shown: usize,
+    pub cases_total: i64,
+    pub payouts_shown: usize,
+    pub payouts_total: i64,
+    pub as_of: Instant,
+}
+
+/// How a case came in, for people.
+pub fn source_words(source: CaseSource) -> &'static str {
+    match source {
+        CaseSource::PartnerApi => "a partner integration (partner_api)",
+        CaseSource::WebApp => "the client's web app (web_app)",
+        CaseSource::CsvImport => "a CSV import in the client's web app (csv_import)",
+        CaseSource::CustomerApi => "the client's own API key (customer_api)",
+        CaseSource::Operator => "platform staff (operator)",
+    }
+}
+
+fn day(t: Instant) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// A percentage from basis points (`5000` → `50`, `1250` → `12.5`).
+pub fn percent(bps: Bps) -> String {
+    bps.percent_string().trim_end_matches(".0").to_string()
+}
+
+fn request_items(r: &LinkRequest, now: Instant, out: &mut Vec<TimelineItem>) {
+    out.push(TimelineItem::new(
+        r.created_at,
+        TimelineKind::LinkRequested,
+        format!("You asked to link this existing client; the client's approval was needed by {}.", day(r.expires_at)),
+    ));
+    match (r.status_at(now), r.decided_at) {
+        (LinkRequestStatus::Approved, Some(d)) => out.push(TimelineItem::new(
+            d,
+            TimelineKind::LinkRequestApproved,
+            "The client approved: a non-attributed link was created (only cases you submit earn).".into(),
+        )),
+        (LinkRequestStatus::Declined, Some(d)) => out.push(TimelineItem::new(
+            d,
+            TimelineKind::LinkRequestDeclined,
+            format!("The client declined the link. {}", Reason::LinkRequestDeclined.resolution()),
+        )),
+        (LinkRequestStatus::Expired, _) => out.push(TimelineItem::new(
+            r.expires_at,
+            TimelineKind::LinkRequestExpired,
+            format!("The client did not approve in time. {}", Reason::LinkRequestExpired.resolution()),
+        )),
+        _ => {}
+    }
+}
+
+fn link_items(l: &Link, out: &mut Vec<TimelineItem>) {
+    let fee = percent(l.referral_fee_bps);
+    let mut linked = TimelineItem::new(
+        l.linked_at,
+        TimelineKind::Linked,
+        if l.is_attributed {
+            format!("Linked as an attributed client: every case from now on earns, at the {fee} % fee locked on the link.")
+        } else {
+            format!("Linked as a non-attributed client: only cases you submit through your integration earn, at the {fee} % fee locked on the link.")
+        },
+    );
+    linked.attributed = Some(l.is_attributed);
+    linked.referral_fee_bps = Some(l.referral_fee_bps);
+    out.push(linked);
+    // The first event is the link's creation; each later one a change of status.
+    for (i, e) in l.history.iter().enumerate().skip(1) {
+        let reason = e.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(|r| format!(" Reason: {r}.")).unwrap_or_default();
+        let (kind, text) = match e.status {
+            LinkStatus::Archived => {
+                (TimelineKind::LinkArchived, format!("The link was archived: payouts while it is archived do not earn.{reason}"))
+            }
+            LinkStatus::Deleted => (TimelineKind::LinkDeleted, format!("The link was deleted: nothing earns from now on.{reason}")),
+            LinkStatus::Active if l.history.get(i - 1).is_some_and(|p| p.status == LinkStatus::Archived) => {
+                (TimelineKind::LinkUnarchived, format!("The link was unarchived: payouts earn again under the same terms.{reason}"))
+            }
+            LinkStatus::Active => continue,
+        };
+        out.push(TimelineItem::new(e.at, kind, text));
+    }
+}
+
+impl App {
+    /// The timeline of the partner's client `external_tenant_id`.
+    pub async fn client_timeline(&self, partner: &PartnerRecord, external_tenant_id: &str) -> Result<Timeline, AppError> {
+        let now = self.now();
+        let mut tx = self.store.read().await?;
+        let links = tx.links_by_tenant(partner.id, external_tenant_id).await?; // newest first
+        let requests = tx.link_requests_by_tenant(partner.id, external_tenant_id).await?; // oldest first
+                                                                                          // The client: of the newest link, else of the newest request.
+        let client_id: Uuid = match (links.first(), requests.last()) {
+            (Some(l), _) => l.client_id,
+            (None, Some(r)) => r.request.client_id,
+            (None, None) => return Err(AppError::NotFound("client")),
+        };
+        let links: Vec<Link> = links.into_iter().filter(|l| l.client_id == client_id).rev().collect();
+        let requests: Vec<LinkRequest> = requests.into_iter().map(|r| r.request).filter(|r| r.client_id == client_id).collect();
+
+        let mut items = Vec::new();
+        for r in &requests {
+            request_items(r, now, &mut items);
+        }
+        for l in &links {
+            link_items(l, &mut items);
+        }
+        let mut timeline = Timeline {
+            external_tenant_id: external_tenant_id.to_string(),
+            company_name: None,
+            items: Vec::new(),
+            cases_shown: 0,
+            cases_total: 0,
+            payouts_shown: 0,
+            payouts_total: 0,
+            as_of: now,
+        };
+        // With a link the partner may know the company, its onboarding and its cases.
+        if let Some(first) = links.iter().map(|l| l.linked_at).min() {
+            let client = tx.client(client_id).await?.ok_or(AppError::NotFound("client"))?;
+            timeline.company_name = Some(client.company_name.clone());
+            if let Some(done) = client.onboarding_completed_at {
+                items.push(TimelineItem::new(
+                    done,
+                    TimelineKind::OnboardingSigned,
+                    "The client signed the agreement: onboarding is complete, its pending cases became active.".into(),
+                ));
+            }
+            let facts = ClientFacts { links: &links, requests: &requests, onboarding_completed_at: client.onboarding_completed_at };
+            let (cases, cases_total) = tx.client_cases_since(client_id, first, MAX_CASES).await?;
+            timeline.cases_shown = cases.len();
+            timeline.cases_total = cases_total;
+            for c in &cases {
+                let facts_of_case = CaseFacts { created_at: c.created_at, source: c.source, creating_partner: c.creating_partner_id };
+                let today = decide_for_partner(partner.id, facts_of_case, facts, now);
+                let channel = match (c.source, c.creating_partner_id) {
+                    (CaseSource::PartnerApi, Some(p)) if p == partner.id => "your partner integration (partner_api)",
+                    (CaseSource::PartnerApi, _) => "another partner's integration (partner_api)",
+                    (s, _) => source_words(s),
+                };
+                let outlook = if today.attributed {
+                    "A payout on it today would earn.".to_string()
+                } else {
+                    format!("A payout on it today would not earn ({}): {}", today.reason.as_str(), today.reason.resolution())
+                };
+                let mut item = TimelineItem::new(c.created_at, TimelineKind::CaseCreated, format!("Created through {channel}. {outlook}"));
+                item.case_reference = Some(c.reference.clone());
+                item.case_source = Some(c.source);
+                items.push(item);
+            }
+            let (decisions, payouts_total) = tx.partner_decisions_on_client(partner.id, client_id, MAX_PAYOUTS).await?;
+            timeline.payouts_shown = decisions.len();
+            timeline.payouts_total = payouts_total;
+            for d in decisions {
+                let d_ = &d.decision;
+                let fee = format!("{} {}", format_minor(d_.referral_fee_minor, d_.currency.exponent()), d_.currency.code());
+                let correction = if d_.engine_version == CORRECTION_ENGINE { "Correction after a dispute. " } else { "" };
+                let text = if d_.attributed {
+                    format!("{correction}{} Referral fee {fee}.", d_.reason.summary())
+                } else {
+                    format!("{correction}{} {}", d_.reason.summary(), d_.reason.resolution())
+                };
+                let mut item = TimelineItem::new(d_.decided_at, TimelineKind::Payout, text);
+                item.case_reference = Some(d.case_reference.clone());
+                item.case_source = Some(d_.case_source);
+                item.attributed = Some(d_.attributed);
+                item.referral_fee_bps = d_.referral_fee_bps;
+                item.reason = Some(d_.reason);
+                item.referral_fee_minor = Some(d_.referral_fee_minor);
+                item.currency = Some(d_.currency);
+                items.push(item);
+            }
+        }
+        drop(tx);
+        items.retain(|i| i.at <= now);
+        items.sort_by(|a, b| (a.at, a.kind.rank()).cmp(&(b.at, b.kind.rank())));
+        timeline.items = items;
+        Ok(timeline)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_drop_trailing_zeros() {
+        assert_eq!(percent(Bps(5000)), "50");
+        assert_eq!(percent(Bps(1250)), "12.5");
+        assert_eq!(percent(Bps(1)), "0.01");
+    }
+}

@@ -1,0 +1,11 @@
+-- The Partner Dashboard's Attention list and client timeline (issue 10), each source a
+-- bounded, indexed read (store::attention):
+--   link_requests_partner_pending  a partner's pending link requests, soonest expiry first
+--   link_requests_partner_tenant   a partner's link requests under one externalTenantId
+--                                  (the timeline; links have links_one_active_per_tenant
+--                                  and links_partner_client)
+--   disputes_case_partner          whether the partner already disputed a case (the
+--                                  close-deadline source skips those)
+CREATE INDEX link_requests_partner_pending ON link_requests (partner_id, expires_at) WHERE status = 'pending';
+CREATE INDEX link_requests_partner_tenant ON link_requests (partner_id, external_tenant_id);
+CREATE INDEX disputes_case_partner ON disputes (case_id, partner_id);
