@@ -45,7 +45,7 @@ fn row_kinds(html: &str) -> Vec<String> {
 async fn page_matches_json(t: &TestApp, jar: &mut Jar, key: &str) {
     let items = attention(t, key).await;
     let page = t.browse(jar, "/dashboard", None, &[]).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(page.status, StatusCode::OK, "{:?} {}", page.location(), page.text);
     let kinds: Vec<String> = items.iter().map(|i| i["kind"].as_str().unwrap().to_string()).collect();
     assert_eq!(row_kinds(&page.text), kinds, "{}", page.text);
     for i in &items {
@@ -78,6 +78,7 @@ async fn each_attention_kind_comes_and_goes(t: TestApp) {
     let mut jar = signed_in(&t, "pat@ledgerly.test").await;
     assert!(attention(&t, &key).await.is_empty());
     let calm = t.browse(&mut jar, "/dashboard", None, &[]).await;
+    assert_eq!(calm.status, StatusCode::OK, "{:?} {}", calm.location(), calm.text);
     assert!(calm.text.contains("Nothing needs your attention"), "{}", calm.text);
 
     // Another partner's client waits for onboarding: never in Ledgerly's list.
@@ -154,6 +155,7 @@ async fn each_attention_kind_comes_and_goes(t: TestApp) {
     let deadline = instant(&check.body["dispute"]["deadline"]);
     let now = instant(&t.admin("GET", "/test-clock", None).await.body["now"]);
     t.advance_days((deadline - now).num_days() - 5).await;
+    let mut jar = signed_in(&t, "pat@ledgerly.test").await; // the old session went idle
     let items = attention(&t, &key).await;
     assert_eq!(kinds_of(&items, "nw-1"), ["dispute_deadline"]);
     let closing = item(&items, "dispute_deadline");
@@ -341,6 +343,7 @@ async fn link_requests_show_on_the_clients_tab(t: TestApp) {
     let now = instant(&t.admin("GET", "/test-clock", None).await.body["now"]);
     let expires = instant(&json!(expiry));
     t.advance_days((expires - now).num_days() + 1).await;
+    let mut jar = signed_in(&t, "pat@ledgerly.test").await; // the old session went idle
     let page = t.browse(&mut jar, "/dashboard/clients", None, &[]).await;
     let section = requests_section(&page.text);
     assert!(section.contains("Expired") && !section.contains("Awaiting approval"), "{section}");
