@@ -262,7 +262,7 @@ impl App {
                 items.push(TimelineItem::new(
                     done,
                     TimelineKind::OnboardingSigned,
-                    "The client signed the agreement: onboarding is complete, its pending cases became active.".into(),
+                    "The client signed the agreement: onboarding is complete, so its cases can become active and earn.".into(),
                 ));
             }
             let facts = ClientFacts { links: &links, requests: &requests, onboarding_completed_at: client.onboarding_completed_at };

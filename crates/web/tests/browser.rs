@@ -333,7 +333,7 @@ async fn partner_reads_attention_and_a_timeline_in_chromium() {
     c.goto(&format!("{base}/login")).await.unwrap();
     c.find(Locator::Css("#email")).await.unwrap().send_keys("pat@ledgerly.test").await.unwrap();
     c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    c.wait().for_element(Locator::XPath("//h2[normalize-space()='Check your e-mail']")).await.unwrap();
+    c.wait().for_element(Locator::XPath("//h1[normalize-space()='Check your e-mail']")).await.unwrap();
     let mails = t.admin("GET", "/notifications?to=pat@ledgerly.test&kind=sign_in", None).await;
     let body = mails.body["notifications"][0]["body"].as_str().expect("a sign-in mail").to_string();
     let link = body.split("http://refshare.test").nth(1).and_then(|s| s.split_whitespace().next()).expect("a link").to_string();

@@ -47,7 +47,7 @@ pub async fn show(State(app): State<App>, staff: Staff, Path(tenant): Path<Strin
                 tbody {
                     @for i in &t.items {
                         tr data-kind=(i.kind.as_str()) {
-                            td { (time(i.at)) }
+                            td { time datetime=(crate::wire::ts(i.at)) { (i.at.format("%Y-%m-%d %H:%M")) } }
                             td {
                                 (i.kind.label())
                                 @if i.kind == TimelineKind::Linked {
