@@ -8,9 +8,10 @@ use refshare_core::Instant;
 use uuid::Uuid;
 
 use crate::cases::{case_from, CASE_COLS};
+use crate::in_list::texts;
 use crate::links::{link_from, request_from, LINK_COLS, REQUEST_COLS};
 use crate::payouts::{decision_from, DECISION_COLS};
-use crate::{at, get, ms, opt_at, CaseRecord, DecisionRecord, LinkRequestRecord, Result, Tx};
+use crate::{at, get, ms, opt_at, uuid, CaseRecord, DecisionRecord, LinkRequestRecord, Result, Tx};
 
 /// A partner's link with the client's name and onboarding state.
 #[derive(Debug, Clone)]
@@ -159,33 +160,47 @@ impl Tx {
             .collect()
     }
 
-    /// Cases of clients the partner has or had a link or link request with, whose latest
-    /// payout falls in `[from, to)` and some payout of which the partner did not earn
-    /// (a decision naming the partner, not attributed, no earning of the partner on it),
-    /// that the partner has not disputed: the disputes whose window closes with that
-    /// period. Soonest deadline first. The clients come from `links_partner_client` and
-    /// `link_requests_partner_tenant`, their cases from `cases_partner_list`, the payouts
-    /// from `payouts_case_created`, the dispute probe from `disputes_case_partner`.
+    /// Up to `limit` cases with a payout in `[from, to)` that did not earn for the partner
+    /// (a decision naming it, not attributed), no payout from `to` on (so their dispute
+    /// deadline follows that period) and no dispute by the partner: the disputes whose
+    /// window closes with that period. In the order of those payouts, each case with the
+    /// instant of its latest payout.
+    ///
+    /// The decisions come in index order from `attribution_decisions_partner_unearned`
+    /// (partial, covering: partner, instant, payout), each probing its payout by key,
+    /// `payouts_case_created` for a later payout and `disputes_case_partner`; the read stops
+    /// after `4 × limit` qualifying payouts, so it never walks the whole period. (A
+    /// non-attributed payout that earns through a correction belongs to a disputed case:
+    /// the dispute probe skips it.)
     pub async fn disputable_cases(&mut self, partner_id: Uuid, from: Instant, to: Instant, limit: u32) -> Result<Vec<DisputableCase>> {
         let rows = sqlx::query(&format!(
-            "SELECT {CASE_COLS}, w.last_at FROM cases c JOIN ( \
-               SELECT p.case_id AS case_id, MAX(p.created_at) AS last_at FROM payouts p JOIN cases k ON k.id = p.case_id \
-               WHERE k.client_id IN (SELECT client_id FROM links WHERE partner_id = $1 \
-                                     UNION SELECT client_id FROM link_requests WHERE partner_id = $1) \
-               AND p.created_at >= $2 AND p.created_at < $3 \
-               AND EXISTS (SELECT 1 FROM attribution_decisions d WHERE d.payout_id = p.id AND d.partner_id = $1 AND d.attributed = 0) \
-               AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1) \
-               AND NOT EXISTS (SELECT 1 FROM payouts q WHERE q.case_id = p.case_id AND q.created_at >= $3) \
-               AND NOT EXISTS (SELECT 1 FROM disputes x WHERE x.case_id = p.case_id AND x.partner_id = $1) \
-               GROUP BY p.case_id ORDER BY MAX(p.created_at), p.case_id LIMIT {limit} \
-             ) w ON w.case_id = c.id ORDER BY w.last_at, c.id"
+            "SELECT p.case_id AS case_id FROM attribution_decisions d JOIN payouts p ON p.id = d.payout_id \
+             WHERE d.partner_id = $1 AND d.attributed = 0 AND d.decided_at >= $2 AND d.decided_at < $3 \
+             AND NOT EXISTS (SELECT 1 FROM payouts q WHERE q.case_id = p.case_id AND q.created_at >= $3) \
+             AND NOT EXISTS (SELECT 1 FROM disputes x WHERE x.case_id = p.case_id AND x.partner_id = $1) \
+             ORDER BY d.decided_at, d.payout_id LIMIT {}",
+            limit.saturating_mul(4)
         ))
         .bind(partner_id.to_string())
         .bind(ms(from))
         .bind(ms(to))
         .fetch_all(self.conn())
         .await?;
-        rows.iter().map(|r| Ok(DisputableCase { case: case_from(r)?, last_payout_at: at(get(r, "last_at")?) })).collect()
+        let mut ids: Vec<Uuid> = Vec::new();
+        for r in &rows {
+            let id = uuid(&get::<String>(r, "case_id")?)?;
+            if !ids.contains(&id) && ids.len() < limit as usize {
+                ids.push(id);
+            }
+        }
+        let mut last = std::collections::HashMap::new();
+        let sql = "SELECT case_id, MAX(created_at) AS last_at FROM payouts WHERE case_id IN ({in}) GROUP BY case_id";
+        for r in self.rows_in(sql, None, &texts(&ids)).await? {
+            last.insert(uuid(&get::<String>(&r, "case_id")?)?, at(get(&r, "last_at")?));
+        }
+        let mut cases: std::collections::HashMap<Uuid, CaseRecord> =
+            self.cases_by_ids(ids.iter().copied()).await?.into_iter().map(|c| (c.id, c)).collect();
+        Ok(ids.iter().filter_map(|id| Some(DisputableCase { last_payout_at: *last.get(id)?, case: cases.remove(id)? })).collect())
     }
 
     /// The client's cases created at or after `since`, newest first, at most `limit`, and
