@@ -19,7 +19,8 @@ use refshare_core::case::CaseSource;
 use refshare_core::link::{Link, LinkRequest, LinkRequestStatus, LinkStatus};
 use refshare_core::money::{format_minor, Bps, Currency};
 use refshare_core::Instant;
-use refshare_store::PartnerRecord;
+use refshare_store::attention::DecisionOnCase;
+use refshare_store::{CaseRecord, PartnerRecord};
 use uuid::Uuid;
 
 use crate::disputes::CORRECTION_ENGINE;
@@ -221,14 +222,56 @@ fn link_items(l: &Link, out: &mut Vec<TimelineItem>) {
     }
 }
 
+/// A case since the link: its channel, and what a payout on it would be decided today.
+fn case_item(partner: Uuid, c: &CaseRecord, facts: ClientFacts<'_>, now: Instant) -> TimelineItem {
+    let case_facts = CaseFacts { created_at: c.created_at, source: c.source, creating_partner: c.creating_partner_id };
+    let today = decide_for_partner(partner, case_facts, facts, now);
+    let channel = match (c.source, c.creating_partner_id) {
+        (CaseSource::PartnerApi, Some(p)) if p == partner => "your partner integration (partner_api)",
+        (CaseSource::PartnerApi, _) => "another partner's integration (partner_api)",
+        (s, _) => source_words(s),
+    };
+    let outlook = if today.attributed {
+        "A payout on it today would earn.".to_string()
+    } else {
+        format!("A payout on it today would not earn ({}): {}", today.reason.as_str(), today.reason.resolution())
+    };
+    let mut item = TimelineItem::new(c.created_at, TimelineKind::CaseCreated, format!("Created through {channel}. {outlook}"));
+    item.case_reference = Some(c.reference.clone());
+    item.case_source = Some(c.source);
+    item
+}
+
+/// A payout with the partner's decision: what the reason means, and the fee or what to do.
+fn payout_item(d: DecisionOnCase) -> TimelineItem {
+    let DecisionOnCase { decision: x, case_reference } = d;
+    let correction = if x.engine_version == CORRECTION_ENGINE { "Correction after a dispute. " } else { "" };
+    let text = if x.attributed {
+        let fee = format!("{} {}", format_minor(x.referral_fee_minor, x.currency.exponent()), x.currency.code());
+        format!("{correction}{} Referral fee {fee}.", x.reason.summary())
+    } else {
+        format!("{correction}{} {}", x.reason.summary(), x.reason.resolution())
+    };
+    let mut item = TimelineItem::new(x.decided_at, TimelineKind::Payout, text);
+    item.case_reference = Some(case_reference);
+    item.case_source = Some(x.case_source);
+    item.attributed = Some(x.attributed);
+    item.referral_fee_bps = x.referral_fee_bps;
+    item.reason = Some(x.reason);
+    item.referral_fee_minor = Some(x.referral_fee_minor);
+    item.currency = Some(x.currency);
+    item
+}
+
 impl App {
     /// The timeline of the partner's client `external_tenant_id`.
     pub async fn client_timeline(&self, partner: &PartnerRecord, external_tenant_id: &str) -> Result<Timeline, AppError> {
         let now = self.now();
         let mut tx = self.store.read().await?;
-        let links = tx.links_by_tenant(partner.id, external_tenant_id).await?; // newest first
-        let requests = tx.link_requests_by_tenant(partner.id, external_tenant_id).await?; // oldest first
-                                                                                          // The client: of the newest link, else of the newest request.
+        // The partner's links under this tenant id (newest first) and requests (oldest first).
+        let links = tx.links_by_tenant(partner.id, external_tenant_id).await?;
+        let requests = tx.link_requests_by_tenant(partner.id, external_tenant_id).await?;
+        // The client: of the newest link, else of the newest request.
         let client_id: Uuid = match (links.first(), requests.last()) {
             (Some(l), _) => l.client_id,
             (None, Some(r)) => r.request.client_id,
@@ -269,46 +312,11 @@ impl App {
             let (cases, cases_total) = tx.client_cases_since(client_id, first, MAX_CASES).await?;
             timeline.cases_shown = cases.len();
             timeline.cases_total = cases_total;
-            for c in &cases {
-                let facts_of_case = CaseFacts { created_at: c.created_at, source: c.source, creating_partner: c.creating_partner_id };
-                let today = decide_for_partner(partner.id, facts_of_case, facts, now);
-                let channel = match (c.source, c.creating_partner_id) {
-                    (CaseSource::PartnerApi, Some(p)) if p == partner.id => "your partner integration (partner_api)",
-                    (CaseSource::PartnerApi, _) => "another partner's integration (partner_api)",
-                    (s, _) => source_words(s),
-                };
-                let outlook = if today.attributed {
-                    "A payout on it today would earn.".to_string()
-                } else {
-                    format!("A payout on it today would not earn ({}): {}", today.reason.as_str(), today.reason.resolution())
-                };
-                let mut item = TimelineItem::new(c.created_at, TimelineKind::CaseCreated, format!("Created through {channel}. {outlook}"));
-                item.case_reference = Some(c.reference.clone());
-                item.case_source = Some(c.source);
-                items.push(item);
-            }
+            items.extend(cases.iter().map(|c| case_item(partner.id, c, facts, now)));
             let (decisions, payouts_total) = tx.partner_decisions_on_client(partner.id, client_id, MAX_PAYOUTS).await?;
             timeline.payouts_shown = decisions.len();
             timeline.payouts_total = payouts_total;
-            for d in decisions {
-                let d_ = &d.decision;
-                let fee = format!("{} {}", format_minor(d_.referral_fee_minor, d_.currency.exponent()), d_.currency.code());
-                let correction = if d_.engine_version == CORRECTION_ENGINE { "Correction after a dispute. " } else { "" };
-                let text = if d_.attributed {
-                    format!("{correction}{} Referral fee {fee}.", d_.reason.summary())
-                } else {
-                    format!("{correction}{} {}", d_.reason.summary(), d_.reason.resolution())
-                };
-                let mut item = TimelineItem::new(d_.decided_at, TimelineKind::Payout, text);
-                item.case_reference = Some(d.case_reference.clone());
-                item.case_source = Some(d_.case_source);
-                item.attributed = Some(d_.attributed);
-                item.referral_fee_bps = d_.referral_fee_bps;
-                item.reason = Some(d_.reason);
-                item.referral_fee_minor = Some(d_.referral_fee_minor);
-                item.currency = Some(d_.currency);
-                items.push(item);
-            }
+            items.extend(decisions.into_iter().map(payout_item));
         }
         drop(tx);
         items.retain(|i| i.at <= now);
