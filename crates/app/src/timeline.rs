@@ -3,9 +3,9 @@
 //! `GET /referral-api/clients/{externalTenantId}/timeline`. In time order, each item with
 //! its explanation: the partner's link requests and their approval, decline or expiry;
 //! its links (attributed or not, the fee locked on them) and their archive / unarchive /
-//! delete history; onboarding signed; the cases since the first link with their source and
-//! what a payout on them would be decided today; the payouts with the partner's decision
-//! and reason.
+//! delete history; onboarding signed; the cases from the first link until now (or until
+//! its links stopped being active) with their source and what a payout on them would be
+//! decided today; the payouts with the partner's decision and reason.
 //!
 //! The tenant is the partner's own id for the client (any link or link request of the
 //! partner, whatever its status); anything else, another partner's tenant included, is
@@ -309,7 +309,15 @@ impl App {
                 ));
             }
             let facts = ClientFacts { links: &links, requests: &requests, onboarding_completed_at: client.onboarding_completed_at };
-            let (cases, cases_total) = tx.client_cases_since(client_id, first, MAX_CASES).await?;
+            // Cases from the first link until now, or until the last link stopped being
+            // active: what the client did with another partner afterwards is not this
+            // partner's to see.
+            let until = if links.iter().any(|l| l.current_status() == LinkStatus::Active) {
+                now
+            } else {
+                links.iter().map(|l| l.history.last().map_or(l.linked_at, |e| e.at)).max().unwrap_or(now)
+            };
+            let (cases, cases_total) = tx.client_cases_between(client_id, first, until, MAX_CASES).await?;
             timeline.cases_shown = cases.len();
             timeline.cases_total = cases_total;
             items.extend(cases.iter().map(|c| case_item(partner.id, c, facts, now)));

@@ -203,20 +203,29 @@ impl Tx {
         Ok(ids.iter().filter_map(|id| Some(DisputableCase { last_payout_at: *last.get(id)?, case: cases.remove(id)? })).collect())
     }
 
-    /// The client's cases created at or after `since`, newest first, at most `limit`, and
-    /// how many there are (`cases_client`).
-    pub async fn client_cases_since(&mut self, client_id: Uuid, since: Instant, limit: u32) -> Result<(Vec<CaseRecord>, i64)> {
+    /// The client's cases created in `[from, to]`, newest first, at most `limit`, and how
+    /// many there are (`cases_client`).
+    pub async fn client_cases_between(
+        &mut self,
+        client_id: Uuid,
+        from: Instant,
+        to: Instant,
+        limit: u32,
+    ) -> Result<(Vec<CaseRecord>, i64)> {
         let rows = sqlx::query(&format!(
-            "SELECT {CASE_COLS} FROM cases c WHERE c.client_id = $1 AND c.created_at >= $2 ORDER BY c.created_at DESC, c.id DESC LIMIT {limit}"
+            "SELECT {CASE_COLS} FROM cases c WHERE c.client_id = $1 AND c.created_at >= $2 AND c.created_at <= $3 \
+             ORDER BY c.created_at DESC, c.id DESC LIMIT {limit}"
         ))
         .bind(client_id.to_string())
-        .bind(ms(since))
+        .bind(ms(from))
+        .bind(ms(to))
         .fetch_all(self.conn())
         .await?;
         let cases = rows.iter().map(case_from).collect::<Result<Vec<_>>>()?;
-        let n = sqlx::query("SELECT COUNT(*) AS n FROM cases WHERE client_id = $1 AND created_at >= $2")
+        let n = sqlx::query("SELECT COUNT(*) AS n FROM cases WHERE client_id = $1 AND created_at >= $2 AND created_at <= $3")
             .bind(client_id.to_string())
-            .bind(ms(since))
+            .bind(ms(from))
+            .bind(ms(to))
             .fetch_one(self.conn())
             .await?;
         Ok((cases, get(&n, "n")?))

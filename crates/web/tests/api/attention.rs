@@ -282,6 +282,15 @@ async fn the_timeline_tells_the_clients_story(t: TestApp) {
     assert!(!page.text.contains("Zeta"), "{}", page.text);
     assert_eq!(t.browse(&mut jar, "/dashboard/clients/nobody", None, &[]).await.status, StatusCode::NOT_FOUND);
 
+    // Archived again, the client goes on without the partner: its later cases are not the
+    // partner's to see.
+    assert_eq!(t.admin("POST", &format!("/links/{link}/archive"), Some(json!({"reason": "left"}))).await.status, StatusCode::OK);
+    let later = t.customer_key(&client_key, "POST", "/cases", Some(case_body("LATER-1", "1000", "GBP", "GB"))).await;
+    let later_ref = later.body["reference"].as_str().unwrap().to_string();
+    let tl = t.partner(&key, "GET", "/clients/nw-1/timeline", None).await;
+    assert_eq!(tl.body["cases"], json!({"shown": 2, "total": 2}), "{}", tl.text);
+    assert!(!tl.text.contains(&later_ref), "{}", tl.text);
+
     // With only a link request, nothing about the company.
     t.direct_client("Solvik AS", "siri@solvik.test").await;
     let asked = t.partner(&key, "POST", "/clients", Some(client_body("sol", "Solvik AS", "siri@solvik.test", vec![]))).await;
