@@ -3,6 +3,7 @@
 //! that same transaction and sent by the mailer off the request path (`notify`).
 
 pub mod agreement;
+pub mod attention;
 pub mod attribution;
 pub mod auth;
 pub mod cases;
@@ -33,6 +34,7 @@ pub mod seal;
 pub mod seed;
 pub mod signin;
 pub mod statements;
+pub mod timeline;
 pub mod views;
 pub mod webhooks;
 

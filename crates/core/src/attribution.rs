@@ -70,6 +70,26 @@ impl Reason {
         matches!(self, Reason::AttributedClient | Reason::PartnerChannel)
     }
 
+    /// What the reason means, in one sentence (the timeline and statements explain
+    /// decisions with it; [`Reason::resolution`] says what to do).
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Reason::AttributedClient => "Earns: the client is attributed to you, so every case earns.",
+            Reason::PartnerChannel => "Earns: the case came through your partner integration.",
+            Reason::NonAttributedOtherChannel => {
+                "Did not earn: the client is not attributed to you and the case did not come through your integration."
+            }
+            Reason::LinkPendingApproval => "Did not earn: the client had not approved your link request.",
+            Reason::LinkRequestDeclined => "Did not earn: the client declined your link request.",
+            Reason::LinkRequestExpired => "Did not earn: your link request expired before the client approved it.",
+            Reason::OnboardingIncomplete => "Did not earn: the client had not completed onboarding.",
+            Reason::LinkArchived => "Did not earn: the link was archived.",
+            Reason::LinkDeleted => "Did not earn: the link was deleted.",
+            Reason::CaseBeforeLink => "Did not earn: the case was created before the link.",
+            Reason::NoLink => "Did not earn: there was no link with the client.",
+        }
+    }
+
     /// What the partner can do about it, in one sentence.
     pub fn resolution(&self) -> &'static str {
         match self {

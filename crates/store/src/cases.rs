@@ -67,6 +67,8 @@ pub struct CaseFilter {
     pub created_from: Option<Instant>,
     pub created_to: Option<Instant>,
     pub lifecycles: Vec<Lifecycle>,
+    /// Any of these creation sources (none: every source).
+    pub sources: Vec<CaseSource>,
     /// Matches the reference, creditor reference, debtor name or the client's company name
     /// (case-insensitive substring; indexed from three characters, see `search`).
     pub query: Option<String>,
@@ -85,6 +87,7 @@ impl CaseFilter {
             || self.created_from.is_some()
             || self.created_to.is_some()
             || !self.lifecycles.is_empty()
+            || !self.sources.is_empty()
             || self.query.is_some()
             || !self.ids.is_empty()
     }
@@ -158,6 +161,14 @@ fn push_filters(backend: Backend, scope: Scope, f: &CaseFilter, clauses: &mut Ve
         for l in &f.lifecycles {
             args.push(Arg::Text(l.as_str().to_string()));
             parts.push(format!("c.lifecycle = ${}", args.len()));
+        }
+        clauses.push(format!("({})", parts.join(" OR ")));
+    }
+    if !f.sources.is_empty() {
+        let mut parts = Vec::new();
+        for s in &f.sources {
+            args.push(Arg::Text(s.as_str().to_string()));
+            parts.push(format!("c.source = ${}", args.len()));
         }
         clauses.push(format!("({})", parts.join(" OR ")));
     }

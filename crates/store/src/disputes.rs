@@ -125,6 +125,17 @@ impl Tx {
         row.map(|r| uuid(&get::<String>(&r, "id")?)).transpose()
     }
 
+    /// The partner's open disputes, oldest first, at most `limit` (`disputes_partner`).
+    pub async fn open_disputes_of_partner(&mut self, partner_id: Uuid, limit: u32) -> Result<Vec<DisputeRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM disputes WHERE partner_id = $1 AND status = 'open' ORDER BY created_at, id LIMIT {limit}"
+        ))
+        .bind(partner_id.to_string())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(dispute_from).collect()
+    }
+
     /// Takes an open dispute for resolution: locks its row (PostgreSQL) and answers
     /// whether it is still open, so two resolutions of one dispute cannot both book.
     pub async fn claim_open_dispute(&mut self, id: Uuid) -> Result<bool> {

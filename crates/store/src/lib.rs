@@ -19,6 +19,7 @@
 //! connections, so there [`Store::read`] falls back to the writer pool. PostgreSQL has
 //! one pool of [`OpenOptions::pool_size`] connections; its reads run `BEGIN READ ONLY`.
 
+pub mod attention;
 mod bulk;
 mod cases;
 mod clients;

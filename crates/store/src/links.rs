@@ -11,11 +11,12 @@ use std::collections::HashMap;
 use crate::in_list::{sorted_unique, texts};
 use crate::{at, get, ms, opt_at, uuid, LinkRequestRecord, Result, StoreError, Tx};
 
-const LINK_COLS: &str = "id, partner_id, client_id, external_tenant_id, is_attributed, referral_fee_bps, linked_at, status, return_url";
+pub(crate) const LINK_COLS: &str =
+    "id, partner_id, client_id, external_tenant_id, is_attributed, referral_fee_bps, linked_at, status, return_url";
 
-const REQUEST_COLS: &str = "id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url, decided_by_user_id";
+pub(crate) const REQUEST_COLS: &str = "id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url, decided_by_user_id";
 
-fn request_from(r: &AnyRow) -> Result<LinkRequestRecord> {
+pub(crate) fn request_from(r: &AnyRow) -> Result<LinkRequestRecord> {
     let s: String = get(r, "status")?;
     Ok(LinkRequestRecord {
         request: LinkRequest {
@@ -45,7 +46,7 @@ fn event_from(e: &AnyRow) -> Result<LinkEvent> {
     })
 }
 
-fn link_from(row: &AnyRow) -> Result<Link> {
+pub(crate) fn link_from(row: &AnyRow) -> Result<Link> {
     Ok(Link {
         id: uuid(&get::<String>(row, "id")?)?,
         partner_id: uuid(&get::<String>(row, "partner_id")?)?,
@@ -60,7 +61,7 @@ fn link_from(row: &AnyRow) -> Result<Link> {
 
 impl Tx {
     /// Fills the status history of `links`: one query per `IN_CHUNK` links, not one per link.
-    async fn with_histories(&mut self, mut links: Vec<Link>) -> Result<Vec<Link>> {
+    pub(crate) async fn with_histories(&mut self, mut links: Vec<Link>) -> Result<Vec<Link>> {
         let ids: Vec<String> = links.iter().map(|l| l.id.to_string()).collect();
         let mut events: std::collections::HashMap<Uuid, Vec<LinkEvent>> = std::collections::HashMap::new();
         let sql = "SELECT link_id, at, status, actor, reason FROM link_events WHERE link_id IN ({in}) ORDER BY link_id, seq";

@@ -413,3 +413,82 @@ async fn partner_checks_a_case_and_raises_a_dispute_in_chromium() {
     shot(&c, "dashboard-statement.png").await;
     c.close().await.unwrap();
 }
+
+/// The overview's Attention list and a client's timeline (issue 10), in Chromium: a
+/// partner user signs in at `/login`, reads what needs attention (a pending onboarding, a
+/// link request, a case that will not earn), follows the client's link to its timeline.
+/// With `REFSHARE_SCREENSHOTS` set: `dashboard-attention.png`, `dashboard-timeline.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_reads_attention_and_a_timeline_in_chromium() {
+    let Some((driver, port)) = start_driver().await else { return };
+    let mut t = TestApp::sqlite().await.unwrap();
+    t.reconfigure(|c| c.platform = collectly()).await;
+    t.collection_partners().await;
+    let base = serve(&t).await;
+    let (partner_id, key) = t.new_partner("Ledgerly").await;
+    // Onboarding pending at Acme; a link request to Solvik; Nordwind linked by approval,
+    // with a case of its own (it will not earn) and one of ours, both paid.
+    let acme = t
+        .partner(
+            &key,
+            "POST",
+            "/clients",
+            Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000", "GBP", "GB")])),
+        )
+        .await;
+    assert_eq!(acme.status, StatusCode::ACCEPTED, "{}", acme.text);
+    t.direct_client("Solvik AS", "siri@solvik.test").await;
+    let sol = t.partner(&key, "POST", "/clients", Some(client_body("sol", "Solvik AS", "siri@solvik.test", vec![]))).await;
+    assert_eq!(sol.status, StatusCode::CONFLICT, "{}", sol.text);
+    let (_, nw_key) = t.direct_client("Nordwind ApS", "niels@nordwind.test").await;
+    let nw = t.partner(&key, "POST", "/clients", Some(client_body("nw", "Nordwind ApS", "niels@nordwind.test", vec![]))).await;
+    let approved = t.submit_form(&path_of(nw.body["data"]["onboardingLinks"]["url"].as_str().unwrap()), &[("decision", "approve")]).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    let own = t.customer_key(&nw_key, "POST", "/cases", Some(case_body("OWN-1", "1000", "GBP", "GB"))).await;
+    let own_ref = own.body["reference"].as_str().unwrap().to_string();
+    assert_eq!(t.pay(&own_ref, "1000.00", "own-p1").await.status, StatusCode::CREATED);
+    let token = t.partner(&key, "POST", "/oauth/token", Some(json!({"externalTenantId": "nw"}))).await.body["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ours = t.customer_bearer(&token, "POST", "/cases", Some(case_body("OURS-1", "1000", "GBP", "GB"))).await;
+    let ours_ref = ours.body["reference"].as_str().unwrap().to_string();
+    assert_eq!(t.pay(&ours_ref, "1000.00", "ours-p1").await.status, StatusCode::CREATED);
+    let added = t
+        .admin(
+            "POST",
+            &format!("/partners/{partner_id}/users"),
+            Some(json!({"email": "pat@ledgerly.test", "name": "Pat Partner", "role": "member"})),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+
+    let c = browser(port, &driver.1).await;
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("#email")).await.unwrap().send_keys("pat@ledgerly.test").await.unwrap();
+    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//h1[normalize-space()='Check your e-mail']")).await.unwrap();
+    let mails = t.admin("GET", "/notifications?to=pat@ledgerly.test&kind=sign_in", None).await;
+    let body = mails.body["notifications"][0]["body"].as_str().expect("a sign-in mail").to_string();
+    let link = body.split("http://refshare.test").nth(1).and_then(|s| s.split_whitespace().next()).expect("a link").to_string();
+    c.goto(&format!("{base}{link}")).await.unwrap();
+    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_url(&url::Url::parse(&format!("{base}/account")).unwrap()).await.unwrap();
+
+    c.goto(&format!("{base}/dashboard")).await.unwrap();
+    c.wait().for_element(Locator::XPath("//h2[normalize-space()='Needs your attention']")).await.unwrap();
+    let rows = c.find_all(Locator::Css("main tr[data-kind]")).await.unwrap();
+    let mut kinds = Vec::new();
+    for r in &rows {
+        kinds.push(r.attr("data-kind").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(kinds, ["link_request_pending", "onboarding_pending", "case_outside_integration"], "deadlines first");
+    shot(&c, "dashboard-attention.png").await;
+
+    c.find(Locator::Css("main tr[data-kind=case_outside_integration] a")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//h1[normalize-space()='Nordwind ApS']")).await.unwrap();
+    let text = c.find(Locator::Css("main tbody")).await.unwrap().text().await.unwrap();
+    assert!(text.contains(&own_ref) && text.contains(&ours_ref) && text.contains("Link request approved"), "{text}");
+    shot(&c, "dashboard-timeline.png").await;
+    c.close().await.unwrap();
+}

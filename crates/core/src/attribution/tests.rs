@@ -483,6 +483,17 @@ fn reason_names_round_trip_and_only_two_reasons_earn() {
 }
 
 #[test]
+fn each_reason_has_its_own_summary_that_says_whether_it_earns() {
+    let summaries: HashSet<&str> = Reason::ALL.iter().map(Reason::summary).collect();
+    assert_eq!(summaries.len(), Reason::ALL.len(), "summaries are distinct");
+    for r in Reason::ALL {
+        let earns = r.summary().starts_with("Earns:");
+        assert_eq!(earns, r.is_attributed(), "{r:?}: {}", r.summary());
+        assert!(earns || r.summary().starts_with("Did not earn:"), "{r:?}");
+    }
+}
+
+#[test]
 fn spec_worked_example_through_a_decision() {
     // GBP 1,000.00 at 15 % success fee and 40 % platform share; the attributed link's 50 %
     // snapshot gives exactly 30.00; the approved link's 40 % gives 24.00.

@@ -230,7 +230,8 @@ async fn partner_cases_follow_the_visibility_rule(store: Store) -> TestResult {
     Ok(())
 }
 
-/// Six cases of one partner over two attributed links, one hour apart.
+/// Six cases of one partner over two attributed links, one hour apart; cases 3 and 5 from
+/// a CSV import and the client's API key, the others from the web app.
 async fn seed_listing(store: &Store) -> TestResult<(Uuid, Uuid)> {
     let p = partner("Partner", t(0));
     let (a, b) = (client("A", t(0)), client("B", t(0)));
@@ -252,7 +253,13 @@ async fn seed_listing(store: &Store) -> TestResult<(Uuid, Uuid)> {
     for (i, (c, lifecycle, amount_minor, debtor)) in rows.into_iter().enumerate() {
         let n = 10_001 + i as i64;
         let created_at: Instant = t((i as i64 + 1) * HOUR);
-        let x = CaseRecord { lifecycle, amount_minor, debtor_name: debtor.into(), ..case(c, n, CaseSource::WebApp, created_at) };
+        // Cases 3 and 5 came through other channels (the source filter).
+        let source = match i + 1 {
+            3 => CsvImport,
+            5 => CustomerApi,
+            _ => WebApp,
+        };
+        let x = CaseRecord { lifecycle, amount_minor, debtor_name: debtor.into(), ..case(c, n, source, created_at) };
         tx.insert_case(&x).await?;
     }
     tx.commit().await?;
@@ -280,6 +287,8 @@ async fn partner_cases_filters_sorting_and_paging(store: Store) -> TestResult {
         ("created from", by(|f| f.created_from = Some(t(5 * HOUR + 1))), deb(&[6])),
         ("created to", by(|f| f.created_to = Some(t(HOUR - 1))), deb(&[])),
         ("lifecycles", by(|f| f.lifecycles = vec![Lifecycle::Active, Lifecycle::Paused]), deb(&[6, 5, 2, 1])),
+        ("sources", by(|f| f.sources = vec![CsvImport, CustomerApi]), deb(&[5, 3])),
+        ("source and lifecycle", by(|f| (f.sources, f.lifecycles) = (vec![WebApp], vec![Lifecycle::Active])), deb(&[6, 1])),
         ("query on debtor name, any case", by(|f| f.query = Some("AcMe".into())), deb(&[4, 1])),
         ("query on reference", by(|f| f.query = Some("deb-10003".into())), deb(&[3])),
         ("query on creditor reference", by(|f| f.query = Some("INV-1000".into())), deb(&[6, 5, 4, 3, 2, 1])),
@@ -334,6 +343,7 @@ async fn client_cases_filters_and_paging(store: Store) -> TestResult {
         (by(|f| f.lifecycles = vec![Lifecycle::Paused, Lifecycle::Closed]), ALL, deb(&[3, 2]), 2),
         (by(|f| f.sort = Some(("amount_minor".into(), false))), ALL, deb(&[2, 1, 3]), 3),
         (by(|f| f.created_to = Some(t(2 * HOUR))), ALL, deb(&[2, 1]), 2),
+        (by(|f| f.sources = vec![CsvImport]), ALL, deb(&[3]), 1),
     ];
     for (filter, req, expected, total) in checks {
         let (cases, n) = tx.client_cases_page(a, &filter, req).await?;

@@ -1,6 +1,7 @@
 //! The JSON APIs, one module per surface.
 
 pub mod admin;
+pub mod attention;
 pub mod customer;
 pub mod disputes;
 pub mod money;

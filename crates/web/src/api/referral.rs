@@ -35,6 +35,7 @@ pub fn routes() -> Router<App> {
         .merge(crate::api::disputes::partner::routes())
         .merge(crate::api::statements::routes())
         .merge(crate::api::webhooks::routes())
+        .merge(crate::api::attention::routes())
 }
 
 async fn create_client(State(app): State<App>, Partner(p): Partner, body: JsonValue) -> ApiResult<Response> {
@@ -168,6 +169,7 @@ async fn list_cases(State(app): State<App>, Partner(p): Partner, q: Params) -> A
         created_from: q.instant("FromDate")?,
         created_to: q.instant("ToDate")?,
         lifecycles: lifecycles(&q.list("Statuses"))?,
+        sources: vec![],
         query: q.get("Query").map(str::to_string),
         ids: vec![],
         sort,

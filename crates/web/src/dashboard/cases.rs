@@ -1,13 +1,14 @@
 //! `GET /dashboard/cases` — the Cases tab: the cases the partner sees (SPEC §5), newest
 //! first, searchable by reference, debtor name or client name (`q`) and filtered by
-//! lifecycle; `GET /dashboard/cases.csv` gives every matching case (keyset pages).
+//! lifecycle and creation source; `GET /dashboard/cases.csv` gives every matching case
+//! (keyset pages).
 
 use axum::extract::State;
 use axum::response::Response;
 use maud::html;
 use refshare_app::partner_cases::PartnerCase;
 use refshare_app::{App, AppError};
-use refshare_core::case::Lifecycle;
+use refshare_core::case::{CaseSource, Lifecycle};
 use refshare_store::{CaseFilter, PageReq};
 use serde::Deserialize;
 
@@ -26,6 +27,7 @@ const LIFECYCLES: [Lifecycle; 4] = [Lifecycle::PendingContractSigning, Lifecycle
 pub struct Params {
     q: Option<String>,
     lifecycle: Option<String>,
+    source: Option<String>,
     page: Option<String>,
 }
 
@@ -41,6 +43,11 @@ fn filter(p: &Params) -> Result<(CaseFilter, Vec<(&'static str, String)>), AppEr
             LIFECYCLES.into_iter().find(|x| x.as_str() == l).ok_or_else(|| AppError::bad_field("lifecycle", "is not a lifecycle"))?;
         f.lifecycles = vec![lifecycle];
         links.push(("lifecycle", lifecycle.as_str().to_string()));
+    }
+    if let Some(v) = p.source.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let source = CaseSource::parse(v).ok_or_else(|| AppError::bad_field("source", "is not a case source"))?;
+        f.sources = vec![source];
+        links.push(("source", source.as_str().to_string()));
     }
     Ok((f, links))
 }
@@ -70,6 +77,7 @@ pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff
         Err(e) => return staff.failure(&app, HERE, e),
     };
     let chosen = f.lifecycles.first().copied();
+    let chosen_source = f.sources.first().copied();
     let s = &listing.summary;
     let body = html! {
         h1 { "Cases" }
@@ -86,6 +94,13 @@ pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff
                 select #lifecycle name="lifecycle" {
                     option value="" { "All" }
                     @for l in LIFECYCLES { option value=(l.as_str()) selected[chosen == Some(l)] { (l.as_str()) } }
+                }
+            }
+            div {
+                label for="source" { "Source" }
+                select #source name="source" {
+                    option value="" { "All" }
+                    @for c in CaseSource::ALL { option value=(c.as_str()) selected[chosen_source == Some(c)] { (c.as_str()) } }
                 }
             }
             div { button.primary type="submit" { "Search" } }

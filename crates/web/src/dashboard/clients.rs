@@ -1,17 +1,22 @@
 //! `GET /dashboard/clients` — the Clients tab: the partner's actively linked clients,
 //! newest link first, searchable by company name or external tenant id (`q`), with the
 //! Onboarding Status (Pending with the onboarding URL to send again, or Complete) and the
-//! Attribution Status; `GET /dashboard/clients.csv` gives every matching client.
+//! Attribution Status; `GET /dashboard/clients.csv` gives every matching client. Each
+//! client links to its timeline (`timeline`). Below, the link requests that have not led to
+//! a link yet: awaiting approval (with their expiry), or lately declined or expired.
 
 use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
+use refshare_app::attention::RequestList;
 use refshare_app::clients::ClientFilter;
 use refshare_app::views::ClientState;
 use refshare_app::{App, AppError};
+use refshare_core::link::LinkRequestStatus;
 use refshare_store::PageReq;
 use serde::Deserialize;
 
+use super::attention::{time, timeline_href};
 use super::csv::{Csv, Field};
 use super::{csv_response, day, href, page_number, pager, search_text, DashQuery, Staff, PAGE_SIZE};
 
@@ -49,6 +54,41 @@ fn attribution(s: &ClientState) -> &'static str {
     }
 }
 
+/// The link requests that have not led to a link: existing clients you asked to link.
+fn link_requests(r: &RequestList) -> Markup {
+    html! {
+        h2 #link-requests { "Link requests" }
+        @if r.items.is_empty() {
+            p.muted { "No link request is awaiting approval, and none was declined or expired in the last 30 days." }
+        } @else {
+            p.muted { "Existing clients you asked to link. Nothing they do earns for you until they approve; their details show once they do." }
+            table {
+                thead { tr {
+                    th scope="col" { "External tenant ID" } th scope="col" { "State" } th scope="col" { "Requested" } th scope="col" { "Expires" }
+                } }
+                tbody {
+                    @for s in &r.items {
+                        tr {
+                            td { a href=(timeline_href(&s.request.external_tenant_id)) { code { (s.request.external_tenant_id) } } }
+                            td {
+                                @match s.state {
+                                    LinkRequestStatus::Pending => span.tag.warn { "Awaiting approval" },
+                                    LinkRequestStatus::Declined => span.tag { "Declined" },
+                                    LinkRequestStatus::Expired => span.tag { "Expired" },
+                                    LinkRequestStatus::Approved => span.tag { "Approved" },
+                                }
+                            }
+                            td { (time(s.request.created_at)) }
+                            td { (time(s.request.expires_at)) }
+                        }
+                    }
+                }
+            }
+            @if r.truncated { p.muted { "Only the first 25 are shown." } }
+        }
+    }
+}
+
 pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff: Staff) -> Response {
     let ((f, links), page) = match filter(&p).and_then(|f| Ok((f, page_number(p.page.as_deref())?))) {
         Ok(x) => x,
@@ -56,6 +96,10 @@ pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff
     };
     let listing = match app.partner_clients(&staff.partner, &f, PageReq { page, size: PAGE_SIZE }).await {
         Ok(l) => l,
+        Err(e) => return staff.failure(&app, HERE, e),
+    };
+    let requests = match app.partner_open_link_requests(&staff.partner).await {
+        Ok(r) => r,
         Err(e) => return staff.failure(&app, HERE, e),
     };
     let s = &listing.summary;
@@ -84,7 +128,7 @@ pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff
                     @for c in &listing.items {
                         tr {
                             td { (c.client.company_name) }
-                            td { code { (c.link.external_tenant_id) } }
+                            td { a href=(timeline_href(&c.link.external_tenant_id)) { code { (c.link.external_tenant_id) } } }
                             td { (onboarding(c)) }
                             td { (attribution(c)) }
                             td { (c.link.current_status().as_str()) span.muted { " since " (day(c.link.linked_at)) } }
@@ -95,6 +139,7 @@ pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff
             }
         }
         (pager(HERE, &links, page, listing.total))
+        (link_requests(&requests))
     };
     staff.page(&app, HERE, "Clients", body)
 }

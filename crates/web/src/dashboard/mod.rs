@@ -11,6 +11,7 @@
 //! forms carrying the session's CSRF token ([`forms`]), for admins only (403 for members,
 //! who see those pages read-only).
 
+mod attention;
 mod cases;
 mod chart;
 mod check;
@@ -24,6 +25,7 @@ mod overview;
 mod settings;
 mod statements;
 mod team;
+mod timeline;
 mod webhooks;
 
 use axum::extract::FromRequestParts;
@@ -67,6 +69,8 @@ pub fn routes() -> Router<App> {
         .route("/dashboard/webhooks/test", post(webhooks::test))
         .route("/dashboard/webhooks/{id}", get(webhooks::log))
         .route("/dashboard/webhooks/{id}/delete", post(webhooks::delete))
+        // Issue 10, second part: the client timeline (the Attention list is on the overview).
+        .route("/dashboard/clients/{external_tenant_id}", get(timeline::show))
 }
 
 /// The tabs, in order.

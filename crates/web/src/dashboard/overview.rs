@@ -1,6 +1,6 @@
 //! `GET /dashboard`: the seven revenue buckets under their partner-facing names (count and
 //! USD, from the report's summary) and the partner's earnings per month over the last
-//! twelve months as a chart with its table.
+//! twelve months as a chart with its table; first, the Attention list (`attention`).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -28,6 +28,10 @@ pub async fn show(State(app): State<App>, staff: Staff) -> Response {
         Ok(m) => m,
         Err(e) => return staff.failure(&app, here, e),
     };
+    let attention = match app.partner_attention(&staff.partner).await {
+        Ok(a) => a,
+        Err(e) => return staff.failure(&app, here, e),
+    };
     let chart: Vec<Bar> = months
         .iter()
         .map(|m| Bar {
@@ -39,6 +43,7 @@ pub async fn show(State(app): State<App>, staff: Staff) -> Response {
     let body = html! {
         h1 { "Overview" }
         p.muted { "Hello " (staff.user.user_name) ". These are " (staff.partner.company_name) "'s earnings on the platform, in US dollars." }
+        (super::attention::section(&attention))
         h2 #buckets { "Where your fees stand" }
         ul.figures {
             @for (stage, b) in &report.summary {

@@ -9,8 +9,8 @@ const NO_SESSION: &str = "No session: to `/login`; a session that acts as no par
     get,
     path = "/dashboard",
     tag = "Partner Dashboard",
-    summary = "Overview: the seven revenue buckets and earnings per month",
-    description = "The buckets (count and USD) under their partner-facing names, and the last 12 months of live earnings by payment month as an SVG chart and a table.",
+    summary = "Overview: the Attention list, the seven revenue buckets and earnings per month",
+    description = "The Attention list (the items of `GET /referral-api/attention`, most urgent first), the buckets (count and USD) under their partner-facing names, and the last 12 months of live earnings by payment month as an SVG chart and a table.",
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
         (status = 303, description = NO_SESSION),
@@ -23,7 +23,7 @@ pub(super) fn overview() {}
     path = "/dashboard/clients",
     tag = "Partner Dashboard",
     summary = "Clients tab",
-    description = "The partner's actively linked clients, newest link first, 50 a page: company name, external tenant id, Onboarding Status (Pending with the onboarding URL, or Complete), Attribution Status, link status and since when.",
+    description = "The partner's actively linked clients, newest link first, 50 a page: company name, external tenant id, Onboarding Status (Pending with the onboarding URL, or Complete), Attribution Status, link status and since when; each client links to its timeline. Below, the link requests that have not led to a link: awaiting approval (with their expiry), or declined or expired in the last 30 days.",
     params(
         ("q" = Option<String>, Query, description = "Company name or external tenant id contains it (case-insensitive), at most 100 characters."),
         ("page" = Option<u32>, Query, description = "1 to 100000."),
@@ -60,6 +60,7 @@ pub(super) fn clients_csv() {}
     params(
         ("q" = Option<String>, Query, description = "Reference, creditor reference, debtor name or client name contains it (case-insensitive), at most 100 characters."),
         ("lifecycle" = Option<String>, Query, description = "`PendingContractSigning`, `Active`, `Paused` or `Closed`."),
+        ("source" = Option<String>, Query, description = "`partner_api`, `web_app`, `csv_import`, `customer_api` or `operator`."),
         ("page" = Option<u32>, Query, description = "1 to 100000."),
     ),
     responses(
@@ -79,6 +80,7 @@ pub(super) fn cases() {}
     params(
         ("q" = Option<String>, Query, description = "As on the page."),
         ("lifecycle" = Option<String>, Query, description = "As on the page."),
+        ("source" = Option<String>, Query, description = "As on the page."),
     ),
     responses(
         (status = 200, description = "The rows.", body = String, content_type = "text/csv"),

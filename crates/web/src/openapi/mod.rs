@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 mod admin;
+mod attention;
 mod customer;
 mod dashboard;
 mod dashboard_check;
@@ -55,6 +56,8 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         referral::referral_transactions,
         referral::referral_filter_options,
         referral::referral_attribution,
+        attention::referral_attention,
+        attention::referral_client_timeline,
         webhooks::referral_list_webhooks,
         webhooks::referral_create_webhook,
         webhooks::referral_get_webhook,
@@ -136,6 +139,7 @@ const API_BASES: [&str; 3] = ["/referral-api/", "/customer-api/", "/admin-api/v1
         dashboard::overview,
         dashboard::clients,
         dashboard::clients_csv,
+        attention::dashboard_client_timeline,
         dashboard::cases,
         dashboard::cases_csv,
         dashboard::earnings,

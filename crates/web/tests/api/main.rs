@@ -1,6 +1,7 @@
 //! End-to-end tests through HTTP on both backends: the seed situations of SPEC §5, tenant
 //! isolation, idempotency, bad input, and webhooks.
 
+mod attention;
 mod bad_input;
 mod consent;
 mod dashboard;
