@@ -17,7 +17,7 @@ use refshare_store::{DecisionRecord, EarningRecord, LinkTenant, PartnerRecord};
 use uuid::Uuid;
 
 use crate::fx::{MissingRate, UsdRates};
-use crate::reporting::{rows_of, Related};
+use crate::reporting::Related;
 use crate::revenue::Period;
 use crate::{App, AppError};
 
@@ -112,24 +112,25 @@ impl App {
         let mut earnings = Vec::new();
         let mut reversals = Vec::new();
 
-        let created = tx.earnings_of_partner_created(partner.id, from, to).await?;
-        let live: Vec<EarningRecord> = created.iter().filter(|e| e.is_live()).cloned().collect();
-        for r in rows_of(&mut tx, partner, live, &mut rates).await? {
-            missing.extend(r.missing_rate.clone());
-            let clawback = r.earning.kind == EarningKind::Clawback;
+        // The period's live earnings and clawbacks: one query with what a line shows (the
+        // read model's stage and rate, which `reconcile` proves against the statuses).
+        for e in tx.statement_earnings(partner.id, from, to).await? {
+            let usd = rates.convert(&mut tx, e.amount_minor, e.currency, e.fx_usd_per_unit_e8).await?;
+            missing.extend(usd.as_ref().err().cloned());
+            let clawback = e.kind == EarningKind::Clawback;
             let line = StatementLine {
                 section: if clawback { Section::Reversal } else { Section::Earning },
-                date: r.earning.created_at,
-                case_reference: r.case.reference.clone(),
-                external_tenant_id: r.external_tenant_id.clone(),
-                kind: r.earning.kind.as_str().into(),
-                stage: Some(r.stage),
-                amount_minor: Some(r.earning.amount_minor),
-                currency: r.earning.currency,
-                amount_usd_minor: r.referral_fee_usd_minor,
-                reason: r.earning.note.clone().or_else(|| r.decision.as_ref().map(|d| d.reason.as_str().to_string())).unwrap_or_default(),
-                earning_id: Some(r.earning.id),
-                payout_id: r.payout.id,
+                date: e.created_at,
+                case_reference: e.case_reference,
+                external_tenant_id: e.external_tenant_id,
+                kind: e.kind.as_str().into(),
+                stage: Some(e.stage),
+                amount_minor: Some(e.amount_minor),
+                currency: e.currency,
+                amount_usd_minor: usd.ok(),
+                reason: e.note.or(e.reason).unwrap_or_default(),
+                earning_id: Some(e.id),
+                payout_id: e.payout_id,
                 payment_amount_minor: None,
             };
             if clawback {
@@ -142,7 +143,7 @@ impl App {
         // A voided earning still belongs to the month it was booked in (so that month's
         // statement never changes afterwards); its void is a reversal line in the month of
         // the void.
-        let voided_created: Vec<EarningRecord> = created.into_iter().filter(|e| e.voided_at.is_some()).collect();
+        let voided_created = tx.voided_earnings_of_partner_created(partner.id, from, to).await?;
         let voided_here = tx.earnings_of_partner_voided(partner.id, from, to).await?;
         let all_voided: Vec<EarningRecord> = voided_created.iter().chain(&voided_here).cloned().collect();
         let related = Related::load(&mut tx, partner.id, &all_voided).await?;

@@ -189,12 +189,11 @@ const DECISION_OF_EARNING: &str = "COALESCE(e.decision_id, \
      (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = e.payout_id AND COALESCE(d2.partner_id, '') = $1 \
       ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1))";
 
-/// The query of the partner's rows `f` selects; `with_payout` joins the payout (the
-/// summary's platform revenue), `with_fx` the current rates as `fx` (USD figures; the
+/// The query of the partner's rows `f` selects; `with_fx` joins the current rates as `fx` (USD figures; the
 /// order by payment date needs none, so its page walks `earnings_partner_paid` alone).
-fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_payout: bool, with_fx: bool, rates: &CurrentRates) -> Result<Query> {
+fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_fx: bool, rates: &CurrentRates) -> Result<Query> {
     let need_cp = !f.cp_invoice_statuses.is_empty() || f.recognized.is_some();
-    let need_payout = with_payout || need_cp || !f.commission_statuses.is_empty() || !f.collection_partner_ids.is_empty();
+    let need_payout = need_cp || !f.commission_statuses.is_empty() || !f.collection_partner_ids.is_empty();
     let need_case = !f.countries.is_empty() || f.search.is_some();
     let search = f.search.as_deref().map(Search::new);
     let mut args = vec![Arg::Text(partner_id.to_string())];
@@ -257,10 +256,12 @@ fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_payout: bool
     Ok(q)
 }
 
-/// The summary aggregate over the rows `q` selects.
+/// The summary aggregate over the rows `q` selects. The platform's revenue is the
+/// earning's copy of its payout's fee at the earning's rate (the payout's locked one, read
+/// model), so no payout is read.
 fn summary_sql(q: &Query) -> String {
     let usd = earning_usd_sql();
-    let platform = usd_minor_sql("p.platform_fee_minor", "COALESCE(p.fx_usd_per_unit_e8, fx.r)", "fx.d");
+    let platform = usd_minor_sql("e.platform_fee_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d");
     let payout = EarningKind::Payout.as_str();
     format!(
         "SELECT stage, currency, COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
@@ -275,21 +276,37 @@ fn summary_sql(q: &Query) -> String {
 }
 
 /// The SQL of an unfiltered report's first page of `limit` rows by payment date, newest
-/// first, as [`Tx::report_page`] and [`Tx::report_summary`] run it: the page, the
-/// estimates' aggregate and the totals read, each with the partner id as its one bind
-/// (`$1`). `refshare bench` runs exactly these as its raw floor.
+/// first, as [`Tx::report_page`] and [`Tx::report_summary`] run it when the estimate
+/// totals are at the current rates: the page, the estimate totals with the rates' state
+/// ([`crate::estimates`]) and the earnings totals, each with the partner id as its one
+/// bind (`$1`). `refshare bench` runs exactly these as its raw floor.
 pub fn unfiltered_report_sql(backend: Backend, rates: &CurrentRates, limit: i64) -> Result<Vec<String>> {
     let f = ReportFilter::default();
-    let q = build(backend, Uuid::nil(), &f, false, false, rates)?;
+    let q = build(backend, Uuid::nil(), &f, false, rates)?;
     let cols = EARNING_COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ");
     let page = format!(
         "SELECT {cols} {} WHERE {} ORDER BY e.paid_at DESC, e.created_at DESC, e.id DESC LIMIT {limit} OFFSET 0",
         q.from,
         q.sql_where()
     );
-    let mut q = build(backend, Uuid::nil(), &f, true, true, rates)?;
-    q.clauses.push("e.fx_usd_per_unit_e8 IS NULL".into());
-    Ok(vec![page, summary_sql(&q), crate::totals::partner_totals_sql(backend, 0)])
+    Ok(vec![page, crate::estimates::partner_estimates_sql(backend, 0), crate::totals::partner_totals_sql(backend, 0)])
+}
+
+/// Adds `g` to the group of its stage and currency in `groups` (or appends it), checked.
+fn merge_group(groups: &mut Vec<SummaryGroup>, g: SummaryGroup) -> Result<()> {
+    let overflow = || StoreError::Corrupt("summary overflow".into());
+    match groups.iter_mut().find(|x| x.stage == g.stage && x.currency == g.currency) {
+        Some(x) => {
+            x.count = x.count.checked_add(g.count).ok_or_else(overflow)?;
+            x.amount_minor = x.amount_minor.checked_add(g.amount_minor).ok_or_else(overflow)?;
+            x.usd_minor = x.usd_minor.checked_add(g.usd_minor).ok_or_else(overflow)?;
+            x.usd_missing = x.usd_missing.checked_add(g.usd_missing).ok_or_else(overflow)?;
+            x.platform_usd_minor = x.platform_usd_minor.checked_add(g.platform_usd_minor).ok_or_else(overflow)?;
+            x.platform_usd_missing = x.platform_usd_missing.checked_add(g.platform_usd_missing).ok_or_else(overflow)?;
+        }
+        None => groups.push(g),
+    }
+    Ok(())
 }
 
 /// Whether the summary of `f` can read the earnings totals: no filter but stages (the
@@ -334,7 +351,7 @@ impl Tx {
         rates: &CurrentRates,
         w: ReportWindow,
     ) -> Result<Vec<EarningRecord>> {
-        let mut q = build(self.backend, partner_id, f, false, w.order == ReportOrder::UsdAmount, rates)?;
+        let mut q = build(self.backend, partner_id, f, w.order == ReportOrder::UsdAmount, rates)?;
         let dir = if w.ascending { "ASC" } else { "DESC" };
         let order = match w.order {
             ReportOrder::PaidAt => format!("e.paid_at {dir}, e.created_at {dir}, e.id {dir}"),
@@ -366,25 +383,56 @@ impl Tx {
     /// amounts, US cents (each row rounded as `convert_minor` does, then summed) and the
     /// platform's revenue on the payout earnings. No row leaves the database. Without a
     /// filter but stages ([`totals_answer`]) the rows whose rate is locked come from the
-    /// earnings totals ([`crate::totals`], one indexed read) and only the estimates, which
-    /// convert at today's rate, are aggregated; any other filter aggregates its rows.
+    /// earnings totals ([`crate::totals`]) and the estimates from the estimate totals
+    /// ([`crate::estimates`]) of every currency they hold at its current rate, two indexed
+    /// reads; only the estimates of the other currencies are aggregated. Any other filter
+    /// aggregates its rows.
     pub async fn report_summary(&mut self, partner_id: Uuid, f: &ReportFilter, rates: &CurrentRates) -> Result<Vec<SummaryGroup>> {
         let from_totals = totals_answer(f);
-        let mut q = build(self.backend, partner_id, f, true, true, rates)?;
+        let mut cached: Vec<SummaryGroup> = Vec::new();
+        let mut q = build(self.backend, partner_id, f, true, rates)?;
+        let mut aggregate = true;
         if from_totals {
             q.clauses.push("e.fx_usd_per_unit_e8 IS NULL".into());
+            let cache = self.estimate_cache_of_partner(partner_id, &f.stages).await?;
+            let current = |c: Currency| rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r);
+            let usable: Vec<crate::EstimateRate> =
+                cache.rates.iter().copied().filter(|r| r.built && r.rate_e8 == current(r.currency)).collect();
+            for (k, t) in cache.rows {
+                let Some(rate) = usable.iter().find(|r| r.currency == k.currency) else { continue };
+                let missing = rate.rate_e8.is_none();
+                merge_group(
+                    &mut cached,
+                    SummaryGroup {
+                        stage: k.stage,
+                        currency: k.currency,
+                        count: t.count,
+                        usd_minor: t.usd_minor,
+                        usd_missing: if missing { t.count } else { 0 },
+                        platform_usd_minor: t.platform_usd_minor,
+                        platform_usd_missing: if missing { t.payout_count } else { 0 },
+                        amount_minor: t.amount_minor,
+                    },
+                )?;
+            }
+            if Currency::all().all(|c| usable.iter().any(|r| r.currency == c)) {
+                aggregate = false;
+            } else if !usable.is_empty() {
+                let codes: Vec<String> = usable.iter().map(|r| format!("'{}'", r.currency.code())).collect();
+                q.clauses.push(format!("e.currency NOT IN ({})", codes.join(", ")));
+            }
         }
-        let sql = summary_sql(&q);
-        let rows = bind_all(sqlx::query(&sql), &q.args).fetch_all(self.conn()).await?;
-        let mut groups = rows
-            .iter()
-            .map(|r| {
+        let mut groups = Vec::new();
+        if aggregate {
+            let sql = summary_sql(&q);
+            let rows = bind_all(sqlx::query(&sql), &q.args).fetch_all(self.conn()).await?;
+            for r in &rows {
                 let stage: Option<String> = get(r, "stage")?;
                 let stage = stage
                     .as_deref()
                     .and_then(RevenueStage::parse)
                     .ok_or_else(|| StoreError::Corrupt(format!("a live earning has no valid stage in its read model ({stage:?})")))?;
-                Ok(SummaryGroup {
+                groups.push(SummaryGroup {
                     stage,
                     currency: currency(&get::<String>(r, "currency")?)?,
                     count: get(r, "n")?,
@@ -393,20 +441,17 @@ impl Tx {
                     usd_missing: get(r, "usd_missing")?,
                     platform_usd_minor: get(r, "pusd")?,
                     platform_usd_missing: get(r, "pusd_missing")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                });
+            }
+        }
         if from_totals {
+            for g in cached {
+                merge_group(&mut groups, g)?;
+            }
             for (k, t) in self.earning_totals_of_partner(partner_id, &f.stages).await?.into_iter().filter(|(k, _)| k.locked) {
-                let overflow = || StoreError::Corrupt("summary overflow".into());
-                match groups.iter_mut().find(|g| g.stage == k.stage && g.currency == k.currency) {
-                    Some(g) => {
-                        g.count = g.count.checked_add(t.count).ok_or_else(overflow)?;
-                        g.amount_minor = g.amount_minor.checked_add(t.amount_minor).ok_or_else(overflow)?;
-                        g.usd_minor = g.usd_minor.checked_add(t.usd_minor).ok_or_else(overflow)?;
-                        g.platform_usd_minor = g.platform_usd_minor.checked_add(t.platform_usd_minor).ok_or_else(overflow)?;
-                    }
-                    None => groups.push(SummaryGroup {
+                merge_group(
+                    &mut groups,
+                    SummaryGroup {
                         stage: k.stage,
                         currency: k.currency,
                         count: t.count,
@@ -415,23 +460,73 @@ impl Tx {
                         platform_usd_minor: t.platform_usd_minor,
                         platform_usd_missing: 0,
                         amount_minor: t.amount_minor,
-                    }),
-                }
+                    },
+                )?;
             }
             groups.sort_by(|a, b| (a.stage.as_str(), a.currency.code()).cmp(&(b.stage.as_str(), b.currency.code())));
         }
         Ok(groups)
     }
 
-    /// The partner's earnings (live and voided) created in `[from, to)`, oldest first
-    /// (statements).
-    pub async fn earnings_of_partner_created(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
-        self.earnings_of_partner_between("created_at", partner_id, from, to).await
+    /// The partner's voided earnings created in `[from, to)`, oldest first (statements).
+    pub async fn voided_earnings_of_partner_created(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
+        let mut v = self.earnings_of_partner_between("created_at", partner_id, from, to, " AND voided_at IS NOT NULL").await?;
+        v.retain(|e| e.voided_at.is_some());
+        Ok(v)
+    }
+
+    /// The partner's live earnings created in `[from, to)` with what a statement line
+    /// shows, in one query (statements): the read model's stage and locked rate, the
+    /// case's reference, and the reason and tenant of the decision the report shows
+    /// (its own, else the corrected earning's, else the payout's latest naming the
+    /// partner; only the partner's decisions), oldest first.
+    pub async fn statement_earnings(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<StatementEarning>> {
+        let rows = sqlx::query(&format!(
+            "SELECT x.id, x.payout_id, x.kind, x.amount_minor, x.currency, x.created_at, x.note, x.stage, x.fx_usd_per_unit_e8, \
+             x.reference, d.reason AS reason, l.external_tenant_id AS tenant FROM \
+             (SELECT e.id AS id, e.payout_id AS payout_id, e.kind AS kind, e.amount_minor AS amount_minor, e.currency AS currency, \
+             e.created_at AS created_at, e.note AS note, e.stage AS stage, e.fx_usd_per_unit_e8 AS fx_usd_per_unit_e8, \
+             c.reference AS reference, {DECISION_OF_EARNING} AS decision_id \
+             FROM earnings e JOIN cases c ON c.id = e.case_id \
+             WHERE e.partner_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND e.voided_at IS NULL) x \
+             LEFT JOIN attribution_decisions d ON d.id = x.decision_id AND d.partner_id = $1 \
+             LEFT JOIN links l ON l.id = d.link_id \
+             ORDER BY x.created_at, x.id"
+        ))
+        .bind(partner_id.to_string())
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = get(r, "kind")?;
+                let stage: Option<String> = get(r, "stage")?;
+                Ok(StatementEarning {
+                    id: uuid(&get::<String>(r, "id")?)?,
+                    payout_id: uuid(&get::<String>(r, "payout_id")?)?,
+                    kind: EarningKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("earning kind `{kind}`")))?,
+                    amount_minor: get(r, "amount_minor")?,
+                    currency: currency(&get::<String>(r, "currency")?)?,
+                    created_at: at(get(r, "created_at")?),
+                    note: get(r, "note")?,
+                    stage: stage
+                        .as_deref()
+                        .map(|s| RevenueStage::parse(s).ok_or_else(|| StoreError::Corrupt(format!("stage `{s}`"))))
+                        .transpose()?
+                        .ok_or_else(|| StoreError::Corrupt("a live earning has no stage in its read model".into()))?,
+                    fx_usd_per_unit_e8: get(r, "fx_usd_per_unit_e8")?,
+                    case_reference: get(r, "reference")?,
+                    reason: get(r, "reason")?,
+                    external_tenant_id: get::<Option<String>>(r, "tenant")?.unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     /// The partner's earnings voided in `[from, to)` (statements).
     pub async fn earnings_of_partner_voided(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
-        self.earnings_of_partner_between("voided_at", partner_id, from, to).await
+        self.earnings_of_partner_between("voided_at", partner_id, from, to, "").await
     }
 
     /// The partner's earnings whose `column` (an instant) lies in `[from, to)`, in its order.
@@ -441,9 +536,10 @@ impl Tx {
         partner_id: Uuid,
         from: Instant,
         to: Instant,
+        and: &'static str,
     ) -> Result<Vec<EarningRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 AND {column} >= $2 AND {column} < $3 ORDER BY {column}, id"
+            "SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 AND {column} >= $2 AND {column} < $3{and} ORDER BY {column}, id"
         ))
         .bind(partner_id.to_string())
         .bind(ms(from))
@@ -606,6 +702,27 @@ impl Tx {
         let row = sqlx::query(&sql).bind(amount_minor).bind(rate_e8).bind(d).fetch_one(self.conn()).await?;
         get(&row, "usd")
     }
+}
+
+/// A live earning as a statement line shows it ([`Tx::statement_earnings`]).
+#[derive(Debug, Clone)]
+pub struct StatementEarning {
+    pub id: Uuid,
+    pub payout_id: Uuid,
+    pub kind: EarningKind,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub created_at: Instant,
+    pub note: Option<String>,
+    /// The read model's stage.
+    pub stage: RevenueStage,
+    /// The read model's locked rate; `None` for an estimate.
+    pub fx_usd_per_unit_e8: Option<i64>,
+    pub case_reference: String,
+    /// The stored reason code of the decision shown (the partner's), if any.
+    pub reason: Option<String>,
+    /// That decision's link's tenant id (empty without one).
+    pub external_tenant_id: String,
 }
 
 /// A payout's facts for `reconcile`'s set-based checks.
