@@ -56,7 +56,8 @@ pub use estimates::{EstimateCache, EstimateKey, EstimateRate};
 pub use misc::StatusTable;
 pub use records::*;
 pub use reporting::{
-    CurrentRates, LinkTenant, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow, StatementEarning, SummaryGroup,
+    CurrentRates, LatestDecision, LinkTenant, NotEarned, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow,
+    StatementEarning, SummaryGroup,
 };
 pub use search::{partner_matches_from, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH};
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};

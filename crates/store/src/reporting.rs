@@ -10,11 +10,12 @@
 //! status), `cases c` (countries, search via [`crate::search`]), and the earning's
 //! decision and link (the external tenant id, a correlated subquery).
 
+use refshare_core::attribution::Reason;
+use refshare_core::case::CaseSource;
 use refshare_core::ledger::EarningKind;
 use refshare_core::money::Currency;
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::cases::{bind_all, case_from, Arg, CASE_COLS};
@@ -550,27 +551,60 @@ impl Tx {
     }
 
     /// Payouts created in `[from, to)` on the cases of clients that have or had a link to
-    /// the partner, on which the partner has no earning (statements: "did not earn"), with
-    /// their cases, oldest first. The partner's clients come from `links_partner_client`,
-    /// their cases from the covering `cases_partner_list`, the period's payouts of each
-    /// case from `payouts_case_created` (the date compared in the index), and the missing
-    /// earning is one probe of `earnings_payout_partner` per payout (migration 0024): no
-    /// pass over the partner's earnings or the period's payouts.
-    pub async fn payouts_not_earned(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<(PayoutRecord, CaseRecord)>> {
-        let payout_cols = PAYOUT_COLS.split(", ").map(|c| format!("p.{c} AS p_{c}")).collect::<Vec<_>>().join(", ");
-        let rows = sqlx::query(&format!(
-            "SELECT {payout_cols}, {CASE_COLS} FROM payouts p JOIN cases c ON c.id = p.case_id \
+    /// the partner, on which the partner has no earning (statements: "did not earn"),
+    /// oldest first, with what their line needs in the same query: the payment's amount,
+    /// the case's reference and attribution facts, and the payout's latest decision (any
+    /// partner's; the caller uses it only when it names this partner). The partner's
+    /// clients come from `links_partner_client`, their cases by client, the period's
+    /// payouts of each case from `payouts_case_created` (the date compared in the index),
+    /// and the missing earning is one probe of `earnings_payout_partner` per payout
+    /// (migration 0024): no pass over the partner's earnings or the period's payouts.
+    pub async fn payouts_not_earned(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<NotEarned>> {
+        let rows = sqlx::query(
+            "SELECT x.*, d.partner_id AS d_partner_id, d.reason AS d_reason, d.link_id AS d_link_id FROM \
+             (SELECT p.id AS payout_id, p.created_at AS created_at, p.currency AS currency, m.amount_minor AS payment_amount_minor, \
+             c.id AS case_id, c.reference AS reference, c.client_id AS client_id, c.created_at AS case_created_at, c.source AS source, \
+             c.creating_partner_id AS creating_partner_id, \
+             (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = p.id ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1) AS decision_id \
+             FROM payouts p JOIN cases c ON c.id = p.case_id JOIN payments m ON m.id = p.payment_id \
              WHERE c.client_id IN (SELECT l.client_id FROM links l WHERE l.partner_id = $1) \
              AND p.created_at >= $2 AND p.created_at < $3 \
-             AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1) \
-             ORDER BY p.created_at, p.id"
-        ))
+             AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1)) x \
+             LEFT JOIN attribution_decisions d ON d.id = x.decision_id \
+             ORDER BY x.created_at, x.payout_id",
+        )
         .bind(partner_id.to_string())
         .bind(ms(from))
         .bind(ms(to))
         .fetch_all(self.conn())
         .await?;
-        rows.iter().map(|r| Ok((prefixed_payout_from(r)?, case_from(r)?))).collect()
+        rows.iter()
+            .map(|r| {
+                let source: String = get(r, "source")?;
+                let reason: Option<String> = get(r, "d_reason")?;
+                let latest = match (get::<Option<String>>(r, "decision_id")?, reason) {
+                    (Some(_), Some(reason)) => Some(LatestDecision {
+                        partner_id: opt_uuid(get(r, "d_partner_id")?)?,
+                        reason: Reason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("reason `{reason}`")))?,
+                        link_id: opt_uuid(get(r, "d_link_id")?)?,
+                    }),
+                    _ => None,
+                };
+                Ok(NotEarned {
+                    payout_id: uuid(&get::<String>(r, "payout_id")?)?,
+                    created_at: at(get(r, "created_at")?),
+                    currency: currency(&get::<String>(r, "currency")?)?,
+                    payment_amount_minor: get(r, "payment_amount_minor")?,
+                    case_id: uuid(&get::<String>(r, "case_id")?)?,
+                    case_reference: get(r, "reference")?,
+                    client_id: uuid(&get::<String>(r, "client_id")?)?,
+                    case_created_at: at(get(r, "case_created_at")?),
+                    case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
+                    creating_partner_id: opt_uuid(get(r, "creating_partner_id")?)?,
+                    latest,
+                })
+            })
+            .collect()
     }
 
     pub async fn earnings_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<EarningRecord>> {
@@ -704,6 +738,32 @@ impl Tx {
     }
 }
 
+/// A payout the partner did not earn, as its statement line needs it
+/// ([`Tx::payouts_not_earned`]).
+#[derive(Debug, Clone)]
+pub struct NotEarned {
+    pub payout_id: Uuid,
+    pub created_at: Instant,
+    pub currency: Currency,
+    pub payment_amount_minor: i64,
+    pub case_id: Uuid,
+    pub case_reference: String,
+    pub client_id: Uuid,
+    pub case_created_at: Instant,
+    pub case_source: CaseSource,
+    pub creating_partner_id: Option<Uuid>,
+    /// The payout's latest decision (any partner's).
+    pub latest: Option<LatestDecision>,
+}
+
+/// What a statement reads of a payout's latest decision.
+#[derive(Debug, Clone, Copy)]
+pub struct LatestDecision {
+    pub partner_id: Option<Uuid>,
+    pub reason: Reason,
+    pub link_id: Option<Uuid>,
+}
+
 /// A live earning as a statement line shows it ([`Tx::statement_earnings`]).
 #[derive(Debug, Clone)]
 pub struct StatementEarning {
@@ -736,27 +796,6 @@ pub struct PayoutFacts {
     pub currency: Currency,
     /// The payment's date.
     pub paid_at: Instant,
-}
-
-fn prefixed_payout_from(r: &AnyRow) -> Result<PayoutRecord> {
-    let parse = |col: &str, v: String| -> Result<CommissionStatus> {
-        CommissionStatus::parse(&v).ok_or_else(|| StoreError::Corrupt(format!("{col} `{v}`")))
-    };
-    Ok(PayoutRecord {
-        id: uuid(&get::<String>(r, "p_id")?)?,
-        payment_id: uuid(&get::<String>(r, "p_payment_id")?)?,
-        case_id: uuid(&get::<String>(r, "p_case_id")?)?,
-        collection_partner_id: opt_uuid(get(r, "p_collection_partner_id")?)?,
-        success_fee_minor: get(r, "p_success_fee_minor")?,
-        platform_fee_minor: get(r, "p_platform_fee_minor")?,
-        currency: currency(&get::<String>(r, "p_currency")?)?,
-        created_at: at(get(r, "p_created_at")?),
-        commission_status: parse("commission_status", get(r, "p_commission_status")?)?,
-        commission_paid_at: crate::opt_at(get(r, "p_commission_paid_at")?),
-        fx_usd_per_unit_e8: get(r, "p_fx_usd_per_unit_e8")?,
-        fx_rate_date: get(r, "p_fx_rate_date")?,
-        cp_invoice_id: opt_uuid(get(r, "p_cp_invoice_id")?)?,
-    })
 }
 
 /// A link's identity and tenant without its history: (id, client, external tenant id,

@@ -485,15 +485,24 @@ async fn payouts_not_earned_are_the_periods_payouts_on_the_partners_clients_with
     tx.commit().await?;
 
     let mut tx = store.read().await?;
-    let got: Vec<(Uuid, Uuid)> = tx.payouts_not_earned(p.id, from, to).await?.into_iter().map(|(po, c)| (po.id, c.id)).collect();
+    let lines = tx.payouts_not_earned(p.id, from, to).await?;
+    let got: Vec<(Uuid, Uuid)> = lines.iter().map(|n| (n.payout_id, n.case_id)).collect();
     let q_payout = q_earned.earning.payout_id;
     let mut tail = vec![(later.id, past_case.id), (same_instant.id, now_case.id)];
     tail.sort(); // same creation instant: by payout id
     let mut expected = vec![(at_start.id, now_case2.id), (q_payout, past_case.id)];
     expected.extend(tail);
     assert_eq!(got, expected);
+    // Each line carries its payment's amount, its case and the payout's latest decision
+    // (the one Q's earning came from; none on the payouts without a decision).
+    let q_line = lines.iter().find(|n| n.payout_id == q_payout).expect("Q's payout");
+    assert_eq!((q_line.payment_amount_minor, q_line.case_reference.as_str()), (20_000, past_case.reference.as_str()));
+    assert_eq!(q_line.latest.map(|d| (d.partner_id, d.reason)), Some((Some(q.id), Reason::AttributedClient)));
+    let plain = lines.iter().find(|n| n.payout_id == at_start.id).expect("a payout without a decision");
+    assert_eq!((plain.payment_amount_minor, plain.client_id, plain.case_source), (5_000, now.id, now_case2.source));
+    assert!(plain.latest.is_none());
     // Q sees its own client's payout, and not the one it earned.
-    let got_q: Vec<Uuid> = tx.payouts_not_earned(q.id, from, to).await?.into_iter().map(|(po, _)| po.id).collect();
+    let got_q: Vec<Uuid> = tx.payouts_not_earned(q.id, from, to).await?.into_iter().map(|n| n.payout_id).collect();
     assert!(!got_q.contains(&q_payout), "{got_q:?}");
     assert_eq!(got_q.len(), 2, "Q's own client and the client it has now: {got_q:?}");
     Ok(())
