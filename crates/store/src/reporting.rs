@@ -527,10 +527,11 @@ impl Tx {
 
     /// The partner's earnings voided in `[from, to)` (statements).
     pub async fn earnings_of_partner_voided(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
-        self.earnings_of_partner_between("voided_at", partner_id, from, to, "").await
+        self.earnings_of_partner_between("voided_at", partner_id, from, to, " AND voided_at IS NOT NULL").await
     }
 
-    /// The partner's earnings whose `column` (an instant) lies in `[from, to)`, in its order.
+    /// The partner's earnings whose `column` (an instant) lies in `[from, to)`, in its
+    /// order, `and` a clause (voided ones: the partial indexes of migration 0028).
     async fn earnings_of_partner_between(
         &mut self,
         column: &'static str,
@@ -555,22 +556,24 @@ impl Tx {
     /// oldest first, with what their line needs in the same query: the payment's amount,
     /// the case's reference and attribution facts, and the payout's latest decision (any
     /// partner's; the caller uses it only when it names this partner). The partner's
-    /// clients come from `links_partner_client`, their cases by client, the period's
+    /// clients come from `links_partner_client`, their cases from the covering
+    /// `cases_partner_list` (a case row is read only for a line's reference), the period's
     /// payouts of each case from `payouts_case_created` (the date compared in the index),
     /// and the missing earning is one probe of `earnings_payout_partner` per payout
     /// (migration 0024): no pass over the partner's earnings or the period's payouts.
     pub async fn payouts_not_earned(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<NotEarned>> {
         let rows = sqlx::query(
-            "SELECT x.*, d.partner_id AS d_partner_id, d.reason AS d_reason, d.link_id AS d_link_id FROM \
-             (SELECT p.id AS payout_id, p.created_at AS created_at, p.currency AS currency, m.amount_minor AS payment_amount_minor, \
-             c.id AS case_id, c.reference AS reference, c.client_id AS client_id, c.created_at AS case_created_at, c.source AS source, \
+            "SELECT x.*, (SELECT c2.reference FROM cases c2 WHERE c2.id = x.case_id) AS reference, \
+             m.amount_minor AS payment_amount_minor, d.partner_id AS d_partner_id, d.reason AS d_reason, d.link_id AS d_link_id FROM \
+             (SELECT p.id AS payout_id, p.created_at AS created_at, p.currency AS currency, p.payment_id AS payment_id, \
+             c.id AS case_id, c.client_id AS client_id, c.created_at AS case_created_at, c.source AS source, \
              c.creating_partner_id AS creating_partner_id, \
              (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = p.id ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1) AS decision_id \
-             FROM payouts p JOIN cases c ON c.id = p.case_id JOIN payments m ON m.id = p.payment_id \
+             FROM cases c JOIN payouts p ON p.case_id = c.id \
              WHERE c.client_id IN (SELECT l.client_id FROM links l WHERE l.partner_id = $1) \
              AND p.created_at >= $2 AND p.created_at < $3 \
              AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1)) x \
-             LEFT JOIN attribution_decisions d ON d.id = x.decision_id \
+             JOIN payments m ON m.id = x.payment_id LEFT JOIN attribution_decisions d ON d.id = x.decision_id \
              ORDER BY x.created_at, x.payout_id",
         )
         .bind(partner_id.to_string())
