@@ -707,3 +707,36 @@ async fn earnings_carry_their_payouts_platform_fee_and_a_corrupted_estimate_row_
     assert_eq!(tx.report_summary(w.p.id, &ReportFilter::default(), &other).await?, summary_from_rows(&mut tx, &ids, &other, &[]).await?);
     Ok(())
 }
+
+conformance!(
+    a_writer_converts_its_estimates_at_the_rate_a_concurrent_rebase_sets,
+    sqlite: #[ignore = "one writer connection: a write and a re-base never overlap on SQLite"]
+);
+/// PostgreSQL: a writer whose estimate is queued when a re-base of its currency runs waits
+/// for the re-base at its commit (the rate row is locked) and converts at the new rate, so
+/// the estimate totals stay the rows at the rate they name.
+async fn a_writer_converts_its_estimates_at_the_rate_a_concurrent_rebase_sets(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    let eur = currency("EUR");
+    let mut tx = store.begin().await?;
+    tx.rebuild_estimates(&[(eur, Some(108_000_000))]).await?;
+    tx.commit().await?;
+    // A writer books an estimate and has not committed.
+    let mut a = store.begin().await?;
+    let pl = a.links_of_partner(w.p.id).await?.remove(0);
+    book(&mut a, &w.p, &pl, &w.p_case, 3_333, t(60 * DAY), t(60 * DAY), RevenueStage::Pending, None).await?;
+    // A rate load re-bases EUR and has not committed.
+    let mut b = store.begin().await?;
+    b.rebuild_estimates(&[(eur, Some(109_999_999))]).await?;
+    let a_commit = tokio::spawn(async move { a.commit().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!a_commit.is_finished(), "the writer's commit waits for the re-base");
+    b.commit().await?;
+    a_commit.await??;
+    let mut tx = store.read().await?;
+    let rates = tx.estimate_rates().await?;
+    assert_eq!(rates.iter().find(|r| r.currency == eur).map(|r| (r.built, r.rate_e8)), Some((true, Some(109_999_999))));
+    drop(tx);
+    assert_estimates_prove(&store).await?;
+    Ok(())
+}
