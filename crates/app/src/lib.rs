@@ -226,7 +226,7 @@ impl App {
         let rebased = fx::refresh_estimates(&mut tx, clock.now()).await?;
         tx.commit().await?;
         if rebased > 0 {
-            tracing::info!(currencies = rebased, "estimate totals built at today's rates");
+            tracing::debug!(currencies = rebased, "estimate totals built at today's rates");
         }
         Ok(App {
             store,

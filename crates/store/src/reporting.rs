@@ -717,11 +717,15 @@ impl Tx {
     /// The latest rate dated on or before `date` (`YYYY-MM-DD`) of every currency that has
     /// one, with the validity rules of [`Tx::fx_rate_on_or_before`].
     pub async fn fx_rates_on_or_before(&mut self, date: &str) -> Result<Vec<(String, i64)>> {
-        const VALID: &str = "length(rate_date) = 10 AND rate_date >= '1999-01-01' AND rate_date <= '2100-12-31' AND usd_per_unit_e8 > 0";
+        const VALID: &str =
+            "length(g.rate_date) = 10 AND g.rate_date >= '1999-01-01' AND g.rate_date <= '2100-12-31' AND g.usd_per_unit_e8 > 0";
+        // Per currency one backward probe of the primary key (currency, rate_date), not a
+        // correlated MAX for every stored rate.
         let rows = sqlx::query(&format!(
-            "SELECT f.currency, f.usd_per_unit_e8 FROM fx_rates f WHERE f.rate_date = \
-             (SELECT MAX(rate_date) FROM fx_rates g WHERE g.currency = f.currency AND g.rate_date <= $1 AND {VALID}) \
-             ORDER BY f.currency"
+            "SELECT x.currency, x.usd_per_unit_e8 FROM (SELECT c.currency AS currency, \
+             (SELECT g.usd_per_unit_e8 FROM fx_rates g WHERE g.currency = c.currency AND g.rate_date <= $1 AND {VALID} \
+             ORDER BY g.rate_date DESC LIMIT 1) AS usd_per_unit_e8 FROM (SELECT DISTINCT currency FROM fx_rates) c) x \
+             WHERE x.usd_per_unit_e8 IS NOT NULL ORDER BY x.currency"
         ))
         .bind(date)
         .fetch_all(self.conn())
