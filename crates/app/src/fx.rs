@@ -177,7 +177,34 @@ impl App {
     }
 }
 
+/// Brings the estimate totals (`store::estimates`) to the rates current at `now`: every
+/// currency not built yet, or built at another rate than today's, is re-based with one
+/// aggregate in `tx`. Runs in the transaction of every rate load (so the rates and the
+/// totals change together) and at start; a no-op when nothing changed.
+pub async fn refresh_estimates(tx: &mut Tx, now: Instant) -> Result<usize, AppError> {
+    let current = UsdRates::at(now).load_all(tx).await?;
+    let stale: Vec<(Currency, Option<i64>)> = tx
+        .estimate_rates()
+        .await?
+        .into_iter()
+        .map(|r| (r, current.iter().find(|(c, _)| *c == r.currency).map(|(_, v)| *v)))
+        .filter(|(r, now)| !r.built || r.rate_e8 != *now)
+        .map(|(r, now)| (r.currency, now))
+        .collect();
+    tx.rebuild_estimates(&stale).await?;
+    Ok(stale.len())
+}
+
 impl App {
+    /// Re-bases the estimate totals at today's rates if they are not (at start, and when
+    /// a day begins: a rate dated ahead becomes current without a load).
+    pub async fn refresh_estimates(&self) -> Result<usize, AppError> {
+        let mut tx = self.store.begin().await?;
+        let n = refresh_estimates(&mut tx, self.now()).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Loads a day's rates (JSON form).
     pub async fn load_fx_rates(&self, input: RatesInput) -> Result<usize, AppError> {
         let mut errors = Vec::new();
@@ -211,6 +238,7 @@ impl App {
         for (c, v) in &parsed {
             tx.put_fx_rate(c.code(), &input.date, *v).await?;
         }
+        refresh_estimates(&mut tx, self.now()).await?;
         audit(&mut tx, self.now(), actor::OPERATOR, "fx_rates.loaded", "fx_rates", &input.date, serde_json::json!({"count": parsed.len()}))
             .await?;
         tx.commit().await?;
@@ -306,6 +334,7 @@ impl App {
         for r in &rates {
             tx.put_fx_rate(r.currency.code(), &r.date, r.usd_per_unit_e8).await?;
         }
+        refresh_estimates(&mut tx, self.now()).await?;
         audit(&mut tx, self.now(), actor::OPERATOR, "fx_rates.loaded", "fx_rates", "ecb-csv", serde_json::json!({"count": rates.len()}))
             .await?;
         tx.commit().await?;

@@ -10,7 +10,7 @@ use refshare_core::money::{checked_add, format_minor, Currency};
 use refshare_core::stage::{InvoicingTriggerMode, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{
-    AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, LedgerEntryRecord, PayoutFacts, Store, Totals, TotalsKey, Tx,
+    AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, EstimateKey, LedgerEntryRecord, PayoutFacts, Store, Totals, TotalsKey, Tx,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -243,7 +243,8 @@ impl App {
     /// and its payout's locked rate; (2) per partner, stage and currency the ledger balance
     /// equals the SQL sum of the live earnings by their stored stage; (3) the
     /// earnings totals (migration 0022) equal the aggregate recomputed from the rows, key
-    /// by key; (4) per partner the SQL summary of the report (counts and USD per stage)
+    /// by key, every earning carries its payout's platform fee, and the estimate totals
+    /// (migration 0025) equal the rows converted at the rates they hold; (4) per partner the SQL summary of the report (counts and USD per stage)
     /// equals the sum over its rows, each converted as the report's rows are. Set-based: a handful of full-table reads
     /// and one summary aggregate per partner, never a partner's report in memory. The first
     /// discrepancy is returned as a 409 `LedgerDiscrepancy`.
@@ -370,6 +371,30 @@ impl App {
                     key.stage.as_str(),
                     key.currency.code(),
                     if key.locked { "locked rate" } else { "estimates" },
+                    fmt_totals(&have),
+                    fmt_totals(&want)
+                )));
+            }
+        }
+        // (3b) Every earning's platform fee (read model, migration 0025) is its payout's.
+        if let Some((id, stored, fee)) = tx.platform_fee_mismatch().await? {
+            return Err(discrepancy(format!(
+                "earning {id}: the read model says platform fee {}, the payout says {fee}",
+                stored.map_or("none".to_string(), |f| f.to_string())
+            )));
+        }
+        // (3c) The estimate totals (migration 0025) against the rows at the rates they
+        // hold, key by key.
+        let stored: BTreeMap<EstimateKey, Totals> = tx.estimate_totals().await?.into_iter().collect();
+        let recomputed: BTreeMap<EstimateKey, Totals> = tx.estimate_totals_from_rows().await?.into_iter().collect();
+        for key in stored.keys().chain(recomputed.keys()) {
+            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
+            if have != want {
+                return Err(discrepancy(format!(
+                    "partner {}: the estimate totals in {} {} say {}, the rows say {}",
+                    key.partner_id,
+                    key.stage.as_str(),
+                    key.currency.code(),
                     fmt_totals(&have),
                     fmt_totals(&want)
                 )));

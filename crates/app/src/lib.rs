@@ -229,6 +229,14 @@ impl App {
             }
             Environment::Production => (base_clock.clone(), None),
         };
+        // The estimate totals (migration 0025) at today's rates: built on the first start,
+        // re-based when a rate became current while the server was down.
+        let mut tx = store.begin().await?;
+        let rebased = fx::refresh_estimates(&mut tx, clock.now()).await?;
+        tx.commit().await?;
+        if rebased > 0 {
+            tracing::debug!(currencies = rebased, "estimate totals built at today's rates");
+        }
         Ok(App {
             store,
             clock,

@@ -812,6 +812,8 @@ impl App {
             made += n as u64;
             progress.advance(n as u64);
         }
+        // The seeded rates were written in bulk: the estimate totals to today's rates.
+        self.refresh_estimates().await?;
         Ok(Ok(SeedSummary {
             partners: partners.len() as u64,
             clients: clients.len() as u64,

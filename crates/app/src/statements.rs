@@ -13,11 +13,11 @@ use refshare_core::link::{Link, LinkRequest};
 use refshare_core::money::Currency;
 use refshare_core::stage::RevenueStage;
 use refshare_core::Instant;
-use refshare_store::{DecisionRecord, EarningRecord, LinkTenant, PartnerRecord};
+use refshare_store::{EarningRecord, LinkTenant, NotEarned, PartnerRecord};
 use uuid::Uuid;
 
 use crate::fx::{MissingRate, UsdRates};
-use crate::reporting::{rows_of, Related};
+use crate::reporting::Related;
 use crate::revenue::Period;
 use crate::{App, AppError};
 
@@ -112,24 +112,25 @@ impl App {
         let mut earnings = Vec::new();
         let mut reversals = Vec::new();
 
-        let created = tx.earnings_of_partner_created(partner.id, from, to).await?;
-        let live: Vec<EarningRecord> = created.iter().filter(|e| e.is_live()).cloned().collect();
-        for r in rows_of(&mut tx, partner, live, &mut rates).await? {
-            missing.extend(r.missing_rate.clone());
-            let clawback = r.earning.kind == EarningKind::Clawback;
+        // The period's live earnings and clawbacks: one query with what a line shows (the
+        // read model's stage and rate, which `reconcile` proves against the statuses).
+        for e in tx.statement_earnings(partner.id, from, to).await? {
+            let usd = rates.convert(&mut tx, e.amount_minor, e.currency, e.fx_usd_per_unit_e8).await?;
+            missing.extend(usd.as_ref().err().cloned());
+            let clawback = e.kind == EarningKind::Clawback;
             let line = StatementLine {
                 section: if clawback { Section::Reversal } else { Section::Earning },
-                date: r.earning.created_at,
-                case_reference: r.case.reference.clone(),
-                external_tenant_id: r.external_tenant_id.clone(),
-                kind: r.earning.kind.as_str().into(),
-                stage: Some(r.stage),
-                amount_minor: Some(r.earning.amount_minor),
-                currency: r.earning.currency,
-                amount_usd_minor: r.referral_fee_usd_minor,
-                reason: r.earning.note.clone().or_else(|| r.decision.as_ref().map(|d| d.reason.as_str().to_string())).unwrap_or_default(),
-                earning_id: Some(r.earning.id),
-                payout_id: r.payout.id,
+                date: e.created_at,
+                case_reference: e.case_reference,
+                external_tenant_id: e.external_tenant_id,
+                kind: e.kind.as_str().into(),
+                stage: Some(e.stage),
+                amount_minor: Some(e.amount_minor),
+                currency: e.currency,
+                amount_usd_minor: usd.ok(),
+                reason: e.note.or(e.reason).unwrap_or_default(),
+                earning_id: Some(e.id),
+                payout_id: e.payout_id,
                 payment_amount_minor: None,
             };
             if clawback {
@@ -142,7 +143,7 @@ impl App {
         // A voided earning still belongs to the month it was booked in (so that month's
         // statement never changes afterwards); its void is a reversal line in the month of
         // the void.
-        let voided_created: Vec<EarningRecord> = created.into_iter().filter(|e| e.voided_at.is_some()).collect();
+        let voided_created = tx.voided_earnings_of_partner_created(partner.id, from, to).await?;
         let voided_here = tx.earnings_of_partner_voided(partner.id, from, to).await?;
         let all_voided: Vec<EarningRecord> = voided_created.iter().chain(&voided_here).cloned().collect();
         let related = Related::load(&mut tx, partner.id, &all_voided).await?;
@@ -206,15 +207,9 @@ impl App {
         }
 
         // Payouts of the period on clients that have or had a link to this partner and did
-        // not earn (one query), with their latest decisions and payments (one query each).
+        // not earn, each with its payment's amount, case and latest decision (one query).
         let mut not_earned = Vec::new();
         let candidates = tx.payouts_not_earned(partner.id, from, to).await?;
-        let mut latest: HashMap<Uuid, DecisionRecord> = HashMap::new();
-        for d in tx.decisions_of_payouts(candidates.iter().map(|(p, _)| p.id)).await? {
-            latest.insert(d.payout_id, d); // oldest first: the last one wins
-        }
-        let payments: HashMap<Uuid, i64> =
-            tx.payments_by_ids(candidates.iter().map(|(p, _)| p.payment_id)).await?.into_iter().map(|m| (m.id, m.amount_minor)).collect();
         let partner_links = tx.link_tenants_of_partner(partner.id).await?;
         // The partner's links by id, and per client its latest (by `linked_at`; on a tie
         // the last in id order, as `max_by_key` over the oldest-first list picks it).
@@ -230,11 +225,11 @@ impl App {
         }
         // The facts the attribution engine needs, read only for the clients of payouts no
         // decision of this partner explains: one query per table (per chunk of clients).
-        let mine = |payout_id: &Uuid| latest.get(payout_id).filter(|d| d.partner_id == Some(partner.id));
+        let mine = |n: &NotEarned| n.latest.filter(|d| d.partner_id == Some(partner.id));
         let unexplained: Vec<Uuid> = candidates
             .iter()
-            .filter(|(p, _)| mine(&p.id).is_none())
-            .map(|(_, c)| c.client_id)
+            .filter(|n| mine(n).is_none())
+            .map(|n| n.client_id)
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -248,38 +243,37 @@ impl App {
             let requests = requests_of.remove(id).unwrap_or_default().into_iter().map(|r| r.request).collect();
             facts_of.insert(*id, (client.onboarding_completed_at, links, requests));
         }
-        for (payout, case) in candidates {
-            let (reason, link_id) = match mine(&payout.id) {
+        for n in candidates {
+            let (reason, link_id) = match mine(&n) {
                 Some(d) => (d.reason, d.link_id),
                 None => {
                     // A payout on a client that no longer exists is left out.
-                    let Some((onboarded, links, requests)) = facts_of.get(&case.client_id) else { continue };
+                    let Some((onboarded, links, requests)) = facts_of.get(&n.client_id) else { continue };
                     let facts = ClientFacts { links, requests, onboarding_completed_at: *onboarded };
-                    let cf = CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id };
-                    let d = decide_for_partner(partner.id, cf, facts, payout.created_at);
+                    let cf = CaseFacts { created_at: n.case_created_at, source: n.case_source, creating_partner: n.creating_partner_id };
+                    let d = decide_for_partner(partner.id, cf, facts, n.created_at);
                     (d.reason, d.link_id)
                 }
             };
             let tenant = link_id
                 .and_then(|id| link_by_id.get(&id))
-                .or_else(|| latest_link_of_client.get(&case.client_id))
+                .or_else(|| latest_link_of_client.get(&n.client_id))
                 .map(|l| l.external_tenant_id.clone())
                 .unwrap_or_default();
-            let payment_amount = *payments.get(&payout.payment_id).ok_or_else(|| AppError::internal("payout without payment"))?;
             not_earned.push(StatementLine {
                 section: Section::NotEarned,
-                date: payout.created_at,
-                case_reference: case.reference.clone(),
+                date: n.created_at,
+                case_reference: n.case_reference,
                 external_tenant_id: tenant,
                 kind: "payout".into(),
                 stage: None,
                 amount_minor: None,
-                currency: payout.currency,
+                currency: n.currency,
                 amount_usd_minor: None,
                 reason: reason.as_str().into(),
                 earning_id: None,
-                payout_id: payout.id,
-                payment_amount_minor: Some(payment_amount),
+                payout_id: n.payout_id,
+                payment_amount_minor: Some(n.payment_amount_minor),
             });
         }
         drop(tx);

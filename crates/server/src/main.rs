@@ -305,7 +305,8 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
 }
 
 /// Periodic work: record expired link requests (their e-mail goes through the mail loop),
-/// run the monthly CP invoicing when due.
+/// run the monthly CP invoicing when due, re-base the estimate totals when a rate dated
+/// ahead has become current.
 async fn background_jobs(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -317,6 +318,9 @@ async fn background_jobs(app: App) {
             Ok(Some(period)) => tracing::info!(%period, "collection-partner invoicing run done"),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %described(&e), "collection-partner invoicing job failed"),
+        }
+        if let Err(e) = app.refresh_estimates().await {
+            tracing::warn!(error = %described(&e), "estimate totals refresh failed");
         }
     }
 }

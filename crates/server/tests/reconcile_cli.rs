@@ -106,9 +106,11 @@ fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
     let live = sql("SELECT COUNT(*) FROM earnings WHERE voided_at IS NULL").unwrap();
     assert!(live > 10, "the seed wrote {live} live earnings");
     // As before migration 0019: no read model, so nothing in the totals either (0022 fills
-    // them from the rows with a stage).
+    // them from the rows with a stage), and the estimate totals not built (0025).
     sql("UPDATE earnings SET stage = NULL, paid_at = NULL, fx_usd_per_unit_e8 = NULL");
     sql("DELETE FROM earning_totals");
+    sql("DELETE FROM estimate_totals");
+    sql("UPDATE estimate_rates SET built = 0, rate_e8 = NULL");
     assert_eq!(sql("SELECT COUNT(*) FROM earnings WHERE stage IS NOT NULL"), Some(0));
 
     let out = reconcile(&db.url);
@@ -151,4 +153,48 @@ fn reconcile_proves_the_earnings_totals_and_names_a_wrong_row() {
     let mut parts = key.split(' ');
     let (partner, stage, currency) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
     assert!(err.contains("earnings totals") && err.contains(partner) && err.contains(&format!("{stage} {currency}")), "{err}");
+}
+
+/// The estimate totals (migration 0025) are built by the seed's app and proved by
+/// `reconcile`: a wrong row is a discrepancy naming it; so is an earning whose platform
+/// fee is not its payout's.
+#[test]
+fn reconcile_proves_the_estimate_totals_and_the_platform_fees() {
+    let db = seeded("estimates");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let sql = |q: &'static str| {
+        rt.block_on(async {
+            use sqlx::{Connection, Row};
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            let rows = sqlx::query(q).fetch_all(&mut c).await.unwrap();
+            rows.first().and_then(|r| r.try_get::<String, _>(0).ok())
+        })
+    };
+    let counted = sql("SELECT CAST(SUM(n) AS TEXT) FROM estimate_totals").unwrap();
+    let live =
+        sql("SELECT CAST(COUNT(*) AS TEXT) FROM earnings WHERE voided_at IS NULL AND stage IS NOT NULL AND fx_usd_per_unit_e8 IS NULL")
+            .unwrap();
+    assert_eq!(counted, live, "the estimate totals count every live estimate");
+    assert_eq!(sql("SELECT CAST(COUNT(*) AS TEXT) FROM estimate_rates WHERE built = 0"), Some("0".into()), "every currency is built");
+    let out = reconcile(&db.url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let key = sql("SELECT partner_id || ' ' || stage || ' ' || currency FROM estimate_totals WHERE n > 0 ORDER BY partner_id, stage, currency LIMIT 1").unwrap();
+    sql("UPDATE estimate_totals SET usd_minor = usd_minor + 1 WHERE rowid = (SELECT rowid FROM estimate_totals WHERE n > 0 ORDER BY partner_id, stage, currency LIMIT 1)");
+    let out = reconcile(&db.url);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mut parts = key.split(' ');
+    let (partner, stage, currency) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    assert!(err.contains("estimate totals") && err.contains(partner) && err.contains(&format!("{stage} {currency}")), "{err}");
+    sql("UPDATE estimate_totals SET usd_minor = usd_minor - 1 WHERE rowid = (SELECT rowid FROM estimate_totals WHERE n > 0 ORDER BY partner_id, stage, currency LIMIT 1)");
+    let out = reconcile(&db.url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let id = sql("SELECT MIN(id) FROM earnings").unwrap();
+    sql("UPDATE earnings SET platform_fee_minor = platform_fee_minor + 1 WHERE id = (SELECT MIN(id) FROM earnings)");
+    let out = reconcile(&db.url);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("platform fee") && err.contains(&id), "{err}");
 }

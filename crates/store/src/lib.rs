@@ -25,6 +25,7 @@ mod cases;
 mod clients;
 mod disputes;
 pub mod earning_sets;
+pub mod estimates;
 mod in_list;
 mod invoices;
 pub mod ledger;
@@ -52,9 +53,13 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 pub use cases::{CaseCursor, CaseFilter};
 pub use clients::{ClientEarning, ClientOrder, PartnerClientFilter, PartnerClientTotals};
 pub use earning_sets::CpInvoicingGroup;
+pub use estimates::{EstimateCache, EstimateKey, EstimateRate};
 pub use misc::StatusTable;
 pub use records::*;
-pub use reporting::{CurrentRates, LinkTenant, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow, SummaryGroup};
+pub use reporting::{
+    CurrentRates, LatestDecision, LinkTenant, NotEarned, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow,
+    StatementEarning, SummaryGroup,
+};
 pub use search::{partner_matches_from, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH};
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
 pub use totals::{Totals, TotalsKey};
@@ -399,9 +404,11 @@ impl Tx {
         self.read_only
     }
 
-    /// Writes the pending earnings totals (keys sorted, the last statement) and commits.
+    /// Writes the pending earnings totals and then the estimate totals (keys sorted, the
+    /// last statements) and commits.
     pub async fn commit(mut self) -> Result<()> {
         self.flush_totals().await?;
+        self.flush_estimates().await?;
         self.inner.commit().await?;
         Ok(())
     }

@@ -10,11 +10,12 @@
 //! status), `cases c` (countries, search via [`crate::search`]), and the earning's
 //! decision and link (the external tenant id, a correlated subquery).
 
+use refshare_core::attribution::Reason;
+use refshare_core::case::CaseSource;
 use refshare_core::ledger::EarningKind;
 use refshare_core::money::Currency;
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::cases::{bind_all, case_from, Arg, CASE_COLS};
@@ -189,12 +190,11 @@ const DECISION_OF_EARNING: &str = "COALESCE(e.decision_id, \
      (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = e.payout_id AND COALESCE(d2.partner_id, '') = $1 \
       ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1))";
 
-/// The query of the partner's rows `f` selects; `with_payout` joins the payout (the
-/// summary's platform revenue), `with_fx` the current rates as `fx` (USD figures; the
+/// The query of the partner's rows `f` selects; `with_fx` joins the current rates as `fx` (USD figures; the
 /// order by payment date needs none, so its page walks `earnings_partner_paid` alone).
-fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_payout: bool, with_fx: bool, rates: &CurrentRates) -> Result<Query> {
+fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_fx: bool, rates: &CurrentRates) -> Result<Query> {
     let need_cp = !f.cp_invoice_statuses.is_empty() || f.recognized.is_some();
-    let need_payout = with_payout || need_cp || !f.commission_statuses.is_empty() || !f.collection_partner_ids.is_empty();
+    let need_payout = need_cp || !f.commission_statuses.is_empty() || !f.collection_partner_ids.is_empty();
     let need_case = !f.countries.is_empty() || f.search.is_some();
     let search = f.search.as_deref().map(Search::new);
     let mut args = vec![Arg::Text(partner_id.to_string())];
@@ -257,10 +257,12 @@ fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_payout: bool
     Ok(q)
 }
 
-/// The summary aggregate over the rows `q` selects.
+/// The summary aggregate over the rows `q` selects. The platform's revenue is the
+/// earning's copy of its payout's fee at the earning's rate (the payout's locked one, read
+/// model), so no payout is read.
 fn summary_sql(q: &Query) -> String {
     let usd = earning_usd_sql();
-    let platform = usd_minor_sql("p.platform_fee_minor", "COALESCE(p.fx_usd_per_unit_e8, fx.r)", "fx.d");
+    let platform = usd_minor_sql("e.platform_fee_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d");
     let payout = EarningKind::Payout.as_str();
     format!(
         "SELECT stage, currency, COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
@@ -275,21 +277,37 @@ fn summary_sql(q: &Query) -> String {
 }
 
 /// The SQL of an unfiltered report's first page of `limit` rows by payment date, newest
-/// first, as [`Tx::report_page`] and [`Tx::report_summary`] run it: the page, the
-/// estimates' aggregate and the totals read, each with the partner id as its one bind
-/// (`$1`). `refshare bench` runs exactly these as its raw floor.
+/// first, as [`Tx::report_page`] and [`Tx::report_summary`] run it when the estimate
+/// totals are at the current rates: the page, the estimate totals with the rates' state
+/// ([`crate::estimates`]) and the earnings totals, each with the partner id as its one
+/// bind (`$1`). `refshare bench` runs exactly these as its raw floor.
 pub fn unfiltered_report_sql(backend: Backend, rates: &CurrentRates, limit: i64) -> Result<Vec<String>> {
     let f = ReportFilter::default();
-    let q = build(backend, Uuid::nil(), &f, false, false, rates)?;
+    let q = build(backend, Uuid::nil(), &f, false, rates)?;
     let cols = EARNING_COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ");
     let page = format!(
         "SELECT {cols} {} WHERE {} ORDER BY e.paid_at DESC, e.created_at DESC, e.id DESC LIMIT {limit} OFFSET 0",
         q.from,
         q.sql_where()
     );
-    let mut q = build(backend, Uuid::nil(), &f, true, true, rates)?;
-    q.clauses.push("e.fx_usd_per_unit_e8 IS NULL".into());
-    Ok(vec![page, summary_sql(&q), crate::totals::partner_totals_sql(backend, 0)])
+    Ok(vec![page, crate::estimates::partner_estimates_sql(backend, 0), crate::totals::partner_totals_sql(backend, 0)])
+}
+
+/// Adds `g` to the group of its stage and currency in `groups` (or appends it), checked.
+fn merge_group(groups: &mut Vec<SummaryGroup>, g: SummaryGroup) -> Result<()> {
+    let overflow = || StoreError::Corrupt("summary overflow".into());
+    match groups.iter_mut().find(|x| x.stage == g.stage && x.currency == g.currency) {
+        Some(x) => {
+            x.count = x.count.checked_add(g.count).ok_or_else(overflow)?;
+            x.amount_minor = x.amount_minor.checked_add(g.amount_minor).ok_or_else(overflow)?;
+            x.usd_minor = x.usd_minor.checked_add(g.usd_minor).ok_or_else(overflow)?;
+            x.usd_missing = x.usd_missing.checked_add(g.usd_missing).ok_or_else(overflow)?;
+            x.platform_usd_minor = x.platform_usd_minor.checked_add(g.platform_usd_minor).ok_or_else(overflow)?;
+            x.platform_usd_missing = x.platform_usd_missing.checked_add(g.platform_usd_missing).ok_or_else(overflow)?;
+        }
+        None => groups.push(g),
+    }
+    Ok(())
 }
 
 /// Whether the summary of `f` can read the earnings totals: no filter but stages (the
@@ -334,7 +352,7 @@ impl Tx {
         rates: &CurrentRates,
         w: ReportWindow,
     ) -> Result<Vec<EarningRecord>> {
-        let mut q = build(self.backend, partner_id, f, false, w.order == ReportOrder::UsdAmount, rates)?;
+        let mut q = build(self.backend, partner_id, f, w.order == ReportOrder::UsdAmount, rates)?;
         let dir = if w.ascending { "ASC" } else { "DESC" };
         let order = match w.order {
             ReportOrder::PaidAt => format!("e.paid_at {dir}, e.created_at {dir}, e.id {dir}"),
@@ -366,25 +384,56 @@ impl Tx {
     /// amounts, US cents (each row rounded as `convert_minor` does, then summed) and the
     /// platform's revenue on the payout earnings. No row leaves the database. Without a
     /// filter but stages ([`totals_answer`]) the rows whose rate is locked come from the
-    /// earnings totals ([`crate::totals`], one indexed read) and only the estimates, which
-    /// convert at today's rate, are aggregated; any other filter aggregates its rows.
+    /// earnings totals ([`crate::totals`]) and the estimates from the estimate totals
+    /// ([`crate::estimates`]) of every currency they hold at its current rate, two indexed
+    /// reads; only the estimates of the other currencies are aggregated. Any other filter
+    /// aggregates its rows.
     pub async fn report_summary(&mut self, partner_id: Uuid, f: &ReportFilter, rates: &CurrentRates) -> Result<Vec<SummaryGroup>> {
         let from_totals = totals_answer(f);
-        let mut q = build(self.backend, partner_id, f, true, true, rates)?;
+        let mut cached: Vec<SummaryGroup> = Vec::new();
+        let mut q = build(self.backend, partner_id, f, true, rates)?;
+        let mut aggregate = true;
         if from_totals {
             q.clauses.push("e.fx_usd_per_unit_e8 IS NULL".into());
+            let cache = self.estimate_cache_of_partner(partner_id, &f.stages).await?;
+            let current = |c: Currency| rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r);
+            let usable: Vec<crate::EstimateRate> =
+                cache.rates.iter().copied().filter(|r| r.built && r.rate_e8 == current(r.currency)).collect();
+            for (k, t) in cache.rows {
+                let Some(rate) = usable.iter().find(|r| r.currency == k.currency) else { continue };
+                let missing = rate.rate_e8.is_none();
+                merge_group(
+                    &mut cached,
+                    SummaryGroup {
+                        stage: k.stage,
+                        currency: k.currency,
+                        count: t.count,
+                        usd_minor: t.usd_minor,
+                        usd_missing: if missing { t.count } else { 0 },
+                        platform_usd_minor: t.platform_usd_minor,
+                        platform_usd_missing: if missing { t.payout_count } else { 0 },
+                        amount_minor: t.amount_minor,
+                    },
+                )?;
+            }
+            if Currency::all().all(|c| usable.iter().any(|r| r.currency == c)) {
+                aggregate = false;
+            } else if !usable.is_empty() {
+                let codes: Vec<String> = usable.iter().map(|r| format!("'{}'", r.currency.code())).collect();
+                q.clauses.push(format!("e.currency NOT IN ({})", codes.join(", ")));
+            }
         }
-        let sql = summary_sql(&q);
-        let rows = bind_all(sqlx::query(&sql), &q.args).fetch_all(self.conn()).await?;
-        let mut groups = rows
-            .iter()
-            .map(|r| {
+        let mut groups = Vec::new();
+        if aggregate {
+            let sql = summary_sql(&q);
+            let rows = bind_all(sqlx::query(&sql), &q.args).fetch_all(self.conn()).await?;
+            for r in &rows {
                 let stage: Option<String> = get(r, "stage")?;
                 let stage = stage
                     .as_deref()
                     .and_then(RevenueStage::parse)
                     .ok_or_else(|| StoreError::Corrupt(format!("a live earning has no valid stage in its read model ({stage:?})")))?;
-                Ok(SummaryGroup {
+                groups.push(SummaryGroup {
                     stage,
                     currency: currency(&get::<String>(r, "currency")?)?,
                     count: get(r, "n")?,
@@ -393,20 +442,17 @@ impl Tx {
                     usd_missing: get(r, "usd_missing")?,
                     platform_usd_minor: get(r, "pusd")?,
                     platform_usd_missing: get(r, "pusd_missing")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                });
+            }
+        }
         if from_totals {
+            for g in cached {
+                merge_group(&mut groups, g)?;
+            }
             for (k, t) in self.earning_totals_of_partner(partner_id, &f.stages).await?.into_iter().filter(|(k, _)| k.locked) {
-                let overflow = || StoreError::Corrupt("summary overflow".into());
-                match groups.iter_mut().find(|g| g.stage == k.stage && g.currency == k.currency) {
-                    Some(g) => {
-                        g.count = g.count.checked_add(t.count).ok_or_else(overflow)?;
-                        g.amount_minor = g.amount_minor.checked_add(t.amount_minor).ok_or_else(overflow)?;
-                        g.usd_minor = g.usd_minor.checked_add(t.usd_minor).ok_or_else(overflow)?;
-                        g.platform_usd_minor = g.platform_usd_minor.checked_add(t.platform_usd_minor).ok_or_else(overflow)?;
-                    }
-                    None => groups.push(SummaryGroup {
+                merge_group(
+                    &mut groups,
+                    SummaryGroup {
                         stage: k.stage,
                         currency: k.currency,
                         count: t.count,
@@ -415,35 +461,87 @@ impl Tx {
                         platform_usd_minor: t.platform_usd_minor,
                         platform_usd_missing: 0,
                         amount_minor: t.amount_minor,
-                    }),
-                }
+                    },
+                )?;
             }
             groups.sort_by(|a, b| (a.stage.as_str(), a.currency.code()).cmp(&(b.stage.as_str(), b.currency.code())));
         }
         Ok(groups)
     }
 
-    /// The partner's earnings (live and voided) created in `[from, to)`, oldest first
-    /// (statements).
-    pub async fn earnings_of_partner_created(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
-        self.earnings_of_partner_between("created_at", partner_id, from, to).await
+    /// The partner's voided earnings created in `[from, to)`, oldest first (statements).
+    pub async fn voided_earnings_of_partner_created(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
+        let mut v = self.earnings_of_partner_between("created_at", partner_id, from, to, " AND voided_at IS NOT NULL").await?;
+        v.retain(|e| e.voided_at.is_some());
+        Ok(v)
+    }
+
+    /// The partner's live earnings created in `[from, to)` with what a statement line
+    /// shows, in one query (statements): the read model's stage and locked rate, the
+    /// case's reference, and the reason and tenant of the decision the report shows
+    /// (its own, else the corrected earning's, else the payout's latest naming the
+    /// partner; only the partner's decisions), oldest first.
+    pub async fn statement_earnings(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<StatementEarning>> {
+        let rows = sqlx::query(&format!(
+            "SELECT x.id, x.payout_id, x.kind, x.amount_minor, x.currency, x.created_at, x.note, x.stage, x.fx_usd_per_unit_e8, \
+             x.reference, d.reason AS reason, l.external_tenant_id AS tenant FROM \
+             (SELECT e.id AS id, e.payout_id AS payout_id, e.kind AS kind, e.amount_minor AS amount_minor, e.currency AS currency, \
+             e.created_at AS created_at, e.note AS note, e.stage AS stage, e.fx_usd_per_unit_e8 AS fx_usd_per_unit_e8, \
+             c.reference AS reference, {DECISION_OF_EARNING} AS decision_id \
+             FROM earnings e JOIN cases c ON c.id = e.case_id \
+             WHERE e.partner_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND e.voided_at IS NULL) x \
+             LEFT JOIN attribution_decisions d ON d.id = x.decision_id AND d.partner_id = $1 \
+             LEFT JOIN links l ON l.id = d.link_id \
+             ORDER BY x.created_at, x.id"
+        ))
+        .bind(partner_id.to_string())
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = get(r, "kind")?;
+                let stage: Option<String> = get(r, "stage")?;
+                Ok(StatementEarning {
+                    id: uuid(&get::<String>(r, "id")?)?,
+                    payout_id: uuid(&get::<String>(r, "payout_id")?)?,
+                    kind: EarningKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("earning kind `{kind}`")))?,
+                    amount_minor: get(r, "amount_minor")?,
+                    currency: currency(&get::<String>(r, "currency")?)?,
+                    created_at: at(get(r, "created_at")?),
+                    note: get(r, "note")?,
+                    stage: stage
+                        .as_deref()
+                        .map(|s| RevenueStage::parse(s).ok_or_else(|| StoreError::Corrupt(format!("stage `{s}`"))))
+                        .transpose()?
+                        .ok_or_else(|| StoreError::Corrupt("a live earning has no stage in its read model".into()))?,
+                    fx_usd_per_unit_e8: get(r, "fx_usd_per_unit_e8")?,
+                    case_reference: get(r, "reference")?,
+                    reason: get(r, "reason")?,
+                    external_tenant_id: get::<Option<String>>(r, "tenant")?.unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     /// The partner's earnings voided in `[from, to)` (statements).
     pub async fn earnings_of_partner_voided(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
-        self.earnings_of_partner_between("voided_at", partner_id, from, to).await
+        self.earnings_of_partner_between("voided_at", partner_id, from, to, " AND voided_at IS NOT NULL").await
     }
 
-    /// The partner's earnings whose `column` (an instant) lies in `[from, to)`, in its order.
+    /// The partner's earnings whose `column` (an instant) lies in `[from, to)`, in its
+    /// order, `and` a clause (voided ones: the partial indexes of migration 0028).
     async fn earnings_of_partner_between(
         &mut self,
         column: &'static str,
         partner_id: Uuid,
         from: Instant,
         to: Instant,
+        and: &'static str,
     ) -> Result<Vec<EarningRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 AND {column} >= $2 AND {column} < $3 ORDER BY {column}, id"
+            "SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 AND {column} >= $2 AND {column} < $3{and} ORDER BY {column}, id"
         ))
         .bind(partner_id.to_string())
         .bind(ms(from))
@@ -454,27 +552,62 @@ impl Tx {
     }
 
     /// Payouts created in `[from, to)` on the cases of clients that have or had a link to
-    /// the partner, on which the partner has no earning (statements: "did not earn"), with
-    /// their cases, oldest first. The partner's clients come from `links_partner_client`,
-    /// their cases from the covering `cases_partner_list`, the period's payouts of each
-    /// case from `payouts_case_created` (the date compared in the index), and the missing
-    /// earning is one probe of `earnings_payout_partner` per payout (migration 0024): no
-    /// pass over the partner's earnings or the period's payouts.
-    pub async fn payouts_not_earned(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<(PayoutRecord, CaseRecord)>> {
-        let payout_cols = PAYOUT_COLS.split(", ").map(|c| format!("p.{c} AS p_{c}")).collect::<Vec<_>>().join(", ");
-        let rows = sqlx::query(&format!(
-            "SELECT {payout_cols}, {CASE_COLS} FROM payouts p JOIN cases c ON c.id = p.case_id \
+    /// the partner, on which the partner has no earning (statements: "did not earn"),
+    /// oldest first, with what their line needs in the same query: the payment's amount,
+    /// the case's reference and attribution facts, and the payout's latest decision (any
+    /// partner's; the caller uses it only when it names this partner). The partner's
+    /// clients come from `links_partner_client`, their cases from the covering
+    /// `cases_partner_list` (a case row is read only for a line's reference), the period's
+    /// payouts of each case from `payouts_case_created` (the date compared in the index),
+    /// and the missing earning is one probe of `earnings_payout_partner` per payout
+    /// (migration 0024): no pass over the partner's earnings or the period's payouts.
+    pub async fn payouts_not_earned(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<NotEarned>> {
+        let rows = sqlx::query(
+            "SELECT x.*, (SELECT c2.reference FROM cases c2 WHERE c2.id = x.case_id) AS reference, \
+             m.amount_minor AS payment_amount_minor, d.partner_id AS d_partner_id, d.reason AS d_reason, d.link_id AS d_link_id FROM \
+             (SELECT p.id AS payout_id, p.created_at AS created_at, p.currency AS currency, p.payment_id AS payment_id, \
+             c.id AS case_id, c.client_id AS client_id, c.created_at AS case_created_at, c.source AS source, \
+             c.creating_partner_id AS creating_partner_id, \
+             (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = p.id ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1) AS decision_id \
+             FROM cases c JOIN payouts p ON p.case_id = c.id \
              WHERE c.client_id IN (SELECT l.client_id FROM links l WHERE l.partner_id = $1) \
              AND p.created_at >= $2 AND p.created_at < $3 \
-             AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1) \
-             ORDER BY p.created_at, p.id"
-        ))
+             AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1)) x \
+             JOIN payments m ON m.id = x.payment_id LEFT JOIN attribution_decisions d ON d.id = x.decision_id \
+             ORDER BY x.created_at, x.payout_id",
+        )
         .bind(partner_id.to_string())
         .bind(ms(from))
         .bind(ms(to))
         .fetch_all(self.conn())
         .await?;
-        rows.iter().map(|r| Ok((prefixed_payout_from(r)?, case_from(r)?))).collect()
+        rows.iter()
+            .map(|r| {
+                let source: String = get(r, "source")?;
+                let reason: Option<String> = get(r, "d_reason")?;
+                let latest = match (get::<Option<String>>(r, "decision_id")?, reason) {
+                    (Some(_), Some(reason)) => Some(LatestDecision {
+                        partner_id: opt_uuid(get(r, "d_partner_id")?)?,
+                        reason: Reason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("reason `{reason}`")))?,
+                        link_id: opt_uuid(get(r, "d_link_id")?)?,
+                    }),
+                    _ => None,
+                };
+                Ok(NotEarned {
+                    payout_id: uuid(&get::<String>(r, "payout_id")?)?,
+                    created_at: at(get(r, "created_at")?),
+                    currency: currency(&get::<String>(r, "currency")?)?,
+                    payment_amount_minor: get(r, "payment_amount_minor")?,
+                    case_id: uuid(&get::<String>(r, "case_id")?)?,
+                    case_reference: get(r, "reference")?,
+                    client_id: uuid(&get::<String>(r, "client_id")?)?,
+                    case_created_at: at(get(r, "case_created_at")?),
+                    case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
+                    creating_partner_id: opt_uuid(get(r, "creating_partner_id")?)?,
+                    latest,
+                })
+            })
+            .collect()
     }
 
     pub async fn earnings_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<EarningRecord>> {
@@ -584,11 +717,15 @@ impl Tx {
     /// The latest rate dated on or before `date` (`YYYY-MM-DD`) of every currency that has
     /// one, with the validity rules of [`Tx::fx_rate_on_or_before`].
     pub async fn fx_rates_on_or_before(&mut self, date: &str) -> Result<Vec<(String, i64)>> {
-        const VALID: &str = "length(rate_date) = 10 AND rate_date >= '1999-01-01' AND rate_date <= '2100-12-31' AND usd_per_unit_e8 > 0";
+        const VALID: &str =
+            "length(g.rate_date) = 10 AND g.rate_date >= '1999-01-01' AND g.rate_date <= '2100-12-31' AND g.usd_per_unit_e8 > 0";
+        // Per currency one backward probe of the primary key (currency, rate_date), not a
+        // correlated MAX for every stored rate.
         let rows = sqlx::query(&format!(
-            "SELECT f.currency, f.usd_per_unit_e8 FROM fx_rates f WHERE f.rate_date = \
-             (SELECT MAX(rate_date) FROM fx_rates g WHERE g.currency = f.currency AND g.rate_date <= $1 AND {VALID}) \
-             ORDER BY f.currency"
+            "SELECT x.currency, x.usd_per_unit_e8 FROM (SELECT c.currency AS currency, \
+             (SELECT g.usd_per_unit_e8 FROM fx_rates g WHERE g.currency = c.currency AND g.rate_date <= $1 AND {VALID} \
+             ORDER BY g.rate_date DESC LIMIT 1) AS usd_per_unit_e8 FROM (SELECT DISTINCT currency FROM fx_rates) c) x \
+             WHERE x.usd_per_unit_e8 IS NOT NULL ORDER BY x.currency"
         ))
         .bind(date)
         .fetch_all(self.conn())
@@ -608,6 +745,53 @@ impl Tx {
     }
 }
 
+/// A payout the partner did not earn, as its statement line needs it
+/// ([`Tx::payouts_not_earned`]).
+#[derive(Debug, Clone)]
+pub struct NotEarned {
+    pub payout_id: Uuid,
+    pub created_at: Instant,
+    pub currency: Currency,
+    pub payment_amount_minor: i64,
+    pub case_id: Uuid,
+    pub case_reference: String,
+    pub client_id: Uuid,
+    pub case_created_at: Instant,
+    pub case_source: CaseSource,
+    pub creating_partner_id: Option<Uuid>,
+    /// The payout's latest decision (any partner's).
+    pub latest: Option<LatestDecision>,
+}
+
+/// What a statement reads of a payout's latest decision.
+#[derive(Debug, Clone, Copy)]
+pub struct LatestDecision {
+    pub partner_id: Option<Uuid>,
+    pub reason: Reason,
+    pub link_id: Option<Uuid>,
+}
+
+/// A live earning as a statement line shows it ([`Tx::statement_earnings`]).
+#[derive(Debug, Clone)]
+pub struct StatementEarning {
+    pub id: Uuid,
+    pub payout_id: Uuid,
+    pub kind: EarningKind,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub created_at: Instant,
+    pub note: Option<String>,
+    /// The read model's stage.
+    pub stage: RevenueStage,
+    /// The read model's locked rate; `None` for an estimate.
+    pub fx_usd_per_unit_e8: Option<i64>,
+    pub case_reference: String,
+    /// The stored reason code of the decision shown (the partner's), if any.
+    pub reason: Option<String>,
+    /// That decision's link's tenant id (empty without one).
+    pub external_tenant_id: String,
+}
+
 /// A payout's facts for `reconcile`'s set-based checks.
 #[derive(Debug, Clone)]
 pub struct PayoutFacts {
@@ -619,27 +803,6 @@ pub struct PayoutFacts {
     pub currency: Currency,
     /// The payment's date.
     pub paid_at: Instant,
-}
-
-fn prefixed_payout_from(r: &AnyRow) -> Result<PayoutRecord> {
-    let parse = |col: &str, v: String| -> Result<CommissionStatus> {
-        CommissionStatus::parse(&v).ok_or_else(|| StoreError::Corrupt(format!("{col} `{v}`")))
-    };
-    Ok(PayoutRecord {
-        id: uuid(&get::<String>(r, "p_id")?)?,
-        payment_id: uuid(&get::<String>(r, "p_payment_id")?)?,
-        case_id: uuid(&get::<String>(r, "p_case_id")?)?,
-        collection_partner_id: opt_uuid(get(r, "p_collection_partner_id")?)?,
-        success_fee_minor: get(r, "p_success_fee_minor")?,
-        platform_fee_minor: get(r, "p_platform_fee_minor")?,
-        currency: currency(&get::<String>(r, "p_currency")?)?,
-        created_at: at(get(r, "p_created_at")?),
-        commission_status: parse("commission_status", get(r, "p_commission_status")?)?,
-        commission_paid_at: crate::opt_at(get(r, "p_commission_paid_at")?),
-        fx_usd_per_unit_e8: get(r, "p_fx_usd_per_unit_e8")?,
-        fx_rate_date: get(r, "p_fx_rate_date")?,
-        cp_invoice_id: opt_uuid(get(r, "p_cp_invoice_id")?)?,
-    })
 }
 
 /// A link's identity and tenant without its history: (id, client, external tenant id,

@@ -454,8 +454,22 @@ impl Tx {
             "fx_usd_per_unit_e8",
         ];
         self.bulk_insert("earnings", &cols, rows).await?;
+        let ids: Vec<Uuid> = v.iter().map(|(e, _)| e.id).collect();
+        // The payouts' platform fees (read model, migration 0025), a chunk per statement.
+        for chunk in ids.chunks(crate::earning_sets::IDS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE earnings SET platform_fee_minor = (SELECT p.platform_fee_minor FROM payouts p WHERE p.id = earnings.payout_id) \
+                 WHERE id IN ({})",
+                crate::bulk::ph_list(self.backend, 1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            q.execute(self.conn()).await?;
+        }
         // The earnings totals (migration 0022) follow as deltas.
-        self.totals_after(&v.iter().map(|(e, _)| e.id).collect::<Vec<_>>()).await
+        self.totals_after(&ids).await
     }
 
     /// `(currency, YYYY-MM-DD, USD per unit × 1e8)` rows for days without a rate yet.

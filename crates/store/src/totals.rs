@@ -6,8 +6,11 @@
 //!
 //! Kept up to date by deltas, never by recounts: every store write that changes what an
 //! earning contributes (its read model, its void, its insert with a read model, its
-//! deletion) reads the contribution of the touched earnings before and after, in SQL,
-//! and adds the difference to the pending deltas of its [`Tx`]. [`Tx::commit`] flushes
+//! deletion) reads the touched earnings' figures before and after (one query each,
+//! [`contribution_sql`]) and adds the difference to the pending deltas of its [`Tx`],
+//! converted in Rust exactly as [`usd_minor_sql`] converts in SQL (`reconcile` recomputes
+//! them in SQL). Rows whose rate is not locked also go to the estimate totals as they
+//! are ([`crate::estimates`]: converted at flush time, at the rate the cache holds). [`Tx::commit`] flushes
 //! them as one upsert per chunk with the keys sorted, the transaction's last statement:
 //! every writer takes the totals rows' locks in the same order and holds nothing else it
 //! waits for afterwards, so concurrent writers on PostgreSQL never deadlock on them.
@@ -16,13 +19,14 @@
 use std::collections::BTreeMap;
 
 use refshare_core::ledger::EarningKind;
-use refshare_core::money::Currency;
+use refshare_core::money::{convert_minor, Currency};
 use refshare_core::stage::RevenueStage;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::bulk::{ph, ph_list};
 use crate::earning_sets::IDS_PER_STATEMENT;
+use crate::estimates::{EstimateKey, EstimateRow};
 use crate::reporting::{usd_divisor, usd_minor_sql};
 use crate::{currency, get, uuid, Backend, Result, Savepoint, StoreError, Tx};
 
@@ -52,7 +56,7 @@ pub struct Totals {
 
 impl Totals {
     /// `self + sign · other`, checked.
-    fn add(self, other: Totals, sign: i64) -> Result<Totals> {
+    pub(crate) fn add(self, other: Totals, sign: i64) -> Result<Totals> {
         let f = |a: i64, b: i64| {
             b.checked_mul(sign).and_then(|b| a.checked_add(b)).ok_or_else(|| StoreError::Corrupt("earnings totals overflow".into()))
         };
@@ -65,7 +69,7 @@ impl Totals {
         })
     }
 
-    fn is_zero(&self) -> bool {
+    pub(crate) fn is_zero(&self) -> bool {
         *self == Totals::default()
     }
 }
@@ -74,37 +78,106 @@ impl Totals {
 #[derive(Debug, Default)]
 pub(crate) struct PendingTotals {
     deltas: BTreeMap<TotalsKey, Totals>,
-    saved: Vec<(Savepoint, BTreeMap<TotalsKey, Totals>)>,
+    /// Estimate rows (rate not locked) with their sign, converted when flushed
+    /// ([`crate::estimates`]); only appended to, so a savepoint keeps its length.
+    pub(crate) estimates: Vec<(EstimateRow, i64)>,
+    saved: Vec<(Savepoint, BTreeMap<TotalsKey, Totals>, usize)>,
 }
 
 impl PendingTotals {
     pub(crate) fn savepoint(&mut self, name: Savepoint) {
-        self.saved.push((name, self.deltas.clone()));
+        self.saved.push((name, self.deltas.clone(), self.estimates.len()));
     }
 
     /// Back to the deltas at the latest savepoint `name`, which is forgotten.
     pub(crate) fn rollback_to(&mut self, name: Savepoint) {
-        if let Some(i) = self.saved.iter().rposition(|(n, _)| *n == name) {
-            if let Some((_, deltas)) = self.saved.drain(i..).next() {
+        if let Some(i) = self.saved.iter().rposition(|(n, _, _)| *n == name) {
+            if let Some((_, deltas, estimates)) = self.saved.drain(i..).next() {
                 self.deltas = deltas;
+                self.estimates.truncate(estimates);
             }
         }
     }
 
     /// Forgets the latest savepoint `name` (and any set after it), keeping the deltas.
     pub(crate) fn release(&mut self, name: Savepoint) {
-        if let Some(i) = self.saved.iter().rposition(|(n, _)| *n == name) {
+        if let Some(i) = self.saved.iter().rposition(|(n, _, _)| *n == name) {
             self.saved.truncate(i);
         }
     }
 
-    fn add(&mut self, rows: Vec<(TotalsKey, Totals)>, sign: i64) -> Result<()> {
-        for (k, t) in rows {
-            let e = self.deltas.entry(k).or_default();
+    /// Adds `sign` times the contribution of these rows: locked rows converted at their
+    /// rate, estimates counted here (no USD) and kept for the estimate totals.
+    fn add(&mut self, rows: Vec<Contribution>, sign: i64) -> Result<()> {
+        for c in rows {
+            let key = TotalsKey { partner_id: c.partner_id, stage: c.stage, currency: c.currency, locked: c.fx_usd_per_unit_e8.is_some() };
+            let (usd_minor, platform_usd_minor) = match c.fx_usd_per_unit_e8 {
+                Some(rate) => {
+                    (usd_of(c.amount_minor, c.currency, rate)?, if c.payout { usd_of(c.platform_fee_minor, c.currency, rate)? } else { 0 })
+                }
+                None => (0, 0),
+            };
+            let t = Totals { count: 1, payout_count: i64::from(c.payout), amount_minor: c.amount_minor, usd_minor, platform_usd_minor };
+            let e = self.deltas.entry(key).or_default();
             *e = e.add(t, sign)?;
+            if c.fx_usd_per_unit_e8.is_none() {
+                let key = EstimateKey { partner_id: c.partner_id, stage: c.stage, currency: c.currency };
+                self.estimates.push((
+                    EstimateRow { key, payout: c.payout, amount_minor: c.amount_minor, platform_fee_minor: c.platform_fee_minor },
+                    sign,
+                ));
+            }
         }
         Ok(())
     }
+}
+
+/// US cents of `amount_minor` at `rate_e8`, rounded half to even: `core`'s
+/// `convert_minor`, which [`usd_minor_sql`] computes in SQL (the conformance suite checks
+/// the two agree).
+pub(crate) fn usd_of(amount_minor: i64, currency: Currency, rate_e8: i64) -> Result<i64> {
+    convert_minor(amount_minor, currency.exponent(), rate_e8, 2).ok_or_else(|| StoreError::Corrupt("USD figure overflow".into()))
+}
+
+/// One live earning with a stored stage, as the totals count it.
+struct Contribution {
+    partner_id: Uuid,
+    stage: RevenueStage,
+    currency: Currency,
+    /// Of kind `payout` (the ones with platform revenue).
+    payout: bool,
+    amount_minor: i64,
+    /// The payout's platform fee (read model, migration 0025); 0 on other kinds.
+    platform_fee_minor: i64,
+    fx_usd_per_unit_e8: Option<i64>,
+}
+
+/// The figures of the live earnings `e` with a stored stage that `clause` selects.
+fn contribution_sql(clause: &str) -> String {
+    format!(
+        "SELECT e.partner_id, e.stage, e.currency, e.kind, e.amount_minor, e.platform_fee_minor, e.fx_usd_per_unit_e8 \
+         FROM earnings e WHERE e.voided_at IS NULL AND e.stage IS NOT NULL AND ({clause})"
+    )
+}
+
+fn contribution_from(r: &AnyRow) -> Result<Contribution> {
+    let stage: String = get(r, "stage")?;
+    let payout = get::<String>(r, "kind")? == EarningKind::Payout.as_str();
+    let fee: Option<i64> = get(r, "platform_fee_minor")?;
+    let platform_fee_minor = match (payout, fee) {
+        (false, _) => 0,
+        (true, Some(f)) => f,
+        (true, None) => return Err(StoreError::Corrupt("a payout earning without its platform fee (migration 0025)".into())),
+    };
+    Ok(Contribution {
+        partner_id: uuid(&get::<String>(r, "partner_id")?)?,
+        stage: RevenueStage::parse(&stage).ok_or_else(|| StoreError::Corrupt(format!("stage `{stage}`")))?,
+        currency: currency(&get::<String>(r, "currency")?)?,
+        payout,
+        amount_minor: get(r, "amount_minor")?,
+        platform_fee_minor,
+        fx_usd_per_unit_e8: get(r, "fx_usd_per_unit_e8")?,
+    })
 }
 
 /// A derived table `(cur, d)`: every known currency with its divisor for [`usd_minor_sql`].
@@ -169,16 +242,16 @@ const TOTALS_COLS: &str =
 
 impl Tx {
     /// The contribution of these earnings to the totals, as stored now.
-    async fn totals_of_earnings(&mut self, ids: &[Uuid]) -> Result<Vec<(TotalsKey, Totals)>> {
+    async fn totals_of_earnings(&mut self, ids: &[Uuid]) -> Result<Vec<Contribution>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let sql = totals_sql(&format!("e.id IN ({})", ph_list(self.backend, 1, chunk.len())))?;
+            let sql = contribution_sql(&format!("e.id IN ({})", ph_list(self.backend, 1, chunk.len())));
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(id.to_string());
             }
             for r in q.fetch_all(self.conn()).await? {
-                out.push(totals_row(&r)?);
+                out.push(contribution_from(&r)?);
             }
         }
         Ok(out)
@@ -200,16 +273,15 @@ impl Tx {
     /// Takes away the contribution of the earnings `clause` selects (`$1` bound to
     /// `bind`), before they are deleted.
     pub(crate) async fn totals_before_delete(&mut self, clause: &str, bind: &str) -> Result<()> {
-        let sql = totals_sql(clause)?;
+        let sql = contribution_sql(clause);
         let rows = sqlx::query(&sql).bind(bind).fetch_all(self.conn()).await?;
-        let rows = rows.iter().map(totals_row).collect::<Result<Vec<_>>>()?;
+        let rows = rows.iter().map(contribution_from).collect::<Result<Vec<_>>>()?;
         self.totals.add(rows, -1)
     }
 
     /// Writes the pending deltas (non-zero ones), keys sorted, and clears them.
     pub(crate) async fn flush_totals(&mut self) -> Result<()> {
         let deltas: Vec<(TotalsKey, Totals)> = std::mem::take(&mut self.totals.deltas).into_iter().filter(|(_, t)| !t.is_zero()).collect();
-        self.totals.saved.clear();
         // Nine values per row; five hundred rows per statement.
         for chunk in deltas.chunks(500) {
             let mut sql = String::from(

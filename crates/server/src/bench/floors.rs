@@ -1,7 +1,7 @@
 //! The raw-SQL floors of `refshare bench`: for each read workload, the SQL a page of it
 //! needs at least, run straight through sqlx (and, on PostgreSQL, by pgbench). One
 //! function per workload, written against the current schema (migration 0019's earnings
-//! read model, 0022's earnings totals, 0018's and 0023's search indexes) and the store's
+//! read model, 0022's earnings totals, 0025's estimate totals, 0018's and 0023's search indexes) and the store's
 //! one visibility fragment ([`PARTNER_VISIBLE_SQL`]); when the store's queries change,
 //! these are the only place to align.
 
@@ -37,9 +37,9 @@ pub fn search_value(backend: Backend, query: &str) -> String {
 
 /// Reporting page 1 (`GET /referral-api/reporting/transactions?PageSize=100`): the
 /// statements the store runs for it ([`refshare_store::reporting::unfiltered_report_sql`]):
-/// the 100 newest live earnings of the partner, the aggregate of its estimates (rows
-/// whose USD rate is not locked) at the current `rates`, and its earnings totals
-/// (migration 0022) for the rest of the summary.
+/// the 100 newest live earnings of the partner, its estimate totals (rows whose USD rate
+/// is not locked, summed at the current rates; migration 0025) beside the rates' state,
+/// and its earnings totals (migration 0022) for the locked rows.
 pub fn reporting_page(backend: Backend, partner_id: &str, rates: &CurrentRates) -> Result<Vec<Stmt>, String> {
     let sql = unfiltered_report_sql(backend, rates, 100).map_err(|e| e.to_string())?;
     Ok(sql.into_iter().map(|s| stmt(s, &[partner_id])).collect())

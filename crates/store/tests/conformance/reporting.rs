@@ -11,7 +11,7 @@ use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus, RevenueStage
 use refshare_core::Instant;
 use refshare_store::{
     CaseRecord, DecisionRecord, EarningReadModel, EarningRecord, PartnerRecord, PaymentRecord, PayoutRecord, ReportCursor, ReportFilter,
-    ReportOrder, ReportWindow, Store, Tx,
+    ReportOrder, ReportWindow, Store, SummaryGroup, Tx,
 };
 use uuid::Uuid;
 
@@ -485,16 +485,258 @@ async fn payouts_not_earned_are_the_periods_payouts_on_the_partners_clients_with
     tx.commit().await?;
 
     let mut tx = store.read().await?;
-    let got: Vec<(Uuid, Uuid)> = tx.payouts_not_earned(p.id, from, to).await?.into_iter().map(|(po, c)| (po.id, c.id)).collect();
+    let lines = tx.payouts_not_earned(p.id, from, to).await?;
+    let got: Vec<(Uuid, Uuid)> = lines.iter().map(|n| (n.payout_id, n.case_id)).collect();
     let q_payout = q_earned.earning.payout_id;
     let mut tail = vec![(later.id, past_case.id), (same_instant.id, now_case.id)];
     tail.sort(); // same creation instant: by payout id
     let mut expected = vec![(at_start.id, now_case2.id), (q_payout, past_case.id)];
     expected.extend(tail);
     assert_eq!(got, expected);
+    // Each line carries its payment's amount, its case and the payout's latest decision
+    // (the one Q's earning came from; none on the payouts without a decision).
+    let q_line = lines.iter().find(|n| n.payout_id == q_payout).expect("Q's payout");
+    assert_eq!((q_line.payment_amount_minor, q_line.case_reference.as_str()), (20_000, past_case.reference.as_str()));
+    assert_eq!(q_line.latest.map(|d| (d.partner_id, d.reason)), Some((Some(q.id), Reason::AttributedClient)));
+    let plain = lines.iter().find(|n| n.payout_id == at_start.id).expect("a payout without a decision");
+    assert_eq!((plain.payment_amount_minor, plain.client_id, plain.case_source), (5_000, now.id, now_case2.source));
+    assert!(plain.latest.is_none());
     // Q sees its own client's payout, and not the one it earned.
-    let got_q: Vec<Uuid> = tx.payouts_not_earned(q.id, from, to).await?.into_iter().map(|(po, _)| po.id).collect();
+    let got_q: Vec<Uuid> = tx.payouts_not_earned(q.id, from, to).await?.into_iter().map(|n| n.payout_id).collect();
     assert!(!got_q.contains(&q_payout), "{got_q:?}");
     assert_eq!(got_q.len(), 2, "Q's own client and the client it has now: {got_q:?}");
+    Ok(())
+}
+
+/// The summary of `ids` (a partner's earnings, live or not) computed in Rust from the rows
+/// as stored: per stage and currency the count, the amounts, each row's US cents at its
+/// locked rate or else at `rates` (rounded by `convert_minor`), and the platform fee of
+/// the payout earnings from their payouts. In the order of `report_summary`.
+async fn summary_from_rows(tx: &mut Tx, ids: &[Uuid], rates: &[(Currency, i64)], stages: &[RevenueStage]) -> TestResult<Vec<SummaryGroup>> {
+    let rate_of = |c: Currency| if c.code() == "USD" { Some(100_000_000) } else { rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r) };
+    let earnings = tx.earnings_by_ids(ids.iter().copied()).await?;
+    let payouts = tx.payouts_by_ids(earnings.iter().map(|e| e.payout_id)).await?;
+    let mut groups: Vec<SummaryGroup> = Vec::new();
+    for e in earnings.iter().filter(|e| e.voided_at.is_none()) {
+        let m = tx.earning_read_model(e.id).await?.expect("stored");
+        let Some(stage) = m.stage else { continue };
+        if !stages.is_empty() && !stages.contains(&stage) {
+            continue;
+        }
+        let fee = payouts.iter().find(|p| p.id == e.payout_id).expect("payout").platform_fee_minor;
+        let rate = m.fx_usd_per_unit_e8.or(rate_of(e.currency));
+        let usd = rate.map(|r| convert_minor(e.amount_minor, e.currency.exponent(), r, 2).unwrap());
+        let pusd = match e.kind {
+            EarningKind::Payout => rate.map(|r| convert_minor(fee, e.currency.exponent(), r, 2).unwrap()),
+            _ => Some(0),
+        };
+        let i = match groups.iter().position(|g| g.stage == stage && g.currency == e.currency) {
+            Some(i) => i,
+            None => {
+                groups.push(SummaryGroup {
+                    stage,
+                    currency: e.currency,
+                    count: 0,
+                    usd_minor: 0,
+                    usd_missing: 0,
+                    platform_usd_minor: 0,
+                    platform_usd_missing: 0,
+                    amount_minor: 0,
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[i];
+        g.count += 1;
+        g.amount_minor += e.amount_minor;
+        g.usd_minor += usd.unwrap_or(0);
+        g.usd_missing += i64::from(usd.is_none());
+        g.platform_usd_minor += pusd.unwrap_or(0);
+        g.platform_usd_missing += i64::from(pusd.is_none());
+    }
+    groups.sort_by(|a, b| (a.stage.as_str(), a.currency.code()).cmp(&(b.stage.as_str(), b.currency.code())));
+    Ok(groups)
+}
+
+/// The stored estimate totals equal the rows converted at the rates they hold (what
+/// `reconcile` proves).
+async fn assert_estimates_prove(store: &Store) -> TestResult {
+    let mut tx = store.read().await?;
+    assert_eq!(tx.estimate_totals().await?, tx.estimate_totals_from_rows().await?, "estimate totals against the rows");
+    Ok(())
+}
+
+conformance!(estimate_totals_answer_the_summary_exactly_across_writes_and_rate_loads);
+/// With the estimate totals built (migration 0025), the unfiltered summary reads them for
+/// the estimates and still equals the per-row sum at the current rate: after writes at the
+/// rate they were built at (new estimates, a void, a rate locked), savepoints rolled back,
+/// a re-base at a new rate and writes after it; a read at other rates falls back to the
+/// rows and is exact too.
+async fn estimate_totals_answer_the_summary_exactly_across_writes_and_rate_loads(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    let (eur, jpy, sek) = (currency("EUR"), currency("JPY"), currency("SEK"));
+    // JPY has no rate: its estimates count as missing figures.
+    let r1 = [(eur, 108_123_457)];
+    let mut ids: Vec<Uuid> = w.mine.iter().map(|e| e.id).collect();
+    let all = ReportFilter::default();
+    let check = |ids: Vec<Uuid>, rates: Vec<(Currency, i64)>, stages: Vec<RevenueStage>| {
+        let store = store.clone();
+        let pid = w.p.id;
+        async move {
+            let mut tx = store.read().await?;
+            let f = ReportFilter { stages: stages.clone(), ..Default::default() };
+            let got = tx.report_summary(pid, &f, &rates).await?;
+            let want = summary_from_rows(&mut tx, &ids, &rates, &stages).await?;
+            assert_eq!(got, want, "rates {rates:?}, stages {stages:?}");
+            TestResult::Ok(())
+        }
+    };
+    // Not built yet: the rows are aggregated.
+    let mut tx = store.read().await?;
+    assert!(tx.estimate_rates().await?.iter().all(|r| !r.built));
+    drop(tx);
+    check(ids.clone(), r1.to_vec(), vec![]).await?;
+
+    // Built for EUR and JPY at today's rates (SEK, Q's currency, is left unbuilt).
+    let mut tx = store.begin().await?;
+    tx.rebuild_estimates(&[(eur, Some(108_123_457)), (jpy, None)]).await?;
+    tx.commit().await?;
+    let mut tx = store.read().await?;
+    let cache = tx.estimate_cache_of_partner(w.p.id, &[]).await?;
+    assert!(cache.rows.iter().any(|(k, _)| k.currency == eur) && cache.rows.iter().any(|(k, _)| k.currency == jpy), "{cache:?}");
+    assert!(cache.rates.iter().any(|r| r.currency == sek && !r.built));
+    drop(tx);
+    check(ids.clone(), r1.to_vec(), vec![]).await?;
+    check(ids.clone(), r1.to_vec(), vec![RevenueStage::Pending, RevenueStage::Paid]).await?;
+    assert_estimates_prove(&store).await?;
+
+    // Writes at that rate: new estimates in both currencies, one voided, one locked, and a
+    // payment undone by a savepoint.
+    let mut tx = store.begin().await?;
+    let pl = tx.links_of_partner(w.p.id).await?.remove(0);
+    let eur_case = w.p_case.clone();
+    for k in 0..3 {
+        let b = book(&mut tx, &w.p, &pl, &eur_case, 7_777 + k, t(50 * DAY), t(50 * DAY + k), RevenueStage::Pending, None).await?;
+        ids.push(b.earning.id);
+    }
+    tx.savepoint(refshare_store::Savepoint::SharedPayment).await?;
+    book(&mut tx, &w.p, &pl, &eur_case, 1_234_567, t(51 * DAY), t(51 * DAY), RevenueStage::Paid, None).await?;
+    tx.rollback_to_savepoint(refshare_store::Savepoint::SharedPayment).await?;
+    let estimate = w.mine.iter().enumerate().find(|(i, _)| i % 4 != 0 && i % 5 != 4).map(|(_, e)| e.clone()).expect("an EUR estimate");
+    assert!(tx.void_earning(estimate.id, t(52 * DAY), "test").await?);
+    let m = tx.earning_read_model(estimate.id).await?.expect("stored");
+    tx.set_earning_read_model(&EarningReadModel { stage: None, ..m }).await?;
+    let to_lock =
+        w.mine.iter().enumerate().find(|(i, e)| i % 4 != 0 && e.id != estimate.id).map(|(_, e)| e.clone()).expect("another estimate");
+    let m = tx.earning_read_model(to_lock.id).await?.expect("stored");
+    tx.set_earning_read_model(&EarningReadModel { fx_usd_per_unit_e8: Some(111_000_000), ..m }).await?;
+    tx.commit().await?;
+    check(ids.clone(), r1.to_vec(), vec![]).await?;
+    assert_estimates_prove(&store).await?;
+
+    // The locked earning's rate must be its payout's for reconcile, but the summary only
+    // reads the read model; a new rate is loaded for EUR and JPY: re-based in one
+    // transaction, then writes at the new rate.
+    let r2 = vec![(eur, 109_000_001), (jpy, 671_234)];
+    let mut tx = store.begin().await?;
+    tx.rebuild_estimates(&[(eur, Some(109_000_001)), (jpy, Some(671_234))]).await?;
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    let b = book(&mut tx, &w.p, &pl, &eur_case, 4_321, t(53 * DAY), t(53 * DAY), RevenueStage::ConfirmedPendingInvoice, None).await?;
+    ids.push(b.earning.id);
+    tx.commit().await?;
+    check(ids.clone(), r2.clone(), vec![]).await?;
+    check(ids.clone(), r2.clone(), vec![RevenueStage::ConfirmedPendingInvoice]).await?;
+    assert_estimates_prove(&store).await?;
+    // A read at other rates (a stale or a newer day) aggregates the rows instead: exact.
+    check(ids.clone(), r1.to_vec(), vec![]).await?;
+    check(ids.clone(), vec![(eur, 109_000_001)], vec![]).await?;
+    // Q's summary (SEK, never built) is the rows too; nothing of P's shows there.
+    let mut tx = store.read().await?;
+    let q = tx.report_summary(w.q.id, &all, &r2).await?;
+    let want = summary_from_rows(&mut tx, &w.theirs.iter().map(|e| e.id).collect::<Vec<_>>(), &r2, &[]).await?;
+    assert_eq!(q, want);
+    Ok(())
+}
+
+conformance!(earnings_carry_their_payouts_platform_fee_and_a_corrupted_estimate_row_is_found);
+/// Every earning written by the store carries its payout's platform fee (migration 0025);
+/// the reads `reconcile` compares find a wrong fee and a corrupted estimate totals row.
+async fn earnings_carry_their_payouts_platform_fee_and_a_corrupted_estimate_row_is_found(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    let mut tx = store.begin().await?;
+    tx.rebuild_estimates(&[(currency("EUR"), Some(108_000_000)), (currency("JPY"), None), (currency("SEK"), Some(9_500_000))]).await?;
+    tx.commit().await?;
+    let mut tx = store.read().await?;
+    assert_eq!(tx.platform_fee_mismatch().await?, None);
+    let earnings = tx.earnings_by_ids(w.mine.iter().map(|e| e.id)).await?;
+    let payouts = tx.payouts_by_ids(earnings.iter().map(|e| e.payout_id)).await?;
+    assert_eq!(payouts.len(), w.mine.len());
+    drop(tx);
+    assert_estimates_prove(&store).await?;
+
+    let mut tx = store.begin().await?;
+    tx.corrupt_earning_platform_fee(w.mine[3].id, Some(1)).await?;
+    tx.commit().await?;
+    let mut tx = store.read().await?;
+    let got = tx.platform_fee_mismatch().await?;
+    assert_eq!(got.map(|(id, stored, _)| (id, stored)), Some((w.mine[3].id, Some(1))));
+    drop(tx);
+    let fee = payouts.iter().find(|p| p.id == w.mine[3].payout_id).expect("its payout").platform_fee_minor;
+    let mut tx = store.begin().await?;
+    tx.corrupt_earning_platform_fee(w.mine[3].id, Some(fee)).await?;
+    tx.commit().await?;
+
+    let mut tx = store.read().await?;
+    let (key, totals) = tx.estimate_totals().await?.into_iter().find(|(k, _)| k.partner_id == w.p.id).expect("P has estimates");
+    drop(tx);
+    let mut tx = store.begin().await?;
+    tx.corrupt_estimate_totals(key, refshare_store::Totals { usd_minor: totals.usd_minor + 1, ..totals }).await?;
+    tx.commit().await?;
+    let mut tx = store.read().await?;
+    assert_ne!(tx.estimate_totals().await?, tx.estimate_totals_from_rows().await?, "a corrupted row is found");
+    // The summary at the rates the totals hold reads them (the corruption shows); at
+    // another rate it reads the rows.
+    let ids: Vec<Uuid> = w.mine.iter().map(|e| e.id).collect();
+    let built = [(currency("EUR"), 108_000_000), (currency("SEK"), 9_500_000)];
+    let got = tx.report_summary(w.p.id, &ReportFilter::default(), &built).await?;
+    let want = summary_from_rows(&mut tx, &ids, &built, &[]).await?;
+    let g = |v: &[SummaryGroup]| v.iter().find(|g| g.stage == key.stage && g.currency == key.currency).map(|g| g.usd_minor);
+    assert_eq!(g(&got), g(&want).map(|u| u + 1), "read from the estimate totals");
+    let other = [(currency("EUR"), 108_000_001), (currency("SEK"), 9_500_000), (currency("JPY"), 670_000)];
+    assert_eq!(tx.report_summary(w.p.id, &ReportFilter::default(), &other).await?, summary_from_rows(&mut tx, &ids, &other, &[]).await?);
+    Ok(())
+}
+
+conformance!(
+    a_writer_converts_its_estimates_at_the_rate_a_concurrent_rebase_sets,
+    sqlite: #[ignore = "one writer connection: a write and a re-base never overlap on SQLite"]
+);
+/// PostgreSQL: a writer whose estimate is queued when a re-base of its currency runs waits
+/// for the re-base at its commit (the rate row is locked) and converts at the new rate, so
+/// the estimate totals stay the rows at the rate they name.
+async fn a_writer_converts_its_estimates_at_the_rate_a_concurrent_rebase_sets(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    let eur = currency("EUR");
+    let mut tx = store.begin().await?;
+    tx.rebuild_estimates(&[(eur, Some(108_000_000))]).await?;
+    tx.commit().await?;
+    // A writer books an estimate and has not committed.
+    let mut a = store.begin().await?;
+    let pl = a.links_of_partner(w.p.id).await?.remove(0);
+    book(&mut a, &w.p, &pl, &w.p_case, 3_333, t(60 * DAY), t(60 * DAY), RevenueStage::Pending, None).await?;
+    // A rate load re-bases EUR and has not committed.
+    let mut b = store.begin().await?;
+    b.rebuild_estimates(&[(eur, Some(109_999_999))]).await?;
+    let a_commit = tokio::spawn(async move { a.commit().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!a_commit.is_finished(), "the writer's commit waits for the re-base");
+    b.commit().await?;
+    a_commit.await??;
+    let mut tx = store.read().await?;
+    let rates = tx.estimate_rates().await?;
+    assert_eq!(rates.iter().find(|r| r.currency == eur).map(|r| (r.built, r.rate_e8)), Some((true, Some(109_999_999))));
+    drop(tx);
+    assert_estimates_prove(&store).await?;
     Ok(())
 }
