@@ -47,7 +47,7 @@ pub(super) fn section(a: &Attention) -> Markup {
                                 a href=(timeline_href(&i.external_tenant_id)) { code { (i.external_tenant_id) } }
                                 @if let Some(n) = &i.company_name { br; (n) }
                             }
-                            td { @if let Some(r) = &i.case_reference { (r) } @else { "—" } }
+                            td { @if let Some(r) = &i.case_reference { a href=(super::check::case_path(r)) { (r) } } @else { "—" } }
                             td { @if let Some(d) = i.deadline { (time(d)) } @else { "—" } }
                             td {
                                 (i.explanation) br;

@@ -58,7 +58,7 @@ pub async fn show(State(app): State<App>, staff: Staff, Path(tenant): Path<Strin
                                 }
                             }
                             td {
-                                @if let Some(r) = &i.case_reference { (r) } @else { "—" }
+                                @if let Some(r) = &i.case_reference { a href=(super::check::case_path(r)) { (r) } } @else { "—" }
                                 @if let Some(s) = i.case_source { br; span.muted { (s.as_str()) } }
                             }
                             td { (i.explanation) }
