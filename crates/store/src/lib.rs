@@ -54,7 +54,9 @@ pub use earning_sets::CpInvoicingGroup;
 pub use misc::StatusTable;
 pub use records::*;
 pub use reporting::{CurrentRates, LinkTenant, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow, SummaryGroup};
-pub use search::{partner_matches_from, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH};
+pub use search::{
+    partner_case_keys_sql, partner_link_match_sql, partner_matches_from, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH,
+};
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
 pub use totals::{Totals, TotalsKey};
 pub use webhooks::DeliveryFilter;
