@@ -264,6 +264,19 @@ impl Listed {
         format!("SELECT COUNT(*) AS n {from} WHERE {}", self.filters.join(" AND "))
     }
 
+    /// The page query (no cursor) with the total of the filtered list on every row
+    /// (`total_n`, a window count taken before the page's `LIMIT`).
+    fn list_counted_sql(&self, from: &str, order: &str, page: PageReq) -> String {
+        format!(
+            "SELECT {CASE_COLS}, pg.total_n AS total_n FROM cases c JOIN \
+             (SELECT c.id AS page_id, COUNT(*) OVER () AS total_n {from} WHERE {} {order} LIMIT {} OFFSET {}) pg \
+             ON pg.page_id = c.id {order}",
+            self.filters.join(" AND "),
+            page.size,
+            page.offset(),
+        )
+    }
+
     /// The page query. With a cursor the page starts right after it (`page.page` is not
     /// used); without one at `page.offset()`.
     fn list_sql(&self, from: &str, order: &str, page: PageReq, keyset: bool) -> String {
@@ -425,10 +438,22 @@ impl Tx {
         Ok((cases, total))
     }
 
-    /// A page of the cases visible to a partner now (SPEC §5), with the total count.
+    /// A page of the cases visible to a partner now (SPEC §5), with the total count. Without
+    /// a cursor both come from one statement (the total as a window count over the matches,
+    /// so a search reads its matches once); a cursor, or a page past the end, counts apart.
     pub async fn partner_cases_page(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<(Vec<CaseRecord>, i64)> {
-        let total = self.partner_cases_count(partner_id, f).await?;
-        Ok((self.partner_cases(partner_id, f, page).await?, total))
+        if f.after.is_some() {
+            let total = self.partner_cases_count(partner_id, f).await?;
+            return Ok((self.partner_cases(partner_id, f, page).await?, total));
+        }
+        let (listed, from) = self.partner_listed(partner_id, f);
+        let sql = listed.list_counted_sql(&from, &order_by(f), page);
+        let rows = bind_all(sqlx::query(&sql), &listed.args).fetch_all(self.conn()).await?;
+        let total = match rows.first() {
+            Some(r) => get(r, "total_n")?,
+            None => self.count_listed(&from, &listed).await?,
+        };
+        Ok((rows.iter().map(case_from).collect::<Result<_>>()?, total))
     }
 
     /// A page of the cases visible to a partner now (SPEC §5), in `f`'s order: at

@@ -63,23 +63,21 @@ fn partner_case_matches(backend: Backend, base: &str, joins: &str) -> (String, &
 /// Case search (`GET /referral-api/cases?Query=…`, page 1 of 10): visible cases whose
 /// reference, creditor reference, debtor name or client name contains the query, newest
 /// first, and their count, as the store runs them ([`partner_case_keys_sql`]: the
-/// partner's part of the index and its visible cases, migration 0029); the page's ids
-/// first, then its rows.
+/// partner's part of the index and its visible cases, migration 0029): one statement,
+/// the page's ids with the window count of all matches, then the page's rows.
 pub fn case_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
     let value = search_value(backend, query);
     let (from, clause) = partner_case_keys_sql(backend, "$2");
     let from = format!("{from} WHERE {clause}");
     let order = "ORDER BY c.created_at DESC, c.id DESC";
-    vec![
-        stmt(
-            format!(
-                "SELECT c.id, c.reference, c.debtor_name, c.amount_minor, c.currency, c.lifecycle, c.created_at \
-                 FROM cases c JOIN (SELECT c.id AS page_id {from} {order} LIMIT 10 OFFSET 0) pg ON pg.page_id = c.id {order}"
-            ),
-            &[partner_id, &value],
+    vec![stmt(
+        format!(
+            "SELECT c.id, c.reference, c.debtor_name, c.amount_minor, c.currency, c.lifecycle, c.created_at, pg.total_n \
+             FROM cases c JOIN (SELECT c.id AS page_id, COUNT(*) OVER () AS total_n {from} {order} LIMIT 10 OFFSET 0) pg \
+             ON pg.page_id = c.id {order}"
         ),
-        stmt(format!("SELECT COUNT(*) AS n {from}"), &[partner_id, &value]),
-    ]
+        &[partner_id, &value],
+    )]
 }
 
 /// Client search (`GET /referral-api/clients?Query=…`, page 1 of 50): the partner's

@@ -134,3 +134,9 @@ END
 $$;
 CREATE TRIGGER partner_case_keys_client_rename AFTER UPDATE OF company_name ON clients
     FOR EACH ROW WHEN (new.company_name IS DISTINCT FROM old.company_name) EXECUTE FUNCTION partner_case_keys_client_rename();
+
+-- The client list's earnings per client (App::client_states, store
+-- partner_live_earnings_of_clients): from the page's clients' cases to their live
+-- earnings, read from this index alone (about 40 cases a client, 50 clients a page).
+CREATE INDEX earnings_case_live ON earnings (case_id) INCLUDE (partner_id, currency, amount_minor, fx_usd_per_unit_e8, created_at, id)
+    WHERE voided_at IS NULL;

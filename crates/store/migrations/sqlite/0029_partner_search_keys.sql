@@ -108,3 +108,9 @@ WHEN (new.status = 'active') <> (old.status = 'active') BEGIN
     WHERE new.status = 'active' AND p.id = new.partner_id AND c.created_at >= new.linked_at
       AND (new.is_attributed = 1 OR (c.source = 'partner_api' AND c.creating_partner_id = new.partner_id));
 END;
+
+-- The client list's earnings per client (App::client_states, store
+-- partner_live_earnings_of_clients): from the page's clients' cases to their live
+-- earnings, read from this index alone (about 40 cases a client, 50 clients a page).
+CREATE INDEX earnings_case_live ON earnings (case_id, partner_id, currency, amount_minor, fx_usd_per_unit_e8, created_at, id, voided_at)
+    WHERE voided_at IS NULL;
