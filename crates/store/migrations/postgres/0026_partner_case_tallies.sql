@@ -15,9 +15,9 @@
 -- rows, not its cases. Rows may hold 0.
 --
 -- Kept by the triggers below in the writing transaction (every writer, the seed's bulk
--- writers included, needs no change): on cases one trigger per statement over its
--- transition table (a bulk insert is one grouped upsert, its keys in order), on links one
--- per row. What changes visibility: a case inserted or deleted, a case's lifecycle, a link
+-- writers included, needs no change): case inserts and deletes per statement over the
+-- transition table (a bulk insert is one grouped upsert, its keys in order), the rest per
+-- row. What changes visibility: a case inserted or deleted, a case's lifecycle, a link
 -- inserted or deleted while active, a link's status entering or leaving 'active'. What
 -- would change it silently is refused: a case's created_at, source, creating partner or
 -- client, a link's partner, client, linked_at or is_attributed (none of them is ever
@@ -72,26 +72,17 @@ BEGIN
     RETURN NULL;
 END
 $$;
--- An update: the rows whose lifecycle changed leave their old tally and join the new one.
-CREATE FUNCTION partner_case_tallies_cases_update() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A lifecycle change (per row, and only when the lifecycle changes: the payments' row
+-- locks `SET lifecycle = lifecycle` fire nothing): the case leaves its old tally and joins
+-- the new one.
+CREATE FUNCTION partner_case_tallies_case_lifecycle() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO partner_case_tallies (partner_id, month_ms, lifecycle, n)
-    SELECT partner_id, month_ms, lifecycle, SUM(d) FROM (
-        SELECT l.partner_id, refshare_month_ms(o.created_at) AS month_ms, o.lifecycle, -1 AS d
-        FROM old_rows o JOIN new_rows c ON c.id = o.id JOIN links l ON l.client_id = c.client_id
-        WHERE c.lifecycle IS DISTINCT FROM o.lifecycle
-          AND l.status = 'active' AND c.created_at >= l.linked_at
-          AND (l.is_attributed = 1 OR (c.source = 'partner_api' AND c.creating_partner_id = l.partner_id))
-        UNION ALL
-        SELECT l.partner_id, refshare_month_ms(c.created_at) AS month_ms, c.lifecycle, 1 AS d
-        FROM old_rows o JOIN new_rows c ON c.id = o.id JOIN links l ON l.client_id = c.client_id
-        WHERE c.lifecycle IS DISTINCT FROM o.lifecycle
-          AND l.status = 'active' AND c.created_at >= l.linked_at
-          AND (l.is_attributed = 1 OR (c.source = 'partner_api' AND c.creating_partner_id = l.partner_id))
-    ) t
-    GROUP BY partner_id, month_ms, lifecycle
-    HAVING SUM(d) <> 0
-    ORDER BY partner_id, month_ms, lifecycle
+    SELECT l.partner_id, refshare_month_ms(NEW.created_at), x.lifecycle, x.d
+    FROM links l CROSS JOIN (VALUES (OLD.lifecycle, -1), (NEW.lifecycle, 1)) AS x (lifecycle, d)
+    WHERE l.client_id = NEW.client_id AND l.status = 'active' AND NEW.created_at >= l.linked_at
+      AND (l.is_attributed = 1 OR (NEW.source = 'partner_api' AND NEW.creating_partner_id = l.partner_id))
+    ORDER BY 1, 2, 3
     ON CONFLICT (partner_id, month_ms, lifecycle) DO UPDATE SET n = partner_case_tallies.n + excluded.n;
     RETURN NULL;
 END
@@ -100,8 +91,8 @@ CREATE TRIGGER partner_case_tallies_case_insert AFTER INSERT ON cases
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION partner_case_tallies_cases_insert();
 CREATE TRIGGER partner_case_tallies_case_delete AFTER DELETE ON cases
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION partner_case_tallies_cases_delete();
-CREATE TRIGGER partner_case_tallies_case_update AFTER UPDATE ON cases
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION partner_case_tallies_cases_update();
+CREATE TRIGGER partner_case_tallies_case_lifecycle AFTER UPDATE OF lifecycle ON cases
+    FOR EACH ROW WHEN (new.lifecycle IS DISTINCT FROM old.lifecycle) EXECUTE FUNCTION partner_case_tallies_case_lifecycle();
 
 CREATE FUNCTION partner_case_tallies_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

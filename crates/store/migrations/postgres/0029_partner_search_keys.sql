@@ -17,11 +17,11 @@
 -- Both indexed with a GIN over (partner_id, search_key gin_trgm_ops) (btree_gin, a trusted
 -- extension like pg_trgm), so one index scan is bounded to the partner's part.
 --
--- Kept by triggers in the writing transaction: cases per statement (transition tables),
--- links and clients per row. What changes the case set: a case inserted or deleted, a link
--- inserted or deleted while active, a link's status entering or leaving 'active'; what
--- changes a key: a case's search_key, a client's company name, a link's tenant id. 0026
--- refuses the updates that would change visibility silently.
+-- Kept by triggers in the writing transaction: case inserts and deletes per statement
+-- (transition tables), the rest per row. What changes the case set: a case inserted or
+-- deleted, a link inserted or deleted while active, a link's status entering or leaving
+-- 'active'; what changes a key: a case's search_key, a client's company name, a link's
+-- tenant id. 0026 refuses the updates that would change visibility silently.
 
 CREATE EXTENSION IF NOT EXISTS btree_gin;
 
@@ -71,11 +71,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE FUNCTION partner_case_keys_cases_update() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A changed search key (per row, only when it changes).
+CREATE FUNCTION partner_case_keys_case_key() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE partner_case_keys k SET search_key = c.search_key || E'\n' || lower(cl.company_name)
-    FROM new_rows c JOIN old_rows o ON o.id = c.id JOIN clients cl ON cl.id = c.client_id
-    WHERE k.id = c.id AND c.search_key IS DISTINCT FROM o.search_key;
+    UPDATE partner_case_keys k SET search_key = NEW.search_key || E'\n' || lower(cl.company_name)
+    FROM clients cl WHERE k.id = NEW.id AND cl.id = NEW.client_id;
     RETURN NULL;
 END
 $$;
@@ -83,8 +83,8 @@ CREATE TRIGGER partner_case_keys_case_insert AFTER INSERT ON cases
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION partner_case_keys_cases_insert();
 CREATE TRIGGER partner_case_keys_case_delete AFTER DELETE ON cases
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION partner_case_keys_cases_delete();
-CREATE TRIGGER partner_case_keys_case_update AFTER UPDATE ON cases
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION partner_case_keys_cases_update();
+CREATE TRIGGER partner_case_keys_case_key AFTER UPDATE OF search_key ON cases
+    FOR EACH ROW WHEN (new.search_key IS DISTINCT FROM old.search_key) EXECUTE FUNCTION partner_case_keys_case_key();
 
 -- Links: the client's cases a link shows are in the partner's set while it is active; every
 -- link has its own key.
