@@ -39,7 +39,8 @@ INSERT INTO partner_case_keys (partner_id, id, created_at, search_key)
 SELECT l.partner_id, c.id, c.created_at, c.search_key || E'\n' || lower(cl.company_name)
 FROM cases c JOIN links l ON l.client_id = c.client_id JOIN clients cl ON cl.id = c.client_id
 WHERE l.status = 'active' AND c.created_at >= l.linked_at
-  AND (l.is_attributed = 1 OR (c.source = 'partner_api' AND c.creating_partner_id = l.partner_id));
+  AND (l.is_attributed = 1 OR (c.source = 'partner_api' AND c.creating_partner_id = l.partner_id))
+ORDER BY l.partner_id, c.created_at; -- a partner's rows together on disk, to begin with
 CREATE INDEX partner_case_keys_trgm ON partner_case_keys USING gin (partner_id, search_key gin_trgm_ops);
 
 CREATE TABLE link_search_keys (
