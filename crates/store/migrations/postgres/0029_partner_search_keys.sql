@@ -8,7 +8,10 @@
 -- `c` for a search without other filters: the page (newest first) and the count come from
 -- it alone.
 --     id          the case's id
---     created_at  the case's created_at (the list's order and keyset cursor)
+--     created_at  the case's created_at (the list's order and keyset cursor; deliberately
+--                 not indexed: the count reads every match anyway, so the matches come
+--                 from the GIN and a top-N sort orders them, never a walk of the
+--                 partner's whole list)
 --     search_key  cases.search_key, a line break, the client's company name lower-cased:
 --                 a pattern without a line break never spans the two, so a match is "key or
 --                 client name contains the query"
@@ -33,7 +36,6 @@ CREATE TABLE partner_case_keys (
     PRIMARY KEY (partner_id, id)
 );
 CREATE INDEX partner_case_keys_case ON partner_case_keys (id);
-CREATE INDEX partner_case_keys_list ON partner_case_keys (partner_id, created_at, id);
 
 INSERT INTO partner_case_keys (partner_id, id, created_at, search_key)
 SELECT l.partner_id, c.id, c.created_at, c.search_key || E'\n' || lower(cl.company_name)
