@@ -13,6 +13,11 @@
 //! PostgreSQL `LIKE '%…%'` with `%`, `_` and `\` escaped. A trigram index cannot answer a
 //! shorter query; it falls back to `LIKE` on the rows the other filters already selected
 //! (there, SQLite's `lower()` folds only ASCII letters of company names and tenant ids).
+//!
+//! A partner's searches read only that partner's part of an index (migrations 0023 and
+//! 0029): [`partner_matches_from`] (cases, any link), [`partner_case_keys_sql`] (the cases
+//! the partner sees now, for a search without other filters) and
+//! [`partner_link_match_sql`] (the partner's links, for the client list).
 
 use crate::Backend;
 
