@@ -136,9 +136,9 @@ enum Scope {
     Client,
 }
 
-/// Pushes the WHERE clauses and binds of `f`. A partner's indexed search on SQLite is a
-/// FROM clause instead (see [`Search::partner_from`]): returned, to replace
-/// [`PARTNER_VISIBLE_FROM`].
+/// Pushes the WHERE clauses and binds of `f`. A partner's indexed search is a FROM clause
+/// instead (see [`Search::partner_from`], [`Search::partner_keys_from`]): returned, to
+/// replace [`PARTNER_VISIBLE_FROM`].
 fn push_filters(backend: Backend, scope: Scope, f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) -> Option<String> {
     let next = |clauses: &mut Vec<String>, args: &mut Vec<Arg>, sql: &str, a: Arg| {
         args.push(a);
@@ -178,10 +178,9 @@ fn push_filters(backend: Backend, scope: Scope, f: &CaseFilter, clauses: &mut Ve
                 args.push(Arg::Text(bind));
                 return Some(from);
             }
-            if let Some((clause, bind)) = search.partner_keys_clause(backend, args.len() + 1) {
+            if let Some((from, bind)) = search.partner_keys_from(backend, args.len() + 1, "JOIN links l ON l.client_id = c.client_id") {
                 args.push(Arg::Text(bind));
-                clauses.push(clause);
-                return None;
+                return Some(from);
             }
         }
         let (sql, binds) = search.cases_clause(backend, args.len() + 1);

@@ -205,14 +205,20 @@ impl Search {
         (backend == Backend::Sqlite && self.indexed()).then(|| (partner_matches_from(&format!("${bind}"), joins), self.fts_phrase()))
     }
 
-    /// PostgreSQL, a partner's (`$1`) search from three characters: a condition on cases
-    /// `c` that reads only the partner's part of `partner_case_keys` (migration 0029: the
-    /// cases it sees now, keyed by search key and client name), with the value to bind as
-    /// `$bind`. `None` elsewhere.
-    pub(crate) fn partner_keys_clause(&self, backend: Backend, bind: usize) -> Option<(String, String)> {
+    /// PostgreSQL, a partner's (`$1`) search from three characters with other filters: the
+    /// FROM clause that starts from the matches in the partner's part of
+    /// `partner_case_keys` (migration 0029: the cases it sees now) and joins the cases `c`
+    /// and `joins` to them, with the value to bind as `$bind`. `OFFSET 0` keeps the
+    /// matches a relation of their own, so the planner joins from them (a semi-join
+    /// `c.id IN (…)` was planned as a probe per visible case of the partner: 0.7 s at
+    /// 1M). `None` elsewhere.
+    pub(crate) fn partner_keys_from(&self, backend: Backend, bind: usize, joins: &str) -> Option<(String, String)> {
         (backend == Backend::Postgres && self.indexed()).then(|| {
             (
-                format!("c.id IN (SELECT k.id FROM partner_case_keys k WHERE k.partner_id = $1 AND k.search_key LIKE ${bind} ESCAPE '\\')"),
+                format!(
+                    "FROM (SELECT k.id FROM partner_case_keys k WHERE k.partner_id = $1 AND k.search_key LIKE ${bind} ESCAPE '\\' OFFSET 0) m \
+                     JOIN cases c ON c.id = m.id {joins}"
+                ),
                 self.like_pattern(),
             )
         })
