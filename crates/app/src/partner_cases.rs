@@ -84,8 +84,8 @@ impl App {
     }
 
     /// One page of the partner's visible cases with the total that match and the summary.
-    /// The summary is one pass over the covering index (migration 0020); without filters
-    /// its total is the page's total too, so no second count runs.
+    /// The summary reads the partner's tallies (migration 0026); without filters its total
+    /// is the page's total too, so no second count runs.
     pub async fn partner_case_list(&self, partner: &PartnerRecord, filter: &CaseFilter, page: PageReq) -> Result<CaseListing, AppError> {
         let mut tx = self.store.read().await?;
         let now = self.now();
@@ -100,8 +100,12 @@ impl App {
             closed: count(Lifecycle::Closed),
             paused: count(Lifecycle::Paused),
         };
-        let total = if filter.narrows() { tx.partner_cases_count(partner.id, filter).await? } else { summary.total };
-        let cases = tx.partner_cases(partner.id, filter, page).await?;
+        // Filtered: the page and its total in one statement; else the summary's total.
+        let (cases, total) = if filter.narrows() {
+            tx.partner_cases_page(partner.id, filter, page).await?
+        } else {
+            (tx.partner_cases(partner.id, filter, page).await?, summary.total)
+        };
         let items = self.enrich(&mut tx, partner.id, cases).await?;
         Ok(CaseListing { items, total, summary })
     }

@@ -139,9 +139,9 @@ enum Scope {
     Client,
 }
 
-/// Pushes the WHERE clauses and binds of `f`. A partner's indexed search on SQLite is a
-/// FROM clause instead (see [`Search::partner_from`]): returned, to replace
-/// [`PARTNER_VISIBLE_FROM`].
+/// Pushes the WHERE clauses and binds of `f`. A partner's indexed search is a FROM clause
+/// instead (see [`Search::partner_from`], [`Search::partner_keys_from`]): returned, to
+/// replace [`PARTNER_VISIBLE_FROM`].
 fn push_filters(backend: Backend, scope: Scope, f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) -> Option<String> {
     let next = |clauses: &mut Vec<String>, args: &mut Vec<Arg>, sql: &str, a: Arg| {
         args.push(a);
@@ -189,6 +189,10 @@ fn push_filters(backend: Backend, scope: Scope, f: &CaseFilter, clauses: &mut Ve
                 args.push(Arg::Text(bind));
                 return Some(from);
             }
+            if let Some((from, bind)) = search.partner_keys_from(backend, args.len() + 1, "JOIN links l ON l.client_id = c.client_id") {
+                args.push(Arg::Text(bind));
+                return Some(from);
+            }
         }
         let (sql, binds) = search.cases_clause(backend, args.len() + 1);
         args.extend(binds.into_iter().map(Arg::Text));
@@ -201,6 +205,14 @@ fn push_filters(backend: Backend, scope: Scope, f: &CaseFilter, clauses: &mut Ve
 /// (the search indexes of migration 0018 are built from it). Every writer of `cases` uses it.
 pub(crate) fn search_key(c: &CaseRecord) -> String {
     format!("{}\n{}\n{}", c.reference, c.creditor_reference, c.debtor_name).to_lowercase()
+}
+
+/// The first millisecond of the UTC calendar month of `at`: the `month_ms` of the case
+/// tallies (migration 0026).
+pub(crate) fn month_start_ms(at: Instant) -> i64 {
+    use chrono::{Datelike, TimeZone};
+    let start = chrono::Utc.with_ymd_and_hms(at.year(), at.month(), 1, 0, 0, 0).single().expect("the first of a month exists");
+    ms(start)
 }
 
 fn order_by(f: &CaseFilter) -> String {
@@ -223,9 +235,18 @@ fn push_cursor(f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) {
     }
 }
 
-/// The FROM clause, WHERE clauses and binds of the partner's visible cases, filtered.
+/// The FROM clause, WHERE clauses and binds of the partner's visible cases, filtered. A
+/// search without other filters in the default order reads the partner's visible set
+/// and its part of the search index only (see [`Search::partner_keys_only`]).
 fn partner_clauses(backend: Backend, partner_id: Uuid, f: &CaseFilter) -> (String, Vec<String>, Vec<Arg>) {
     let mut args = vec![Arg::Text(partner_id.to_string())];
+    let only_query = CaseFilter { query: None, sort: None, after: None, ..f.clone() };
+    if !only_query.narrows() && f.order() == ("c.created_at", false) {
+        if let Some((from, clause, bind)) = f.query.as_deref().and_then(|q| Search::new(q).partner_keys_only(backend, 2)) {
+            args.push(Arg::Text(bind));
+            return (from, vec![clause], args);
+        }
+    }
     let mut clauses = vec![format!("({PARTNER_VISIBLE_SQL})")];
     let from = push_filters(backend, Scope::Partner, f, &mut clauses, &mut args);
     (from.unwrap_or_else(|| PARTNER_VISIBLE_FROM.to_string()), clauses, args)
@@ -251,6 +272,19 @@ impl Listed {
 
     fn count_sql(&self, from: &str) -> String {
         format!("SELECT COUNT(*) AS n {from} WHERE {}", self.filters.join(" AND "))
+    }
+
+    /// The page query (no cursor) with the total of the filtered list on every row
+    /// (`total_n`, a window count taken before the page's `LIMIT`).
+    fn list_counted_sql(&self, from: &str, order: &str, page: PageReq) -> String {
+        format!(
+            "SELECT {CASE_COLS}, pg.total_n AS total_n FROM cases c JOIN \
+             (SELECT c.id AS page_id, COUNT(*) OVER () AS total_n {from} WHERE {} {order} LIMIT {} OFFSET {}) pg \
+             ON pg.page_id = c.id {order}",
+            self.filters.join(" AND "),
+            page.size,
+            page.offset(),
+        )
     }
 
     /// The page query. With a cursor the page starts right after it (`page.page` is not
@@ -414,10 +448,22 @@ impl Tx {
         Ok((cases, total))
     }
 
-    /// A page of the cases visible to a partner now (SPEC §5), with the total count.
+    /// A page of the cases visible to a partner now (SPEC §5), with the total count. Without
+    /// a cursor both come from one statement (the total as a window count over the matches,
+    /// so a search reads its matches once); a cursor, or a page past the end, counts apart.
     pub async fn partner_cases_page(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<(Vec<CaseRecord>, i64)> {
-        let total = self.partner_cases_count(partner_id, f).await?;
-        Ok((self.partner_cases(partner_id, f, page).await?, total))
+        if f.after.is_some() {
+            let total = self.partner_cases_count(partner_id, f).await?;
+            return Ok((self.partner_cases(partner_id, f, page).await?, total));
+        }
+        let (listed, from) = self.partner_listed(partner_id, f);
+        let sql = listed.list_counted_sql(&from, &order_by(f), page);
+        let rows = bind_all(sqlx::query(&sql), &listed.args).fetch_all(self.conn()).await?;
+        let total = match rows.first() {
+            Some(r) => get(r, "total_n")?,
+            None => self.count_listed(&from, &listed).await?,
+        };
+        Ok((rows.iter().map(case_from).collect::<Result<_>>()?, total))
     }
 
     /// A page of the cases visible to a partner now (SPEC §5), in `f`'s order: at
@@ -487,9 +533,46 @@ impl Tx {
 }
 
 impl Tx {
-    /// Counts of the cases visible to a partner now, by lifecycle, and created since `since`:
-    /// one pass over the covering index `cases_partner_list` (migration 0020).
-    pub async fn partner_case_counts(&mut self, partner_id: Uuid, since: Instant) -> Result<(Vec<(Lifecycle, i64)>, i64)> {
+    /// Counts of the cases visible to a partner now, by lifecycle, and how many of them were
+    /// created since the start of the UTC month of `month_of`: read from the partner's
+    /// tallies (migration 0026, a few rows per month of history), not from its cases.
+    pub async fn partner_case_counts(&mut self, partner_id: Uuid, month_of: Instant) -> Result<(Vec<(Lifecycle, i64)>, i64)> {
+        let rows = sqlx::query(
+            "SELECT lifecycle, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(CASE WHEN month_ms >= $2 THEN n ELSE 0 END) AS BIGINT) AS recent \
+             FROM partner_case_tallies WHERE partner_id = $1 GROUP BY lifecycle",
+        )
+        .bind(partner_id.to_string())
+        .bind(month_start_ms(month_of))
+        .fetch_all(self.conn())
+        .await?;
+        let mut by = Vec::new();
+        let mut recent = 0i64;
+        for r in &rows {
+            let lifecycle: String = get(r, "lifecycle")?;
+            let l = Lifecycle::parse(&lifecycle).ok_or_else(|| StoreError::Corrupt(format!("lifecycle `{lifecycle}`")))?;
+            let n: i64 = get(r, "n")?;
+            recent += get::<i64>(r, "recent")?;
+            if n > 0 {
+                by.push((l, n));
+            }
+        }
+        by.sort_by_key(|(l, _)| LIFECYCLES.iter().position(|x| x == l));
+        Ok((by, recent))
+    }
+
+    /// How many cases the partner sees now: the sum of its tallies (migration 0026).
+    pub async fn partner_visible_case_count(&mut self, partner_id: Uuid) -> Result<i64> {
+        let row = sqlx::query("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM partner_case_tallies WHERE partner_id = $1")
+            .bind(partner_id.to_string())
+            .fetch_one(self.conn())
+            .await?;
+        get(&row, "n")
+    }
+
+    /// The counts of [`Tx::partner_case_counts`] computed from the cases themselves through
+    /// [`PARTNER_VISIBLE_SQL`] (one pass over the partner's visible cases): what the tallies
+    /// must equal, for tests and checks.
+    pub async fn partner_case_counts_from_cases(&mut self, partner_id: Uuid, month_of: Instant) -> Result<(Vec<(Lifecycle, i64)>, i64)> {
         let sums: Vec<String> = LIFECYCLES
             .iter()
             .enumerate()
@@ -501,7 +584,7 @@ impl Tx {
             sums.join(", ")
         ))
         .bind(partner_id.to_string())
-        .bind(ms(since))
+        .bind(month_start_ms(month_of))
         .fetch_one(self.conn())
         .await?;
         let mut by = Vec::new();
@@ -512,17 +595,6 @@ impl Tx {
             }
         }
         Ok((by, get(&row, "recent")?))
-    }
-
-    /// How many cases the partner sees now: the total of [`Tx::partner_case_counts`]
-    /// without its per-lifecycle sums (a third of the work per case; the client list's
-    /// summary needs the total only).
-    pub async fn partner_visible_case_count(&mut self, partner_id: Uuid) -> Result<i64> {
-        let row = sqlx::query(&format!("SELECT COUNT(*) AS n {PARTNER_VISIBLE_FROM} WHERE ({PARTNER_VISIBLE_SQL})"))
-            .bind(partner_id.to_string())
-            .fetch_one(self.conn())
-            .await?;
-        get(&row, "n")
     }
 
     /// Per client of `client_ids`: how many of its cases the partner sees now and how many

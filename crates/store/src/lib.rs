@@ -60,7 +60,9 @@ pub use reporting::{
     CurrentRates, LatestDecision, LinkTenant, NotEarned, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow,
     StatementEarning, SummaryGroup,
 };
-pub use search::{partner_matches_from, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH};
+pub use search::{
+    partner_case_keys_sql, partner_link_match_sql, partner_matches_from, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH,
+};
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
 pub use totals::{Totals, TotalsKey};
 pub use webhooks::DeliveryFilter;

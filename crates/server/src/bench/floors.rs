@@ -1,12 +1,13 @@
 //! The raw-SQL floors of `refshare bench`: for each read workload, the SQL a page of it
 //! needs at least, run straight through sqlx (and, on PostgreSQL, by pgbench). One
 //! function per workload, written against the current schema (migration 0019's earnings
-//! read model, 0022's earnings totals, 0025's estimate totals, 0018's and 0023's search indexes) and the store's
-//! one visibility fragment ([`PARTNER_VISIBLE_SQL`]); when the store's queries change,
+//! read model, 0022's earnings totals, 0025's estimate totals, 0018's, 0023's and 0029's
+//! search indexes), the store's one visibility fragment ([`PARTNER_VISIBLE_SQL`]) and its
+//! search SQL (`refshare_store::partner_*_sql`); when the store's queries change,
 //! these are the only place to align.
 
 use refshare_store::reporting::unfiltered_report_sql;
-use refshare_store::{partner_matches_from, Backend, CurrentRates, PARTNER_VISIBLE_SQL};
+use refshare_store::{partner_case_keys_sql, partner_link_match_sql, partner_matches_from, Backend, CurrentRates};
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone)]
@@ -62,43 +63,36 @@ fn partner_case_matches(backend: Backend, base: &str, joins: &str) -> (String, &
 
 /// Case search (`GET /referral-api/cases?Query=…`, page 1 of 10): visible cases whose
 /// reference, creditor reference, debtor name or client name contains the query, newest
-/// first, and their count.
+/// first, and their count, as the store runs them ([`partner_case_keys_sql`]: the
+/// partner's part of the index and its visible cases, migration 0029): one statement,
+/// the page's ids with the window count of all matches, then the page's rows.
 pub fn case_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
-    let (from, matches) = partner_case_matches(backend, "FROM cases c", "JOIN links l ON l.client_id = c.client_id");
     let value = search_value(backend, query);
-    let from = format!("{from} WHERE {PARTNER_VISIBLE_SQL}{matches}");
-    vec![
-        stmt(
-            format!(
-                "SELECT c.id, c.reference, c.debtor_name, c.amount_minor, c.currency, c.lifecycle, c.created_at {from} \
-                 ORDER BY c.created_at DESC, c.id DESC LIMIT 10"
-            ),
-            &[partner_id, &value],
+    let (from, clause) = partner_case_keys_sql(backend, "$2");
+    let from = format!("{from} WHERE {clause}");
+    let order = "ORDER BY c.created_at DESC, c.id DESC";
+    vec![stmt(
+        format!(
+            "SELECT c.id, c.reference, c.debtor_name, c.amount_minor, c.currency, c.lifecycle, c.created_at, pg.total_n \
+             FROM cases c JOIN (SELECT c.id AS page_id, COUNT(*) OVER () AS total_n {from} {order} LIMIT 10 OFFSET 0) pg \
+             ON pg.page_id = c.id {order}"
         ),
-        stmt(format!("SELECT COUNT(*) AS n {from}"), &[partner_id, &value]),
-    ]
+        &[partner_id, &value],
+    )]
 }
 
 /// Client search (`GET /referral-api/clients?Query=…`, page 1 of 50): the partner's
-/// active links whose tenant id or client name contains the query, and their count.
+/// active links whose tenant id or client name contains the query (the partner's part of
+/// the index of migration 0029), newest link first, and their count.
 pub fn client_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
-    let matches = match backend {
-        Backend::Sqlite => {
-            "(l.rowid IN (SELECT rowid FROM links_fts WHERE links_fts MATCH $2) \
-             OR l.client_id IN (SELECT cl.id FROM clients cl WHERE cl.rowid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH $2)))"
-        }
-        Backend::Postgres => {
-            "(l.id IN (SELECT x.id FROM links x WHERE lower(x.external_tenant_id) LIKE $2 ESCAPE '\\') \
-             OR l.client_id IN (SELECT cl.id FROM clients cl WHERE lower(cl.company_name) LIKE $2 ESCAPE '\\'))"
-        }
-    };
+    let matches = partner_link_match_sql(backend, "$2");
     let value = search_value(backend, query);
-    let from = format!("FROM links l JOIN clients k ON k.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active' AND {matches}");
+    let from = format!("FROM links l JOIN clients cl ON cl.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active' AND {matches}");
     vec![
         stmt(
             format!(
-                "SELECT l.external_tenant_id, l.is_attributed, k.id, k.company_name, k.onboarding_completed_at, k.created_at {from} \
-                 ORDER BY k.created_at DESC, k.id DESC LIMIT 50"
+                "SELECT l.id, l.external_tenant_id, l.is_attributed, cl.id AS client_id, cl.company_name, cl.onboarding_completed_at {from} \
+                 ORDER BY l.linked_at DESC, l.id DESC LIMIT 50 OFFSET 0"
             ),
             &[partner_id, &value],
         ),

@@ -221,9 +221,10 @@ async fn partner_cases_follow_the_visibility_rule(store: Store) -> TestResult {
     let (mut counts, recent) = tx.partner_case_counts(p.id, at(2, 0)).await?;
     counts.sort_by_key(|(l, _)| l.as_str());
     assert_eq!(counts, vec![(Lifecycle::Active, 2), (Lifecycle::Closed, 1), (Lifecycle::PendingContractSigning, 2)]);
-    assert_eq!(recent, 4, "visible cases created since the given instant");
+    assert_eq!(recent, 5, "visible cases created since the start of the instant's month (March 2024)");
     assert_eq!(tx.partner_visible_case_count(p.id).await?, 5, "the total of the lifecycle counts");
-    assert_eq!(tx.partner_case_counts(p.id, at(2, 5)).await?.1, 2, "since is inclusive");
+    assert_eq!(tx.partner_case_counts(p.id, at(31, 0)).await?.1, 0, "none since the start of April");
+    assert_eq!(tx.partner_case_counts(p.id, at(2, 0)).await?, tx.partner_case_counts_from_cases(p.id, at(2, 0)).await?, "tallies");
 
     let (own, total) = tx.client_cases_page(b.id, &CaseFilter::default(), ALL).await?;
     assert_eq!((refs(&own), total), (vec!["DEB-9", "DEB-8", "DEB-6", "DEB-5", "DEB-7"], 5), "a client sees all its cases");

@@ -67,6 +67,9 @@ async fn keyset_pages_neither_skip_nor_repeat_while_cases_are_added(store: Store
         ("amount descending", CaseFilter { sort: Some(("amount_minor".into(), false)), ..Default::default() }),
         ("amount ascending", CaseFilter { sort: Some(("amount_minor".into(), true)), ..Default::default() }),
         ("filtered", CaseFilter { external_tenant_id: Some("t-a".into()), ..Default::default() }),
+        // A search alone reads the partner's visible set (migration 0029), not the cases.
+        ("searched", CaseFilter { query: Some("deb-".into()), ..Default::default() }),
+        ("searched and filtered", CaseFilter { query: Some("deb-".into()), external_tenant_id: Some("t-a".into()), ..Default::default() }),
     ];
     let mut number = 30_000;
     for (what, filter) in orders {
