@@ -284,8 +284,10 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
 /// in, search the Clients tab, check a case the Cases tab does not list (by reference)
 /// and raise a dispute from its check page, then see the dispute's page; search the
 /// Earnings tab and fetch its CSV link in the browser's session; open the month's
-/// statement. Screenshots: `dashboard-check.png`, `dashboard-dispute.png`,
-/// `dashboard-statement.png`.
+/// statement; invite a teammate and open the webhooks, API keys and settings pages.
+/// Screenshots: `dashboard-check.png`, `dashboard-dispute.png`, `dashboard-statement.png`,
+/// `dashboard-team.png`, `dashboard-webhooks.png`, `dashboard-api-keys.png`,
+/// `dashboard-settings.png`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partner_checks_a_case_and_raises_a_dispute_in_chromium() {
     let Some((driver, port)) = start_driver().await else { return };
@@ -411,6 +413,25 @@ async fn partner_checks_a_case_and_raises_a_dispute_in_chromium() {
     let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(text.contains("Payouts that did not earn (1)") && text.contains(&hidden_ref), "{text}");
     shot(&c, "dashboard-statement.png").await;
+
+    // The admin's pages, by their tabs: team (invite a teammate with the keyboard-usable
+    // form), webhooks, API keys, settings.
+    c.find(Locator::XPath(&tab("Team"))).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath(&heading("Team"))).await.unwrap();
+    c.find(Locator::Id("name")).await.unwrap().send_keys("Mo Member").await.unwrap();
+    c.find(Locator::Id("email")).await.unwrap().send_keys("mo@ledgerly.test").await.unwrap();
+    c.find(Locator::XPath("//button[normalize-space()='Send the invitation']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//p[contains(., 'Invitation sent to mo@ledgerly.test')]")).await.unwrap();
+    shot(&c, "dashboard-team.png").await;
+    for (name, title, file) in [
+        ("Webhooks", "Webhooks", "dashboard-webhooks.png"),
+        ("API keys", "API keys", "dashboard-api-keys.png"),
+        ("Settings", "Settings", "dashboard-settings.png"),
+    ] {
+        c.find(Locator::XPath(&tab(name))).await.unwrap().click().await.unwrap();
+        c.wait().for_element(Locator::XPath(&heading(title))).await.unwrap();
+        shot(&c, file).await;
+    }
     c.close().await.unwrap();
 }
 
