@@ -168,7 +168,7 @@ fn frame(platform: &Platform, title: &str, partner: Option<&PartnerRecord>, nav:
 }
 
 /// The styles a signed-in area adds: tabs, wide tables, figures, the chart and pagers.
-const WIDE_CSS: [&str; 15] = [
+const WIDE_CSS: [&str; 16] = [
     "nav.tabs{background:#fff;border-bottom:1px solid #d0d4dc;padding:0 24px}",
     "nav.tabs ul{list-style:none;margin:0 auto;padding:0;max-width:1160px;display:flex;flex-wrap:wrap;gap:0 4px;align-items:center}",
     "nav.tabs a{display:block;padding:12px 10px;text-decoration:none;border-bottom:3px solid transparent}",
@@ -184,6 +184,7 @@ const WIDE_CSS: [&str; 15] = [
     ".tag{display:inline-block;padding:0 6px;border-radius:4px;background:#eef2fb;font-size:13px}.warn{background:#fff4e5}",
     "@media (max-width:600px){nav.tabs{padding:0 8px}nav.tabs a{padding:10px 6px}}",
     "textarea,input[type=month]{width:100%;padding:8px 10px;font:inherit;border:1px solid #8a93a6;border-radius:4px;box-sizing:border-box}form.filters input[type=month]{width:auto}.callout{background:#fff4e5;border:1px solid #f0c36d;padding:8px 12px;border-radius:4px}.pre{white-space:pre-wrap}",
+    "input[type=url]{width:100%;padding:8px 10px;font:inherit;border:1px solid #8a93a6;border-radius:4px;box-sizing:border-box}.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}.notice{background:#e8f5ec;border:1px solid #8fd1a5;padding:8px 12px;border-radius:4px}code.key{font-size:15px;word-break:break-all}fieldset{border:1px solid #d0d4dc;border-radius:4px;margin:12px 0}",
 ];
 
 /// The tabs of a signed-in area, with who is signed in and a sign-out button.
