@@ -145,15 +145,29 @@ async fn sign_in_from_page(c: &fantoccini::Client, t: &TestApp, base: &str, emai
     c.wait().for_url(&url::Url::parse(&page).unwrap()).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
-    let Some((driver, port)) = start_driver().await else { return };
+/// What every walk starts from: Chromium's driver and its port, an app with the demo
+/// platform and the collection partners served at `base`, the partner Ledgerly (id and
+/// key), and its client Acme Ltd created with one case (the answer to that request).
+/// `None` when no browser is installed (the walk is then skipped, or fails when
+/// `REFSHARE_REQUIRE_BROWSER` is set, as `start_driver` decides).
+struct Walk {
+    driver: Driver,
+    port: u16,
+    t: TestApp,
+    base: String,
+    partner_id: String,
+    key: String,
+    acme: harness::Resp,
+}
+
+async fn walk() -> Option<Walk> {
+    let (driver, port) = start_driver().await?;
     let mut t = TestApp::sqlite().await.unwrap();
     t.reconfigure(|c| c.platform = collectly()).await;
     t.collection_partners().await;
     let base = serve(&t).await;
     let (partner_id, key) = t.new_partner("Ledgerly").await;
-    let created = t
+    let acme = t
         .partner(
             &key,
             "POST",
@@ -161,6 +175,12 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
             Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000", "GBP", "GB")])),
         )
         .await;
+    Some(Walk { driver, port, t, base, partner_id, key, acme })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
+    let Some(Walk { driver, port, t, base, partner_id, key, acme: created }) = walk().await else { return };
     let onboarding = format!("{base}{}", path_of(created.body["onboardingLinks"]["url"].as_str().unwrap()));
     let c = browser(port, &driver.1).await;
 
@@ -290,21 +310,8 @@ async fn client_signs_onboarding_and_approves_a_link_in_chromium() {
 /// `dashboard-settings.png`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partner_checks_a_case_and_raises_a_dispute_in_chromium() {
-    let Some((driver, port)) = start_driver().await else { return };
-    let mut t = TestApp::sqlite().await.unwrap();
-    t.reconfigure(|c| c.platform = collectly()).await;
-    t.collection_partners().await;
-    let base = serve(&t).await;
-    let (partner_id, key) = t.new_partner("Ledgerly").await;
+    let Some(Walk { driver, port, t, base, partner_id, key, acme: created }) = walk().await else { return };
     // An attributed client with a paid case (it earns) ...
-    let created = t
-        .partner(
-            &key,
-            "POST",
-            "/clients",
-            Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000", "GBP", "GB")])),
-        )
-        .await;
     let signed = t
         .submit_form(&path_of(created.body["onboardingLinks"]["url"].as_str().unwrap()), &[("signer_name", "Ann"), ("accept", "yes")])
         .await;
@@ -441,22 +448,9 @@ async fn partner_checks_a_case_and_raises_a_dispute_in_chromium() {
 /// With `REFSHARE_SCREENSHOTS` set: `dashboard-attention.png`, `dashboard-timeline.png`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partner_reads_attention_and_a_timeline_in_chromium() {
-    let Some((driver, port)) = start_driver().await else { return };
-    let mut t = TestApp::sqlite().await.unwrap();
-    t.reconfigure(|c| c.platform = collectly()).await;
-    t.collection_partners().await;
-    let base = serve(&t).await;
-    let (partner_id, key) = t.new_partner("Ledgerly").await;
+    let Some(Walk { driver, port, t, base, partner_id, key, acme }) = walk().await else { return };
     // Onboarding pending at Acme; a link request to Solvik; Nordwind linked by approval,
     // with a case of its own (it will not earn) and one of ours, both paid.
-    let acme = t
-        .partner(
-            &key,
-            "POST",
-            "/clients",
-            Some(client_body("acme", "Acme Ltd", "ann@acme.test", vec![case_body("A-1", "1000", "GBP", "GB")])),
-        )
-        .await;
     assert_eq!(acme.status, StatusCode::ACCEPTED, "{}", acme.text);
     t.direct_client("Solvik AS", "siri@solvik.test").await;
     let sol = t.partner(&key, "POST", "/clients", Some(client_body("sol", "Solvik AS", "siri@solvik.test", vec![]))).await;
