@@ -2,7 +2,7 @@
 //! needs at least, run straight through sqlx (and, on PostgreSQL, by pgbench). One
 //! function per workload, written against the current schema (migration 0019's earnings
 //! read model, 0022's earnings totals, 0025's estimate totals, 0018's, 0023's and 0029's
-//! search indexes), the store's one visibility fragment ([`PARTNER_VISIBLE_SQL`]) and its
+//! search indexes), the store's one visibility fragment ([`refshare_store::PARTNER_VISIBLE_SQL`]) and its
 //! search SQL (`refshare_store::partner_*_sql`); when the store's queries change,
 //! these are the only place to align.
 

@@ -8,7 +8,7 @@
 //! 403. Lists are paginated and read through the indexed read path of issue 9; each tab
 //! has a CSV export with the same filters. Plain links and forms: everything works
 //! without JavaScript. The Team, API keys and Settings pages change things through POST
-//! forms carrying the session's CSRF token ([`forms`]), for admins only (403 for members,
+//! forms carrying the session's CSRF token (`forms`), for admins only (403 for members,
 //! who see those pages read-only).
 
 mod attention;
