@@ -408,6 +408,47 @@ async fn report_summary_is_the_sum_of_its_rows(store: Store) -> TestResult {
     Ok(())
 }
 
+conformance!(client_earnings_usd_are_the_sum_of_the_partners_rows_per_client);
+/// The client list's earnings per client (`partner_client_earnings_usd`): each live earning
+/// of the partner at its locked rate, else the current one, rounded on its own, summed per
+/// client; rows without a rate counted apart; voided rows and another partner's not at all.
+async fn client_earnings_usd_are_the_sum_of_the_partners_rows_per_client(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    let mut tx = store.read().await?;
+    let q_client = tx.case(w.theirs[0].case_id).await?.expect("Q's case").client_id;
+    let p_client = w.p_case.client_id;
+    let unknown = Uuid::new_v4();
+    let mut models = Vec::new();
+    for e in &w.mine {
+        models.push(tx.earning_read_model(e.id).await?.expect("stored"));
+    }
+    for rates in [vec![(currency("EUR"), 108_123_457)], vec![(currency("EUR"), 99_999_999), (currency("JPY"), 678_901)], vec![]] {
+        let rate_of = |c: Currency| rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r);
+        let usd: Vec<Option<i64>> = w
+            .mine
+            .iter()
+            .zip(&models)
+            .map(|(e, m)| {
+                m.fx_usd_per_unit_e8.or(rate_of(e.currency)).map(|r| convert_minor(e.amount_minor, e.currency.exponent(), r, 2).unwrap())
+            })
+            .collect();
+        let got = tx.partner_client_earnings_usd(w.p.id, &[p_client, q_client, unknown], &rates).await?;
+        assert_eq!(got.len(), 1, "only P's client has P's earnings");
+        let mine = got[&p_client];
+        assert_eq!(mine.usd_minor, usd.iter().flatten().sum::<i64>());
+        assert_eq!(mine.usd_missing, usd.iter().filter(|u| u.is_none()).count() as i64);
+        // Q sees its own client's rows only.
+        let theirs = tx.partner_client_earnings_usd(w.q.id, &[p_client, q_client], &rates).await?;
+        assert_eq!(theirs.keys().collect::<Vec<_>>(), vec![&q_client]);
+        assert_eq!(theirs[&q_client].usd_missing, w.theirs.len() as i64, "no SEK rate is loaded");
+    }
+    // Some JPY rows lack a rate without one, and locked rows convert anyway.
+    let none = tx.partner_client_earnings_usd(w.p.id, &[p_client], &[]).await?;
+    assert!(none[&p_client].usd_missing > 0 && none[&p_client].usd_minor > 0);
+    assert!(tx.partner_client_earnings_usd(w.p.id, &[], &[]).await?.is_empty());
+    Ok(())
+}
+
 /// A payment and its payout on `case`, created at `created_at`, with no decision or earning.
 async fn payout_only(tx: &mut Tx, case: &CaseRecord, created_at: Instant) -> TestResult<PayoutRecord> {
     let payment = PaymentRecord {
