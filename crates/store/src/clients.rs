@@ -446,17 +446,16 @@ impl Tx {
         rates: &CurrentRates,
     ) -> Result<HashMap<Uuid, ClientEarningsUsd>> {
         let mut out = HashMap::new();
-        // From the clients' cases to their earnings (`earnings_case_live`, migration 0029):
-        // `|| ''` keeps the planner off the partner's earnings index, which would walk the
-        // partner's whole history. The locked rate is the read model's copy of the payout's
-        // (migration 0019): no payout row is read.
+        // One range of `earnings_partner_client_live` (migration 0032) per client. The
+        // locked rate is the read model's copy of the payout's (migration 0019): no payout
+        // or case row is read.
         let usd = usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d");
         let sql = format!(
             "SELECT client_id, CAST(COALESCE(SUM(usd), 0) AS BIGINT) AS usd, \
              CAST(SUM(CASE WHEN usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS missing \
-             FROM (SELECT c.client_id AS client_id, {usd} AS usd \
-                   FROM cases c JOIN earnings e ON e.case_id = c.id LEFT JOIN {} fx ON fx.cur = e.currency \
-                   WHERE c.client_id IN ({{in}}) AND e.partner_id || '' = $1 AND e.voided_at IS NULL) x \
+             FROM (SELECT e.client_id AS client_id, {usd} AS usd \
+                   FROM earnings e LEFT JOIN {} fx ON fx.cur = e.currency \
+                   WHERE e.partner_id = $1 AND e.client_id IN ({{in}}) AND e.voided_at IS NULL) x \
              GROUP BY client_id",
             rate_table_sql(rates)?
         );
