@@ -446,16 +446,18 @@ impl Tx {
         rates: &CurrentRates,
     ) -> Result<HashMap<Uuid, ClientEarningsUsd>> {
         let mut out = HashMap::new();
-        // One range of `earnings_partner_client_live` (migration 0032) per client. The
-        // locked rate is the read model's copy of the payout's (migration 0019): no payout
-        // or case row is read.
+        // One range of `earnings_partner_client_live` (migration 0032) per client and
+        // currency: `CROSS JOIN` makes SQLite walk the rate table outside (one probe per
+        // currency, rather than a scan of the rate table per earning); every stored currency
+        // is in it. The locked rate is the read model's copy of the payout's (migration
+        // 0019): no payout or case row is read.
         let usd = usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d");
         let sql = format!(
             "SELECT client_id, CAST(COALESCE(SUM(usd), 0) AS BIGINT) AS usd, \
              CAST(SUM(CASE WHEN usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS missing \
              FROM (SELECT e.client_id AS client_id, {usd} AS usd \
-                   FROM earnings e LEFT JOIN {} fx ON fx.cur = e.currency \
-                   WHERE e.partner_id = $1 AND e.client_id IN ({{in}}) AND e.voided_at IS NULL) x \
+                   FROM {} fx CROSS JOIN earnings e \
+                   WHERE e.currency = fx.cur AND e.partner_id = $1 AND e.client_id IN ({{in}}) AND e.voided_at IS NULL) x \
              GROUP BY client_id",
             rate_table_sql(rates)?
         );
