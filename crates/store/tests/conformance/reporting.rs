@@ -446,7 +446,43 @@ async fn client_earnings_usd_are_the_sum_of_the_partners_rows_per_client(store: 
     let none = tx.partner_client_earnings_usd(w.p.id, &[p_client], &[]).await?;
     assert!(none[&p_client].usd_missing > 0 && none[&p_client].usd_minor > 0);
     assert!(tx.partner_client_earnings_usd(w.p.id, &[], &[]).await?.is_empty());
+    drop(tx);
+    // The seed's bulk writer records the case's client too (migration 0032).
+    let rates = [(currency("EUR"), 108_123_457)];
+    let before = store.read().await?.partner_client_earnings_usd(w.p.id, &[p_client], &rates).await?[&p_client];
+    let mut tx = store.begin().await?;
+    let payout = payout_only(&mut tx, &w.p_case, t(5 * DAY)).await?;
+    let earning = EarningRecord {
+        id: Uuid::new_v4(),
+        payout_id: payout.id,
+        decision_id: None,
+        partner_id: w.p.id,
+        case_id: w.p_case.id,
+        amount_minor: 777,
+        currency: w.p_case.currency,
+        referral_invoice_status: ReferralInvoiceStatus::Pending,
+        created_at: t(5 * DAY),
+        kind: EarningKind::Payout,
+        corrects_id: None,
+        note: None,
+        partner_invoice_id: None,
+        voided_at: None,
+        void_reason: None,
+        dispute_id: None,
+        status_before_dispute: None,
+    };
+    let model =
+        EarningReadModel { earning_id: earning.id, stage: Some(RevenueStage::Pending), paid_at: t(5 * DAY), fx_usd_per_unit_e8: None };
+    tx.bulk_earnings(&[(earning, model)]).await?;
+    tx.commit().await?;
+    let after = store.read().await?.partner_client_earnings_usd(w.p.id, &[p_client], &rates).await?[&p_client];
+    let added = convert_minor(777, w.p_case.currency.exponent(), rate_of_eur(&rates), 2).unwrap();
+    assert_eq!((after.usd_minor, after.usd_missing), (before.usd_minor + added, before.usd_missing));
     Ok(())
+}
+
+fn rate_of_eur(rates: &[(Currency, i64)]) -> i64 {
+    rates.iter().find(|(c, _)| c.code() == "EUR").map(|(_, r)| *r).expect("EUR rate")
 }
 
 /// A payment and its payout on `case`, created at `created_at`, with no decision or earning.
