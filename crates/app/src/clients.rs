@@ -5,7 +5,6 @@ use refshare_core::case::{close_code, CaseSource, Lifecycle};
 use refshare_core::link::{Link, LinkEvent, LinkRequest, LinkRequestStatus, LinkStatus};
 use refshare_core::parse::{required_text, Email};
 use refshare_core::people::PersonStatus;
-use std::collections::HashMap;
 
 use refshare_store::{ClientOrder, ClientRecord, ClientUserRecord, LinkRequestRecord, PageReq, PartnerClientFilter, PartnerRecord, Tx};
 use serde::Deserialize;
@@ -475,22 +474,16 @@ impl App {
         let mut users = tx.client_users_of(&client_ids).await?;
         let counts = tx.partner_case_counts_by_client(partner_id, &client_ids).await?;
         // The partner's live earnings on each client, as its reporting rows show them: at
-        // the locked rate, else the current one; a missing rate leaves the sum partial.
-        let mut usd: HashMap<Uuid, (i64, bool)> = HashMap::new();
-        let mut rates = crate::fx::UsdRates::at(self.now());
-        for e in tx.partner_live_earnings_of_clients(partner_id, &client_ids).await? {
-            let converted = rates.convert(tx, e.amount_minor, e.currency, e.locked_usd_per_unit_e8).await?;
-            let sum = usd.entry(e.client_id).or_default();
-            match converted {
-                Ok(v) => sum.0 = sum.0.checked_add(v).ok_or_else(|| AppError::internal("USD total overflow"))?,
-                Err(_) => sum.1 = true,
-            }
-        }
+        // the locked rate, else the current one, each rounded, summed in SQL; a missing
+        // rate leaves the sum partial.
+        let rates = crate::fx::UsdRates::at(self.now()).load_all(tx).await?;
+        let usd = tx.partner_client_earnings_usd(partner_id, &client_ids, &rates).await?;
         let mut states = Vec::with_capacity(links.len());
         for link in links {
             let client = clients.remove(&link.client_id).ok_or(AppError::NotFound("client"))?;
             let (cases_total, cases_closed) = counts.get(&client.id).copied().unwrap_or((0, 0));
-            let (earnings_usd_minor, earnings_usd_partial) = usd.get(&client.id).copied().unwrap_or((0, false));
+            let earned = usd.get(&client.id).copied().unwrap_or_default();
+            let (earnings_usd_minor, earnings_usd_partial) = (earned.usd_minor, earned.usd_missing > 0);
             states.push(ClientState {
                 onboarding_url: client.onboarding_completed_at.is_none().then(|| self.onboarding_url(link.id)),
                 cases_total,

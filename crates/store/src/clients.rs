@@ -9,8 +9,9 @@ use std::collections::HashMap;
 
 use crate::cases::{bind_all, Arg};
 use crate::in_list::texts;
+use crate::reporting::{rate_table_sql, usd_minor_sql, CurrentRates};
 use crate::search::Search;
-use crate::{at, currency, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, PageReq, Result, SdcaSignature, StoreError, Tx};
+use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, PageReq, Result, SdcaSignature, StoreError, Tx};
 
 pub(crate) const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, sdca_signer_user_id, sdca_verified_by, created_at";
 
@@ -301,13 +302,15 @@ pub struct PartnerClientTotals {
     pub onboarding_complete: i64,
 }
 
-/// A live earning of a partner on one of a client's cases, with its payout's locked USD rate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientEarning {
-    pub client_id: Uuid,
-    pub amount_minor: i64,
-    pub currency: refshare_core::money::Currency,
-    pub locked_usd_per_unit_e8: Option<i64>,
+/// A partner's live earnings on one client's cases in US cents: each earning at its locked
+/// rate, else at the current one, rounded on its own (as its reporting row shows it),
+/// then summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientEarningsUsd {
+    /// US cents of the earnings that have a figure.
+    pub usd_minor: i64,
+    /// Earnings left out of `usd_minor` for want of a rate.
+    pub usd_missing: i64,
 }
 
 const ACTIVE_LINKS: &str = "FROM links l JOIN clients cl ON cl.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active'";
@@ -433,24 +436,36 @@ impl Tx {
         (clauses.iter().map(|c| format!(" AND {c}")).collect(), args)
     }
 
-    /// The partner's live (not voided) earnings on the cases of these clients, each with its
-    /// payout's locked USD rate (one query per `IN_CHUNK` clients).
-    pub async fn partner_live_earnings_of_clients(&mut self, partner_id: Uuid, client_ids: &[Uuid]) -> Result<Vec<ClientEarning>> {
-        let mut out = Vec::new();
-        // From the clients' cases to their earnings: `|| ''` keeps the planner off the
-        // partner's earnings index, which would walk the partner's whole history.
-        // The locked rate is the read model's copy of the payout's (migration 0019, kept
-        // with it by `sync_earnings`): no payout row is read.
-        let sql = "SELECT c.client_id AS client_id, e.amount_minor AS amount_minor, e.currency AS currency, e.fx_usd_per_unit_e8 AS rate \
-                   FROM cases c JOIN earnings e ON e.case_id = c.id \
-                   WHERE c.client_id IN ({in}) AND e.partner_id || '' = $1 AND e.voided_at IS NULL ORDER BY e.created_at, e.id";
-        for r in self.rows_in(sql, Some(&partner_id.to_string()), &texts(client_ids)).await? {
-            out.push(ClientEarning {
-                client_id: uuid(&get::<String>(&r, "client_id")?)?,
-                amount_minor: get(&r, "amount_minor")?,
-                currency: currency(&get::<String>(&r, "currency")?)?,
-                locked_usd_per_unit_e8: get(&r, "rate")?,
-            });
+    /// Per client of `client_ids` with live earnings of the partner on its cases, their US
+    /// cents at `rates` (the current rates; a locked rate wins), in one aggregate per
+    /// `IN_CHUNK` clients. Clients without such earnings are absent.
+    pub async fn partner_client_earnings_usd(
+        &mut self,
+        partner_id: Uuid,
+        client_ids: &[Uuid],
+        rates: &CurrentRates,
+    ) -> Result<HashMap<Uuid, ClientEarningsUsd>> {
+        let mut out = HashMap::new();
+        // One range of `earnings_partner_client_live` (migration 0032) per client and
+        // currency: `CROSS JOIN` makes SQLite walk the rate table outside (one probe per
+        // currency, rather than a scan of the rate table per earning); every stored currency
+        // is in it. The locked rate is the read model's copy of the payout's (migration
+        // 0019): no payout or case row is read.
+        let usd = usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d");
+        let sql = format!(
+            "SELECT client_id, CAST(COALESCE(SUM(usd), 0) AS BIGINT) AS usd, \
+             CAST(SUM(CASE WHEN usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS missing \
+             FROM (SELECT e.client_id AS client_id, {usd} AS usd \
+                   FROM {} fx CROSS JOIN earnings e \
+                   WHERE e.currency = fx.cur AND e.partner_id = $1 AND e.client_id IN ({{in}}) AND e.voided_at IS NULL) x \
+             GROUP BY client_id",
+            rate_table_sql(rates)?
+        );
+        for r in self.rows_in(&sql, Some(&partner_id.to_string()), &texts(client_ids)).await? {
+            out.insert(
+                uuid(&get::<String>(&r, "client_id")?)?,
+                ClientEarningsUsd { usd_minor: get(&r, "usd")?, usd_missing: get(&r, "missing")? },
+            );
         }
         Ok(out)
     }

@@ -51,7 +51,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 
 pub use cases::{CaseCursor, CaseFilter};
-pub use clients::{ClientEarning, ClientOrder, PartnerClientFilter, PartnerClientTotals};
+pub use clients::{ClientEarningsUsd, ClientOrder, PartnerClientFilter, PartnerClientTotals};
 pub use earning_sets::CpInvoicingGroup;
 pub use estimates::{EstimateCache, EstimateKey, EstimateRate};
 pub use misc::StatusTable;

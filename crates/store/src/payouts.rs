@@ -238,11 +238,12 @@ impl Tx {
         row.as_ref().map(decision_from).transpose()
     }
 
-    /// Inserts an earning with the platform fee of its payout (read model, migration 0025).
+    /// Inserts an earning with the platform fee of its payout (read model, migration 0025)
+    /// and the client of its case (migration 0032).
     pub async fn insert_earning(&mut self, e: &EarningRecord) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO earnings ({EARNING_COLS}, platform_fee_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             (SELECT p.platform_fee_minor FROM payouts p WHERE p.id = $2))"
+            "INSERT INTO earnings ({EARNING_COLS}, platform_fee_minor, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             (SELECT p.platform_fee_minor FROM payouts p WHERE p.id = $2), (SELECT c.client_id FROM cases c WHERE c.id = $5))"
         ))
         .bind(e.id.to_string())
         .bind(e.payout_id.to_string())

@@ -455,11 +455,12 @@ impl Tx {
         ];
         self.bulk_insert("earnings", &cols, rows).await?;
         let ids: Vec<Uuid> = v.iter().map(|(e, _)| e.id).collect();
-        // The payouts' platform fees (read model, migration 0025), a chunk per statement.
+        // The payouts' platform fees (read model, migration 0025) and the cases' clients
+        // (migration 0032), a chunk per statement.
         for chunk in ids.chunks(crate::earning_sets::IDS_PER_STATEMENT) {
             let sql = format!(
-                "UPDATE earnings SET platform_fee_minor = (SELECT p.platform_fee_minor FROM payouts p WHERE p.id = earnings.payout_id) \
-                 WHERE id IN ({})",
+                "UPDATE earnings SET platform_fee_minor = (SELECT p.platform_fee_minor FROM payouts p WHERE p.id = earnings.payout_id), \
+                 client_id = (SELECT c.client_id FROM cases c WHERE c.id = earnings.case_id) WHERE id IN ({})",
                 crate::bulk::ph_list(self.backend, 1, chunk.len())
             );
             let mut q = sqlx::query(&sql);

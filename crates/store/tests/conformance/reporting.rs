@@ -408,6 +408,83 @@ async fn report_summary_is_the_sum_of_its_rows(store: Store) -> TestResult {
     Ok(())
 }
 
+conformance!(client_earnings_usd_are_the_sum_of_the_partners_rows_per_client);
+/// The client list's earnings per client (`partner_client_earnings_usd`): each live earning
+/// of the partner at its locked rate, else the current one, rounded on its own, summed per
+/// client; rows without a rate counted apart; voided rows and another partner's not at all.
+async fn client_earnings_usd_are_the_sum_of_the_partners_rows_per_client(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    let mut tx = store.read().await?;
+    let q_client = tx.case(w.theirs[0].case_id).await?.expect("Q's case").client_id;
+    let p_client = w.p_case.client_id;
+    let unknown = Uuid::new_v4();
+    let mut models = Vec::new();
+    for e in &w.mine {
+        models.push(tx.earning_read_model(e.id).await?.expect("stored"));
+    }
+    for rates in [vec![(currency("EUR"), 108_123_457)], vec![(currency("EUR"), 99_999_999), (currency("JPY"), 678_901)], vec![]] {
+        let rate_of = |c: Currency| rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r);
+        let usd: Vec<Option<i64>> = w
+            .mine
+            .iter()
+            .zip(&models)
+            .map(|(e, m)| {
+                m.fx_usd_per_unit_e8.or(rate_of(e.currency)).map(|r| convert_minor(e.amount_minor, e.currency.exponent(), r, 2).unwrap())
+            })
+            .collect();
+        let got = tx.partner_client_earnings_usd(w.p.id, &[p_client, q_client, unknown], &rates).await?;
+        assert_eq!(got.len(), 1, "only P's client has P's earnings");
+        let mine = got[&p_client];
+        assert_eq!(mine.usd_minor, usd.iter().flatten().sum::<i64>());
+        assert_eq!(mine.usd_missing, usd.iter().filter(|u| u.is_none()).count() as i64);
+        // Q sees its own client's rows only.
+        let theirs = tx.partner_client_earnings_usd(w.q.id, &[p_client, q_client], &rates).await?;
+        assert_eq!(theirs.keys().collect::<Vec<_>>(), vec![&q_client]);
+        assert_eq!(theirs[&q_client].usd_missing, w.theirs.len() as i64, "no SEK rate is loaded");
+    }
+    // Some JPY rows lack a rate without one, and locked rows convert anyway.
+    let none = tx.partner_client_earnings_usd(w.p.id, &[p_client], &[]).await?;
+    assert!(none[&p_client].usd_missing > 0 && none[&p_client].usd_minor > 0);
+    assert!(tx.partner_client_earnings_usd(w.p.id, &[], &[]).await?.is_empty());
+    drop(tx);
+    // The seed's bulk writer records the case's client too (migration 0032).
+    let rates = [(currency("EUR"), 108_123_457)];
+    let before = store.read().await?.partner_client_earnings_usd(w.p.id, &[p_client], &rates).await?[&p_client];
+    let mut tx = store.begin().await?;
+    let payout = payout_only(&mut tx, &w.p_case, t(5 * DAY)).await?;
+    let earning = EarningRecord {
+        id: Uuid::new_v4(),
+        payout_id: payout.id,
+        decision_id: None,
+        partner_id: w.p.id,
+        case_id: w.p_case.id,
+        amount_minor: 777,
+        currency: w.p_case.currency,
+        referral_invoice_status: ReferralInvoiceStatus::Pending,
+        created_at: t(5 * DAY),
+        kind: EarningKind::Payout,
+        corrects_id: None,
+        note: None,
+        partner_invoice_id: None,
+        voided_at: None,
+        void_reason: None,
+        dispute_id: None,
+        status_before_dispute: None,
+    };
+    let model =
+        EarningReadModel { earning_id: earning.id, stage: Some(RevenueStage::Pending), paid_at: t(5 * DAY), fx_usd_per_unit_e8: None };
+    tx.bulk_earnings(&[(earning, model)]).await?;
+    tx.commit().await?;
+    let after = store.read().await?.partner_client_earnings_usd(w.p.id, &[p_client], &rates).await?[&p_client];
+    let added = convert_minor(777, w.p_case.currency.exponent(), rate_of_eur(&rates), 2).unwrap();
+    assert_eq!((after.usd_minor, after.usd_missing), (before.usd_minor + added, before.usd_missing));
+    Ok(())
+}
+
+fn rate_of_eur(rates: &[(Currency, i64)]) -> i64 {
+    rates.iter().find(|(c, _)| c.code() == "EUR").map(|(_, r)| *r).expect("EUR rate")
+}
+
 /// A payment and its payout on `case`, created at `created_at`, with no decision or earning.
 async fn payout_only(tx: &mut Tx, case: &CaseRecord, created_at: Instant) -> TestResult<PayoutRecord> {
     let payment = PaymentRecord {
