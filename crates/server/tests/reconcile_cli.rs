@@ -24,6 +24,21 @@ impl TempDb {
         TempDb { path, url }
     }
 
+    /// The first column of the first row `q` returns, read as `T` (`None` without rows).
+    /// Statements that change rows return none.
+    fn first_cell<T>(&self, q: &str) -> Option<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            use sqlx::{Connection, Row};
+            let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            let rows = sqlx::query(q).fetch_all(&mut c).await.unwrap();
+            rows.first().and_then(|r| r.try_get::<T, _>(0).ok())
+        })
+    }
+
     /// Writes, as an outside edit would (foreign keys off), a partner and one ledger entry
     /// for an earning that does not exist, in `currency`.
     fn tamper(&self, currency: &str) {
@@ -94,15 +109,7 @@ fn seeded(name: &str) -> TempDb {
 #[test]
 fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
     let db = seeded("read-model");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let sql = |q: &'static str| {
-        rt.block_on(async {
-            use sqlx::{Connection, Row};
-            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            let rows = sqlx::query(q).fetch_all(&mut c).await.unwrap();
-            rows.first().and_then(|r| r.try_get::<i64, _>(0).ok())
-        })
-    };
+    let sql = |q: &'static str| db.first_cell::<i64>(q);
     let live = sql("SELECT COUNT(*) FROM earnings WHERE voided_at IS NULL").unwrap();
     assert!(live > 10, "the seed wrote {live} live earnings");
     // As before migration 0019: no read model, so nothing in the totals either (0022 fills
@@ -130,15 +137,7 @@ fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
 #[test]
 fn reconcile_proves_the_earnings_totals_and_names_a_wrong_row() {
     let db = seeded("totals");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let sql = |q: &'static str| {
-        rt.block_on(async {
-            use sqlx::{Connection, Row};
-            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            let rows = sqlx::query(q).fetch_all(&mut c).await.unwrap();
-            rows.first().and_then(|r| r.try_get::<String, _>(0).ok())
-        })
-    };
+    let sql = |q: &'static str| db.first_cell::<String>(q);
     let counted = sql("SELECT CAST(SUM(n) AS TEXT) FROM earning_totals").unwrap();
     let live = sql("SELECT CAST(COUNT(*) AS TEXT) FROM earnings WHERE voided_at IS NULL AND stage IS NOT NULL").unwrap();
     assert_eq!(counted, live, "the totals count every live earning");
@@ -161,15 +160,7 @@ fn reconcile_proves_the_earnings_totals_and_names_a_wrong_row() {
 #[test]
 fn reconcile_proves_the_estimate_totals_and_the_platform_fees() {
     let db = seeded("estimates");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let sql = |q: &'static str| {
-        rt.block_on(async {
-            use sqlx::{Connection, Row};
-            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            let rows = sqlx::query(q).fetch_all(&mut c).await.unwrap();
-            rows.first().and_then(|r| r.try_get::<String, _>(0).ok())
-        })
-    };
+    let sql = |q: &'static str| db.first_cell::<String>(q);
     let counted = sql("SELECT CAST(SUM(n) AS TEXT) FROM estimate_totals").unwrap();
     let live =
         sql("SELECT CAST(COUNT(*) AS TEXT) FROM earnings WHERE voided_at IS NULL AND stage IS NOT NULL AND fx_usd_per_unit_e8 IS NULL")
