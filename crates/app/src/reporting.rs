@@ -314,23 +314,7 @@ pub(crate) fn groups_of_rows(rows: &[TransactionRow]) -> Result<Vec<SummaryGroup
     let overflow = || AppError::internal("summary overflow");
     let mut groups: Vec<SummaryGroup> = Vec::new();
     for r in rows {
-        let i = match groups.iter().position(|g| g.stage == r.stage && g.currency == r.earning.currency) {
-            Some(i) => i,
-            None => {
-                groups.push(SummaryGroup {
-                    stage: r.stage,
-                    currency: r.earning.currency,
-                    count: 0,
-                    usd_minor: 0,
-                    usd_missing: 0,
-                    platform_usd_minor: 0,
-                    platform_usd_missing: 0,
-                    amount_minor: 0,
-                });
-                groups.len() - 1
-            }
-        };
-        let g = &mut groups[i];
+        let g = SummaryGroup::of(&mut groups, r.stage, r.earning.currency);
         g.count += 1;
         g.amount_minor = g.amount_minor.checked_add(r.earning.amount_minor).ok_or_else(overflow)?;
         match r.referral_fee_usd_minor {

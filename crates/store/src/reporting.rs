@@ -155,6 +155,30 @@ pub struct SummaryGroup {
     pub amount_minor: i64,
 }
 
+impl SummaryGroup {
+    /// The group of `stage` and `currency` in `groups`, added with nothing in it when
+    /// missing (summaries summed row by row).
+    pub fn of(groups: &mut Vec<SummaryGroup>, stage: RevenueStage, currency: Currency) -> &mut SummaryGroup {
+        let i = match groups.iter().position(|g| g.stage == stage && g.currency == currency) {
+            Some(i) => i,
+            None => {
+                groups.push(SummaryGroup {
+                    stage,
+                    currency,
+                    count: 0,
+                    usd_minor: 0,
+                    usd_missing: 0,
+                    platform_usd_minor: 0,
+                    platform_usd_missing: 0,
+                    amount_minor: 0,
+                });
+                groups.len() - 1
+            }
+        };
+        &mut groups[i]
+    }
+}
+
 /// The FROM clause, WHERE clauses and binds of a partner's filtered live earnings.
 struct Query {
     from: String,

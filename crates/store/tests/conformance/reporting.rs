@@ -607,23 +607,7 @@ async fn summary_from_rows(tx: &mut Tx, ids: &[Uuid], rates: &[(Currency, i64)],
             EarningKind::Payout => rate.map(|r| convert_minor(fee, e.currency.exponent(), r, 2).unwrap()),
             _ => Some(0),
         };
-        let i = match groups.iter().position(|g| g.stage == stage && g.currency == e.currency) {
-            Some(i) => i,
-            None => {
-                groups.push(SummaryGroup {
-                    stage,
-                    currency: e.currency,
-                    count: 0,
-                    usd_minor: 0,
-                    usd_missing: 0,
-                    platform_usd_minor: 0,
-                    platform_usd_missing: 0,
-                    amount_minor: 0,
-                });
-                groups.len() - 1
-            }
-        };
-        let g = &mut groups[i];
+        let g = SummaryGroup::of(&mut groups, stage, e.currency);
         g.count += 1;
         g.amount_minor += e.amount_minor;
         g.usd_minor += usd.unwrap_or(0);
