@@ -98,6 +98,9 @@ pub struct AppConfig {
     /// (`REFSHARE_PAYMENT_GROUP_MAX`, default [`payments_group::MAX_GROUP_PAYMENTS`]); 1
     /// books each in its own transaction (`payments_group`).
     pub payment_group_max: usize,
+    /// Payment writers booking groups side by side (`REFSHARE_PAYMENT_WRITERS`); `None`
+    /// picks by backend ([`App::payment_writers`]).
+    pub payment_writers: Option<usize>,
 }
 
 impl AppConfig {
@@ -124,6 +127,7 @@ impl AppConfig {
             platform: platform::Platform::default(),
             agreements: agreement::Agreements::default(),
             payment_group_max: payments_group::MAX_GROUP_PAYMENTS,
+            payment_writers: None,
         }
     }
 }

@@ -23,7 +23,12 @@
 //!
 //! Group commit is per process: on PostgreSQL several servers each group their own
 //! requests, and their groups cannot deadlock on one another because every group (and
-//! every batch chunk) takes its locks in the same order before writing.
+//! every batch chunk) takes its locks in the same order before writing. For the same
+//! reason one process may run several writers side by side
+//! (`AppConfig::payment_writers`, `REFSHARE_PAYMENT_WRITERS`): they take groups from the
+//! one queue in turn, so while one writer waits for its commit the next books the
+//! payments that came meanwhile. By default PostgreSQL runs [`PG_PAYMENT_WRITERS`] and
+//! SQLite one, as SQLite has a single writer connection anyway.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -40,6 +45,12 @@ pub const MAX_GROUP_PAYMENTS: usize = 64;
 
 /// The bounds of `AppConfig::payment_group_max` (`REFSHARE_PAYMENT_GROUP_MAX`).
 pub const GROUP_MAX_RANGE: std::ops::RangeInclusive<usize> = 1..=1_000;
+
+/// Payment writers side by side on PostgreSQL when `AppConfig::payment_writers` is unset.
+pub const PG_PAYMENT_WRITERS: usize = 4;
+
+/// The bounds of `AppConfig::payment_writers` (`REFSHARE_PAYMENT_WRITERS`).
+pub const WRITERS_RANGE: std::ops::RangeInclusive<usize> = 1..=64;
 
 /// Payments that may wait for the writer; a request beyond waits to be queued.
 const QUEUE_CAPACITY: usize = 4 * 1024;
@@ -103,32 +114,41 @@ enum Failed {
 }
 
 impl PaymentWriter {
-    /// The queue, starting the writer task if there is none (or its runtime ended).
-    fn sender(&self, group_max: usize) -> mpsc::Sender<Job> {
+    /// The queue, starting the `writers` writer tasks if there are none (or their runtime
+    /// ended).
+    fn sender(&self, group_max: usize, writers: usize) -> mpsc::Sender<Job> {
         let mut sender = self.sender.lock().expect("payment writer lock");
         if let Some(s) = sender.as_ref().filter(|s| !s.is_closed()) {
             return s.clone();
         }
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let group_max = group_max.clamp(*GROUP_MAX_RANGE.start(), *GROUP_MAX_RANGE.end());
-        tokio::spawn(run(rx, self.shared.clone(), group_max));
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..writers.clamp(*WRITERS_RANGE.start(), *WRITERS_RANGE.end()) {
+            tokio::spawn(run(rx.clone(), self.shared.clone(), group_max));
+        }
         *sender = Some(tx.clone());
         tx
     }
 }
 
-/// The writer task: takes what is queued, a group at a time, until every App is gone.
-async fn run(mut rx: mpsc::Receiver<Job>, shared: Arc<Shared>, group_max: usize) {
-    while let Some(first) = rx.recv().await {
+/// A writer task: takes what is queued, a group at a time, until every App is gone. With
+/// several writers, one at a time forms its group (holding the queue), then books it while
+/// the next forms the following group.
+async fn run(rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, shared: Arc<Shared>, group_max: usize) {
+    loop {
+        let mut queue = rx.lock().await;
+        let Some(first) = queue.recv().await else { return };
         let gate = shared.gate.clone().lock_owned().await;
         let mut jobs = vec![first];
         while jobs.len() < group_max {
-            match rx.try_recv() {
+            match queue.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
         drop(gate);
+        drop(queue);
         shared.waiting.fetch_sub(jobs.len(), Ordering::SeqCst);
         let n = jobs.len() as u64;
         shared.groups.fetch_add(1, Ordering::Relaxed);
@@ -147,7 +167,7 @@ impl App {
         let job = Job { app: self.clone(), checked, input, keyed, actor: actor::resolve(actor::OPERATOR), reply };
         let writer = &self.payment_writer;
         writer.shared.waiting.fetch_add(1, Ordering::SeqCst);
-        if let Err(mpsc::error::SendError(job)) = writer.sender(self.config.payment_group_max).send(job).await {
+        if let Err(mpsc::error::SendError(job)) = writer.sender(self.config.payment_group_max, self.payment_writers()).send(job).await {
             // The writer stopped between the check and the send: book it here, alone.
             writer.shared.waiting.fetch_sub(1, Ordering::SeqCst);
             self.commit_group(vec![job]).await;
@@ -193,6 +213,15 @@ impl App {
         let results = self.book_together(&mut tx, items).await.map_err(Failed::BeforeCommit)?;
         tx.commit().await.map_err(|e| Failed::Commit(e.into()))?;
         Ok(results)
+    }
+
+    /// How many payment writers book side by side: `AppConfig::payment_writers`, else one
+    /// on SQLite and [`PG_PAYMENT_WRITERS`] on PostgreSQL.
+    pub fn payment_writers(&self) -> usize {
+        self.config.payment_writers.unwrap_or(match self.store.backend() {
+            refshare_store::Backend::Sqlite => 1,
+            refshare_store::Backend::Postgres => PG_PAYMENT_WRITERS,
+        })
     }
 
     /// What the payment writer did so far.

@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// Most single payments booked in one transaction (group commit); 1 books each alone.
     #[arg(long, env = "REFSHARE_PAYMENT_GROUP_MAX", default_value_t = refshare_app::payments_group::MAX_GROUP_PAYMENTS)]
     pub payment_group_max: usize,
+    /// Payment writers booking groups of single payments side by side (1 to 64); unset:
+    /// one on SQLite, four on PostgreSQL.
+    #[arg(long, env = "REFSHARE_PAYMENT_WRITERS")]
+    pub payment_writers: Option<usize>,
     /// The platform's name on the hosted, sign-in and error pages and in mails.
     #[arg(long, env = "REFSHARE_PLATFORM_NAME")]
     pub platform_name: Option<String>,
@@ -158,6 +162,7 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     pub signin_per_ip_per_minute: u32,
     pub payment_group_max: usize,
+    pub payment_writers: Option<usize>,
     pub platform: Platform,
     pub agreements: Agreements,
     pub demo: bool,
@@ -229,6 +234,9 @@ impl ServeArgs {
         if !refshare_app::payments_group::GROUP_MAX_RANGE.contains(&self.payment_group_max) {
             return Err("REFSHARE_PAYMENT_GROUP_MAX / --payment-group-max: must be between 1 and 1000".into());
         }
+        if self.payment_writers.is_some_and(|n| !refshare_app::payments_group::WRITERS_RANGE.contains(&n)) {
+            return Err("REFSHARE_PAYMENT_WRITERS / --payment-writers: must be between 1 and 64".into());
+        }
         let mut platform_input = PlatformInput {
             name: self.platform_name.clone(),
             legal_entity: self.platform_legal_entity.clone(),
@@ -280,6 +288,7 @@ impl ServeArgs {
             metrics_token: self.metrics_token.map(|t| t.trim().to_string()),
             signin_per_ip_per_minute: self.signin_per_ip_per_minute,
             payment_group_max: self.payment_group_max,
+            payment_writers: self.payment_writers,
             platform,
             agreements,
             demo: self.demo,
@@ -314,7 +323,7 @@ mod tests {
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert_eq!((s.case_prefix.as_str(), s.dispute_window_days, s.cp_invoicing_day), ("DEB-", 30, 8));
         assert_eq!(s.signin_per_ip_per_minute, 60);
-        assert_eq!(s.payment_group_max, 64);
+        assert_eq!((s.payment_group_max, s.payment_writers), (64, None));
         assert_eq!((s.db_pool_size, s.sqlite_readers), (10, 4));
         assert_eq!(s.platform, Platform::default());
         assert!(s.agreements.current().is_sample());
@@ -421,6 +430,8 @@ mod tests {
             (vec!["--signin-per-ip-per-minute", "0"], "REFSHARE_SIGNIN_PER_IP_PER_MINUTE"),
             (vec!["--payment-group-max", "0"], "REFSHARE_PAYMENT_GROUP_MAX"),
             (vec!["--payment-group-max", "1001"], "REFSHARE_PAYMENT_GROUP_MAX"),
+            (vec!["--payment-writers", "0"], "REFSHARE_PAYMENT_WRITERS"),
+            (vec!["--payment-writers", "65"], "REFSHARE_PAYMENT_WRITERS"),
             (vec!["--environment", "test", "--platform-name", &long_name], "REFSHARE_PLATFORM_NAME"),
             (vec!["--environment", "test", "--platform-legal-entity", "A\u{7}B"], "REFSHARE_PLATFORM_LEGAL_ENTITY"),
             (vec!["--environment", "test", "--support-email", "help"], "REFSHARE_SUPPORT_EMAIL"),

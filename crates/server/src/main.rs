@@ -254,6 +254,7 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
         secret_keys: Some(secret_keys),
         signin_per_ip_per_minute: settings.signin_per_ip_per_minute,
         payment_group_max: settings.payment_group_max,
+        payment_writers: settings.payment_writers,
         platform: settings.platform.clone(),
         agreements: settings.agreements.clone(),
     };

@@ -319,7 +319,39 @@ async fn group_reads_are_per_group_and_per_client(t: TestApp) {
     assert_reconciled(&t).await;
 }
 
+/// Payments sent all at once, without holding the writers: on PostgreSQL four writers
+/// book groups side by side (one on SQLite). Every payment is answered, booked exactly
+/// once, each payment on a case saw the one before it, no group failed and had to be
+/// booked again alone (the writers take their locks in one order), and the ledger reconciles.
+async fn writers_side_by_side_book_each_payment_once(t: TestApp) {
+    t.collection_partners().await;
+    let (_, key) = t.new_partner("Ledgerly").await;
+    let want_writers = match t.app.store.backend() {
+        refshare_store::Backend::Postgres => refshare_app::payments_group::PG_PAYMENT_WRITERS,
+        refshare_store::Backend::Sqlite => 1,
+    };
+    assert_eq!(t.app.payment_writers(), want_writers);
+    let cases: Vec<Value> = (1..=3).map(|i| case_body(&format!("W-{i}"), "1000", "GBP", "GB")).collect();
+    let refs = attributed_client(&t, &key, "acme", cases).await;
+    let requests: Vec<Req> = (0..60).map(|i| (t.router.clone(), refs[i % 3].clone(), "10.00", format!("w-{i}"), None)).collect();
+    let answers = burst(requests).await;
+    for (i, (status, body)) in answers.iter().enumerate() {
+        assert_eq!(*status, StatusCode::CREATED, "payment {i}: {body}");
+    }
+    let stats = t.app.payment_group_stats();
+    assert_eq!((stats.payments, stats.retried_alone), (60, 0), "{stats:?}");
+    for reference in &refs {
+        let id = case_id(&t, &key, reference).await;
+        let mut before: Vec<i64> = registered(&t, &id).await.iter().map(|d| d["remainderBeforeMinor"].as_i64().unwrap()).collect();
+        before.sort_unstable();
+        let want: Vec<i64> = (0..20).map(|k| 100_000 - 1_000 * (19 - k)).collect();
+        assert_eq!(before, want, "{reference}: each booked once, each saw the one before it");
+    }
+    assert_reconciled(&t).await;
+}
+
 crate::both_backends!(
+    writers_side_by_side_book_each_payment_once,
     a_burst_of_single_payments_shares_one_commit,
     a_refused_payment_does_not_take_its_group_down,
     two_processes_groups_do_not_deadlock,
