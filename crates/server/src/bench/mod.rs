@@ -64,6 +64,9 @@ pub struct BenchArgs {
     /// Concurrent clients of `single`.
     #[arg(long, default_value_t = 16)]
     pub payment_concurrency: usize,
+    /// Payment writers of the app (as `serve --payment-writers`; unset: by backend).
+    #[arg(long)]
+    pub payment_writers: Option<usize>,
     /// Run only these workloads (comma-separated): healthz, reporting, search,
     /// attribution, statement, dashboard, batch, single.
     #[arg(long, value_delimiter = ',')]
@@ -131,6 +134,7 @@ pub async fn run(args: BenchArgs) -> Result<(), Exit> {
     let operator_token = format!("bench-{}", Uuid::new_v4().simple());
     let config = AppConfig {
         secret_keys: Some(keys),
+        payment_writers: args.payment_writers,
         ..AppConfig::new("http://127.0.0.1", Environment::Test, refshare_app::auth::hash_secret(&operator_token))
     };
     let app =
