@@ -61,7 +61,7 @@ pub fn partner_matches_from(phrase: &str, joins: &str) -> String {
 /// of `partner_cases_trgm` (migration 0035). The candidate set of the partner's earnings
 /// search: an earning stays the partner's after its link is archived. On PostgreSQL
 /// `OFFSET 0` keeps the matches a relation of their own, joined from (as in
-/// [`Search::partner_keys_from`]).
+/// `Search::partner_keys_from`).
 pub fn partner_any_link_cases_from(backend: Backend, bind: &str, joins: &str) -> String {
     match backend {
         Backend::Sqlite => partner_matches_from(bind, joins),
