@@ -8,10 +8,10 @@ use refshare_core::link::{Link, LinkRequest};
 use refshare_core::stage::RevenueStage;
 use refshare_core::visibility::{not_listed_because, NotListed};
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, PartnerRecord};
+use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, EarningRecord, PartnerRecord, Tx};
 use uuid::Uuid;
 
-use crate::ledger::stage_now;
+use crate::ledger::stages_now;
 use crate::{App, AppError};
 
 /// One payout as the check shows it.
@@ -58,13 +58,21 @@ pub fn dispute_deadline(t: Instant, days: i64) -> Instant {
 }
 
 impl App {
-    async fn build_view(&self, case: CaseRecord, partner: Option<Uuid>, operator: bool) -> Result<AttributionView, AppError> {
+    /// The view of `case`, whose client's links and link requests the caller read in `tx`
+    /// (the partner's check needs them first, to answer "not found"), in the same read
+    /// transaction.
+    async fn build_view(
+        &self,
+        tx: &mut Tx,
+        case: CaseRecord,
+        links: Vec<Link>,
+        requests: Vec<LinkRequest>,
+        partner: Option<Uuid>,
+        operator: bool,
+    ) -> Result<AttributionView, AppError> {
         let now = self.now();
         let partner_view = partner;
-        let mut tx = self.store.read().await?;
         let client = tx.client(case.client_id).await?.ok_or(AppError::NotFound("case"))?;
-        let links = tx.links_of_client(client.id).await?;
-        let requests: Vec<LinkRequest> = tx.link_requests_of_client(client.id).await?.into_iter().map(|r| r.request).collect();
         let facts = ClientFacts { links: &links, requests: &requests, onboarding_completed_at: client.onboarding_completed_at };
         let case_facts = CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id };
         let partner = partner.or_else(|| relevant_partner(facts, now));
@@ -76,12 +84,11 @@ impl App {
             decisions.iter().filter(|d| partner.is_some() && d.partner_id == partner && !superseded.contains(&d.id)).collect();
         let mut payouts = Vec::new();
         let earnings = tx.earnings_of_case(case.id).await?;
+        let shown: Vec<&EarningRecord> = mine.iter().filter_map(|d| earnings.iter().find(|e| e.decision_id == Some(d.id))).collect();
+        let stages = stages_now(tx, &shown).await?;
         for d in &mine {
             let earning = earnings.iter().find(|e| e.decision_id == Some(d.id));
-            let stage = match earning {
-                Some(e) => stage_now(&mut tx, e).await?,
-                None => None,
-            };
+            let stage = earning.and_then(|e| stages.get(&e.id).copied().flatten());
             payouts.push(PayoutLine {
                 payout_id: d.payout_id,
                 date: d.decided_at,
@@ -136,23 +143,30 @@ impl App {
 
     /// The partner's check for a case reference. A case whose client never had a link or
     /// link request with this partner is "not found", exactly like an unknown reference.
+    /// One read transaction throughout.
     pub async fn partner_attribution_check(&self, partner: &PartnerRecord, reference: &str) -> Result<AttributionView, AppError> {
-        let case = {
-            let mut tx = self.store.read().await?;
-            let case = tx.case_by_reference(reference).await?.ok_or(AppError::NotFound("case"))?;
-            let linked = tx.links_of_client(case.client_id).await?.iter().any(|l| l.partner_id == partner.id)
-                || tx.link_requests_of_client(case.client_id).await?.iter().any(|r| r.request.partner_id == partner.id);
-            if !linked {
-                return Err(AppError::NotFound("case"));
-            }
-            case
-        };
-        self.build_view(case, Some(partner.id), false).await
+        let mut tx = self.store.read().await?;
+        let case = tx.case_by_reference(reference).await?.ok_or(AppError::NotFound("case"))?;
+        let (links, requests) = links_and_requests(&mut tx, case.client_id).await?;
+        let linked = links.iter().any(|l| l.partner_id == partner.id) || requests.iter().any(|r| r.partner_id == partner.id);
+        if !linked {
+            return Err(AppError::NotFound("case"));
+        }
+        self.build_view(&mut tx, case, links, requests, Some(partner.id), false).await
     }
 
     /// The operator's check for any case: the relevant partner's view plus every decision.
     pub async fn operator_attribution_check(&self, case_key: &str) -> Result<AttributionView, AppError> {
         let case = self.case_by_id_or_reference(case_key).await?;
-        self.build_view(case, None, true).await
+        let mut tx = self.store.read().await?;
+        let (links, requests) = links_and_requests(&mut tx, case.client_id).await?;
+        self.build_view(&mut tx, case, links, requests, None, true).await
     }
+}
+
+/// The client's links (with their histories) and link requests.
+async fn links_and_requests(tx: &mut Tx, client_id: Uuid) -> Result<(Vec<Link>, Vec<LinkRequest>), AppError> {
+    let links = tx.links_of_client(client_id).await?;
+    let requests = tx.link_requests_of_client(client_id).await?.into_iter().map(|r| r.request).collect();
+    Ok((links, requests))
 }

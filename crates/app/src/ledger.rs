@@ -64,6 +64,23 @@ pub async fn stage_now(tx: &mut Tx, e: &EarningRecord) -> Result<Option<RevenueS
     Ok(target_stage(e, &row))
 }
 
+/// The stage each of `earnings` belongs in now (`None` once voided), by id: one query for
+/// the live ones, whatever their number.
+pub async fn stages_now(tx: &mut Tx, earnings: &[&EarningRecord]) -> Result<HashMap<Uuid, Option<RevenueStage>>, AppError> {
+    let live: Vec<Uuid> = earnings.iter().filter(|e| e.is_live()).map(|e| e.id).collect();
+    let rows: HashMap<Uuid, EarningSyncRow> =
+        if live.is_empty() { HashMap::new() } else { tx.earning_sync_rows(&live).await?.into_iter().map(|r| (r.earning.id, r)).collect() };
+    let mut out = HashMap::with_capacity(earnings.len());
+    for e in earnings {
+        let stage = match e.is_live() {
+            true => target_stage(e, rows.get(&e.id).ok_or_else(|| AppError::internal("earning without payout or partner"))?),
+            false => None,
+        };
+        out.insert(e.id, stage);
+    }
+    Ok(out)
+}
+
 /// Fills in the read model of earnings written before it existed (migration 0019), a
 /// thousand per transaction; the ledger is not touched. Runs at start; a no-op once done.
 pub async fn fill_read_models(store: &Store) -> Result<u64, AppError> {

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::in_list::texts;
-use crate::search::{Search, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
+use crate::search::{partner_visible_set_sql, Search, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
 use crate::{at, get, ms, opt_uuid, uuid, Backend, CaseAssignment, CaseRecord, PageReq, Result, StoreError, Tx};
 
 const LIFECYCLES: [Lifecycle; 4] = [Lifecycle::PendingContractSigning, Lifecycle::Active, Lifecycle::Paused, Lifecycle::Closed];
@@ -237,7 +237,9 @@ fn push_cursor(f: &CaseFilter, clauses: &mut Vec<String>, args: &mut Vec<Arg>) {
 
 /// The FROM clause, WHERE clauses and binds of the partner's visible cases, filtered. A
 /// search without other filters in the default order reads the partner's visible set
-/// and its part of the search index only (see [`Search::partner_keys_only`]).
+/// and its part of the search index only (see [`Search::partner_keys_only`]); on
+/// PostgreSQL no filter at all in the default order reads the visible set alone
+/// ([`partner_visible_set_sql`]).
 fn partner_clauses(backend: Backend, partner_id: Uuid, f: &CaseFilter) -> (String, Vec<String>, Vec<Arg>) {
     let mut args = vec![Arg::Text(partner_id.to_string())];
     let only_query = CaseFilter { query: None, sort: None, after: None, ..f.clone() };
@@ -246,6 +248,9 @@ fn partner_clauses(backend: Backend, partner_id: Uuid, f: &CaseFilter) -> (Strin
             args.push(Arg::Text(bind));
             return (from, vec![clause], args);
         }
+    }
+    if let (false, ("c.created_at", false), Some((from, clause))) = (f.narrows(), f.order(), partner_visible_set_sql(backend)) {
+        return (from.to_string(), vec![clause.to_string()], args);
     }
     let mut clauses = vec![format!("({PARTNER_VISIBLE_SQL})")];
     let from = push_filters(backend, Scope::Partner, f, &mut clauses, &mut args);

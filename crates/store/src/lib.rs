@@ -61,7 +61,8 @@ pub use reporting::{
     StatementEarning, SummaryGroup,
 };
 pub use search::{
-    partner_case_keys_sql, partner_link_match_sql, partner_matches_from, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH,
+    partner_any_link_cases_from, partner_case_keys_sql, partner_link_match_sql, partner_matches_from, partner_visible_set_sql,
+    PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH,
 };
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
 pub use totals::{Totals, TotalsKey};

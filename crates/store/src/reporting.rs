@@ -222,9 +222,10 @@ fn build(backend: Backend, partner_id: Uuid, f: &ReportFilter, with_fx: bool, ra
     let need_case = !f.countries.is_empty() || f.search.is_some();
     let search = f.search.as_deref().map(Search::new);
     let mut args = vec![Arg::Text(partner_id.to_string())];
-    // SQLite, indexed: from the partner's matching cases to their earnings (the partner's
-    // earnings are on cases of clients it has had a link to, all in its part of the index).
-    let driven = search.as_ref().and_then(|s| s.partner_from(backend, 2, "JOIN earnings e ON e.case_id = c.id"));
+    // Indexed: from the partner's matching cases to their earnings (the partner's earnings
+    // are on cases of clients it has had a link to, all in its part of the index: SQLite
+    // 0023, PostgreSQL 0035).
+    let driven = search.as_ref().and_then(|s| s.partner_any_link_from(backend, 2, "JOIN earnings e ON e.case_id = c.id"));
     let mut from = match &driven {
         Some((from, bind)) => {
             args.push(Arg::Text(bind.clone()));
@@ -491,6 +492,21 @@ impl Tx {
             groups.sort_by(|a, b| (a.stage.as_str(), a.currency.code()).cmp(&(b.stage.as_str(), b.currency.code())));
         }
         Ok(groups)
+    }
+
+    /// The cases of every client the partner has or had a link to (any status) whose key or
+    /// client name contains `query`, one entry per row the index holds, in id order: the
+    /// candidate set the earnings search starts from
+    /// ([`crate::search::partner_any_link_cases_from`]), for tests and checks. `None` for a
+    /// query too short for the index.
+    pub async fn partner_any_link_cases(&mut self, partner_id: Uuid, query: &str) -> Result<Option<Vec<Uuid>>> {
+        let Some((from, bind)) = Search::new(query).partner_any_link_from(self.backend, 2, "") else { return Ok(None) };
+        let rows = sqlx::query(&format!("SELECT c.id AS id {from} ORDER BY c.id"))
+            .bind(partner_id.to_string())
+            .bind(bind)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(|r| uuid(&get::<String>(r, "id")?)).collect::<Result<Vec<_>>>().map(Some)
     }
 
     /// The partner's voided earnings created in `[from, to)`, oldest first (statements).

@@ -15,7 +15,8 @@
 //! (there, SQLite's `lower()` folds only ASCII letters of company names and tenant ids).
 //!
 //! A partner's searches read only that partner's part of an index (migrations 0023 and
-//! 0029): [`partner_matches_from`] (cases, any link), [`partner_case_keys_sql`] (the cases
+//! 0029, and 0035 on PostgreSQL): [`partner_matches_from`] and
+//! [`partner_any_link_cases_from`] (cases, any link), [`partner_case_keys_sql`] (the cases
 //! the partner sees now, for a search without other filters) and
 //! [`partner_link_match_sql`] (the partner's links, for the client list).
 
@@ -51,6 +52,24 @@ pub fn partner_matches_from(phrase: &str, joins: &str) -> String {
          CROSS JOIN cases c ON c.rowid = m.case_rowid {joins}",
         w - 1
     )
+}
+
+/// The FROM clause of the cases `c` of every client the partner (`$1`) has or had a link
+/// to (any status) whose key or client name contains the search value bound as `bind`
+/// (three characters or more), then `joins`: on SQLite the partner's part of
+/// `partner_cases_fts` ([`partner_matches_from`], migration 0023), on PostgreSQL its part
+/// of `partner_cases_trgm` (migration 0035). The candidate set of the partner's earnings
+/// search: an earning stays the partner's after its link is archived. On PostgreSQL
+/// `OFFSET 0` keeps the matches a relation of their own, joined from (as in
+/// `Search::partner_keys_from`).
+pub fn partner_any_link_cases_from(backend: Backend, bind: &str, joins: &str) -> String {
+    match backend {
+        Backend::Sqlite => partner_matches_from(bind, joins),
+        Backend::Postgres => format!(
+            "FROM (SELECT k.case_id FROM partner_cases_trgm k WHERE k.partner_id = $1 AND k.search_key LIKE {bind} ESCAPE '\\' OFFSET 0) m \
+             JOIN cases c ON c.id = m.case_id {joins}"
+        ),
+    }
 }
 
 /// The condition that the partner's (`$1`) link `l` matches the search value bound as
@@ -96,6 +115,16 @@ pub fn partner_case_keys_sql(backend: Backend, bind: &str) -> (String, String) {
             ("FROM partner_case_keys c".to_string(), format!("c.partner_id = $1 AND c.search_key LIKE {bind} ESCAPE '\\'"))
         }
     }
+}
+
+/// PostgreSQL: the FROM clause and condition of every case the partner (`$1`) sees now,
+/// read as cases `c` (`id`, `created_at`) from `partner_case_keys` (migration 0029) in
+/// the order of its index `(partner_id, created_at, id)` (migration 0035), so the
+/// unfiltered list's newest-first page (and its keyset pages) and its count read no case
+/// row and no link. `None` on SQLite, whose list reads the covering `cases_partner_list`
+/// (migration 0020).
+pub fn partner_visible_set_sql(backend: Backend) -> Option<(&'static str, &'static str)> {
+    (backend == Backend::Postgres).then_some(("FROM partner_case_keys c", "c.partner_id = $1"))
 }
 
 /// A search query, lower-cased, and what it binds.
@@ -203,6 +232,13 @@ impl Search {
     /// `None` elsewhere: the caller adds [`Search::cases_clause`] to its WHERE clause.
     pub(crate) fn partner_from(&self, backend: Backend, bind: usize, joins: &str) -> Option<(String, String)> {
         (backend == Backend::Sqlite && self.indexed()).then(|| (partner_matches_from(&format!("${bind}"), joins), self.fts_phrase()))
+    }
+
+    /// A partner's (`$1`) earnings search from three characters: the FROM clause of
+    /// [`partner_any_link_cases_from`] with `joins`, and the value to bind as `$bind`.
+    /// `None` for a shorter query: the caller adds [`Search::cases_clause`].
+    pub(crate) fn partner_any_link_from(&self, backend: Backend, bind: usize, joins: &str) -> Option<(String, String)> {
+        self.indexed().then(|| (partner_any_link_cases_from(backend, &format!("${bind}"), joins), self.bind_value(backend)))
     }
 
     /// PostgreSQL, a partner's (`$1`) search from three characters with other filters: the

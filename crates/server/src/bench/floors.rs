@@ -1,13 +1,13 @@
 //! The raw-SQL floors of `refshare bench`: for each read workload, the SQL a page of it
 //! needs at least, run straight through sqlx (and, on PostgreSQL, by pgbench). One
 //! function per workload, written against the current schema (migration 0019's earnings
-//! read model, 0022's earnings totals, 0025's estimate totals, 0018's, 0023's and 0029's
-//! search indexes), the store's one visibility fragment ([`refshare_store::PARTNER_VISIBLE_SQL`]) and its
+//! read model, 0022's earnings totals, 0025's estimate totals, 0018's, 0023's, 0029's and
+//! 0035's search indexes), the store's one visibility fragment ([`refshare_store::PARTNER_VISIBLE_SQL`]) and its
 //! search SQL (`refshare_store::partner_*_sql`); when the store's queries change,
 //! these are the only place to align.
 
 use refshare_store::reporting::unfiltered_report_sql;
-use refshare_store::{partner_case_keys_sql, partner_link_match_sql, partner_matches_from, Backend, CurrentRates};
+use refshare_store::{partner_any_link_cases_from, partner_case_keys_sql, partner_link_match_sql, Backend, CurrentRates};
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone)]
@@ -44,21 +44,6 @@ pub fn search_value(backend: Backend, query: &str) -> String {
 pub fn reporting_page(backend: Backend, partner_id: &str, rates: &CurrentRates) -> Result<Vec<Stmt>, String> {
     let sql = unfiltered_report_sql(backend, rates, 100).map_err(|e| e.to_string())?;
     Ok(sql.into_iter().map(|s| stmt(s, &[partner_id])).collect())
-}
-
-/// The FROM clause of the partner's (`$1`) cases `c` whose search key or client name
-/// contains the query (`$2`), then `joins`, as the store runs it: on SQLite from the
-/// partner's part of `partner_cases_fts` (migration 0023), on PostgreSQL a WHERE condition
-/// (returned second) on the cases of `base`.
-fn partner_case_matches(backend: Backend, base: &str, joins: &str) -> (String, &'static str) {
-    match backend {
-        Backend::Sqlite => (partner_matches_from("$2", joins), ""),
-        Backend::Postgres => (
-            format!("{base} {joins}"),
-            " AND (c.id IN (SELECT s.id FROM cases s WHERE s.search_key LIKE $2 ESCAPE '\\') \
-             OR c.client_id IN (SELECT cl.id FROM clients cl WHERE lower(cl.company_name) LIKE $2 ESCAPE '\\'))",
-        ),
-    }
 }
 
 /// Case search (`GET /referral-api/cases?Query=…`, page 1 of 10): visible cases whose
@@ -101,14 +86,17 @@ pub fn client_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stm
 }
 
 /// Earnings search (`GET /referral-api/reporting/transactions?Search=…`, page 1 of 100):
-/// the partner's live earnings on cases whose reference (or debtor) contains the query.
+/// the partner's live earnings on cases whose key or client name contains the query, from
+/// the partner's part of the index over every case of every client it has or had a link
+/// to, as the store runs it ([`partner_any_link_cases_from`]: SQLite `partner_cases_fts`,
+/// migration 0023; PostgreSQL `partner_cases_trgm`, migration 0035).
 pub fn transaction_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
-    let (from, matches) = partner_case_matches(backend, "FROM cases c", "JOIN earnings e ON e.case_id = c.id");
+    let from = partner_any_link_cases_from(backend, "$2", "JOIN earnings e ON e.case_id = c.id");
     let value = search_value(backend, query);
     vec![stmt(
         format!(
             "SELECT e.id, e.amount_minor, e.currency, e.stage, e.paid_at, c.reference, c.debtor_name \
-             {from} WHERE e.partner_id = $1 AND e.voided_at IS NULL{matches} \
+             {from} WHERE e.partner_id = $1 AND e.voided_at IS NULL \
              ORDER BY e.paid_at DESC, e.created_at DESC, e.id DESC LIMIT 100"
         ),
         &[partner_id, &value],
