@@ -363,7 +363,12 @@ async fn earning_lines(
             (false, Some(voided_at)) => (
                 e.kind.as_str().to_string(),
                 None,
-                format!("{} (voided {}: {})", e.reason.clone().unwrap_or_default(), voided_at.format("%Y-%m-%d"), e.void_reason.clone().unwrap_or_default()),
+                format!(
+                    "{} (voided {}: {})",
+                    e.reason.clone().unwrap_or_default(),
+                    voided_at.format("%Y-%m-%d"),
+                    e.void_reason.clone().unwrap_or_default()
+                ),
             ),
             (false, None) => (e.kind.as_str().to_string(), e.stage, e.note.clone().or(e.reason.clone()).unwrap_or_default()),
         };

@@ -61,8 +61,8 @@ pub use reporting::{CurrentRates, PayoutFacts, ReportCursor, ReportFilter, Repor
 pub use search::{
     partner_case_keys_sql, partner_link_match_sql, partner_matches_from, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH,
 };
-pub use statements::{EarningLine, LatestDecision, LinkTenant, NotEarned, StatementCursor, StatementTotal, StatementWindow};
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
+pub use statements::{EarningLine, LatestDecision, LinkTenant, NotEarned, StatementCursor, StatementTotal, StatementWindow};
 pub use totals::{Totals, TotalsKey};
 pub use webhooks::DeliveryFilter;
 

@@ -10,8 +10,6 @@
 //! status), `cases c` (countries, search via [`crate::search`]), and the earning's
 //! decision and link (the external tenant id, a correlated subquery).
 
-use refshare_core::attribution::Reason;
-use refshare_core::case::CaseSource;
 use refshare_core::ledger::EarningKind;
 use refshare_core::money::Currency;
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
@@ -24,8 +22,7 @@ use crate::invoices::cp_status;
 use crate::payouts::{decision_from, earning_from, payment_from, payout_from, DECISION_COLS, EARNING_COLS, PAYMENT_COLS, PAYOUT_COLS};
 use crate::search::Search;
 use crate::{
-    at, currency, get, ms, opt_uuid, uuid, Backend, CaseRecord, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result,
-    StoreError, Tx,
+    at, currency, get, ms, uuid, Backend, CaseRecord, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result, StoreError, Tx,
 };
 
 /// Values per `IN (…)` list; longer lists are read in chunks.

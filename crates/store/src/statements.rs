@@ -199,16 +199,14 @@ fn inner_cols(date: &str, is_void: u8) -> String {
         "SELECT e.id AS id, e.payout_id AS payout_id, e.case_id AS case_id, e.decision_id AS decision_id, e.corrects_id AS corrects_id, \
          e.kind AS kind, e.amount_minor AS amount_minor, e.currency AS currency, e.created_at AS created_at, e.note AS note, \
          e.stage AS stage, e.fx_usd_per_unit_e8 AS fx, e.voided_at AS voided_at, e.void_reason AS void_reason, \
-         e.{date} AS d, {is_void} AS is_void FROM earnings e"
+         e.{date} AS d, CAST({is_void} AS BIGINT) AS is_void FROM earnings e"
     )
 }
 
 /// `(date, payout, earning) > cursor` over the columns given, with the date's lower bound
 /// repeated alone so the index range starts there. Binds `$4..$6`.
 fn after_sql(date: &str, payout: &str, id: &str) -> String {
-    format!(
-        " AND {date} >= $4 AND ({date} > $4 OR ({date} = $4 AND ({payout} > $5 OR ({payout} = $5 AND {id} > $6))))"
-    )
+    format!(" AND {date} >= $4 AND ({date} > $4 OR ({date} = $4 AND ({payout} > $5 OR ({payout} = $5 AND {id} > $6))))")
 }
 
 fn cursor_args(after: &Option<StatementCursor>) -> Vec<Arg> {
@@ -249,7 +247,13 @@ impl Tx {
     /// The partner's live earnings created in `[from, to)` per stage and currency: count,
     /// amounts, clawbacks, and US cents with each row rounded as `convert_minor` does (at
     /// its locked rate, else at `rates`), in one aggregate on the statement index.
-    pub async fn statement_totals(&mut self, partner_id: Uuid, from: Instant, to: Instant, rates: &CurrentRates) -> Result<Vec<StatementTotal>> {
+    pub async fn statement_totals(
+        &mut self,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        rates: &CurrentRates,
+    ) -> Result<Vec<StatementTotal>> {
         let usd = usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d");
         let clawback = EarningKind::Clawback.as_str();
         let sql = format!(
@@ -329,7 +333,13 @@ impl Tx {
     /// The earnings section of the partner's statement for `[from, to)` in `w`: the
     /// earnings created in it but the live clawbacks, voided ones included, by (creation,
     /// payout, id).
-    pub async fn statement_earning_lines(&mut self, partner_id: Uuid, from: Instant, to: Instant, w: StatementWindow) -> Result<Vec<EarningLine>> {
+    pub async fn statement_earning_lines(
+        &mut self,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        w: StatementWindow,
+    ) -> Result<Vec<EarningLine>> {
         let clawback = EarningKind::Clawback.as_str();
         let mut inner = format!(
             "{} WHERE e.partner_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND (e.voided_at IS NOT NULL OR e.kind <> '{clawback}')",
@@ -344,7 +354,13 @@ impl Tx {
 
     /// The reversals section of the partner's statement for `[from, to)` in `w`: the live
     /// clawbacks created in it and the voids in it, by (date, payout, id).
-    pub async fn statement_reversal_lines(&mut self, partner_id: Uuid, from: Instant, to: Instant, w: StatementWindow) -> Result<Vec<EarningLine>> {
+    pub async fn statement_reversal_lines(
+        &mut self,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        w: StatementWindow,
+    ) -> Result<Vec<EarningLine>> {
         let clawback = EarningKind::Clawback.as_str();
         let mut clawbacks = format!(
             "{} WHERE e.partner_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND e.voided_at IS NULL AND e.kind = '{clawback}'",
@@ -360,7 +376,14 @@ impl Tx {
         self.earning_lines(&sql, partner_id, from, to, &w.after).await
     }
 
-    async fn earning_lines(&mut self, sql: &str, partner_id: Uuid, from: Instant, to: Instant, after: &Option<StatementCursor>) -> Result<Vec<EarningLine>> {
+    async fn earning_lines(
+        &mut self,
+        sql: &str,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        after: &Option<StatementCursor>,
+    ) -> Result<Vec<EarningLine>> {
         let mut args = vec![Arg::Text(partner_id.to_string()), Arg::Int(ms(from)), Arg::Int(ms(to))];
         args.extend(cursor_args(after));
         let rows = bind_all(sqlx::query(sql), &args).fetch_all(self.conn()).await?;
@@ -384,8 +407,15 @@ impl Tx {
     /// (migration 0024): no pass over the partner's earnings or the period's payouts. The
     /// page is chosen on those index columns alone; the payout, payment, case reference and
     /// decision are read for its rows only.
-    pub async fn statement_not_earned_lines(&mut self, partner_id: Uuid, from: Instant, to: Instant, w: StatementWindow) -> Result<Vec<NotEarned>> {
-        let after = if w.after.is_some() { " AND p.created_at >= $4 AND (p.created_at > $4 OR (p.created_at = $4 AND p.id > $5))" } else { "" };
+    pub async fn statement_not_earned_lines(
+        &mut self,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        w: StatementWindow,
+    ) -> Result<Vec<NotEarned>> {
+        let after =
+            if w.after.is_some() { " AND p.created_at >= $4 AND (p.created_at > $4 OR (p.created_at = $4 AND p.id > $5))" } else { "" };
         let sql = format!(
             "SELECT x.*, pp.currency AS currency, (SELECT c2.reference FROM cases c2 WHERE c2.id = x.case_id) AS reference, \
              m.amount_minor AS payment_amount_minor, d.partner_id AS d_partner_id, d.reason AS d_reason, d.link_id AS d_link_id FROM \
@@ -395,8 +425,10 @@ impl Tx {
              JOIN payouts pp ON pp.id = x.payout_id JOIN payments m ON m.id = pp.payment_id \
              LEFT JOIN attribution_decisions d ON d.id = x.decision_id \
              ORDER BY x.created_at, x.payout_id",
-            candidates = not_earned_candidates_sql("p.id AS payout_id, p.created_at AS created_at, c.id AS case_id, c.client_id AS client_id, \
-                 c.created_at AS case_created_at, c.source AS source, c.creating_partner_id AS creating_partner_id"),
+            candidates = not_earned_candidates_sql(
+                "p.id AS payout_id, p.created_at AS created_at, c.id AS case_id, c.client_id AS client_id, \
+                 c.created_at AS case_created_at, c.source AS source, c.creating_partner_id AS creating_partner_id"
+            ),
             limit = w.limit_sql(),
         );
         let mut args = vec![Arg::Text(partner_id.to_string()), Arg::Int(ms(from)), Arg::Int(ms(to))];

@@ -9,7 +9,7 @@ use refshare_core::ledger::EarningKind;
 use refshare_core::money::{convert_minor, Currency};
 use refshare_core::stage::RevenueStage;
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, EarningLine, EarningReadModel, EarningRecord, Store, StatementCursor, StatementWindow, Tx};
+use refshare_store::{CaseRecord, EarningLine, EarningReadModel, EarningRecord, StatementCursor, StatementWindow, Store, Tx};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -66,10 +66,21 @@ async fn month(store: &Store) -> TestResult<Month> {
     // A live clawback (reversals), and one booked before the month (in no section).
     for (at, n) in [(t(5 * DAY), 1), (t(DAY - 1), 2)] {
         let b = book(&mut tx, &p, &pl, &eur, 500 * n, at, at, RevenueStage::Paid, None).await?;
-        let claw = EarningRecord { id: Uuid::new_v4(), kind: EarningKind::Clawback, amount_minor: -300 * n, decision_id: None, ..b.earning.clone() };
+        let claw = EarningRecord {
+            id: Uuid::new_v4(),
+            kind: EarningKind::Clawback,
+            amount_minor: -300 * n,
+            decision_id: None,
+            ..b.earning.clone()
+        };
         tx.insert_earning(&claw).await?;
-        tx.set_earning_read_model(&EarningReadModel { earning_id: claw.id, stage: Some(RevenueStage::Paid), paid_at: at, fx_usd_per_unit_e8: None })
-            .await?;
+        tx.set_earning_read_model(&EarningReadModel {
+            earning_id: claw.id,
+            stage: Some(RevenueStage::Paid),
+            paid_at: at,
+            fx_usd_per_unit_e8: None,
+        })
+        .await?;
         if n == 1 {
             earnings.push((at, b.earning.payout_id, b.earning.id));
             reversals.push((at, claw.payout_id, claw.id));
@@ -157,7 +168,8 @@ async fn statement_sections_page_by_keyset_without_losing_or_repeating_a_line(st
     let q_lines = read(&mut tx, m.q, Which::Earnings, StatementWindow::all()).await?;
     assert_eq!(q_lines.len(), 1);
     assert!(!m.earnings.contains(&q_lines[0].0));
-    let q_not_earned: Vec<Uuid> = read(&mut tx, m.q, Which::NotEarned, StatementWindow::all()).await?.into_iter().map(|(id, _)| id).collect();
+    let q_not_earned: Vec<Uuid> =
+        read(&mut tx, m.q, Which::NotEarned, StatementWindow::all()).await?.into_iter().map(|(id, _)| id).collect();
     assert_eq!(q_not_earned.len(), 1);
     assert!(!m.not_earned.contains(&q_not_earned[0]));
     assert_eq!(tx.statement_not_earned_count(m.p, from(), to()).await?, m.not_earned.len() as i64);
@@ -181,7 +193,9 @@ async fn statement_totals_are_the_sum_of_the_live_lines(store: Store) -> TestRes
         let rows: Vec<&&EarningLine> = live.iter().filter(|l| l.stage == Some(t.stage) && l.currency == t.currency).collect();
         let usd: Vec<Option<i64>> = rows
             .iter()
-            .map(|l| l.fx_usd_per_unit_e8.or(rate_of(l.currency)).map(|r| convert_minor(l.amount_minor, l.currency.exponent(), r, 2).unwrap()))
+            .map(|l| {
+                l.fx_usd_per_unit_e8.or(rate_of(l.currency)).map(|r| convert_minor(l.amount_minor, l.currency.exponent(), r, 2).unwrap())
+            })
             .collect();
         assert_eq!(t.count, rows.len() as i64, "{:?} {}", t.stage, t.currency.code());
         assert_eq!(t.amount_minor, rows.iter().map(|l| l.amount_minor).sum::<i64>());

@@ -74,12 +74,8 @@ async fn the_statement_pages_through_each_section_and_totals_every_line(t: TestA
     // The CSV has every line, in the same order; the API's totals are the sum of its lines
     // and the page shows them.
     let csv = t.browse(&mut jar, &format!("{base}.csv"), None, &[]).await;
-    let csv_fees: Vec<String> = csv
-        .text
-        .split("\r\n")
-        .filter(|l| l.starts_with("earning,"))
-        .map(|l| l.split(',').nth(6).unwrap().to_string())
-        .collect();
+    let csv_fees: Vec<String> =
+        csv.text.split("\r\n").filter(|l| l.starts_with("earning,")).map(|l| l.split(',').nth(6).unwrap().to_string()).collect();
     assert_eq!(paged, csv_fees, "no line lost or repeated across pages");
     let mut sorted = paged.clone();
     sorted.sort();
@@ -120,6 +116,8 @@ async fn bad_section_or_position_is_a_400_page(t: TestApp) {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.text);
         assert!(r.text.contains(names), "{query}: {}", r.text);
     }
-    let ok = t.browse(&mut jar, "/dashboard/statements/2026-01?section=not-earned&after=1_00000000-0000-0000-0000-000000000000", None, &[]).await;
+    let ok = t
+        .browse(&mut jar, "/dashboard/statements/2026-01?section=not-earned&after=1_00000000-0000-0000-0000-000000000000", None, &[])
+        .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
 }
