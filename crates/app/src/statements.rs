@@ -123,19 +123,22 @@ impl Statement {
     }
 }
 
-/// The number of lines in each section.
+/// The number of lines in each section. The payouts that did not earn are counted only
+/// when their section is read: that count walks the month's payouts on every client of
+/// the partner (`store::statements::not_earned_candidates_sql`), the one part of a
+/// statement that grows with the partner's clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SectionCounts {
     pub earnings: i64,
     pub reversals: i64,
-    pub not_earned: i64,
+    pub not_earned: Option<i64>,
 }
 
 impl SectionCounts {
-    pub fn of(&self, s: Section) -> i64 {
+    pub fn of(&self, s: Section) -> Option<i64> {
         match s {
-            Section::Earning => self.earnings,
-            Section::Reversal => self.reversals,
+            Section::Earning => Some(self.earnings),
+            Section::Reversal => Some(self.reversals),
             Section::NotEarned => self.not_earned,
         }
     }
@@ -240,7 +243,8 @@ impl App {
     /// page of that section after `after` (from its start when `None`), `limit` lines at
     /// most (1 to [`MAX_PAGE_LINES`]). The totals are one aggregate over the month's live
     /// earnings (each row's US cents rounded as the lines round them), the counts are
-    /// counts, and only the pages' lines are read.
+    /// counts (the payouts that did not earn only when their section is asked for), and
+    /// only the pages' lines are read.
     pub async fn statement_page(
         &self,
         partner: &PartnerRecord,
@@ -283,7 +287,10 @@ impl App {
         let counts = SectionCounts {
             earnings: live - clawbacks + voided_created,
             reversals: clawbacks + voided_here,
-            not_earned: tx.statement_not_earned_count(partner.id, from, to).await?,
+            not_earned: match pages.iter().any(|(s, _)| *s == Section::NotEarned) {
+                true => Some(tx.statement_not_earned_count(partner.id, from, to).await?),
+                false => None,
+            },
         };
 
         let mut sections = Vec::with_capacity(pages.len());
@@ -291,7 +298,7 @@ impl App {
             // One line more than the page shows tells whether there is a next page.
             let w = StatementWindow { after, limit: Some(i64::from(limit) + 1) };
             let mut lines = match section {
-                _ if counts.of(section) == 0 => Vec::new(),
+                _ if counts.of(section) == Some(0) => Vec::new(),
                 Section::NotEarned => {
                     let candidates = tx.statement_not_earned_lines(partner.id, from, to, w).await?;
                     not_earned_lines(&mut tx, partner.id, candidates).await?

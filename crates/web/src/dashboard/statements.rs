@@ -1,9 +1,10 @@
 //! The partner's monthly statement (SPEC §7): `GET /dashboard/statements/{YYYY-MM}` (HTML,
-//! from `App::statement_page`: totals per stage and currency and the number of lines of
-//! each section from SQL aggregates, then the first [`PAGE_SIZE`] lines of the earnings,
-//! the reversals and the payouts on the partner's clients that did not earn, each with its
-//! reason and what to do; `?section=earnings|reversals|not-earned&after=<cursor>` pages
-//! through one section by keyset), and every line as CSV with `{YYYY-MM}.csv` or
+//! from `App::statement_page`: the totals per stage and currency and the counts from SQL
+//! aggregates, then the first [`PAGE_SIZE`] lines of the earnings and of the reversals);
+//! `?section=earnings|reversals|not-earned&after=<cursor>` pages through one section by
+//! keyset. The payouts on the partner's clients that did not earn, each with its reason
+//! and what to do, are on their section's pages only: counting them walks the month's
+//! payouts on every client of the partner. Every line is in the CSV, `{YYYY-MM}.csv` or
 //! `?format=csv` (`App::statement`). `GET /dashboard/statements` is the month picker's
 //! target: to the chosen month (`?month=`), or to the current one. A month that is not
 //! `YYYY-MM` is a 400 page naming the parameter (`period` in the path, `month` in the
@@ -77,7 +78,8 @@ fn pages_of(q: &ShowParams) -> Result<Vec<(Section, Option<StatementCursor>)>, A
         Some(raw) => Some(StatementCursor::decode(raw).ok_or_else(|| AppError::bad_field("after", "is not a position in this statement"))?),
     };
     match (section, after) {
-        (None, None) => Ok(Section::ALL.into_iter().map(|s| (s, None)).collect()),
+        // The payouts that did not earn have a page of their own (see `SectionCounts`).
+        (None, None) => Ok(vec![(Section::Earning, None), (Section::Reversal, None)]),
         (None, Some(_)) => Err(AppError::bad_field("after", "needs a section")),
         (Some(s), after) => Ok(vec![(s, after)]),
     }
@@ -199,11 +201,11 @@ fn title(s: Section) -> &'static str {
 
 /// One section's page: its heading with the count, its lines, and the link to the next
 /// page (and back to its first page when `paging` through it alone).
-fn section(path: &str, p: &SectionPage, count: i64, paging: bool) -> Markup {
+fn section(path: &str, p: &SectionPage, count: Option<i64>, paging: bool) -> Markup {
     let name = section_param(p.section);
     html! {
         section aria-labelledby=(name) {
-            h2 #(name) { (title(p.section)) " (" (count) ")" }
+            h2 id=(name) { (title(p.section)) @if let Some(n) = count { " (" (n) ")" } }
             @if p.lines.is_empty() {
                 p { @match p.section {
                     Section::Earning => "No earnings were booked this month.",
@@ -273,11 +275,18 @@ fn page(app: &App, staff: &Staff, p: &StatementPage, paging: bool) -> Response {
                 ". Those lines have no USD figure yet."
             }
         }
-        @if paging {
-            nav.pager aria-label="Sections" {
-                @for x in Section::ALL {
-                    a href=(href(&path, &[("section", section_param(x).to_string())])) { (title(x)) " (" (s.counts.of(x)) ")" }
+        nav.pager aria-label="Sections" {
+            @for x in Section::ALL {
+                a href=(href(&path, &[("section", section_param(x).to_string())])) {
+                    (title(x)) @if let Some(n) = s.counts.of(x) { " (" (n) ")" }
                 }
+            }
+        }
+        @if !p.sections.iter().any(|x| x.section == Section::NotEarned) {
+            p {
+                "The payments on your linked clients' cases that earned you nothing, each with the reason, are on "
+                a href=(href(&path, &[("section", section_param(Section::NotEarned).to_string())])) { "their own page" }
+                " and in the CSV."
             }
         }
         @for sp in &p.sections { (section(&path, sp, s.counts.of(sp.section), paging)) }

@@ -1,6 +1,7 @@
 //! The dashboard's statement page by section and keyset page (issue 10), on both
-//! backends: the first page shows the totals, each section's count and its first lines
-//! with a link to the next page; following the links gives every line of the section once,
+//! backends: the first page shows the totals, the earnings' and reversals' counts and
+//! first lines with a link to the next page (the payouts that did not earn on a page of
+//! their own); following the links gives every line of the section once,
 //! in the order of the CSV (which has every line); the page's totals are those of the
 //! Referral API's statement, which equal the sum of its lines; bad `section` and `after`
 //! are a 400 page naming them; another partner's statement shows none of these lines.
@@ -53,8 +54,11 @@ async fn the_statement_pages_through_each_section_and_totals_every_line(t: TestA
 
     let first = t.browse(&mut jar, &base, None, &[]).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
-    assert!(first.text.contains("Earnings (56)") && first.text.contains("Payouts that did not earn (1)"), "{}", first.text);
-    assert!(first.text.contains(&not_earned_ref) && first.text.contains("non_attributed_other_channel"), "every section's first page");
+    assert!(first.text.contains("Earnings (56)") && first.text.contains("Reversals (0)"), "{}", first.text);
+    assert!(!first.text.contains(&not_earned_ref), "the payouts that did not earn have their own page");
+    let not_earned = t.browse(&mut jar, &format!("{base}?section=not-earned"), None, &[]).await;
+    assert!(not_earned.text.contains("Payouts that did not earn (1)") && not_earned.text.contains(&not_earned_ref), "{}", not_earned.text);
+    assert!(!not_earned.text.contains("<section aria-labelledby=\"earnings\">"), "one section");
     let (fees, mut next) = earnings_of(&first.text);
     assert_eq!(fees.len(), 50, "{}", first.text);
     let mut paged = fees;
