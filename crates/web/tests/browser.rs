@@ -419,7 +419,7 @@ async fn partner_checks_a_case_and_raises_a_dispute_in_chromium() {
     c.wait().for_element(Locator::XPath(&heading(&format!("Statement {month}")))).await.unwrap();
     shot(&c, "dashboard-statement.png").await;
     c.find(Locator::LinkText("their own page")).await.unwrap().click().await.unwrap();
-    c.wait().for_element(Locator::XPath(&heading("Payouts that did not earn (1)"))).await.unwrap();
+    c.wait().for_element(Locator::XPath("//h2[normalize-space()='Payouts that did not earn (1)']")).await.unwrap();
     let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(text.contains(&hidden_ref), "{text}");
 
