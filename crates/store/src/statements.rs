@@ -176,19 +176,23 @@ const LATEST_OF_PAYOUT: &str = "(SELECT d3.id FROM attribution_decisions d3 WHER
 /// The columns of an earning line, over a derived table `e` of earnings (`id`, `payout_id`,
 /// `case_id`, `decision_id`, `corrects_id`, `kind`, `amount_minor`, `currency`,
 /// `created_at`, `note`, `stage`, `fx`, `voided_at`, `void_reason`, `d` the line's date,
-/// `is_void`), joined after the page is chosen so its lookups run for its rows only.
+/// `is_void`), joined after the page is chosen so its lookups run for its rows only. The
+/// line's decision is computed once (`rdid`); a voided earning's tenant comes from its own
+/// decision, else the payout's latest (`vdid`, looked up for voided rows only).
 fn line_sql(inner: &str, order_limit: &str) -> String {
     format!(
         "SELECT e.id, e.payout_id, e.kind, e.amount_minor, e.currency, e.created_at, e.note, e.stage, e.voided_at, e.void_reason, \
          e.d, e.is_void, \
          CASE WHEN e.voided_at IS NULL THEN e.fx ELSE (SELECT p.fx_usd_per_unit_e8 FROM payouts p WHERE p.id = e.payout_id) END AS rate, \
-         (SELECT c.reference FROM cases c WHERE c.id = e.case_id) AS reference, \
-         (SELECT rd.reason FROM attribution_decisions rd WHERE rd.id = \
-           CASE WHEN e.voided_at IS NULL THEN {DECISION_OF_EARNING} ELSE e.decision_id END AND COALESCE(rd.partner_id, '') = $1) AS reason, \
-         (SELECT l.external_tenant_id FROM attribution_decisions td JOIN links l ON l.id = td.link_id WHERE td.id = \
-           CASE WHEN e.voided_at IS NULL THEN {DECISION_OF_EARNING} ELSE COALESCE(e.decision_id, {LATEST_OF_PAYOUT}) END \
-           AND COALESCE(td.partner_id, '') = $1) AS tenant \
-         FROM ({inner}{order_limit}) e ORDER BY e.d, e.payout_id, e.id"
+         c.reference AS reference, rd.reason AS reason, l.external_tenant_id AS tenant FROM \
+         (SELECT e.*, CASE WHEN e.voided_at IS NULL THEN {DECISION_OF_EARNING} ELSE e.decision_id END AS rdid, \
+         CASE WHEN e.voided_at IS NULL THEN NULL ELSE COALESCE(e.decision_id, {LATEST_OF_PAYOUT}) END AS vdid \
+         FROM ({inner}{order_limit}) e) e \
+         JOIN cases c ON c.id = e.case_id \
+         LEFT JOIN attribution_decisions rd ON rd.id = e.rdid AND rd.partner_id = $1 \
+         LEFT JOIN attribution_decisions td ON td.id = e.vdid AND td.partner_id = $1 \
+         LEFT JOIN links l ON l.id = CASE WHEN e.voided_at IS NULL THEN rd.link_id ELSE td.link_id END \
+         ORDER BY e.d, e.payout_id, e.id"
     )
 }
 
