@@ -40,6 +40,7 @@ pub mod reporting;
 pub mod search;
 mod seed;
 mod signin;
+pub mod statements;
 pub mod totals;
 mod webhooks;
 
@@ -56,15 +57,13 @@ pub use earning_sets::CpInvoicingGroup;
 pub use estimates::{EstimateCache, EstimateKey, EstimateRate};
 pub use misc::StatusTable;
 pub use records::*;
-pub use reporting::{
-    CurrentRates, LatestDecision, LinkTenant, NotEarned, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow,
-    StatementEarning, SummaryGroup,
-};
+pub use reporting::{CurrentRates, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow, SummaryGroup};
 pub use search::{
     partner_any_link_cases_from, partner_case_keys_sql, partner_link_match_sql, partner_matches_from, partner_visible_set_sql,
     PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH,
 };
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
+pub use statements::{EarningLine, LatestDecision, LinkTenant, NotEarned, StatementCursor, StatementTotal, StatementWindow};
 pub use totals::{Totals, TotalsKey};
 pub use webhooks::DeliveryFilter;
 

@@ -1,7 +1,7 @@
 //! Partner reporting over the earnings read model (issue 9, migration 0019): a partner's
 //! live earnings filtered, ordered and paged in SQL, the seven-bucket summary as one
 //! `GROUP BY` aggregate with the exact USD rounding done in SQL ([`usd_minor_sql`]), the
-//! statement's month bounds, the set-based checks of `reconcile`, and the batch loaders
+//! set-based checks of `reconcile`, and the batch loaders
 //! (`… WHERE id IN (…)`, one query per table) that turn a page of earnings into rows.
 //!
 //! The filters of the reference API map onto `earnings e` (stage, referral status, paid
@@ -10,8 +10,6 @@
 //! status), `cases c` (countries, search via [`crate::search`]), and the earning's
 //! decision and link (the external tenant id, a correlated subquery).
 
-use refshare_core::attribution::Reason;
-use refshare_core::case::CaseSource;
 use refshare_core::ledger::EarningKind;
 use refshare_core::money::Currency;
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
@@ -24,8 +22,7 @@ use crate::invoices::cp_status;
 use crate::payouts::{decision_from, earning_from, payment_from, payout_from, DECISION_COLS, EARNING_COLS, PAYMENT_COLS, PAYOUT_COLS};
 use crate::search::Search;
 use crate::{
-    at, currency, get, ms, opt_uuid, uuid, Backend, CaseRecord, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result,
-    StoreError, Tx,
+    at, currency, get, ms, uuid, Backend, CaseRecord, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result, StoreError, Tx,
 };
 
 /// Values per `IN (…)` list; longer lists are read in chunks.
@@ -509,147 +506,6 @@ impl Tx {
         rows.iter().map(|r| uuid(&get::<String>(r, "id")?)).collect::<Result<Vec<_>>>().map(Some)
     }
 
-    /// The partner's voided earnings created in `[from, to)`, oldest first (statements).
-    pub async fn voided_earnings_of_partner_created(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
-        let mut v = self.earnings_of_partner_between("created_at", partner_id, from, to, " AND voided_at IS NOT NULL").await?;
-        v.retain(|e| e.voided_at.is_some());
-        Ok(v)
-    }
-
-    /// The partner's live earnings created in `[from, to)` with what a statement line
-    /// shows, in one query (statements): the read model's stage and locked rate, the
-    /// case's reference, and the reason and tenant of the decision the report shows
-    /// (its own, else the corrected earning's, else the payout's latest naming the
-    /// partner; only the partner's decisions), oldest first.
-    pub async fn statement_earnings(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<StatementEarning>> {
-        let rows = sqlx::query(&format!(
-            "SELECT x.id, x.payout_id, x.kind, x.amount_minor, x.currency, x.created_at, x.note, x.stage, x.fx_usd_per_unit_e8, \
-             x.reference, d.reason AS reason, l.external_tenant_id AS tenant FROM \
-             (SELECT e.id AS id, e.payout_id AS payout_id, e.kind AS kind, e.amount_minor AS amount_minor, e.currency AS currency, \
-             e.created_at AS created_at, e.note AS note, e.stage AS stage, e.fx_usd_per_unit_e8 AS fx_usd_per_unit_e8, \
-             c.reference AS reference, {DECISION_OF_EARNING} AS decision_id \
-             FROM earnings e JOIN cases c ON c.id = e.case_id \
-             WHERE e.partner_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND e.voided_at IS NULL) x \
-             LEFT JOIN attribution_decisions d ON d.id = x.decision_id AND d.partner_id = $1 \
-             LEFT JOIN links l ON l.id = d.link_id \
-             ORDER BY x.created_at, x.id"
-        ))
-        .bind(partner_id.to_string())
-        .bind(ms(from))
-        .bind(ms(to))
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = get(r, "kind")?;
-                let stage: Option<String> = get(r, "stage")?;
-                Ok(StatementEarning {
-                    id: uuid(&get::<String>(r, "id")?)?,
-                    payout_id: uuid(&get::<String>(r, "payout_id")?)?,
-                    kind: EarningKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("earning kind `{kind}`")))?,
-                    amount_minor: get(r, "amount_minor")?,
-                    currency: currency(&get::<String>(r, "currency")?)?,
-                    created_at: at(get(r, "created_at")?),
-                    note: get(r, "note")?,
-                    stage: stage
-                        .as_deref()
-                        .map(|s| RevenueStage::parse(s).ok_or_else(|| StoreError::Corrupt(format!("stage `{s}`"))))
-                        .transpose()?
-                        .ok_or_else(|| StoreError::Corrupt("a live earning has no stage in its read model".into()))?,
-                    fx_usd_per_unit_e8: get(r, "fx_usd_per_unit_e8")?,
-                    case_reference: get(r, "reference")?,
-                    reason: get(r, "reason")?,
-                    external_tenant_id: get::<Option<String>>(r, "tenant")?.unwrap_or_default(),
-                })
-            })
-            .collect()
-    }
-
-    /// The partner's earnings voided in `[from, to)` (statements).
-    pub async fn earnings_of_partner_voided(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<EarningRecord>> {
-        self.earnings_of_partner_between("voided_at", partner_id, from, to, " AND voided_at IS NOT NULL").await
-    }
-
-    /// The partner's earnings whose `column` (an instant) lies in `[from, to)`, in its
-    /// order, `and` a clause (voided ones: the partial indexes of migration 0028).
-    async fn earnings_of_partner_between(
-        &mut self,
-        column: &'static str,
-        partner_id: Uuid,
-        from: Instant,
-        to: Instant,
-        and: &'static str,
-    ) -> Result<Vec<EarningRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {EARNING_COLS} FROM earnings WHERE partner_id = $1 AND {column} >= $2 AND {column} < $3{and} ORDER BY {column}, id"
-        ))
-        .bind(partner_id.to_string())
-        .bind(ms(from))
-        .bind(ms(to))
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter().map(earning_from).collect()
-    }
-
-    /// Payouts created in `[from, to)` on the cases of clients that have or had a link to
-    /// the partner, on which the partner has no earning (statements: "did not earn"),
-    /// oldest first, with what their line needs in the same query: the payment's amount,
-    /// the case's reference and attribution facts, and the payout's latest decision (any
-    /// partner's; the caller uses it only when it names this partner). The partner's
-    /// clients come from `links_partner_client`, their cases from the covering
-    /// `cases_partner_list` (a case row is read only for a line's reference), the period's
-    /// payouts of each case from `payouts_case_created` (the date compared in the index),
-    /// and the missing earning is one probe of `earnings_payout_partner` per payout
-    /// (migration 0024): no pass over the partner's earnings or the period's payouts.
-    pub async fn payouts_not_earned(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<NotEarned>> {
-        let rows = sqlx::query(
-            "SELECT x.*, (SELECT c2.reference FROM cases c2 WHERE c2.id = x.case_id) AS reference, \
-             m.amount_minor AS payment_amount_minor, d.partner_id AS d_partner_id, d.reason AS d_reason, d.link_id AS d_link_id FROM \
-             (SELECT p.id AS payout_id, p.created_at AS created_at, p.currency AS currency, p.payment_id AS payment_id, \
-             c.id AS case_id, c.client_id AS client_id, c.created_at AS case_created_at, c.source AS source, \
-             c.creating_partner_id AS creating_partner_id, \
-             (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = p.id ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1) AS decision_id \
-             FROM cases c JOIN payouts p ON p.case_id = c.id \
-             WHERE c.client_id IN (SELECT l.client_id FROM links l WHERE l.partner_id = $1) \
-             AND p.created_at >= $2 AND p.created_at < $3 \
-             AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1)) x \
-             JOIN payments m ON m.id = x.payment_id LEFT JOIN attribution_decisions d ON d.id = x.decision_id \
-             ORDER BY x.created_at, x.payout_id",
-        )
-        .bind(partner_id.to_string())
-        .bind(ms(from))
-        .bind(ms(to))
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let source: String = get(r, "source")?;
-                let reason: Option<String> = get(r, "d_reason")?;
-                let latest = match (get::<Option<String>>(r, "decision_id")?, reason) {
-                    (Some(_), Some(reason)) => Some(LatestDecision {
-                        partner_id: opt_uuid(get(r, "d_partner_id")?)?,
-                        reason: Reason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("reason `{reason}`")))?,
-                        link_id: opt_uuid(get(r, "d_link_id")?)?,
-                    }),
-                    _ => None,
-                };
-                Ok(NotEarned {
-                    payout_id: uuid(&get::<String>(r, "payout_id")?)?,
-                    created_at: at(get(r, "created_at")?),
-                    currency: currency(&get::<String>(r, "currency")?)?,
-                    payment_amount_minor: get(r, "payment_amount_minor")?,
-                    case_id: uuid(&get::<String>(r, "case_id")?)?,
-                    case_reference: get(r, "reference")?,
-                    client_id: uuid(&get::<String>(r, "client_id")?)?,
-                    case_created_at: at(get(r, "case_created_at")?),
-                    case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
-                    creating_partner_id: opt_uuid(get(r, "creating_partner_id")?)?,
-                    latest,
-                })
-            })
-            .collect()
-    }
-
     pub async fn earnings_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<EarningRecord>> {
         let rows = self.rows_in(&format!("SELECT {EARNING_COLS} FROM earnings WHERE id IN ({{in}})"), None, &sorted_unique(ids)).await?;
         rows.iter().map(earning_from).collect()
@@ -785,53 +641,6 @@ impl Tx {
     }
 }
 
-/// A payout the partner did not earn, as its statement line needs it
-/// ([`Tx::payouts_not_earned`]).
-#[derive(Debug, Clone)]
-pub struct NotEarned {
-    pub payout_id: Uuid,
-    pub created_at: Instant,
-    pub currency: Currency,
-    pub payment_amount_minor: i64,
-    pub case_id: Uuid,
-    pub case_reference: String,
-    pub client_id: Uuid,
-    pub case_created_at: Instant,
-    pub case_source: CaseSource,
-    pub creating_partner_id: Option<Uuid>,
-    /// The payout's latest decision (any partner's).
-    pub latest: Option<LatestDecision>,
-}
-
-/// What a statement reads of a payout's latest decision.
-#[derive(Debug, Clone, Copy)]
-pub struct LatestDecision {
-    pub partner_id: Option<Uuid>,
-    pub reason: Reason,
-    pub link_id: Option<Uuid>,
-}
-
-/// A live earning as a statement line shows it ([`Tx::statement_earnings`]).
-#[derive(Debug, Clone)]
-pub struct StatementEarning {
-    pub id: Uuid,
-    pub payout_id: Uuid,
-    pub kind: EarningKind,
-    pub amount_minor: i64,
-    pub currency: Currency,
-    pub created_at: Instant,
-    pub note: Option<String>,
-    /// The read model's stage.
-    pub stage: RevenueStage,
-    /// The read model's locked rate; `None` for an estimate.
-    pub fx_usd_per_unit_e8: Option<i64>,
-    pub case_reference: String,
-    /// The stored reason code of the decision shown (the partner's), if any.
-    pub reason: Option<String>,
-    /// That decision's link's tenant id (empty without one).
-    pub external_tenant_id: String,
-}
-
 /// A payout's facts for `reconcile`'s set-based checks.
 #[derive(Debug, Clone)]
 pub struct PayoutFacts {
@@ -843,35 +652,4 @@ pub struct PayoutFacts {
     pub currency: Currency,
     /// The payment's date.
     pub paid_at: Instant,
-}
-
-/// A link's identity and tenant without its history: (id, client, external tenant id,
-/// linked at).
-#[derive(Debug, Clone)]
-pub struct LinkTenant {
-    pub id: Uuid,
-    pub client_id: Uuid,
-    pub external_tenant_id: String,
-    pub linked_at: Instant,
-}
-
-impl Tx {
-    /// Every link of the partner, without history, oldest first (statements).
-    pub async fn link_tenants_of_partner(&mut self, partner_id: Uuid) -> Result<Vec<LinkTenant>> {
-        let rows =
-            sqlx::query("SELECT id, client_id, external_tenant_id, linked_at FROM links WHERE partner_id = $1 ORDER BY linked_at, id")
-                .bind(partner_id.to_string())
-                .fetch_all(self.conn())
-                .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(LinkTenant {
-                    id: uuid(&get::<String>(r, "id")?)?,
-                    client_id: uuid(&get::<String>(r, "client_id")?)?,
-                    external_tenant_id: get(r, "external_tenant_id")?,
-                    linked_at: at(get(r, "linked_at")?),
-                })
-            })
-            .collect()
-    }
 }

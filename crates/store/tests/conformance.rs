@@ -40,5 +40,7 @@ mod reporting;
 mod search;
 #[path = "conformance/signin.rs"]
 mod signin;
+#[path = "conformance/statements.rs"]
+mod statements;
 #[path = "conformance/webhooks.rs"]
 mod webhooks;

@@ -417,9 +417,11 @@ async fn partner_checks_a_case_and_raises_a_dispute_in_chromium() {
     c.find(Locator::XPath(&tab("Statements"))).await.unwrap().click().await.unwrap();
     let month = t.app.now().format("%Y-%m").to_string();
     c.wait().for_element(Locator::XPath(&heading(&format!("Statement {month}")))).await.unwrap();
-    let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
-    assert!(text.contains("Payouts that did not earn (1)") && text.contains(&hidden_ref), "{text}");
     shot(&c, "dashboard-statement.png").await;
+    c.find(Locator::LinkText("their own page")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::XPath("//h2[normalize-space()='Payouts that did not earn (1)']")).await.unwrap();
+    let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(text.contains(&hidden_ref), "{text}");
 
     // The admin's pages, by their tabs: team (invite a teammate with the keyboard-usable
     // form), webhooks, API keys, settings.

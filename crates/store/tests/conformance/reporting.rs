@@ -89,15 +89,15 @@ struct World {
     p_case: CaseRecord,
 }
 
-struct Booked {
-    earning: EarningRecord,
-    paid_at: Instant,
+pub(crate) struct Booked {
+    pub(crate) earning: EarningRecord,
+    pub(crate) paid_at: Instant,
 }
 
 /// Books a payment, payout, decision and earning of `amount_minor` on `case` for `partner`
 /// through `link`, with its read model (`stage`, locked rate).
 #[allow(clippy::too_many_arguments)]
-async fn book(
+pub(crate) async fn book(
     tx: &mut Tx,
     partner: &PartnerRecord,
     link: &Link,
@@ -486,7 +486,7 @@ fn rate_of_eur(rates: &[(Currency, i64)]) -> i64 {
 }
 
 /// A payment and its payout on `case`, created at `created_at`, with no decision or earning.
-async fn payout_only(tx: &mut Tx, case: &CaseRecord, created_at: Instant) -> TestResult<PayoutRecord> {
+pub(crate) async fn payout_only(tx: &mut Tx, case: &CaseRecord, created_at: Instant) -> TestResult<PayoutRecord> {
     let payment = PaymentRecord {
         id: Uuid::new_v4(),
         case_id: case.id,

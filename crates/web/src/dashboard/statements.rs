@@ -1,24 +1,29 @@
-//! The partner's monthly statement (SPEC §7) from `App::statement`:
-//! `GET /dashboard/statements/{YYYY-MM}` (HTML: totals per stage and currency, the
-//! earnings, the reversals and the payouts on the partner's clients that did not earn,
-//! each with its reason and what to do), the same as CSV with `{YYYY-MM}.csv` or
-//! `?format=csv`. `GET /dashboard/statements` is the month picker's target: to the chosen
-//! month (`?month=`), or to the current one. A month that is not `YYYY-MM` is a 400 page
-//! naming the parameter (`period` in the path, `month` in the picker).
+//! The partner's monthly statement (SPEC §7): `GET /dashboard/statements/{YYYY-MM}` (HTML,
+//! from `App::statement_page`: the totals per stage and currency and the counts from SQL
+//! aggregates, then the first [`PAGE_SIZE`] lines of the earnings and of the reversals);
+//! `?section=earnings|reversals|not-earned&after=<cursor>` pages through one section by
+//! keyset. The payouts on the partner's clients that did not earn, each with its reason
+//! and what to do, are on their section's pages only: counting them walks the month's
+//! payouts on every client of the partner. Every line is in the CSV, `{YYYY-MM}.csv` or
+//! `?format=csv` (`App::statement`). `GET /dashboard/statements` is the month picker's
+//! target: to the chosen month (`?month=`), or to the current one. A month that is not
+//! `YYYY-MM` is a 400 page naming the parameter (`period` in the path, `month` in the
+//! picker), as are a bad `section` or `after`.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use refshare_app::revenue::Period;
-use refshare_app::statements::{Statement, StatementLine};
+use refshare_app::statements::{Section, SectionPage, Statement, StatementLine, StatementPage};
 use refshare_app::{App, AppError};
 use refshare_core::attribution::Reason;
 use refshare_core::money::format_minor;
+use refshare_store::StatementCursor;
 use serde::Deserialize;
 
 use super::check::{case_path, time};
 use super::csv::{Csv, Field};
-use super::{csv_response, day, money, usd, DashQuery, Staff};
+use super::{csv_response, day, href, money, usd, DashQuery, Staff, PAGE_SIZE};
 use crate::pages::PagePath;
 
 const HERE: &str = "/dashboard/statements";
@@ -43,6 +48,41 @@ pub async fn pick(State(app): State<App>, DashQuery(p): DashQuery<PickParams>, s
 #[derive(Debug, Default, Deserialize)]
 pub struct ShowParams {
     format: Option<String>,
+    section: Option<String>,
+    after: Option<String>,
+}
+
+/// A section's name in the page's links.
+fn section_param(s: Section) -> &'static str {
+    match s {
+        Section::Earning => "earnings",
+        Section::Reversal => "reversals",
+        Section::NotEarned => "not-earned",
+    }
+}
+
+/// The sections and where their pages start: all three from their start, or the one named
+/// by `section` after `after`.
+fn pages_of(q: &ShowParams) -> Result<Vec<(Section, Option<StatementCursor>)>, AppError> {
+    let section = match q.section.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(name) => Some(
+            Section::ALL
+                .into_iter()
+                .find(|s| section_param(*s) == name)
+                .ok_or_else(|| AppError::bad_field("section", "must be earnings, reversals or not-earned"))?,
+        ),
+    };
+    let after = match q.after.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(StatementCursor::decode(raw).ok_or_else(|| AppError::bad_field("after", "is not a position in this statement"))?),
+    };
+    match (section, after) {
+        // The payouts that did not earn have a page of their own (see `SectionCounts`).
+        (None, None) => Ok(vec![(Section::Earning, None), (Section::Reversal, None)]),
+        (None, Some(_)) => Err(AppError::bad_field("after", "needs a section")),
+        (Some(s), after) => Ok(vec![(s, after)]),
+    }
 }
 
 pub async fn show(State(app): State<App>, PagePath(raw): PagePath, DashQuery(q): DashQuery<ShowParams>, staff: Staff) -> Response {
@@ -56,14 +96,20 @@ pub async fn show(State(app): State<App>, PagePath(raw): PagePath, DashQuery(q):
         Some(f) if f.eq_ignore_ascii_case("html") => {}
         Some(_) => return staff.failure(&app, HERE, AppError::bad_field("format", "must be html or csv")),
     }
-    let s = match app.statement(&staff.partner, &period).await {
-        Ok(s) => s,
+    if csv {
+        return match app.statement(&staff.partner, &period).await {
+            Ok(s) => csv_response(&format!("statement-{}.csv", s.period), to_csv(&s)),
+            Err(e) => staff.failure(&app, HERE, e),
+        };
+    }
+    let pages = match pages_of(&q) {
+        Ok(p) => p,
         Err(e) => return staff.failure(&app, HERE, e),
     };
-    if csv {
-        return csv_response(&format!("statement-{}.csv", s.period), to_csv(&s));
+    match app.statement_page(&staff.partner, &period, &pages, PAGE_SIZE).await {
+        Ok(s) => page(&app, &staff, &s, pages.len() == 1),
+        Err(e) => staff.failure(&app, HERE, e),
     }
-    page(&app, &staff, &s)
 }
 
 /// Header of the CSV: the Referral API's columns plus the payment amount.
@@ -144,8 +190,51 @@ fn lines(items: &[StatementLine], not_earned: bool) -> Markup {
     }
 }
 
-fn page(app: &App, staff: &Staff, s: &Statement) -> Response {
+/// The title of a section's table.
+fn title(s: Section) -> &'static str {
+    match s {
+        Section::Earning => "Earnings",
+        Section::Reversal => "Reversals",
+        Section::NotEarned => "Payouts that did not earn",
+    }
+}
+
+/// One section's page: its heading with the count, its lines, and the link to the next
+/// page (and back to its first page when `paging` through it alone).
+fn section(path: &str, p: &SectionPage, count: Option<i64>, paging: bool) -> Markup {
+    let name = section_param(p.section);
+    html! {
+        section aria-labelledby=(name) {
+            h2 id=(name) { (title(p.section)) @if let Some(n) = count { " (" (n) ")" } }
+            @if p.lines.is_empty() {
+                p { @match p.section {
+                    Section::Earning => "No earnings were booked this month.",
+                    Section::Reversal => "No reversals this month.",
+                    Section::NotEarned => "None this month.",
+                } }
+            } @else {
+                @if p.section == Section::NotEarned {
+                    p { "Payments on your linked clients' cases that earned you nothing, each with the reason." }
+                }
+                (lines(&p.lines, p.section == Section::NotEarned))
+            }
+            nav.pager aria-label={ (title(p.section)) " pages" } {
+                @if paging { a href=(href(path, &[("section", name.to_string())])) { "First page" } }
+                @if let Some(next) = p.next {
+                    a href=(href(path, &[("section", name.to_string()), ("after", next.encode())])) rel="next" {
+                        "Next " (PAGE_SIZE) " " (title(p.section).to_lowercase()) " →"
+                    }
+                }
+                @if paging { a href=(path) { "All sections" } }
+            }
+        }
+    }
+}
+
+fn page(app: &App, staff: &Staff, p: &StatementPage, paging: bool) -> Response {
+    let s = &p.summary;
     let period = s.period.to_string();
+    let path = format!("{HERE}/{period}");
     let prev = format!("{HERE}/{}", s.period.previous());
     let next = format!("{HERE}/{}", s.period.next());
     let body = html! {
@@ -158,7 +247,7 @@ fn page(app: &App, staff: &Staff, s: &Statement) -> Response {
         nav.pager aria-label="Months" {
             a href=(prev) rel="prev" { "← Previous month" }
             a href=(next) rel="next" { "Next month →" }
-            a href={ (HERE) "/" (period) ".csv" } download { "Download this statement as CSV" }
+            a href={ (path) ".csv" } download { "Download this statement as CSV (every line)" }
         }
         h2 { "Totals" }
         @if s.totals.is_empty() {
@@ -186,17 +275,21 @@ fn page(app: &App, staff: &Staff, s: &Statement) -> Response {
                 ". Those lines have no USD figure yet."
             }
         }
-        h2 { "Earnings (" (s.earnings.len()) ")" }
-        @if s.earnings.is_empty() { p { "No earnings were booked this month." } } @else { (lines(&s.earnings, false)) }
-        h2 { "Reversals (" (s.reversals.len()) ")" }
-        @if s.reversals.is_empty() { p { "No reversals this month." } } @else { (lines(&s.reversals, false)) }
-        h2 { "Payouts that did not earn (" (s.not_earned.len()) ")" }
-        @if s.not_earned.is_empty() {
-            p { "None this month." }
-        } @else {
-            p { "Payments on your linked clients' cases that earned you nothing, each with the reason." }
-            (lines(&s.not_earned, true))
+        nav.pager aria-label="Sections" {
+            @for x in Section::ALL {
+                a href=(href(&path, &[("section", section_param(x).to_string())])) {
+                    (title(x)) @if let Some(n) = s.counts.of(x) { " (" (n) ")" }
+                }
+            }
         }
+        @if !p.sections.iter().any(|x| x.section == Section::NotEarned) {
+            p {
+                "The payments on your linked clients' cases that earned you nothing, each with the reason, are on "
+                a href=(href(&path, &[("section", section_param(Section::NotEarned).to_string())])) { "their own page" }
+                " and in the CSV."
+            }
+        }
+        @for sp in &p.sections { (section(&path, sp, s.counts.of(sp.section), paging)) }
     };
     staff.page(app, HERE, &format!("Statement {period}"), body)
 }

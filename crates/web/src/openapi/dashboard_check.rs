@@ -125,15 +125,17 @@ pub(super) fn dashboard_statements() {}
     path = "/dashboard/statements/{period}",
     tag = "Partner Dashboard",
     summary = "A monthly statement (SPEC §7)",
-    description = "The statement of `GET /referral-api/statements/{period}` as a page: totals per stage and currency with USD, the earnings, the reversals, and the payouts on the partner's clients that did not earn, each with its reason. `{period}.csv` (or `format=csv`) is the CSV: header `section,date,case_reference,external_tenant_id,kind,stage,amount,currency,amount_usd,reason,payment_amount`.",
+    description = "The statement of `GET /referral-api/statements/{period}` as a page: totals per stage and currency with USD and the number of lines of each section, then the first 50 earnings and the first 50 reversals. `section` shows one section, 50 lines a page, `after` the page after a line (the \"Next\" link's cursor); the payouts on the partner's clients that did not earn, each with its reason, are on `section=not-earned`. `{period}.csv` (or `format=csv`) is the CSV of every line: header `section,date,case_reference,external_tenant_id,kind,stage,amount,currency,amount_usd,reason,payment_amount`.",
     params(
         ("period" = String, Path, description = "`YYYY-MM`, optionally followed by `.csv`."),
         ("format" = Option<String>, Query, description = "`html` (default) or `csv`."),
+        ("section" = Option<String>, Query, description = "`earnings`, `reversals` or `not-earned`: that section alone, a page at a time."),
+        ("after" = Option<String>, Query, description = "With `section`: the page after this line (a cursor from the page's \"Next\" link)."),
     ),
     responses(
         (status = 200, description = "The page, or the CSV.", body = String, content_type = "text/html"),
         (status = 303, description = NO_SESSION),
-        (status = 400, description = "Not a month, or a bad format: the page names the parameter.", body = String, content_type = "text/html"),
+        (status = 400, description = "Not a month, a bad format, section or cursor: the page names the parameter.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) fn dashboard_statement() {}

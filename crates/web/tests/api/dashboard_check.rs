@@ -341,6 +341,11 @@ async fn the_statement_shows_what_did_not_earn(t: TestApp) {
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert!(page.text.contains(&format!("Statement {month}")) && page.text.contains("type=\"month\""), "{}", page.text);
     assert!(page.text.contains(&w.listed) && page.text.contains("30.00 GBP") && page.text.contains("Unrecognized"), "{}", page.text);
+    assert!(!page.text.contains(&w.others), "{}", page.text);
+    // The payouts that did not earn are on their section's page.
+    assert!(page.text.contains(&format!("href=\"/dashboard/statements/{month}?section=not-earned\"")), "{}", page.text);
+    let page = get(&t, &mut jar, &format!("/dashboard/statements/{month}?section=not-earned")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert!(page.text.contains("Payouts that did not earn (1)"), "{}", page.text);
     assert!(
         page.text.contains(&w.hidden) && page.text.contains("non_attributed_other_channel") && page.text.contains("1000.00 GBP"),

@@ -7,6 +7,7 @@ mod consent;
 mod dashboard;
 mod dashboard_check;
 mod dashboard_staff;
+mod dashboard_statement;
 mod disputes;
 mod duplicate_reference;
 mod edge;

@@ -1,0 +1,517 @@
+//! A partner's month statement read section by section (issues 9 and 10): the totals per
+//! stage and currency as one SQL aggregate over the month's live earnings (each row's US
+//! cents rounded by [`usd_minor_sql`]), the section counts, and the lines of each section
+//! in its order — all of them, or one keyset page ([`StatementCursor`]) — each with what
+//! its line shows in the same query (no per-line reads).
+//!
+//! Sections and their order, `(date, payout id, earning id)`:
+//! - earnings: the partner's earnings created in the month but its live clawbacks (the
+//!   voided ones too: a voided earning stays in the month it was booked), by creation;
+//! - reversals: the live clawbacks created in the month (by creation) and the earnings
+//!   voided in the month (by the void);
+//! - not earned: the month's payouts on clients that have or had a link to the partner on
+//!   which the partner has no earning, by creation.
+//!
+//! The earnings of a month are read on `earnings_partner_statement` (migration 0034:
+//! partner, creation, payout, id and every column the totals and a page's filter need),
+//! so the totals are index-only and a page stops after its rows; the voids on the partial
+//! indexes of migration 0028; the payouts as [`Tx::payouts_not_earned`] describes.
+
+use refshare_core::attribution::Reason;
+use refshare_core::case::CaseSource;
+use refshare_core::ledger::EarningKind;
+use refshare_core::money::Currency;
+use refshare_core::stage::RevenueStage;
+use refshare_core::Instant;
+use uuid::Uuid;
+
+use crate::cases::{bind_all, Arg};
+use crate::reporting::{rate_table_sql, usd_minor_sql, CurrentRates};
+use crate::{at, currency, get, ms, opt_at, opt_uuid, uuid, Result, StoreError, Tx};
+
+/// A position in one section of a statement: the line's date, payout and earning (none
+/// for a payout that did not earn), as the section orders them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StatementCursor {
+    pub date: Instant,
+    pub payout_id: Uuid,
+    pub earning_id: Option<Uuid>,
+}
+
+impl StatementCursor {
+    /// The cursor as text (`<epoch ms>_<payout id>[_<earning id>]`), for a query parameter.
+    pub fn encode(&self) -> String {
+        match self.earning_id {
+            Some(e) => format!("{}_{}_{}", ms(self.date), self.payout_id, e),
+            None => format!("{}_{}", ms(self.date), self.payout_id),
+        }
+    }
+
+    pub fn decode(s: &str) -> Option<StatementCursor> {
+        let mut parts = s.split('_');
+        let date = chrono::DateTime::from_timestamp_millis(parts.next()?.parse().ok()?)?;
+        let payout_id = Uuid::parse_str(parts.next()?).ok()?;
+        let earning_id = match parts.next() {
+            Some(e) => Some(Uuid::parse_str(e).ok()?),
+            None => None,
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(StatementCursor { date, payout_id, earning_id })
+    }
+}
+
+/// Which lines of a section to read: after `after` (from the start when `None`), at most
+/// `limit` (all when `None`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatementWindow {
+    pub after: Option<StatementCursor>,
+    pub limit: Option<i64>,
+}
+
+impl StatementWindow {
+    /// Every line of the section.
+    pub fn all() -> StatementWindow {
+        StatementWindow::default()
+    }
+
+    fn limit_sql(&self) -> String {
+        self.limit.map(|n| format!(" LIMIT {}", n.max(0))).unwrap_or_default()
+    }
+}
+
+/// One stage and currency of a month's live earnings (earnings and clawbacks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementTotal {
+    pub stage: RevenueStage,
+    pub currency: Currency,
+    pub count: i64,
+    pub amount_minor: i64,
+    /// US cents of the rows that have a figure (locked rate, else the current one).
+    pub usd_minor: i64,
+    /// Rows without a USD figure (no locked rate and no current one).
+    pub usd_missing: i64,
+    /// How many of `count` are clawbacks (the reversals section).
+    pub clawbacks: i64,
+}
+
+/// An earning as a line of the earnings or reversals section shows it.
+#[derive(Debug, Clone)]
+pub struct EarningLine {
+    pub id: Uuid,
+    pub payout_id: Uuid,
+    pub kind: EarningKind,
+    /// The line's date: the creation, or the void for a void line.
+    pub date: Instant,
+    /// The earning's amount as stored (a void line shows it negated).
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// The read model's stage; `None` when voided.
+    pub stage: Option<RevenueStage>,
+    /// The rate the line converts at: the read model's locked rate for a live earning, the
+    /// payout's for a voided one; `None` for an estimate.
+    pub fx_usd_per_unit_e8: Option<i64>,
+    pub note: Option<String>,
+    pub voided_at: Option<Instant>,
+    pub void_reason: Option<String>,
+    /// This line is the void of the earning (reversals section).
+    pub is_void: bool,
+    pub case_reference: String,
+    /// The stored reason code of the line's decision (the partner's), if any: for a live
+    /// earning the report's (its own, the corrected earning's, the payout's latest); for a
+    /// voided one its own.
+    pub reason: Option<String>,
+    /// The tenant of the line's decision's link (empty without one): for a voided
+    /// earning its own decision's, else the payout's latest naming the partner.
+    pub external_tenant_id: String,
+}
+
+/// A payout the partner did not earn, as its statement line needs it
+/// ([`Tx::payouts_not_earned`]).
+#[derive(Debug, Clone)]
+pub struct NotEarned {
+    pub payout_id: Uuid,
+    pub created_at: Instant,
+    pub currency: Currency,
+    pub payment_amount_minor: i64,
+    pub case_id: Uuid,
+    pub case_reference: String,
+    pub client_id: Uuid,
+    pub case_created_at: Instant,
+    pub case_source: CaseSource,
+    pub creating_partner_id: Option<Uuid>,
+    /// The payout's latest decision (any partner's).
+    pub latest: Option<LatestDecision>,
+}
+
+/// What a statement reads of a payout's latest decision.
+#[derive(Debug, Clone, Copy)]
+pub struct LatestDecision {
+    pub partner_id: Option<Uuid>,
+    pub reason: Reason,
+    pub link_id: Option<Uuid>,
+}
+
+/// A link's identity and tenant without its history: (id, client, external tenant id,
+/// linked at).
+#[derive(Debug, Clone)]
+pub struct LinkTenant {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub external_tenant_id: String,
+    pub linked_at: Instant,
+}
+
+/// The decision the report shows for a live earning `e` (its own, else the corrected
+/// earning's, else the payout's latest naming the partner `$1`), and the payout's latest
+/// naming the partner alone.
+const DECISION_OF_EARNING: &str = "COALESCE(e.decision_id, \
+     (SELECT x.decision_id FROM earnings x WHERE x.id = e.corrects_id AND COALESCE(x.partner_id, '') = $1), \
+     (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = e.payout_id AND COALESCE(d2.partner_id, '') = $1 \
+      ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1))";
+const LATEST_OF_PAYOUT: &str = "(SELECT d3.id FROM attribution_decisions d3 WHERE d3.payout_id = e.payout_id \
+     AND COALESCE(d3.partner_id, '') = $1 ORDER BY d3.decided_at DESC, d3.id DESC LIMIT 1)";
+
+/// The columns of an earning line, over a derived table `e` of earnings (`id`, `payout_id`,
+/// `case_id`, `decision_id`, `corrects_id`, `kind`, `amount_minor`, `currency`,
+/// `created_at`, `note`, `stage`, `fx`, `voided_at`, `void_reason`, `d` the line's date,
+/// `is_void`), joined after the page is chosen so its lookups run for its rows only. The
+/// line's decision is computed once (`rdid`); a voided earning's tenant comes from its own
+/// decision, else the payout's latest (`vdid`, looked up for voided rows only).
+fn line_sql(inner: &str, order_limit: &str) -> String {
+    format!(
+        "SELECT e.id, e.payout_id, e.kind, e.amount_minor, e.currency, e.created_at, e.note, e.stage, e.voided_at, e.void_reason, \
+         e.d, e.is_void, \
+         CASE WHEN e.voided_at IS NULL THEN e.fx ELSE (SELECT p.fx_usd_per_unit_e8 FROM payouts p WHERE p.id = e.payout_id) END AS rate, \
+         c.reference AS reference, rd.reason AS reason, l.external_tenant_id AS tenant FROM \
+         (SELECT e.*, CASE WHEN e.voided_at IS NULL THEN {DECISION_OF_EARNING} ELSE e.decision_id END AS rdid, \
+         CASE WHEN e.voided_at IS NULL THEN NULL ELSE COALESCE(e.decision_id, {LATEST_OF_PAYOUT}) END AS vdid \
+         FROM ({inner}{order_limit}) e) e \
+         JOIN cases c ON c.id = e.case_id \
+         LEFT JOIN attribution_decisions rd ON rd.id = e.rdid AND rd.partner_id = $1 \
+         LEFT JOIN attribution_decisions td ON td.id = e.vdid AND td.partner_id = $1 \
+         LEFT JOIN links l ON l.id = CASE WHEN e.voided_at IS NULL THEN rd.link_id ELSE td.link_id END \
+         ORDER BY e.d, e.payout_id, e.id"
+    )
+}
+
+/// The columns of the derived table [`line_sql`] reads, from `earnings e`; `date` is the
+/// line's date column and `is_void` 0 or 1.
+fn inner_cols(date: &str, is_void: u8) -> String {
+    format!(
+        "SELECT e.id AS id, e.payout_id AS payout_id, e.case_id AS case_id, e.decision_id AS decision_id, e.corrects_id AS corrects_id, \
+         e.kind AS kind, e.amount_minor AS amount_minor, e.currency AS currency, e.created_at AS created_at, e.note AS note, \
+         e.stage AS stage, e.fx_usd_per_unit_e8 AS fx, e.voided_at AS voided_at, e.void_reason AS void_reason, \
+         e.{date} AS d, CAST({is_void} AS BIGINT) AS is_void FROM earnings e"
+    )
+}
+
+/// `(date, payout, earning) > cursor` over the columns given, with the date's lower bound
+/// repeated alone so the index range starts there. Binds `$4..$6`.
+fn after_sql(date: &str, payout: &str, id: &str) -> String {
+    format!(" AND {date} >= $4 AND ({date} > $4 OR ({date} = $4 AND ({payout} > $5 OR ({payout} = $5 AND {id} > $6))))")
+}
+
+fn cursor_args(after: &Option<StatementCursor>) -> Vec<Arg> {
+    match after {
+        Some(c) => vec![
+            Arg::Int(ms(c.date)),
+            Arg::Text(c.payout_id.to_string()),
+            Arg::Text(c.earning_id.map(|e| e.to_string()).unwrap_or_default()),
+        ],
+        None => Vec::new(),
+    }
+}
+
+fn earning_line_from(r: &sqlx::any::AnyRow) -> Result<EarningLine> {
+    let kind: String = get(r, "kind")?;
+    let stage: Option<String> = get(r, "stage")?;
+    let is_void: i64 = get(r, "is_void")?;
+    Ok(EarningLine {
+        id: uuid(&get::<String>(r, "id")?)?,
+        payout_id: uuid(&get::<String>(r, "payout_id")?)?,
+        kind: EarningKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("earning kind `{kind}`")))?,
+        date: at(get(r, "d")?),
+        amount_minor: get(r, "amount_minor")?,
+        currency: currency(&get::<String>(r, "currency")?)?,
+        stage: stage.as_deref().map(|s| RevenueStage::parse(s).ok_or_else(|| StoreError::Corrupt(format!("stage `{s}`")))).transpose()?,
+        fx_usd_per_unit_e8: get(r, "rate")?,
+        note: get(r, "note")?,
+        voided_at: opt_at(get(r, "voided_at")?),
+        void_reason: get(r, "void_reason")?,
+        is_void: is_void != 0,
+        case_reference: get(r, "reference")?,
+        reason: get(r, "reason")?,
+        external_tenant_id: get::<Option<String>>(r, "tenant")?.unwrap_or_default(),
+    })
+}
+
+impl Tx {
+    /// The partner's live earnings created in `[from, to)` per stage and currency: count,
+    /// amounts, clawbacks, and US cents with each row rounded as `convert_minor` does (at
+    /// its locked rate, else at `rates`), in one aggregate on the statement index.
+    pub async fn statement_totals(
+        &mut self,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        rates: &CurrentRates,
+    ) -> Result<Vec<StatementTotal>> {
+        let usd = usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d");
+        let clawback = EarningKind::Clawback.as_str();
+        let sql = format!(
+            "SELECT stage, currency, COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
+             CAST(COALESCE(SUM(usd), 0) AS BIGINT) AS usd, CAST(SUM(CASE WHEN usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS usd_missing, \
+             CAST(SUM(CASE WHEN kind = '{clawback}' THEN 1 ELSE 0 END) AS BIGINT) AS clawbacks \
+             FROM (SELECT e.stage AS stage, e.currency AS currency, e.kind AS kind, e.amount_minor AS amount_minor, {usd} AS usd \
+             FROM earnings e LEFT JOIN {} fx ON fx.cur = e.currency \
+             WHERE e.partner_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND e.voided_at IS NULL) x \
+             GROUP BY stage, currency ORDER BY stage, currency",
+            rate_table_sql(rates)?
+        );
+        let rows = sqlx::query(&sql).bind(partner_id.to_string()).bind(ms(from)).bind(ms(to)).fetch_all(self.conn()).await?;
+        rows.iter()
+            .map(|r| {
+                let stage: Option<String> = get(r, "stage")?;
+                Ok(StatementTotal {
+                    stage: stage
+                        .as_deref()
+                        .and_then(RevenueStage::parse)
+                        .ok_or_else(|| StoreError::Corrupt(format!("a live earning has no valid stage in its read model ({stage:?})")))?,
+                    currency: currency(&get::<String>(r, "currency")?)?,
+                    count: get(r, "n")?,
+                    amount_minor: get(r, "amount")?,
+                    usd_minor: get(r, "usd")?,
+                    usd_missing: get(r, "usd_missing")?,
+                    clawbacks: get(r, "clawbacks")?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many of the partner's earnings were created in `[from, to)` and are voided, and
+    /// how many were voided in it (the partial indexes of migration 0028).
+    pub async fn statement_void_counts(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM earnings WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3 \
+             AND voided_at IS NOT NULL) AS created, \
+             (SELECT COUNT(*) FROM earnings WHERE partner_id = $1 AND voided_at >= $2 AND voided_at < $3) AS voided",
+        )
+        .bind(partner_id.to_string())
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_one(self.conn())
+        .await?;
+        Ok((get(&row, "created")?, get(&row, "voided")?))
+    }
+
+    /// The currencies of the month's voided lines (voided earnings created in the month,
+    /// voids in the month) that convert at the current rate: no locked rate on their
+    /// payout. Only `currencies` are looked for (those without a current rate).
+    pub async fn statement_void_estimate_currencies(
+        &mut self,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        currencies: &[Currency],
+    ) -> Result<Vec<Currency>> {
+        if currencies.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Codes are three ASCII letters from the currency table: nothing here is user input.
+        let list = currencies.iter().map(|c| format!("'{}'", c.code())).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT DISTINCT e.currency AS currency FROM earnings e JOIN payouts p ON p.id = e.payout_id \
+             WHERE e.partner_id = $1 AND e.voided_at IS NOT NULL AND e.currency IN ({list}) AND p.fx_usd_per_unit_e8 IS NULL \
+             AND ((e.created_at >= $2 AND e.created_at < $3) OR (e.voided_at >= $2 AND e.voided_at < $3)) ORDER BY e.currency"
+        ))
+        .bind(partner_id.to_string())
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(|r| currency(&get::<String>(r, "currency")?)).collect()
+    }
+
+    /// The earnings section of the partner's statement for `[from, to)` in `w`: the
+    /// earnings created in it but the live clawbacks, voided ones included, by (creation,
+    /// payout, id).
+    pub async fn statement_earning_lines(
+        &mut self,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        w: StatementWindow,
+    ) -> Result<Vec<EarningLine>> {
+        let clawback = EarningKind::Clawback.as_str();
+        let mut inner = format!(
+            "{} WHERE e.partner_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND (e.voided_at IS NOT NULL OR e.kind <> '{clawback}')",
+            inner_cols("created_at", 0)
+        );
+        if w.after.is_some() {
+            inner.push_str(&after_sql("e.created_at", "e.payout_id", "e.id"));
+        }
+        let sql = line_sql(&inner, &format!(" ORDER BY e.created_at, e.payout_id, e.id{}", w.limit_sql()));
+        self.earning_lines(&sql, partner_id, from, to, &w.after).await
+    }
+
+    /// The reversals section of the partner's statement for `[from, to)` in `w`: the live
+    /// clawbacks created in it and the voids in it, by (date, payout, id).
+    pub async fn statement_reversal_lines(
+        &mut self,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        w: StatementWindow,
+    ) -> Result<Vec<EarningLine>> {
+        let clawback = EarningKind::Clawback.as_str();
+        let mut clawbacks = format!(
+            "{} WHERE e.partner_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND e.voided_at IS NULL AND e.kind = '{clawback}'",
+            inner_cols("created_at", 0)
+        );
+        let mut voids = format!("{} WHERE e.partner_id = $1 AND e.voided_at >= $2 AND e.voided_at < $3", inner_cols("voided_at", 1));
+        if w.after.is_some() {
+            clawbacks.push_str(&after_sql("e.created_at", "e.payout_id", "e.id"));
+            voids.push_str(&after_sql("e.voided_at", "e.payout_id", "e.id"));
+        }
+        let inner = format!("SELECT * FROM ({clawbacks} UNION ALL {voids}) u");
+        let sql = line_sql(&inner, &format!(" ORDER BY u.d, u.payout_id, u.id{}", w.limit_sql()));
+        self.earning_lines(&sql, partner_id, from, to, &w.after).await
+    }
+
+    async fn earning_lines(
+        &mut self,
+        sql: &str,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        after: &Option<StatementCursor>,
+    ) -> Result<Vec<EarningLine>> {
+        let mut args = vec![Arg::Text(partner_id.to_string()), Arg::Int(ms(from)), Arg::Int(ms(to))];
+        args.extend(cursor_args(after));
+        let rows = bind_all(sqlx::query(sql), &args).fetch_all(self.conn()).await?;
+        rows.iter().map(earning_line_from).collect()
+    }
+
+    /// The payouts created in `[from, to)` on the cases of clients that have or had a link
+    /// to the partner, on which the partner has no earning (statements: "did not earn"),
+    /// every one, oldest first ([`Tx::statement_not_earned_lines`]).
+    pub async fn payouts_not_earned(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<Vec<NotEarned>> {
+        self.statement_not_earned_lines(partner_id, from, to, StatementWindow::all()).await
+    }
+
+    /// The partner's "did not earn" payouts of `[from, to)` in `w`, by (creation, payout),
+    /// with what their line needs: the payment's amount, the case's reference and
+    /// attribution facts, and the payout's latest decision (any partner's; the caller uses
+    /// it only when it names this partner). The partner's clients come from
+    /// `links_partner_client`, their cases from the covering `cases_partner_list`, the
+    /// period's payouts of each case from `payouts_case_created` (the date compared in the
+    /// index), and the missing earning is one probe of `earnings_payout_partner` per payout
+    /// (migration 0024): no pass over the partner's earnings or the period's payouts. The
+    /// page is chosen on those index columns alone; the payout, payment, case reference and
+    /// decision are read for its rows only.
+    pub async fn statement_not_earned_lines(
+        &mut self,
+        partner_id: Uuid,
+        from: Instant,
+        to: Instant,
+        w: StatementWindow,
+    ) -> Result<Vec<NotEarned>> {
+        let after =
+            if w.after.is_some() { " AND p.created_at >= $4 AND (p.created_at > $4 OR (p.created_at = $4 AND p.id > $5))" } else { "" };
+        let sql = format!(
+            "SELECT x.*, pp.currency AS currency, (SELECT c2.reference FROM cases c2 WHERE c2.id = x.case_id) AS reference, \
+             m.amount_minor AS payment_amount_minor, d.partner_id AS d_partner_id, d.reason AS d_reason, d.link_id AS d_link_id FROM \
+             (SELECT y.*, (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = y.payout_id \
+             ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1) AS decision_id FROM \
+             ({candidates}{after} ORDER BY p.created_at, p.id{limit}) y) x \
+             JOIN payouts pp ON pp.id = x.payout_id JOIN payments m ON m.id = pp.payment_id \
+             LEFT JOIN attribution_decisions d ON d.id = x.decision_id \
+             ORDER BY x.created_at, x.payout_id",
+            candidates = not_earned_candidates_sql(
+                "p.id AS payout_id, p.created_at AS created_at, c.id AS case_id, c.client_id AS client_id, \
+                 c.created_at AS case_created_at, c.source AS source, c.creating_partner_id AS creating_partner_id"
+            ),
+            limit = w.limit_sql(),
+        );
+        let mut args = vec![Arg::Text(partner_id.to_string()), Arg::Int(ms(from)), Arg::Int(ms(to))];
+        if let Some(c) = w.after {
+            args.push(Arg::Int(ms(c.date)));
+            args.push(Arg::Text(c.payout_id.to_string()));
+        }
+        let rows = bind_all(sqlx::query(&sql), &args).fetch_all(self.conn()).await?;
+        rows.iter()
+            .map(|r| {
+                let source: String = get(r, "source")?;
+                let reason: Option<String> = get(r, "d_reason")?;
+                let latest = match (get::<Option<String>>(r, "decision_id")?, reason) {
+                    (Some(_), Some(reason)) => Some(LatestDecision {
+                        partner_id: opt_uuid(get(r, "d_partner_id")?)?,
+                        reason: Reason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("reason `{reason}`")))?,
+                        link_id: opt_uuid(get(r, "d_link_id")?)?,
+                    }),
+                    _ => None,
+                };
+                Ok(NotEarned {
+                    payout_id: uuid(&get::<String>(r, "payout_id")?)?,
+                    created_at: at(get(r, "created_at")?),
+                    currency: currency(&get::<String>(r, "currency")?)?,
+                    payment_amount_minor: get(r, "payment_amount_minor")?,
+                    case_id: uuid(&get::<String>(r, "case_id")?)?,
+                    case_reference: get(r, "reference")?,
+                    client_id: uuid(&get::<String>(r, "client_id")?)?,
+                    case_created_at: at(get(r, "case_created_at")?),
+                    case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
+                    creating_partner_id: opt_uuid(get(r, "creating_partner_id")?)?,
+                    latest,
+                })
+            })
+            .collect()
+    }
+
+    /// How many "did not earn" payouts the partner's statement of `[from, to)` has.
+    pub async fn statement_not_earned_count(&mut self, partner_id: Uuid, from: Instant, to: Instant) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) AS n FROM ({}) y", not_earned_candidates_sql("p.id AS payout_id"));
+        let row = sqlx::query(&sql).bind(partner_id.to_string()).bind(ms(from)).bind(ms(to)).fetch_one(self.conn()).await?;
+        get(&row, "n")
+    }
+
+    /// The partner's links to these clients, without history, oldest first (statements:
+    /// the tenant of a payout that did not earn).
+    pub async fn partner_link_tenants_of_clients(&mut self, partner_id: Uuid, client_ids: &[Uuid]) -> Result<Vec<LinkTenant>> {
+        let ids = crate::in_list::sorted_unique(client_ids.iter().copied());
+        let rows = self
+            .rows_in(
+                "SELECT id, client_id, external_tenant_id, linked_at FROM links WHERE partner_id = $1 AND client_id IN ({in}) \
+                 ORDER BY linked_at, id",
+                Some(&partner_id.to_string()),
+                &ids,
+            )
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(LinkTenant {
+                    id: uuid(&get::<String>(r, "id")?)?,
+                    client_id: uuid(&get::<String>(r, "client_id")?)?,
+                    external_tenant_id: get(r, "external_tenant_id")?,
+                    linked_at: at(get(r, "linked_at")?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|l| (l.linked_at, l.id));
+        Ok(out)
+    }
+}
+
+/// The "did not earn" payouts of partner `$1` in `[$2, $3)`, selecting `cols` (of `p`, the
+/// payout, and `c`, its case) that the indexes hold.
+fn not_earned_candidates_sql(cols: &str) -> String {
+    format!(
+        "SELECT {cols} FROM cases c JOIN payouts p ON p.case_id = c.id \
+         WHERE c.client_id IN (SELECT l.client_id FROM links l WHERE l.partner_id = $1) \
+         AND p.created_at >= $2 AND p.created_at < $3 \
+         AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1)"
+    )
+}

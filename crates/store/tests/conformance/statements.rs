@@ -1,0 +1,215 @@
+//! The month statement by section (`store::statements`, issues 9 and 10): each section in
+//! its order, read whole or by keyset pages of any size with no line lost or repeated,
+//! ties on the date broken by payout and earning; another partner's rows never in it; and
+//! the totals aggregate equal to the sum of the live lines converted one by one by
+//! `convert_minor` (locked rate, else the current one, else counted as missing), with the
+//! section counts equal to the lines.
+
+use refshare_core::ledger::EarningKind;
+use refshare_core::money::{convert_minor, Currency};
+use refshare_core::stage::RevenueStage;
+use refshare_core::Instant;
+use refshare_store::{CaseRecord, EarningLine, EarningReadModel, EarningRecord, StatementCursor, StatementWindow, Store, Tx};
+use uuid::Uuid;
+
+use crate::fixtures::*;
+use crate::harness::{conformance, TestResult};
+use crate::reporting::{book, payout_only};
+
+const STAGES: [RevenueStage; 3] = [RevenueStage::Pending, RevenueStage::ConfirmedPendingInvoice, RevenueStage::Paid];
+
+/// P's month `[t(DAY), t(30 DAY))` and the expected ids of each section in order.
+struct Month {
+    p: Uuid,
+    q: Uuid,
+    earnings: Vec<Uuid>,
+    reversals: Vec<Uuid>,
+    not_earned: Vec<Uuid>,
+}
+
+fn from() -> Instant {
+    t(DAY)
+}
+
+fn to() -> Instant {
+    t(30 * DAY)
+}
+
+async fn month(store: &Store) -> TestResult<Month> {
+    let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
+    let (pc, qc) = (client("Pc", t(0)), client("Qc", t(0)));
+    let (pl, ql) = (link(&p, &pc, "tenant-p", true, t(0)), link(&q, &qc, "tenant-q", true, t(0)));
+    let mut tx = store.begin().await?;
+    tx.insert_partner(&p).await?;
+    tx.insert_partner(&q).await?;
+    tx.insert_client(&pc, &[]).await?;
+    tx.insert_client(&qc, &[]).await?;
+    tx.insert_link(&pl, ACTOR, None).await?;
+    tx.insert_link(&ql, ACTOR, None).await?;
+    let eur = partner_case(&pc, 7001, &p, t(0));
+    let jpy = CaseRecord { currency: currency("JPY"), ..partner_case(&pc, 7002, &p, t(0)) };
+    let theirs = partner_case(&qc, 7003, &q, t(0));
+    for c in [&eur, &jpy, &theirs] {
+        tx.insert_case(c).await?;
+    }
+    // (earning, date) of each line, sorted below.
+    let mut earnings: Vec<(Instant, Uuid, Uuid)> = Vec::new();
+    let mut reversals: Vec<(Instant, Uuid, Uuid)> = Vec::new();
+    for i in 0..14i64 {
+        // Groups of four share their creation instant: the order falls to payout and id.
+        let created = t(2 * DAY + (i / 4) * HOUR);
+        let case = if i % 3 == 2 { &jpy } else { &eur };
+        let locked = (i % 4 == 0).then_some(123_456_789 + i);
+        let b = book(&mut tx, &p, &pl, case, 1_000 + 37 * i, created, created, STAGES[(i % 3) as usize], locked).await?;
+        earnings.push((created, b.earning.payout_id, b.earning.id));
+    }
+    // A live clawback (reversals), and one booked before the month (in no section).
+    for (at, n) in [(t(5 * DAY), 1), (t(DAY - 1), 2)] {
+        let b = book(&mut tx, &p, &pl, &eur, 500 * n, at, at, RevenueStage::Paid, None).await?;
+        let claw = EarningRecord {
+            id: Uuid::new_v4(),
+            kind: EarningKind::Clawback,
+            amount_minor: -300 * n,
+            decision_id: None,
+            ..b.earning.clone()
+        };
+        tx.insert_earning(&claw).await?;
+        tx.set_earning_read_model(&EarningReadModel {
+            earning_id: claw.id,
+            stage: Some(RevenueStage::Paid),
+            paid_at: at,
+            fx_usd_per_unit_e8: None,
+        })
+        .await?;
+        if n == 1 {
+            earnings.push((at, b.earning.payout_id, b.earning.id));
+            reversals.push((at, claw.payout_id, claw.id));
+        }
+    }
+    // Booked in the month and voided in it: an earning line (no stage) and a void line;
+    // booked before the month and voided in it: a void line only.
+    for (created, n) in [(t(6 * DAY), 1), (t(0), 2)] {
+        let b = book(&mut tx, &p, &pl, &eur, 700 * n, created, created, RevenueStage::Pending, None).await?;
+        let voided = t(7 * DAY);
+        assert!(tx.void_earning(b.earning.id, voided, "chargeback").await?);
+        tx.set_earning_read_model(&EarningReadModel { earning_id: b.earning.id, stage: None, paid_at: created, fx_usd_per_unit_e8: None })
+            .await?;
+        if n == 1 {
+            earnings.push((created, b.earning.payout_id, b.earning.id));
+        }
+        reversals.push((voided, b.earning.payout_id, b.earning.id));
+    }
+    // Payouts without P's earning (two at one instant), and Q's own in the month.
+    let mut not_earned: Vec<(Instant, Uuid)> = Vec::new();
+    for at in [t(8 * DAY), t(8 * DAY), t(9 * DAY)] {
+        not_earned.push((at, payout_only(&mut tx, &eur, at).await?.id));
+    }
+    payout_only(&mut tx, &theirs, t(8 * DAY)).await?;
+    book(&mut tx, &q, &ql, &theirs, 4_000, t(3 * DAY), t(3 * DAY), RevenueStage::Pending, None).await?;
+    tx.commit().await?;
+    earnings.sort();
+    reversals.sort();
+    not_earned.sort();
+    Ok(Month {
+        p: p.id,
+        q: q.id,
+        earnings: earnings.into_iter().map(|(_, _, id)| id).collect(),
+        reversals: reversals.into_iter().map(|(_, _, id)| id).collect(),
+        not_earned: not_earned.into_iter().map(|(_, id)| id).collect(),
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    Earnings,
+    Reversals,
+    NotEarned,
+}
+
+/// The ids (earning, or payout when none) and cursors of a section's lines in `w`.
+async fn read(tx: &mut Tx, partner: Uuid, which: Which, w: StatementWindow) -> TestResult<Vec<(Uuid, StatementCursor)>> {
+    let of = |l: &EarningLine| (l.id, StatementCursor { date: l.date, payout_id: l.payout_id, earning_id: Some(l.id) });
+    Ok(match which {
+        Which::Earnings => tx.statement_earning_lines(partner, from(), to(), w).await?.iter().map(of).collect(),
+        Which::Reversals => tx.statement_reversal_lines(partner, from(), to(), w).await?.iter().map(of).collect(),
+        Which::NotEarned => tx
+            .statement_not_earned_lines(partner, from(), to(), w)
+            .await?
+            .iter()
+            .map(|n| (n.payout_id, StatementCursor { date: n.created_at, payout_id: n.payout_id, earning_id: None }))
+            .collect(),
+    })
+}
+
+conformance!(statement_sections_page_by_keyset_without_losing_or_repeating_a_line);
+async fn statement_sections_page_by_keyset_without_losing_or_repeating_a_line(store: Store) -> TestResult {
+    let m = month(&store).await?;
+    let mut tx = store.read().await?;
+    for (which, expected) in [(Which::Earnings, &m.earnings), (Which::Reversals, &m.reversals), (Which::NotEarned, &m.not_earned)] {
+        let all: Vec<Uuid> = read(&mut tx, m.p, which, StatementWindow::all()).await?.into_iter().map(|(id, _)| id).collect();
+        assert_eq!(&all, expected);
+        for size in 1..=5i64 {
+            let (mut paged, mut after) = (Vec::new(), None);
+            loop {
+                let page = read(&mut tx, m.p, which, StatementWindow { after, limit: Some(size) }).await?;
+                assert!(page.len() as i64 <= size);
+                paged.extend(page.iter().map(|(id, _)| *id));
+                match page.last() {
+                    Some((_, c)) if page.len() as i64 == size => after = Some(*c),
+                    _ => break,
+                }
+                // A cursor survives its text form.
+                assert_eq!(after.map(|c| StatementCursor::decode(&c.encode())), Some(after));
+            }
+            assert_eq!(&paged, expected, "pages of {size}");
+        }
+    }
+    // Q's month has its own earning and its own client's payout, none of P's lines.
+    let q_lines = read(&mut tx, m.q, Which::Earnings, StatementWindow::all()).await?;
+    assert_eq!(q_lines.len(), 1);
+    assert!(!m.earnings.contains(&q_lines[0].0));
+    let q_not_earned: Vec<Uuid> =
+        read(&mut tx, m.q, Which::NotEarned, StatementWindow::all()).await?.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(q_not_earned.len(), 1);
+    assert!(!m.not_earned.contains(&q_not_earned[0]));
+    assert_eq!(tx.statement_not_earned_count(m.p, from(), to()).await?, m.not_earned.len() as i64);
+    assert_eq!(tx.statement_void_counts(m.p, from(), to()).await?, (1, 2));
+    Ok(())
+}
+
+conformance!(statement_totals_are_the_sum_of_the_live_lines);
+async fn statement_totals_are_the_sum_of_the_live_lines(store: Store) -> TestResult {
+    let m = month(&store).await?;
+    // JPY has no current rate: its estimated lines have no figure; locked ones do.
+    let rates = [(currency("EUR"), 108_123_457), (currency("USD"), 100_000_000)];
+    let rate_of = |c: Currency| rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r);
+    let mut tx = store.read().await?;
+    let totals = tx.statement_totals(m.p, from(), to(), &rates).await?;
+    let mut lines = tx.statement_earning_lines(m.p, from(), to(), StatementWindow::all()).await?;
+    lines.extend(tx.statement_reversal_lines(m.p, from(), to(), StatementWindow::all()).await?);
+    let live: Vec<&EarningLine> = lines.iter().filter(|l| l.voided_at.is_none()).collect();
+    let mut seen = 0;
+    for t in &totals {
+        let rows: Vec<&&EarningLine> = live.iter().filter(|l| l.stage == Some(t.stage) && l.currency == t.currency).collect();
+        let usd: Vec<Option<i64>> = rows
+            .iter()
+            .map(|l| {
+                l.fx_usd_per_unit_e8.or(rate_of(l.currency)).map(|r| convert_minor(l.amount_minor, l.currency.exponent(), r, 2).unwrap())
+            })
+            .collect();
+        assert_eq!(t.count, rows.len() as i64, "{:?} {}", t.stage, t.currency.code());
+        assert_eq!(t.amount_minor, rows.iter().map(|l| l.amount_minor).sum::<i64>());
+        assert_eq!(t.usd_minor, usd.iter().flatten().sum::<i64>());
+        assert_eq!(t.usd_missing, usd.iter().filter(|u| u.is_none()).count() as i64);
+        assert_eq!(t.clawbacks, rows.iter().filter(|l| l.kind == EarningKind::Clawback).count() as i64);
+        seen += rows.len();
+    }
+    assert_eq!(seen, live.len(), "every live line is in a total");
+    assert!(totals.iter().any(|t| t.currency.code() == "JPY" && t.usd_missing > 0), "JPY estimates have no figure");
+    assert!(totals.iter().any(|t| t.currency.code() == "JPY" && t.usd_minor > 0), "locked JPY lines convert");
+    assert_eq!(totals.iter().map(|t| t.clawbacks).sum::<i64>(), 1, "the clawback of the month");
+    // The voided lines convert at their payout's rate: none locked here, so only JPY would be missing.
+    assert!(tx.statement_void_estimate_currencies(m.p, from(), to(), &[currency("JPY")]).await?.is_empty());
+    assert_eq!(tx.statement_void_estimate_currencies(m.p, from(), to(), &[currency("EUR")]).await?, vec![currency("EUR")]);
+    Ok(())
+}
