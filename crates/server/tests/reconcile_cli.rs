@@ -204,16 +204,18 @@ fn reconcile_proves_the_month_totals_and_names_a_wrong_row() {
     let live = sql("SELECT CAST(COUNT(*) AS TEXT) FROM earnings WHERE voided_at IS NULL AND paid_at IS NOT NULL").unwrap();
     assert_eq!(counted, live, "the month totals count every live earning");
     let estimated = sql("SELECT CAST(SUM(n) AS TEXT) FROM month_estimates").unwrap();
-    let live = sql("SELECT CAST(COUNT(*) AS TEXT) FROM earnings WHERE voided_at IS NULL AND paid_at IS NOT NULL AND fx_usd_per_unit_e8 IS NULL")
-        .unwrap();
+    let live =
+        sql("SELECT CAST(COUNT(*) AS TEXT) FROM earnings WHERE voided_at IS NULL AND paid_at IS NOT NULL AND fx_usd_per_unit_e8 IS NULL")
+            .unwrap();
     assert_eq!(estimated, live, "the month estimates count every live estimate");
     let out = reconcile(&db.url);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     for (table, named) in [("month_totals", "month totals"), ("month_estimates", "month estimates")] {
         let row = db.first_cell::<i64>(&format!("SELECT rowid FROM {table} WHERE n > 0 ORDER BY rowid LIMIT 1")).unwrap();
-        let key =
-            db.first_cell::<String>(&format!("SELECT partner_id || ' ' || month || ' ' || currency FROM {table} WHERE rowid = {row}")).unwrap();
+        let key = db
+            .first_cell::<String>(&format!("SELECT partner_id || ' ' || month || ' ' || currency FROM {table} WHERE rowid = {row}"))
+            .unwrap();
         db.first_cell::<String>(&format!("UPDATE {table} SET n = n + 1 WHERE rowid = {row}"));
         let out = reconcile(&db.url);
         assert_eq!(out.status.code(), Some(1), "{table}: {}", String::from_utf8_lossy(&out.stdout));

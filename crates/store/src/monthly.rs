@@ -190,7 +190,7 @@ impl Tx {
         if keys.is_empty() {
             return Ok(out);
         }
-        let slots = |key: &str| months.iter().enumerate().filter(move |(_, m)| m.key() == key).map(|(i, _)| i);
+        let slots = |key: &str| -> Vec<usize> { months.iter().enumerate().filter(|(_, m)| m.key() == key).map(|(i, _)| i).collect() };
         let totals_sql = format!(
             "SELECT month, currency, locked, n, usd_minor FROM month_totals WHERE partner_id = {} AND month IN ({})",
             ph(self.backend, 1),
