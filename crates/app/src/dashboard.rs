@@ -1,10 +1,11 @@
 //! What the Partner Dashboard's overview shows beyond the reference API's views: the
 //! partner's live earnings per calendar month (UTC) for the chart, in US cents at the
-//! locked rate, else the current one, as the report converts them.
+//! locked rate, else the current one, as the report converts them; read from the month
+//! totals (migration 0033, `store::month_totals`), a few rows whatever the partner's size.
 
 use chrono::{Datelike, Months, NaiveDate, TimeZone, Utc};
 use refshare_core::Instant;
-use refshare_store::PartnerRecord;
+use refshare_store::{PartnerRecord, UtcMonth};
 
 use crate::fx::UsdRates;
 use crate::{App, AppError};
@@ -41,13 +42,13 @@ pub fn last_months(now: Instant, n: u32) -> Vec<(String, Instant, Instant)> {
 
 impl App {
     /// The partner's live earnings per month over the last `months` months (this one
-    /// included, at most [`MAX_CHART_MONTHS`]), oldest first: one aggregate.
+    /// included, at most [`MAX_CHART_MONTHS`]), oldest first: from the month totals.
     pub async fn earnings_by_month(&self, partner: &PartnerRecord, months: u32) -> Result<Vec<MonthFigure>, AppError> {
         let bounds = last_months(self.now(), months.clamp(1, MAX_CHART_MONTHS));
         let mut tx = self.store.read().await?;
         let current = UsdRates::at(self.now()).load_all(&mut tx).await?;
-        let ranges: Vec<(Instant, Instant)> = bounds.iter().map(|(_, a, b)| (*a, *b)).collect();
-        let totals = tx.earnings_per_month(partner.id, &ranges, &current).await?;
+        let keys: Vec<UtcMonth> = bounds.iter().map(|(_, start, _)| UtcMonth::containing(*start)).collect();
+        let totals = tx.earnings_per_month_from_totals(partner.id, &keys, &current).await?;
         Ok(bounds
             .into_iter()
             .zip(totals)

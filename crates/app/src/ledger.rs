@@ -10,7 +10,8 @@ use refshare_core::money::{checked_add, format_minor, Currency};
 use refshare_core::stage::{InvoicingTriggerMode, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{
-    AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, EstimateKey, LedgerEntryRecord, PayoutFacts, Store, Totals, TotalsKey, Tx,
+    AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, EstimateKey, LedgerEntryRecord, MonthEstimateKey, MonthKey, PayoutFacts,
+    Store, Totals, TotalsKey, Tx,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -261,7 +262,8 @@ impl App {
     /// equals the SQL sum of the live earnings by their stored stage; (3) the
     /// earnings totals (migration 0022) equal the aggregate recomputed from the rows, key
     /// by key, every earning carries its payout's platform fee, and the estimate totals
-    /// (migration 0025) equal the rows converted at the rates they hold; (4) per partner the SQL summary of the report (counts and USD per stage)
+    /// (migration 0025) equal the rows converted at the rates they hold, and so do the month
+    /// totals and month estimates (migration 0033); (4) per partner the SQL summary of the report (counts and USD per stage)
     /// equals the sum over its rows, each converted as the report's rows are. Set-based: a handful of full-table reads
     /// and one summary aggregate per partner, never a partner's report in memory. The first
     /// discrepancy is returned as a 409 `LedgerDiscrepancy`.
@@ -411,6 +413,39 @@ impl App {
                     "partner {}: the estimate totals in {} {} say {}, the rows say {}",
                     key.partner_id,
                     key.stage.as_str(),
+                    key.currency.code(),
+                    fmt_totals(&have),
+                    fmt_totals(&want)
+                )));
+            }
+        }
+        // (3d) The month totals and month estimates (migration 0033, the dashboard's chart)
+        // against the rows, key by key (the estimates at the rates they hold).
+        let stored: BTreeMap<MonthKey, Totals> = tx.month_totals().await?.into_iter().collect();
+        let recomputed: BTreeMap<MonthKey, Totals> = tx.month_totals_from_rows().await?.into_iter().collect();
+        for key in stored.keys().chain(recomputed.keys()) {
+            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
+            if have != want {
+                return Err(discrepancy(format!(
+                    "partner {}: the month totals of {} in {} ({}) say {}, the rows say {}",
+                    key.partner_id,
+                    key.month,
+                    key.currency.code(),
+                    if key.locked { "locked rate" } else { "estimates" },
+                    fmt_totals(&have),
+                    fmt_totals(&want)
+                )));
+            }
+        }
+        let stored: BTreeMap<MonthEstimateKey, Totals> = tx.month_estimates().await?.into_iter().collect();
+        let recomputed: BTreeMap<MonthEstimateKey, Totals> = tx.month_estimates_from_rows().await?.into_iter().collect();
+        for key in stored.keys().chain(recomputed.keys()) {
+            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
+            if have != want {
+                return Err(discrepancy(format!(
+                    "partner {}: the month estimates of {} in {} say {}, the rows say {}",
+                    key.partner_id,
+                    key.month,
                     key.currency.code(),
                     fmt_totals(&have),
                     fmt_totals(&want)

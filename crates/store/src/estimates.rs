@@ -16,6 +16,9 @@
 //! - **Reading.** A summary uses a currency's sums only when the cache is built for it at
 //!   the current rate; otherwise that currency's rows are aggregated as before.
 //!   `reconcile` proves the sums against the rows.
+//! - **By month.** The month estimates (migration 0033, [`crate::month_totals`]) are the
+//!   same rows by payment month: converted in the same flush at the same rates, re-based
+//!   in the same [`Tx::rebuild_estimates`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -26,6 +29,8 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::bulk::{ph, ph_list};
+use crate::month_totals::MonthEstimateKey;
+use crate::monthly::UtcMonth;
 use crate::reporting::{usd_divisor, usd_minor_sql};
 use crate::totals::{usd_of, Totals};
 use crate::{currency, get, uuid, Backend, Result, StoreError, Tx};
@@ -38,10 +43,14 @@ pub struct EstimateKey {
     pub currency: Currency,
 }
 
-/// One estimate row's figures, queued for the flush.
+/// One estimate row's figures, queued for the flush: to the estimate totals of its stage
+/// and the month estimates of its payment month, each when it has one.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EstimateRow {
-    pub key: EstimateKey,
+    pub partner_id: Uuid,
+    pub currency: Currency,
+    pub stage: Option<RevenueStage>,
+    pub month: Option<UtcMonth>,
     pub payout: bool,
     pub amount_minor: i64,
     pub platform_fee_minor: i64,
@@ -134,14 +143,15 @@ const UPSERT_COLS: &str = "partner_id, stage, currency, n, payout_n, amount_mino
 
 impl Tx {
     /// Converts the queued estimate rows at the rates the cache holds for their currencies
-    /// and adds them to the estimate totals (keys sorted). Run by [`Tx::commit`] after the
-    /// earnings totals; currencies the cache does not hold are skipped.
+    /// and adds them to the estimate totals, then to the month estimates (keys sorted).
+    /// Run by [`Tx::commit`] after the earnings and month totals; currencies the cache does
+    /// not hold are skipped.
     pub(crate) async fn flush_estimates(&mut self) -> Result<()> {
         let rows = std::mem::take(&mut self.totals.estimates);
         if rows.is_empty() {
             return Ok(());
         }
-        let currencies: Vec<Currency> = rows.iter().map(|(r, _)| r.key.currency).collect::<BTreeSet<_>>().into_iter().collect();
+        let currencies: Vec<Currency> = rows.iter().map(|(r, _)| r.currency).collect::<BTreeSet<_>>().into_iter().collect();
         // Shared locks on the rate rows, in currency order: a re-base of these currencies
         // waits for this commit, and this waits for a re-base under way.
         let lock = if self.backend == Backend::Postgres { " FOR SHARE" } else { "" };
@@ -156,18 +166,25 @@ impl Tx {
         let rates: HashMap<Currency, EstimateRate> =
             q.fetch_all(self.conn()).await?.iter().map(rate_from).map(|r| r.map(|r| (r.currency, r))).collect::<Result<_>>()?;
         let mut deltas: BTreeMap<EstimateKey, Totals> = BTreeMap::new();
+        let mut month_deltas: BTreeMap<MonthEstimateKey, Totals> = BTreeMap::new();
         for (row, sign) in rows {
-            let Some(rate) = rates.get(&row.key.currency).filter(|r| r.built) else { continue };
+            let Some(rate) = rates.get(&row.currency).filter(|r| r.built) else { continue };
             let (usd_minor, platform_usd_minor) = match rate.rate_e8 {
                 Some(r) => (
-                    usd_of(row.amount_minor, row.key.currency, r)?,
-                    if row.payout { usd_of(row.platform_fee_minor, row.key.currency, r)? } else { 0 },
+                    usd_of(row.amount_minor, row.currency, r)?,
+                    if row.payout { usd_of(row.platform_fee_minor, row.currency, r)? } else { 0 },
                 ),
                 None => (0, 0),
             };
             let t = Totals { count: 1, payout_count: i64::from(row.payout), amount_minor: row.amount_minor, usd_minor, platform_usd_minor };
-            let e = deltas.entry(row.key).or_default();
-            *e = e.add(t, sign)?;
+            if let Some(stage) = row.stage {
+                let e = deltas.entry(EstimateKey { partner_id: row.partner_id, stage, currency: row.currency }).or_default();
+                *e = e.add(t, sign)?;
+            }
+            if let Some(month) = row.month {
+                let e = month_deltas.entry(MonthEstimateKey { partner_id: row.partner_id, month, currency: row.currency }).or_default();
+                *e = e.add(t, sign)?;
+            }
         }
         let deltas: Vec<(EstimateKey, Totals)> = deltas.into_iter().filter(|(_, t)| !t.is_zero()).collect();
         // Eight values per row; five hundred rows per statement.
@@ -202,13 +219,14 @@ impl Tx {
             }
             q.execute(self.conn()).await?;
         }
-        Ok(())
+        self.add_month_estimates(month_deltas).await
     }
 
     /// Builds or re-bases the estimate totals of these currencies at these rates: the
     /// rate rows first (sorted; on PostgreSQL this waits for the writers that hold them),
-    /// then the currencies' sums recomputed with one aggregate. The estimate rows this
-    /// transaction queued for them are dropped: the aggregate already sees its writes.
+    /// then the currencies' sums recomputed with one aggregate, and their month estimates
+    /// with another. The estimate rows this transaction queued for them are dropped: the
+    /// aggregates already see its writes.
     pub async fn rebuild_estimates(&mut self, rates: &[(Currency, Option<i64>)]) -> Result<()> {
         let mut rates = rates.to_vec();
         rates.sort_by_key(|(c, _)| *c);
@@ -232,7 +250,8 @@ impl Tx {
         ))
         .execute(self.conn())
         .await?;
-        self.totals.estimates.retain(|(r, _)| !rates.iter().any(|(c, _)| *c == r.key.currency));
+        self.rebuild_month_estimates(&list).await?;
+        self.totals.estimates.retain(|(r, _)| !rates.iter().any(|(c, _)| *c == r.currency));
         Ok(())
     }
 

@@ -31,6 +31,7 @@ mod invoices;
 pub mod ledger;
 mod links;
 mod misc;
+pub mod month_totals;
 pub mod monthly;
 mod partners;
 mod payouts;
@@ -56,6 +57,8 @@ pub use clients::{ClientEarningsUsd, ClientOrder, PartnerClientFilter, PartnerCl
 pub use earning_sets::CpInvoicingGroup;
 pub use estimates::{EstimateCache, EstimateKey, EstimateRate};
 pub use misc::StatusTable;
+pub use month_totals::{MonthEstimateKey, MonthKey};
+pub use monthly::{MonthTotal, UtcMonth};
 pub use records::*;
 pub use reporting::{CurrentRates, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow, SummaryGroup};
 pub use search::{
@@ -406,10 +409,11 @@ impl Tx {
         self.read_only
     }
 
-    /// Writes the pending earnings totals and then the estimate totals (keys sorted, the
-    /// last statements) and commits.
+    /// Writes the pending earnings totals, the month totals and then the estimate totals
+    /// with the month estimates (keys sorted, the last statements) and commits.
     pub async fn commit(mut self) -> Result<()> {
         self.flush_totals().await?;
+        self.flush_month_totals().await?;
         self.flush_estimates().await?;
         self.inner.commit().await?;
         Ok(())

@@ -15,6 +15,12 @@
 //! every writer takes the totals rows' locks in the same order and holds nothing else it
 //! waits for afterwards, so concurrent writers on PostgreSQL never deadlock on them.
 //! Savepoints snapshot the pending deltas; rolling back to one restores them.
+//!
+//! The same read feeds the month totals (migration 0033, [`crate::month_totals`]): each
+//! touched earning's contribution carries its payment date, so the delta of its month
+//! (and, for an estimate, of its month estimate) is taken from the same figures. The
+//! month totals count every live earning with a payment date (the chart's rows), the
+//! earnings totals every live earning with a stage; the read model writes both together.
 
 use std::collections::BTreeMap;
 
@@ -26,7 +32,9 @@ use uuid::Uuid;
 
 use crate::bulk::{ph, ph_list};
 use crate::earning_sets::IDS_PER_STATEMENT;
-use crate::estimates::{EstimateKey, EstimateRow};
+use crate::estimates::EstimateRow;
+use crate::month_totals::MonthKey;
+use crate::monthly::UtcMonth;
 use crate::reporting::{usd_divisor, usd_minor_sql};
 use crate::{currency, get, uuid, Backend, Result, Savepoint, StoreError, Tx};
 
@@ -74,26 +82,33 @@ impl Totals {
     }
 }
 
+/// A snapshot of the pending deltas at a savepoint: the earnings and month deltas, and
+/// the length of the estimate queue.
+type Snapshot = (Savepoint, BTreeMap<TotalsKey, Totals>, BTreeMap<MonthKey, Totals>, usize);
+
 /// The deltas a transaction has not written yet, and their snapshots at its savepoints.
 #[derive(Debug, Default)]
 pub(crate) struct PendingTotals {
     deltas: BTreeMap<TotalsKey, Totals>,
+    /// The month totals' deltas ([`crate::month_totals`]).
+    pub(crate) months: BTreeMap<MonthKey, Totals>,
     /// Estimate rows (rate not locked) with their sign, converted when flushed
     /// ([`crate::estimates`]); only appended to, so a savepoint keeps its length.
     pub(crate) estimates: Vec<(EstimateRow, i64)>,
-    saved: Vec<(Savepoint, BTreeMap<TotalsKey, Totals>, usize)>,
+    saved: Vec<Snapshot>,
 }
 
 impl PendingTotals {
     pub(crate) fn savepoint(&mut self, name: Savepoint) {
-        self.saved.push((name, self.deltas.clone(), self.estimates.len()));
+        self.saved.push((name, self.deltas.clone(), self.months.clone(), self.estimates.len()));
     }
 
     /// Back to the deltas at the latest savepoint `name`, which is forgotten.
     pub(crate) fn rollback_to(&mut self, name: Savepoint) {
-        if let Some(i) = self.saved.iter().rposition(|(n, _, _)| *n == name) {
-            if let Some((_, deltas, estimates)) = self.saved.drain(i..).next() {
+        if let Some(i) = self.saved.iter().rposition(|(n, ..)| *n == name) {
+            if let Some((_, deltas, months, estimates)) = self.saved.drain(i..).next() {
                 self.deltas = deltas;
+                self.months = months;
                 self.estimates.truncate(estimates);
             }
         }
@@ -101,16 +116,17 @@ impl PendingTotals {
 
     /// Forgets the latest savepoint `name` (and any set after it), keeping the deltas.
     pub(crate) fn release(&mut self, name: Savepoint) {
-        if let Some(i) = self.saved.iter().rposition(|(n, _, _)| *n == name) {
+        if let Some(i) = self.saved.iter().rposition(|(n, ..)| *n == name) {
             self.saved.truncate(i);
         }
     }
 
     /// Adds `sign` times the contribution of these rows: locked rows converted at their
-    /// rate, estimates counted here (no USD) and kept for the estimate totals.
+    /// rate, estimates counted here (no USD) and kept for the estimate totals; to the
+    /// earnings totals by stage, to the month totals by payment month.
     fn add(&mut self, rows: Vec<Contribution>, sign: i64) -> Result<()> {
         for c in rows {
-            let key = TotalsKey { partner_id: c.partner_id, stage: c.stage, currency: c.currency, locked: c.fx_usd_per_unit_e8.is_some() };
+            let locked = c.fx_usd_per_unit_e8.is_some();
             let (usd_minor, platform_usd_minor) = match c.fx_usd_per_unit_e8 {
                 Some(rate) => {
                     (usd_of(c.amount_minor, c.currency, rate)?, if c.payout { usd_of(c.platform_fee_minor, c.currency, rate)? } else { 0 })
@@ -118,12 +134,26 @@ impl PendingTotals {
                 None => (0, 0),
             };
             let t = Totals { count: 1, payout_count: i64::from(c.payout), amount_minor: c.amount_minor, usd_minor, platform_usd_minor };
-            let e = self.deltas.entry(key).or_default();
-            *e = e.add(t, sign)?;
-            if c.fx_usd_per_unit_e8.is_none() {
-                let key = EstimateKey { partner_id: c.partner_id, stage: c.stage, currency: c.currency };
+            if let Some(stage) = c.stage {
+                let e = self.deltas.entry(TotalsKey { partner_id: c.partner_id, stage, currency: c.currency, locked }).or_default();
+                *e = e.add(t, sign)?;
+            }
+            let month = c.paid_at_ms.map(UtcMonth::of_ms);
+            if let Some(month) = month {
+                let e = self.months.entry(MonthKey { partner_id: c.partner_id, month, currency: c.currency, locked }).or_default();
+                *e = e.add(t, sign)?;
+            }
+            if !locked {
                 self.estimates.push((
-                    EstimateRow { key, payout: c.payout, amount_minor: c.amount_minor, platform_fee_minor: c.platform_fee_minor },
+                    EstimateRow {
+                        partner_id: c.partner_id,
+                        currency: c.currency,
+                        stage: c.stage,
+                        month,
+                        payout: c.payout,
+                        amount_minor: c.amount_minor,
+                        platform_fee_minor: c.platform_fee_minor,
+                    },
                     sign,
                 ));
             }
@@ -139,10 +169,13 @@ pub(crate) fn usd_of(amount_minor: i64, currency: Currency, rate_e8: i64) -> Res
     convert_minor(amount_minor, currency.exponent(), rate_e8, 2).ok_or_else(|| StoreError::Corrupt("USD figure overflow".into()))
 }
 
-/// One live earning with a stored stage, as the totals count it.
+/// One live earning with a stored stage or payment date, as the totals count it.
 struct Contribution {
     partner_id: Uuid,
-    stage: RevenueStage,
+    /// Counted in the earnings totals when set.
+    stage: Option<RevenueStage>,
+    /// Counted in the month totals of its month when set.
+    paid_at_ms: Option<i64>,
     currency: Currency,
     /// Of kind `payout` (the ones with platform revenue).
     payout: bool,
@@ -152,16 +185,17 @@ struct Contribution {
     fx_usd_per_unit_e8: Option<i64>,
 }
 
-/// The figures of the live earnings `e` with a stored stage that `clause` selects.
+/// The figures of the live earnings `e` with a stored stage or payment date that
+/// `clause` selects.
 fn contribution_sql(clause: &str) -> String {
     format!(
-        "SELECT e.partner_id, e.stage, e.currency, e.kind, e.amount_minor, e.platform_fee_minor, e.fx_usd_per_unit_e8 \
-         FROM earnings e WHERE e.voided_at IS NULL AND e.stage IS NOT NULL AND ({clause})"
+        "SELECT e.partner_id, e.stage, e.paid_at, e.currency, e.kind, e.amount_minor, e.platform_fee_minor, e.fx_usd_per_unit_e8 \
+         FROM earnings e WHERE e.voided_at IS NULL AND (e.stage IS NOT NULL OR e.paid_at IS NOT NULL) AND ({clause})"
     )
 }
 
 fn contribution_from(r: &AnyRow) -> Result<Contribution> {
-    let stage: String = get(r, "stage")?;
+    let stage: Option<String> = get(r, "stage")?;
     let payout = get::<String>(r, "kind")? == EarningKind::Payout.as_str();
     let fee: Option<i64> = get(r, "platform_fee_minor")?;
     let platform_fee_minor = match (payout, fee) {
@@ -171,7 +205,8 @@ fn contribution_from(r: &AnyRow) -> Result<Contribution> {
     };
     Ok(Contribution {
         partner_id: uuid(&get::<String>(r, "partner_id")?)?,
-        stage: RevenueStage::parse(&stage).ok_or_else(|| StoreError::Corrupt(format!("stage `{stage}`")))?,
+        stage: stage.map(|s| RevenueStage::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("stage `{s}`")))).transpose()?,
+        paid_at_ms: get(r, "paid_at")?,
         currency: currency(&get::<String>(r, "currency")?)?,
         payout,
         amount_minor: get(r, "amount_minor")?,
@@ -181,7 +216,7 @@ fn contribution_from(r: &AnyRow) -> Result<Contribution> {
 }
 
 /// A derived table `(cur, d)`: every known currency with its divisor for [`usd_minor_sql`].
-fn divisor_table_sql() -> Result<String> {
+pub(crate) fn divisor_table_sql() -> Result<String> {
     let rows = Currency::all()
         .map(|c| Ok(format!("SELECT '{}' AS cur, CAST({} AS BIGINT) AS d", c.code(), usd_divisor(c)?)))
         .collect::<Result<Vec<_>>>()?;

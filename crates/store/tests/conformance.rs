@@ -26,6 +26,8 @@ mod lists;
 mod misc;
 #[path = "conformance/money.rs"]
 mod money;
+#[path = "conformance/months.rs"]
+mod months;
 #[path = "conformance/partner_sets.rs"]
 mod partner_sets;
 #[path = "conformance/partners.rs"]

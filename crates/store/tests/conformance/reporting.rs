@@ -619,11 +619,13 @@ async fn summary_from_rows(tx: &mut Tx, ids: &[Uuid], rates: &[(Currency, i64)],
     Ok(groups)
 }
 
-/// The stored estimate totals equal the rows converted at the rates they hold (what
-/// `reconcile` proves).
+/// The stored estimate totals (and month estimates, migration 0033) equal the rows
+/// converted at the rates they hold (what `reconcile` proves).
 async fn assert_estimates_prove(store: &Store) -> TestResult {
     let mut tx = store.read().await?;
     assert_eq!(tx.estimate_totals().await?, tx.estimate_totals_from_rows().await?, "estimate totals against the rows");
+    assert_eq!(tx.month_estimates().await?, tx.month_estimates_from_rows().await?, "month estimates against the rows");
+    assert_eq!(tx.month_totals().await?, tx.month_totals_from_rows().await?, "month totals against the rows");
     Ok(())
 }
 
