@@ -3,7 +3,7 @@
 //! plans use the indexes; and the SQL visibility fragment agrees with
 //! `core::visibility::visible_to_partner` on generated data.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use refshare_core::attribution::CaseFacts;
 use refshare_core::case::{CaseSource, Lifecycle};
@@ -416,6 +416,7 @@ async fn visibility_sql_agrees_with_the_core_rule_on_generated_data(store: Store
             assert_eq!(found_total, total, "seed {seed}: search total");
             let (by_lifecycle, _) = tx.partner_case_counts(p.id, t(0)).await?;
             assert_eq!(by_lifecycle.iter().map(|(_, n)| n).sum::<i64>(), total, "seed {seed}: counts");
+            check_client_tallies(&mut tx, p.id, &clients, &cases, &by_core, &format!("seed {seed}")).await?;
             pairs += cases.len();
             visible_pairs += by_core.len();
         }
@@ -424,6 +425,31 @@ async fn visibility_sql_agrees_with_the_core_rule_on_generated_data(store: Store
     }
     // The generator must produce both outcomes in quantity, or the test proves nothing.
     assert!(visible_pairs > 20 && pairs - visible_pairs > 200, "{visible_pairs} visible of {pairs} pairs");
+    Ok(())
+}
+
+/// The partner's per-client tallies (migration 0036) equal, client by client, the count
+/// through the visibility fragment and the core rule's visible cases (`by_core`): how
+/// many the partner sees and how many of those are closed. Zero tallies count as absent.
+async fn check_client_tallies(
+    tx: &mut Tx,
+    partner: Uuid,
+    clients: &[ClientRecord],
+    cases: &[CaseRecord],
+    by_core: &BTreeSet<Uuid>,
+    label: &str,
+) -> TestResult {
+    let ids: Vec<Uuid> = clients.iter().map(|c| c.id).collect();
+    let nonzero = |m: HashMap<Uuid, (i64, i64)>| m.into_iter().filter(|(_, v)| *v != (0, 0)).collect::<BTreeMap<_, _>>();
+    let mut core: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
+    for c in cases.iter().filter(|c| by_core.contains(&c.id)) {
+        let e = core.entry(c.client_id).or_default();
+        e.0 += 1;
+        e.1 += i64::from(c.lifecycle == Lifecycle::Closed);
+    }
+    let tallied = nonzero(tx.partner_case_counts_by_client(partner, &ids).await?);
+    assert_eq!(tallied, nonzero(tx.partner_case_counts_by_client_from_cases(partner, &ids).await?), "{label}: client tallies vs SQL");
+    assert_eq!(tallied, core, "{label}: client tallies vs the core rule");
     Ok(())
 }
 
@@ -485,6 +511,7 @@ async fn churn_and_check_tallies(
             .map(|c| c.id)
             .collect();
         assert_eq!(tx.partner_visible_case_count(p.id).await?, by_core.len() as i64, "seed {seed}: total after churn");
+        check_client_tallies(&mut tx, p.id, clients, cases, &by_core, &format!("seed {seed} after churn")).await?;
         // The search alone reads the partner's visible set (migration 0029), with filters
         // the rule's fragment: both find exactly the visible cases.
         let (found, found_total) = tx.partner_cases_page(p.id, &query("deb-"), ALL).await?;
