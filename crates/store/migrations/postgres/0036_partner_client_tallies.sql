@@ -106,3 +106,64 @@ CREATE TRIGGER partner_client_case_tallies_link_delete AFTER DELETE ON links
     FOR EACH ROW WHEN (old.status = 'active') EXECUTE FUNCTION partner_client_case_tallies_link();
 CREATE TRIGGER partner_client_case_tallies_link_status AFTER UPDATE OF status ON links
     FOR EACH ROW WHEN ((new.status = 'active') IS DISTINCT FROM (old.status = 'active')) EXECUTE FUNCTION partner_client_case_tallies_link();
+
+-- Per-partner client totals (issue 9, the client list's summary): how many clients the
+-- partner has an active link to, how many of those links are attributed, and how many of
+-- those clients completed onboarding (store Tx::partner_client_totals; the count over the
+-- links, Tx::partner_client_totals_from_links, is what the conformance tests compare it
+-- with). Kept by the triggers below: a link inserted or deleted while active, a link's
+-- status entering or leaving 'active', a client's onboarding completed (or undone). A
+-- link's attribution, partner and client are never updated (0026 refuses it); a client is
+-- deleted only after its links. Link writers of one partner wait for each other on its row.
+CREATE TABLE partner_client_totals (
+    partner_id TEXT PRIMARY KEY,
+    clients BIGINT NOT NULL,
+    attributed BIGINT NOT NULL,
+    onboarded BIGINT NOT NULL
+);
+
+INSERT INTO partner_client_totals (partner_id, clients, attributed, onboarded)
+SELECT l.partner_id, COUNT(*), SUM(l.is_attributed), SUM(CASE WHEN cl.onboarding_completed_at IS NULL THEN 0 ELSE 1 END)
+FROM links l JOIN clients cl ON cl.id = l.client_id
+WHERE l.status = 'active'
+GROUP BY l.partner_id;
+
+CREATE FUNCTION partner_client_totals_link() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    l links%ROWTYPE;
+    sign BIGINT;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        l := OLD; sign := -1;
+    ELSIF TG_OP = 'INSERT' THEN
+        l := NEW; sign := 1;
+    ELSIF NEW.status = 'active' THEN
+        l := NEW; sign := 1;
+    ELSE
+        l := NEW; sign := -1;
+    END IF;
+    INSERT INTO partner_client_totals (partner_id, clients, attributed, onboarded)
+    SELECT l.partner_id, sign, sign * l.is_attributed, CASE WHEN cl.onboarding_completed_at IS NULL THEN 0 ELSE sign END
+    FROM clients cl WHERE cl.id = l.client_id
+    ON CONFLICT (partner_id) DO UPDATE SET clients = partner_client_totals.clients + excluded.clients,
+        attributed = partner_client_totals.attributed + excluded.attributed, onboarded = partner_client_totals.onboarded + excluded.onboarded;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER partner_client_totals_link_insert AFTER INSERT ON links
+    FOR EACH ROW WHEN (new.status = 'active') EXECUTE FUNCTION partner_client_totals_link();
+CREATE TRIGGER partner_client_totals_link_delete AFTER DELETE ON links
+    FOR EACH ROW WHEN (old.status = 'active') EXECUTE FUNCTION partner_client_totals_link();
+CREATE TRIGGER partner_client_totals_link_status AFTER UPDATE OF status ON links
+    FOR EACH ROW WHEN ((new.status = 'active') IS DISTINCT FROM (old.status = 'active')) EXECUTE FUNCTION partner_client_totals_link();
+
+CREATE FUNCTION partner_client_totals_onboarding() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE partner_client_totals SET onboarded = onboarded + CASE WHEN NEW.onboarding_completed_at IS NULL THEN -1 ELSE 1 END
+    WHERE partner_id IN (SELECT l.partner_id FROM links l WHERE l.client_id = NEW.id AND l.status = 'active');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER partner_client_totals_onboarding AFTER UPDATE OF onboarding_completed_at ON clients
+    FOR EACH ROW WHEN ((new.onboarding_completed_at IS NULL) IS DISTINCT FROM (old.onboarding_completed_at IS NULL))
+    EXECUTE FUNCTION partner_client_totals_onboarding();

@@ -88,3 +88,53 @@ WHEN (new.status = 'active') <> (old.status = 'active') BEGIN
     GROUP BY c.lifecycle
     ON CONFLICT (partner_id, client_id, lifecycle) DO UPDATE SET n = n + excluded.n;
 END;
+
+-- Per-partner client totals (issue 9, the client list's summary): how many clients the
+-- partner has an active link to, how many of those links are attributed, and how many of
+-- those clients completed onboarding (store Tx::partner_client_totals; the count over the
+-- links, Tx::partner_client_totals_from_links, is what the conformance tests compare it
+-- with). Kept by the triggers below: a link inserted or deleted while active, a link's
+-- status entering or leaving 'active', a client's onboarding completed (or undone). A
+-- link's attribution, partner and client are never updated (0026 and 0023 refuse it); a
+-- client is deleted only after its links.
+CREATE TABLE partner_client_totals (
+    partner_id TEXT PRIMARY KEY,
+    clients BIGINT NOT NULL,
+    attributed BIGINT NOT NULL,
+    onboarded BIGINT NOT NULL
+);
+
+INSERT INTO partner_client_totals (partner_id, clients, attributed, onboarded)
+SELECT l.partner_id, COUNT(*), SUM(l.is_attributed), SUM(CASE WHEN cl.onboarding_completed_at IS NULL THEN 0 ELSE 1 END)
+FROM links l JOIN clients cl ON cl.id = l.client_id
+WHERE l.status = 'active'
+GROUP BY l.partner_id;
+
+CREATE TRIGGER partner_client_totals_link_insert AFTER INSERT ON links WHEN new.status = 'active' BEGIN
+    INSERT INTO partner_client_totals (partner_id, clients, attributed, onboarded)
+    SELECT new.partner_id, 1, new.is_attributed, CASE WHEN cl.onboarding_completed_at IS NULL THEN 0 ELSE 1 END
+    FROM clients cl WHERE cl.id = new.client_id
+    ON CONFLICT (partner_id) DO UPDATE SET clients = clients + excluded.clients, attributed = attributed + excluded.attributed,
+        onboarded = onboarded + excluded.onboarded;
+END;
+CREATE TRIGGER partner_client_totals_link_delete AFTER DELETE ON links WHEN old.status = 'active' BEGIN
+    INSERT INTO partner_client_totals (partner_id, clients, attributed, onboarded)
+    SELECT old.partner_id, -1, -old.is_attributed, CASE WHEN cl.onboarding_completed_at IS NULL THEN 0 ELSE -1 END
+    FROM clients cl WHERE cl.id = old.client_id
+    ON CONFLICT (partner_id) DO UPDATE SET clients = clients + excluded.clients, attributed = attributed + excluded.attributed,
+        onboarded = onboarded + excluded.onboarded;
+END;
+CREATE TRIGGER partner_client_totals_link_status AFTER UPDATE OF status ON links
+WHEN (new.status = 'active') <> (old.status = 'active') BEGIN
+    INSERT INTO partner_client_totals (partner_id, clients, attributed, onboarded)
+    SELECT new.partner_id, x.d, x.d * new.is_attributed, CASE WHEN cl.onboarding_completed_at IS NULL THEN 0 ELSE x.d END
+    FROM clients cl CROSS JOIN (SELECT CASE WHEN new.status = 'active' THEN 1 ELSE -1 END AS d) x
+    WHERE cl.id = new.client_id
+    ON CONFLICT (partner_id) DO UPDATE SET clients = clients + excluded.clients, attributed = attributed + excluded.attributed,
+        onboarded = onboarded + excluded.onboarded;
+END;
+CREATE TRIGGER partner_client_totals_onboarding AFTER UPDATE OF onboarding_completed_at ON clients
+WHEN (new.onboarding_completed_at IS NULL) <> (old.onboarding_completed_at IS NULL) BEGIN
+    UPDATE partner_client_totals SET onboarded = onboarded + CASE WHEN new.onboarding_completed_at IS NULL THEN -1 ELSE 1 END
+    WHERE partner_id IN (SELECT l.partner_id FROM links l WHERE l.client_id = new.id AND l.status = 'active');
+END;
