@@ -603,8 +603,31 @@ impl Tx {
     }
 
     /// Per client of `client_ids`: how many of its cases the partner sees now and how many
-    /// of those are closed (one query per `IN_CHUNK` clients, over the covering index).
+    /// of those are closed, from the per-client tallies (migration 0036; one query per
+    /// `IN_CHUNK` clients, a few rows a client). Clients without visible cases are absent
+    /// or (0, 0).
     pub async fn partner_case_counts_by_client(
+        &mut self,
+        partner_id: Uuid,
+        client_ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, (i64, i64)>> {
+        let mut out = std::collections::HashMap::new();
+        let sql = format!(
+            "SELECT client_id, CAST(SUM(n) AS BIGINT) AS n, \
+             CAST(SUM(CASE WHEN lifecycle = '{}' THEN n ELSE 0 END) AS BIGINT) AS closed \
+             FROM partner_client_case_tallies WHERE partner_id = $1 AND client_id IN ({{in}}) GROUP BY client_id",
+            Lifecycle::Closed.as_str(),
+        );
+        for r in self.rows_in(&sql, Some(&partner_id.to_string()), &texts(client_ids)).await? {
+            out.insert(uuid(&get::<String>(&r, "client_id")?)?, (get(&r, "n")?, get(&r, "closed")?));
+        }
+        Ok(out)
+    }
+
+    /// The counts of [`Tx::partner_case_counts_by_client`] computed from the cases
+    /// themselves through [`PARTNER_VISIBLE_SQL`]: what the tallies must equal, for tests
+    /// and checks. Clients without visible cases are absent.
+    pub async fn partner_case_counts_by_client_from_cases(
         &mut self,
         partner_id: Uuid,
         client_ids: &[Uuid],

@@ -338,8 +338,26 @@ impl Tx {
         Ok(out)
     }
 
-    /// Counts over all the partner's active links: clients, attributed, onboarded.
+    /// Counts over all the partner's active links: clients, attributed, onboarded; one row
+    /// of `partner_client_totals` (migration 0036).
     pub async fn partner_client_totals(&mut self, partner_id: Uuid) -> Result<PartnerClientTotals> {
+        let row = sqlx::query("SELECT clients, attributed, onboarded FROM partner_client_totals WHERE partner_id = $1")
+            .bind(partner_id.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(match row {
+            Some(r) => PartnerClientTotals {
+                clients: get(&r, "clients")?,
+                attributed: get(&r, "attributed")?,
+                onboarding_complete: get(&r, "onboarded")?,
+            },
+            None => PartnerClientTotals { clients: 0, attributed: 0, onboarding_complete: 0 },
+        })
+    }
+
+    /// The counts of [`Tx::partner_client_totals`] computed over the partner's active
+    /// links: what the totals must equal, for tests and checks.
+    pub async fn partner_client_totals_from_links(&mut self, partner_id: Uuid) -> Result<PartnerClientTotals> {
         let row = sqlx::query(&format!(
             "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(l.is_attributed), 0) AS BIGINT) AS attributed, \
              CAST(COALESCE(SUM(CASE WHEN cl.onboarding_completed_at IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT) AS onboarded {ACTIVE_LINKS}"

@@ -3,13 +3,13 @@
 //! plans use the indexes; and the SQL visibility fragment agrees with
 //! `core::visibility::visible_to_partner` on generated data.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use refshare_core::attribution::CaseFacts;
 use refshare_core::case::{CaseSource, Lifecycle};
 use refshare_core::link::{Link, LinkStatus};
 use refshare_core::visibility::visible_to_partner;
-use refshare_store::{CaseFilter, CaseRecord, ClientRecord, PageReq, PartnerRecord, Store, Tx};
+use refshare_store::{CaseFilter, CaseRecord, ClientRecord, PageReq, PartnerRecord, SdcaSignature, Store, Tx};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -416,6 +416,7 @@ async fn visibility_sql_agrees_with_the_core_rule_on_generated_data(store: Store
             assert_eq!(found_total, total, "seed {seed}: search total");
             let (by_lifecycle, _) = tx.partner_case_counts(p.id, t(0)).await?;
             assert_eq!(by_lifecycle.iter().map(|(_, n)| n).sum::<i64>(), total, "seed {seed}: counts");
+            check_client_tallies(&mut tx, p.id, &clients, &links, &cases, &by_core, &format!("seed {seed}")).await?;
             pairs += cases.len();
             visible_pairs += by_core.len();
         }
@@ -424,6 +425,39 @@ async fn visibility_sql_agrees_with_the_core_rule_on_generated_data(store: Store
     }
     // The generator must produce both outcomes in quantity, or the test proves nothing.
     assert!(visible_pairs > 20 && pairs - visible_pairs > 200, "{visible_pairs} visible of {pairs} pairs");
+    Ok(())
+}
+
+/// The partner's per-client tallies (migration 0036) equal, client by client, the count
+/// through the visibility fragment and the core rule's visible cases (`by_core`): how
+/// many the partner sees and how many of those are closed. Zero tallies count as absent.
+/// Its client totals (0036) equal the count over its active links.
+async fn check_client_tallies(
+    tx: &mut Tx,
+    partner: Uuid,
+    clients: &[ClientRecord],
+    links: &[Link],
+    cases: &[CaseRecord],
+    by_core: &BTreeSet<Uuid>,
+    label: &str,
+) -> TestResult {
+    let totals = tx.partner_client_totals(partner).await?;
+    assert_eq!(totals, tx.partner_client_totals_from_links(partner).await?, "{label}: client totals");
+    let active: Vec<&Link> = links.iter().filter(|l| l.partner_id == partner && l.current_status() == LinkStatus::Active).collect();
+    let live = |l: &&&Link| clients.iter().any(|c| c.id == l.client_id);
+    assert_eq!(totals.clients, active.iter().filter(live).count() as i64, "{label}: linked clients");
+    assert_eq!(totals.attributed, active.iter().filter(live).filter(|l| l.is_attributed).count() as i64, "{label}: attributed");
+    let ids: Vec<Uuid> = clients.iter().map(|c| c.id).collect();
+    let nonzero = |m: HashMap<Uuid, (i64, i64)>| m.into_iter().filter(|(_, v)| *v != (0, 0)).collect::<BTreeMap<_, _>>();
+    let mut core: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
+    for c in cases.iter().filter(|c| by_core.contains(&c.id)) {
+        let e = core.entry(c.client_id).or_default();
+        e.0 += 1;
+        e.1 += i64::from(c.lifecycle == Lifecycle::Closed);
+    }
+    let tallied = nonzero(tx.partner_case_counts_by_client(partner, &ids).await?);
+    assert_eq!(tallied, nonzero(tx.partner_case_counts_by_client_from_cases(partner, &ids).await?), "{label}: client tallies vs SQL");
+    assert_eq!(tallied, core, "{label}: client tallies vs the core rule");
     Ok(())
 }
 
@@ -465,9 +499,22 @@ async fn churn_and_check_tallies(
         }
     }
     let gone = g.pick(clients).id;
+    for c in clients.iter().filter(|c| c.id != gone && g.below(2) == 0) {
+        let sig = SdcaSignature {
+            signer_name: "Karen Blixen".into(),
+            signed_at: slot(43),
+            ip: "203.0.113.7".into(),
+            user_agent: "test".into(),
+            version: "SDCA-2024-01".into(),
+            signer_user_id: None,
+            verified_by: None,
+        };
+        assert!(tx.complete_onboarding(c.id, &sig).await?);
+    }
     tx.delete_client_cascade(gone).await?;
     cases.retain(|x| x.client_id != gone);
     tx.commit().await?;
+    let remaining: Vec<ClientRecord> = clients.iter().filter(|c| c.id != gone).cloned().collect();
 
     let now = slot(24 * 200);
     let mut tx = store.read().await?;
@@ -485,6 +532,7 @@ async fn churn_and_check_tallies(
             .map(|c| c.id)
             .collect();
         assert_eq!(tx.partner_visible_case_count(p.id).await?, by_core.len() as i64, "seed {seed}: total after churn");
+        check_client_tallies(&mut tx, p.id, &remaining, links, cases, &by_core, &format!("seed {seed} after churn")).await?;
         // The search alone reads the partner's visible set (migration 0029), with filters
         // the rule's fragment: both find exactly the visible cases.
         let (found, found_total) = tx.partner_cases_page(p.id, &query("deb-"), ALL).await?;
