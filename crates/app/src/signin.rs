@@ -15,7 +15,8 @@
 //!   once (a conditional UPDATE, so a race signs in once) and creates a session: a random
 //!   id for the cookie, its SHA-256 in the table.
 //! - **Sessions** ([`App::session`]) end after [`IDLE_TIMEOUT_MINUTES`] without use,
-//!   [`ABSOLUTE_LIFETIME_HOURS`] after sign-in, or at logout ([`App::logout`]).
+//!   [`ABSOLUTE_LIFETIME_HOURS`] after sign-in, or at logout ([`App::logout`]). A use is
+//!   recorded at most once per [`TOUCH_AFTER_SECONDS`]; a page view is otherwise a read.
 //! - **CSRF** ([`App::form_token`]): a form token is an HMAC of the server secret over a
 //!   binding (the session's id hash, or before sign-in the browser's random pre-session
 //!   cookie) and the form's path.
@@ -52,6 +53,9 @@ pub const MAILS_PER_ADDRESS: i64 = 5;
 pub const ADDRESS_WINDOW_MINUTES: i64 = 15;
 pub const IDLE_TIMEOUT_MINUTES: i64 = 30;
 pub const ABSOLUTE_LIFETIME_HOURS: i64 = 12;
+/// A session's last use is recorded again only once it is this old: the idle timeout is
+/// exact to within this much.
+pub const TOUCH_AFTER_SECONDS: i64 = 60;
 /// Sign-in rows are deleted this long after they stopped mattering (at each request).
 pub const PRUNE_AFTER_HOURS: i64 = 24;
 /// Digits of the code in the mail.
@@ -479,12 +483,14 @@ impl App {
         Ok(NewSession { cookie_value, session: Session { record, chosen }, return_to: t.return_to.clone() })
     }
 
-    /// The live session the cookie names, its last use moved to now; `None` when unknown,
-    /// revoked, idle too long or too old.
+    /// The live session the cookie names; `None` when unknown, revoked, idle too long or
+    /// too old. Read on a reader; its last use is moved to now (a write) only when it is
+    /// [`TOUCH_AFTER_SECONDS`] old or more, so a burst of page views does not queue on
+    /// the writer or on the session's row.
     pub async fn session(&self, cookie_value: &str) -> Result<Option<Session>, AppError> {
         let now = self.now();
         let id_hash = hash_secret(cookie_value);
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.read().await?;
         let Some(record) = tx.session(&id_hash).await? else { return Ok(None) };
         if record.revoked_at.is_some()
             || now - record.last_seen_at > Duration::minutes(IDLE_TIMEOUT_MINUTES)
@@ -492,9 +498,13 @@ impl App {
         {
             return Ok(None);
         }
-        tx.touch_session(&id_hash, now).await?;
         let accounts = accounts_for_email(&mut tx, &record.email_key).await?;
-        tx.commit().await?;
+        drop(tx);
+        if now - record.last_seen_at >= Duration::seconds(TOUCH_AFTER_SECONDS) {
+            let mut tx = self.store.begin().await?;
+            tx.touch_session(&id_hash, now).await?;
+            tx.commit().await?;
+        }
         let chosen = chosen(&record, &accounts);
         Ok(Some(Session { record, chosen }))
     }

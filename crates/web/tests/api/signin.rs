@@ -15,6 +15,7 @@ use tower::ServiceExt;
 use crate::harness::TestApp;
 
 crate::both_backends!(
+    session_use_is_recorded_once_a_minute,
     signin_by_mailed_link_opens_a_session,
     a_link_signs_in_once,
     a_link_expires_after_fifteen_minutes,
@@ -376,6 +377,32 @@ async fn session_ends_when_idle(t: TestApp) {
         t.app.advance_test_clock(29 * MINUTE).await.unwrap();
         assert_eq!(b.account(&t).await.status, StatusCode::OK, "each use restarts the idle timeout");
     }
+    t.app.advance_test_clock(31 * MINUTE).await.unwrap();
+    assert_eq!(b.account(&t).await.location.as_deref(), Some("/login"), "idle for 31 minutes");
+}
+
+/// A use is recorded at most once a minute: views within a minute of the last recorded
+/// use do not move it (they are reads), so the idle timeout counts from the recorded one;
+/// a view a minute later records it again.
+async fn session_use_is_recorded_once_a_minute(t: TestApp) {
+    client_with_user(&t).await;
+    let mut b = Browser::default();
+    sign_in(&t, &mut b).await;
+    let id_hash = refshare_app::auth::hash_secret(&b.cookies["refshare_session"]);
+    let last_seen = || async {
+        let mut tx = t.app.store.read().await.unwrap();
+        tx.session(&id_hash).await.unwrap().expect("the session").last_seen_at.timestamp_millis()
+    };
+    let signed_in = last_seen().await;
+    t.app.advance_test_clock(59 * 1000).await.unwrap();
+    assert_eq!(b.account(&t).await.status, StatusCode::OK);
+    assert_eq!(last_seen().await, signed_in, "59 s after the last recorded use: not recorded again");
+    t.app.advance_test_clock(2 * 1000).await.unwrap();
+    assert_eq!(b.account(&t).await.status, StatusCode::OK);
+    let moved = last_seen().await;
+    assert!(moved >= signed_in + 61_000, "61 s after: recorded ({signed_in} → {moved})");
+    t.app.advance_test_clock(29 * MINUTE + 30 * 1000).await.unwrap();
+    assert_eq!(b.account(&t).await.status, StatusCode::OK, "29.5 minutes after the recorded use");
     t.app.advance_test_clock(31 * MINUTE).await.unwrap();
     assert_eq!(b.account(&t).await.location.as_deref(), Some("/login"), "idle for 31 minutes");
 }
