@@ -260,13 +260,18 @@ impl Tx {
     ) -> Result<Vec<StatementTotal>> {
         let usd = usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d");
         let clawback = EarningKind::Clawback.as_str();
+        // The month's rows first, on their covering index (`earnings_partner_statement`),
+        // then the rate join: joined in one step, SQLite's planner read every earning of
+        // the partner through another index (142 ms against 60 ms for the largest
+        // partner's month at 1M).
         let sql = format!(
-            "SELECT stage, currency, COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
+            "WITH e AS MATERIALIZED (SELECT stage, currency, kind, amount_minor, fx_usd_per_unit_e8 FROM earnings \
+             WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3 AND voided_at IS NULL) \
+             SELECT stage, currency, COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
              CAST(COALESCE(SUM(usd), 0) AS BIGINT) AS usd, CAST(SUM(CASE WHEN usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS usd_missing, \
              CAST(SUM(CASE WHEN kind = '{clawback}' THEN 1 ELSE 0 END) AS BIGINT) AS clawbacks \
              FROM (SELECT e.stage AS stage, e.currency AS currency, e.kind AS kind, e.amount_minor AS amount_minor, {usd} AS usd \
-             FROM earnings e LEFT JOIN {} fx ON fx.cur = e.currency \
-             WHERE e.partner_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND e.voided_at IS NULL) x \
+             FROM e LEFT JOIN {} fx ON fx.cur = e.currency) x \
              GROUP BY stage, currency ORDER BY stage, currency",
             rate_table_sql(rates)?
         );
