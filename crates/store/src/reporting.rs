@@ -69,15 +69,38 @@ pub fn usd_divisor(c: Currency) -> Result<i64> {
 /// [`usd_minor_sql`] and its current USD rate (`rates`; NULL when none is loaded). USD
 /// itself converts at 1.
 pub(crate) fn rate_table_sql(rates: &[(Currency, i64)]) -> Result<String> {
-    let mut rows = Vec::new();
-    for c in Currency::all() {
-        let d = usd_divisor(c)?;
-        let rate = if c.code() == "USD" { Some(100_000_000) } else { rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r) };
-        let rate = rate.map_or("CAST(NULL AS BIGINT)".to_string(), |r| format!("CAST({r} AS BIGINT)"));
-        // Codes are three ASCII letters and rates integers: nothing here is user input.
-        rows.push(format!("SELECT '{}' AS cur, CAST({d} AS BIGINT) AS d, {rate} AS r", c.code()));
-    }
+    let rows: Vec<String> = rate_rows(rates)?
+        .into_iter()
+        .map(|(code, d, rate)| format!("SELECT '{code}' AS cur, CAST({d} AS BIGINT) AS d, {} AS r", rate_literal(rate)))
+        .collect();
     Ok(format!("({})", rows.join(" UNION ALL ")))
+}
+
+/// The same figures as [`rate_table_sql`] as two `CASE` expressions on the currency
+/// column `currency` (divisor, rate; `NULL` where the table has none), for a query that
+/// converts many rows of one table: evaluated per row, without a join.
+pub(crate) fn rate_case_sql(rates: &[(Currency, i64)], currency: &str) -> Result<(String, String)> {
+    let rows = rate_rows(rates)?;
+    let d: Vec<String> = rows.iter().map(|(code, d, _)| format!("WHEN '{code}' THEN CAST({d} AS BIGINT)")).collect();
+    let r: Vec<String> = rows.iter().map(|(code, _, rate)| format!("WHEN '{code}' THEN {}", rate_literal(*rate))).collect();
+    Ok((format!("(CASE {currency} {} END)", d.join(" ")), format!("(CASE {currency} {} END)", r.join(" "))))
+}
+
+/// Per currency: its code, the divisor of its USD conversion and the rate `rates` gives it
+/// (USD converts at 1). Codes are three ASCII letters and the figures integers: nothing
+/// here is user input.
+fn rate_rows(rates: &[(Currency, i64)]) -> Result<Vec<(String, i64, Option<i64>)>> {
+    Currency::all()
+        .map(|c| {
+            let d = usd_divisor(c)?;
+            let rate = if c.code() == "USD" { Some(100_000_000) } else { rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r) };
+            Ok((c.code().to_string(), d, rate))
+        })
+        .collect()
+}
+
+fn rate_literal(rate: Option<i64>) -> String {
+    rate.map_or("CAST(NULL AS BIGINT)".to_string(), |r| format!("CAST({r} AS BIGINT)"))
 }
 
 /// Filters of a partner's report; lists are "any of", filters are ANDed.
