@@ -327,9 +327,10 @@ impl Tx {
         // Codes are three ASCII letters from the currency table: nothing here is user input.
         let list = currencies.iter().map(|c| format!("'{}'", c.code())).collect::<Vec<_>>().join(", ");
         let rows = sqlx::query(&format!(
-            "SELECT DISTINCT e.currency AS currency FROM earnings e JOIN payouts p ON p.id = e.payout_id \
-             WHERE e.partner_id = $1 AND e.voided_at IS NOT NULL AND e.currency IN ({list}) AND p.fx_usd_per_unit_e8 IS NULL \
-             AND ((e.created_at >= $2 AND e.created_at < $3) OR (e.voided_at >= $2 AND e.voided_at < $3)) ORDER BY e.currency"
+            "SELECT DISTINCT v.currency AS currency FROM \
+             (SELECT currency, payout_id FROM earnings WHERE partner_id = $1 AND voided_at IS NOT NULL AND created_at >= $2 AND created_at < $3 \
+             UNION SELECT currency, payout_id FROM earnings WHERE partner_id = $1 AND voided_at >= $2 AND voided_at < $3) v \
+             JOIN payouts p ON p.id = v.payout_id WHERE v.currency IN ({list}) AND p.fx_usd_per_unit_e8 IS NULL ORDER BY v.currency"
         ))
         .bind(partner_id.to_string())
         .bind(ms(from))
