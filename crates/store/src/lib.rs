@@ -17,7 +17,8 @@
 //! `PRAGMA query_only = ON`. In WAL mode a reader sees the last committed state and never
 //! waits for the writer. An in-memory SQLite database cannot be shared between
 //! connections, so there [`Store::read`] falls back to the writer pool. PostgreSQL has
-//! one pool of [`OpenOptions::pool_size`] connections; its reads run `BEGIN READ ONLY`.
+//! one pool of [`OpenOptions::pool_size`] connections; its reads run `BEGIN ISOLATION LEVEL
+//! REPEATABLE READ READ ONLY` (one snapshot per read, as a SQLite reader has).
 
 pub mod attention;
 mod bulk;
@@ -352,13 +353,16 @@ impl Store {
     /// Starts a read-only transaction, for use cases that never write. On a SQLite file it
     /// runs on a reader connection, so it neither waits for nor blocks the writer, and sees
     /// what was committed before it started; any write through it fails (an internal
-    /// error). On PostgreSQL it is `BEGIN READ ONLY` on the one pool. On in-memory SQLite
+    /// error). On PostgreSQL it is `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY` on the
+    /// one pool: every statement of the read sees the same snapshot, so a page never mixes
+    /// the states before and after a concurrent commit (a read-only transaction is never
+    /// refused at this level). On in-memory SQLite
     /// it is an ordinary transaction on the writer connection (nothing else can see that
     /// database), so read-only is not enforced there.
     pub async fn read(&self) -> Result<Tx> {
         let inner = match (&self.readers, self.backend) {
             (Some(readers), _) => readers.begin().await?,
-            (None, Backend::Postgres) => self.pool.begin_with("BEGIN READ ONLY").await?,
+            (None, Backend::Postgres) => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?,
             (None, Backend::Sqlite) => self.pool.begin().await?,
         };
         Ok(Tx { inner, backend: self.backend, read_only: true, totals: Default::default() })

@@ -1,6 +1,6 @@
 //! The connection pools: reads run beside an open write and see only what was committed;
-//! a write through a read transaction is refused; in-memory SQLite reads through the
-//! writer.
+//! a read sees one snapshot from its first statement to its end; a write through a read
+//! transaction is refused; in-memory SQLite reads through the writer.
 
 use std::time::Duration;
 
@@ -31,6 +31,32 @@ async fn a_read_does_not_wait_for_an_open_write(store: Store) -> TestResult {
     write.commit().await?;
     let mut after = tokio::time::timeout(GUARD, store.read()).await.map_err(|_| "read() after the commit waited")??;
     assert_eq!(after.partner(p.id).await?, Some(p), "a read started after the commit sees the row");
+    Ok(())
+}
+
+conformance!(a_read_sees_one_snapshot_throughout);
+async fn a_read_sees_one_snapshot_throughout(store: Store) -> TestResult {
+    let first = partner("Before", t(0));
+    let mut write = store.begin().await?;
+    write.insert_partner(&first).await?;
+    write.commit().await?;
+
+    // The read takes its snapshot with its first statement; a commit after that stays
+    // invisible to every later statement of the same read (a page built from several
+    // queries never mixes the two states).
+    let mut read = store.read().await?;
+    assert_eq!(read.partner(first.id).await?, Some(first.clone()));
+    let later = partner("After", t(1));
+    let mut write = tokio::time::timeout(GUARD, store.begin()).await.map_err(|_| "begin() waited for the open read")??;
+    write.insert_partner(&later).await?;
+    tokio::time::timeout(GUARD, write.commit()).await.map_err(|_| "the commit waited for the open read")??;
+    assert_eq!(read.partner(later.id).await?, None, "a row committed during the read is invisible to it");
+    let listed = read.partners().await?;
+    assert!(listed.iter().any(|x| x.id == first.id) && listed.iter().all(|x| x.id != later.id), "the list is of the same snapshot");
+    drop(read);
+
+    let mut fresh = store.read().await?;
+    assert_eq!(fresh.partner(later.id).await?, Some(later), "a read started after the commit sees the row");
     Ok(())
 }
 
