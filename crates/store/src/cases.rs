@@ -286,7 +286,8 @@ impl Listed {
     /// planner walk `partner_case_keys_created` (0035) backwards through the partner's
     /// whole visible set, filtering every row by the search pattern, because the `ORDER
     /// BY … LIMIT` looked cheap on that index, although the window count reads every
-    /// match anyway (migration 0039 notes). The same rows in the same order either way.
+    /// match anyway (PERFORMANCE.md, "PostgreSQL dashboard reads at 1M"). The same rows
+    /// in the same order either way.
     fn list_counted_sql(&self, backend: Backend, from: &str, f: &CaseFilter, page: PageReq) -> String {
         let order = order_by(f);
         let filters = self.filters.join(" AND ");

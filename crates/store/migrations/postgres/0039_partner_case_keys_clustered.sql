@@ -10,5 +10,16 @@
 -- A one-time rewrite: rows written later are appended in insertion order again (the
 -- triggers of 0029 are unchanged), so the table drifts back slowly; `CLUSTER
 -- partner_case_keys` (it remembers the index) restores the order during maintenance.
-CLUSTER partner_case_keys USING partner_case_keys_created;
-ANALYZE partner_case_keys;
+--
+-- An empty table (a new database) is only marked: rewriting it would record it as analysed
+-- and empty, and the planner would then plan its first rows from that instead of its usual
+-- assumption for a table never analysed.
+ALTER TABLE partner_case_keys CLUSTER ON partner_case_keys_created;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM partner_case_keys) THEN
+        CLUSTER partner_case_keys;
+        ANALYZE partner_case_keys;
+    END IF;
+END
+$$;
