@@ -280,16 +280,35 @@ impl Listed {
     }
 
     /// The page query (no cursor) with the total of the filtered list on every row
-    /// (`total_n`, a window count taken before the page's `LIMIT`).
-    fn list_counted_sql(&self, from: &str, order: &str, page: PageReq) -> String {
-        format!(
-            "SELECT {CASE_COLS}, pg.total_n AS total_n FROM cases c JOIN \
-             (SELECT c.id AS page_id, COUNT(*) OVER () AS total_n {from} WHERE {} {order} LIMIT {} OFFSET {}) pg \
-             ON pg.page_id = c.id {order}",
-            self.filters.join(" AND "),
-            page.size,
-            page.offset(),
-        )
+    /// (`total_n`). SQLite: a window count taken before the page's `LIMIT`. PostgreSQL: the
+    /// matches (id and sort value) read once into a materialized CTE, then the page chosen
+    /// from it by a top-N sort and the total counted from it: the window form let the
+    /// planner walk `partner_case_keys_created` (0035) backwards through the partner's
+    /// whole visible set, filtering every row by the search pattern, because the `ORDER
+    /// BY … LIMIT` looked cheap on that index, although the window count reads every
+    /// match anyway (PERFORMANCE.md, "PostgreSQL dashboard reads at 1M"). The same rows
+    /// in the same order either way.
+    fn list_counted_sql(&self, backend: Backend, from: &str, f: &CaseFilter, page: PageReq) -> String {
+        let order = order_by(f);
+        let filters = self.filters.join(" AND ");
+        let (size, offset) = (page.size, page.offset());
+        match backend {
+            Backend::Sqlite => format!(
+                "SELECT {CASE_COLS}, pg.total_n AS total_n FROM cases c JOIN \
+                 (SELECT c.id AS page_id, COUNT(*) OVER () AS total_n {from} WHERE {filters} {order} LIMIT {size} OFFSET {offset}) pg \
+                 ON pg.page_id = c.id {order}"
+            ),
+            Backend::Postgres => {
+                let (col, asc) = f.order();
+                let dir = if asc { "ASC" } else { "DESC" };
+                format!(
+                    "WITH hits AS MATERIALIZED (SELECT c.id AS page_id, {col} AS sort_v {from} WHERE {filters}) \
+                     SELECT {CASE_COLS}, n.total_n AS total_n FROM \
+                     (SELECT page_id FROM hits ORDER BY sort_v {dir}, page_id {dir} LIMIT {size} OFFSET {offset}) pg \
+                     JOIN cases c ON c.id = pg.page_id CROSS JOIN (SELECT COUNT(*) AS total_n FROM hits) n {order}"
+                )
+            }
+        }
     }
 
     /// The page query. With a cursor the page starts right after it (`page.page` is not
@@ -454,15 +473,16 @@ impl Tx {
     }
 
     /// A page of the cases visible to a partner now (SPEC §5), with the total count. Without
-    /// a cursor both come from one statement (the total as a window count over the matches,
-    /// so a search reads its matches once); a cursor, or a page past the end, counts apart.
+    /// a cursor both come from one statement (the total counted over the matches read once:
+    /// a window count on SQLite, a materialized CTE on PostgreSQL); a cursor, or a page
+    /// past the end, counts apart.
     pub async fn partner_cases_page(&mut self, partner_id: Uuid, f: &CaseFilter, page: PageReq) -> Result<(Vec<CaseRecord>, i64)> {
         if f.after.is_some() {
             let total = self.partner_cases_count(partner_id, f).await?;
             return Ok((self.partner_cases(partner_id, f, page).await?, total));
         }
         let (listed, from) = self.partner_listed(partner_id, f);
-        let sql = listed.list_counted_sql(&from, &order_by(f), page);
+        let sql = listed.list_counted_sql(self.backend, &from, f, page);
         let rows = bind_all(sqlx::query(&sql), &listed.args).fetch_all(self.conn()).await?;
         let total = match rows.first() {
             Some(r) => get(r, "total_n")?,

@@ -12,6 +12,8 @@ mod fixtures;
 #[path = "conformance/harness.rs"]
 mod harness;
 
+#[path = "conformance/attention.rs"]
+mod attention;
 #[path = "conformance/cases.rs"]
 mod cases;
 #[path = "conformance/clients.rs"]

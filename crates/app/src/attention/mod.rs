@@ -163,6 +163,7 @@ impl App {
         let mut cut = Vec::new();
         let mut items = Vec::new();
         let mut tx = self.store.read().await?;
+        tx.without_parallel_workers().await?;
 
         let requests = tx.pending_link_requests_of_partner(partner.id, now, limit).await?;
         items.extend(capped(requests, AttentionKind::LinkRequestPending, &mut cut).into_iter().map(|r| items::link_request(r.request)));

@@ -56,14 +56,19 @@ pub fn case_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt>
     let (from, clause) = partner_case_keys_sql(backend, "$2");
     let from = format!("{from} WHERE {clause}");
     let order = "ORDER BY c.created_at DESC, c.id DESC";
-    vec![stmt(
-        format!(
-            "SELECT c.id, c.reference, c.debtor_name, c.amount_minor, c.currency, c.lifecycle, c.created_at, pg.total_n \
-             FROM cases c JOIN (SELECT c.id AS page_id, COUNT(*) OVER () AS total_n {from} {order} LIMIT 10 OFFSET 0) pg \
+    let cols = "c.id, c.reference, c.debtor_name, c.amount_minor, c.currency, c.lifecycle, c.created_at";
+    let sql = match backend {
+        Backend::Sqlite => format!(
+            "SELECT {cols}, pg.total_n FROM cases c JOIN (SELECT c.id AS page_id, COUNT(*) OVER () AS total_n {from} {order} LIMIT 10 OFFSET 0) pg \
              ON pg.page_id = c.id {order}"
         ),
-        &[partner_id, &value],
-    )]
+        Backend::Postgres => format!(
+            "WITH hits AS MATERIALIZED (SELECT c.id AS page_id, c.created_at AS sort_v {from}) \
+             SELECT {cols}, n.total_n FROM (SELECT page_id FROM hits ORDER BY sort_v DESC, page_id DESC LIMIT 10 OFFSET 0) pg \
+             JOIN cases c ON c.id = pg.page_id CROSS JOIN (SELECT COUNT(*) AS total_n FROM hits) n {order}"
+        ),
+    };
+    vec![stmt(sql, &[partner_id, &value])]
 }
 
 /// Client search (`GET /referral-api/clients?Query=…`, page 1 of 50): the partner's

@@ -315,6 +315,8 @@ async fn partner_cases_filters_sorting_and_paging(store: Store) -> TestResult {
 
     let none = CaseFilter::default();
     let active = CaseFilter { lifecycles: vec![Lifecycle::Active], ..Default::default() };
+    let searched = by(|f| f.query = Some("INV-1000".into()));
+    let cheapest = by(|f| (f.query, f.sort) = (Some("inv-1000".into()), Some(("amount_minor".into(), true))));
     #[rustfmt::skip]
     let pages: Vec<(&CaseFilter, PageReq, Vec<String>, i64)> = vec![
         (&none, page(1, 4), deb(&[6, 5, 4, 3]), 6),
@@ -323,6 +325,13 @@ async fn partner_cases_filters_sorting_and_paging(store: Store) -> TestResult {
         (&none, page(2, 1), deb(&[5]), 6),
         (&active, page(1, 2), deb(&[6, 5]), 3),
         (&active, page(2, 2), deb(&[1]), 3),
+        // A search alone: the page chosen among the matches, the total of all of them.
+        (&searched, page(1, 4), deb(&[6, 5, 4, 3]), 6),
+        (&searched, page(2, 4), deb(&[2, 1]), 6),
+        (&searched, page(2, 2), deb(&[4, 3]), 6),
+        (&searched, page(3, 4), deb(&[]), 6),
+        (&cheapest, page(1, 4), deb(&[3, 4, 1, 6]), 6),
+        (&cheapest, page(2, 4), deb(&[5, 2]), 6),
     ];
     for (filter, req, expected, total) in pages {
         let got = tx.partner_cases_page(p, filter, req).await?;
