@@ -11,7 +11,7 @@ use refshare_core::stage::{InvoicingTriggerMode, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{
     AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, EstimateKey, LedgerEntryRecord, MonthEstimateKey, MonthKey, PayoutFacts,
-    Store, Totals, TotalsKey, Tx,
+    StatementEstimateKey, StatementKey, StatementSums, Store, Totals, TotalsKey, Tx,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -244,6 +244,10 @@ fn fmt_totals(t: &Totals) -> String {
     )
 }
 
+fn fmt_statement_sums(t: &StatementSums) -> String {
+    format!("{} rows ({} clawbacks), {} minor units, {} US cents", t.count, t.clawback_count, t.amount_minor, t.usd_minor)
+}
+
 fn fmt_holding(h: &[(RevenueStage, i64)]) -> String {
     if h.is_empty() {
         return "nothing".into();
@@ -263,7 +267,8 @@ impl App {
     /// earnings totals (migration 0022) equal the aggregate recomputed from the rows, key
     /// by key, every earning carries its payout's platform fee, and the estimate totals
     /// (migration 0025) equal the rows converted at the rates they hold, and so do the month
-    /// totals and month estimates (migration 0033); (4) per partner the SQL summary of the report (counts and USD per stage)
+    /// totals and month estimates (migration 0033) and the kept statement totals and
+    /// estimates (migration 0037); (4) per partner the SQL summary of the report (counts and USD per stage)
     /// equals the sum over its rows, each converted as the report's rows are. Set-based: a handful of full-table reads
     /// and one summary aggregate per partner, never a partner's report in memory. The first
     /// discrepancy is returned as a 409 `LedgerDiscrepancy`.
@@ -449,6 +454,42 @@ impl App {
                     key.currency.code(),
                     fmt_totals(&have),
                     fmt_totals(&want)
+                )));
+            }
+        }
+        // (3e) The kept statement totals and estimates (migration 0037, the statement
+        // page) against the rows, key by key (the estimates at the rates they hold).
+        let stored: BTreeMap<StatementKey, StatementSums> = tx.kept_statement_totals().await?.into_iter().collect();
+        let recomputed: BTreeMap<StatementKey, StatementSums> = tx.kept_statement_totals_from_rows().await?.into_iter().collect();
+        for key in stored.keys().chain(recomputed.keys()) {
+            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
+            if have != want {
+                return Err(discrepancy(format!(
+                    "partner {}: the statement totals of {} in {} {} ({}) say {}, the rows say {}",
+                    key.partner_id,
+                    key.month,
+                    key.stage.as_str(),
+                    key.currency.code(),
+                    if key.locked { "locked rate" } else { "estimates" },
+                    fmt_statement_sums(&have),
+                    fmt_statement_sums(&want)
+                )));
+            }
+        }
+        let stored: BTreeMap<StatementEstimateKey, StatementSums> = tx.kept_statement_estimates().await?.into_iter().collect();
+        let recomputed: BTreeMap<StatementEstimateKey, StatementSums> =
+            tx.kept_statement_estimates_from_rows().await?.into_iter().collect();
+        for key in stored.keys().chain(recomputed.keys()) {
+            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
+            if have != want {
+                return Err(discrepancy(format!(
+                    "partner {}: the statement estimates of {} in {} {} say {}, the rows say {}",
+                    key.partner_id,
+                    key.month,
+                    key.stage.as_str(),
+                    key.currency.code(),
+                    fmt_statement_sums(&have),
+                    fmt_statement_sums(&want)
                 )));
             }
         }

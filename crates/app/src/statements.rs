@@ -6,9 +6,10 @@
 //!
 //! Two reads over the same section queries (`store::statements`): [`App::statement`], every
 //! line (the Referral API's JSON and CSV, the dashboard's CSV), its totals summed from its
-//! lines; and [`App::statement_page`], the totals and section counts from SQL aggregates
-//! plus one keyset page of one section (the dashboard page), so its work does not grow
-//! with the month. Each line comes with what it shows from one query per section; the
+//! lines; and [`App::statement_page`], the totals from the kept statement totals
+//! (migration 0037; the aggregate over the month's rows when they cannot answer) and the
+//! section counts from SQL counts, plus one keyset page of one section (the dashboard
+//! page), so its work does not grow with the month. Each line comes with what it shows from one query per section; the
 //! attribution engine's client facts are read only for the payouts no decision of the
 //! partner explains, in batches of [`FACTS_BATCH`] lines.
 
@@ -241,10 +242,12 @@ impl App {
 
     /// The summary of `period` (`YYYY-MM`) and, for each `(section, after)` of `pages`, the
     /// page of that section after `after` (from its start when `None`), `limit` lines at
-    /// most (1 to [`MAX_PAGE_LINES`]). The totals are one aggregate over the month's live
-    /// earnings (each row's US cents rounded as the lines round them), the counts are
-    /// counts (the payouts that did not earn only when their section is asked for), and
-    /// only the pages' lines are read.
+    /// most (1 to [`MAX_PAGE_LINES`]). The totals are the kept statement totals of the
+    /// month (`store::statement_totals`, a few rows) when the estimates they hold are at
+    /// the rates the page converts at, else one aggregate over the month's live earnings
+    /// (each row's US cents rounded as the lines round them) — the same figures; the
+    /// counts are counts (the payouts that did not earn only when their section is asked
+    /// for), and only the pages' lines are read.
     pub async fn statement_page(
         &self,
         partner: &PartnerRecord,
@@ -263,7 +266,7 @@ impl App {
         let mut clawbacks = 0i64;
         let mut live = 0i64;
         let mut missing = BTreeSet::new();
-        for t in tx.statement_totals(partner.id, from, to, &current).await? {
+        for t in tx.statement_totals_from_kept(partner.id, from, to, &current).await? {
             live = live.checked_add(t.count).ok_or_else(overflow)?;
             clawbacks = clawbacks.checked_add(t.clawbacks).ok_or_else(overflow)?;
             if t.usd_missing > 0 {

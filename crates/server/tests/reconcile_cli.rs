@@ -112,14 +112,16 @@ fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
     let sql = |q: &'static str| db.first_cell::<i64>(q);
     let live = sql("SELECT COUNT(*) FROM earnings WHERE voided_at IS NULL").unwrap();
     assert!(live > 10, "the seed wrote {live} live earnings");
-    // As before migration 0019: no read model, so nothing in the totals either (0022 and
-    // 0033 fill them from the rows with a stage or a payment date), and the estimate
+    // As before migration 0019: no read model, so nothing in the totals either (0022,
+    // 0033 and 0037 fill them from the rows with a stage or a payment date), and the estimate
     // totals not built (0025).
     sql("UPDATE earnings SET stage = NULL, paid_at = NULL, fx_usd_per_unit_e8 = NULL");
     sql("DELETE FROM earning_totals");
     sql("DELETE FROM estimate_totals");
     sql("DELETE FROM month_totals");
     sql("DELETE FROM month_estimates");
+    sql("DELETE FROM statement_totals");
+    sql("DELETE FROM statement_estimates");
     sql("UPDATE estimate_rates SET built = 0, rate_e8 = NULL");
     assert_eq!(sql("SELECT COUNT(*) FROM earnings WHERE stage IS NOT NULL"), Some(0));
 
@@ -224,6 +226,45 @@ fn reconcile_proves_the_month_totals_and_names_a_wrong_row() {
         let (partner, month, currency) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
         assert!(err.contains(named) && err.contains(partner) && err.contains(&format!("{month} in {currency}")), "{err}");
         db.first_cell::<String>(&format!("UPDATE {table} SET n = n - 1 WHERE rowid = {row}"));
+        let out = reconcile(&db.url);
+        assert!(out.status.success(), "{table} restored: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// The kept statement totals and estimates (migration 0037) follow the seed's writes and
+/// the app's build of the estimates, and `reconcile` proves them: a wrong row of either is
+/// a discrepancy naming its partner, month, stage and currency.
+#[test]
+fn reconcile_proves_the_statement_totals_and_names_a_wrong_row() {
+    let db = seeded("statements");
+    let sql = |q: &'static str| db.first_cell::<String>(q);
+    let counted = sql("SELECT CAST(SUM(n) AS TEXT) FROM statement_totals").unwrap();
+    let live = sql("SELECT CAST(COUNT(*) AS TEXT) FROM earnings WHERE voided_at IS NULL AND stage IS NOT NULL").unwrap();
+    assert_eq!(counted, live, "the statement totals count every live earning");
+    let estimated = sql("SELECT CAST(SUM(n) AS TEXT) FROM statement_estimates").unwrap();
+    let live =
+        sql("SELECT CAST(COUNT(*) AS TEXT) FROM earnings WHERE voided_at IS NULL AND stage IS NOT NULL AND fx_usd_per_unit_e8 IS NULL")
+            .unwrap();
+    assert_eq!(estimated, live, "the statement estimates count every live estimate");
+    let out = reconcile(&db.url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    for (table, named) in [("statement_totals", "statement totals"), ("statement_estimates", "statement estimates")] {
+        let row = db.first_cell::<i64>(&format!("SELECT rowid FROM {table} WHERE n > 0 ORDER BY rowid LIMIT 1")).unwrap();
+        let key = db
+            .first_cell::<String>(&format!(
+                "SELECT partner_id || ' ' || month || ' ' || stage || ' ' || currency FROM {table} WHERE rowid = {row}"
+            ))
+            .unwrap();
+        db.first_cell::<String>(&format!("UPDATE {table} SET usd_minor = usd_minor + 1 WHERE rowid = {row}"));
+        let out = reconcile(&db.url);
+        assert_eq!(out.status.code(), Some(1), "{table}: {}", String::from_utf8_lossy(&out.stdout));
+        let err = String::from_utf8_lossy(&out.stderr);
+        let mut parts = key.split(' ');
+        let (partner, month, stage, currency) =
+            (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        assert!(err.contains(named) && err.contains(partner) && err.contains(&format!("{month} in {stage} {currency}")), "{err}");
+        db.first_cell::<String>(&format!("UPDATE {table} SET usd_minor = usd_minor - 1 WHERE rowid = {row}"));
         let out = reconcile(&db.url);
         assert!(out.status.success(), "{table} restored: {}", String::from_utf8_lossy(&out.stderr));
     }

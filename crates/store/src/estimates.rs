@@ -18,7 +18,8 @@
 //!   `reconcile` proves the sums against the rows.
 //! - **By month.** The month estimates (migration 0033, [`crate::month_totals`]) are the
 //!   same rows by payment month: converted in the same flush at the same rates, re-based
-//!   in the same [`Tx::rebuild_estimates`].
+//!   in the same [`Tx::rebuild_estimates`]. So are the statement estimates (migration
+//!   0037, [`crate::statement_totals`]): the same rows by creation month and stage.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -32,6 +33,7 @@ use crate::bulk::{ph, ph_list};
 use crate::month_totals::MonthEstimateKey;
 use crate::monthly::UtcMonth;
 use crate::reporting::{usd_divisor, usd_minor_sql};
+use crate::statement_totals::{StatementEstimateKey, StatementSums};
 use crate::totals::{usd_of, Totals};
 use crate::{currency, get, uuid, Backend, Result, StoreError, Tx};
 
@@ -44,14 +46,18 @@ pub struct EstimateKey {
 }
 
 /// One estimate row's figures, queued for the flush: to the estimate totals of its stage
-/// and the month estimates of its payment month, each when it has one.
+/// and the month estimates of its payment month, each when it has one, and to the
+/// statement estimates of its creation month and stage when it has a stage.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EstimateRow {
     pub partner_id: Uuid,
     pub currency: Currency,
     pub stage: Option<RevenueStage>,
     pub month: Option<UtcMonth>,
+    /// The UTC month of its creation.
+    pub created_month: UtcMonth,
     pub payout: bool,
+    pub clawback: bool,
     pub amount_minor: i64,
     pub platform_fee_minor: i64,
 }
@@ -143,7 +149,8 @@ const UPSERT_COLS: &str = "partner_id, stage, currency, n, payout_n, amount_mino
 
 impl Tx {
     /// Converts the queued estimate rows at the rates the cache holds for their currencies
-    /// and adds them to the estimate totals, then to the month estimates (keys sorted).
+    /// and adds them to the estimate totals, then to the month estimates, then to the
+    /// statement estimates (keys sorted).
     /// Run by [`Tx::commit`] after the earnings and month totals; currencies the cache does
     /// not hold are skipped.
     pub(crate) async fn flush_estimates(&mut self) -> Result<()> {
@@ -167,6 +174,7 @@ impl Tx {
             q.fetch_all(self.conn()).await?.iter().map(rate_from).map(|r| r.map(|r| (r.currency, r))).collect::<Result<_>>()?;
         let mut deltas: BTreeMap<EstimateKey, Totals> = BTreeMap::new();
         let mut month_deltas: BTreeMap<MonthEstimateKey, Totals> = BTreeMap::new();
+        let mut statement_deltas: BTreeMap<StatementEstimateKey, StatementSums> = BTreeMap::new();
         for (row, sign) in rows {
             let Some(rate) = rates.get(&row.currency).filter(|r| r.built) else { continue };
             let (usd_minor, platform_usd_minor) = match rate.rate_e8 {
@@ -180,6 +188,10 @@ impl Tx {
             if let Some(stage) = row.stage {
                 let e = deltas.entry(EstimateKey { partner_id: row.partner_id, stage, currency: row.currency }).or_default();
                 *e = e.add(t, sign)?;
+                let key = StatementEstimateKey { partner_id: row.partner_id, month: row.created_month, stage, currency: row.currency };
+                let s = StatementSums { count: 1, clawback_count: i64::from(row.clawback), amount_minor: row.amount_minor, usd_minor };
+                let e = statement_deltas.entry(key).or_default();
+                *e = e.add(s, sign)?;
             }
             if let Some(month) = row.month {
                 let e = month_deltas.entry(MonthEstimateKey { partner_id: row.partner_id, month, currency: row.currency }).or_default();
@@ -219,13 +231,14 @@ impl Tx {
             }
             q.execute(self.conn()).await?;
         }
-        self.add_month_estimates(month_deltas).await
+        self.add_month_estimates(month_deltas).await?;
+        self.add_statement_estimates(statement_deltas).await
     }
 
     /// Builds or re-bases the estimate totals of these currencies at these rates: the
     /// rate rows first (sorted; on PostgreSQL this waits for the writers that hold them),
-    /// then the currencies' sums recomputed with one aggregate, and their month estimates
-    /// with another. The estimate rows this transaction queued for them are dropped: the
+    /// then the currencies' sums recomputed with one aggregate, their month estimates
+    /// with another and their statement estimates with a third. The estimate rows this transaction queued for them are dropped: the
     /// aggregates already see its writes.
     pub async fn rebuild_estimates(&mut self, rates: &[(Currency, Option<i64>)]) -> Result<()> {
         let mut rates = rates.to_vec();
@@ -251,6 +264,7 @@ impl Tx {
         .execute(self.conn())
         .await?;
         self.rebuild_month_estimates(&list).await?;
+        self.rebuild_statement_estimates(&list).await?;
         self.totals.estimates.retain(|(r, _)| !rates.iter().any(|(c, _)| *c == r.currency));
         Ok(())
     }

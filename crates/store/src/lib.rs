@@ -42,6 +42,7 @@ pub mod reporting;
 pub mod search;
 mod seed;
 mod signin;
+pub mod statement_totals;
 pub mod statements;
 pub mod totals;
 mod webhooks;
@@ -67,6 +68,7 @@ pub use search::{
     PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL, PART_WIDTH,
 };
 pub use signin::{ClientUserAccount, OperatorAccount, PartnerUserAccount, SessionRecord, SigninTokenRecord};
+pub use statement_totals::{StatementEstimateKey, StatementKey, StatementSums};
 pub use statements::{EarningLine, LatestDecision, LinkTenant, NotEarned, StatementCursor, StatementTotal, StatementWindow};
 pub use totals::{Totals, TotalsKey};
 pub use webhooks::DeliveryFilter;
@@ -413,11 +415,13 @@ impl Tx {
         self.read_only
     }
 
-    /// Writes the pending earnings totals, the month totals and then the estimate totals
-    /// with the month estimates (keys sorted, the last statements) and commits.
+    /// Writes the pending earnings totals, the month totals, the statement totals and then
+    /// the estimate totals with the month and statement estimates (keys sorted, the last
+    /// statements) and commits.
     pub async fn commit(mut self) -> Result<()> {
         self.flush_totals().await?;
         self.flush_month_totals().await?;
+        self.flush_statement_totals().await?;
         self.flush_estimates().await?;
         self.inner.commit().await?;
         Ok(())

@@ -141,7 +141,7 @@ fn month_estimates_row(r: &AnyRow) -> Result<(MonthEstimateKey, Totals)> {
 }
 
 /// One key column's value in an upsert.
-enum KeyValue {
+pub(crate) enum KeyValue {
     Text(String),
     Int(i64),
 }
@@ -152,10 +152,25 @@ impl Tx {
     /// Adds the sums to the rows of `table` with these keys (`key_cols`), in the order
     /// given, five hundred rows a statement; zero sums are skipped.
     async fn add_sums(&mut self, table: &str, key_cols: &[&str], rows: Vec<(Vec<KeyValue>, Totals)>) -> Result<()> {
-        let rows: Vec<_> = rows.into_iter().filter(|(_, t)| !t.is_zero()).collect();
-        let width = key_cols.len() + SUM_COLS.len();
-        let cols = key_cols.iter().chain(SUM_COLS.iter()).copied().collect::<Vec<_>>().join(", ");
-        let set = SUM_COLS.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect::<Vec<_>>().join(", ");
+        let rows =
+            rows.into_iter().map(|(k, t)| (k, vec![t.count, t.payout_count, t.amount_minor, t.usd_minor, t.platform_usd_minor])).collect();
+        self.upsert_sums(table, key_cols, &SUM_COLS, rows).await
+    }
+
+    /// Adds the values of `sum_cols` to the rows of `table` with these keys (`key_cols`),
+    /// in the order given, five hundred rows a statement; rows whose values are all zero
+    /// are skipped. Also the kept statement totals' ([`crate::statement_totals`]).
+    pub(crate) async fn upsert_sums(
+        &mut self,
+        table: &str,
+        key_cols: &[&str],
+        sum_cols: &[&str],
+        rows: Vec<(Vec<KeyValue>, Vec<i64>)>,
+    ) -> Result<()> {
+        let rows: Vec<_> = rows.into_iter().filter(|(_, t)| t.iter().any(|v| *v != 0)).collect();
+        let width = key_cols.len() + sum_cols.len();
+        let cols = key_cols.iter().chain(sum_cols.iter()).copied().collect::<Vec<_>>().join(", ");
+        let set = sum_cols.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect::<Vec<_>>().join(", ");
         for chunk in rows.chunks(500) {
             let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", ph_list(self.backend, i * width + 1, width))).collect();
             let sql = format!(
@@ -164,14 +179,16 @@ impl Tx {
                 key_cols.join(", ")
             );
             let mut q = sqlx::query(&sql);
-            for (key, t) in chunk {
+            for (key, sums) in chunk {
                 for v in key {
                     q = match v {
                         KeyValue::Text(s) => q.bind(s.clone()),
                         KeyValue::Int(i) => q.bind(*i),
                     };
                 }
-                q = q.bind(t.count).bind(t.payout_count).bind(t.amount_minor).bind(t.usd_minor).bind(t.platform_usd_minor);
+                for v in sums {
+                    q = q.bind(*v);
+                }
             }
             q.execute(self.conn()).await?;
         }

@@ -104,7 +104,7 @@ impl MonthTotal {
 }
 
 /// The current rate of `c` as [`rate_table_sql`] puts it in a report (USD at 1).
-fn current_rate(rates: &CurrentRates, c: Currency) -> Option<i64> {
+pub(crate) fn current_rate(rates: &CurrentRates, c: Currency) -> Option<i64> {
     if c.code() == "USD" {
         Some(100_000_000)
     } else {

@@ -21,6 +21,9 @@
 //! (and, for an estimate, of its month estimate) is taken from the same figures. The
 //! month totals count every live earning with a payment date (the chart's rows), the
 //! earnings totals every live earning with a stage; the read model writes both together.
+//! And the kept statement totals (migration 0037, [`crate::statement_totals`]): each
+//! contribution also carries its creation instant and kind, so the delta of its statement
+//! month (creation month, stage) is taken from the same figures too.
 
 use std::collections::BTreeMap;
 
@@ -36,6 +39,7 @@ use crate::estimates::EstimateRow;
 use crate::month_totals::MonthKey;
 use crate::monthly::UtcMonth;
 use crate::reporting::{usd_divisor, usd_minor_sql};
+use crate::statement_totals::{StatementKey, StatementSums};
 use crate::{currency, get, uuid, Backend, Result, Savepoint, StoreError, Tx};
 
 /// The key of a totals row.
@@ -82,9 +86,9 @@ impl Totals {
     }
 }
 
-/// A snapshot of the pending deltas at a savepoint: the earnings and month deltas, and
-/// the length of the estimate queue.
-type Snapshot = (Savepoint, BTreeMap<TotalsKey, Totals>, BTreeMap<MonthKey, Totals>, usize);
+/// A snapshot of the pending deltas at a savepoint: the earnings, month and statement
+/// deltas, and the length of the estimate queue.
+type Snapshot = (Savepoint, BTreeMap<TotalsKey, Totals>, BTreeMap<MonthKey, Totals>, BTreeMap<StatementKey, StatementSums>, usize);
 
 /// The deltas a transaction has not written yet, and their snapshots at its savepoints.
 #[derive(Debug, Default)]
@@ -92,6 +96,8 @@ pub(crate) struct PendingTotals {
     deltas: BTreeMap<TotalsKey, Totals>,
     /// The month totals' deltas ([`crate::month_totals`]).
     pub(crate) months: BTreeMap<MonthKey, Totals>,
+    /// The kept statement totals' deltas ([`crate::statement_totals`]).
+    pub(crate) statements: BTreeMap<StatementKey, StatementSums>,
     /// Estimate rows (rate not locked) with their sign, converted when flushed
     /// ([`crate::estimates`]); only appended to, so a savepoint keeps its length.
     pub(crate) estimates: Vec<(EstimateRow, i64)>,
@@ -100,15 +106,16 @@ pub(crate) struct PendingTotals {
 
 impl PendingTotals {
     pub(crate) fn savepoint(&mut self, name: Savepoint) {
-        self.saved.push((name, self.deltas.clone(), self.months.clone(), self.estimates.len()));
+        self.saved.push((name, self.deltas.clone(), self.months.clone(), self.statements.clone(), self.estimates.len()));
     }
 
     /// Back to the deltas at the latest savepoint `name`, which is forgotten.
     pub(crate) fn rollback_to(&mut self, name: Savepoint) {
         if let Some(i) = self.saved.iter().rposition(|(n, ..)| *n == name) {
-            if let Some((_, deltas, months, estimates)) = self.saved.drain(i..).next() {
+            if let Some((_, deltas, months, statements, estimates)) = self.saved.drain(i..).next() {
                 self.deltas = deltas;
                 self.months = months;
+                self.statements = statements;
                 self.estimates.truncate(estimates);
             }
         }
@@ -123,7 +130,8 @@ impl PendingTotals {
 
     /// Adds `sign` times the contribution of these rows: locked rows converted at their
     /// rate, estimates counted here (no USD) and kept for the estimate totals; to the
-    /// earnings totals by stage, to the month totals by payment month.
+    /// earnings totals by stage, to the month totals by payment month, to the statement
+    /// totals by creation month and stage.
     fn add(&mut self, rows: Vec<Contribution>, sign: i64) -> Result<()> {
         for c in rows {
             let locked = c.fx_usd_per_unit_e8.is_some();
@@ -134,9 +142,14 @@ impl PendingTotals {
                 None => (0, 0),
             };
             let t = Totals { count: 1, payout_count: i64::from(c.payout), amount_minor: c.amount_minor, usd_minor, platform_usd_minor };
+            let created_month = UtcMonth::of_ms(c.created_at_ms);
             if let Some(stage) = c.stage {
                 let e = self.deltas.entry(TotalsKey { partner_id: c.partner_id, stage, currency: c.currency, locked }).or_default();
                 *e = e.add(t, sign)?;
+                let s = StatementSums { count: 1, clawback_count: i64::from(c.clawback), amount_minor: c.amount_minor, usd_minor };
+                let key = StatementKey { partner_id: c.partner_id, month: created_month, stage, currency: c.currency, locked };
+                let e = self.statements.entry(key).or_default();
+                *e = e.add(s, sign)?;
             }
             let month = c.paid_at_ms.map(UtcMonth::of_ms);
             if let Some(month) = month {
@@ -150,7 +163,9 @@ impl PendingTotals {
                         currency: c.currency,
                         stage: c.stage,
                         month,
+                        created_month,
                         payout: c.payout,
+                        clawback: c.clawback,
                         amount_minor: c.amount_minor,
                         platform_fee_minor: c.platform_fee_minor,
                     },
@@ -176,9 +191,13 @@ struct Contribution {
     stage: Option<RevenueStage>,
     /// Counted in the month totals of its month when set.
     paid_at_ms: Option<i64>,
+    /// Its creation: the statement totals count it in that month (with its stage).
+    created_at_ms: i64,
     currency: Currency,
     /// Of kind `payout` (the ones with platform revenue).
     payout: bool,
+    /// Of kind `clawback` (the statement's reversals).
+    clawback: bool,
     amount_minor: i64,
     /// The payout's platform fee (read model, migration 0025); 0 on other kinds.
     platform_fee_minor: i64,
@@ -189,14 +208,15 @@ struct Contribution {
 /// `clause` selects.
 fn contribution_sql(clause: &str) -> String {
     format!(
-        "SELECT e.partner_id, e.stage, e.paid_at, e.currency, e.kind, e.amount_minor, e.platform_fee_minor, e.fx_usd_per_unit_e8 \
+        "SELECT e.partner_id, e.stage, e.paid_at, e.created_at, e.currency, e.kind, e.amount_minor, e.platform_fee_minor, e.fx_usd_per_unit_e8 \
          FROM earnings e WHERE e.voided_at IS NULL AND (e.stage IS NOT NULL OR e.paid_at IS NOT NULL) AND ({clause})"
     )
 }
 
 fn contribution_from(r: &AnyRow) -> Result<Contribution> {
     let stage: Option<String> = get(r, "stage")?;
-    let payout = get::<String>(r, "kind")? == EarningKind::Payout.as_str();
+    let kind: String = get(r, "kind")?;
+    let payout = kind == EarningKind::Payout.as_str();
     let fee: Option<i64> = get(r, "platform_fee_minor")?;
     let platform_fee_minor = match (payout, fee) {
         (false, _) => 0,
@@ -207,8 +227,10 @@ fn contribution_from(r: &AnyRow) -> Result<Contribution> {
         partner_id: uuid(&get::<String>(r, "partner_id")?)?,
         stage: stage.map(|s| RevenueStage::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("stage `{s}`")))).transpose()?,
         paid_at_ms: get(r, "paid_at")?,
+        created_at_ms: get(r, "created_at")?,
         currency: currency(&get::<String>(r, "currency")?)?,
         payout,
+        clawback: kind == EarningKind::Clawback.as_str(),
         amount_minor: get(r, "amount_minor")?,
         platform_fee_minor,
         fx_usd_per_unit_e8: get(r, "fx_usd_per_unit_e8")?,

@@ -44,6 +44,8 @@ mod reporting;
 mod search;
 #[path = "conformance/signin.rs"]
 mod signin;
+#[path = "conformance/statement_totals.rs"]
+mod statement_totals;
 #[path = "conformance/statements.rs"]
 mod statements;
 #[path = "conformance/webhooks.rs"]
