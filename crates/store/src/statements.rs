@@ -15,7 +15,9 @@
 //! The earnings of a month are read on `earnings_partner_statement` (migration 0034:
 //! partner, creation, payout, id and every column the totals and a page's filter need),
 //! so the totals are index-only and a page stops after its rows; the voids on the partial
-//! indexes of migration 0028; the payouts as [`Tx::payouts_not_earned`] describes.
+//! indexes of migration 0028; the payouts on their client's range of
+//! `payouts_client_created` (migration 0038) as [`Tx::statement_not_earned_lines`]
+//! describes.
 
 use refshare_core::attribution::Reason;
 use refshare_core::case::CaseSource;
@@ -411,12 +413,12 @@ impl Tx {
     /// with what their line needs: the payment's amount, the case's reference and
     /// attribution facts, and the payout's latest decision (any partner's; the caller uses
     /// it only when it names this partner). The partner's clients come from
-    /// `links_partner_client`, their cases from the covering `cases_partner_list`, the
-    /// period's payouts of each case from `payouts_case_created` (the date compared in the
-    /// index), and the missing earning is one probe of `earnings_payout_partner` per payout
-    /// (migration 0024): no pass over the partner's earnings or the period's payouts. The
-    /// page is chosen on those index columns alone; the payout, payment, case reference and
-    /// decision are read for its rows only.
+    /// `links_partner_client`, the period's payouts of each client from one range of
+    /// `payouts_client_created` (migration 0038: the date compared in the index), and the
+    /// missing earning is one probe of `earnings_payout_partner` per payout (migration
+    /// 0024): no pass over the partner's cases, its earnings or the period's payouts. The
+    /// page is chosen on those index columns alone; the payout, case, payment and decision
+    /// are read for its rows only.
     pub async fn statement_not_earned_lines(
         &mut self,
         partner_id: Uuid,
@@ -427,18 +429,17 @@ impl Tx {
         let after =
             if w.after.is_some() { " AND p.created_at >= $4 AND (p.created_at > $4 OR (p.created_at = $4 AND p.id > $5))" } else { "" };
         let sql = format!(
-            "SELECT x.*, pp.currency AS currency, (SELECT c2.reference FROM cases c2 WHERE c2.id = x.case_id) AS reference, \
-             m.amount_minor AS payment_amount_minor, d.partner_id AS d_partner_id, d.reason AS d_reason, d.link_id AS d_link_id FROM \
+            "SELECT x.payout_id AS payout_id, x.created_at AS created_at, x.decision_id AS decision_id, pp.currency AS currency, \
+             c.id AS case_id, c.client_id AS client_id, c.created_at AS case_created_at, c.source AS source, \
+             c.creating_partner_id AS creating_partner_id, c.reference AS reference, m.amount_minor AS payment_amount_minor, \
+             d.partner_id AS d_partner_id, d.reason AS d_reason, d.link_id AS d_link_id FROM \
              (SELECT y.*, (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = y.payout_id \
              ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1) AS decision_id FROM \
              ({candidates}{after} ORDER BY p.created_at, p.id{limit}) y) x \
-             JOIN payouts pp ON pp.id = x.payout_id JOIN payments m ON m.id = pp.payment_id \
+             JOIN payouts pp ON pp.id = x.payout_id JOIN cases c ON c.id = pp.case_id JOIN payments m ON m.id = pp.payment_id \
              LEFT JOIN attribution_decisions d ON d.id = x.decision_id \
              ORDER BY x.created_at, x.payout_id",
-            candidates = not_earned_candidates_sql(
-                "p.id AS payout_id, p.created_at AS created_at, c.id AS case_id, c.client_id AS client_id, \
-                 c.created_at AS case_created_at, c.source AS source, c.creating_partner_id AS creating_partner_id"
-            ),
+            candidates = not_earned_candidates_sql("p.id AS payout_id, p.created_at AS created_at"),
             limit = w.limit_sql(),
         );
         let mut args = vec![Arg::Text(partner_id.to_string()), Arg::Int(ms(from)), Arg::Int(ms(to))];
@@ -511,12 +512,14 @@ impl Tx {
     }
 }
 
-/// The "did not earn" payouts of partner `$1` in `[$2, $3)`, selecting `cols` (of `p`, the
-/// payout, and `c`, its case) that the indexes hold.
+/// The "did not earn" payouts of partner `$1` in `[$2, $3)`, selecting `cols` of `p`, the
+/// payout, that `payouts_client_created` holds (client, creation, id): one range of that
+/// index per client the partner has or had a link to (`links_partner_client`, each client
+/// once however many links), then one probe of `earnings_payout_partner` per payout.
 fn not_earned_candidates_sql(cols: &str) -> String {
     format!(
-        "SELECT {cols} FROM cases c JOIN payouts p ON p.case_id = c.id \
-         WHERE c.client_id IN (SELECT l.client_id FROM links l WHERE l.partner_id = $1) \
+        "SELECT {cols} FROM payouts p \
+         WHERE p.client_id IN (SELECT l.client_id FROM links l WHERE l.partner_id = $1) \
          AND p.created_at >= $2 AND p.created_at < $3 \
          AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1)"
     )
