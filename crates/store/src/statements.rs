@@ -414,15 +414,16 @@ impl Tx {
         let decision_ids = sorted_unique(lines.iter().flat_map(|(_, r, v)| [*r, *v]).flatten());
         let mut decisions: HashMap<Uuid, (String, Option<Uuid>)> = HashMap::with_capacity(decision_ids.len());
         let partner = partner_id.to_string();
+        // The partner is compared here, not in SQL: with it there, SQLite read every
+        // decision of the partner per chunk (`attribution_decisions_partner`) instead of
+        // probing the ids.
         for r in self
-            .rows_in(
-                "SELECT id, reason, link_id FROM attribution_decisions WHERE partner_id = $1 AND id IN ({in})",
-                Some(&partner),
-                &decision_ids,
-            )
+            .rows_in("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &decision_ids)
             .await?
         {
-            decisions.insert(uuid(&get::<String>(&r, "id")?)?, (get(&r, "reason")?, opt_uuid(get(&r, "link_id")?)?));
+            if get::<Option<String>>(&r, "partner_id")?.as_deref() == Some(partner.as_str()) {
+                decisions.insert(uuid(&get::<String>(&r, "id")?)?, (get(&r, "reason")?, opt_uuid(get(&r, "link_id")?)?));
+            }
         }
         // The link a line's tenant comes from: the report's decision's for a live earning,
         // else the voided line's own decision's (or the payout's latest).
