@@ -2,7 +2,8 @@
 //! stage and currency as one SQL aggregate over the month's live earnings (each row's US
 //! cents rounded by [`usd_minor_sql`]), the section counts, and the lines of each section
 //! in its order — all of them, or one keyset page ([`StatementCursor`]) — each with what
-//! its line shows in the same query (no per-line reads).
+//! its line shows from the section's query and reads by id of the rows it returned (a
+//! query per table and chunk of ids, never one per line).
 //!
 //! Sections and their order, `(date, payout id, earning id)`:
 //! - earnings: the partner's earnings created in the month but its live clawbacks (the
