@@ -265,7 +265,8 @@ impl App {
     /// and its payout's locked rate; (2) per partner, stage and currency the ledger balance
     /// equals the SQL sum of the live earnings by their stored stage; (3) the
     /// earnings totals (migration 0022) equal the aggregate recomputed from the rows, key
-    /// by key, every earning carries its payout's platform fee, and the estimate totals
+    /// by key, every earning carries its payout's platform fee, every payout its case's
+    /// client, and the estimate totals
     /// (migration 0025) equal the rows converted at the rates they hold, and so do the month
     /// totals and month estimates (migration 0033) and the kept statement totals and
     /// estimates (migration 0037); (4) per partner the SQL summary of the report (counts and USD per stage)
@@ -405,6 +406,14 @@ impl App {
             return Err(discrepancy(format!(
                 "earning {id}: the read model says platform fee {}, the payout says {fee}",
                 stored.map_or("none".to_string(), |f| f.to_string())
+            )));
+        }
+        // (3b') Every payout's client (migration 0038, the statement's "did not earn"
+        // read) is its case's.
+        if let Some((id, stored, client)) = tx.payout_client_mismatch().await? {
+            return Err(discrepancy(format!(
+                "payout {id}: it says client {}, its case's client is {client}",
+                stored.map_or("none".to_string(), |c| c.to_string())
             )));
         }
         // (3c) The estimate totals (migration 0025) against the rows at the rates they

@@ -157,22 +157,26 @@ impl Tx {
     }
 
     pub async fn insert_payout(&mut self, p: &PayoutRecord) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO payouts ({PAYOUT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
-            .bind(p.id.to_string())
-            .bind(p.payment_id.to_string())
-            .bind(p.case_id.to_string())
-            .bind(p.collection_partner_id.map(|c| c.to_string()))
-            .bind(p.success_fee_minor)
-            .bind(p.platform_fee_minor)
-            .bind(p.currency.code())
-            .bind(ms(p.created_at))
-            .bind(p.commission_status.as_str())
-            .bind(p.commission_paid_at.map(ms))
-            .bind(p.fx_usd_per_unit_e8)
-            .bind(p.fx_rate_date.clone())
-            .bind(p.cp_invoice_id.map(|x| x.to_string()))
-            .execute(self.conn())
-            .await?;
+        // The case's client (migration 0038) is written with the payout.
+        sqlx::query(&format!(
+            "INSERT INTO payouts ({PAYOUT_COLS}, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             (SELECT c.client_id FROM cases c WHERE c.id = $3))"
+        ))
+        .bind(p.id.to_string())
+        .bind(p.payment_id.to_string())
+        .bind(p.case_id.to_string())
+        .bind(p.collection_partner_id.map(|c| c.to_string()))
+        .bind(p.success_fee_minor)
+        .bind(p.platform_fee_minor)
+        .bind(p.currency.code())
+        .bind(ms(p.created_at))
+        .bind(p.commission_status.as_str())
+        .bind(p.commission_paid_at.map(ms))
+        .bind(p.fx_usd_per_unit_e8)
+        .bind(p.fx_rate_date.clone())
+        .bind(p.cp_invoice_id.map(|x| x.to_string()))
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -564,6 +568,28 @@ impl Tx {
         .fetch_all(self.conn())
         .await?;
         rows.iter().map(decision_from).collect()
+    }
+
+    /// The first payout (by id) whose client (migration 0038) is not its case's:
+    /// (payout, stored client, case's client), or `None` (`reconcile`).
+    pub async fn payout_client_mismatch(&mut self) -> Result<Option<(Uuid, Option<Uuid>, Uuid)>> {
+        let row = sqlx::query(
+            "SELECT p.id AS id, p.client_id AS stored, c.client_id AS client FROM payouts p JOIN cases c ON c.id = p.case_id \
+             WHERE p.client_id IS NULL OR p.client_id <> c.client_id ORDER BY p.id LIMIT 1",
+        )
+        .fetch_optional(self.conn())
+        .await?;
+        row.map(|r| Ok((uuid(&get::<String>(&r, "id")?)?, opt_uuid(get(&r, "stored")?)?, uuid(&get::<String>(&r, "client")?)?))).transpose()
+    }
+
+    /// Overwrites a payout's client (tests of `reconcile`).
+    pub async fn corrupt_payout_client(&mut self, payout_id: Uuid, client_id: Option<Uuid>) -> Result<()> {
+        sqlx::query("UPDATE payouts SET client_id = $1 WHERE id = $2")
+            .bind(client_id.map(|c| c.to_string()))
+            .bind(payout_id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
     }
 
     /// How many payouts the client's cases have.

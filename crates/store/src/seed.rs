@@ -356,7 +356,21 @@ impl Tx {
             "fx_rate_date",
             "cp_invoice_id",
         ];
-        self.bulk_insert("payouts", &cols, rows).await
+        self.bulk_insert("payouts", &cols, rows).await?;
+        // The cases' clients (migration 0038), a chunk per statement.
+        let ids: Vec<Uuid> = v.iter().map(|p| p.id).collect();
+        for chunk in ids.chunks(crate::earning_sets::IDS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE payouts SET client_id = (SELECT c.client_id FROM cases c WHERE c.id = payouts.case_id) WHERE id IN ({})",
+                crate::bulk::ph_list(self.backend, 1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            q.execute(self.conn()).await?;
+        }
+        Ok(())
     }
 
     pub async fn bulk_decisions(&mut self, v: &[DecisionRecord]) -> Result<()> {

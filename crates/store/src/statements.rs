@@ -2,7 +2,8 @@
 //! stage and currency as one SQL aggregate over the month's live earnings (each row's US
 //! cents rounded by [`usd_minor_sql`]), the section counts, and the lines of each section
 //! in its order — all of them, or one keyset page ([`StatementCursor`]) — each with what
-//! its line shows in the same query (no per-line reads).
+//! its line shows from the section's query and reads by id of the rows it returned (a
+//! query per table and chunk of ids, never one per line).
 //!
 //! Sections and their order, `(date, payout id, earning id)`:
 //! - earnings: the partner's earnings created in the month but its live clawbacks (the
@@ -15,7 +16,9 @@
 //! The earnings of a month are read on `earnings_partner_statement` (migration 0034:
 //! partner, creation, payout, id and every column the totals and a page's filter need),
 //! so the totals are index-only and a page stops after its rows; the voids on the partial
-//! indexes of migration 0028; the payouts as [`Tx::payouts_not_earned`] describes.
+//! indexes of migration 0028; the payouts on their client's range of
+//! `payouts_client_created` (migration 0038) as [`Tx::statement_not_earned_lines`]
+//! describes.
 
 use refshare_core::attribution::Reason;
 use refshare_core::case::CaseSource;
@@ -23,9 +26,12 @@ use refshare_core::ledger::EarningKind;
 use refshare_core::money::Currency;
 use refshare_core::stage::RevenueStage;
 use refshare_core::Instant;
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::cases::{bind_all, Arg};
+use crate::in_list::sorted_unique;
 use crate::reporting::{rate_case_sql, usd_minor_sql, CurrentRates};
 use crate::{at, currency, get, ms, opt_at, opt_uuid, uuid, Result, StoreError, Tx};
 
@@ -176,22 +182,23 @@ const LATEST_OF_PAYOUT: &str = "(SELECT d3.id FROM attribution_decisions d3 WHER
 /// The columns of an earning line, over a derived table `e` of earnings (`id`, `payout_id`,
 /// `case_id`, `decision_id`, `corrects_id`, `kind`, `amount_minor`, `currency`,
 /// `created_at`, `note`, `stage`, `fx`, `voided_at`, `void_reason`, `d` the line's date,
-/// `is_void`), joined after the page is chosen so its lookups run for its rows only. The
-/// line's decision is computed once (`rdid`); a voided earning's tenant comes from its own
-/// decision, else the payout's latest (`vdid`, looked up for voided rows only).
+/// `is_void`), with the case's reference joined after the page is chosen so its lookups
+/// run for its rows only. The line's decision is computed once (`rdid`); a voided
+/// earning's tenant comes from its own decision, else the payout's latest (`vdid`, looked
+/// up for voided rows only). The decisions' reasons and links and the links' tenants are
+/// read afterwards by id for the distinct ids of the lines ([`Tx::earning_lines`]): joined
+/// here on those computed ids, PostgreSQL's planner hashed every decision of the partner
+/// (93,506 rows, twice, for the largest partner at 1M) instead of probing the lines' own.
 fn line_sql(inner: &str, order_limit: &str) -> String {
     format!(
         "SELECT e.id, e.payout_id, e.kind, e.amount_minor, e.currency, e.created_at, e.note, e.stage, e.voided_at, e.void_reason, \
          e.d, e.is_void, \
          CASE WHEN e.voided_at IS NULL THEN e.fx ELSE (SELECT p.fx_usd_per_unit_e8 FROM payouts p WHERE p.id = e.payout_id) END AS rate, \
-         c.reference AS reference, rd.reason AS reason, l.external_tenant_id AS tenant FROM \
+         c.reference AS reference, e.rdid AS rdid, e.vdid AS vdid FROM \
          (SELECT e.*, CASE WHEN e.voided_at IS NULL THEN {DECISION_OF_EARNING} ELSE e.decision_id END AS rdid, \
          CASE WHEN e.voided_at IS NULL THEN NULL ELSE COALESCE(e.decision_id, {LATEST_OF_PAYOUT}) END AS vdid \
          FROM ({inner}{order_limit}) e) e \
          JOIN cases c ON c.id = e.case_id \
-         LEFT JOIN attribution_decisions rd ON rd.id = e.rdid AND rd.partner_id = $1 \
-         LEFT JOIN attribution_decisions td ON td.id = e.vdid AND td.partner_id = $1 \
-         LEFT JOIN links l ON l.id = CASE WHEN e.voided_at IS NULL THEN rd.link_id ELSE td.link_id END \
          ORDER BY e.d, e.payout_id, e.id"
     )
 }
@@ -224,11 +231,13 @@ fn cursor_args(after: &Option<StatementCursor>) -> Vec<Arg> {
     }
 }
 
-fn earning_line_from(r: &sqlx::any::AnyRow) -> Result<EarningLine> {
+/// An earning line as its row reads it, with the ids of its decisions (`rdid`, `vdid`)
+/// whose reason and tenant are filled in afterwards.
+fn earning_line_from(r: &sqlx::any::AnyRow) -> Result<(EarningLine, Option<Uuid>, Option<Uuid>)> {
     let kind: String = get(r, "kind")?;
     let stage: Option<String> = get(r, "stage")?;
     let is_void: i64 = get(r, "is_void")?;
-    Ok(EarningLine {
+    let line = EarningLine {
         id: uuid(&get::<String>(r, "id")?)?,
         payout_id: uuid(&get::<String>(r, "payout_id")?)?,
         kind: EarningKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("earning kind `{kind}`")))?,
@@ -242,9 +251,10 @@ fn earning_line_from(r: &sqlx::any::AnyRow) -> Result<EarningLine> {
         void_reason: get(r, "void_reason")?,
         is_void: is_void != 0,
         case_reference: get(r, "reference")?,
-        reason: get(r, "reason")?,
-        external_tenant_id: get::<Option<String>>(r, "tenant")?.unwrap_or_default(),
-    })
+        reason: None,
+        external_tenant_id: String::new(),
+    };
+    Ok((line, opt_uuid(get(r, "rdid")?)?, opt_uuid(get(r, "vdid")?)?))
 }
 
 impl Tx {
@@ -397,7 +407,44 @@ impl Tx {
         let mut args = vec![Arg::Text(partner_id.to_string()), Arg::Int(ms(from)), Arg::Int(ms(to))];
         args.extend(cursor_args(after));
         let rows = bind_all(sqlx::query(sql), &args).fetch_all(self.conn()).await?;
-        rows.iter().map(earning_line_from).collect()
+        let lines = rows.iter().map(earning_line_from).collect::<Result<Vec<_>>>()?;
+        drop(rows);
+        // The partner's decisions of the lines (the reason, and the link for the tenant),
+        // then those links' tenants: one query per chunk of ids, each id probed on its
+        // primary key.
+        let decision_ids = sorted_unique(lines.iter().flat_map(|(_, r, v)| [*r, *v]).flatten());
+        let mut decisions: HashMap<Uuid, (String, Option<Uuid>)> = HashMap::with_capacity(decision_ids.len());
+        let partner = partner_id.to_string();
+        // The partner is compared here, not in SQL: with it there, SQLite read every
+        // decision of the partner per chunk (`attribution_decisions_partner`) instead of
+        // probing the ids.
+        for r in self
+            .rows_in("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &decision_ids)
+            .await?
+        {
+            if get::<Option<String>>(&r, "partner_id")?.as_deref() == Some(partner.as_str()) {
+                decisions.insert(uuid(&get::<String>(&r, "id")?)?, (get(&r, "reason")?, opt_uuid(get(&r, "link_id")?)?));
+            }
+        }
+        // The link a line's tenant comes from: the report's decision's for a live earning,
+        // else the voided line's own decision's (or the payout's latest).
+        let link_of = |l: &EarningLine, rdid: &Option<Uuid>, vdid: &Option<Uuid>| {
+            let d = if l.voided_at.is_none() { rdid } else { vdid };
+            d.and_then(|d| decisions.get(&d)).and_then(|(_, link)| *link)
+        };
+        let link_ids = sorted_unique(lines.iter().filter_map(|(l, r, v)| link_of(l, r, v)));
+        let mut tenants: HashMap<Uuid, String> = HashMap::with_capacity(link_ids.len());
+        for r in self.rows_in("SELECT id, external_tenant_id FROM links WHERE id IN ({in})", None, &link_ids).await? {
+            tenants.insert(uuid(&get::<String>(&r, "id")?)?, get(&r, "external_tenant_id")?);
+        }
+        Ok(lines
+            .into_iter()
+            .map(|(mut l, rdid, vdid)| {
+                l.reason = rdid.and_then(|d| decisions.get(&d)).map(|(reason, _)| reason.clone());
+                l.external_tenant_id = link_of(&l, &rdid, &vdid).and_then(|id| tenants.get(&id)).cloned().unwrap_or_default();
+                l
+            })
+            .collect())
     }
 
     /// The payouts created in `[from, to)` on the cases of clients that have or had a link
@@ -411,12 +458,13 @@ impl Tx {
     /// with what their line needs: the payment's amount, the case's reference and
     /// attribution facts, and the payout's latest decision (any partner's; the caller uses
     /// it only when it names this partner). The partner's clients come from
-    /// `links_partner_client`, their cases from the covering `cases_partner_list`, the
-    /// period's payouts of each case from `payouts_case_created` (the date compared in the
-    /// index), and the missing earning is one probe of `earnings_payout_partner` per payout
-    /// (migration 0024): no pass over the partner's earnings or the period's payouts. The
-    /// page is chosen on those index columns alone; the payout, payment, case reference and
-    /// decision are read for its rows only.
+    /// `links_partner_client`, the period's payouts of each client from one range of
+    /// `payouts_client_created` (migration 0038: the date compared in the index), and the
+    /// missing earning is one probe of `earnings_payout_partner` per payout (migration
+    /// 0024): no pass over the partner's cases, its earnings or the period's payouts. The
+    /// page is chosen on those index columns alone, with each payout's latest decision (one
+    /// probe of `attribution_decisions_payout`); the payouts, cases, payments and decisions
+    /// are then read by id for its rows only, a query per table and chunk of ids.
     pub async fn statement_not_earned_lines(
         &mut self,
         partner_id: Uuid,
@@ -427,18 +475,10 @@ impl Tx {
         let after =
             if w.after.is_some() { " AND p.created_at >= $4 AND (p.created_at > $4 OR (p.created_at = $4 AND p.id > $5))" } else { "" };
         let sql = format!(
-            "SELECT x.*, pp.currency AS currency, (SELECT c2.reference FROM cases c2 WHERE c2.id = x.case_id) AS reference, \
-             m.amount_minor AS payment_amount_minor, d.partner_id AS d_partner_id, d.reason AS d_reason, d.link_id AS d_link_id FROM \
-             (SELECT y.*, (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = y.payout_id \
-             ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1) AS decision_id FROM \
-             ({candidates}{after} ORDER BY p.created_at, p.id{limit}) y) x \
-             JOIN payouts pp ON pp.id = x.payout_id JOIN payments m ON m.id = pp.payment_id \
-             LEFT JOIN attribution_decisions d ON d.id = x.decision_id \
-             ORDER BY x.created_at, x.payout_id",
-            candidates = not_earned_candidates_sql(
-                "p.id AS payout_id, p.created_at AS created_at, c.id AS case_id, c.client_id AS client_id, \
-                 c.created_at AS case_created_at, c.source AS source, c.creating_partner_id AS creating_partner_id"
-            ),
+            "SELECT y.payout_id AS payout_id, y.created_at AS created_at, (SELECT d2.id FROM attribution_decisions d2 \
+             WHERE d2.payout_id = y.payout_id ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1) AS decision_id FROM \
+             ({candidates}{after} ORDER BY p.created_at, p.id{limit}) y ORDER BY y.created_at, y.payout_id",
+            candidates = not_earned_candidates_sql("p.id AS payout_id, p.created_at AS created_at"),
             limit = w.limit_sql(),
         );
         let mut args = vec![Arg::Text(partner_id.to_string()), Arg::Int(ms(from)), Arg::Int(ms(to))];
@@ -447,33 +487,66 @@ impl Tx {
             args.push(Arg::Text(c.payout_id.to_string()));
         }
         let rows = bind_all(sqlx::query(&sql), &args).fetch_all(self.conn()).await?;
-        rows.iter()
-            .map(|r| {
-                let source: String = get(r, "source")?;
-                let reason: Option<String> = get(r, "d_reason")?;
-                let latest = match (get::<Option<String>>(r, "decision_id")?, reason) {
-                    (Some(_), Some(reason)) => Some(LatestDecision {
-                        partner_id: opt_uuid(get(r, "d_partner_id")?)?,
-                        reason: Reason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("reason `{reason}`")))?,
-                        link_id: opt_uuid(get(r, "d_link_id")?)?,
-                    }),
-                    _ => None,
-                };
-                Ok(NotEarned {
-                    payout_id: uuid(&get::<String>(r, "payout_id")?)?,
-                    created_at: at(get(r, "created_at")?),
-                    currency: currency(&get::<String>(r, "currency")?)?,
-                    payment_amount_minor: get(r, "payment_amount_minor")?,
-                    case_id: uuid(&get::<String>(r, "case_id")?)?,
-                    case_reference: get(r, "reference")?,
-                    client_id: uuid(&get::<String>(r, "client_id")?)?,
-                    case_created_at: at(get(r, "case_created_at")?),
-                    case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
-                    creating_partner_id: opt_uuid(get(r, "creating_partner_id")?)?,
-                    latest,
-                })
-            })
-            .collect()
+        let picked = rows
+            .iter()
+            .map(|r| Ok((uuid(&get::<String>(r, "payout_id")?)?, at(get(r, "created_at")?), opt_uuid(get(r, "decision_id")?)?)))
+            .collect::<Result<Vec<_>>>()?;
+        drop(rows);
+        // What the lines show, read by id for the picked payouts only (each id probed on its
+        // primary key): joined in the query above, PostgreSQL's planner estimated four
+        // times the rows and hashed every payout and every decision (1M each) instead.
+        let mut payouts: HashMap<Uuid, (Uuid, Uuid, String)> = HashMap::with_capacity(picked.len());
+        let ids = sorted_unique(picked.iter().map(|(id, _, _)| *id));
+        for r in self.rows_in("SELECT id, case_id, payment_id, currency FROM payouts WHERE id IN ({in})", None, &ids).await? {
+            let case_id = uuid(&get::<String>(&r, "case_id")?)?;
+            payouts.insert(uuid(&get::<String>(&r, "id")?)?, (case_id, uuid(&get::<String>(&r, "payment_id")?)?, get(&r, "currency")?));
+        }
+        let mut cases: HashMap<Uuid, sqlx::any::AnyRow> = HashMap::new();
+        let ids = sorted_unique(payouts.values().map(|(case_id, _, _)| *case_id));
+        for r in self
+            .rows_in("SELECT id, client_id, created_at, source, creating_partner_id, reference FROM cases WHERE id IN ({in})", None, &ids)
+            .await?
+        {
+            cases.insert(uuid(&get::<String>(&r, "id")?)?, r);
+        }
+        let mut payments: HashMap<Uuid, i64> = HashMap::with_capacity(payouts.len());
+        let ids = sorted_unique(payouts.values().map(|(_, payment_id, _)| *payment_id));
+        for r in self.rows_in("SELECT id, amount_minor FROM payments WHERE id IN ({in})", None, &ids).await? {
+            payments.insert(uuid(&get::<String>(&r, "id")?)?, get(&r, "amount_minor")?);
+        }
+        let mut decisions: HashMap<Uuid, LatestDecision> = HashMap::new();
+        let ids = sorted_unique(picked.iter().filter_map(|(_, _, d)| *d));
+        for r in self.rows_in("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &ids).await? {
+            let reason: String = get(&r, "reason")?;
+            let d = LatestDecision {
+                partner_id: opt_uuid(get(&r, "partner_id")?)?,
+                reason: Reason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("reason `{reason}`")))?,
+                link_id: opt_uuid(get(&r, "link_id")?)?,
+            };
+            decisions.insert(uuid(&get::<String>(&r, "id")?)?, d);
+        }
+        let mut out = Vec::with_capacity(picked.len());
+        for (payout_id, created_at, decision_id) in picked {
+            // A payout, case or payment that is not there leaves the line out (the inner
+            // joins this replaces did the same; the foreign keys rule it out).
+            let Some((case_id, payment_id, code)) = payouts.get(&payout_id) else { continue };
+            let (Some(c), Some(amount)) = (cases.get(case_id), payments.get(payment_id)) else { continue };
+            let source: String = get(c, "source")?;
+            out.push(NotEarned {
+                payout_id,
+                created_at,
+                currency: currency(code)?,
+                payment_amount_minor: *amount,
+                case_id: *case_id,
+                case_reference: get(c, "reference")?,
+                client_id: uuid(&get::<String>(c, "client_id")?)?,
+                case_created_at: at(get(c, "created_at")?),
+                case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
+                creating_partner_id: opt_uuid(get(c, "creating_partner_id")?)?,
+                latest: decision_id.and_then(|d| decisions.get(&d)).copied(),
+            });
+        }
+        Ok(out)
     }
 
     /// How many "did not earn" payouts the partner's statement of `[from, to)` has.
@@ -511,12 +584,14 @@ impl Tx {
     }
 }
 
-/// The "did not earn" payouts of partner `$1` in `[$2, $3)`, selecting `cols` (of `p`, the
-/// payout, and `c`, its case) that the indexes hold.
+/// The "did not earn" payouts of partner `$1` in `[$2, $3)`, selecting `cols` of `p`, the
+/// payout, that `payouts_client_created` holds (client, creation, id): one range of that
+/// index per client the partner has or had a link to (`links_partner_client`, each client
+/// once however many links), then one probe of `earnings_payout_partner` per payout.
 fn not_earned_candidates_sql(cols: &str) -> String {
     format!(
-        "SELECT {cols} FROM cases c JOIN payouts p ON p.case_id = c.id \
-         WHERE c.client_id IN (SELECT l.client_id FROM links l WHERE l.partner_id = $1) \
+        "SELECT {cols} FROM payouts p \
+         WHERE p.client_id IN (SELECT l.client_id FROM links l WHERE l.partner_id = $1) \
          AND p.created_at >= $2 AND p.created_at < $3 \
          AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.payout_id = p.id AND e.partner_id = $1)"
     )

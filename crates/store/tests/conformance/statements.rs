@@ -3,13 +3,19 @@
 //! ties on the date broken by payout and earning; another partner's rows never in it; and
 //! the totals aggregate equal to the sum of the live lines converted one by one by
 //! `convert_minor` (locked rate, else the current one, else counted as missing), with the
-//! section counts equal to the lines.
+//! section counts equal to the lines. The "did not earn" payouts are read on the client
+//! each payout carries (migration 0038): written one by one and in bulk, each payout once
+//! however many links the partner has to its client, on every partner's statement that
+//! has or had a link to the client, never on another's; a wrong client is found.
 
 use refshare_core::ledger::EarningKind;
+use refshare_core::link::LinkStatus;
 use refshare_core::money::{convert_minor, Currency};
-use refshare_core::stage::RevenueStage;
+use refshare_core::stage::{CommissionStatus, RevenueStage};
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, EarningLine, EarningReadModel, EarningRecord, StatementCursor, StatementWindow, Store, Tx};
+use refshare_store::{
+    CaseRecord, EarningLine, EarningReadModel, EarningRecord, PaymentRecord, PayoutRecord, StatementCursor, StatementWindow, Store, Tx,
+};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -211,5 +217,140 @@ async fn statement_totals_are_the_sum_of_the_live_lines(store: Store) -> TestRes
     // The voided lines convert at their payout's rate: none locked here, so only JPY would be missing.
     assert!(tx.statement_void_estimate_currencies(m.p, from(), to(), &[currency("JPY")]).await?.is_empty());
     assert_eq!(tx.statement_void_estimate_currencies(m.p, from(), to(), &[currency("EUR")]).await?, vec![currency("EUR")]);
+    Ok(())
+}
+
+/// A payout without any earning on `case` at `created_at`, written by the bulk writer (the
+/// seed's and the bench's path) instead of `insert_payout`.
+async fn bulk_payout_only(tx: &mut Tx, case: &CaseRecord, created_at: Instant) -> TestResult<PayoutRecord> {
+    let payment = PaymentRecord {
+        id: Uuid::new_v4(),
+        case_id: case.id,
+        amount_minor: 6_000,
+        currency: case.currency,
+        paid_at: created_at,
+        external_id: None,
+        created_at,
+        is_overpayment: false,
+    };
+    tx.bulk_payments(std::slice::from_ref(&payment)).await?;
+    let payout = PayoutRecord {
+        id: Uuid::new_v4(),
+        payment_id: payment.id,
+        case_id: case.id,
+        collection_partner_id: None,
+        success_fee_minor: 1_800,
+        platform_fee_minor: 1_200,
+        currency: case.currency,
+        created_at,
+        commission_status: CommissionStatus::Unpaid,
+        commission_paid_at: None,
+        fx_usd_per_unit_e8: None,
+        fx_rate_date: None,
+        cp_invoice_id: None,
+    };
+    tx.bulk_payouts(std::slice::from_ref(&payout)).await?;
+    Ok(payout)
+}
+
+/// The payout ids of the partner's "did not earn" lines of the month, whole and by pages
+/// of two (the same), checked against its count.
+async fn not_earned_ids(tx: &mut Tx, partner: Uuid) -> TestResult<Vec<Uuid>> {
+    let all: Vec<Uuid> = read(tx, partner, Which::NotEarned, StatementWindow::all()).await?.into_iter().map(|(id, _)| id).collect();
+    let (mut paged, mut after) = (Vec::new(), None);
+    loop {
+        let page = read(tx, partner, Which::NotEarned, StatementWindow { after, limit: Some(2) }).await?;
+        paged.extend(page.iter().map(|(id, _)| *id));
+        match page.last() {
+            Some((_, c)) if page.len() == 2 => after = Some(*c),
+            _ => break,
+        }
+    }
+    assert_eq!(paged, all, "pages of two");
+    assert_eq!(tx.statement_not_earned_count(partner, from(), to()).await?, all.len() as i64);
+    Ok(all)
+}
+
+conformance!(not_earned_reads_the_client_each_payout_carries);
+async fn not_earned_reads_the_client_each_payout_carries(store: Store) -> TestResult {
+    let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
+    // One active link per client: `shared` was Q's (archived) and is P's now;
+    // `relinked` P's twice (archived, then linked again); `past` was P's (archived) and
+    // is Q's now; `theirs` is Q's only.
+    let (shared, relinked, past, theirs) = (client("Shared", t(0)), client("Relinked", t(0)), client("Past", t(0)), client("Theirs", t(0)));
+    let mut tx = store.begin().await?;
+    tx.insert_partner(&p).await?;
+    tx.insert_partner(&q).await?;
+    for c in [&shared, &relinked, &past, &theirs] {
+        tx.insert_client(c, &[]).await?;
+    }
+    let mut q_shared = link(&q, &shared, "q-shared", true, t(0));
+    let p_shared = link(&p, &shared, "p-shared", true, t(2 * HOUR));
+    let mut p_relinked = link(&p, &relinked, "p-relinked-1", true, t(0));
+    let p_relinked2 = link(&p, &relinked, "p-relinked-2", true, t(2 * HOUR));
+    let mut p_past = link(&p, &past, "p-past", true, t(0));
+    let q_past = link(&q, &past, "q-past", true, t(2 * HOUR));
+    let q_theirs = link(&q, &theirs, "q-theirs", true, t(0));
+    for l in [&q_shared, &p_relinked, &p_past, &q_theirs] {
+        tx.insert_link(l, ACTOR, None).await?;
+    }
+    for l in [&mut q_shared, &mut p_relinked, &mut p_past] {
+        change_status(&mut tx, l, LinkStatus::Archived, t(HOUR)).await?;
+    }
+    for l in [&p_shared, &p_relinked2, &q_past] {
+        tx.insert_link(l, ACTOR, None).await?;
+    }
+    let shared_case = partner_case(&shared, 8001, &p, t(0));
+    let relinked_case = partner_case(&relinked, 8002, &p, t(0));
+    let past_case = partner_case(&past, 8003, &p, t(0));
+    let theirs_case = partner_case(&theirs, 8004, &q, t(0));
+    for c in [&shared_case, &relinked_case, &past_case, &theirs_case] {
+        tx.insert_case(c).await?;
+    }
+    // Payouts without any earning, one at a time and in bulk; one earned by P on the
+    // shared client (Q did not earn it); one before the month on each writer.
+    let a = payout_only(&mut tx, &shared_case, t(3 * DAY)).await?;
+    let b = bulk_payout_only(&mut tx, &relinked_case, t(4 * DAY)).await?;
+    let c = payout_only(&mut tx, &past_case, t(4 * DAY)).await?;
+    let d = bulk_payout_only(&mut tx, &theirs_case, t(5 * DAY)).await?;
+    let e = bulk_payout_only(&mut tx, &shared_case, t(5 * DAY)).await?;
+    let earned = book(&mut tx, &p, &p_shared, &shared_case, 1_000, t(6 * DAY), t(6 * DAY), RevenueStage::Pending, None).await?;
+    payout_only(&mut tx, &shared_case, t(0)).await?;
+    bulk_payout_only(&mut tx, &relinked_case, t(0)).await?;
+    tx.commit().await?;
+
+    let by_date = |mut v: Vec<(Instant, Uuid)>| {
+        v.sort();
+        v.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+    };
+    let mut tx = store.read().await?;
+    assert_eq!(tx.payout_client_mismatch().await?, None, "every payout carries its case's client");
+    let p_lines = not_earned_ids(&mut tx, p.id).await?;
+    assert_eq!(p_lines, by_date(vec![(a.created_at, a.id), (b.created_at, b.id), (c.created_at, c.id), (e.created_at, e.id)]));
+    let q_lines = not_earned_ids(&mut tx, q.id).await?;
+    let earned_payout = earned.earning.payout_id;
+    assert_eq!(
+        q_lines,
+        by_date(vec![(a.created_at, a.id), (c.created_at, c.id), (d.created_at, d.id), (e.created_at, e.id), (t(6 * DAY), earned_payout)])
+    );
+    // Each line's case and client are its payout's.
+    let lines = tx.statement_not_earned_lines(p.id, from(), to(), StatementWindow::all()).await?;
+    let of = |id: Uuid| lines.iter().find(|n| n.payout_id == id).map(|n| (n.case_id, n.client_id, n.case_reference.clone()));
+    assert_eq!(of(b.id), Some((relinked_case.id, relinked.id, relinked_case.reference.clone())));
+    assert_eq!(of(e.id), Some((shared_case.id, shared.id, shared_case.reference.clone())));
+    drop(tx);
+
+    // A payout whose client is not its case's is found (and `reconcile` reports it).
+    let mut tx = store.begin().await?;
+    tx.corrupt_payout_client(b.id, None).await?;
+    tx.commit().await?;
+    let mut tx = store.read().await?;
+    assert_eq!(tx.payout_client_mismatch().await?, Some((b.id, None, relinked.id)));
+    drop(tx);
+    let mut tx = store.begin().await?;
+    tx.corrupt_payout_client(b.id, Some(theirs.id)).await?;
+    tx.commit().await?;
+    let mut tx = store.read().await?;
+    assert_eq!(tx.payout_client_mismatch().await?, Some((b.id, Some(theirs.id), relinked.id)));
     Ok(())
 }
