@@ -29,30 +29,24 @@ pub(crate) fn ot<S: ToString>(s: Option<S>) -> V {
     V::OT(s.map(|s| s.to_string()))
 }
 
-/// `INSERT INTO table (cols) VALUES ($1, …), (…)` for `rows` rows; SQLite gets anonymous
-/// `?` parameters (numbered ones are looked up by name there, which costs quadratic time
-/// in a statement of thousands).
-fn insert_sql(backend: Backend, table: &str, cols: &[&str], rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
-    let mut n = 0;
+/// `INSERT INTO table (cols, derived) VALUES ($1, …), (…)` for `rows` rows; SQLite gets
+/// anonymous `?` parameters (numbered ones are looked up by name there, which costs
+/// quadratic time in a statement of thousands). Each derived column is a `(name,
+/// expression)` whose `{}` stands for one more bind of the row (e.g. a case's client read
+/// from its case id), after the plain columns' binds.
+fn insert_sql(backend: Backend, table: &str, cols: &[&str], derived: &[(&str, &str)], rows: usize) -> String {
+    let names: Vec<&str> = cols.iter().copied().chain(derived.iter().map(|(name, _)| *name)).collect();
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", names.join(", "));
+    let width = cols.len() + derived.len();
     for r in 0..rows {
         if r > 0 {
             sql.push_str(", ");
         }
+        let first = r * width + 1;
+        let plain = cols.iter().enumerate().map(|(i, _)| ph(backend, first + i));
+        let computed = derived.iter().enumerate().map(|(i, (_, expr))| expr.replace("{}", &ph(backend, first + cols.len() + i)));
         sql.push('(');
-        for c in 0..cols.len() {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            n += 1;
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => {
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
-                }
-            }
-        }
+        sql.push_str(&plain.chain(computed).collect::<Vec<_>>().join(", "));
         sql.push(')');
     }
     sql
@@ -76,19 +70,32 @@ pub(crate) fn ph_list(backend: Backend, first: usize, count: usize) -> String {
 impl Tx {
     /// Writes `rows` (each one value per column of `cols`) in as few statements as fit.
     pub(crate) async fn bulk_insert(&mut self, table: &str, cols: &[&str], rows: Vec<Vec<V>>) -> Result<()> {
-        let per_statement = (MAX_PARAMS / cols.len()).clamp(1, MAX_ROWS);
+        self.bulk_insert_derived(table, cols, &[], rows).await
+    }
+
+    /// [`Tx::bulk_insert`] with derived columns (see `insert_sql`): each row holds its
+    /// plain columns' values, then one value per derived column.
+    pub(crate) async fn bulk_insert_derived(
+        &mut self,
+        table: &str,
+        cols: &[&str],
+        derived: &[(&str, &str)],
+        rows: Vec<Vec<V>>,
+    ) -> Result<()> {
+        let width = cols.len() + derived.len();
+        let per_statement = (MAX_PARAMS / width).clamp(1, MAX_ROWS);
         let mut rows = rows.into_iter().peekable();
         let mut full_sql: Option<String> = None;
         while rows.peek().is_some() {
             let chunk: Vec<Vec<V>> = rows.by_ref().take(per_statement).collect();
             let sql = if chunk.len() == per_statement {
-                full_sql.get_or_insert_with(|| insert_sql(self.backend, table, cols, per_statement)).clone()
+                full_sql.get_or_insert_with(|| insert_sql(self.backend, table, cols, derived, per_statement)).clone()
             } else {
-                insert_sql(self.backend, table, cols, chunk.len())
+                insert_sql(self.backend, table, cols, derived, chunk.len())
             };
             let mut q = sqlx::query(&sql);
             for row in chunk {
-                debug_assert_eq!(row.len(), cols.len());
+                debug_assert_eq!(row.len(), width);
                 for v in row {
                     q = match v {
                         V::T(s) => q.bind(s),

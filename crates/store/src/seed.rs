@@ -14,6 +14,9 @@ use crate::{
     EarningRecord, LinkRequestRecord, PartnerRecord, PaymentRecord, PayoutRecord, Result, Tx,
 };
 
+/// A derived column (`crate::bulk`): the client of the case whose id is bound.
+const CLIENT_OF_CASE: &str = "(SELECT c.client_id FROM cases c WHERE c.id = {})";
+
 impl Tx {
     /// Whether the database holds no partner, client or case yet (a seed refuses others).
     pub async fn seed_target_is_empty(&mut self) -> Result<bool> {
@@ -338,6 +341,7 @@ impl Tx {
                     V::OI(p.fx_usd_per_unit_e8),
                     ot(p.fx_rate_date.as_ref()),
                     ot(p.cp_invoice_id),
+                    t(p.case_id),
                 ]
             })
             .collect();
@@ -356,21 +360,8 @@ impl Tx {
             "fx_rate_date",
             "cp_invoice_id",
         ];
-        self.bulk_insert("payouts", &cols, rows).await?;
-        // The cases' clients (migration 0038), a chunk per statement.
-        let ids: Vec<Uuid> = v.iter().map(|p| p.id).collect();
-        for chunk in ids.chunks(crate::earning_sets::IDS_PER_STATEMENT) {
-            let sql = format!(
-                "UPDATE payouts SET client_id = (SELECT c.client_id FROM cases c WHERE c.id = payouts.case_id) WHERE id IN ({})",
-                crate::bulk::ph_list(self.backend, 1, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            q.execute(self.conn()).await?;
-        }
-        Ok(())
+        // The case's client (migration 0038) in the same statement, as `insert_payout` writes it.
+        self.bulk_insert_derived("payouts", &cols, &[("client_id", CLIENT_OF_CASE)], rows).await
     }
 
     pub async fn bulk_decisions(&mut self, v: &[DecisionRecord]) -> Result<()> {
@@ -442,6 +433,8 @@ impl Tx {
                     ot(m.stage.map(|s| s.as_str())),
                     V::I(ms(m.paid_at)),
                     V::OI(m.fx_usd_per_unit_e8),
+                    t(e.payout_id),
+                    t(e.case_id),
                 ]
             })
             .collect();
@@ -467,22 +460,12 @@ impl Tx {
             "paid_at",
             "fx_usd_per_unit_e8",
         ];
-        self.bulk_insert("earnings", &cols, rows).await?;
+        // The payout's platform fee (read model, migration 0025) and the case's client
+        // (migration 0032) in the same statement, as `insert_earning` writes them.
+        let derived =
+            [("platform_fee_minor", "(SELECT p.platform_fee_minor FROM payouts p WHERE p.id = {})"), ("client_id", CLIENT_OF_CASE)];
+        self.bulk_insert_derived("earnings", &cols, &derived, rows).await?;
         let ids: Vec<Uuid> = v.iter().map(|(e, _)| e.id).collect();
-        // The payouts' platform fees (read model, migration 0025) and the cases' clients
-        // (migration 0032), a chunk per statement.
-        for chunk in ids.chunks(crate::earning_sets::IDS_PER_STATEMENT) {
-            let sql = format!(
-                "UPDATE earnings SET platform_fee_minor = (SELECT p.platform_fee_minor FROM payouts p WHERE p.id = earnings.payout_id), \
-                 client_id = (SELECT c.client_id FROM cases c WHERE c.id = earnings.case_id) WHERE id IN ({})",
-                crate::bulk::ph_list(self.backend, 1, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            q.execute(self.conn()).await?;
-        }
         // The earnings totals (migration 0022) follow as deltas.
         self.totals_after(&ids).await
     }
