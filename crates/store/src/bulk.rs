@@ -186,7 +186,21 @@ mod tests {
     #[test]
     fn the_insert_statement_numbers_every_parameter_once() {
         use crate::Backend;
-        assert_eq!(super::insert_sql(Backend::Postgres, "t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
-        assert_eq!(super::insert_sql(Backend::Sqlite, "t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
+        assert_eq!(super::insert_sql(Backend::Postgres, "t", &["a", "b"], &[], 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        assert_eq!(super::insert_sql(Backend::Sqlite, "t", &["a", "b"], &[], 2), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
+    }
+
+    #[test]
+    fn a_derived_column_takes_the_next_parameter_of_its_row() {
+        use crate::Backend;
+        let derived = [("c", "(SELECT x FROM u WHERE id = {})")];
+        assert_eq!(
+            super::insert_sql(Backend::Postgres, "t", &["a", "b"], &derived, 2),
+            "INSERT INTO t (a, b, c) VALUES ($1, $2, (SELECT x FROM u WHERE id = $3)), ($4, $5, (SELECT x FROM u WHERE id = $6))"
+        );
+        assert_eq!(
+            super::insert_sql(Backend::Sqlite, "t", &["a"], &derived, 2),
+            "INSERT INTO t (a, c) VALUES (?, (SELECT x FROM u WHERE id = ?)), (?, (SELECT x FROM u WHERE id = ?))"
+        );
     }
 }
