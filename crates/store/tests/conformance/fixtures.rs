@@ -135,3 +135,38 @@ pub fn case(c: &ClientRecord, number: i64, source: CaseSource, created_at: Insta
 pub fn partner_case(c: &ClientRecord, number: i64, p: &PartnerRecord, created_at: Instant) -> CaseRecord {
     CaseRecord { creating_partner_id: Some(p.id), ..case(c, number, CaseSource::PartnerApi, created_at) }
 }
+
+/// Two partners, each linked (attributed) to a client of its own: P's client with a case in
+/// each of EUR, JPY, SEK, USD and KWD (exponents 2, 0, 2, 2, 3; numbers from `first_case`),
+/// Q's with one EUR case (`first_case + 100`). The setup of the kept-totals tests.
+pub struct TwoPartners {
+    pub p: PartnerRecord,
+    pub q: PartnerRecord,
+    pub qc: ClientRecord,
+    pub pl: Link,
+    pub ql: Link,
+    pub p_cases: Vec<CaseRecord>,
+    pub q_case: CaseRecord,
+}
+
+pub async fn two_partners_with_cases(tx: &mut Tx, first_case: i64) -> Result<TwoPartners, StoreError> {
+    let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
+    let (pc, qc) = (client("Månedlig Fiskeri", t(0)), client("Monthly Trawl", t(0)));
+    let (pl, ql) = (link(&p, &pc, "tenant-p", true, t(0)), link(&q, &qc, "tenant-q", true, t(0)));
+    for x in [&p, &q] {
+        tx.insert_partner(x).await?;
+    }
+    tx.insert_client(&pc, &[]).await?;
+    tx.insert_client(&qc, &[]).await?;
+    tx.insert_link(&pl, ACTOR, None).await?;
+    tx.insert_link(&ql, ACTOR, None).await?;
+    let mut p_cases = Vec::new();
+    for (i, code) in ["EUR", "JPY", "SEK", "USD", "KWD"].iter().enumerate() {
+        let c = CaseRecord { currency: currency(code), ..partner_case(&pc, first_case + i as i64, &p, t(0)) };
+        tx.insert_case(&c).await?;
+        p_cases.push(c);
+    }
+    let q_case = CaseRecord { currency: currency("EUR"), ..partner_case(&qc, first_case + 100, &q, t(0)) };
+    tx.insert_case(&q_case).await?;
+    Ok(TwoPartners { p, q, qc, pl, ql, p_cases, q_case })
+}

@@ -10,7 +10,7 @@ use refshare_core::ledger::EarningKind;
 use refshare_core::money::Currency;
 use refshare_core::stage::RevenueStage;
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, EarningReadModel, EarningRecord, MonthTotal, Savepoint, Store, Totals, UtcMonth};
+use refshare_store::{EarningReadModel, EarningRecord, MonthTotal, Savepoint, Store, Totals, UtcMonth};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -59,26 +59,8 @@ async fn assert_chart(store: &Store, partner: Uuid, rates: &[(Currency, i64)]) -
 
 conformance!(month_totals_answer_the_chart_exactly_across_writes_and_rate_loads);
 async fn month_totals_answer_the_chart_exactly_across_writes_and_rate_loads(store: Store) -> TestResult {
-    let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
-    let (pc, qc) = (client("Månedlig Fiskeri", t(0)), client("Monthly Trawl", t(0)));
-    let (pl, ql) = (link(&p, &pc, "tenant-p", true, t(0)), link(&q, &qc, "tenant-q", true, t(0)));
     let mut tx = store.begin().await?;
-    for x in [&p, &q] {
-        tx.insert_partner(x).await?;
-    }
-    tx.insert_client(&pc, &[]).await?;
-    tx.insert_client(&qc, &[]).await?;
-    tx.insert_link(&pl, ACTOR, None).await?;
-    tx.insert_link(&ql, ACTOR, None).await?;
-    let codes = ["EUR", "JPY", "SEK", "USD", "KWD"];
-    let mut p_cases = Vec::new();
-    for (i, code) in codes.iter().enumerate() {
-        let c = CaseRecord { currency: currency(code), ..partner_case(&pc, 9100 + i as i64, &p, t(0)) };
-        tx.insert_case(&c).await?;
-        p_cases.push(c);
-    }
-    let q_case = CaseRecord { currency: currency("EUR"), ..partner_case(&qc, 9200, &q, t(0)) };
-    tx.insert_case(&q_case).await?;
+    let TwoPartners { p, q, qc, pl, ql, p_cases, q_case } = two_partners_with_cases(&mut tx, 9100).await?;
     // Payment dates: random ones over the fourteen months, plus months' first and last
     // milliseconds and the last one before 1970.
     let mut g = Lcg(7);

@@ -11,7 +11,7 @@ use refshare_core::ledger::EarningKind;
 use refshare_core::money::Currency;
 use refshare_core::stage::RevenueStage;
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, EarningReadModel, EarningRecord, Savepoint, StatementSums, StatementTotal, Store, UtcMonth};
+use refshare_store::{EarningReadModel, EarningRecord, Savepoint, StatementSums, StatementTotal, Store, UtcMonth};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -101,26 +101,8 @@ async fn clawback(
 
 conformance!(kept_statement_totals_answer_the_statement_exactly_across_writes_and_rate_loads);
 async fn kept_statement_totals_answer_the_statement_exactly_across_writes_and_rate_loads(store: Store) -> TestResult {
-    let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
-    let (pc, qc) = (client("Månedlig Fiskeri", t(0)), client("Monthly Trawl", t(0)));
-    let (pl, ql) = (link(&p, &pc, "tenant-p", true, t(0)), link(&q, &qc, "tenant-q", true, t(0)));
     let mut tx = store.begin().await?;
-    for x in [&p, &q] {
-        tx.insert_partner(x).await?;
-    }
-    tx.insert_client(&pc, &[]).await?;
-    tx.insert_client(&qc, &[]).await?;
-    tx.insert_link(&pl, ACTOR, None).await?;
-    tx.insert_link(&ql, ACTOR, None).await?;
-    let codes = ["EUR", "JPY", "SEK", "USD", "KWD"];
-    let mut p_cases = Vec::new();
-    for (i, code) in codes.iter().enumerate() {
-        let c = CaseRecord { currency: currency(code), ..partner_case(&pc, 9400 + i as i64, &p, t(0)) };
-        tx.insert_case(&c).await?;
-        p_cases.push(c);
-    }
-    let q_case = CaseRecord { currency: currency("EUR"), ..partner_case(&qc, 9500, &q, t(0)) };
-    tx.insert_case(&q_case).await?;
+    let TwoPartners { p, q, qc, pl, ql, p_cases, q_case } = two_partners_with_cases(&mut tx, 9400).await?;
     // Creation instants: random ones over the fourteen months, plus months' first and last
     // milliseconds, and around the epoch (the last millisecond of 1969 and before).
     let mut g = Lcg(11);
