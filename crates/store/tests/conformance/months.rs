@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::fixtures::*;
 use crate::harness::{conformance, TestResult};
-use crate::reporting::book;
+use crate::reporting::{book, one_locked_one_estimate};
 
 /// A small deterministic generator (same data on both backends).
 struct Lcg(u64);
@@ -168,22 +168,7 @@ conformance!(a_corrupted_month_row_is_found);
 /// `reconcile`'s reads tell a wrong month totals row and a wrong month estimates row, and
 /// the chart reads them (the corruption shows).
 async fn a_corrupted_month_row_is_found(store: Store) -> TestResult {
-    let p = partner("P", t(0));
-    let pc = client("Nordlys", t(0));
-    let pl = link(&p, &pc, "tenant-p", true, t(0));
-    let eur = currency("EUR");
-    let mut tx = store.begin().await?;
-    tx.insert_partner(&p).await?;
-    tx.insert_client(&pc, &[]).await?;
-    tx.insert_link(&pl, ACTOR, None).await?;
-    let case = partner_case(&pc, 9300, &p, t(0));
-    tx.insert_case(&case).await?;
-    let month = UtcMonth::containing(t(0));
-    book(&mut tx, &p, &pl, &case, 1_000, t(0), t(0), RevenueStage::Pending, Some(110_000_000)).await?;
-    book(&mut tx, &p, &pl, &case, 2_000, t(0), t(1), RevenueStage::Pending, None).await?;
-    tx.rebuild_estimates(&[(eur, Some(108_000_000))]).await?;
-    tx.commit().await?;
-    let rates = [(eur, 108_000_000)];
+    let (p, month, rates) = one_locked_one_estimate(&store, 9300).await?;
     assert_chart(&store, p.id, &rates).await?;
     let mut tx = store.read().await?;
     let want = tx.earnings_per_month(p.id, &[(month.start(), month.end())], &rates).await?;

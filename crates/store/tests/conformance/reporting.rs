@@ -11,7 +11,7 @@ use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus, RevenueStage
 use refshare_core::Instant;
 use refshare_store::{
     CaseRecord, DecisionRecord, EarningReadModel, EarningRecord, PartnerRecord, PaymentRecord, PayoutRecord, ReportCursor, ReportFilter,
-    ReportOrder, ReportWindow, Store, SummaryGroup, Tx,
+    ReportOrder, ReportWindow, Store, SummaryGroup, Tx, UtcMonth,
 };
 use uuid::Uuid;
 
@@ -176,6 +176,31 @@ pub(crate) async fn book(
     tx.set_earning_read_model(&EarningReadModel { earning_id: earning.id, stage: Some(stage), paid_at, fx_usd_per_unit_e8: locked })
         .await?;
     Ok(Booked { earning, paid_at })
+}
+
+/// One partner linked to one client with one case (number `case_number`) and two EUR
+/// earnings created at `t(0)`: one locked at 1.10 (10.00 EUR, 1,100 US cents), one not
+/// (20.00 EUR), with the estimate rate built at 1.08 (2,160 US cents). The setup of the
+/// kept-totals corruption tests; returns the partner, the month and the rates to read at.
+pub(crate) async fn one_locked_one_estimate(
+    store: &Store,
+    case_number: i64,
+) -> Result<(PartnerRecord, UtcMonth, [(Currency, i64); 1]), Box<dyn std::error::Error + Send + Sync>> {
+    let p = partner("P", t(0));
+    let pc = client("Nordlys", t(0));
+    let pl = link(&p, &pc, "tenant-p", true, t(0));
+    let eur = currency("EUR");
+    let mut tx = store.begin().await?;
+    tx.insert_partner(&p).await?;
+    tx.insert_client(&pc, &[]).await?;
+    tx.insert_link(&pl, ACTOR, None).await?;
+    let case = partner_case(&pc, case_number, &p, t(0));
+    tx.insert_case(&case).await?;
+    book(&mut tx, &p, &pl, &case, 1_000, t(0), t(0), RevenueStage::Pending, Some(110_000_000)).await?;
+    book(&mut tx, &p, &pl, &case, 2_000, t(0), t(1), RevenueStage::Pending, None).await?;
+    tx.rebuild_estimates(&[(eur, Some(108_000_000))]).await?;
+    tx.commit().await?;
+    Ok((p, UtcMonth::containing(t(0)), [(eur, 108_000_000)]))
 }
 
 const STAGES: [RevenueStage; 3] = [RevenueStage::Pending, RevenueStage::ConfirmedPendingInvoice, RevenueStage::Paid];
