@@ -220,13 +220,28 @@ pub async fn run(args: BenchArgs) -> Result<(), Exit> {
     Ok(())
 }
 
-/// The bench's own connections for the raw SQL and its look-ups: read-only on SQLite.
+/// The bench's own connections for the raw SQL and its look-ups: read-only on SQLite, with
+/// the app's connection tuning ([`refshare_store::sqlite_tuning_sql`]).
 async fn raw_pool(url: &str, backend: Backend, size: u32) -> Result<AnyPool, sqlx::Error> {
     let url = match backend {
         Backend::Sqlite => format!("{}?mode=ro", url.split('?').next().unwrap_or(url)),
         Backend::Postgres => url.to_string(),
     };
-    AnyPoolOptions::new().max_connections(size.max(1)).connect(&url).await
+    AnyPoolOptions::new()
+        .max_connections(size.max(1))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // The app's connection tuning, so the floor reads as the app reads.
+                if backend == Backend::Sqlite {
+                    for pragma in refshare_store::sqlite_tuning_sql() {
+                        sqlx::query(&pragma).execute(&mut *conn).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
 }
 
 fn caps(ctx: &Ctx, concurrency: usize, requests: usize) -> Caps {
