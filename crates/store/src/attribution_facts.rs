@@ -7,7 +7,10 @@
 //! branch names every column of every part, `NULL` for those not its own, so each row is
 //! read back by that part's own row decoder, and the whole is ordered by part and then by
 //! each part's own order. One round trip, one snapshot on both backends, so the read needs
-//! no transaction (`Store::read_statement`).
+//! no transaction (`Store::read_statement`). The parts find the case and its client as
+//! scalar subqueries of the one-row `kc` (`= (SELECT …)`, not `IN`): PostgreSQL plans the
+//! statement about a third faster than with semi-joins (it is planned afresh until the
+//! connection's prepared statement goes generic).
 
 use std::collections::HashMap;
 
@@ -136,32 +139,32 @@ fn part_sql(part: Part, case_clause: &str) -> (String, &'static str, &'static st
     let kcl = "(SELECT kc.client_id FROM kc)";
     match part {
         Part::Case => (format!("SELECT {CASE_COLS} FROM cases c WHERE {case_clause}"), "NULL", "NULL"),
-        Part::Client => (format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN {kcl}"), "NULL", "NULL"),
-        Part::Link => (format!("SELECT {LINK_COLS} FROM links WHERE client_id IN {kcl}"), "linked_at", "id"),
+        Part::Client => (format!("SELECT {CLIENT_COLS} FROM clients WHERE id = {kcl}"), "NULL", "NULL"),
+        Part::Link => (format!("SELECT {LINK_COLS} FROM links WHERE client_id = {kcl}"), "linked_at", "id"),
         Part::Event => (
             format!(
                 "SELECT ev.link_id, ev.at, ev.status, ev.actor, ev.reason, ev.seq FROM link_events ev \
-                 WHERE ev.link_id IN (SELECT l.id FROM links l WHERE l.client_id IN {kcl})"
+                 WHERE ev.link_id IN (SELECT l.id FROM links l WHERE l.client_id = {kcl})"
             ),
             "seq",
             "link_id",
         ),
-        Part::Request => (format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id IN {kcl}"), "created_at", "id"),
+        Part::Request => (format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id = {kcl}"), "created_at", "id"),
         Part::Decision => (
             format!(
-                "SELECT {} FROM attribution_decisions d JOIN payouts p ON p.id = d.payout_id WHERE p.case_id IN {kc}",
+                "SELECT {} FROM attribution_decisions d JOIN payouts p ON p.id = d.payout_id WHERE p.case_id = {kc}",
                 prefixed("d", DECISION_COLS)
             ),
             "decided_at",
             "id",
         ),
-        Part::Earning => (format!("SELECT {EARNING_COLS} FROM earnings WHERE case_id IN {kc}"), "created_at", "id"),
+        Part::Earning => (format!("SELECT {EARNING_COLS} FROM earnings WHERE case_id = {kc}"), "created_at", "id"),
         Part::Sync => (
-            format!("SELECT {}, {SYNC_EXTRA_COLS} FROM {SYNC_FROM} WHERE e.case_id IN {kc}", prefixed("e", EARNING_COLS)),
+            format!("SELECT {}, {SYNC_EXTRA_COLS} FROM {SYNC_FROM} WHERE e.case_id = {kc}", prefixed("e", EARNING_COLS)),
             "NULL",
             "NULL",
         ),
-        Part::Dispute => ("SELECT id FROM disputes WHERE case_id IN (SELECT kc.case_id FROM kc) AND partner_id = $2 AND status = 'open'".into(), "NULL", "NULL"),
+        Part::Dispute => ("SELECT id FROM disputes WHERE case_id = (SELECT kc.case_id FROM kc) AND partner_id = $2 AND status = 'open'".into(), "NULL", "NULL"),
     }
 }
 
@@ -173,7 +176,7 @@ fn facts_sql(by_reference: bool, with_dispute: bool) -> String {
     let inner: Vec<(Part, String, &str, &str)> = parts
         .iter()
         .map(|p| {
-            let (sql, sort_i, sort_t) = part_sql(*p, "c.id IN (SELECT kc.case_id FROM kc)");
+            let (sql, sort_i, sort_t) = part_sql(*p, "c.id = (SELECT kc.case_id FROM kc)");
             (*p, sql, sort_i, sort_t)
         })
         .collect();
