@@ -136,7 +136,8 @@ impl App {
         let mut tx = self.store.read_statement().await?;
         let facts = tx.attribution_facts(FactsCase::Reference(reference), Some(partner.id)).await?.ok_or(AppError::NotFound("case"))?;
         drop(tx);
-        let linked = facts.links.iter().any(|l| l.partner_id == partner.id) || facts.requests.iter().any(|r| r.request.partner_id == partner.id);
+        let linked =
+            facts.links.iter().any(|l| l.partner_id == partner.id) || facts.requests.iter().any(|r| r.request.partner_id == partner.id);
         if !linked {
             return Err(AppError::NotFound("case"));
         }

@@ -97,7 +97,8 @@ impl Tx {
         let cols = EARNING_COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ");
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let sql = format!("SELECT {cols}, {SYNC_EXTRA_COLS} FROM {SYNC_FROM} WHERE e.id IN ({})", ph_list(self.backend, 1, chunk.len()));
+            let sql =
+                format!("SELECT {cols}, {SYNC_EXTRA_COLS} FROM {SYNC_FROM} WHERE e.id IN ({})", ph_list(self.backend, 1, chunk.len()));
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(id.to_string());

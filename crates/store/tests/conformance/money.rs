@@ -384,7 +384,8 @@ async fn attribution_facts_are_the_one_part_reads_in_one_statement(store: Store)
     use refshare_store::FactsCase;
     let w = world(&store, "Facts").await?;
     let other = world(&store, "Elsewhere").await?;
-    let (archived_partner, deleted_partner, asking_partner) = (partner("Archived", t(0)), partner("Deleted", t(0)), partner("Asking", t(0)));
+    let (archived_partner, deleted_partner, asking_partner) =
+        (partner("Archived", t(0)), partner("Deleted", t(0)), partner("Asking", t(0)));
     let mut archived = link(&archived_partner, &w.client, "arch", false, t(3 * HOUR));
     let mut deleted = link(&deleted_partner, &w.client, "gone", true, t(30 * 60 * SECOND));
     let pending = LinkRequestRecord {
@@ -411,7 +412,8 @@ async fn attribution_facts_are_the_one_part_reads_in_one_statement(store: Store)
     let later = payment(&w.case, 50_000, Some("f-2"), t(2 * DAY));
     let (first, second) = (payout(&w, &paid, 15_000, 6_000), payout(&w, &later, 7_500, 3_000));
     let pending_first = decision(&w, &first, Reason::LinkPendingApproval, 0, t(DAY));
-    let corrected = DecisionRecord { supersedes_id: Some(pending_first.id), ..decision(&w, &first, Reason::AttributedClient, 1_500, t(DAY + 1)) };
+    let corrected =
+        DecisionRecord { supersedes_id: Some(pending_first.id), ..decision(&w, &first, Reason::AttributedClient, 1_500, t(DAY + 1)) };
     let on_second = decision(&w, &second, Reason::AttributedClient, 750, t(2 * DAY));
     let (live, voided) = (earning(&w, &corrected, t(DAY + 1)), earning(&w, &on_second, t(2 * DAY)));
     let dispute = DisputeRecord {
