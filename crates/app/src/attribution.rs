@@ -1,5 +1,6 @@
 //! The self-serve attribution check (SPEC §8) for partners and operators: loads the facts
-//! the engine used, runs the core check, and adds payouts and the dispute window.
+//! the engine used (`Tx::attribution_facts`: one statement, no transaction), runs the core
+//! check, and adds payouts and the dispute window.
 
 use chrono::{Datelike, TimeZone};
 use refshare_core::attribution::{relevant_partner, CaseFacts, ClientFacts};
@@ -8,10 +9,10 @@ use refshare_core::link::{Link, LinkRequest};
 use refshare_core::stage::RevenueStage;
 use refshare_core::visibility::{not_listed_because, NotListed};
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, ClientRecord, DecisionRecord, EarningRecord, PartnerRecord, Tx};
+use refshare_store::{AttributionFacts, CaseRecord, ClientRecord, DecisionRecord, EarningRecord, FactsCase, PartnerRecord};
 use uuid::Uuid;
 
-use crate::ledger::stages_now;
+use crate::ledger::stages_from;
 use crate::{App, AppError};
 
 /// One payout as the check shows it.
@@ -58,34 +59,25 @@ pub fn dispute_deadline(t: Instant, days: i64) -> Instant {
 }
 
 impl App {
-    /// The view of `case`, whose client's links and link requests the caller read in `tx`
-    /// (the partner's check needs them first, to answer "not found"), in the same read
-    /// transaction.
-    async fn build_view(
-        &self,
-        tx: &mut Tx,
-        case: CaseRecord,
-        links: Vec<Link>,
-        requests: Vec<LinkRequest>,
-        partner: Option<Uuid>,
-        operator: bool,
-    ) -> Result<AttributionView, AppError> {
+    /// The view of the case of `facts` (read in one statement, with the open dispute of
+    /// `partner` when given).
+    fn build_view(&self, facts: AttributionFacts, partner: Option<Uuid>, operator: bool) -> Result<AttributionView, AppError> {
         let now = self.now();
         let partner_view = partner;
-        let client = tx.client(case.client_id).await?.ok_or(AppError::NotFound("case"))?;
+        let AttributionFacts { case, client, links, requests, decisions, earnings, sync_rows, open_dispute } = facts;
+        let client = client.ok_or(AppError::NotFound("case"))?;
+        let requests: Vec<LinkRequest> = requests.into_iter().map(|r| r.request).collect();
         let facts = ClientFacts { links: &links, requests: &requests, onboarding_completed_at: client.onboarding_completed_at };
         let case_facts = CaseFacts { created_at: case.created_at, source: case.source, creating_partner: case.creating_partner_id };
         let partner = partner.or_else(|| relevant_partner(facts, now));
-        let decisions = tx.decisions_of_case(case.id).await?;
         // This partner's decisions, without those a later decision (a dispute's
         // correction) superseded: one line per payout.
         let superseded: Vec<Uuid> = decisions.iter().filter_map(|d| d.supersedes_id).collect();
         let mine: Vec<&DecisionRecord> =
             decisions.iter().filter(|d| partner.is_some() && d.partner_id == partner && !superseded.contains(&d.id)).collect();
         let mut payouts = Vec::new();
-        let earnings = tx.earnings_of_case(case.id).await?;
         let shown: Vec<&EarningRecord> = mine.iter().filter_map(|d| earnings.iter().find(|e| e.decision_id == Some(d.id))).collect();
-        let stages = stages_now(tx, &shown).await?;
+        let stages = stages_from(&shown, &sync_rows)?;
         for d in &mine {
             let earning = earnings.iter().find(|e| e.decision_id == Some(d.id));
             let stage = earning.and_then(|e| stages.get(&e.id).copied().flatten());
@@ -117,10 +109,6 @@ impl App {
         };
         let deadline = payouts.iter().map(|p| p.date).max().map(|t| dispute_deadline(t, self.config.dispute_window_days));
         let not_listed = partner_view.and_then(|p| not_listed_because(p, case_facts, &links, now));
-        let open_dispute = match partner_view {
-            Some(p) => tx.open_dispute_of_case(case.id, p).await?,
-            None => None,
-        };
         Ok(AttributionView {
             not_listed,
             open_dispute,
@@ -143,30 +131,29 @@ impl App {
 
     /// The partner's check for a case reference. A case whose client never had a link or
     /// link request with this partner is "not found", exactly like an unknown reference.
-    /// One read transaction throughout.
+    /// One statement (`Store::read_statement`).
     pub async fn partner_attribution_check(&self, partner: &PartnerRecord, reference: &str) -> Result<AttributionView, AppError> {
-        let mut tx = self.store.read().await?;
-        let case = tx.case_by_reference(reference).await?.ok_or(AppError::NotFound("case"))?;
-        let (links, requests) = links_and_requests(&mut tx, case.client_id).await?;
-        let linked = links.iter().any(|l| l.partner_id == partner.id) || requests.iter().any(|r| r.partner_id == partner.id);
+        let mut tx = self.store.read_statement().await?;
+        let facts = tx.attribution_facts(FactsCase::Reference(reference), Some(partner.id)).await?.ok_or(AppError::NotFound("case"))?;
+        drop(tx);
+        let linked =
+            facts.links.iter().any(|l| l.partner_id == partner.id) || facts.requests.iter().any(|r| r.request.partner_id == partner.id);
         if !linked {
             return Err(AppError::NotFound("case"));
         }
-        self.build_view(&mut tx, case, links, requests, Some(partner.id), false).await
+        self.build_view(facts, Some(partner.id), false)
     }
 
-    /// The operator's check for any case: the relevant partner's view plus every decision.
+    /// The operator's check for any case (by id, or by reference when the key is not a
+    /// UUID): the relevant partner's view plus every decision.
     pub async fn operator_attribution_check(&self, case_key: &str) -> Result<AttributionView, AppError> {
-        let case = self.case_by_id_or_reference(case_key).await?;
-        let mut tx = self.store.read().await?;
-        let (links, requests) = links_and_requests(&mut tx, case.client_id).await?;
-        self.build_view(&mut tx, case, links, requests, None, true).await
+        let key = match Uuid::parse_str(case_key) {
+            Ok(id) => FactsCase::Id(id),
+            Err(_) => FactsCase::Reference(case_key),
+        };
+        let mut tx = self.store.read_statement().await?;
+        let facts = tx.attribution_facts(key, None).await?.ok_or(AppError::NotFound("case"))?;
+        drop(tx);
+        self.build_view(facts, None, true)
     }
-}
-
-/// The client's links (with their histories) and link requests.
-async fn links_and_requests(tx: &mut Tx, client_id: Uuid) -> Result<(Vec<Link>, Vec<LinkRequest>), AppError> {
-    let links = tx.links_of_client(client_id).await?;
-    let requests = tx.link_requests_of_client(client_id).await?.into_iter().map(|r| r.request).collect();
-    Ok((links, requests))
 }

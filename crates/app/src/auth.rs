@@ -130,8 +130,9 @@ impl App {
     }
 
     /// The partner owning an unrevoked key and the key's id, or 401.
+    /// One statement, outside a transaction (`Store::read_statement`).
     pub async fn authenticate_partner_key(&self, api_key: &str) -> Result<(PartnerRecord, Uuid), AppError> {
-        let mut tx = self.store.read().await?;
+        let mut tx = self.store.read_statement().await?;
         tx.partner_key_by_hash(&hash_secret(api_key.trim())).await?.ok_or(AppError::Unauthorized)
     }
 

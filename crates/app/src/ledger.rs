@@ -65,12 +65,10 @@ pub async fn stage_now(tx: &mut Tx, e: &EarningRecord) -> Result<Option<RevenueS
     Ok(target_stage(e, &row))
 }
 
-/// The stage each of `earnings` belongs in now (`None` once voided), by id: one query for
-/// the live ones, whatever their number.
-pub async fn stages_now(tx: &mut Tx, earnings: &[&EarningRecord]) -> Result<HashMap<Uuid, Option<RevenueStage>>, AppError> {
-    let live: Vec<Uuid> = earnings.iter().filter(|e| e.is_live()).map(|e| e.id).collect();
-    let rows: HashMap<Uuid, EarningSyncRow> =
-        if live.is_empty() { HashMap::new() } else { tx.earning_sync_rows(&live).await?.into_iter().map(|r| (r.earning.id, r)).collect() };
+/// The stage each of `earnings` belongs in now (`None` once voided), by id, from the sync
+/// rows read with them (`Tx::attribution_facts`; any order, others ignored).
+pub fn stages_from(earnings: &[&EarningRecord], rows: &[EarningSyncRow]) -> Result<HashMap<Uuid, Option<RevenueStage>>, AppError> {
+    let rows: HashMap<Uuid, &EarningSyncRow> = rows.iter().map(|r| (r.earning.id, r)).collect();
     let mut out = HashMap::with_capacity(earnings.len());
     for e in earnings {
         let stage = match e.is_live() {

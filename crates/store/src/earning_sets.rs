@@ -33,7 +33,16 @@ fn ids_from(rows: &[AnyRow], col: &str) -> Result<Vec<Uuid>> {
     rows.iter().map(|r| uuid(&get::<String>(r, col)?)).collect()
 }
 
-fn sync_row_from(r: &AnyRow) -> Result<EarningSyncRow> {
+/// A sync row's columns beside the earning's own (`e.` + `EARNING_COLS`), over [`SYNC_FROM`].
+pub(crate) const SYNC_EXTRA_COLS: &str = "p.commission_status AS s_commission, p.cp_invoice_id AS s_cp_invoice_id, \
+     p.fx_usd_per_unit_e8 AS s_fx, ci.status AS s_cp_status, pa.invoicing_trigger_mode AS s_mode, \
+     pay.paid_at AS s_paid_at, e.stage AS rm_stage, e.paid_at AS rm_paid_at, e.fx_usd_per_unit_e8 AS rm_fx";
+
+/// The tables of a sync row: the earning `e` with its payout, payment, partner and CP invoice.
+pub(crate) const SYNC_FROM: &str = "earnings e JOIN payouts p ON p.id = e.payout_id JOIN payments pay ON pay.id = p.payment_id \
+     JOIN partners pa ON pa.id = e.partner_id LEFT JOIN cp_invoices ci ON ci.id = p.cp_invoice_id";
+
+pub(crate) fn sync_row_from(r: &AnyRow) -> Result<EarningSyncRow> {
     let earning = earning_from(r)?;
     let cp_invoice = match (get::<Option<String>>(r, "s_cp_invoice_id")?, get::<Option<String>>(r, "s_cp_status")?) {
         (None, _) => CpInvoiceStatus::NotInvoiced,
@@ -88,15 +97,8 @@ impl Tx {
         let cols = EARNING_COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ");
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT {cols}, p.commission_status AS s_commission, p.cp_invoice_id AS s_cp_invoice_id, \
-                 p.fx_usd_per_unit_e8 AS s_fx, ci.status AS s_cp_status, pa.invoicing_trigger_mode AS s_mode, \
-                 pay.paid_at AS s_paid_at, e.stage AS rm_stage, e.paid_at AS rm_paid_at, e.fx_usd_per_unit_e8 AS rm_fx \
-                 FROM earnings e JOIN payouts p ON p.id = e.payout_id JOIN payments pay ON pay.id = p.payment_id \
-                 JOIN partners pa ON pa.id = e.partner_id LEFT JOIN cp_invoices ci ON ci.id = p.cp_invoice_id \
-                 WHERE e.id IN ({})",
-                ph_list(self.backend, 1, chunk.len())
-            );
+            let sql =
+                format!("SELECT {cols}, {SYNC_EXTRA_COLS} FROM {SYNC_FROM} WHERE e.id IN ({})", ph_list(self.backend, 1, chunk.len()));
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(id.to_string());

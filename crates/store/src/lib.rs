@@ -21,6 +21,7 @@
 //! REPEATABLE READ READ ONLY` (one snapshot per read, as a SQLite reader has).
 
 pub mod attention;
+mod attribution_facts;
 mod bulk;
 mod cases;
 mod clients;
@@ -54,6 +55,7 @@ use refshare_core::Instant;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 
+pub use attribution_facts::{AttributionFacts, FactsCase};
 pub use cases::{CaseCursor, CaseFilter};
 pub use clients::{ClientEarningsUsd, ClientOrder, PartnerClientFilter, PartnerClientTotals};
 pub use earning_sets::CpInvoicingGroup;
@@ -371,7 +373,7 @@ impl Store {
 
     /// Starts a transaction that may write.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { inner: self.pool.begin().await?, backend: self.backend, read_only: false, totals: Default::default() })
+        Ok(Tx { inner: Conn::Transaction(self.pool.begin().await?), backend: self.backend, read_only: false, totals: Default::default() })
     }
 
     /// Starts a read-only transaction, for use cases that never write. On a SQLite file it
@@ -389,7 +391,21 @@ impl Store {
             (None, Backend::Postgres) => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?,
             (None, Backend::Sqlite) => self.pool.begin().await?,
         };
-        Ok(Tx { inner, backend: self.backend, read_only: true, totals: Default::default() })
+        Ok(Tx { inner: Conn::Transaction(inner), backend: self.backend, read_only: true, totals: Default::default() })
+    }
+
+    /// A read of ONE statement, outside any transaction: a connection as [`Store::read`]
+    /// would take it (a SQLite reader; PostgreSQL's pool), without the `BEGIN` and the
+    /// closing `ROLLBACK`, two round trips on PostgreSQL. One statement sees one snapshot
+    /// on either backend; a second statement through the same `Tx` may see a later state,
+    /// so only a use case that reads once takes it (the partner key lookup, the attribution
+    /// check's facts). Writes through it are refused on a SQLite reader only: never write.
+    pub async fn read_statement(&self) -> Result<Tx> {
+        let inner = match &self.readers {
+            Some(readers) => readers.acquire().await?,
+            None => self.pool.acquire().await?,
+        };
+        Ok(Tx { inner: Conn::Single(inner), backend: self.backend, read_only: true, totals: Default::default() })
     }
 
     /// Closes the pools, waiting for connections to be returned.
@@ -424,9 +440,18 @@ async fn open_sqlite_readers(url: &str, options: &OpenOptions) -> Result<AnyPool
     Ok(pool)
 }
 
-/// One database transaction; dropped without [`Tx::commit`] it rolls back.
+/// What a [`Tx`] runs on.
+enum Conn {
+    /// A transaction ([`Store::begin`], [`Store::read`]).
+    Transaction(sqlx::Transaction<'static, Any>),
+    /// A plain connection for one statement ([`Store::read_statement`]).
+    Single(sqlx::pool::PoolConnection<Any>),
+}
+
+/// One database transaction; dropped without [`Tx::commit`] it rolls back. (From
+/// [`Store::read_statement`]: one connection, no transaction.)
 pub struct Tx {
-    inner: sqlx::Transaction<'static, Any>,
+    inner: Conn,
     backend: Backend,
     read_only: bool,
     /// Deltas of the earnings totals not written yet ([`totals`]): flushed by
@@ -448,7 +473,9 @@ impl Tx {
         self.flush_month_totals().await?;
         self.flush_statement_totals().await?;
         self.flush_estimates().await?;
-        self.inner.commit().await?;
+        if let Conn::Transaction(t) = self.inner {
+            t.commit().await?;
+        }
         Ok(())
     }
 
@@ -492,7 +519,10 @@ impl Tx {
     }
 
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.inner
+        match &mut self.inner {
+            Conn::Transaction(t) => &mut **t,
+            Conn::Single(c) => &mut **c,
+        }
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) fn request_from(r: &AnyRow) -> Result<LinkRequestRecord> {
     })
 }
 
-fn event_from(e: &AnyRow) -> Result<LinkEvent> {
+pub(crate) fn event_from(e: &AnyRow) -> Result<LinkEvent> {
     let s: String = get(e, "status")?;
     Ok(LinkEvent {
         at: at(get(e, "at")?),

@@ -372,3 +372,146 @@ async fn cases_read_the_sum_of_their_live_payments(store: Store) -> TestResult {
     assert_eq!(page.iter().find(|c| c.id == case.id).map(|c| c.paid_minor), Some(30_000));
     Ok(())
 }
+
+conformance!(attribution_facts_are_the_one_part_reads_in_one_statement);
+/// `Tx::attribution_facts` (one statement, through `Store::read_statement`) gives exactly
+/// what the one-part reads give: a client with links of three partners in different states
+/// (active, archived, deleted, each with its history), pending and declined requests, a
+/// superseded decision, a live and a voided earning, the partner's open dispute (not
+/// another partner's); a case of a client with no link at all; another client's case
+/// leaks nothing; unknown references and ids are `None`.
+async fn attribution_facts_are_the_one_part_reads_in_one_statement(store: Store) -> TestResult {
+    use refshare_store::FactsCase;
+    let w = world(&store, "Facts").await?;
+    let other = world(&store, "Elsewhere").await?;
+    let (archived_partner, deleted_partner, asking_partner) =
+        (partner("Archived", t(0)), partner("Deleted", t(0)), partner("Asking", t(0)));
+    let mut archived = link(&archived_partner, &w.client, "arch", false, t(3 * HOUR));
+    let mut deleted = link(&deleted_partner, &w.client, "gone", true, t(30 * 60 * SECOND));
+    let pending = LinkRequestRecord {
+        request: LinkRequest { partner_id: asking_partner.id, external_tenant_id: "asked".into(), ..request_for(&w).request },
+        token_hash: "token-asking".into(),
+        ..request_for(&w)
+    };
+    let declined = LinkRequestRecord {
+        request: LinkRequest {
+            id: Uuid::new_v4(),
+            status: LinkRequestStatus::Declined,
+            created_at: t(DAY),
+            decided_at: Some(t(DAY + 5)),
+            ..request_for(&w).request
+        },
+        token_hash: "token-declined".into(),
+        cases_json: r#"[{"reference":"x"}]"#.into(),
+        return_url: Some("https://partner.example/back".into()),
+        ..request_for(&w)
+    };
+    let lonely = client("No Links", t(0));
+    let lonely_case = case(&lonely, 30_001, CaseSource::CustomerApi, t(HOUR));
+    let paid = payment(&w.case, 100_000, Some("f-1"), t(DAY));
+    let later = payment(&w.case, 50_000, Some("f-2"), t(2 * DAY));
+    let (first, second) = (payout(&w, &paid, 15_000, 6_000), payout(&w, &later, 7_500, 3_000));
+    let pending_first = decision(&w, &first, Reason::LinkPendingApproval, 0, t(DAY));
+    let corrected =
+        DecisionRecord { supersedes_id: Some(pending_first.id), ..decision(&w, &first, Reason::AttributedClient, 1_500, t(DAY + 1)) };
+    let on_second = decision(&w, &second, Reason::AttributedClient, 750, t(2 * DAY));
+    let (live, voided) = (earning(&w, &corrected, t(DAY + 1)), earning(&w, &on_second, t(2 * DAY)));
+    let dispute = DisputeRecord {
+        id: Uuid::new_v4(),
+        partner_id: w.partner.id,
+        case_id: w.case.id,
+        client_id: w.client.id,
+        external_tenant_id: w.link.external_tenant_id.clone(),
+        company_name: w.client.company_name.clone(),
+        creation_method: "API".into(),
+        expected_outcome: "A fee".into(),
+        observation: "None booked".into(),
+        check: serde_json::json!({"reason": "attributed_client"}),
+        deadline: t(40 * DAY),
+        status: "open".into(),
+        resolution_reason: None,
+        resolved_amount_minor: None,
+        created_at: t(3 * DAY),
+        resolved_at: None,
+    };
+    let mut tx = store.begin().await?;
+    for p in [&archived_partner, &deleted_partner, &asking_partner] {
+        tx.insert_partner(p).await?;
+    }
+    tx.insert_client(&lonely, &[]).await?;
+    tx.insert_case(&lonely_case).await?;
+    // One active link per client: the partner's is archived while the others come and go.
+    let mut own = w.link.clone();
+    change_status(&mut tx, &mut own, LinkStatus::Archived, t(2 * HOUR)).await?;
+    tx.insert_link(&archived, ACTOR, None).await?;
+    change_status(&mut tx, &mut archived, LinkStatus::Archived, t(4 * HOUR)).await?;
+    tx.insert_link(&deleted, ACTOR, Some("https://partner.example/r")).await?;
+    change_status(&mut tx, &mut deleted, LinkStatus::Archived, t(HOUR)).await?;
+    change_status(&mut tx, &mut deleted, LinkStatus::Deleted, t(5 * HOUR)).await?;
+    change_status(&mut tx, &mut own, LinkStatus::Active, t(6 * HOUR)).await?;
+    tx.insert_link_request(&pending).await?;
+    tx.insert_link_request(&declined).await?;
+    for (p, o) in [(&paid, &first), (&later, &second)] {
+        tx.insert_payment(p).await?;
+        tx.insert_payout(o).await?;
+    }
+    for d in [&pending_first, &corrected, &on_second] {
+        tx.insert_decision(d).await?;
+    }
+    tx.insert_earning(&live).await?;
+    tx.insert_earning(&voided).await?;
+    assert!(tx.void_earning(voided.id, t(3 * DAY), "payment reversed").await?);
+    tx.insert_dispute(&dispute).await?;
+    tx.commit().await?;
+
+    // What the one-part reads give.
+    let mut tx = store.read().await?;
+    let case = tx.case_by_reference(&w.case.reference).await?.expect("case");
+    let client = tx.client(w.client.id).await?;
+    let links = tx.links_of_client(w.client.id).await?;
+    let requests = tx.link_requests_of_client(w.client.id).await?;
+    let decisions = tx.decisions_of_case(w.case.id).await?;
+    let earnings = tx.earnings_of_case(w.case.id).await?;
+    let mut sync_rows = tx.earning_sync_rows(&[live.id, voided.id]).await?;
+    sync_rows.sort_by_key(|r| r.earning.id);
+    let open = tx.open_dispute_of_case(w.case.id, w.partner.id).await?;
+    drop(tx);
+    assert_eq!(links.len(), 3, "three partners' links");
+    assert_eq!(links.iter().map(|l| l.history.len()).collect::<Vec<_>>(), vec![3, 3, 2], "linked_at order, with histories");
+    assert_eq!(requests.len(), 2);
+    assert_eq!((decisions.len(), earnings.len(), sync_rows.len()), (3, 2, 2));
+    assert_eq!(open, Some(dispute.id));
+
+    let mut tx = store.read_statement().await?;
+    let mut facts = tx.attribution_facts(FactsCase::Reference(&w.case.reference), Some(w.partner.id)).await?.expect("facts");
+    facts.sync_rows.sort_by_key(|r| r.earning.id);
+    assert_eq!(facts.case, case);
+    assert_eq!(facts.client, client);
+    assert_eq!(facts.links, links);
+    assert_eq!(facts.requests, requests);
+    assert_eq!(facts.decisions, decisions);
+    assert_eq!(facts.earnings, earnings);
+    assert_eq!(facts.sync_rows, sync_rows);
+    assert_eq!(facts.open_dispute, Some(dispute.id));
+
+    // By id, without a partner: the same facts, no dispute; another partner has none open.
+    let mut by_id = tx.attribution_facts(FactsCase::Id(w.case.id), None).await?.expect("facts by id");
+    by_id.sync_rows.sort_by_key(|r| r.earning.id);
+    assert_eq!((by_id.case, by_id.links, by_id.requests, by_id.open_dispute), (case, links, requests, None));
+    let theirs = tx.attribution_facts(FactsCase::Id(w.case.id), Some(archived_partner.id)).await?.expect("facts");
+    assert_eq!(theirs.open_dispute, None);
+
+    // A client without links or requests; another client's case sees only its own.
+    let alone = tx.attribution_facts(FactsCase::Reference(&lonely_case.reference), Some(w.partner.id)).await?.expect("lonely");
+    assert_eq!(alone.case.id, lonely_case.id);
+    assert_eq!(alone.client.map(|c| c.id), Some(lonely.id));
+    assert!(alone.links.is_empty() && alone.requests.is_empty() && alone.decisions.is_empty() && alone.earnings.is_empty());
+    assert!(alone.sync_rows.is_empty() && alone.open_dispute.is_none());
+    let elsewhere = tx.attribution_facts(FactsCase::Reference(&other.case.reference), Some(w.partner.id)).await?.expect("other");
+    assert_eq!(elsewhere.links, vec![other.link.clone()]);
+    assert!(elsewhere.decisions.is_empty() && elsewhere.earnings.is_empty() && elsewhere.requests.is_empty());
+
+    assert!(tx.attribution_facts(FactsCase::Reference("DEB-NOPE"), Some(w.partner.id)).await?.is_none());
+    assert!(tx.attribution_facts(FactsCase::Id(Uuid::new_v4()), None).await?.is_none());
+    Ok(())
+}
