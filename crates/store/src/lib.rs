@@ -24,6 +24,7 @@ pub mod attention;
 mod bulk;
 mod cases;
 mod clients;
+mod deferred;
 mod disputes;
 pub mod earning_sets;
 pub mod estimates;
@@ -349,7 +350,7 @@ impl Store {
 
     /// Starts a transaction that may write.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { inner: self.pool.begin().await?, backend: self.backend, read_only: false, totals: Default::default() })
+        Ok(Tx { inner: self.pool.begin().await?, backend: self.backend, read_only: false, totals: Default::default(), deferred: Default::default() })
     }
 
     /// Starts a read-only transaction, for use cases that never write. On a SQLite file it
@@ -367,7 +368,7 @@ impl Store {
             (None, Backend::Postgres) => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?,
             (None, Backend::Sqlite) => self.pool.begin().await?,
         };
-        Ok(Tx { inner, backend: self.backend, read_only: true, totals: Default::default() })
+        Ok(Tx { inner, backend: self.backend, read_only: true, totals: Default::default(), deferred: Default::default() })
     }
 
     /// Closes the pools, waiting for connections to be returned.
@@ -407,6 +408,8 @@ pub struct Tx {
     /// Deltas of the earnings totals not written yet ([`totals`]): flushed by
     /// [`Tx::commit`], snapshotted by [`Tx::savepoint`].
     totals: totals::PendingTotals,
+    /// Rows written at [`Tx::commit`] ([`deferred`]), snapshotted by [`Tx::savepoint`].
+    deferred: deferred::Deferred,
 }
 
 impl Tx {
@@ -415,10 +418,11 @@ impl Tx {
         self.read_only
     }
 
-    /// Writes the pending earnings totals, the month totals, the statement totals and then
-    /// the estimate totals with the month and statement estimates (keys sorted, the last
-    /// statements) and commits.
+    /// Writes the deferred rows ([`deferred`]), then the pending earnings totals, the
+    /// month totals, the statement totals and the estimate totals with the month and
+    /// statement estimates (keys sorted, the last statements) and commits.
     pub async fn commit(mut self) -> Result<()> {
+        self.flush_deferred().await?;
         self.flush_totals().await?;
         self.flush_month_totals().await?;
         self.flush_statement_totals().await?;
@@ -433,6 +437,7 @@ impl Tx {
     pub async fn savepoint(&mut self, name: Savepoint) -> Result<()> {
         self.simple(&format!("SAVEPOINT {}", name.as_str())).await?;
         self.totals.savepoint(name);
+        self.deferred.savepoint(name);
         Ok(())
     }
 
@@ -440,6 +445,7 @@ impl Tx {
     pub async fn rollback_to_savepoint(&mut self, name: Savepoint) -> Result<()> {
         self.simple(&format!("ROLLBACK TO SAVEPOINT {}", name.as_str())).await?;
         self.totals.rollback_to(name);
+        self.deferred.rollback_to(name);
         self.simple(&format!("RELEASE SAVEPOINT {}", name.as_str())).await
     }
 
@@ -447,6 +453,7 @@ impl Tx {
     pub async fn release_savepoint(&mut self, name: Savepoint) -> Result<()> {
         self.simple(&format!("RELEASE SAVEPOINT {}", name.as_str())).await?;
         self.totals.release(name);
+        self.deferred.release(name);
         Ok(())
     }
 
