@@ -350,7 +350,13 @@ impl Store {
 
     /// Starts a transaction that may write.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { inner: self.pool.begin().await?, backend: self.backend, read_only: false, totals: Default::default(), deferred: Default::default() })
+        Ok(Tx {
+            inner: self.pool.begin().await?,
+            backend: self.backend,
+            read_only: false,
+            totals: Default::default(),
+            deferred: Default::default(),
+        })
     }
 
     /// Starts a read-only transaction, for use cases that never write. On a SQLite file it

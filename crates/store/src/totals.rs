@@ -11,8 +11,10 @@
 //! converted in Rust exactly as [`usd_minor_sql`] converts in SQL (`reconcile` recomputes
 //! them in SQL); an earning inserted with its read model by one statement
 //! ([`Tx::insert_earning_with_model`]) contributes nothing before and, after, exactly
-//! the row it wrote, so its delta is taken from that row without reading it back. Rows whose rate is not locked also go to the estimate totals as they
-//! are ([`crate::estimates`]: converted at flush time, at the rate the cache holds). [`Tx::commit`] flushes
+//! the row it wrote, so its delta is taken from that row without reading it back. Rows
+//! whose rate is not locked also go to the estimate totals as they are
+//! ([`crate::estimates`]: converted at flush time, at the rate the cache holds).
+//! [`Tx::commit`] flushes
 //! them as one upsert per chunk with the keys sorted, the transaction's last statement:
 //! every writer takes the totals rows' locks in the same order and holds nothing else it
 //! waits for afterwards, so concurrent writers on PostgreSQL never deadlock on them.
