@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use refshare_core::ledger::{moves, stage_of, EarningStatuses};
 use refshare_core::money::{checked_add, format_minor, Currency};
-use refshare_core::stage::{InvoicingTriggerMode, RevenueStage};
+use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, InvoicingTriggerMode, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{
     AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, EstimateKey, LedgerEntryRecord, MonthEstimateKey, MonthKey, PayoutFacts,
-    StatementEstimateKey, StatementKey, StatementSums, Store, Totals, TotalsKey, Tx,
+    StatementEstimateKey, StatementKey, StatementSums, Store, Totals, TotalsKey, Tx, WebhookSubscriptionRecord,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::error::LedgerError;
 use crate::fx::{overflow, usd_at, UsdRates};
 use crate::reporting::summary_of;
-use crate::webhooks::{enqueue_events, event};
+use crate::webhooks::{enqueue_events, enqueue_events_for, event};
 use crate::{App, AppError};
 
 /// Why entries were posted, and the record that caused them.
@@ -146,46 +146,14 @@ pub async fn sync_earnings(tx: &mut Tx, earning_ids: &[Uuid], cause: &Cause<'_>)
         }
         let (mut models, mut entries, mut events, mut audits) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for row in &rows {
-            let e = &row.earning;
-            let target = target_stage(e, row);
-            let model = read_model(row, target);
-            if row.stored.as_ref() != Some(&model) {
-                models.push(model);
+            let step = sync_step(row, holdings.remove(&row.earning.id).unwrap_or_default(), cause);
+            models.extend(step.model);
+            entries.extend(step.entries);
+            if let Some((event, audit, change)) = step.moved {
+                events.push(event);
+                audits.push(audit);
+                changes.push(change);
             }
-            let mut held = holdings.remove(&e.id).unwrap_or_default();
-            held.sort_by_key(|(s, _)| s.as_str());
-            let m = moves(&held, target.map(|s| (s, e.amount_minor)));
-            if m.is_empty() {
-                continue;
-            }
-            entries.extend(m.iter().map(|(stage, amount)| LedgerEntryRecord {
-                id: Uuid::new_v4(),
-                partner_id: e.partner_id,
-                earning_id: e.id,
-                stage: *stage,
-                amount_minor: *amount,
-                currency: e.currency,
-                cause: cause.name.to_string(),
-                cause_id: cause.id.clone(),
-                created_at: cause.at,
-            }));
-            let from = held.iter().find(|(_, a)| *a != 0).map(|(s, _)| *s);
-            // Announce it to the partner's webhooks in the same transaction (the outbox).
-            let event = match (from, target) {
-                (None, Some(_)) => event::EARNING_CREATED,
-                _ => event::EARNING_STAGE_CHANGED,
-            };
-            events.push((e.partner_id, event, earning_event_data(e, from, target, cause)));
-            audits.push(AuditRecord {
-                id: Uuid::new_v4(),
-                at: cause.at,
-                actor: crate::actor::resolve(crate::actor::SYSTEM),
-                action: "earning.stage_changed".into(),
-                entity: "earning".into(),
-                entity_id: e.id.to_string(),
-                detail: serde_json::json!({"from": from.map(|s| s.as_str()), "to": target.map(|s| s.as_str()), "cause": cause.name, "causeId": cause.id}),
-            });
-            changes.push(StageChange { earning_id: e.id, partner_id: e.partner_id, from, to: target });
         }
         tx.set_earning_read_models(&models).await?;
         tx.bulk_ledger_entries(&entries).await?;
@@ -193,6 +161,113 @@ pub async fn sync_earnings(tx: &mut Tx, earning_ids: &[Uuid], cause: &Cause<'_>)
         tx.bulk_audit(&audits).await?;
     }
     Ok(changes)
+}
+
+/// What one earning's sync writes: its read model if the stored one differs, the ledger
+/// entries that move its holding `held` to its stage and, when they move it, its webhook
+/// event, its audit row and the change.
+struct SyncStep {
+    model: Option<EarningReadModel>,
+    entries: Vec<LedgerEntryRecord>,
+    moved: Option<((Uuid, &'static str, serde_json::Value), AuditRecord, StageChange)>,
+}
+
+/// The sync of one earning, computed from its sync row and ledger holding (no I/O): the
+/// rows [`sync_earnings`] and [`create_earning`] write.
+fn sync_step(row: &EarningSyncRow, mut held: Vec<(RevenueStage, i64)>, cause: &Cause<'_>) -> SyncStep {
+    let e = &row.earning;
+    let target = target_stage(e, row);
+    let model = read_model(row, target);
+    let model = (row.stored.as_ref() != Some(&model)).then_some(model);
+    held.sort_by_key(|(s, _)| s.as_str());
+    let m = moves(&held, target.map(|s| (s, e.amount_minor)));
+    if m.is_empty() {
+        return SyncStep { model, entries: Vec::new(), moved: None };
+    }
+    let entries = m
+        .iter()
+        .map(|(stage, amount)| LedgerEntryRecord {
+            id: Uuid::new_v4(),
+            partner_id: e.partner_id,
+            earning_id: e.id,
+            stage: *stage,
+            amount_minor: *amount,
+            currency: e.currency,
+            cause: cause.name.to_string(),
+            cause_id: cause.id.clone(),
+            created_at: cause.at,
+        })
+        .collect();
+    let from = held.iter().find(|(_, a)| *a != 0).map(|(s, _)| *s);
+    // Announce it to the partner's webhooks in the same transaction (the outbox).
+    let event = match (from, target) {
+        (None, Some(_)) => event::EARNING_CREATED,
+        _ => event::EARNING_STAGE_CHANGED,
+    };
+    let audit = AuditRecord {
+        id: Uuid::new_v4(),
+        at: cause.at,
+        actor: crate::actor::resolve(crate::actor::SYSTEM),
+        action: "earning.stage_changed".into(),
+        entity: "earning".into(),
+        entity_id: e.id.to_string(),
+        detail: serde_json::json!({"from": from.map(|s| s.as_str()), "to": target.map(|s| s.as_str()), "cause": cause.name, "causeId": cause.id}),
+    };
+    let change = StageChange { earning_id: e.id, partner_id: e.partner_id, from, to: target };
+    SyncStep { model, entries, moved: Some(((e.partner_id, event, earning_event_data(e, from, target, cause)), audit, change)) }
+}
+
+/// What the sync of a new earning reads about its payout, payment and partner, given by
+/// the caller that just wrote them (or read them once for several earnings).
+#[derive(Debug, Clone, Copy)]
+pub struct NewEarningFacts {
+    pub commission: CommissionStatus,
+    /// `NotInvoiced`: a payout created with its earning is billed by no CP invoice yet.
+    pub cp_invoice: CpInvoiceStatus,
+    pub mode: InvoicingTriggerMode,
+    /// The payment's date.
+    pub paid_at: Instant,
+    /// The USD rate locked on the payout.
+    pub fx_usd_per_unit_e8: Option<i64>,
+}
+
+/// Inserts a new earning and syncs it: the rows [`Tx::insert_earning`] followed by
+/// [`sync_earning`] write (the read model, the entries, the outbox event and the audit
+/// row, computed by the same [`sync_step`]), without reading back what the transaction
+/// just wrote. The earning is new, so the ledger holds nothing of it, no read model is
+/// stored and no other transaction can see (or sync) it before the commit; its payout's,
+/// payment's and partner's facts come from the caller. The earning goes in with its read
+/// model in one statement (its totals' delta computed from it); the active webhook
+/// subscriptions of its partner may come from the caller too (read once for a group of
+/// payments, `subs`), else they are read here; the audit row is deferred to the commit
+/// ([`Tx::defer_audit`]: nothing in the transaction reads the audit trail).
+pub async fn create_earning(
+    tx: &mut Tx,
+    e: &EarningRecord,
+    facts: NewEarningFacts,
+    cause: &Cause<'_>,
+    subs: Option<&[WebhookSubscriptionRecord]>,
+) -> Result<Option<StageChange>, AppError> {
+    let row = EarningSyncRow {
+        earning: e.clone(),
+        commission: facts.commission,
+        cp_invoice: facts.cp_invoice,
+        mode: facts.mode,
+        paid_at: facts.paid_at,
+        fx_usd_per_unit_e8: facts.fx_usd_per_unit_e8,
+        stored: None,
+    };
+    let step = sync_step(&row, Vec::new(), cause);
+    let model = step.model.unwrap_or_else(|| read_model(&row, target_stage(e, &row)));
+    tx.insert_earning_with_model(e, &model).await?;
+    tx.bulk_ledger_entries(&step.entries).await?;
+    let Some((event, audit, change)) = step.moved else { return Ok(None) };
+    match subs {
+        Some(subs) => enqueue_events_for(tx, cause.at, vec![event], subs).await?,
+        None => enqueue_events(tx, cause.at, vec![event]).await?,
+    };
+    tx.defer_audit(audit);
+    Ok(Some(change))
 }
 
 /// The `data` of `earning.created` / `earning.stage_changed`: the earning, where it was

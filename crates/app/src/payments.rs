@@ -12,20 +12,20 @@ use refshare_core::fees::{referral_fee, split_payment, FeeTerms};
 use refshare_core::ledger::EarningKind;
 use refshare_core::money::{format_minor, parse_amount};
 use refshare_core::owed::fit_payment;
-use refshare_core::stage::CommissionStatus;
+use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, InvoicingTriggerMode};
 use refshare_core::Instant;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use refshare_core::link::{Link, LinkRequest};
-use refshare_store::{CaseRecord, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Tx};
+use refshare_store::{AuditRecord, CaseRecord, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Tx, WebhookSubscriptionRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::cases::Rendered;
 use crate::error::PaymentError;
-use crate::ledger::{sync_earning, Cause};
-use crate::{actor, audit, App, AppError};
+use crate::ledger::{create_earning, Cause, NewEarningFacts};
+use crate::{actor, App, AppError};
 
 /// `POST /cases/{caseIdOrReference}/payments` body.
 #[derive(Debug, Clone, Deserialize)]
@@ -83,7 +83,11 @@ pub(crate) struct Checked {
 /// what is still owed may have changed, so every later payment on it re-reads the case
 /// and looks its `externalId` up, as a payment alone does. Clients, links and link
 /// requests are not written by booking a payment, so they stay as read for the whole
-/// transaction; each payment takes the facts of its own case's client.
+/// transaction; each payment takes the facts of its own case's client. Neither are
+/// partners nor webhook subscriptions: the invoicing mode and the subscriptions of a
+/// partner an earning goes to are read the first time a payment of the group needs them
+/// and serve the rest of the group (the group is booked as of that read, as the clients'
+/// facts are).
 #[derive(Default)]
 pub(crate) struct GroupReads {
     state: Mutex<GroupState>,
@@ -97,6 +101,15 @@ struct GroupState {
     stored_keys: HashSet<(Uuid, String)>,
     /// Per client read: when it completed onboarding, its links and its link requests.
     clients: HashMap<Uuid, ClientReads>,
+    /// Per partner an earning of the group went to: its invoicing mode and webhook subscriptions.
+    partners: HashMap<Uuid, PartnerReads>,
+}
+
+/// What the sync of a partner's new earning reads about the partner.
+#[derive(Clone)]
+struct PartnerReads {
+    mode: InvoicingTriggerMode,
+    subscriptions: Vec<WebhookSubscriptionRecord>,
 }
 
 #[derive(Clone)]
@@ -134,7 +147,7 @@ impl GroupReads {
                 (c.id, reads)
             })
             .collect();
-        Ok(GroupReads { state: Mutex::new(GroupState { cases, stored_keys, clients }) })
+        Ok(GroupReads { state: Mutex::new(GroupState { cases, stored_keys, clients, partners: HashMap::new() }) })
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, GroupState> {
@@ -153,6 +166,24 @@ impl GroupReads {
     fn client(&self, client_id: Uuid) -> Option<ClientReads> {
         self.state().clients.get(&client_id).cloned()
     }
+
+    /// The partner's invoicing mode and webhook subscriptions: read in `tx` the first
+    /// time the group needs them, then as read.
+    async fn partner(&self, tx: &mut Tx, partner_id: Uuid) -> Result<PartnerReads, AppError> {
+        if let Some(read) = self.state().partners.get(&partner_id).cloned() {
+            return Ok(read);
+        }
+        let read = read_partner(tx, partner_id).await?;
+        self.state().partners.insert(partner_id, read.clone());
+        Ok(read)
+    }
+}
+
+/// The partner's invoicing mode and webhook subscriptions, as the sync of its new earning reads them.
+async fn read_partner(tx: &mut Tx, partner_id: Uuid) -> Result<PartnerReads, AppError> {
+    let partner = tx.partner(partner_id).await?.ok_or_else(|| AppError::internal("an earning for a missing partner"))?;
+    let subscriptions = tx.webhook_subscriptions_of(&[partner_id]).await?;
+    Ok(PartnerReads { mode: partner.invoicing_trigger_mode, subscriptions })
 }
 
 /// Validates a payment body against its case (400s): the amount in the case's currency,
@@ -342,22 +373,34 @@ impl App {
                 decision_id: Some(decision.id),
                 ..EarningRecord::new(Uuid::new_v4(), &payout, partner_id, EarningKind::Payout, fee, now)
             };
-            tx.insert_earning(&earning).await?;
-            sync_earning(tx, earning.id, &Cause::new("earning.created", payout.id, now)).await?;
+            let partner = match reads {
+                Some(r) => r.partner(tx, partner_id).await?,
+                None => read_partner(tx, partner_id).await?,
+            };
+            // The payout was just written: unpaid, billed by no CP invoice, no rate locked.
+            let facts = NewEarningFacts {
+                commission: payout.commission_status,
+                cp_invoice: CpInvoiceStatus::NotInvoiced,
+                mode: partner.mode,
+                paid_at: payment.paid_at,
+                fx_usd_per_unit_e8: payout.fx_usd_per_unit_e8,
+            };
+            let cause = Cause::new("earning.created", payout.id, now);
+            create_earning(tx, &earning, facts, &cause, Some(&partner.subscriptions)).await?;
         }
-        audit(
-            tx,
-            now,
-            actor::OPERATOR,
-            "payment.registered",
-            "case",
-            &case.id.to_string(),
-            serde_json::json!({
+        // Written with the transaction's commit (nothing in it reads the audit trail).
+        tx.defer_audit(AuditRecord {
+            id: Uuid::new_v4(),
+            at: now,
+            actor: actor::resolve(actor::OPERATOR),
+            action: "payment.registered".into(),
+            entity: "case".into(),
+            entity_id: case.id.to_string(),
+            detail: serde_json::json!({
                 "paymentId": payment.id, "payoutId": payout.id, "amountMinor": amount, "reason": d.reason.as_str(), "referralFeeMinor": fee,
                 "overpayment": fit.is_overpayment(), "remainderBeforeMinor": remainder,
             }),
-        )
-        .await?;
+        });
         Ok(PaymentOutcome { payment, payout, decision, replayed: false })
     }
 }

@@ -25,6 +25,7 @@ mod attribution_facts;
 mod bulk;
 mod cases;
 mod clients;
+mod deferred;
 mod disputes;
 pub mod earning_sets;
 pub mod estimates;
@@ -373,7 +374,13 @@ impl Store {
 
     /// Starts a transaction that may write.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { inner: Conn::Transaction(self.pool.begin().await?), backend: self.backend, read_only: false, totals: Default::default() })
+        Ok(Tx {
+            inner: Conn::Transaction(self.pool.begin().await?),
+            backend: self.backend,
+            read_only: false,
+            totals: Default::default(),
+            deferred: Default::default(),
+        })
     }
 
     /// Starts a read-only transaction, for use cases that never write. On a SQLite file it
@@ -391,7 +398,13 @@ impl Store {
             (None, Backend::Postgres) => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?,
             (None, Backend::Sqlite) => self.pool.begin().await?,
         };
-        Ok(Tx { inner: Conn::Transaction(inner), backend: self.backend, read_only: true, totals: Default::default() })
+        Ok(Tx {
+            inner: Conn::Transaction(inner),
+            backend: self.backend,
+            read_only: true,
+            totals: Default::default(),
+            deferred: Default::default(),
+        })
     }
 
     /// A read of ONE statement, outside any transaction: a connection as [`Store::read`]
@@ -405,7 +418,13 @@ impl Store {
             Some(readers) => readers.acquire().await?,
             None => self.pool.acquire().await?,
         };
-        Ok(Tx { inner: Conn::Single(inner), backend: self.backend, read_only: true, totals: Default::default() })
+        Ok(Tx {
+            inner: Conn::Single(inner),
+            backend: self.backend,
+            read_only: true,
+            totals: Default::default(),
+            deferred: Default::default(),
+        })
     }
 
     /// Closes the pools, waiting for connections to be returned.
@@ -457,6 +476,8 @@ pub struct Tx {
     /// Deltas of the earnings totals not written yet ([`totals`]): flushed by
     /// [`Tx::commit`], snapshotted by [`Tx::savepoint`].
     totals: totals::PendingTotals,
+    /// Rows written at [`Tx::commit`] ([`deferred`]), snapshotted by [`Tx::savepoint`].
+    deferred: deferred::Deferred,
 }
 
 impl Tx {
@@ -465,10 +486,11 @@ impl Tx {
         self.read_only
     }
 
-    /// Writes the pending earnings totals, the month totals, the statement totals and then
-    /// the estimate totals with the month and statement estimates (keys sorted, the last
-    /// statements) and commits.
+    /// Writes the deferred rows ([`deferred`]), then the pending earnings totals, the
+    /// month totals, the statement totals and the estimate totals with the month and
+    /// statement estimates (keys sorted, the last statements) and commits.
     pub async fn commit(mut self) -> Result<()> {
+        self.flush_deferred().await?;
         self.flush_totals().await?;
         self.flush_month_totals().await?;
         self.flush_statement_totals().await?;
@@ -485,6 +507,7 @@ impl Tx {
     pub async fn savepoint(&mut self, name: Savepoint) -> Result<()> {
         self.simple(&format!("SAVEPOINT {}", name.as_str())).await?;
         self.totals.savepoint(name);
+        self.deferred.savepoint(name);
         Ok(())
     }
 
@@ -492,6 +515,7 @@ impl Tx {
     pub async fn rollback_to_savepoint(&mut self, name: Savepoint) -> Result<()> {
         self.simple(&format!("ROLLBACK TO SAVEPOINT {}", name.as_str())).await?;
         self.totals.rollback_to(name);
+        self.deferred.rollback_to(name);
         self.simple(&format!("RELEASE SAVEPOINT {}", name.as_str())).await
     }
 
@@ -499,6 +523,7 @@ impl Tx {
     pub async fn release_savepoint(&mut self, name: Savepoint) -> Result<()> {
         self.simple(&format!("RELEASE SAVEPOINT {}", name.as_str())).await?;
         self.totals.release(name);
+        self.deferred.release(name);
         Ok(())
     }
 

@@ -271,6 +271,47 @@ impl Tx {
         Ok(())
     }
 
+    /// Inserts a new earning with its read model (migration 0019) in the one statement,
+    /// and adds its contribution to the pending totals from the row as written (the
+    /// platform fee the statement stored is returned by it): the rows and deltas that
+    /// [`Tx::insert_earning`] followed by [`Tx::set_earning_read_models`] produce, without
+    /// reading the earning back. For an earning created in this transaction.
+    pub async fn insert_earning_with_model(&mut self, e: &EarningRecord, m: &EarningReadModel) -> Result<()> {
+        if m.earning_id != e.id {
+            return Err(StoreError::Corrupt("a read model of another earning".into()));
+        }
+        let row = sqlx::query(&format!(
+            "INSERT INTO earnings ({EARNING_COLS}, stage, paid_at, fx_usd_per_unit_e8, platform_fee_minor, client_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+             (SELECT p.platform_fee_minor FROM payouts p WHERE p.id = $2), (SELECT c.client_id FROM cases c WHERE c.id = $5)) \
+             RETURNING platform_fee_minor"
+        ))
+        .bind(e.id.to_string())
+        .bind(e.payout_id.to_string())
+        .bind(e.decision_id.map(|x| x.to_string()))
+        .bind(e.partner_id.to_string())
+        .bind(e.case_id.to_string())
+        .bind(e.amount_minor)
+        .bind(e.currency.code())
+        .bind(e.referral_invoice_status.as_str())
+        .bind(ms(e.created_at))
+        .bind(e.kind.as_str())
+        .bind(e.corrects_id.map(|x| x.to_string()))
+        .bind(e.note.clone())
+        .bind(e.partner_invoice_id.map(|x| x.to_string()))
+        .bind(e.voided_at.map(ms))
+        .bind(e.void_reason.clone())
+        .bind(e.dispute_id.map(|x| x.to_string()))
+        .bind(e.status_before_dispute.map(|s| s.as_str()))
+        .bind(m.stage.map(|s| s.as_str()))
+        .bind(ms(m.paid_at))
+        .bind(m.fx_usd_per_unit_e8)
+        .fetch_one(self.conn())
+        .await?;
+        let fee: Option<i64> = get(&row, "platform_fee_minor")?;
+        self.totals.add_written(e, m, fee)
+    }
+
     pub async fn earnings_of_case(&mut self, case_id: Uuid) -> Result<Vec<EarningRecord>> {
         let rows = sqlx::query(&format!("SELECT {EARNING_COLS} FROM earnings WHERE case_id = $1 ORDER BY created_at, id"))
             .bind(case_id.to_string())

@@ -9,8 +9,12 @@
 //! deletion) reads the touched earnings' figures before and after (one query each,
 //! [`contribution_sql`]) and adds the difference to the pending deltas of its [`Tx`],
 //! converted in Rust exactly as [`usd_minor_sql`] converts in SQL (`reconcile` recomputes
-//! them in SQL). Rows whose rate is not locked also go to the estimate totals as they
-//! are ([`crate::estimates`]: converted at flush time, at the rate the cache holds). [`Tx::commit`] flushes
+//! them in SQL); an earning inserted with its read model by one statement
+//! ([`Tx::insert_earning_with_model`]) contributes nothing before and, after, exactly
+//! the row it wrote, so its delta is taken from that row without reading it back. Rows
+//! whose rate is not locked also go to the estimate totals as they are
+//! ([`crate::estimates`]: converted at flush time, at the rate the cache holds).
+//! [`Tx::commit`] flushes
 //! them as one upsert per chunk with the keys sorted, the transaction's last statement:
 //! every writer takes the totals rows' locks in the same order and holds nothing else it
 //! waits for afterwards, so concurrent writers on PostgreSQL never deadlock on them.
@@ -40,7 +44,7 @@ use crate::month_totals::MonthKey;
 use crate::monthly::UtcMonth;
 use crate::reporting::{usd_divisor, usd_minor_sql};
 use crate::statement_totals::{StatementKey, StatementSums};
-use crate::{currency, get, uuid, Backend, Result, Savepoint, StoreError, Tx};
+use crate::{currency, get, uuid, Backend, EarningReadModel, EarningRecord, Result, Savepoint, StoreError, Tx};
 
 /// The key of a totals row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -174,6 +178,38 @@ impl PendingTotals {
             }
         }
         Ok(())
+    }
+}
+
+impl PendingTotals {
+    /// Adds the contribution of an earning as one statement just wrote it, with its read
+    /// model and the platform fee the insert stored: what [`Tx::totals_after`] would read
+    /// back ([`contribution_sql`] selects the same rows, [`contribution_from`] checks the
+    /// same fee).
+    pub(crate) fn add_written(&mut self, e: &EarningRecord, m: &EarningReadModel, stored_fee: Option<i64>) -> Result<()> {
+        // Only live earnings count; a read model always carries a payment date.
+        if e.voided_at.is_some() {
+            return Ok(());
+        }
+        let payout = e.kind == EarningKind::Payout;
+        let platform_fee_minor = match (payout, stored_fee) {
+            (false, _) => 0,
+            (true, Some(f)) => f,
+            (true, None) => return Err(StoreError::Corrupt("a payout earning without its platform fee (migration 0025)".into())),
+        };
+        let c = Contribution {
+            partner_id: e.partner_id,
+            stage: m.stage,
+            paid_at_ms: Some(crate::ms(m.paid_at)),
+            created_at_ms: crate::ms(e.created_at),
+            currency: e.currency,
+            payout,
+            clawback: e.kind == EarningKind::Clawback,
+            amount_minor: e.amount_minor,
+            platform_fee_minor,
+            fx_usd_per_unit_e8: m.fx_usd_per_unit_e8,
+        };
+        self.add(vec![c], 1)
     }
 }
 

@@ -16,5 +16,5 @@ pub mod subscriptions;
 pub mod url_guard;
 
 pub use dispatch::{DeliveryReport, MAX_ATTEMPTS, RETRY_DELAYS_MS};
-pub use outbox::{enqueue_event, enqueue_events, event, EVENT_TYPES};
+pub use outbox::{enqueue_event, enqueue_events, enqueue_events_for, event, EVENT_TYPES};
 pub use subscriptions::{CreateWebhookInput, DeliveryLogEntry, TestWebhookInput, UpdateWebhookInput};

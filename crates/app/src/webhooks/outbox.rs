@@ -4,7 +4,7 @@
 //! `dispatch`. This module also builds the `data` of the events the use cases emit.
 
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, DeliveryStatus, Tx, WebhookDeliveryRecord, WebhookEventRecord};
+use refshare_store::{CaseRecord, DeliveryStatus, Tx, WebhookDeliveryRecord, WebhookEventRecord, WebhookSubscriptionRecord};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -70,10 +70,26 @@ pub async fn enqueue_events(tx: &mut Tx, now: Instant, events: Vec<(Uuid, &str, 
     let mut partners: Vec<Uuid> = events.iter().map(|(p, _, _)| *p).collect();
     partners.sort();
     partners.dedup();
-    let subs: Vec<_> = tx.webhook_subscriptions_of(&partners).await?.into_iter().filter(|s| s.is_active).collect();
+    let subs = tx.webhook_subscriptions_of(&partners).await?;
+    enqueue_events_for(tx, now, events, &subs).await
+}
+
+/// [`enqueue_events`] with the subscriptions of the events' partners already read (e.g.
+/// once for a group of payments, `payments_group`); inactive ones are skipped, as
+/// [`enqueue_events`] skips them.
+pub async fn enqueue_events_for(
+    tx: &mut Tx,
+    now: Instant,
+    events: Vec<(Uuid, &str, Value)>,
+    subs: &[WebhookSubscriptionRecord],
+) -> Result<usize, AppError> {
+    if let Some((_, bad, _)) = events.iter().find(|(_, t, _)| !EVENT_TYPES.contains(t)) {
+        return Err(AppError::internal(format!("unknown webhook event `{bad}`")));
+    }
     let (mut rows, mut deliveries) = (Vec::new(), Vec::new());
     for (partner_id, event_type, data) in events {
-        let mut matching = subs.iter().filter(|s| s.partner_id == partner_id && s.events.iter().any(|e| e == event_type)).peekable();
+        let mut matching =
+            subs.iter().filter(|s| s.is_active && s.partner_id == partner_id && s.events.iter().any(|e| e == event_type)).peekable();
         if matching.peek().is_none() {
             continue;
         }

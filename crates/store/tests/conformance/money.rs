@@ -515,3 +515,118 @@ async fn attribution_facts_are_the_one_part_reads_in_one_statement(store: Store)
     assert!(tx.attribution_facts(FactsCase::Id(Uuid::new_v4()), None).await?.is_none());
     Ok(())
 }
+
+conformance!(an_earning_inserted_with_its_read_model_is_the_synced_one);
+/// `insert_earning_with_model` (a new earning of a single payment, issue 9) writes the
+/// row and the kept totals' deltas that `insert_earning` followed by
+/// `set_earning_read_models` write: a payout earning, a clawback and one whose rate is
+/// locked, each inserted both ways; the rows agree, and every kept total equals the
+/// aggregate recomputed from the rows. A model of another earning is refused.
+async fn an_earning_inserted_with_its_read_model_is_the_synced_one(store: Store) -> TestResult {
+    use refshare_core::stage::RevenueStage;
+    use refshare_store::EarningReadModel;
+    let w = world(&store, "Acme").await?;
+    let cases = [
+        (EarningKind::Payout, Some(RevenueStage::Pending), None),
+        (EarningKind::Clawback, Some(RevenueStage::ReadyToInvoiceDebitura), None),
+        (EarningKind::Payout, Some(RevenueStage::AwaitingCollectionPartnerPayment), Some(123_456_789)),
+    ];
+    let mut tx = store.begin().await?;
+    let mut written = Vec::new();
+    for (i, (kind, stage, fx)) in cases.into_iter().enumerate() {
+        for way in 0..2 {
+            let paid_at = t(DAY * (i as i64 * 40 + 1) + way);
+            let p = payment(&w.case, 100_000, None, paid_at);
+            let o = payout(&w, &p, 15_000, 6_000 + i as i64);
+            let d = decision(&w, &o, Reason::AttributedClient, 2_400 + i as i64, paid_at);
+            tx.insert_payment(&p).await?;
+            tx.insert_payout(&o).await?;
+            tx.insert_decision(&d).await?;
+            let e = EarningRecord { kind, ..earning(&w, &d, paid_at + chrono::Duration::milliseconds(3)) };
+            let m = EarningReadModel { earning_id: e.id, stage, paid_at, fx_usd_per_unit_e8: fx };
+            if way == 0 {
+                tx.insert_earning_with_model(&e, &m).await?;
+            } else {
+                tx.insert_earning(&e).await?;
+                tx.set_earning_read_models(std::slice::from_ref(&m)).await?;
+            }
+            written.push((e, m));
+        }
+    }
+    tx.commit().await?;
+
+    let mut tx = store.begin().await?;
+    let other = earning(&w, &decision(&w, &payout(&w, &payment(&w.case, 1, None, t(0)), 0, 0), Reason::AttributedClient, 1, t(0)), t(0));
+    let model = EarningReadModel { earning_id: Uuid::new_v4(), stage: None, paid_at: t(0), fx_usd_per_unit_e8: None };
+    assert!(tx.insert_earning_with_model(&other, &model).await.is_err(), "a model of another earning");
+    drop(tx);
+
+    let mut tx = store.read().await?;
+    let earnings = tx.earnings_of_case(w.case.id).await?;
+    let models = tx.earning_read_models().await?;
+    for (e, m) in &written {
+        assert!(earnings.contains(e), "the earning as given: {e:?}");
+        assert!(models.contains(m), "its read model as given: {m:?}");
+    }
+    assert_eq!(models.len(), written.len());
+    assert_eq!(tx.earning_totals().await?, tx.earning_totals_from_rows().await?, "earnings totals against the rows");
+    assert_eq!(tx.month_totals().await?, tx.month_totals_from_rows().await?, "month totals against the rows");
+    assert_eq!(tx.month_estimates().await?, tx.month_estimates_from_rows().await?, "month estimates against the rows");
+    assert_eq!(tx.kept_statement_totals().await?, tx.kept_statement_totals_from_rows().await?, "statement totals against the rows");
+    assert_eq!(tx.kept_statement_estimates().await?, tx.kept_statement_estimates_from_rows().await?, "statement estimates");
+    assert_eq!(tx.estimate_totals().await?, tx.estimate_totals_from_rows().await?, "estimate totals against the rows");
+    let counted: i64 = tx.earning_totals().await?.iter().map(|(_, s)| s.count).sum();
+    assert_eq!(counted, written.len() as i64, "each counted once");
+    Ok(())
+}
+
+conformance!(deferred_audit_rows_are_written_by_the_commit_and_undone_with_their_savepoint);
+/// Audit rows deferred in a transaction (`Tx::defer_audit`) are written by its commit,
+/// all of them in one statement; those deferred after a savepoint rolled back to are
+/// dropped with it, those before it or after a released one are kept; a transaction
+/// dropped without its commit writes none.
+async fn deferred_audit_rows_are_written_by_the_commit_and_undone_with_their_savepoint(store: Store) -> TestResult {
+    use refshare_store::{AuditFilter, AuditRecord, PageReq, Savepoint};
+    let row = |n: i64| AuditRecord {
+        id: Uuid::new_v4(),
+        at: t(n),
+        actor: ACTOR.into(),
+        action: "deferred.test".into(),
+        entity: "case".into(),
+        entity_id: format!("c-{n}"),
+        detail: serde_json::json!({"n": n}),
+    };
+    let filter = AuditFilter { action: Some("deferred.test".into()), ..Default::default() };
+    let page = PageReq { page: 1, size: 50 };
+
+    let mut tx = store.begin().await?;
+    tx.defer_audit(row(1));
+    tx.savepoint(Savepoint::SharedPayment).await?;
+    tx.defer_audit(row(2));
+    tx.savepoint(Savepoint::IdempotentAttempt).await?;
+    tx.defer_audit(row(3));
+    tx.rollback_to_savepoint(Savepoint::IdempotentAttempt).await?;
+    tx.release_savepoint(Savepoint::SharedPayment).await?;
+    tx.savepoint(Savepoint::SharedPayment).await?;
+    tx.defer_audit(row(4));
+    tx.rollback_to_savepoint(Savepoint::SharedPayment).await?;
+    tx.savepoint(Savepoint::SharedPayment).await?;
+    tx.defer_audit(row(5));
+    tx.release_savepoint(Savepoint::SharedPayment).await?;
+    assert_eq!(tx.deferred_audit_rows(), 3);
+    assert_eq!(tx.audit_page(&filter, page).await?.1, 0, "nothing written before the commit");
+    tx.commit().await?;
+
+    let mut tx = store.begin().await?;
+    tx.defer_audit(row(6));
+    drop(tx);
+
+    let mut tx = store.read().await?;
+    let (rows, total) = tx.audit_page(&filter, page).await?;
+    assert_eq!(total, 3);
+    let ids: Vec<&str> = rows.iter().map(|r| r.entity_id.as_str()).collect();
+    assert_eq!(ids, ["c-1", "c-2", "c-5"], "oldest first");
+    let want = row(5);
+    assert_eq!((rows[2].at, &rows[2].actor, &rows[2].action, &rows[2].detail), (want.at, &want.actor, &want.action, &want.detail));
+    Ok(())
+}
