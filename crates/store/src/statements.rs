@@ -2,8 +2,9 @@
 //! stage and currency as one SQL aggregate over the month's live earnings (each row's US
 //! cents rounded by [`usd_minor_sql`]), the section counts, and the lines of each section
 //! in its order — all of them, or one keyset page ([`StatementCursor`]) — each with what
-//! its line shows from the section's query and reads by id of the rows it returned (a
-//! query per table and chunk of ids, never one per line).
+//! its line shows from the section's query and reads by id of the rows it returned (never
+//! a query per line: on PostgreSQL one statement per read whatever the number of ids,
+//! [`Tx::rows_in_one`]; on SQLite one per chunk of ids).
 //!
 //! Sections and their order, `(date, payout id, earning id)`:
 //! - earnings: the partner's earnings created in the month but its live clawbacks (the
@@ -410,8 +411,8 @@ impl Tx {
         let lines = rows.iter().map(earning_line_from).collect::<Result<Vec<_>>>()?;
         drop(rows);
         // The partner's decisions of the lines (the reason, and the link for the tenant),
-        // then those links' tenants: one query per chunk of ids, each id probed on its
-        // primary key.
+        // then those links' tenants: each id probed on its primary key, one statement per
+        // table on PostgreSQL (`rows_in_one`).
         let decision_ids = sorted_unique(lines.iter().flat_map(|(_, r, v)| [*r, *v]).flatten());
         let mut decisions: HashMap<Uuid, (String, Option<Uuid>)> = HashMap::with_capacity(decision_ids.len());
         let partner = partner_id.to_string();
@@ -419,7 +420,7 @@ impl Tx {
         // decision of the partner per chunk (`attribution_decisions_partner`) instead of
         // probing the ids.
         for r in self
-            .rows_in("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &decision_ids)
+            .rows_in_one("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &decision_ids)
             .await?
         {
             if get::<Option<String>>(&r, "partner_id")?.as_deref() == Some(partner.as_str()) {
@@ -434,7 +435,7 @@ impl Tx {
         };
         let link_ids = sorted_unique(lines.iter().filter_map(|(l, r, v)| link_of(l, r, v)));
         let mut tenants: HashMap<Uuid, String> = HashMap::with_capacity(link_ids.len());
-        for r in self.rows_in("SELECT id, external_tenant_id FROM links WHERE id IN ({in})", None, &link_ids).await? {
+        for r in self.rows_in_one("SELECT id, external_tenant_id FROM links WHERE id IN ({in})", None, &link_ids).await? {
             tenants.insert(uuid(&get::<String>(&r, "id")?)?, get(&r, "external_tenant_id")?);
         }
         Ok(lines
@@ -463,8 +464,9 @@ impl Tx {
     /// missing earning is one probe of `earnings_payout_partner` per payout (migration
     /// 0024): no pass over the partner's cases, its earnings or the period's payouts. The
     /// page is chosen on those index columns alone, with each payout's latest decision (one
-    /// probe of `attribution_decisions_payout`); the payouts, cases, payments and decisions
-    /// are then read by id for its rows only, a query per table and chunk of ids.
+    /// probe of `attribution_decisions_payout`); then, for its rows only, the payouts with
+    /// their cases and payments in one joined read by payout id, and the decisions by id
+    /// ([`Tx::rows_in_one`]: one statement each on PostgreSQL).
     pub async fn statement_not_earned_lines(
         &mut self,
         partner_id: Uuid,
@@ -495,28 +497,26 @@ impl Tx {
         // What the lines show, read by id for the picked payouts only (each id probed on its
         // primary key): joined in the query above, PostgreSQL's planner estimated four
         // times the rows and hashed every payout and every decision (1M each) instead.
-        let mut payouts: HashMap<Uuid, (Uuid, Uuid, String)> = HashMap::with_capacity(picked.len());
+        // Each payout with its case and payment in one read, a probe of each primary key
+        // per payout.
+        let mut lines: HashMap<Uuid, sqlx::any::AnyRow> = HashMap::with_capacity(picked.len());
         let ids = sorted_unique(picked.iter().map(|(id, _, _)| *id));
-        for r in self.rows_in("SELECT id, case_id, payment_id, currency FROM payouts WHERE id IN ({in})", None, &ids).await? {
-            let case_id = uuid(&get::<String>(&r, "case_id")?)?;
-            payouts.insert(uuid(&get::<String>(&r, "id")?)?, (case_id, uuid(&get::<String>(&r, "payment_id")?)?, get(&r, "currency")?));
-        }
-        let mut cases: HashMap<Uuid, sqlx::any::AnyRow> = HashMap::new();
-        let ids = sorted_unique(payouts.values().map(|(case_id, _, _)| *case_id));
         for r in self
-            .rows_in("SELECT id, client_id, created_at, source, creating_partner_id, reference FROM cases WHERE id IN ({in})", None, &ids)
+            .rows_in_one(
+                "SELECT p.id AS id, p.currency AS currency, p.case_id AS case_id, m.amount_minor AS amount_minor, \
+                 c.client_id AS client_id, c.created_at AS case_created_at, c.source AS source, \
+                 c.creating_partner_id AS creating_partner_id, c.reference AS reference \
+                 FROM payouts p JOIN cases c ON c.id = p.case_id JOIN payments m ON m.id = p.payment_id WHERE p.id IN ({in})",
+                None,
+                &ids,
+            )
             .await?
         {
-            cases.insert(uuid(&get::<String>(&r, "id")?)?, r);
-        }
-        let mut payments: HashMap<Uuid, i64> = HashMap::with_capacity(payouts.len());
-        let ids = sorted_unique(payouts.values().map(|(_, payment_id, _)| *payment_id));
-        for r in self.rows_in("SELECT id, amount_minor FROM payments WHERE id IN ({in})", None, &ids).await? {
-            payments.insert(uuid(&get::<String>(&r, "id")?)?, get(&r, "amount_minor")?);
+            lines.insert(uuid(&get::<String>(&r, "id")?)?, r);
         }
         let mut decisions: HashMap<Uuid, LatestDecision> = HashMap::new();
         let ids = sorted_unique(picked.iter().filter_map(|(_, _, d)| *d));
-        for r in self.rows_in("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &ids).await? {
+        for r in self.rows_in_one("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &ids).await? {
             let reason: String = get(&r, "reason")?;
             let d = LatestDecision {
                 partner_id: opt_uuid(get(&r, "partner_id")?)?,
@@ -528,21 +528,20 @@ impl Tx {
         let mut out = Vec::with_capacity(picked.len());
         for (payout_id, created_at, decision_id) in picked {
             // A payout, case or payment that is not there leaves the line out (the inner
-            // joins this replaces did the same; the foreign keys rule it out).
-            let Some((case_id, payment_id, code)) = payouts.get(&payout_id) else { continue };
-            let (Some(c), Some(amount)) = (cases.get(case_id), payments.get(payment_id)) else { continue };
-            let source: String = get(c, "source")?;
+            // joins do; the foreign keys rule it out).
+            let Some(r) = lines.get(&payout_id) else { continue };
+            let source: String = get(r, "source")?;
             out.push(NotEarned {
                 payout_id,
                 created_at,
-                currency: currency(code)?,
-                payment_amount_minor: *amount,
-                case_id: *case_id,
-                case_reference: get(c, "reference")?,
-                client_id: uuid(&get::<String>(c, "client_id")?)?,
-                case_created_at: at(get(c, "created_at")?),
+                currency: currency(&get::<String>(r, "currency")?)?,
+                payment_amount_minor: get(r, "amount_minor")?,
+                case_id: uuid(&get::<String>(r, "case_id")?)?,
+                case_reference: get(r, "reference")?,
+                client_id: uuid(&get::<String>(r, "client_id")?)?,
+                case_created_at: at(get(r, "case_created_at")?),
                 case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
-                creating_partner_id: opt_uuid(get(c, "creating_partner_id")?)?,
+                creating_partner_id: opt_uuid(get(r, "creating_partner_id")?)?,
                 latest: decision_id.and_then(|d| decisions.get(&d)).copied(),
             });
         }
@@ -561,7 +560,7 @@ impl Tx {
     pub async fn partner_link_tenants_of_clients(&mut self, partner_id: Uuid, client_ids: &[Uuid]) -> Result<Vec<LinkTenant>> {
         let ids = crate::in_list::sorted_unique(client_ids.iter().copied());
         let rows = self
-            .rows_in(
+            .rows_in_one(
                 "SELECT id, client_id, external_tenant_id, linked_at FROM links WHERE partner_id = $1 AND client_id IN ({in}) \
                  ORDER BY linked_at, id",
                 Some(&partner_id.to_string()),
