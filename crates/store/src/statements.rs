@@ -464,9 +464,11 @@ impl Tx {
     /// missing earning is one probe of `earnings_payout_partner` per payout (migration
     /// 0024): no pass over the partner's cases, its earnings or the period's payouts. The
     /// page is chosen on those index columns alone, with each payout's latest decision (one
-    /// probe of `attribution_decisions_payout`); then, for its rows only, the payouts with
-    /// their cases and payments in one joined read by payout id, and the decisions by id
-    /// ([`Tx::rows_in_one`]: one statement each on PostgreSQL).
+    /// probe of `attribution_decisions_payout`); the payouts, cases, payments and decisions
+    /// are then read by id for its rows only, a query per table ([`Tx::rows_in_one`]: one
+    /// statement each on PostgreSQL, by chunks of ids on SQLite). Joined by payout id in one
+    /// read, PostgreSQL's planner (seeing the 5,175 ids) hashed a parallel scan of every
+    /// payment instead.
     pub async fn statement_not_earned_lines(
         &mut self,
         partner_id: Uuid,
@@ -497,22 +499,24 @@ impl Tx {
         // What the lines show, read by id for the picked payouts only (each id probed on its
         // primary key): joined in the query above, PostgreSQL's planner estimated four
         // times the rows and hashed every payout and every decision (1M each) instead.
-        // Each payout with its case and payment in one read, a probe of each primary key
-        // per payout.
-        let mut lines: HashMap<Uuid, sqlx::any::AnyRow> = HashMap::with_capacity(picked.len());
+        let mut payouts: HashMap<Uuid, (Uuid, Uuid, String)> = HashMap::with_capacity(picked.len());
         let ids = sorted_unique(picked.iter().map(|(id, _, _)| *id));
+        for r in self.rows_in_one("SELECT id, case_id, payment_id, currency FROM payouts WHERE id IN ({in})", None, &ids).await? {
+            let case_id = uuid(&get::<String>(&r, "case_id")?)?;
+            payouts.insert(uuid(&get::<String>(&r, "id")?)?, (case_id, uuid(&get::<String>(&r, "payment_id")?)?, get(&r, "currency")?));
+        }
+        let mut cases: HashMap<Uuid, sqlx::any::AnyRow> = HashMap::new();
+        let ids = sorted_unique(payouts.values().map(|(case_id, _, _)| *case_id));
         for r in self
-            .rows_in_one(
-                "SELECT p.id AS id, p.currency AS currency, p.case_id AS case_id, m.amount_minor AS amount_minor, \
-                 c.client_id AS client_id, c.created_at AS case_created_at, c.source AS source, \
-                 c.creating_partner_id AS creating_partner_id, c.reference AS reference \
-                 FROM payouts p JOIN cases c ON c.id = p.case_id JOIN payments m ON m.id = p.payment_id WHERE p.id IN ({in})",
-                None,
-                &ids,
-            )
+            .rows_in_one("SELECT id, client_id, created_at, source, creating_partner_id, reference FROM cases WHERE id IN ({in})", None, &ids)
             .await?
         {
-            lines.insert(uuid(&get::<String>(&r, "id")?)?, r);
+            cases.insert(uuid(&get::<String>(&r, "id")?)?, r);
+        }
+        let mut payments: HashMap<Uuid, i64> = HashMap::with_capacity(payouts.len());
+        let ids = sorted_unique(payouts.values().map(|(_, payment_id, _)| *payment_id));
+        for r in self.rows_in_one("SELECT id, amount_minor FROM payments WHERE id IN ({in})", None, &ids).await? {
+            payments.insert(uuid(&get::<String>(&r, "id")?)?, get(&r, "amount_minor")?);
         }
         let mut decisions: HashMap<Uuid, LatestDecision> = HashMap::new();
         let ids = sorted_unique(picked.iter().filter_map(|(_, _, d)| *d));
@@ -528,20 +532,21 @@ impl Tx {
         let mut out = Vec::with_capacity(picked.len());
         for (payout_id, created_at, decision_id) in picked {
             // A payout, case or payment that is not there leaves the line out (the inner
-            // joins do; the foreign keys rule it out).
-            let Some(r) = lines.get(&payout_id) else { continue };
-            let source: String = get(r, "source")?;
+            // joins this replaces did the same; the foreign keys rule it out).
+            let Some((case_id, payment_id, code)) = payouts.get(&payout_id) else { continue };
+            let (Some(c), Some(amount)) = (cases.get(case_id), payments.get(payment_id)) else { continue };
+            let source: String = get(c, "source")?;
             out.push(NotEarned {
                 payout_id,
                 created_at,
-                currency: currency(&get::<String>(r, "currency")?)?,
-                payment_amount_minor: get(r, "amount_minor")?,
-                case_id: uuid(&get::<String>(r, "case_id")?)?,
-                case_reference: get(r, "reference")?,
-                client_id: uuid(&get::<String>(r, "client_id")?)?,
-                case_created_at: at(get(r, "case_created_at")?),
+                currency: currency(code)?,
+                payment_amount_minor: *amount,
+                case_id: *case_id,
+                case_reference: get(c, "reference")?,
+                client_id: uuid(&get::<String>(c, "client_id")?)?,
+                case_created_at: at(get(c, "created_at")?),
                 case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
-                creating_partner_id: opt_uuid(get(r, "creating_partner_id")?)?,
+                creating_partner_id: opt_uuid(get(c, "creating_partner_id")?)?,
                 latest: decision_id.and_then(|d| decisions.get(&d)).copied(),
             });
         }
