@@ -400,14 +400,16 @@ conformance!(earning_lines_carry_their_decisions_reason_and_tenant);
 /// reads by id span several chunks on SQLite (500 ids) and one statement on PostgreSQL.
 async fn earning_lines_carry_their_decisions_reason_and_tenant(store: Store) -> TestResult {
     let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
-    let (c1, c2) = (client("One", t(0)), client("Two", t(0)));
+    let (c1, c2, c3) = (client("One", t(0)), client("Two", t(0)), client("Three", t(0)));
     let (l1, l2) = (link(&p, &c1, "tenant-1", true, t(0)), link(&p, &c2, "tenant-2", true, t(0)));
-    let lq = link(&q, &c2, "tenant-q", true, t(0));
+    // Q's link (one active link per client: to another client) names Q's decisions.
+    let lq = link(&q, &c3, "tenant-q", true, t(0));
     let mut tx = store.begin().await?;
     tx.insert_partner(&p).await?;
     tx.insert_partner(&q).await?;
-    tx.insert_client(&c1, &[]).await?;
-    tx.insert_client(&c2, &[]).await?;
+    for c in [&c1, &c2, &c3] {
+        tx.insert_client(c, &[]).await?;
+    }
     for l in [&l1, &l2, &lq] {
         tx.insert_link(l, ACTOR, None).await?;
     }
