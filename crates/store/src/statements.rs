@@ -508,7 +508,11 @@ impl Tx {
         let mut cases: HashMap<Uuid, sqlx::any::AnyRow> = HashMap::new();
         let ids = sorted_unique(payouts.values().map(|(case_id, _, _)| *case_id));
         for r in self
-            .rows_in_one("SELECT id, client_id, created_at, source, creating_partner_id, reference FROM cases WHERE id IN ({in})", None, &ids)
+            .rows_in_one(
+                "SELECT id, client_id, created_at, source, creating_partner_id, reference FROM cases WHERE id IN ({in})",
+                None,
+                &ids,
+            )
             .await?
         {
             cases.insert(uuid(&get::<String>(&r, "id")?)?, r);
@@ -520,7 +524,9 @@ impl Tx {
         }
         let mut decisions: HashMap<Uuid, LatestDecision> = HashMap::new();
         let ids = sorted_unique(picked.iter().filter_map(|(_, _, d)| *d));
-        for r in self.rows_in_one("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &ids).await? {
+        for r in
+            self.rows_in_one("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &ids).await?
+        {
             let reason: String = get(&r, "reason")?;
             let d = LatestDecision {
                 partner_id: opt_uuid(get(&r, "partner_id")?)?,

@@ -18,7 +18,8 @@ use refshare_core::money::{convert_minor, Currency};
 use refshare_core::stage::{CommissionStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{
-    CaseRecord, DecisionRecord, EarningLine, EarningReadModel, EarningRecord, PaymentRecord, PayoutRecord, StatementCursor, StatementWindow, Store, Tx,
+    CaseRecord, DecisionRecord, EarningLine, EarningReadModel, EarningRecord, PaymentRecord, PayoutRecord, StatementCursor,
+    StatementWindow, Store, Tx,
 };
 use uuid::Uuid;
 
@@ -506,7 +507,10 @@ async fn earning_lines_carry_their_decisions_reason_and_tenant(store: Store) -> 
     let d = of(decided.id);
     assert_eq!(d.latest.map(|x| (x.partner_id, x.reason, x.link_id)), Some((None, Reason::NonAttributedOtherChannel, None)));
     assert_eq!((d.case_id, d.client_id, d.case_reference.as_str(), d.payment_amount_minor), (k2.id, c2.id, k2.reference.as_str(), 5_000));
-    assert_eq!((d.currency, d.case_created_at, d.case_source, d.creating_partner_id), (k2.currency, k2.created_at, k2.source, k2.creating_partner_id));
+    assert_eq!(
+        (d.currency, d.case_created_at, d.case_source, d.creating_partner_id),
+        (k2.currency, k2.created_at, k2.source, k2.creating_partner_id)
+    );
     let n = of(plain.id);
     assert!(n.latest.is_none());
     assert_eq!((n.case_id, n.client_id, n.created_at), (k1.id, c1.id, t(9 * DAY)));
