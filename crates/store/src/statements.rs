@@ -34,7 +34,7 @@ use uuid::Uuid;
 use crate::cases::{bind_all, Arg};
 use crate::in_list::sorted_unique;
 use crate::reporting::{rate_case_sql, usd_minor_sql, CurrentRates};
-use crate::{at, currency, get, ms, opt_at, opt_uuid, uuid, Result, StoreError, Tx};
+use crate::{at, currency, get, ms, opt_at, opt_uuid, uuid, Backend, Result, StoreError, Tx};
 
 /// A position in one section of a statement: the line's date, payout and earning (none
 /// for a payout that did not earn), as the section orders them.
@@ -383,13 +383,28 @@ impl Tx {
         w: StatementWindow,
     ) -> Result<Vec<EarningLine>> {
         let clawback = EarningKind::Clawback.as_str();
-        let mut clawbacks = format!(
-            "{} WHERE e.partner_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND e.voided_at IS NULL AND e.kind = '{clawback}'",
-            inner_cols("created_at", 0)
-        );
+        // The month's live clawbacks, over the earnings table named `t`.
+        let clawbacks_of = |t: &str| {
+            let mut c =
+                format!("{t}.partner_id = $1 AND {t}.created_at >= $2 AND {t}.created_at < $3 AND {t}.voided_at IS NULL AND {t}.kind = '{clawback}'");
+            if w.after.is_some() {
+                c.push_str(&after_sql(&format!("{t}.created_at"), &format!("{t}.payout_id"), &format!("{t}.id")));
+            }
+            c
+        };
+        let clawbacks = match self.backend {
+            // The clawbacks' ids first, index-only on `earnings_partner_statement` (which
+            // holds `kind` and `voided_at`), then their rows by id: read in one range with
+            // their rows, PostgreSQL fetched the heap page of every earning of the month to
+            // find the few clawbacks (12,000 pages for none, 95–218 ms against 6–11 ms, for
+            // the largest partner's month at 1M).
+            Backend::Postgres => {
+                format!("{} WHERE e.id IN (SELECT k.id FROM earnings k WHERE {})", inner_cols("created_at", 0), clawbacks_of("k"))
+            }
+            Backend::Sqlite => format!("{} WHERE {}", inner_cols("created_at", 0), clawbacks_of("e")),
+        };
         let mut voids = format!("{} WHERE e.partner_id = $1 AND e.voided_at >= $2 AND e.voided_at < $3", inner_cols("voided_at", 1));
         if w.after.is_some() {
-            clawbacks.push_str(&after_sql("e.created_at", "e.payout_id", "e.id"));
             voids.push_str(&after_sql("e.voided_at", "e.payout_id", "e.id"));
         }
         let inner = format!("SELECT * FROM ({clawbacks} UNION ALL {voids}) u");
