@@ -396,7 +396,8 @@ conformance!(earning_lines_carry_their_decisions_reason_and_tenant);
 /// Each earning line's reason and tenant come from its decision: a live earning's own; a
 /// correction without one from the earning it corrects; a clawback without one from its
 /// payout's latest decision naming the partner (not a later one of another partner, nor an
-/// earlier one of its own); a voided earning's own (its line and its void line); the
+/// earlier one of its own); a voided earning's own (its line and its void line), a voided
+/// clawback none (not a live clawback: an earnings line and a void line); the
 /// payouts that did not earn carry their latest decision, whoever's. Enough lines that the
 /// reads by id span several chunks on SQLite (500 ids) and one statement on PostgreSQL.
 async fn earning_lines_carry_their_decisions_reason_and_tenant(store: Store) -> TestResult {
@@ -474,6 +475,16 @@ async fn earning_lines_carry_their_decisions_reason_and_tenant(store: Store) -> 
     })
     .await?;
     want_reversals.push((claw.id, reason(Reason::PartnerChannel), "tenant-1".into()));
+    // A clawback booked and voided in the month: no live clawback (reversals has its void
+    // line), an earnings line; no decision of its own, so no reason, and the tenant of
+    // the payout's latest decision naming P.
+    let claw2 = EarningRecord { id: Uuid::new_v4(), created_at: t(5 * DAY + HOUR), ..claw.clone() };
+    tx.insert_earning(&claw2).await?;
+    assert!(tx.void_earning(claw2.id, t(7 * DAY), "reversed").await?);
+    tx.set_earning_read_model(&EarningReadModel { earning_id: claw2.id, stage: None, paid_at: claw2.created_at, fx_usd_per_unit_e8: None })
+        .await?;
+    want.push((claw2.id, None, "tenant-1".into()));
+    want_reversals.push((claw2.id, None, "tenant-1".into()));
     // A voided earning: its line (its own decision's reason) and its void line.
     let gone = book(&mut tx, &p, &l2, &k2, 4_000, t(6 * DAY), t(6 * DAY), RevenueStage::Pending, None).await?;
     decide(&mut tx, gone.earning.payout_id, Some(p.id), Some(&l1), Reason::LinkDeleted, &k2, t(6 * DAY + HOUR)).await?;
