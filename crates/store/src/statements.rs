@@ -4,7 +4,7 @@
 //! in its order — all of them, or one keyset page ([`StatementCursor`]) — each with what
 //! its line shows from the section's query and reads by id of the rows it returned (never
 //! a query per line: on PostgreSQL one statement per read whatever the number of ids,
-//! [`Tx::rows_in_one`]; on SQLite one per chunk of ids).
+//! `Tx::rows_in_one`; on SQLite one per chunk of ids).
 //!
 //! Sections and their order, `(date, payout id, earning id)`:
 //! - earnings: the partner's earnings created in the month but its live clawbacks (the
@@ -480,7 +480,7 @@ impl Tx {
     /// 0024): no pass over the partner's cases, its earnings or the period's payouts. The
     /// page is chosen on those index columns alone, with each payout's latest decision (one
     /// probe of `attribution_decisions_payout`); the payouts, cases, payments and decisions
-    /// are then read by id for its rows only, a query per table ([`Tx::rows_in_one`]: one
+    /// are then read by id for its rows only, a query per table (`Tx::rows_in_one`: one
     /// statement each on PostgreSQL, by chunks of ids on SQLite). Joined by payout id in one
     /// read, PostgreSQL's planner (seeing the 5,175 ids) hashed a parallel scan of every
     /// payment instead.
