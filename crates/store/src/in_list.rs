@@ -1,11 +1,12 @@
 //! Reading rows by lists of ids: one statement per [`IN_CHUNK`] ids, so a list of any
 //! length stays within both backends' parameter limits and costs a fixed number of
-//! queries per chunk, never one per id.
+//! queries per chunk, never one per id; or ([`Tx::rows_in_one`]) one statement for the
+//! whole list on PostgreSQL, the ids bound as one text parameter.
 
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{Result, Tx};
+use crate::{Backend, Result, Tx};
 
 /// Ids bound per `IN (…)` list, well below both backends' parameter limits.
 pub(crate) const IN_CHUNK: usize = 500;
@@ -47,5 +48,26 @@ impl Tx {
             out.extend(q.fetch_all(self.conn()).await?);
         }
         Ok(out)
+    }
+
+    /// The rows of `sql` for every id as [`Tx::rows_in`] reads them, but on PostgreSQL in
+    /// one statement whatever the number of ids: `IN ({in})` in `sql` becomes
+    /// `= ANY(string_to_array($n, ','))` over the ids joined by commas (an id is a UUID, so
+    /// it holds none), which the planner answers with one probe of the column's index per
+    /// id. A statement is a round trip, and under load each costs milliseconds: the month
+    /// statement's 20,000 ids were 80 of them. Rows come in the statement's order; on
+    /// SQLite (no round trips: in-process) chunk by chunk, as `rows_in`.
+    pub(crate) async fn rows_in_one(&mut self, sql: &str, lead: Option<&str>, ids: &[String]) -> Result<Vec<AnyRow>> {
+        if self.backend == Backend::Sqlite || ids.is_empty() {
+            return self.rows_in(sql, lead, ids).await;
+        }
+        debug_assert!(sql.contains("IN ({in})"), "rows_in_one needs `IN ({{in}})`: {sql}");
+        let n = if lead.is_some() { 2 } else { 1 };
+        let sql = sql.replace("IN ({in})", &format!("= ANY(string_to_array(${n}, ','))"));
+        let mut q = sqlx::query(&sql);
+        if let Some(lead) = lead {
+            q = q.bind(lead.to_string());
+        }
+        Ok(q.bind(ids.join(",")).fetch_all(self.conn()).await?)
     }
 }

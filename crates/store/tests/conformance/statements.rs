@@ -6,15 +6,20 @@
 //! section counts equal to the lines. The "did not earn" payouts are read on the client
 //! each payout carries (migration 0038): written one by one and in bulk, each payout once
 //! however many links the partner has to its client, on every partner's statement that
-//! has or had a link to the client, never on another's; a wrong client is found.
+//! has or had a link to the client, never on another's; a wrong client is found. Each
+//! earning line's reason and tenant are its decision's (its own, the corrected earning's,
+//! the payout's latest naming the partner), and each "did not earn" line carries its
+//! payment, case and latest decision, whatever the number of lines.
 
+use refshare_core::attribution::Reason;
 use refshare_core::ledger::EarningKind;
-use refshare_core::link::LinkStatus;
+use refshare_core::link::{Link, LinkStatus};
 use refshare_core::money::{convert_minor, Currency};
 use refshare_core::stage::{CommissionStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{
-    CaseRecord, EarningLine, EarningReadModel, EarningRecord, PaymentRecord, PayoutRecord, StatementCursor, StatementWindow, Store, Tx,
+    CaseRecord, DecisionRecord, EarningLine, EarningReadModel, EarningRecord, PaymentRecord, PayoutRecord, StatementCursor,
+    StatementWindow, Store, Tx,
 };
 use uuid::Uuid;
 
@@ -352,5 +357,174 @@ async fn not_earned_reads_the_client_each_payout_carries(store: Store) -> TestRe
     tx.commit().await?;
     let mut tx = store.read().await?;
     assert_eq!(tx.payout_client_mismatch().await?, Some((b.id, Some(theirs.id), relinked.id)));
+    Ok(())
+}
+
+/// A decision on `payout` for `partner` (none: no partner) through `link`, with `reason`,
+/// decided at `at`.
+async fn decide(
+    tx: &mut Tx,
+    payout: Uuid,
+    partner: Option<Uuid>,
+    link: Option<&Link>,
+    reason: Reason,
+    case: &CaseRecord,
+    at: Instant,
+) -> TestResult<DecisionRecord> {
+    let d = DecisionRecord {
+        id: Uuid::new_v4(),
+        payout_id: payout,
+        supersedes_id: None,
+        partner_id: partner,
+        link_id: link.map(|l| l.id),
+        link_request_id: None,
+        link_status: link.map(|_| LinkStatus::Active),
+        reason,
+        attributed: partner.is_some(),
+        case_source: case.source,
+        referral_fee_bps: link.map(|l| l.referral_fee_bps),
+        referral_fee_minor: 100,
+        currency: case.currency,
+        engine_version: "attribution/1".into(),
+        decided_at: at,
+    };
+    tx.insert_decision(&d).await?;
+    Ok(d)
+}
+
+conformance!(earning_lines_carry_their_decisions_reason_and_tenant);
+/// Each earning line's reason and tenant come from its decision: a live earning's own; a
+/// correction without one from the earning it corrects; a clawback without one from its
+/// payout's latest decision naming the partner (not a later one of another partner, nor an
+/// earlier one of its own); a voided earning's own (its line and its void line), a voided
+/// clawback none (not a live clawback: an earnings line and a void line); the
+/// payouts that did not earn carry their latest decision, whoever's. Enough lines that the
+/// reads by id span several chunks on SQLite (500 ids) and one statement on PostgreSQL.
+async fn earning_lines_carry_their_decisions_reason_and_tenant(store: Store) -> TestResult {
+    let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
+    let (c1, c2, c3) = (client("One", t(0)), client("Two", t(0)), client("Three", t(0)));
+    let (l1, l2) = (link(&p, &c1, "tenant-1", true, t(0)), link(&p, &c2, "tenant-2", true, t(0)));
+    // Q's link (one active link per client: to another client) names Q's decisions.
+    let lq = link(&q, &c3, "tenant-q", true, t(0));
+    let mut tx = store.begin().await?;
+    tx.insert_partner(&p).await?;
+    tx.insert_partner(&q).await?;
+    for c in [&c1, &c2, &c3] {
+        tx.insert_client(c, &[]).await?;
+    }
+    for l in [&l1, &l2, &lq] {
+        tx.insert_link(l, ACTOR, None).await?;
+    }
+    let (k1, k2) = (partner_case(&c1, 9101, &p, t(0)), partner_case(&c2, 9102, &p, t(0)));
+    tx.insert_case(&k1).await?;
+    tx.insert_case(&k2).await?;
+    // (earning, reason, tenant) of each earnings line, and of each reversals line.
+    let mut want: Vec<(Uuid, Option<String>, String)> = Vec::new();
+    let mut want_reversals: Vec<(Uuid, Option<String>, String)> = Vec::new();
+    let reason = |r: Reason| Some(r.as_str().to_string());
+    // Many plain lines on both clients (their own decisions).
+    for i in 0..600i64 {
+        let (l, k, tenant) = if i % 2 == 0 { (&l1, &k1, "tenant-1") } else { (&l2, &k2, "tenant-2") };
+        let at = t(2 * DAY + i * 60_000);
+        let b = book(&mut tx, &p, l, k, 1_000 + i, at, at, RevenueStage::Pending, None).await?;
+        want.push((b.earning.id, reason(Reason::AttributedClient), tenant.into()));
+    }
+    // A correction without a decision: its corrected earning's.
+    let base = book(&mut tx, &p, &l1, &k1, 2_000, t(3 * DAY), t(3 * DAY), RevenueStage::Pending, None).await?;
+    want.push((base.earning.id, reason(Reason::AttributedClient), "tenant-1".into()));
+    let fix = EarningRecord {
+        id: Uuid::new_v4(),
+        kind: EarningKind::Correction,
+        amount_minor: 150,
+        decision_id: None,
+        corrects_id: Some(base.earning.id),
+        created_at: t(3 * DAY + HOUR),
+        ..base.earning.clone()
+    };
+    tx.insert_earning(&fix).await?;
+    tx.set_earning_read_model(&EarningReadModel {
+        earning_id: fix.id,
+        stage: Some(RevenueStage::Pending),
+        paid_at: fix.created_at,
+        fx_usd_per_unit_e8: None,
+    })
+    .await?;
+    want.push((fix.id, reason(Reason::AttributedClient), "tenant-1".into()));
+    // A clawback without a decision on a payout decided three more times: P's latest
+    // (through the other link, another reason) is the one, not Q's later one.
+    let clawed = book(&mut tx, &p, &l2, &k2, 3_000, t(4 * DAY), t(4 * DAY), RevenueStage::Paid, None).await?;
+    want.push((clawed.earning.id, reason(Reason::AttributedClient), "tenant-2".into()));
+    let payout = clawed.earning.payout_id;
+    decide(&mut tx, payout, Some(p.id), Some(&l2), Reason::LinkArchived, &k2, t(4 * DAY + HOUR)).await?;
+    decide(&mut tx, payout, Some(p.id), Some(&l1), Reason::PartnerChannel, &k2, t(4 * DAY + 2 * HOUR)).await?;
+    decide(&mut tx, payout, Some(q.id), Some(&lq), Reason::NoLink, &k2, t(4 * DAY + 3 * HOUR)).await?;
+    let claw = EarningRecord {
+        id: Uuid::new_v4(),
+        kind: EarningKind::Clawback,
+        amount_minor: -1_000,
+        decision_id: None,
+        created_at: t(5 * DAY),
+        ..clawed.earning.clone()
+    };
+    tx.insert_earning(&claw).await?;
+    tx.set_earning_read_model(&EarningReadModel {
+        earning_id: claw.id,
+        stage: Some(RevenueStage::Paid),
+        paid_at: claw.created_at,
+        fx_usd_per_unit_e8: None,
+    })
+    .await?;
+    want_reversals.push((claw.id, reason(Reason::PartnerChannel), "tenant-1".into()));
+    // A clawback booked and voided in the month: no live clawback (reversals has its void
+    // line), an earnings line; no decision of its own, so no reason, and the tenant of
+    // the payout's latest decision naming P.
+    let claw2 = EarningRecord { id: Uuid::new_v4(), created_at: t(5 * DAY + HOUR), ..claw.clone() };
+    tx.insert_earning(&claw2).await?;
+    assert!(tx.void_earning(claw2.id, t(7 * DAY), "reversed").await?);
+    tx.set_earning_read_model(&EarningReadModel { earning_id: claw2.id, stage: None, paid_at: claw2.created_at, fx_usd_per_unit_e8: None })
+        .await?;
+    want.push((claw2.id, None, "tenant-1".into()));
+    want_reversals.push((claw2.id, None, "tenant-1".into()));
+    // A voided earning: its line (its own decision's reason) and its void line.
+    let gone = book(&mut tx, &p, &l2, &k2, 4_000, t(6 * DAY), t(6 * DAY), RevenueStage::Pending, None).await?;
+    decide(&mut tx, gone.earning.payout_id, Some(p.id), Some(&l1), Reason::LinkDeleted, &k2, t(6 * DAY + HOUR)).await?;
+    assert!(tx.void_earning(gone.earning.id, t(7 * DAY), "chargeback").await?);
+    want.push((gone.earning.id, reason(Reason::AttributedClient), "tenant-2".into()));
+    want_reversals.push((gone.earning.id, reason(Reason::AttributedClient), "tenant-2".into()));
+    // Payouts that did not earn: one decided for Q (then for nobody), one never decided.
+    let decided = payout_only(&mut tx, &k2, t(8 * DAY)).await?;
+    decide(&mut tx, decided.id, Some(q.id), Some(&lq), Reason::AttributedClient, &k2, t(8 * DAY)).await?;
+    decide(&mut tx, decided.id, None, None, Reason::NonAttributedOtherChannel, &k2, t(8 * DAY + HOUR)).await?;
+    let plain = payout_only(&mut tx, &k1, t(9 * DAY)).await?;
+    tx.commit().await?;
+
+    let mut tx = store.read().await?;
+    let got = |lines: Vec<EarningLine>| lines.into_iter().map(|l| (l.id, l.reason, l.external_tenant_id)).collect::<Vec<_>>();
+    let mut lines = got(tx.statement_earning_lines(p.id, from(), to(), StatementWindow::all()).await?);
+    lines.sort();
+    want.sort();
+    assert_eq!(lines.len(), want.len());
+    assert_eq!(lines, want);
+    let mut reversals = got(tx.statement_reversal_lines(p.id, from(), to(), StatementWindow::all()).await?);
+    reversals.sort();
+    want_reversals.sort();
+    assert_eq!(reversals, want_reversals);
+    // A page reads the same.
+    let page = got(tx.statement_reversal_lines(p.id, from(), to(), StatementWindow { after: None, limit: Some(1) }).await?);
+    assert_eq!(page.len(), 1);
+    assert!(want_reversals.contains(&page[0]));
+    let not_earned = tx.statement_not_earned_lines(p.id, from(), to(), StatementWindow::all()).await?;
+    let of = |id: Uuid| not_earned.iter().find(|n| n.payout_id == id).expect("listed");
+    let d = of(decided.id);
+    assert_eq!(d.latest.map(|x| (x.partner_id, x.reason, x.link_id)), Some((None, Reason::NonAttributedOtherChannel, None)));
+    assert_eq!((d.case_id, d.client_id, d.case_reference.as_str(), d.payment_amount_minor), (k2.id, c2.id, k2.reference.as_str(), 5_000));
+    assert_eq!(
+        (d.currency, d.case_created_at, d.case_source, d.creating_partner_id),
+        (k2.currency, k2.created_at, k2.source, k2.creating_partner_id)
+    );
+    let n = of(plain.id);
+    assert!(n.latest.is_none());
+    assert_eq!((n.case_id, n.client_id, n.created_at), (k1.id, c1.id, t(9 * DAY)));
+    assert_eq!(not_earned.len(), 2);
     Ok(())
 }
