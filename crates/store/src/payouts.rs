@@ -245,29 +245,11 @@ impl Tx {
     /// Inserts an earning with the platform fee of its payout (read model, migration 0025)
     /// and the client of its case (migration 0032).
     pub async fn insert_earning(&mut self, e: &EarningRecord) -> Result<()> {
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO earnings ({EARNING_COLS}, platform_fee_minor, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              (SELECT p.platform_fee_minor FROM payouts p WHERE p.id = $2), (SELECT c.client_id FROM cases c WHERE c.id = $5))"
-        ))
-        .bind(e.id.to_string())
-        .bind(e.payout_id.to_string())
-        .bind(e.decision_id.map(|x| x.to_string()))
-        .bind(e.partner_id.to_string())
-        .bind(e.case_id.to_string())
-        .bind(e.amount_minor)
-        .bind(e.currency.code())
-        .bind(e.referral_invoice_status.as_str())
-        .bind(ms(e.created_at))
-        .bind(e.kind.as_str())
-        .bind(e.corrects_id.map(|x| x.to_string()))
-        .bind(e.note.clone())
-        .bind(e.partner_invoice_id.map(|x| x.to_string()))
-        .bind(e.voided_at.map(ms))
-        .bind(e.void_reason.clone())
-        .bind(e.dispute_id.map(|x| x.to_string()))
-        .bind(e.status_before_dispute.map(|s| s.as_str()))
-        .execute(self.conn())
-        .await?;
+        );
+        bind_earning_cols(sqlx::query(&sql), e).execute(self.conn()).await?;
         Ok(())
     }
 
@@ -280,34 +262,18 @@ impl Tx {
         if m.earning_id != e.id {
             return Err(StoreError::Corrupt("a read model of another earning".into()));
         }
-        let row = sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO earnings ({EARNING_COLS}, stage, paid_at, fx_usd_per_unit_e8, platform_fee_minor, client_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
              (SELECT p.platform_fee_minor FROM payouts p WHERE p.id = $2), (SELECT c.client_id FROM cases c WHERE c.id = $5)) \
              RETURNING platform_fee_minor"
-        ))
-        .bind(e.id.to_string())
-        .bind(e.payout_id.to_string())
-        .bind(e.decision_id.map(|x| x.to_string()))
-        .bind(e.partner_id.to_string())
-        .bind(e.case_id.to_string())
-        .bind(e.amount_minor)
-        .bind(e.currency.code())
-        .bind(e.referral_invoice_status.as_str())
-        .bind(ms(e.created_at))
-        .bind(e.kind.as_str())
-        .bind(e.corrects_id.map(|x| x.to_string()))
-        .bind(e.note.clone())
-        .bind(e.partner_invoice_id.map(|x| x.to_string()))
-        .bind(e.voided_at.map(ms))
-        .bind(e.void_reason.clone())
-        .bind(e.dispute_id.map(|x| x.to_string()))
-        .bind(e.status_before_dispute.map(|s| s.as_str()))
-        .bind(m.stage.map(|s| s.as_str()))
-        .bind(ms(m.paid_at))
-        .bind(m.fx_usd_per_unit_e8)
-        .fetch_one(self.conn())
-        .await?;
+        );
+        let row = bind_earning_cols(sqlx::query(&sql), e)
+            .bind(m.stage.map(|s| s.as_str()))
+            .bind(ms(m.paid_at))
+            .bind(m.fx_usd_per_unit_e8)
+            .fetch_one(self.conn())
+            .await?;
         let fee: Option<i64> = get(&row, "platform_fee_minor")?;
         self.totals.add_written(e, m, fee)
     }
@@ -641,4 +607,28 @@ impl Tx {
             .await?;
         get(&row, "n")
     }
+}
+
+/// Binds an earning's `EARNING_COLS` as `$1..$17`, in their order.
+fn bind_earning_cols<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    e: &'q EarningRecord,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(e.id.to_string())
+        .bind(e.payout_id.to_string())
+        .bind(e.decision_id.map(|x| x.to_string()))
+        .bind(e.partner_id.to_string())
+        .bind(e.case_id.to_string())
+        .bind(e.amount_minor)
+        .bind(e.currency.code())
+        .bind(e.referral_invoice_status.as_str())
+        .bind(ms(e.created_at))
+        .bind(e.kind.as_str())
+        .bind(e.corrects_id.map(|x| x.to_string()))
+        .bind(e.note.clone())
+        .bind(e.partner_invoice_id.map(|x| x.to_string()))
+        .bind(e.voided_at.map(ms))
+        .bind(e.void_reason.clone())
+        .bind(e.dispute_id.map(|x| x.to_string()))
+        .bind(e.status_before_dispute.map(|s| s.as_str()))
 }
