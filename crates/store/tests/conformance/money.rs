@@ -291,24 +291,7 @@ async fn deleting_a_client_removes_everything_hanging_off_it(store: Store) -> Te
 conformance!(one_open_dispute_per_case_and_partner);
 async fn one_open_dispute_per_case_and_partner(store: Store) -> TestResult {
     let w = world(&store, "Disputed").await?;
-    let dispute = |id: Uuid| DisputeRecord {
-        id,
-        partner_id: w.partner.id,
-        case_id: w.case.id,
-        client_id: w.client.id,
-        external_tenant_id: w.link.external_tenant_id.clone(),
-        company_name: w.client.company_name.clone(),
-        creation_method: "API".into(),
-        expected_outcome: "A fee".into(),
-        observation: "None booked".into(),
-        check: serde_json::json!({"reason": "non_attributed_other_channel"}),
-        deadline: t(40 * DAY),
-        status: "open".into(),
-        resolution_reason: None,
-        resolved_amount_minor: None,
-        created_at: t(DAY),
-        resolved_at: None,
-    };
+    let dispute = |id: Uuid| open_dispute(&w, id, "non_attributed_other_channel", t(DAY));
     let first = dispute(Uuid::new_v4());
     let mut tx = store.begin().await?;
     tx.insert_dispute(&first).await?;
@@ -416,24 +399,7 @@ async fn attribution_facts_are_the_one_part_reads_in_one_statement(store: Store)
         DecisionRecord { supersedes_id: Some(pending_first.id), ..decision(&w, &first, Reason::AttributedClient, 1_500, t(DAY + 1)) };
     let on_second = decision(&w, &second, Reason::AttributedClient, 750, t(2 * DAY));
     let (live, voided) = (earning(&w, &corrected, t(DAY + 1)), earning(&w, &on_second, t(2 * DAY)));
-    let dispute = DisputeRecord {
-        id: Uuid::new_v4(),
-        partner_id: w.partner.id,
-        case_id: w.case.id,
-        client_id: w.client.id,
-        external_tenant_id: w.link.external_tenant_id.clone(),
-        company_name: w.client.company_name.clone(),
-        creation_method: "API".into(),
-        expected_outcome: "A fee".into(),
-        observation: "None booked".into(),
-        check: serde_json::json!({"reason": "attributed_client"}),
-        deadline: t(40 * DAY),
-        status: "open".into(),
-        resolution_reason: None,
-        resolved_amount_minor: None,
-        created_at: t(3 * DAY),
-        resolved_at: None,
-    };
+    let dispute = open_dispute(&w, Uuid::new_v4(), "attributed_client", t(3 * DAY));
     let mut tx = store.begin().await?;
     for p in [&archived_partner, &deleted_partner, &asking_partner] {
         tx.insert_partner(p).await?;
@@ -629,4 +595,26 @@ async fn deferred_audit_rows_are_written_by_the_commit_and_undone_with_their_sav
     let want = row(5);
     assert_eq!((rows[2].at, &rows[2].actor, &rows[2].action, &rows[2].detail), (want.at, &want.actor, &want.action, &want.detail));
     Ok(())
+}
+
+/// An open dispute of the world's partner on its case, whose check gave `reason`.
+fn open_dispute(w: &World, id: Uuid, reason: &str, created_at: chrono::DateTime<chrono::Utc>) -> DisputeRecord {
+    DisputeRecord {
+        id,
+        partner_id: w.partner.id,
+        case_id: w.case.id,
+        client_id: w.client.id,
+        external_tenant_id: w.link.external_tenant_id.clone(),
+        company_name: w.client.company_name.clone(),
+        creation_method: "API".into(),
+        expected_outcome: "A fee".into(),
+        observation: "None booked".into(),
+        check: serde_json::json!({ "reason": reason }),
+        deadline: t(40 * DAY),
+        status: "open".into(),
+        resolution_reason: None,
+        resolved_amount_minor: None,
+        created_at,
+        resolved_at: None,
+    }
 }
