@@ -10,8 +10,8 @@ use refshare_core::money::{checked_add, format_minor, Currency};
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, InvoicingTriggerMode, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{
-    AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, EstimateKey, LedgerEntryRecord, MonthEstimateKey, MonthKey, PayoutFacts,
-    StatementEstimateKey, StatementKey, StatementSums, Store, Totals, TotalsKey, Tx, WebhookSubscriptionRecord,
+    AuditRecord, EarningReadModel, EarningRecord, EarningSyncRow, LedgerEntryRecord, PayoutFacts, StatementSums, Store, Totals, Tx,
+    WebhookSubscriptionRecord,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -458,21 +458,16 @@ impl App {
         }
         // (3) The earnings totals (migration 0022) against the aggregate recomputed from
         // the rows, key by key.
-        let stored: BTreeMap<TotalsKey, Totals> = tx.earning_totals().await?.into_iter().collect();
-        let recomputed: BTreeMap<TotalsKey, Totals> = tx.earning_totals_from_rows().await?.into_iter().collect();
-        for key in stored.keys().chain(recomputed.keys()) {
-            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
-            if have != want {
-                return Err(discrepancy(format!(
-                    "partner {}: the earnings totals in {} {} ({}) say {}, the rows say {}",
-                    key.partner_id,
-                    key.stage.as_str(),
-                    key.currency.code(),
-                    if key.locked { "locked rate" } else { "estimates" },
-                    fmt_totals(&have),
-                    fmt_totals(&want)
-                )));
-            }
+        if let Some((key, have, want)) = first_mismatch(tx.earning_totals().await?, tx.earning_totals_from_rows().await?) {
+            return Err(discrepancy(format!(
+                "partner {}: the earnings totals in {} {} ({}) say {}, the rows say {}",
+                key.partner_id,
+                key.stage.as_str(),
+                key.currency.code(),
+                if key.locked { "locked rate" } else { "estimates" },
+                fmt_totals(&have),
+                fmt_totals(&want)
+            )));
         }
         // (3b) Every earning's platform fee (read model, migration 0025) is its payout's.
         if let Some((id, stored, fee)) = tx.platform_fee_mismatch().await? {
@@ -491,89 +486,65 @@ impl App {
         }
         // (3c) The estimate totals (migration 0025) against the rows at the rates they
         // hold, key by key.
-        let stored: BTreeMap<EstimateKey, Totals> = tx.estimate_totals().await?.into_iter().collect();
-        let recomputed: BTreeMap<EstimateKey, Totals> = tx.estimate_totals_from_rows().await?.into_iter().collect();
-        for key in stored.keys().chain(recomputed.keys()) {
-            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
-            if have != want {
-                return Err(discrepancy(format!(
-                    "partner {}: the estimate totals in {} {} say {}, the rows say {}",
-                    key.partner_id,
-                    key.stage.as_str(),
-                    key.currency.code(),
-                    fmt_totals(&have),
-                    fmt_totals(&want)
-                )));
-            }
+        if let Some((key, have, want)) = first_mismatch(tx.estimate_totals().await?, tx.estimate_totals_from_rows().await?) {
+            return Err(discrepancy(format!(
+                "partner {}: the estimate totals in {} {} say {}, the rows say {}",
+                key.partner_id,
+                key.stage.as_str(),
+                key.currency.code(),
+                fmt_totals(&have),
+                fmt_totals(&want)
+            )));
         }
         // (3d) The month totals and month estimates (migration 0033, the dashboard's chart)
         // against the rows, key by key (the estimates at the rates they hold).
-        let stored: BTreeMap<MonthKey, Totals> = tx.month_totals().await?.into_iter().collect();
-        let recomputed: BTreeMap<MonthKey, Totals> = tx.month_totals_from_rows().await?.into_iter().collect();
-        for key in stored.keys().chain(recomputed.keys()) {
-            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
-            if have != want {
-                return Err(discrepancy(format!(
-                    "partner {}: the month totals of {} in {} ({}) say {}, the rows say {}",
-                    key.partner_id,
-                    key.month,
-                    key.currency.code(),
-                    if key.locked { "locked rate" } else { "estimates" },
-                    fmt_totals(&have),
-                    fmt_totals(&want)
-                )));
-            }
+        if let Some((key, have, want)) = first_mismatch(tx.month_totals().await?, tx.month_totals_from_rows().await?) {
+            return Err(discrepancy(format!(
+                "partner {}: the month totals of {} in {} ({}) say {}, the rows say {}",
+                key.partner_id,
+                key.month,
+                key.currency.code(),
+                if key.locked { "locked rate" } else { "estimates" },
+                fmt_totals(&have),
+                fmt_totals(&want)
+            )));
         }
-        let stored: BTreeMap<MonthEstimateKey, Totals> = tx.month_estimates().await?.into_iter().collect();
-        let recomputed: BTreeMap<MonthEstimateKey, Totals> = tx.month_estimates_from_rows().await?.into_iter().collect();
-        for key in stored.keys().chain(recomputed.keys()) {
-            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
-            if have != want {
-                return Err(discrepancy(format!(
-                    "partner {}: the month estimates of {} in {} say {}, the rows say {}",
-                    key.partner_id,
-                    key.month,
-                    key.currency.code(),
-                    fmt_totals(&have),
-                    fmt_totals(&want)
-                )));
-            }
+        if let Some((key, have, want)) = first_mismatch(tx.month_estimates().await?, tx.month_estimates_from_rows().await?) {
+            return Err(discrepancy(format!(
+                "partner {}: the month estimates of {} in {} say {}, the rows say {}",
+                key.partner_id,
+                key.month,
+                key.currency.code(),
+                fmt_totals(&have),
+                fmt_totals(&want)
+            )));
         }
         // (3e) The kept statement totals and estimates (migration 0037, the statement
         // page) against the rows, key by key (the estimates at the rates they hold).
-        let stored: BTreeMap<StatementKey, StatementSums> = tx.kept_statement_totals().await?.into_iter().collect();
-        let recomputed: BTreeMap<StatementKey, StatementSums> = tx.kept_statement_totals_from_rows().await?.into_iter().collect();
-        for key in stored.keys().chain(recomputed.keys()) {
-            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
-            if have != want {
-                return Err(discrepancy(format!(
-                    "partner {}: the statement totals of {} in {} {} ({}) say {}, the rows say {}",
-                    key.partner_id,
-                    key.month,
-                    key.stage.as_str(),
-                    key.currency.code(),
-                    if key.locked { "locked rate" } else { "estimates" },
-                    fmt_statement_sums(&have),
-                    fmt_statement_sums(&want)
-                )));
-            }
+        if let Some((key, have, want)) = first_mismatch(tx.kept_statement_totals().await?, tx.kept_statement_totals_from_rows().await?) {
+            return Err(discrepancy(format!(
+                "partner {}: the statement totals of {} in {} {} ({}) say {}, the rows say {}",
+                key.partner_id,
+                key.month,
+                key.stage.as_str(),
+                key.currency.code(),
+                if key.locked { "locked rate" } else { "estimates" },
+                fmt_statement_sums(&have),
+                fmt_statement_sums(&want)
+            )));
         }
-        let stored: BTreeMap<StatementEstimateKey, StatementSums> = tx.kept_statement_estimates().await?.into_iter().collect();
-        let recomputed: BTreeMap<StatementEstimateKey, StatementSums> =
-            tx.kept_statement_estimates_from_rows().await?.into_iter().collect();
-        for key in stored.keys().chain(recomputed.keys()) {
-            let (have, want) = (stored.get(key).copied().unwrap_or_default(), recomputed.get(key).copied().unwrap_or_default());
-            if have != want {
-                return Err(discrepancy(format!(
-                    "partner {}: the statement estimates of {} in {} {} say {}, the rows say {}",
-                    key.partner_id,
-                    key.month,
-                    key.stage.as_str(),
-                    key.currency.code(),
-                    fmt_statement_sums(&have),
-                    fmt_statement_sums(&want)
-                )));
-            }
+        if let Some((key, have, want)) =
+            first_mismatch(tx.kept_statement_estimates().await?, tx.kept_statement_estimates_from_rows().await?)
+        {
+            return Err(discrepancy(format!(
+                "partner {}: the statement estimates of {} in {} {} say {}, the rows say {}",
+                key.partner_id,
+                key.month,
+                key.stage.as_str(),
+                key.currency.code(),
+                fmt_statement_sums(&have),
+                fmt_statement_sums(&want)
+            )));
         }
         // (4) The SQL summary against the rows, per partner.
         for partner in &partners {
@@ -599,4 +570,16 @@ impl App {
         }
         Ok(Reconciliation { ok: true, entries, earnings: earnings.len(), partners: partners.len() })
     }
+}
+
+/// The first key (kept keys first, then recomputed ones, each in order) whose kept figures
+/// differ from those recomputed from the rows, a key missing on one side counting as
+/// zero: `(key, kept, recomputed)`. `reconcile`'s check of every kept total.
+fn first_mismatch<K: Ord + Clone, V: PartialEq + Default + Copy>(kept: Vec<(K, V)>, rows: Vec<(K, V)>) -> Option<(K, V, V)> {
+    let kept: BTreeMap<K, V> = kept.into_iter().collect();
+    let rows: BTreeMap<K, V> = rows.into_iter().collect();
+    kept.keys().chain(rows.keys()).find_map(|key| {
+        let (have, want) = (kept.get(key).copied().unwrap_or_default(), rows.get(key).copied().unwrap_or_default());
+        (have != want).then(|| (key.clone(), have, want))
+    })
 }
