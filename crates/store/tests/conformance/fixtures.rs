@@ -7,7 +7,7 @@ use refshare_core::link::{Link, LinkEvent, LinkStatus};
 use refshare_core::money::{Bps, Currency};
 use refshare_core::stage::InvoicingTriggerMode;
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, ClientRecord, ClientUserRecord, PartnerRecord, StoreError, Tx};
+use refshare_store::{CaseRecord, ClientRecord, ClientUserRecord, PartnerRecord, StoreError, Tx, UtcMonth};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -169,4 +169,31 @@ pub async fn two_partners_with_cases(tx: &mut Tx, first_case: i64) -> Result<Two
     let q_case = CaseRecord { currency: currency("EUR"), ..partner_case(&qc, first_case + 100, &q, t(0)) };
     tx.insert_case(&q_case).await?;
     Ok(TwoPartners { p, q, qc, pl, ql, p_cases, q_case })
+}
+
+/// A small deterministic generator (no dependency, same data on both backends).
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 11
+    }
+    pub fn below(&mut self, n: i64) -> i64 {
+        (self.next() % n as u64) as i64
+    }
+}
+
+/// Instants in UTC milliseconds for the kept-totals tests: `n` drawn from `g` over
+/// `months[0]` to `months[13]`, then the first and last millisecond of every third month of
+/// `months`.
+pub fn month_dates(g: &mut Lcg, n: usize, months: &[UtcMonth]) -> Vec<i64> {
+    let start = months[0].start().timestamp_millis();
+    let span = months[13].end().timestamp_millis() - start;
+    let mut dates: Vec<i64> = (0..n).map(|_| start + g.below(span)).collect();
+    for m in months.iter().step_by(3) {
+        dates.push(m.start().timestamp_millis());
+        dates.push(m.end().timestamp_millis() - 1);
+    }
+    dates
 }

@@ -17,23 +17,9 @@ use crate::fixtures::*;
 use crate::harness::{conformance, TestResult};
 use crate::reporting::{book, one_locked_one_estimate};
 
-/// A small deterministic generator (same data on both backends).
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: i64) -> i64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((self.0 >> 11) % n as u64) as i64
-    }
-}
-
 /// The fourteen months from 2024-01 (the generated payment dates fall in them).
 fn months() -> Vec<UtcMonth> {
     (0..14).map(|i| UtcMonth::new(2024 + i / 12, (i % 12 + 1) as u32).expect("a month")).collect()
-}
-
-fn ms_of(t: Instant) -> i64 {
-    t.timestamp_millis()
 }
 
 /// The chart from the month totals equals the reference aggregate at `rates`, for the
@@ -64,12 +50,7 @@ async fn month_totals_answer_the_chart_exactly_across_writes_and_rate_loads(stor
     // Payment dates: random ones over the fourteen months, plus months' first and last
     // milliseconds and the last one before 1970.
     let mut g = Lcg(7);
-    let span = ms_of(months()[13].end()) - ms_of(months()[0].start());
-    let mut dates: Vec<i64> = (0..70).map(|_| ms_of(months()[0].start()) + g.below(span)).collect();
-    for m in months().iter().step_by(3) {
-        dates.push(ms_of(m.start()));
-        dates.push(ms_of(m.end()) - 1);
-    }
+    let mut dates = month_dates(&mut g, 70, &months());
     dates.push(-1);
     dates.push(0);
     let stages = [RevenueStage::Pending, RevenueStage::ConfirmedPendingInvoice, RevenueStage::Paid];

@@ -18,19 +18,6 @@ use uuid::Uuid;
 use crate::fixtures::*;
 use crate::harness::{conformance, TestResult};
 
-/// A small deterministic generator (no dependency, same cases on both backends).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 11
-    }
-    fn below(&mut self, n: i64) -> i64 {
-        (self.next() % n as u64) as i64
-    }
-}
-
 conformance!(usd_sql_rounds_exactly_like_convert_minor);
 async fn usd_sql_rounds_exactly_like_convert_minor(store: Store) -> TestResult {
     let mut cases: Vec<(i64, i64, Currency)> = Vec::new();

@@ -18,16 +18,6 @@ use crate::fixtures::*;
 use crate::harness::{conformance, TestResult};
 use crate::reporting::{book, one_locked_one_estimate};
 
-/// A small deterministic generator (same data on both backends).
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: i64) -> i64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((self.0 >> 11) % n as u64) as i64
-    }
-}
-
 /// The fourteen months from 2024-01 (the generated creation instants fall in them), and
 /// the months around the epoch.
 fn months() -> Vec<UtcMonth> {
@@ -106,12 +96,7 @@ async fn kept_statement_totals_answer_the_statement_exactly_across_writes_and_ra
     // Creation instants: random ones over the fourteen months, plus months' first and last
     // milliseconds, and around the epoch (the last millisecond of 1969 and before).
     let mut g = Lcg(11);
-    let span = ms_of(months()[13].end()) - ms_of(months()[0].start());
-    let mut dates: Vec<i64> = (0..80).map(|_| ms_of(months()[0].start()) + g.below(span)).collect();
-    for m in months().iter().step_by(3) {
-        dates.push(ms_of(m.start()));
-        dates.push(ms_of(m.end()) - 1);
-    }
+    let mut dates = month_dates(&mut g, 80, &months());
     dates.extend([-1, 0, -1_500, -20 * DAY - 7, ms_of(months()[15].start())]);
     let stages = [RevenueStage::Pending, RevenueStage::ConfirmedPendingInvoice, RevenueStage::Paid];
     let mut mine: Vec<EarningRecord> = Vec::new();
