@@ -40,6 +40,7 @@ mod partners;
 mod payouts;
 mod people;
 pub mod records;
+pub mod report_rows;
 pub mod reporting;
 pub mod search;
 mod seed;
@@ -47,6 +48,7 @@ mod signin;
 pub mod statement_totals;
 pub mod statements;
 pub mod totals;
+mod union_read;
 mod webhooks;
 
 use std::collections::BTreeSet;

@@ -618,3 +618,106 @@ fn open_dispute(w: &World, id: Uuid, reason: &str, created_at: chrono::DateTime<
         resolved_at: None,
     }
 }
+
+conformance!(report_related_is_the_one_part_reads_in_one_statement);
+/// `Tx::report_related` (one statement, the ids as one bind) gives what the one-part reads
+/// give for a page of earnings: their payouts (one in a CP invoice) and payments, cases and
+/// clients, the partner's earnings they correct (a clawback), the partner's decisions on
+/// the payouts (a superseded one first) and those the earnings name, the CP invoice's
+/// status and the decisions' tenant ids; another partner's decision on the same payout and
+/// its earning on another case are left out.
+async fn report_related_is_the_one_part_reads_in_one_statement(store: Store) -> TestResult {
+    use refshare_core::stage::CpInvoiceStatus;
+    use refshare_store::CpInvoiceRecord;
+    let w = world(&store, "Related").await?;
+    let other = world(&store, "Bystander").await?;
+    let invoice = CpInvoiceRecord {
+        id: Uuid::new_v4(),
+        collection_partner_id: w.cp.id,
+        period: "1970-01".into(),
+        currency: w.case.currency,
+        amount_minor: 15_000,
+        status: CpInvoiceStatus::InvoiceIssued,
+        created_at: t(DAY),
+        paid_at: None,
+        due_at: None,
+    };
+    let (paid, later) = (payment(&w.case, 100_000, Some("r-1"), t(DAY)), payment(&w.case, 50_000, Some("r-2"), t(2 * DAY)));
+    let first = PayoutRecord { cp_invoice_id: Some(invoice.id), ..payout(&w, &paid, 15_000, 6_000) };
+    let second = payout(&w, &later, 7_500, 3_000);
+    let pending = decision(&w, &first, Reason::LinkPendingApproval, 0, t(DAY));
+    let attributed =
+        DecisionRecord { supersedes_id: Some(pending.id), ..decision(&w, &first, Reason::AttributedClient, 1_500, t(DAY + 1)) };
+    let on_second = decision(&w, &second, Reason::AttributedClient, 750, t(2 * DAY));
+    // Another partner's decision on the same payout never shows.
+    let theirs = DecisionRecord {
+        partner_id: Some(other.partner.id),
+        link_id: Some(other.link.id),
+        ..decision(&w, &first, Reason::LinkArchived, 0, t(DAY + 2))
+    };
+    let live = earning(&w, &attributed, t(DAY + 1));
+    let clawback = EarningRecord {
+        id: Uuid::new_v4(),
+        decision_id: None,
+        kind: EarningKind::Clawback,
+        corrects_id: Some(live.id),
+        amount_minor: -500,
+        note: Some("disputed".into()),
+        ..earning(&w, &attributed, t(3 * DAY))
+    };
+    let second_earning = earning(&w, &on_second, t(2 * DAY));
+    let (o_pay, o_payout) = {
+        let p = payment(&other.case, 10_000, Some("o-1"), t(DAY));
+        let o = payout(&other, &p, 1_500, 600);
+        (p, o)
+    };
+    let o_decision = decision(&other, &o_payout, Reason::AttributedClient, 150, t(DAY));
+    let o_earning = earning(&other, &o_decision, t(DAY));
+    let mut tx = store.begin().await?;
+    tx.insert_cp_invoice(&invoice).await?;
+    for (p, o) in [(&paid, &first), (&later, &second), (&o_pay, &o_payout)] {
+        tx.insert_payment(p).await?;
+        tx.insert_payout(o).await?;
+    }
+    for d in [&pending, &attributed, &on_second, &theirs, &o_decision] {
+        tx.insert_decision(d).await?;
+    }
+    for e in [&live, &clawback, &second_earning, &o_earning] {
+        tx.insert_earning(e).await?;
+    }
+    tx.commit().await?;
+
+    // The page: the clawback and the second payout's earning (not the earning corrected).
+    let page = [clawback.id, second_earning.id];
+    let mut tx = store.read().await?;
+    let got = tx.report_related(w.partner.id, &page).await?;
+    let mut payouts = tx.payouts_by_ids([first.id, second.id]).await?;
+    payouts.sort_by_key(|p| p.id);
+    let mut got_payouts: Vec<PayoutRecord> = got.payouts.values().cloned().collect();
+    got_payouts.sort_by_key(|p| p.id);
+    assert_eq!(got_payouts, payouts);
+    assert_eq!(got.payouts[&first.id].cp_invoice_id, Some(invoice.id));
+    let mut payments = tx.payments_by_ids([paid.id, later.id]).await?;
+    payments.sort_by_key(|p| p.id);
+    let mut got_payments: Vec<PaymentRecord> = got.payments.values().cloned().collect();
+    got_payments.sort_by_key(|p| p.id);
+    assert_eq!(got_payments, payments);
+    assert_eq!(got.cases.values().cloned().collect::<Vec<_>>(), tx.cases_by_ids([w.case.id]).await?);
+    assert_eq!(got.clients, tx.clients_by_ids(&[w.client.id]).await?);
+    assert_eq!(got.corrected, tx.earnings_by_ids([live.id]).await?);
+    let mine: Vec<DecisionRecord> =
+        tx.decisions_of_payouts([first.id, second.id]).await?.into_iter().filter(|d| d.partner_id == Some(w.partner.id)).collect();
+    assert_eq!(mine.len(), 3, "pending, attributed, on_second");
+    assert_eq!(got.decisions, mine, "the partner's decisions, oldest first within each payout");
+    assert!(got.decisions.iter().all(|d| d.id != theirs.id && d.id != o_decision.id));
+    assert_eq!(got.cp_invoices.into_iter().collect::<Vec<_>>(), vec![(invoice.id, CpInvoiceStatus::InvoiceIssued)]);
+    assert_eq!(got.tenants.into_iter().collect::<Vec<_>>(), tx.link_tenants_by_ids([w.link.id]).await?);
+
+    // No ids, nothing read; another partner asking for these ids gets none of its own.
+    let none = tx.report_related(w.partner.id, &[]).await?;
+    assert!(none.payouts.is_empty() && none.decisions.is_empty());
+    let foreign = tx.report_related(other.partner.id, &page).await?;
+    assert!(foreign.decisions.iter().all(|d| d.partner_id == Some(other.partner.id)));
+    assert!(foreign.corrected.is_empty(), "the corrected earning is not the other partner's");
+    Ok(())
+}
