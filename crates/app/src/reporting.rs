@@ -155,7 +155,7 @@ pub enum ReportPage {
     After { after: Option<ReportCursor>, limit: u32 },
 }
 
-/// Everything a set of earnings' rows need, read in one statement ([`Tx::report_related`]).
+/// Everything a set of earnings' rows need, read with one `IN (…)` query per table.
 pub(crate) struct Related {
     pub payouts: HashMap<Uuid, PayoutRecord>,
     pub payments: HashMap<Uuid, PaymentRecord>,
@@ -172,33 +172,40 @@ pub(crate) struct Related {
 }
 
 impl Related {
-    /// One statement ([`Tx::report_related`]) whatever the number of earnings.
     pub(crate) async fn load(tx: &mut Tx, partner_id: Uuid, earnings: &[EarningRecord]) -> Result<Related, AppError> {
-        let ids: Vec<Uuid> = earnings.iter().map(|e| e.id).collect();
-        let r = tx.report_related(partner_id, &ids).await?;
-        let decision_of_corrected: HashMap<Uuid, Uuid> =
-            r.corrected.iter().filter(|c| c.partner_id == partner_id).filter_map(|c| c.decision_id.map(|d| (c.id, d))).collect();
-        let page_payouts: BTreeSet<Uuid> = earnings.iter().map(|e| e.payout_id).collect();
+        let payouts: HashMap<Uuid, PayoutRecord> =
+            tx.payouts_by_ids(earnings.iter().map(|e| e.payout_id)).await?.into_iter().map(|p| (p.id, p)).collect();
+        let payments = tx.payments_by_ids(payouts.values().map(|p| p.payment_id)).await?.into_iter().map(|p| (p.id, p)).collect();
+        let cases: HashMap<Uuid, CaseRecord> =
+            tx.cases_by_ids(earnings.iter().map(|e| e.case_id)).await?.into_iter().map(|c| (c.id, c)).collect();
+        let client_ids: Vec<Uuid> = cases.values().map(|c| c.client_id).collect::<BTreeSet<_>>().into_iter().collect();
+        let clients = tx.clients_by_ids(&client_ids).await?;
+        let decision_of_corrected: HashMap<Uuid, Uuid> = tx
+            .earnings_by_ids(earnings.iter().filter_map(|e| e.corrects_id))
+            .await?
+            .into_iter()
+            .filter(|c| c.partner_id == partner_id)
+            .filter_map(|c| c.decision_id.map(|d| (c.id, d)))
+            .collect();
         let mut decisions = HashMap::new();
         let mut latest_of_payout = HashMap::new();
         // Only this partner's decisions: another partner's must never show.
-        for d in r.decisions.into_iter().filter(|d| d.partner_id == Some(partner_id)) {
-            if page_payouts.contains(&d.payout_id) {
+        for d in tx.decisions_of_payouts(earnings.iter().map(|e| e.payout_id)).await? {
+            if d.partner_id == Some(partner_id) {
                 latest_of_payout.insert(d.payout_id, d.id); // oldest first: the last one wins
+                decisions.insert(d.id, d);
             }
-            decisions.insert(d.id, d);
         }
-        Ok(Related {
-            payouts: r.payouts,
-            payments: r.payments,
-            cases: r.cases,
-            clients: r.clients,
-            decisions,
-            latest_of_payout,
-            decision_of_corrected,
-            cp_invoices: r.cp_invoices,
-            tenants: r.tenants,
-        })
+        let wanted = earnings.iter().filter_map(|e| e.decision_id).chain(decision_of_corrected.values().copied());
+        let extra: Vec<Uuid> = wanted.filter(|id| !decisions.contains_key(id)).collect();
+        for d in tx.decisions_by_ids(extra).await? {
+            if d.partner_id == Some(partner_id) {
+                decisions.insert(d.id, d);
+            }
+        }
+        let cp_invoices = tx.cp_invoice_statuses_by_ids(payouts.values().filter_map(|p| p.cp_invoice_id)).await?.into_iter().collect();
+        let tenants = tx.link_tenants_by_ids(decisions.values().filter_map(|d| d.link_id)).await?.into_iter().collect();
+        Ok(Related { payouts, payments, cases, clients, decisions, latest_of_payout, decision_of_corrected, cp_invoices, tenants })
     }
 
     /// The decision the report shows for an earning: its own, else the one of the earning

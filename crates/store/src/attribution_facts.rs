@@ -3,9 +3,11 @@
 //! decisions, earnings and the earnings' sync rows, and the partner's open dispute.
 //!
 //! Each part is the `SELECT` its own method runs (`Tx::case_by_reference`,
-//! `Tx::links_of_client`, …, the same column lists), as one branch of a `UNION ALL`
-//! ([`crate::union_read`]), read back by that part's own row decoder. One round trip, one
-//! snapshot on both backends, so the read needs no transaction (`Store::read_statement`). The parts find the case and its client as
+//! `Tx::links_of_client`, …, the same column lists), as one branch of a `UNION ALL`: a
+//! branch names every column of every part, `NULL` for those not its own, so each row is
+//! read back by that part's own row decoder, and the whole is ordered by part and then by
+//! each part's own order. One round trip, one snapshot on both backends, so the read needs
+//! no transaction (`Store::read_statement`). The parts find the case and its client as
 //! scalar subqueries of the one-row `kc` (`= (SELECT …)`, not `IN`): PostgreSQL plans the
 //! statement about a quarter faster than with semi-joins (it is planned afresh until the
 //! connection's prepared statement goes generic).
@@ -21,7 +23,6 @@ use crate::clients::{client_from, CLIENT_COLS};
 use crate::earning_sets::{sync_row_from, SYNC_EXTRA_COLS, SYNC_FROM};
 use crate::links::{event_from, link_from, request_from, LINK_COLS, REQUEST_COLS};
 use crate::payouts::{decision_from, earning_from, DECISION_COLS, EARNING_COLS};
-use crate::union_read::{prefixed, union_sql, UnionPart};
 use crate::{
     get, uuid, CaseRecord, ClientRecord, DecisionRecord, EarningRecord, EarningSyncRow, LinkRequestRecord, Result, StoreError, Tx,
 };
@@ -72,40 +73,101 @@ enum Part {
 const PARTS: [Part; 9] =
     [Part::Case, Part::Client, Part::Link, Part::Event, Part::Request, Part::Decision, Part::Earning, Part::Sync, Part::Dispute];
 
+/// The integer columns of the parts; every other column is text (the only two types the
+/// schema uses). A branch's `NULL` for a column must carry its type on PostgreSQL.
+const BIGINT_COLS: &[&str] = &[
+    "created_at",
+    "updated_at",
+    "amount_minor",
+    "success_fee_bps",
+    "platform_share_bps",
+    "paid_minor",
+    "onboarding_completed_at",
+    "is_attributed",
+    "referral_fee_bps",
+    "linked_at",
+    "at",
+    "seq",
+    "expires_at",
+    "decided_at",
+    "attributed",
+    "referral_fee_minor",
+    "voided_at",
+    "s_fx",
+    "s_paid_at",
+    "rm_paid_at",
+    "rm_fx",
+];
+
+/// The output names of a column list (`a, t.b, (…) AS c` → `a, b, c`), split at the
+/// commas outside parentheses.
+fn names(cols: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    let bytes = cols.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b',' if depth == 0 => {
+                out.push(name_of(&cols[start..i]));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(name_of(&cols[start..]));
+    out
+}
+
+fn name_of(col: &str) -> String {
+    let col = col.trim();
+    let tail = match col.rfind(" AS ") {
+        Some(i) => &col[i + 4..],
+        None => col,
+    };
+    tail.rsplit('.').next().unwrap_or(tail).trim().to_string()
+}
+
+/// `cols` with every name prefixed by `alias.`.
+fn prefixed(alias: &str, cols: &str) -> String {
+    cols.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
 /// One part's inner `SELECT` (its own columns, as its own read names them) and its order
-/// keys (an integer, then a text; `None` for a part of at most one row).
-fn part_sql(part: Part, case_clause: &str) -> (String, Option<&'static str>, Option<&'static str>) {
+/// keys (an integer, then a text; `NULL` for a part of at most one row).
+fn part_sql(part: Part, case_clause: &str) -> (String, &'static str, &'static str) {
     let kc = "(SELECT kc.case_id FROM kc)";
     let kcl = "(SELECT kc.client_id FROM kc)";
     match part {
-        Part::Case => (format!("SELECT {CASE_COLS} FROM cases c WHERE {case_clause}"), None, None),
-        Part::Client => (format!("SELECT {CLIENT_COLS} FROM clients WHERE id = {kcl}"), None, None),
-        Part::Link => (format!("SELECT {LINK_COLS} FROM links WHERE client_id = {kcl}"), Some("linked_at"), Some("id")),
+        Part::Case => (format!("SELECT {CASE_COLS} FROM cases c WHERE {case_clause}"), "NULL", "NULL"),
+        Part::Client => (format!("SELECT {CLIENT_COLS} FROM clients WHERE id = {kcl}"), "NULL", "NULL"),
+        Part::Link => (format!("SELECT {LINK_COLS} FROM links WHERE client_id = {kcl}"), "linked_at", "id"),
         Part::Event => (
             format!(
                 "SELECT ev.link_id, ev.at, ev.status, ev.actor, ev.reason, ev.seq FROM link_events ev \
                  WHERE ev.link_id IN (SELECT l.id FROM links l WHERE l.client_id = {kcl})"
             ),
-            Some("seq"),
-            Some("link_id"),
+            "seq",
+            "link_id",
         ),
-        Part::Request => (format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id = {kcl}"), Some("created_at"), Some("id")),
+        Part::Request => (format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id = {kcl}"), "created_at", "id"),
         Part::Decision => (
             format!(
                 "SELECT {} FROM attribution_decisions d JOIN payouts p ON p.id = d.payout_id WHERE p.case_id = {kc}",
                 prefixed("d", DECISION_COLS)
             ),
-            Some("decided_at"),
-            Some("id"),
+            "decided_at",
+            "id",
         ),
-        Part::Earning => (format!("SELECT {EARNING_COLS} FROM earnings WHERE case_id = {kc}"), Some("created_at"), Some("id")),
+        Part::Earning => (format!("SELECT {EARNING_COLS} FROM earnings WHERE case_id = {kc}"), "created_at", "id"),
         Part::Sync => {
-            (format!("SELECT {}, {SYNC_EXTRA_COLS} FROM {SYNC_FROM} WHERE e.case_id = {kc}", prefixed("e", EARNING_COLS)), None, None)
+            (format!("SELECT {}, {SYNC_EXTRA_COLS} FROM {SYNC_FROM} WHERE e.case_id = {kc}", prefixed("e", EARNING_COLS)), "NULL", "NULL")
         }
         Part::Dispute => (
             "SELECT id FROM disputes WHERE case_id = (SELECT kc.case_id FROM kc) AND partner_id = $2 AND status = 'open'".into(),
-            None,
-            None,
+            "NULL",
+            "NULL",
         ),
     }
 }
@@ -114,16 +176,53 @@ fn part_sql(part: Part, case_clause: &str) -> (String, Option<&'static str>, Opt
 /// `with_dispute`).
 fn facts_sql(by_reference: bool, with_dispute: bool) -> String {
     let case_clause = if by_reference { "c.reference = $1" } else { "c.id = $1" };
-    let parts: Vec<UnionPart> = PARTS
+    let parts: Vec<Part> = PARTS.iter().copied().filter(|p| with_dispute || *p != Part::Dispute).collect();
+    let inner: Vec<(Part, String, &str, &str)> = parts
         .iter()
-        .copied()
-        .filter(|p| with_dispute || *p != Part::Dispute)
         .map(|p| {
-            let (sql, sort_int, sort_text) = part_sql(p, "c.id = (SELECT kc.case_id FROM kc)");
-            UnionPart { k: p as i64, sql, sort_int, sort_text }
+            let (sql, sort_i, sort_t) = part_sql(*p, "c.id = (SELECT kc.case_id FROM kc)");
+            (*p, sql, sort_i, sort_t)
         })
         .collect();
-    union_sql(&format!("WITH kc AS (SELECT c.id AS case_id, c.client_id AS client_id FROM cases c WHERE {case_clause})"), &parts)
+    // Every column any part names, in order of first appearance.
+    let mut all: Vec<String> = Vec::new();
+    let mut own: Vec<Vec<String>> = Vec::new();
+    for (_, sql, _, _) in &inner {
+        let cols = sql.strip_prefix("SELECT ").and_then(|s| s.split(" FROM ").next()).expect("a part is SELECT … FROM");
+        // The case's columns hold a subquery with its own FROM: take its names from the list.
+        let n = if sql.starts_with(&format!("SELECT {CASE_COLS}")) { names(CASE_COLS) } else { names(cols) };
+        for c in &n {
+            if !all.contains(c) {
+                all.push(c.clone());
+            }
+        }
+        own.push(n);
+    }
+    let branches: Vec<String> = inner
+        .iter()
+        .zip(&own)
+        .map(|((part, sql, sort_i, sort_t), names)| {
+            let cols: Vec<String> = all
+                .iter()
+                .map(|c| match (names.contains(c), BIGINT_COLS.contains(&c.as_str())) {
+                    (true, _) => format!("b.{c} AS {c}"),
+                    (false, true) => format!("CAST(NULL AS BIGINT) AS {c}"),
+                    (false, false) => format!("CAST(NULL AS TEXT) AS {c}"),
+                })
+                .collect();
+            let sort_i = if *sort_i == "NULL" { "CAST(NULL AS BIGINT)".to_string() } else { format!("b.{sort_i}") };
+            let sort_t = if *sort_t == "NULL" { "CAST(NULL AS TEXT)".to_string() } else { format!("b.{sort_t}") };
+            format!(
+                "SELECT CAST({} AS BIGINT) AS k, {}, {sort_i} AS sort_i, {sort_t} AS sort_t FROM ({sql}) b",
+                *part as i64,
+                cols.join(", ")
+            )
+        })
+        .collect();
+    format!(
+        "WITH kc AS (SELECT c.id AS case_id, c.client_id AS client_id FROM cases c WHERE {case_clause}) {} ORDER BY k, sort_i, sort_t",
+        branches.join(" UNION ALL ")
+    )
 }
 
 impl Tx {
@@ -180,10 +279,10 @@ fn facts_from(rows: &[AnyRow]) -> Result<Option<AttributionFacts>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::union_read::names;
 
     #[test]
-    fn the_case_columns_end_with_its_paid_amount() {
+    fn names_split_outside_parentheses_and_take_aliases() {
+        assert_eq!(names("a, t.b, (SELECT x, y FROM z) AS c"), vec!["a", "b", "c"]);
         let case = names(CASE_COLS);
         assert_eq!(case.first().map(String::as_str), Some("id"));
         assert_eq!(case.last().map(String::as_str), Some("paid_minor"));

@@ -24,25 +24,6 @@ pub(crate) fn sorted_unique(ids: impl IntoIterator<Item = Uuid>) -> Vec<String> 
     v.into_iter().map(|u| u.to_string()).collect()
 }
 
-/// `(SELECT …)`: the ids of one text parameter `bind` as a subquery of one column, for
-/// `column IN …`. The parameter is [`id_list_bind`]'s: a JSON array read by `json_each`
-/// on SQLite, the ids joined by commas on PostgreSQL (an id is a UUID, so it holds none).
-/// One statement whatever the number of ids.
-pub(crate) fn id_list_sql(backend: Backend, bind: &str) -> String {
-    match backend {
-        Backend::Sqlite => format!("(SELECT value FROM json_each({bind}))"),
-        Backend::Postgres => format!("(SELECT unnest(string_to_array({bind}, ',')))"),
-    }
-}
-
-/// The value to bind for [`id_list_sql`].
-pub(crate) fn id_list_bind(backend: Backend, ids: &[Uuid]) -> String {
-    match backend {
-        Backend::Sqlite => serde_json::Value::from(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()).to_string(),
-        Backend::Postgres => ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(","),
-    }
-}
-
 /// The ids as bound text, in their order.
 pub(crate) fn texts(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(Uuid::to_string).collect()

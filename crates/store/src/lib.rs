@@ -40,7 +40,6 @@ mod partners;
 mod payouts;
 mod people;
 pub mod records;
-pub mod report_rows;
 pub mod reporting;
 pub mod search;
 mod seed;
@@ -48,7 +47,6 @@ mod signin;
 pub mod statement_totals;
 pub mod statements;
 pub mod totals;
-mod union_read;
 mod webhooks;
 
 use std::collections::BTreeSet;
