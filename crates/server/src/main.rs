@@ -110,6 +110,11 @@ fn database_failure(e: StoreError) -> Exit {
     Exit::startup(format!("REFSHARE_DATABASE_URL / --database-url: {e}{hint}"))
 }
 
+/// mimalloc rather than glibc's malloc: per-thread heaps, no arena lock between the
+/// runtime's threads and the database driver's (see `Cargo.toml`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let format = match config::LogFormat::parse(cli.log_format.as_deref()) {
