@@ -24,6 +24,7 @@ pub mod attention;
 mod attribution_facts;
 mod bulk;
 mod cases;
+pub mod client_totals;
 mod clients;
 mod deferred;
 mod disputes;
@@ -487,11 +488,12 @@ impl Tx {
     }
 
     /// Writes the deferred rows ([`deferred`]), then the pending earnings totals, the
-    /// month totals, the statement totals and the estimate totals with the month and
+    /// client totals, the month totals, the statement totals and the estimate totals with the month and
     /// statement estimates (keys sorted, the last statements) and commits.
     pub async fn commit(mut self) -> Result<()> {
         self.flush_deferred().await?;
         self.flush_totals().await?;
+        self.flush_client_totals().await?;
         self.flush_month_totals().await?;
         self.flush_statement_totals().await?;
         self.flush_estimates().await?;
