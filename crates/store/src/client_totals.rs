@@ -187,31 +187,33 @@ impl Tx {
         client_ids: &[Uuid],
         rates: &CurrentRates,
     ) -> Result<HashMap<Uuid, ClientEarningsUsd>> {
-        let sql = "SELECT t.client_id AS client_id, t.currency AS currency, t.locked AS locked, t.n AS n, t.usd_minor AS usd, \
-                   r.built AS built, r.rate_e8 AS rate_e8 \
-                   FROM client_earnings_totals t LEFT JOIN estimate_rates r ON r.currency = t.currency \
-                   WHERE t.partner_id = $1 AND t.client_id IN ({in}) AND t.n <> 0";
+        let sql = "SELECT client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
+                   WHERE partner_id = $1 AND client_id IN ({in}) AND n <> 0";
         let overflow = || StoreError::Corrupt("client earnings overflow".into());
         let current =
             |c: Currency| if c.code() == "USD" { Some(100_000_000) } else { rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r) };
+        // The currencies whose estimate rows are at `rates` (the others' unlocked rows are
+        // aggregated below), and whether each has a rate.
+        let usable: HashMap<Currency, bool> = self
+            .estimate_rates()
+            .await?
+            .into_iter()
+            .filter(|r| r.built && r.rate_e8 == current(r.currency))
+            .map(|r| (r.currency, r.rate_e8.is_some()))
+            .collect();
+        let stale: BTreeSet<Currency> = Currency::all().filter(|c| !usable.contains_key(c)).collect();
         let mut out: HashMap<Uuid, ClientEarningsUsd> = HashMap::new();
-        let mut stale: BTreeSet<Currency> = BTreeSet::new();
         for r in self.rows_in(sql, Some(&partner_id.to_string()), &texts(client_ids)).await? {
             let client = uuid(&get::<String>(&r, "client_id")?)?;
             let c = currency(&get::<String>(&r, "currency")?)?;
             let (n, usd): (i64, i64) = (get(&r, "n")?, get(&r, "usd")?);
             let locked = get::<i64>(&r, "locked")? != 0;
-            let rate_e8: Option<i64> = get(&r, "rate_e8")?;
-            let built = get::<Option<i64>>(&r, "built")?.unwrap_or(0) != 0;
             let e = out.entry(client).or_default();
-            if locked {
-                e.usd_minor = e.usd_minor.checked_add(usd).ok_or_else(overflow)?;
-            } else if !built || rate_e8 != current(c) {
-                stale.insert(c);
-            } else if rate_e8.is_some() {
-                e.usd_minor = e.usd_minor.checked_add(usd).ok_or_else(overflow)?;
-            } else {
-                e.usd_missing = e.usd_missing.checked_add(n).ok_or_else(overflow)?;
+            match (locked, usable.get(&c)) {
+                (true, _) | (false, Some(true)) => e.usd_minor = e.usd_minor.checked_add(usd).ok_or_else(overflow)?,
+                (false, Some(false)) => e.usd_missing = e.usd_missing.checked_add(n).ok_or_else(overflow)?,
+                // A stale currency's row: its earnings are aggregated below.
+                (false, None) => {}
             }
         }
         if !stale.is_empty() {

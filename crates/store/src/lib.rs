@@ -539,6 +539,34 @@ impl Tx {
         }
     }
 
+    /// After a bulk load: merges the search indexes (migration 0043). SQLite: each FTS5
+    /// table into one segment (`optimize`), so a phrase of common trigrams does not seek
+    /// through a score of segments' doclists; PostgreSQL: each trigram GIN index's pending
+    /// list into the index.
+    pub async fn merge_search_indexes(&mut self) -> Result<()> {
+        let statements: &[&str] = match self.backend {
+            Backend::Sqlite => &[
+                "INSERT INTO partner_cases_fts (partner_cases_fts) VALUES ('optimize')",
+                "INSERT INTO partner_links_fts (partner_links_fts) VALUES ('optimize')",
+                "INSERT INTO cases_fts (cases_fts) VALUES ('optimize')",
+                "INSERT INTO clients_fts (clients_fts) VALUES ('optimize')",
+                "INSERT INTO links_fts (links_fts) VALUES ('optimize')",
+            ],
+            Backend::Postgres => &[
+                "SELECT gin_clean_pending_list('cases_search_trgm'::regclass)",
+                "SELECT gin_clean_pending_list('clients_name_trgm'::regclass)",
+                "SELECT gin_clean_pending_list('links_tenant_trgm'::regclass)",
+                "SELECT gin_clean_pending_list('partner_case_keys_trgm'::regclass)",
+                "SELECT gin_clean_pending_list('link_search_keys_trgm'::regclass)",
+                "SELECT gin_clean_pending_list('partner_cases_trgm_key'::regclass)",
+            ],
+        };
+        for sql in statements {
+            self.simple(sql).await?;
+        }
+        Ok(())
+    }
+
     /// PostgreSQL: no JIT compilation for the rest of this transaction (`SET LOCAL jit =
     /// off`); SQLite has none, so nothing. For reads whose statements the planner costs
     /// high (many rows, sub-selects never run) but that run in milliseconds: above

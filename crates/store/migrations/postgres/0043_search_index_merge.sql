@@ -1,0 +1,11 @@
+-- The search indexes merged (issue 9): SQLite's 0043 merges its FTS5 indexes into one
+-- segment each. PostgreSQL's twin moves the entries waiting in each trigram GIN index's
+-- pending list (fastupdate) into the index proper, so a search does not scan them one by
+-- one; VACUUM does the same, and `refshare seed` runs it after its bulk load (store
+-- Tx::merge_search_indexes).
+SELECT gin_clean_pending_list('cases_search_trgm'::regclass);
+SELECT gin_clean_pending_list('clients_name_trgm'::regclass);
+SELECT gin_clean_pending_list('links_tenant_trgm'::regclass);
+SELECT gin_clean_pending_list('partner_case_keys_trgm'::regclass);
+SELECT gin_clean_pending_list('link_search_keys_trgm'::regclass);
+SELECT gin_clean_pending_list('partner_cases_trgm_key'::regclass);
