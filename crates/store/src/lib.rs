@@ -542,7 +542,8 @@ impl Tx {
     /// After a bulk load: merges the search indexes (migration 0043). SQLite: each FTS5
     /// table into one segment (`optimize`), so a phrase of common trigrams does not seek
     /// through a score of segments' doclists; PostgreSQL: each trigram GIN index's pending
-    /// list into the index.
+    /// list into the index, and `partner_case_keys` clustered again on its creation index
+    /// (migration 0039), so a partner's rows are contiguous after a bulk load.
     pub async fn merge_search_indexes(&mut self) -> Result<()> {
         let statements: &[&str] = match self.backend {
             Backend::Sqlite => &[
@@ -559,6 +560,7 @@ impl Tx {
                 "SELECT gin_clean_pending_list('partner_case_keys_trgm'::regclass)",
                 "SELECT gin_clean_pending_list('link_search_keys_trgm'::regclass)",
                 "SELECT gin_clean_pending_list('partner_cases_trgm_key'::regclass)",
+                "CLUSTER partner_case_keys",
             ],
         };
         for sql in statements {
