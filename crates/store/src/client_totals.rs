@@ -178,7 +178,7 @@ impl Tx {
     /// cents at `rates` (the current rates; a locked rate wins), as
     /// [`Tx::partner_client_earnings_usd_from_rows`] sums them: from the kept rows of
     /// `client_earnings_totals` (migration 0040; one read per `IN_CHUNK` clients, a few
-    /// rows a client), except for the currencies whose estimate rows are not at `rates`,
+    /// rows a client, with the estimate rates' state), except for the currencies whose estimate rows are not at `rates`,
     /// whose unlocked earnings are aggregated from the rows. Clients without such earnings
     /// are absent.
     pub async fn partner_client_earnings_usd(
@@ -187,27 +187,38 @@ impl Tx {
         client_ids: &[Uuid],
         rates: &CurrentRates,
     ) -> Result<HashMap<Uuid, ClientEarningsUsd>> {
-        let sql = "SELECT client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
+        // One statement: the estimate rates' state (`k` 'r': `locked` is `built`, `n` the
+        // rate) and the page's kept rows (`k` 'c').
+        let sql = "SELECT 'r' AS k, CAST(NULL AS TEXT) AS client_id, currency, built AS locked, rate_e8 AS n, CAST(0 AS BIGINT) AS usd \
+                   FROM estimate_rates \
+                   UNION ALL SELECT 'c' AS k, client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
                    WHERE partner_id = $1 AND client_id IN ({in}) AND n <> 0";
         let overflow = || StoreError::Corrupt("client earnings overflow".into());
         let current =
             |c: Currency| if c.code() == "USD" { Some(100_000_000) } else { rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r) };
+        let rows = self.rows_in(sql, Some(&partner_id.to_string()), &texts(client_ids)).await?;
         // The currencies whose estimate rows are at `rates` (the others' unlocked rows are
         // aggregated below), and whether each has a rate.
-        let usable: HashMap<Currency, bool> = self
-            .estimate_rates()
-            .await?
-            .into_iter()
-            .filter(|r| r.built && r.rate_e8 == current(r.currency))
-            .map(|r| (r.currency, r.rate_e8.is_some()))
-            .collect();
+        let mut usable: HashMap<Currency, bool> = HashMap::new();
+        let mut kept = Vec::new();
+        for r in &rows {
+            if get::<String>(r, "k")? == "c" {
+                kept.push(r);
+                continue;
+            }
+            let (built, rate_e8): (i64, Option<i64>) = (get(r, "locked")?, get(r, "n")?);
+            let c = currency(&get::<String>(r, "currency")?)?;
+            if built != 0 && rate_e8 == current(c) {
+                usable.insert(c, rate_e8.is_some());
+            }
+        }
         let stale: BTreeSet<Currency> = Currency::all().filter(|c| !usable.contains_key(c)).collect();
         let mut out: HashMap<Uuid, ClientEarningsUsd> = HashMap::new();
-        for r in self.rows_in(sql, Some(&partner_id.to_string()), &texts(client_ids)).await? {
-            let client = uuid(&get::<String>(&r, "client_id")?)?;
-            let c = currency(&get::<String>(&r, "currency")?)?;
-            let (n, usd): (i64, i64) = (get(&r, "n")?, get(&r, "usd")?);
-            let locked = get::<i64>(&r, "locked")? != 0;
+        for r in kept {
+            let client = uuid(&get::<String>(r, "client_id")?)?;
+            let c = currency(&get::<String>(r, "currency")?)?;
+            let (n, usd): (i64, i64) = (get(r, "n")?, get(r, "usd")?);
+            let locked = get::<i64>(r, "locked")? != 0;
             let e = out.entry(client).or_default();
             match (locked, usable.get(&c)) {
                 (true, _) | (false, Some(true)) => e.usd_minor = e.usd_minor.checked_add(usd).ok_or_else(overflow)?,
