@@ -342,7 +342,7 @@ impl App {
     /// client, and the estimate totals
     /// (migration 0025) equal the rows converted at the rates they hold, and so do the month
     /// totals and month estimates (migration 0033) and the kept statement totals and
-    /// estimates (migration 0037); (4) per partner the SQL summary of the report (counts and USD per stage)
+    /// estimates (migration 0037), and the client totals (migration 0040); (4) per partner the SQL summary of the report (counts and USD per stage)
     /// equals the sum over its rows, each converted as the report's rows are. Set-based: a handful of full-table reads
     /// and one summary aggregate per partner, never a partner's report in memory. The first
     /// discrepancy is returned as a 409 `LedgerDiscrepancy`.
@@ -544,6 +544,21 @@ impl App {
                 key.currency.code(),
                 fmt_statement_sums(&have),
                 fmt_statement_sums(&want)
+            )));
+        }
+        // (3f) The client totals (migration 0040, the client list's earnings) against the
+        // rows, key by key (the estimate rows at the rates they hold).
+        if let Some((key, have, want)) = first_mismatch(tx.client_earnings_totals().await?, tx.client_earnings_totals_from_rows().await?) {
+            return Err(discrepancy(format!(
+                "partner {}: the client totals of client {} in {} ({}) say {} rows / {} US cents, the rows say {} / {}",
+                key.partner_id,
+                key.client_id,
+                key.currency.code(),
+                if key.locked { "locked rate" } else { "estimates" },
+                have.count,
+                have.usd_minor,
+                want.count,
+                want.usd_minor
             )));
         }
         // (4) The SQL summary against the rows, per partner.

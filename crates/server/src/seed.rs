@@ -98,10 +98,14 @@ pub async fn run(args: SeedArgs) -> Result<(), Exit> {
         bar.set_message("analyze");
         let analyzed = async {
             let mut tx = store.begin().await?;
+            tx.merge_search_indexes().await?;
             tx.analyze().await?;
             tx.commit().await
         };
-        analyzed.await.map_err(|e| Exit { code: 1, line: format!("seed: refreshing the planner's statistics failed: {e}") })?;
+        analyzed.await.map_err(|e| Exit {
+            code: 1,
+            line: format!("seed: merging the search indexes or refreshing the planner's statistics failed: {e}"),
+        })?;
     }
     store.close().await;
     let summary = match outcome {

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 
 use crate::cases::{bind_all, Arg};
 use crate::in_list::texts;
-use crate::reporting::{rate_table_sql, usd_minor_sql, CurrentRates};
 use crate::search::Search;
 use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, PageReq, Result, SdcaSignature, StoreError, Tx};
 
@@ -452,39 +451,5 @@ impl Tx {
             clauses.push(sql);
         }
         (clauses.iter().map(|c| format!(" AND {c}")).collect(), args)
-    }
-
-    /// Per client of `client_ids` with live earnings of the partner on its cases, their US
-    /// cents at `rates` (the current rates; a locked rate wins), in one aggregate per
-    /// `IN_CHUNK` clients. Clients without such earnings are absent.
-    pub async fn partner_client_earnings_usd(
-        &mut self,
-        partner_id: Uuid,
-        client_ids: &[Uuid],
-        rates: &CurrentRates,
-    ) -> Result<HashMap<Uuid, ClientEarningsUsd>> {
-        let mut out = HashMap::new();
-        // One range of `earnings_partner_client_live` (migration 0032) per client and
-        // currency: `CROSS JOIN` makes SQLite walk the rate table outside (one probe per
-        // currency, rather than a scan of the rate table per earning); every stored currency
-        // is in it. The locked rate is the read model's copy of the payout's (migration
-        // 0019): no payout or case row is read.
-        let usd = usd_minor_sql("e.amount_minor", "COALESCE(e.fx_usd_per_unit_e8, fx.r)", "fx.d");
-        let sql = format!(
-            "SELECT client_id, CAST(COALESCE(SUM(usd), 0) AS BIGINT) AS usd, \
-             CAST(SUM(CASE WHEN usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS missing \
-             FROM (SELECT e.client_id AS client_id, {usd} AS usd \
-                   FROM {} fx CROSS JOIN earnings e \
-                   WHERE e.currency = fx.cur AND e.partner_id = $1 AND e.client_id IN ({{in}}) AND e.voided_at IS NULL) x \
-             GROUP BY client_id",
-            rate_table_sql(rates)?
-        );
-        for r in self.rows_in(&sql, Some(&partner_id.to_string()), &texts(client_ids)).await? {
-            out.insert(
-                uuid(&get::<String>(&r, "client_id")?)?,
-                ClientEarningsUsd { usd_minor: get(&r, "usd")?, usd_missing: get(&r, "missing")? },
-            );
-        }
-        Ok(out)
     }
 }

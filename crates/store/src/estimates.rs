@@ -30,6 +30,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::bulk::{ph, ph_list};
+use crate::client_totals::{ClientSums, ClientTotalsKey};
 use crate::month_totals::MonthEstimateKey;
 use crate::monthly::UtcMonth;
 use crate::reporting::{usd_divisor, usd_minor_sql};
@@ -51,6 +52,8 @@ pub struct EstimateKey {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EstimateRow {
     pub partner_id: Uuid,
+    /// The client of its case: to the client estimates ([`crate::client_totals`]) when set.
+    pub client_id: Option<Uuid>,
     pub currency: Currency,
     pub stage: Option<RevenueStage>,
     pub month: Option<UtcMonth>,
@@ -175,6 +178,7 @@ impl Tx {
         let mut deltas: BTreeMap<EstimateKey, Totals> = BTreeMap::new();
         let mut month_deltas: BTreeMap<MonthEstimateKey, Totals> = BTreeMap::new();
         let mut statement_deltas: BTreeMap<StatementEstimateKey, StatementSums> = BTreeMap::new();
+        let mut client_deltas: BTreeMap<ClientTotalsKey, ClientSums> = BTreeMap::new();
         for (row, sign) in rows {
             let Some(rate) = rates.get(&row.currency).filter(|r| r.built) else { continue };
             let (usd_minor, platform_usd_minor) = match rate.rate_e8 {
@@ -192,6 +196,11 @@ impl Tx {
                 let s = StatementSums { count: 1, clawback_count: i64::from(row.clawback), amount_minor: row.amount_minor, usd_minor };
                 let e = statement_deltas.entry(key).or_default();
                 *e = e.add(s, sign)?;
+            }
+            if let Some(client_id) = row.client_id {
+                let key = ClientTotalsKey { partner_id: row.partner_id, client_id, currency: row.currency, locked: false };
+                let e = client_deltas.entry(key).or_default();
+                *e = e.add(ClientSums { count: 1, usd_minor }, sign)?;
             }
             if let Some(month) = row.month {
                 let e = month_deltas.entry(MonthEstimateKey { partner_id: row.partner_id, month, currency: row.currency }).or_default();
@@ -232,7 +241,8 @@ impl Tx {
             q.execute(self.conn()).await?;
         }
         self.add_month_estimates(month_deltas).await?;
-        self.add_statement_estimates(statement_deltas).await
+        self.add_statement_estimates(statement_deltas).await?;
+        self.add_client_estimates(client_deltas).await
     }
 
     /// Builds or re-bases the estimate totals of these currencies at these rates: the
@@ -265,6 +275,7 @@ impl Tx {
         .await?;
         self.rebuild_month_estimates(&list).await?;
         self.rebuild_statement_estimates(&list).await?;
+        self.rebuild_client_estimates(&list).await?;
         self.totals.estimates.retain(|(r, _)| !rates.iter().any(|(c, _)| *c == r.currency));
         Ok(())
     }

@@ -24,6 +24,7 @@ pub mod attention;
 mod attribution_facts;
 mod bulk;
 mod cases;
+pub mod client_totals;
 mod clients;
 mod deferred;
 mod disputes;
@@ -487,11 +488,12 @@ impl Tx {
     }
 
     /// Writes the deferred rows ([`deferred`]), then the pending earnings totals, the
-    /// month totals, the statement totals and the estimate totals with the month and
+    /// client totals, the month totals, the statement totals and the estimate totals with the month and
     /// statement estimates (keys sorted, the last statements) and commits.
     pub async fn commit(mut self) -> Result<()> {
         self.flush_deferred().await?;
         self.flush_totals().await?;
+        self.flush_client_totals().await?;
         self.flush_month_totals().await?;
         self.flush_statement_totals().await?;
         self.flush_estimates().await?;
@@ -535,6 +537,36 @@ impl Tx {
             Backend::Postgres => self.simple("ANALYZE").await,
             Backend::Sqlite => Ok(()),
         }
+    }
+
+    /// After a bulk load: merges the search indexes (migration 0043). SQLite: each FTS5
+    /// table into one segment (`optimize`), so a phrase of common trigrams does not seek
+    /// through a score of segments' doclists; PostgreSQL: each trigram GIN index's pending
+    /// list into the index, and `partner_case_keys` clustered again on its creation index
+    /// (migration 0039), so a partner's rows are contiguous after a bulk load.
+    pub async fn merge_search_indexes(&mut self) -> Result<()> {
+        let statements: &[&str] = match self.backend {
+            Backend::Sqlite => &[
+                "INSERT INTO partner_cases_fts (partner_cases_fts) VALUES ('optimize')",
+                "INSERT INTO partner_links_fts (partner_links_fts) VALUES ('optimize')",
+                "INSERT INTO cases_fts (cases_fts) VALUES ('optimize')",
+                "INSERT INTO clients_fts (clients_fts) VALUES ('optimize')",
+                "INSERT INTO links_fts (links_fts) VALUES ('optimize')",
+            ],
+            Backend::Postgres => &[
+                "SELECT gin_clean_pending_list('cases_search_trgm'::regclass)",
+                "SELECT gin_clean_pending_list('clients_name_trgm'::regclass)",
+                "SELECT gin_clean_pending_list('links_tenant_trgm'::regclass)",
+                "SELECT gin_clean_pending_list('partner_case_keys_trgm'::regclass)",
+                "SELECT gin_clean_pending_list('link_search_keys_trgm'::regclass)",
+                "SELECT gin_clean_pending_list('partner_cases_trgm_key'::regclass)",
+                "CLUSTER partner_case_keys",
+            ],
+        };
+        for sql in statements {
+            self.simple(sql).await?;
+        }
+        Ok(())
     }
 
     /// PostgreSQL: no JIT compilation for the rest of this transaction (`SET LOCAL jit =

@@ -266,7 +266,7 @@ impl Tx {
             "INSERT INTO earnings ({EARNING_COLS}, stage, paid_at, fx_usd_per_unit_e8, platform_fee_minor, client_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
              (SELECT p.platform_fee_minor FROM payouts p WHERE p.id = $2), (SELECT c.client_id FROM cases c WHERE c.id = $5)) \
-             RETURNING platform_fee_minor"
+             RETURNING platform_fee_minor, client_id"
         );
         let row = bind_earning_cols(sqlx::query(&sql), e)
             .bind(m.stage.map(|s| s.as_str()))
@@ -275,7 +275,8 @@ impl Tx {
             .fetch_one(self.conn())
             .await?;
         let fee: Option<i64> = get(&row, "platform_fee_minor")?;
-        self.totals.add_written(e, m, fee)
+        let client_id = get::<Option<String>>(&row, "client_id")?.as_deref().map(uuid).transpose()?;
+        self.totals.add_written(e, m, fee, client_id)
     }
 
     pub async fn earnings_of_case(&mut self, case_id: Uuid) -> Result<Vec<EarningRecord>> {

@@ -38,6 +38,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::bulk::{ph, ph_list};
+use crate::client_totals::{ClientSums, ClientTotalsKey};
 use crate::earning_sets::IDS_PER_STATEMENT;
 use crate::estimates::EstimateRow;
 use crate::month_totals::MonthKey;
@@ -90,9 +91,16 @@ impl Totals {
     }
 }
 
-/// A snapshot of the pending deltas at a savepoint: the earnings, month and statement
-/// deltas, and the length of the estimate queue.
-type Snapshot = (Savepoint, BTreeMap<TotalsKey, Totals>, BTreeMap<MonthKey, Totals>, BTreeMap<StatementKey, StatementSums>, usize);
+/// A snapshot of the pending deltas at a savepoint: the earnings, month, statement and
+/// client deltas, and the length of the estimate queue.
+type Snapshot = (
+    Savepoint,
+    BTreeMap<TotalsKey, Totals>,
+    BTreeMap<MonthKey, Totals>,
+    BTreeMap<StatementKey, StatementSums>,
+    BTreeMap<ClientTotalsKey, ClientSums>,
+    usize,
+);
 
 /// The deltas a transaction has not written yet, and their snapshots at its savepoints.
 #[derive(Debug, Default)]
@@ -102,6 +110,8 @@ pub(crate) struct PendingTotals {
     pub(crate) months: BTreeMap<MonthKey, Totals>,
     /// The kept statement totals' deltas ([`crate::statement_totals`]).
     pub(crate) statements: BTreeMap<StatementKey, StatementSums>,
+    /// The client totals' deltas of locked rows ([`crate::client_totals`]).
+    pub(crate) clients: BTreeMap<ClientTotalsKey, ClientSums>,
     /// Estimate rows (rate not locked) with their sign, converted when flushed
     /// ([`crate::estimates`]); only appended to, so a savepoint keeps its length.
     pub(crate) estimates: Vec<(EstimateRow, i64)>,
@@ -110,16 +120,24 @@ pub(crate) struct PendingTotals {
 
 impl PendingTotals {
     pub(crate) fn savepoint(&mut self, name: Savepoint) {
-        self.saved.push((name, self.deltas.clone(), self.months.clone(), self.statements.clone(), self.estimates.len()));
+        self.saved.push((
+            name,
+            self.deltas.clone(),
+            self.months.clone(),
+            self.statements.clone(),
+            self.clients.clone(),
+            self.estimates.len(),
+        ));
     }
 
     /// Back to the deltas at the latest savepoint `name`, which is forgotten.
     pub(crate) fn rollback_to(&mut self, name: Savepoint) {
         if let Some(i) = self.saved.iter().rposition(|(n, ..)| *n == name) {
-            if let Some((_, deltas, months, statements, estimates)) = self.saved.drain(i..).next() {
+            if let Some((_, deltas, months, statements, clients, estimates)) = self.saved.drain(i..).next() {
                 self.deltas = deltas;
                 self.months = months;
                 self.statements = statements;
+                self.clients = clients;
                 self.estimates.truncate(estimates);
             }
         }
@@ -160,10 +178,16 @@ impl PendingTotals {
                 let e = self.months.entry(MonthKey { partner_id: c.partner_id, month, currency: c.currency, locked }).or_default();
                 *e = e.add(t, sign)?;
             }
+            if let (true, Some(client_id)) = (locked, c.client_id) {
+                let e =
+                    self.clients.entry(ClientTotalsKey { partner_id: c.partner_id, client_id, currency: c.currency, locked }).or_default();
+                *e = e.add(ClientSums { count: 1, usd_minor }, sign)?;
+            }
             if !locked {
                 self.estimates.push((
                     EstimateRow {
                         partner_id: c.partner_id,
+                        client_id: c.client_id,
                         currency: c.currency,
                         stage: c.stage,
                         month,
@@ -183,10 +207,16 @@ impl PendingTotals {
 
 impl PendingTotals {
     /// Adds the contribution of an earning as one statement just wrote it, with its read
-    /// model and the platform fee the insert stored: what [`Tx::totals_after`] would read
-    /// back ([`contribution_sql`] selects the same rows, [`contribution_from`] checks the
-    /// same fee).
-    pub(crate) fn add_written(&mut self, e: &EarningRecord, m: &EarningReadModel, stored_fee: Option<i64>) -> Result<()> {
+    /// model and the platform fee and client the insert stored: what [`Tx::totals_after`]
+    /// would read back ([`contribution_sql`] selects the same rows, [`contribution_from`]
+    /// checks the same fee).
+    pub(crate) fn add_written(
+        &mut self,
+        e: &EarningRecord,
+        m: &EarningReadModel,
+        stored_fee: Option<i64>,
+        client_id: Option<Uuid>,
+    ) -> Result<()> {
         // Only live earnings count; a read model always carries a payment date.
         if e.voided_at.is_some() {
             return Ok(());
@@ -199,6 +229,7 @@ impl PendingTotals {
         };
         let c = Contribution {
             partner_id: e.partner_id,
+            client_id,
             stage: m.stage,
             paid_at_ms: Some(crate::ms(m.paid_at)),
             created_at_ms: crate::ms(e.created_at),
@@ -223,6 +254,8 @@ pub(crate) fn usd_of(amount_minor: i64, currency: Currency, rate_e8: i64) -> Res
 /// One live earning with a stored stage or payment date, as the totals count it.
 struct Contribution {
     partner_id: Uuid,
+    /// The client of its case (migration 0032): counted in the client totals when set.
+    client_id: Option<Uuid>,
     /// Counted in the earnings totals when set.
     stage: Option<RevenueStage>,
     /// Counted in the month totals of its month when set.
@@ -244,7 +277,7 @@ struct Contribution {
 /// `clause` selects.
 fn contribution_sql(clause: &str) -> String {
     format!(
-        "SELECT e.partner_id, e.stage, e.paid_at, e.created_at, e.currency, e.kind, e.amount_minor, e.platform_fee_minor, e.fx_usd_per_unit_e8 \
+        "SELECT e.partner_id, e.client_id, e.stage, e.paid_at, e.created_at, e.currency, e.kind, e.amount_minor, e.platform_fee_minor, e.fx_usd_per_unit_e8 \
          FROM earnings e WHERE e.voided_at IS NULL AND (e.stage IS NOT NULL OR e.paid_at IS NOT NULL) AND ({clause})"
     )
 }
@@ -261,6 +294,7 @@ fn contribution_from(r: &AnyRow) -> Result<Contribution> {
     };
     Ok(Contribution {
         partner_id: uuid(&get::<String>(r, "partner_id")?)?,
+        client_id: get::<Option<String>>(r, "client_id")?.as_deref().map(uuid).transpose()?,
         stage: stage.map(|s| RevenueStage::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("stage `{s}`")))).transpose()?,
         paid_at_ms: get(r, "paid_at")?,
         created_at_ms: get(r, "created_at")?,

@@ -493,6 +493,102 @@ async fn client_earnings_usd_are_the_sum_of_the_partners_rows_per_client(store: 
     Ok(())
 }
 
+conformance!(client_earnings_read_from_the_kept_totals_are_the_rows_and_a_corrupted_row_is_found);
+/// The client list's earnings per client read from `client_earnings_totals` (migration
+/// 0040) equal the rows' aggregate: estimates not built (the rows), built at the rates read
+/// (the kept rows), after writes at that rate (new earnings, a void, a rate locked, a
+/// savepoint rolled back), a client's cascade delete, a re-base; a read at other rates
+/// aggregates the stale currencies' rows. A corrupted row is found by the reads
+/// `reconcile` compares, and shows in the answer only where it is read.
+async fn client_earnings_read_from_the_kept_totals_are_the_rows_and_a_corrupted_row_is_found(store: Store) -> TestResult {
+    let w = world(&store).await?;
+    let (eur, jpy) = (currency("EUR"), currency("JPY"));
+    let p_client = w.p_case.client_id;
+    let q_client = store.read().await?.case(w.theirs[0].case_id).await?.expect("Q's case").client_id;
+    let clients = [p_client, q_client, Uuid::new_v4()];
+    let check = |rates: Vec<(Currency, i64)>| {
+        let store = store.clone();
+        let pid = w.p.id;
+        let qid = w.q.id;
+        async move {
+            let mut tx = store.read().await?;
+            for partner in [pid, qid] {
+                let got = tx.partner_client_earnings_usd(partner, &clients, &rates).await?;
+                let want = tx.partner_client_earnings_usd_from_rows(partner, &clients, &rates).await?;
+                assert_eq!(got, want, "partner {partner}, rates {rates:?}");
+            }
+            TestResult::Ok(())
+        }
+    };
+    let r1 = vec![(eur, 108_123_457)];
+    check(r1.clone()).await?;
+    let mut tx = store.begin().await?;
+    tx.rebuild_estimates(&[(eur, Some(108_123_457)), (jpy, None), (currency("USD"), Some(100_000_000))]).await?;
+    tx.commit().await?;
+    assert_estimates_prove(&store).await?;
+    check(r1.clone()).await?;
+    let mut tx = store.read().await?;
+    let kept = tx.client_earnings_totals().await?;
+    assert!(kept.iter().any(|(k, _)| k.client_id == p_client && k.locked), "{kept:?}");
+    assert!(kept.iter().any(|(k, _)| k.client_id == p_client && !k.locked && k.currency == jpy), "{kept:?}");
+    drop(tx);
+
+    // Writes at that rate.
+    let mut tx = store.begin().await?;
+    let pl = tx.links_of_partner(w.p.id).await?.remove(0);
+    for k in 0..3 {
+        book(&mut tx, &w.p, &pl, &w.p_case, 7_777 + k, t(50 * DAY), t(50 * DAY + k), RevenueStage::Pending, None).await?;
+    }
+    tx.savepoint(refshare_store::Savepoint::SharedPayment).await?;
+    book(&mut tx, &w.p, &pl, &w.p_case, 1_234_567, t(51 * DAY), t(51 * DAY), RevenueStage::Paid, None).await?;
+    tx.rollback_to_savepoint(refshare_store::Savepoint::SharedPayment).await?;
+    assert!(tx.void_earning(w.mine[1].id, t(52 * DAY), "test").await?);
+    let m = tx.earning_read_model(w.mine[1].id).await?.expect("stored");
+    tx.set_earning_read_model(&EarningReadModel { stage: None, ..m }).await?;
+    let m = tx.earning_read_model(w.mine[2].id).await?.expect("stored");
+    tx.set_earning_read_model(&EarningReadModel { fx_usd_per_unit_e8: Some(111_000_000), ..m }).await?;
+    tx.commit().await?;
+    assert_estimates_prove(&store).await?;
+    check(r1.clone()).await?;
+    // Other rates: the stale currencies' rows are aggregated.
+    check(vec![(eur, 109_000_001)]).await?;
+    check(vec![(eur, 108_123_457), (jpy, 671_234)]).await?;
+    check(vec![]).await?;
+    // A re-base, then a write at the new rate.
+    let mut tx = store.begin().await?;
+    tx.rebuild_estimates(&[(eur, Some(109_000_001)), (jpy, Some(671_234))]).await?;
+    book(&mut tx, &w.p, &pl, &w.p_case, 4_321, t(53 * DAY), t(53 * DAY), RevenueStage::Pending, None).await?;
+    tx.commit().await?;
+    assert_estimates_prove(&store).await?;
+    check(vec![(eur, 109_000_001), (jpy, 671_234)]).await?;
+    check(r1.clone()).await?;
+
+    // A corrupted kept row is found, and read where it is used.
+    let mut tx = store.read().await?;
+    let (key, sums) = tx.client_earnings_totals().await?.into_iter().find(|(k, _)| k.client_id == p_client && k.locked).expect("kept");
+    drop(tx);
+    let mut tx = store.begin().await?;
+    tx.corrupt_client_earnings_totals(key, refshare_store::client_totals::ClientSums { usd_minor: sums.usd_minor + 1, ..sums }).await?;
+    tx.commit().await?;
+    let mut tx = store.read().await?;
+    assert_ne!(tx.client_earnings_totals().await?, tx.client_earnings_totals_from_rows().await?, "a corrupted row is found");
+    let rates = vec![(eur, 109_000_001), (jpy, 671_234)];
+    let got = tx.partner_client_earnings_usd(w.p.id, &[p_client], &rates).await?[&p_client];
+    let want = tx.partner_client_earnings_usd_from_rows(w.p.id, &[p_client], &rates).await?[&p_client];
+    assert_eq!(got.usd_minor, want.usd_minor + 1);
+    drop(tx);
+
+    // The client's cascade delete takes its rows away.
+    let mut tx = store.begin().await?;
+    tx.corrupt_client_earnings_totals(key, sums).await?;
+    tx.delete_client_cascade(q_client).await?;
+    tx.commit().await?;
+    assert_estimates_prove(&store).await?;
+    let mut tx = store.read().await?;
+    assert!(!tx.client_earnings_totals().await?.iter().any(|(k, _)| k.client_id == q_client));
+    Ok(())
+}
+
 fn rate_of_eur(rates: &[(Currency, i64)]) -> i64 {
     rates.iter().find(|(c, _)| c.code() == "EUR").map(|(_, r)| *r).expect("EUR rate")
 }
@@ -638,6 +734,7 @@ async fn assert_estimates_prove(store: &Store) -> TestResult {
     assert_eq!(tx.estimate_totals().await?, tx.estimate_totals_from_rows().await?, "estimate totals against the rows");
     assert_eq!(tx.month_estimates().await?, tx.month_estimates_from_rows().await?, "month estimates against the rows");
     assert_eq!(tx.month_totals().await?, tx.month_totals_from_rows().await?, "month totals against the rows");
+    assert_eq!(tx.client_earnings_totals().await?, tx.client_earnings_totals_from_rows().await?, "client totals against the rows");
     Ok(())
 }
 
@@ -663,6 +760,10 @@ async fn estimate_totals_answer_the_summary_exactly_across_writes_and_rate_loads
             let got = tx.report_summary(pid, &f, &rates).await?;
             let want = summary_from_rows(&mut tx, &ids, &rates, &stages).await?;
             assert_eq!(got, want, "rates {rates:?}, stages {stages:?}");
+            // The client list's earnings per client (kept, migration 0040) too.
+            let clients = tx.clients_of_partner_earnings(pid).await?.iter().map(|c| c.id).collect::<Vec<_>>();
+            let got = tx.partner_client_earnings_usd(pid, &clients, &rates).await?;
+            assert_eq!(got, tx.partner_client_earnings_usd_from_rows(pid, &clients, &rates).await?, "client earnings at {rates:?}");
             TestResult::Ok(())
         }
     };

@@ -114,6 +114,56 @@ async fn case_search_matches_every_field_and_only_the_partners_rows(store: Store
     Ok(())
 }
 
+conformance!(merging_the_search_indexes_keeps_every_answer);
+/// `Tx::merge_search_indexes` (migration 0043's statements, run by the seed after its bulk
+/// load) after writes in several transactions (several FTS5 segments on SQLite): the case,
+/// earnings-candidate and client searches answer the same before and after, and writes
+/// after the merge are found too.
+async fn merging_the_search_indexes_keeps_every_answer(store: Store) -> TestResult {
+    let s = seed(&store).await?;
+    for i in 0..4i64 {
+        let mut tx = store.begin().await?;
+        let x = CaseRecord {
+            reference: format!("REF-MRG-{i}"),
+            debtor_name: format!("Merge Debtor {i}"),
+            ..case(&s.mine, 100 + i, CaseSource::WebApp, t((10 + i) * HOUR))
+        };
+        tx.insert_case(&x).await?;
+        tx.commit().await?;
+    }
+    let queries = ["ref-", "REF-MRG-2", "merge debtor", "nordlys", "hansen", "faktura 2024", "ze", "no such thing"];
+    let answers = |store: Store, p: Uuid| async move {
+        let mut tx = store.read().await?;
+        let mut out = Vec::new();
+        for q in queries {
+            out.push((
+                found(&mut tx, p, q).await?,
+                tx.partner_any_link_cases(p, q).await?.map(|mut v| {
+                    v.sort();
+                    v
+                }),
+            ));
+            out.push((tx.partner_clients_matching(p, q).await?.into_iter().map(|c| c.to_string()).collect(), None));
+        }
+        TestResult::Ok(out)
+    };
+    let before = answers(store.clone(), s.p.id).await?;
+    assert_eq!(before[2].0, strs(&["REF-MRG-2"]));
+    let mut tx = store.begin().await?;
+    tx.merge_search_indexes().await?;
+    tx.commit().await?;
+    assert_eq!(answers(store.clone(), s.p.id).await?, before);
+    assert_eq!(answers(store.clone(), s.q.id).await?.len(), before.len());
+    let mut tx = store.begin().await?;
+    let x = CaseRecord { reference: "REF-MRG-9".into(), ..case(&s.mine, 200, CaseSource::WebApp, t(30 * HOUR)) };
+    tx.insert_case(&x).await?;
+    tx.commit().await?;
+    let mut tx = store.read().await?;
+    assert_eq!(found(&mut tx, s.p.id, "ref-mrg-9").await?, strs(&["REF-MRG-9"]));
+    assert_eq!(found(&mut tx, s.q.id, "ref-mrg").await?, Vec::<String>::new(), "never another partner's cases");
+    Ok(())
+}
+
 conformance!(search_input_is_never_fts_syntax);
 async fn search_input_is_never_fts_syntax(store: Store) -> TestResult {
     let p = partner("P", t(0));
