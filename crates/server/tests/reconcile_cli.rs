@@ -115,6 +115,7 @@ fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
     // As before migration 0019: no read model, so nothing in the totals either (0022,
     // 0033 and 0037 fill them from the rows with a stage or a payment date), and the estimate
     // totals not built (0025).
+    // (0040's client totals likewise count only rows with a read model.)
     sql("UPDATE earnings SET stage = NULL, paid_at = NULL, fx_usd_per_unit_e8 = NULL");
     sql("DELETE FROM earning_totals");
     sql("DELETE FROM estimate_totals");
@@ -122,6 +123,7 @@ fn the_earnings_read_model_is_filled_at_start_and_proved_by_reconcile() {
     sql("DELETE FROM month_estimates");
     sql("DELETE FROM statement_totals");
     sql("DELETE FROM statement_estimates");
+    sql("DELETE FROM client_earnings_totals");
     sql("UPDATE estimate_rates SET built = 0, rate_e8 = NULL");
     assert_eq!(sql("SELECT COUNT(*) FROM earnings WHERE stage IS NOT NULL"), Some(0));
 
