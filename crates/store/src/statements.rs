@@ -2,9 +2,10 @@
 //! stage and currency as one SQL aggregate over the month's live earnings (each row's US
 //! cents rounded by [`usd_minor_sql`]), the section counts, and the lines of each section
 //! in its order — all of them, or one keyset page ([`StatementCursor`]) — each with what
-//! its line shows from the section's query and reads by id of the rows it returned (never
-//! a query per line: on PostgreSQL one statement per read whatever the number of ids,
-//! `Tx::rows_in_one`; on SQLite one per chunk of ids).
+//! its line shows: an earning line from its section's query (the decision's reason and
+//! tenant as sub-selects), a "did not earn" line from reads by id of the payouts the page
+//! returned (never a query per line: one statement per read whatever the number of ids,
+//! `Tx::rows_in_one`).
 //!
 //! Sections and their order, `(date, payout id, earning id)`:
 //! - earnings: the partner's earnings created in the month but its live clawbacks (the
@@ -160,6 +161,37 @@ pub struct LatestDecision {
     pub link_id: Option<Uuid>,
 }
 
+/// What a "did not earn" line shows of its payout, payment and case
+/// ([`Tx::not_earned_shown`]).
+struct NotEarnedShown {
+    currency: Currency,
+    payment_amount_minor: i64,
+    case_id: Uuid,
+    case_reference: String,
+    client_id: Uuid,
+    case_created_at: Instant,
+    case_source: CaseSource,
+    creating_partner_id: Option<Uuid>,
+}
+
+impl NotEarnedShown {
+    /// From a row of the case (`id`, `client_id`, `created_at`, `source`,
+    /// `creating_partner_id`, `reference`), the payout's currency and the payment's amount.
+    fn of(case: &sqlx::any::AnyRow, code: &str, payment_amount_minor: i64) -> Result<NotEarnedShown> {
+        let source: String = get(case, "source")?;
+        Ok(NotEarnedShown {
+            currency: currency(code)?,
+            payment_amount_minor,
+            case_id: uuid(&get::<String>(case, "id")?)?,
+            case_reference: get(case, "reference")?,
+            client_id: uuid(&get::<String>(case, "client_id")?)?,
+            case_created_at: at(get(case, "created_at")?),
+            case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
+            creating_partner_id: opt_uuid(get(case, "creating_partner_id")?)?,
+        })
+    }
+}
+
 /// A link's identity and tenant without its history: (id, client, external tenant id,
 /// linked at).
 #[derive(Debug, Clone)]
@@ -186,16 +218,22 @@ const LATEST_OF_PAYOUT: &str = "(SELECT d3.id FROM attribution_decisions d3 WHER
 /// `is_void`), with the case's reference joined after the page is chosen so its lookups
 /// run for its rows only. The line's decision is computed once (`rdid`); a voided
 /// earning's tenant comes from its own decision, else the payout's latest (`vdid`, looked
-/// up for voided rows only). The decisions' reasons and links and the links' tenants are
-/// read afterwards by id for the distinct ids of the lines ([`Tx::earning_lines`]): joined
-/// here on those computed ids, PostgreSQL's planner hashed every decision of the partner
-/// (93,506 rows, twice, for the largest partner at 1M) instead of probing the lines' own.
+/// up for voided rows only). The reason (of `rdid`) and the tenant (of the link of `rdid`,
+/// or of `vdid` for a voided row), each when that decision is the partner's, are scalar
+/// sub-selects: one probe of the decision's primary key per line (and of the link's),
+/// which neither backend can turn into a hash of the partner's decisions. Joined on the
+/// computed ids, PostgreSQL's planner hashed every decision of the partner (93,506 rows,
+/// twice, for the largest partner at 1M); read by id afterwards they were one more
+/// statement and 15,000 more rows to decode.
 fn line_sql(inner: &str, order_limit: &str) -> String {
     format!(
         "SELECT e.id, e.payout_id, e.kind, e.amount_minor, e.currency, e.created_at, e.note, e.stage, e.voided_at, e.void_reason, \
          e.d, e.is_void, \
          CASE WHEN e.voided_at IS NULL THEN e.fx ELSE (SELECT p.fx_usd_per_unit_e8 FROM payouts p WHERE p.id = e.payout_id) END AS rate, \
-         c.reference AS reference, e.rdid AS rdid, e.vdid AS vdid FROM \
+         c.reference AS reference, \
+         (SELECT d.reason FROM attribution_decisions d WHERE d.id = e.rdid AND COALESCE(d.partner_id, '') = $1) AS reason, \
+         (SELECT l.external_tenant_id FROM attribution_decisions d JOIN links l ON l.id = d.link_id \
+          WHERE d.id = CASE WHEN e.voided_at IS NULL THEN e.rdid ELSE e.vdid END AND COALESCE(d.partner_id, '') = $1) AS tenant FROM \
          (SELECT e.*, CASE WHEN e.voided_at IS NULL THEN {DECISION_OF_EARNING} ELSE e.decision_id END AS rdid, \
          CASE WHEN e.voided_at IS NULL THEN NULL ELSE COALESCE(e.decision_id, {LATEST_OF_PAYOUT}) END AS vdid \
          FROM ({inner}{order_limit}) e) e \
@@ -232,13 +270,12 @@ fn cursor_args(after: &Option<StatementCursor>) -> Vec<Arg> {
     }
 }
 
-/// An earning line as its row reads it, with the ids of its decisions (`rdid`, `vdid`)
-/// whose reason and tenant are filled in afterwards.
-fn earning_line_from(r: &sqlx::any::AnyRow) -> Result<(EarningLine, Option<Uuid>, Option<Uuid>)> {
+/// An earning line as its row reads it.
+fn earning_line_from(r: &sqlx::any::AnyRow) -> Result<EarningLine> {
     let kind: String = get(r, "kind")?;
     let stage: Option<String> = get(r, "stage")?;
     let is_void: i64 = get(r, "is_void")?;
-    let line = EarningLine {
+    Ok(EarningLine {
         id: uuid(&get::<String>(r, "id")?)?,
         payout_id: uuid(&get::<String>(r, "payout_id")?)?,
         kind: EarningKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("earning kind `{kind}`")))?,
@@ -252,10 +289,9 @@ fn earning_line_from(r: &sqlx::any::AnyRow) -> Result<(EarningLine, Option<Uuid>
         void_reason: get(r, "void_reason")?,
         is_void: is_void != 0,
         case_reference: get(r, "reference")?,
-        reason: None,
-        external_tenant_id: String::new(),
-    };
-    Ok((line, opt_uuid(get(r, "rdid")?)?, opt_uuid(get(r, "vdid")?)?))
+        reason: get(r, "reason")?,
+        external_tenant_id: get::<Option<String>>(r, "tenant")?.unwrap_or_default(),
+    })
 }
 
 impl Tx {
@@ -423,44 +459,7 @@ impl Tx {
         let mut args = vec![Arg::Text(partner_id.to_string()), Arg::Int(ms(from)), Arg::Int(ms(to))];
         args.extend(cursor_args(after));
         let rows = bind_all(sqlx::query(sql), &args).fetch_all(self.conn()).await?;
-        let lines = rows.iter().map(earning_line_from).collect::<Result<Vec<_>>>()?;
-        drop(rows);
-        // The partner's decisions of the lines (the reason, and the link for the tenant),
-        // then those links' tenants: each id probed on its primary key, one statement per
-        // table on PostgreSQL (`rows_in_one`).
-        let decision_ids = sorted_unique(lines.iter().flat_map(|(_, r, v)| [*r, *v]).flatten());
-        let mut decisions: HashMap<Uuid, (String, Option<Uuid>)> = HashMap::with_capacity(decision_ids.len());
-        let partner = partner_id.to_string();
-        // The partner is compared here, not in SQL: with it there, SQLite read every
-        // decision of the partner per chunk (`attribution_decisions_partner`) instead of
-        // probing the ids.
-        for r in self
-            .rows_in_one("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &decision_ids)
-            .await?
-        {
-            if get::<Option<String>>(&r, "partner_id")?.as_deref() == Some(partner.as_str()) {
-                decisions.insert(uuid(&get::<String>(&r, "id")?)?, (get(&r, "reason")?, opt_uuid(get(&r, "link_id")?)?));
-            }
-        }
-        // The link a line's tenant comes from: the report's decision's for a live earning,
-        // else the voided line's own decision's (or the payout's latest).
-        let link_of = |l: &EarningLine, rdid: &Option<Uuid>, vdid: &Option<Uuid>| {
-            let d = if l.voided_at.is_none() { rdid } else { vdid };
-            d.and_then(|d| decisions.get(&d)).and_then(|(_, link)| *link)
-        };
-        let link_ids = sorted_unique(lines.iter().filter_map(|(l, r, v)| link_of(l, r, v)));
-        let mut tenants: HashMap<Uuid, String> = HashMap::with_capacity(link_ids.len());
-        for r in self.rows_in_one("SELECT id, external_tenant_id FROM links WHERE id IN ({in})", None, &link_ids).await? {
-            tenants.insert(uuid(&get::<String>(&r, "id")?)?, get(&r, "external_tenant_id")?);
-        }
-        Ok(lines
-            .into_iter()
-            .map(|(mut l, rdid, vdid)| {
-                l.reason = rdid.and_then(|d| decisions.get(&d)).map(|(reason, _)| reason.clone());
-                l.external_tenant_id = link_of(&l, &rdid, &vdid).and_then(|id| tenants.get(&id)).cloned().unwrap_or_default();
-                l
-            })
-            .collect())
+        rows.iter().map(earning_line_from).collect()
     }
 
     /// The payouts created in `[from, to)` on the cases of clients that have or had a link
@@ -478,12 +477,12 @@ impl Tx {
     /// `payouts_client_created` (migration 0038: the date compared in the index), and the
     /// missing earning is one probe of `earnings_payout_partner` per payout (migration
     /// 0024): no pass over the partner's cases, its earnings or the period's payouts. The
-    /// page is chosen on those index columns alone, with each payout's latest decision (one
-    /// probe of `attribution_decisions_payout`); the payouts, cases, payments and decisions
-    /// are then read by id for its rows only, a query per table (`Tx::rows_in_one`: one
-    /// statement each on PostgreSQL, by chunks of ids on SQLite). Joined by payout id in one
-    /// read, PostgreSQL's planner (seeing the 5,175 ids) hashed a parallel scan of every
-    /// payment instead.
+    /// page is chosen on those index columns alone; what its lines show is then read for
+    /// its payouts only ([`Tx::not_earned_shown`]), and their decisions by payout
+    /// (`attribution_decisions_payout`, the latest picked here: as a sub-select per payout
+    /// each one sorted its payout's decisions, then was read again by id). Joined by payout
+    /// id in one read with the page, PostgreSQL's planner (seeing the 5,175 ids) hashed a
+    /// parallel scan of every payment instead.
     pub async fn statement_not_earned_lines(
         &mut self,
         partner_id: Uuid,
@@ -494,9 +493,7 @@ impl Tx {
         let after =
             if w.after.is_some() { " AND p.created_at >= $4 AND (p.created_at > $4 OR (p.created_at = $4 AND p.id > $5))" } else { "" };
         let sql = format!(
-            "SELECT y.payout_id AS payout_id, y.created_at AS created_at, (SELECT d2.id FROM attribution_decisions d2 \
-             WHERE d2.payout_id = y.payout_id ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1) AS decision_id FROM \
-             ({candidates}{after} ORDER BY p.created_at, p.id{limit}) y ORDER BY y.created_at, y.payout_id",
+            "{candidates}{after} ORDER BY p.created_at, p.id{limit}",
             candidates = not_earned_candidates_sql("p.id AS payout_id, p.created_at AS created_at"),
             limit = w.limit_sql(),
         );
@@ -506,70 +503,108 @@ impl Tx {
             args.push(Arg::Text(c.payout_id.to_string()));
         }
         let rows = bind_all(sqlx::query(&sql), &args).fetch_all(self.conn()).await?;
-        let picked = rows
-            .iter()
-            .map(|r| Ok((uuid(&get::<String>(r, "payout_id")?)?, at(get(r, "created_at")?), opt_uuid(get(r, "decision_id")?)?)))
-            .collect::<Result<Vec<_>>>()?;
+        let picked =
+            rows.iter().map(|r| Ok((uuid(&get::<String>(r, "payout_id")?)?, at(get(r, "created_at")?)))).collect::<Result<Vec<_>>>()?;
         drop(rows);
-        // What the lines show, read by id for the picked payouts only (each id probed on its
-        // primary key): joined in the query above, PostgreSQL's planner estimated four
-        // times the rows and hashed every payout and every decision (1M each) instead.
-        let mut payouts: HashMap<Uuid, (Uuid, Uuid, String)> = HashMap::with_capacity(picked.len());
-        let ids = sorted_unique(picked.iter().map(|(id, _, _)| *id));
-        for r in self.rows_in_one("SELECT id, case_id, payment_id, currency FROM payouts WHERE id IN ({in})", None, &ids).await? {
-            let case_id = uuid(&get::<String>(&r, "case_id")?)?;
-            payouts.insert(uuid(&get::<String>(&r, "id")?)?, (case_id, uuid(&get::<String>(&r, "payment_id")?)?, get(&r, "currency")?));
-        }
-        let mut cases: HashMap<Uuid, sqlx::any::AnyRow> = HashMap::new();
-        let ids = sorted_unique(payouts.values().map(|(case_id, _, _)| *case_id));
+        let ids = sorted_unique(picked.iter().map(|(id, _)| *id));
+        let mut shown = self.not_earned_shown(&ids).await?;
+        // Each payout's latest decision: the greatest (decided at, id), as `ORDER BY
+        // decided_at DESC, id DESC` picks it (ids are lower-case hexadecimal UUIDs of one
+        // length, so their text order is the same on both backends).
+        let mut latest: HashMap<Uuid, (i64, String, LatestDecision)> = HashMap::with_capacity(ids.len());
         for r in self
             .rows_in_one(
-                "SELECT id, client_id, created_at, source, creating_partner_id, reference FROM cases WHERE id IN ({in})",
+                "SELECT id, payout_id, decided_at, partner_id, reason, link_id FROM attribution_decisions WHERE payout_id IN ({in})",
                 None,
                 &ids,
             )
             .await?
         {
-            cases.insert(uuid(&get::<String>(&r, "id")?)?, r);
-        }
-        let mut payments: HashMap<Uuid, i64> = HashMap::with_capacity(payouts.len());
-        let ids = sorted_unique(payouts.values().map(|(_, payment_id, _)| *payment_id));
-        for r in self.rows_in_one("SELECT id, amount_minor FROM payments WHERE id IN ({in})", None, &ids).await? {
-            payments.insert(uuid(&get::<String>(&r, "id")?)?, get(&r, "amount_minor")?);
-        }
-        let mut decisions: HashMap<Uuid, LatestDecision> = HashMap::new();
-        let ids = sorted_unique(picked.iter().filter_map(|(_, _, d)| *d));
-        for r in
-            self.rows_in_one("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &ids).await?
-        {
+            let key = (get::<i64>(&r, "decided_at")?, get::<String>(&r, "id")?);
+            let payout_id = uuid(&get::<String>(&r, "payout_id")?)?;
+            if latest.get(&payout_id).is_some_and(|(at, id, _)| (*at, id.as_str()) > (key.0, key.1.as_str())) {
+                continue;
+            }
             let reason: String = get(&r, "reason")?;
             let d = LatestDecision {
                 partner_id: opt_uuid(get(&r, "partner_id")?)?,
                 reason: Reason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("reason `{reason}`")))?,
                 link_id: opt_uuid(get(&r, "link_id")?)?,
             };
-            decisions.insert(uuid(&get::<String>(&r, "id")?)?, d);
+            latest.insert(payout_id, (key.0, key.1, d));
         }
         let mut out = Vec::with_capacity(picked.len());
-        for (payout_id, created_at, decision_id) in picked {
+        for (payout_id, created_at) in picked {
             // A payout, case or payment that is not there leaves the line out (the inner
             // joins this replaces did the same; the foreign keys rule it out).
-            let Some((case_id, payment_id, code)) = payouts.get(&payout_id) else { continue };
-            let (Some(c), Some(amount)) = (cases.get(case_id), payments.get(payment_id)) else { continue };
-            let source: String = get(c, "source")?;
+            let Some(s) = shown.remove(&payout_id) else { continue };
             out.push(NotEarned {
                 payout_id,
                 created_at,
-                currency: currency(code)?,
-                payment_amount_minor: *amount,
-                case_id: *case_id,
-                case_reference: get(c, "reference")?,
-                client_id: uuid(&get::<String>(c, "client_id")?)?,
-                case_created_at: at(get(c, "created_at")?),
-                case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
-                creating_partner_id: opt_uuid(get(c, "creating_partner_id")?)?,
-                latest: decision_id.and_then(|d| decisions.get(&d)).copied(),
+                currency: s.currency,
+                payment_amount_minor: s.payment_amount_minor,
+                case_id: s.case_id,
+                case_reference: s.case_reference,
+                client_id: s.client_id,
+                case_created_at: s.case_created_at,
+                case_source: s.case_source,
+                creating_partner_id: s.creating_partner_id,
+                latest: latest.get(&payout_id).map(|(_, _, d)| *d),
             });
+        }
+        Ok(out)
+    }
+
+    /// What the "did not earn" lines of these payouts show of their payout, payment and
+    /// case, by payout id (a payout whose case or payment is missing is left out), each
+    /// row probed on its primary key. SQLite: one statement joining the three tables (its
+    /// planner probes each by key in a nested loop). PostgreSQL: one statement per table
+    /// (`Tx::rows_in_one`); joined, with the 5,175 ids visible its planner hashed a
+    /// parallel seq scan of all 1M payments (868 ms).
+    async fn not_earned_shown(&mut self, ids: &[String]) -> Result<HashMap<Uuid, NotEarnedShown>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        if self.backend == Backend::Sqlite {
+            for r in self
+                .rows_in_one(
+                    "SELECT p.id AS payout_id, p.currency AS currency, pm.amount_minor AS amount_minor, c.id AS id, \
+                     c.client_id AS client_id, c.created_at AS created_at, c.source AS source, \
+                     c.creating_partner_id AS creating_partner_id, c.reference AS reference \
+                     FROM payouts p JOIN cases c ON c.id = p.case_id JOIN payments pm ON pm.id = p.payment_id WHERE p.id IN ({in})",
+                    None,
+                    ids,
+                )
+                .await?
+            {
+                let s = NotEarnedShown::of(&r, &get::<String>(&r, "currency")?, get(&r, "amount_minor")?)?;
+                out.insert(uuid(&get::<String>(&r, "payout_id")?)?, s);
+            }
+            return Ok(out);
+        }
+        let mut payouts: HashMap<Uuid, (Uuid, Uuid, String)> = HashMap::with_capacity(ids.len());
+        for r in self.rows_in_one("SELECT id, case_id, payment_id, currency FROM payouts WHERE id IN ({in})", None, ids).await? {
+            let case_id = uuid(&get::<String>(&r, "case_id")?)?;
+            payouts.insert(uuid(&get::<String>(&r, "id")?)?, (case_id, uuid(&get::<String>(&r, "payment_id")?)?, get(&r, "currency")?));
+        }
+        let mut cases: HashMap<Uuid, sqlx::any::AnyRow> = HashMap::new();
+        let case_ids = sorted_unique(payouts.values().map(|(case_id, _, _)| *case_id));
+        for r in self
+            .rows_in_one(
+                "SELECT id, client_id, created_at, source, creating_partner_id, reference FROM cases WHERE id IN ({in})",
+                None,
+                &case_ids,
+            )
+            .await?
+        {
+            cases.insert(uuid(&get::<String>(&r, "id")?)?, r);
+        }
+        let mut payments: HashMap<Uuid, i64> = HashMap::with_capacity(payouts.len());
+        let payment_ids = sorted_unique(payouts.values().map(|(_, payment_id, _)| *payment_id));
+        for r in self.rows_in_one("SELECT id, amount_minor FROM payments WHERE id IN ({in})", None, &payment_ids).await? {
+            payments.insert(uuid(&get::<String>(&r, "id")?)?, get(&r, "amount_minor")?);
+        }
+        for (payout_id, (case_id, payment_id, code)) in payouts {
+            let (Some(c), Some(amount)) = (cases.get(&case_id), payments.get(&payment_id)) else { continue };
+            out.insert(payout_id, NotEarnedShown::of(c, &code, *amount)?);
         }
         Ok(out)
     }
