@@ -3,8 +3,7 @@
 //! cents rounded by [`usd_minor_sql`]), the section counts, and the lines of each section
 //! in its order — all of them, or one keyset page ([`StatementCursor`]) — each with what
 //! its line shows from the section's query and reads by id of the rows it returned (never
-//! a query per line: on PostgreSQL one statement per read whatever the number of ids,
-//! `Tx::rows_in_one`; on SQLite one per chunk of ids).
+//! a query per line: one statement per read whatever the number of ids, `Tx::rows_in_one`).
 //!
 //! Sections and their order, `(date, payout id, earning id)`:
 //! - earnings: the partner's earnings created in the month but its live clawbacks (the
@@ -160,6 +159,37 @@ pub struct LatestDecision {
     pub link_id: Option<Uuid>,
 }
 
+/// What a "did not earn" line shows of its payout, payment and case
+/// ([`Tx::not_earned_shown`]).
+struct NotEarnedShown {
+    currency: Currency,
+    payment_amount_minor: i64,
+    case_id: Uuid,
+    case_reference: String,
+    client_id: Uuid,
+    case_created_at: Instant,
+    case_source: CaseSource,
+    creating_partner_id: Option<Uuid>,
+}
+
+impl NotEarnedShown {
+    /// From a row of the case (`id`, `client_id`, `created_at`, `source`,
+    /// `creating_partner_id`, `reference`), the payout's currency and the payment's amount.
+    fn of(case: &sqlx::any::AnyRow, code: &str, payment_amount_minor: i64) -> Result<NotEarnedShown> {
+        let source: String = get(case, "source")?;
+        Ok(NotEarnedShown {
+            currency: currency(code)?,
+            payment_amount_minor,
+            case_id: uuid(&get::<String>(case, "id")?)?,
+            case_reference: get(case, "reference")?,
+            client_id: uuid(&get::<String>(case, "client_id")?)?,
+            case_created_at: at(get(case, "created_at")?),
+            case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
+            creating_partner_id: opt_uuid(get(case, "creating_partner_id")?)?,
+        })
+    }
+}
+
 /// A link's identity and tenant without its history: (id, client, external tenant id,
 /// linked at).
 #[derive(Debug, Clone)]
@@ -189,7 +219,10 @@ const LATEST_OF_PAYOUT: &str = "(SELECT d3.id FROM attribution_decisions d3 WHER
 /// up for voided rows only). The decisions' reasons and links and the links' tenants are
 /// read afterwards by id for the distinct ids of the lines ([`Tx::earning_lines`]): joined
 /// here on those computed ids, PostgreSQL's planner hashed every decision of the partner
-/// (93,506 rows, twice, for the largest partner at 1M) instead of probing the lines' own.
+/// (93,506 rows, twice, for the largest partner at 1M) instead of probing the lines' own;
+/// as scalar sub-selects per line (one sub-plan run per line) the statement took 592–846
+/// ms against 282–317 ms plus 141–178 ms for the read by id, whose one index scan probes
+/// the sorted ids in order (`EXPLAIN ANALYZE`, same month).
 fn line_sql(inner: &str, order_limit: &str) -> String {
     format!(
         "SELECT e.id, e.payout_id, e.kind, e.amount_minor, e.currency, e.created_at, e.note, e.stage, e.voided_at, e.void_reason, \
@@ -478,12 +511,12 @@ impl Tx {
     /// `payouts_client_created` (migration 0038: the date compared in the index), and the
     /// missing earning is one probe of `earnings_payout_partner` per payout (migration
     /// 0024): no pass over the partner's cases, its earnings or the period's payouts. The
-    /// page is chosen on those index columns alone, with each payout's latest decision (one
-    /// probe of `attribution_decisions_payout`); the payouts, cases, payments and decisions
-    /// are then read by id for its rows only, a query per table (`Tx::rows_in_one`: one
-    /// statement each on PostgreSQL, by chunks of ids on SQLite). Joined by payout id in one
-    /// read, PostgreSQL's planner (seeing the 5,175 ids) hashed a parallel scan of every
-    /// payment instead.
+    /// page is chosen on those index columns alone; what its lines show is then read for
+    /// its payouts only ([`Tx::not_earned_shown`]), and their decisions by payout
+    /// (`attribution_decisions_payout`, the latest picked here: as a sub-select per payout
+    /// each one sorted its payout's decisions, then was read again by id). Joined by payout
+    /// id in one read with the page, PostgreSQL's planner (seeing the 5,175 ids) hashed a
+    /// parallel scan of every payment instead.
     pub async fn statement_not_earned_lines(
         &mut self,
         partner_id: Uuid,
@@ -494,9 +527,7 @@ impl Tx {
         let after =
             if w.after.is_some() { " AND p.created_at >= $4 AND (p.created_at > $4 OR (p.created_at = $4 AND p.id > $5))" } else { "" };
         let sql = format!(
-            "SELECT y.payout_id AS payout_id, y.created_at AS created_at, (SELECT d2.id FROM attribution_decisions d2 \
-             WHERE d2.payout_id = y.payout_id ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1) AS decision_id FROM \
-             ({candidates}{after} ORDER BY p.created_at, p.id{limit}) y ORDER BY y.created_at, y.payout_id",
+            "{candidates}{after} ORDER BY p.created_at, p.id{limit}",
             candidates = not_earned_candidates_sql("p.id AS payout_id, p.created_at AS created_at"),
             limit = w.limit_sql(),
         );
@@ -506,70 +537,108 @@ impl Tx {
             args.push(Arg::Text(c.payout_id.to_string()));
         }
         let rows = bind_all(sqlx::query(&sql), &args).fetch_all(self.conn()).await?;
-        let picked = rows
-            .iter()
-            .map(|r| Ok((uuid(&get::<String>(r, "payout_id")?)?, at(get(r, "created_at")?), opt_uuid(get(r, "decision_id")?)?)))
-            .collect::<Result<Vec<_>>>()?;
+        let picked =
+            rows.iter().map(|r| Ok((uuid(&get::<String>(r, "payout_id")?)?, at(get(r, "created_at")?)))).collect::<Result<Vec<_>>>()?;
         drop(rows);
-        // What the lines show, read by id for the picked payouts only (each id probed on its
-        // primary key): joined in the query above, PostgreSQL's planner estimated four
-        // times the rows and hashed every payout and every decision (1M each) instead.
-        let mut payouts: HashMap<Uuid, (Uuid, Uuid, String)> = HashMap::with_capacity(picked.len());
-        let ids = sorted_unique(picked.iter().map(|(id, _, _)| *id));
-        for r in self.rows_in_one("SELECT id, case_id, payment_id, currency FROM payouts WHERE id IN ({in})", None, &ids).await? {
-            let case_id = uuid(&get::<String>(&r, "case_id")?)?;
-            payouts.insert(uuid(&get::<String>(&r, "id")?)?, (case_id, uuid(&get::<String>(&r, "payment_id")?)?, get(&r, "currency")?));
-        }
-        let mut cases: HashMap<Uuid, sqlx::any::AnyRow> = HashMap::new();
-        let ids = sorted_unique(payouts.values().map(|(case_id, _, _)| *case_id));
+        let ids = sorted_unique(picked.iter().map(|(id, _)| *id));
+        let mut shown = self.not_earned_shown(&ids).await?;
+        // Each payout's latest decision: the greatest (decided at, id), as `ORDER BY
+        // decided_at DESC, id DESC` picks it (ids are lower-case hexadecimal UUIDs of one
+        // length, so their text order is the same on both backends).
+        let mut latest: HashMap<Uuid, (i64, String, LatestDecision)> = HashMap::with_capacity(ids.len());
         for r in self
             .rows_in_one(
-                "SELECT id, client_id, created_at, source, creating_partner_id, reference FROM cases WHERE id IN ({in})",
+                "SELECT id, payout_id, decided_at, partner_id, reason, link_id FROM attribution_decisions WHERE payout_id IN ({in})",
                 None,
                 &ids,
             )
             .await?
         {
-            cases.insert(uuid(&get::<String>(&r, "id")?)?, r);
-        }
-        let mut payments: HashMap<Uuid, i64> = HashMap::with_capacity(payouts.len());
-        let ids = sorted_unique(payouts.values().map(|(_, payment_id, _)| *payment_id));
-        for r in self.rows_in_one("SELECT id, amount_minor FROM payments WHERE id IN ({in})", None, &ids).await? {
-            payments.insert(uuid(&get::<String>(&r, "id")?)?, get(&r, "amount_minor")?);
-        }
-        let mut decisions: HashMap<Uuid, LatestDecision> = HashMap::new();
-        let ids = sorted_unique(picked.iter().filter_map(|(_, _, d)| *d));
-        for r in
-            self.rows_in_one("SELECT id, partner_id, reason, link_id FROM attribution_decisions WHERE id IN ({in})", None, &ids).await?
-        {
+            let key = (get::<i64>(&r, "decided_at")?, get::<String>(&r, "id")?);
+            let payout_id = uuid(&get::<String>(&r, "payout_id")?)?;
+            if latest.get(&payout_id).is_some_and(|(at, id, _)| (*at, id.as_str()) > (key.0, key.1.as_str())) {
+                continue;
+            }
             let reason: String = get(&r, "reason")?;
             let d = LatestDecision {
                 partner_id: opt_uuid(get(&r, "partner_id")?)?,
                 reason: Reason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("reason `{reason}`")))?,
                 link_id: opt_uuid(get(&r, "link_id")?)?,
             };
-            decisions.insert(uuid(&get::<String>(&r, "id")?)?, d);
+            latest.insert(payout_id, (key.0, key.1, d));
         }
         let mut out = Vec::with_capacity(picked.len());
-        for (payout_id, created_at, decision_id) in picked {
+        for (payout_id, created_at) in picked {
             // A payout, case or payment that is not there leaves the line out (the inner
             // joins this replaces did the same; the foreign keys rule it out).
-            let Some((case_id, payment_id, code)) = payouts.get(&payout_id) else { continue };
-            let (Some(c), Some(amount)) = (cases.get(case_id), payments.get(payment_id)) else { continue };
-            let source: String = get(c, "source")?;
+            let Some(s) = shown.remove(&payout_id) else { continue };
             out.push(NotEarned {
                 payout_id,
                 created_at,
-                currency: currency(code)?,
-                payment_amount_minor: *amount,
-                case_id: *case_id,
-                case_reference: get(c, "reference")?,
-                client_id: uuid(&get::<String>(c, "client_id")?)?,
-                case_created_at: at(get(c, "created_at")?),
-                case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("case source `{source}`")))?,
-                creating_partner_id: opt_uuid(get(c, "creating_partner_id")?)?,
-                latest: decision_id.and_then(|d| decisions.get(&d)).copied(),
+                currency: s.currency,
+                payment_amount_minor: s.payment_amount_minor,
+                case_id: s.case_id,
+                case_reference: s.case_reference,
+                client_id: s.client_id,
+                case_created_at: s.case_created_at,
+                case_source: s.case_source,
+                creating_partner_id: s.creating_partner_id,
+                latest: latest.get(&payout_id).map(|(_, _, d)| *d),
             });
+        }
+        Ok(out)
+    }
+
+    /// What the "did not earn" lines of these payouts show of their payout, payment and
+    /// case, by payout id (a payout whose case or payment is missing is left out), each
+    /// row probed on its primary key. SQLite: one statement joining the three tables (its
+    /// planner probes each by key in a nested loop). PostgreSQL: one statement per table
+    /// (`Tx::rows_in_one`); joined, with the 5,175 ids visible its planner hashed a
+    /// parallel seq scan of all 1M payments (868 ms).
+    async fn not_earned_shown(&mut self, ids: &[String]) -> Result<HashMap<Uuid, NotEarnedShown>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        if self.backend == Backend::Sqlite {
+            for r in self
+                .rows_in_one(
+                    "SELECT p.id AS payout_id, p.currency AS currency, pm.amount_minor AS amount_minor, c.id AS id, \
+                     c.client_id AS client_id, c.created_at AS created_at, c.source AS source, \
+                     c.creating_partner_id AS creating_partner_id, c.reference AS reference \
+                     FROM payouts p JOIN cases c ON c.id = p.case_id JOIN payments pm ON pm.id = p.payment_id WHERE p.id IN ({in})",
+                    None,
+                    ids,
+                )
+                .await?
+            {
+                let s = NotEarnedShown::of(&r, &get::<String>(&r, "currency")?, get(&r, "amount_minor")?)?;
+                out.insert(uuid(&get::<String>(&r, "payout_id")?)?, s);
+            }
+            return Ok(out);
+        }
+        let mut payouts: HashMap<Uuid, (Uuid, Uuid, String)> = HashMap::with_capacity(ids.len());
+        for r in self.rows_in_one("SELECT id, case_id, payment_id, currency FROM payouts WHERE id IN ({in})", None, ids).await? {
+            let case_id = uuid(&get::<String>(&r, "case_id")?)?;
+            payouts.insert(uuid(&get::<String>(&r, "id")?)?, (case_id, uuid(&get::<String>(&r, "payment_id")?)?, get(&r, "currency")?));
+        }
+        let mut cases: HashMap<Uuid, sqlx::any::AnyRow> = HashMap::new();
+        let case_ids = sorted_unique(payouts.values().map(|(case_id, _, _)| *case_id));
+        for r in self
+            .rows_in_one(
+                "SELECT id, client_id, created_at, source, creating_partner_id, reference FROM cases WHERE id IN ({in})",
+                None,
+                &case_ids,
+            )
+            .await?
+        {
+            cases.insert(uuid(&get::<String>(&r, "id")?)?, r);
+        }
+        let mut payments: HashMap<Uuid, i64> = HashMap::with_capacity(payouts.len());
+        let payment_ids = sorted_unique(payouts.values().map(|(_, payment_id, _)| *payment_id));
+        for r in self.rows_in_one("SELECT id, amount_minor FROM payments WHERE id IN ({in})", None, &payment_ids).await? {
+            payments.insert(uuid(&get::<String>(&r, "id")?)?, get(&r, "amount_minor")?);
+        }
+        for (payout_id, (case_id, payment_id, code)) in payouts {
+            let (Some(c), Some(amount)) = (cases.get(&case_id), payments.get(&payment_id)) else { continue };
+            out.insert(payout_id, NotEarnedShown::of(c, &code, *amount)?);
         }
         Ok(out)
     }

@@ -268,6 +268,41 @@ async fn many_ids_go_in_chunks(store: Store) -> TestResult {
     Ok(())
 }
 
+conformance!(many_ids_read_in_one_statement);
+/// A read by a list of ids in one statement (`rows_in_one`: the ids as one text array on
+/// PostgreSQL, one JSON array through `json_each` on SQLite) finds the row of every id,
+/// however many (more than a chunk of 500), with its leading parameter bound before the
+/// list, and nothing for an id that is not there or an empty list.
+async fn many_ids_read_in_one_statement(store: Store) -> TestResult {
+    let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
+    let mut tx = store.begin().await?;
+    tx.insert_partner(&p).await?;
+    tx.insert_partner(&q).await?;
+    let mut ids = Vec::new();
+    let mut mine = BTreeSet::new();
+    for i in 0..1_203i64 {
+        let c = client(&format!("C{i}"), t(0));
+        tx.insert_client(&c, &[]).await?;
+        // Every third client is Q's.
+        let owner = if i % 3 == 0 { &q } else { &p };
+        let l = link(owner, &c, &format!("tenant-{i}"), true, t(i * SECOND));
+        tx.insert_link(&l, ACTOR, None).await?;
+        if i % 3 != 0 {
+            mine.insert((l.id, c.id, format!("tenant-{i}")));
+        }
+        ids.push(c.id);
+    }
+    ids.push(Uuid::new_v4());
+    let got = tx.partner_link_tenants_of_clients(p.id, &ids).await?;
+    assert_eq!(got.len(), 802);
+    assert_eq!(got.iter().map(|l| (l.id, l.client_id, l.external_tenant_id.clone())).collect::<BTreeSet<_>>(), mine);
+    assert!(got.windows(2).all(|w| w[0].linked_at < w[1].linked_at), "oldest first");
+    assert_eq!(tx.partner_link_tenants_of_clients(q.id, &ids).await?.len(), 401);
+    assert!(tx.partner_link_tenants_of_clients(p.id, &[]).await?.is_empty());
+    assert!(tx.partner_link_tenants_of_clients(p.id, &[Uuid::new_v4()]).await?.is_empty());
+    Ok(())
+}
+
 conformance!(partner_lists_read_their_indexes);
 async fn partner_lists_read_their_indexes(store: Store) -> TestResult {
     let s = seed_clients(&store).await?;

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use refshare_app::statements::{Statement, StatementLine};
 use refshare_app::{App, AppError};
 use refshare_core::money::format_minor;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::auth::Partner;
@@ -43,36 +44,85 @@ async fn statement(State(app): State<App>, Partner(p): Partner, Path(period): Pa
     Ok(Json(statement_json(&p.id, &s)).into_response())
 }
 
-fn line_json(l: &StatementLine) -> Value {
-    let e = l.currency.exponent();
-    json!({
-        "section": l.section.as_str(),
-        "date": ts(l.date),
-        "caseReference": l.case_reference,
-        "externalTenantId": l.external_tenant_id,
-        "kind": l.kind,
-        "stage": l.stage.map(|s| s.as_str()),
-        "stageLabel": l.stage.map(|s| s.label()),
-        "amount": l.amount_minor.map(|a| num(a, e)),
-        "currency": l.currency.code(),
-        "amountUsd": l.amount_usd_minor.map(|a| num(a, 2)),
-        "reason": l.reason,
-        "earningId": l.earning_id,
-        "payoutId": l.payout_id,
-        "paymentAmount": l.payment_amount_minor.map(|a| num(a, e)),
-    })
+/// A line as the JSON shows it, serialized straight from the line (a month has about
+/// 20,000 of them: no map per line). The fields are in the order of their keys, as the
+/// `serde_json::Value` objects of the rest of the API print theirs (sorted maps).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LineJson<'a> {
+    amount: Option<Value>,
+    amount_usd: Option<Value>,
+    case_reference: &'a str,
+    currency: &'a str,
+    date: String,
+    earning_id: Option<uuid::Uuid>,
+    external_tenant_id: &'a str,
+    kind: &'a str,
+    payment_amount: Option<Value>,
+    payout_id: uuid::Uuid,
+    reason: &'a str,
+    section: &'static str,
+    stage: Option<&'static str>,
+    stage_label: Option<&'static str>,
 }
 
-fn statement_json(partner: &uuid::Uuid, s: &Statement) -> Value {
-    json!({
-        "period": s.period.to_string(),
-        "partnerId": partner,
-        "from": ts(s.period.start()),
-        "to": ts(s.period.end()),
-        "earnings": s.earnings.iter().map(line_json).collect::<Vec<_>>(),
-        "reversals": s.reversals.iter().map(line_json).collect::<Vec<_>>(),
-        "notEarned": s.not_earned.iter().map(line_json).collect::<Vec<_>>(),
-        "totals": {
+impl<'a> LineJson<'a> {
+    fn of(l: &'a StatementLine) -> LineJson<'a> {
+        let e = l.currency.exponent();
+        LineJson {
+            amount: l.amount_minor.map(|a| num(a, e)),
+            amount_usd: l.amount_usd_minor.map(|a| num(a, 2)),
+            case_reference: &l.case_reference,
+            currency: l.currency.code(),
+            date: ts(l.date),
+            earning_id: l.earning_id,
+            external_tenant_id: &l.external_tenant_id,
+            kind: &l.kind,
+            payment_amount: l.payment_amount_minor.map(|a| num(a, e)),
+            payout_id: l.payout_id,
+            reason: &l.reason,
+            section: l.section.as_str(),
+            stage: l.stage.map(|s| s.as_str()),
+            stage_label: l.stage.map(|s| s.label()),
+        }
+    }
+}
+
+/// A section's lines, serialized one by one as the array is written.
+struct LinesJson<'a>(&'a [StatementLine]);
+
+impl Serialize for LinesJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(LineJson::of))
+    }
+}
+
+/// The statement's JSON, keys in order as for [`LineJson`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatementJson<'a> {
+    earnings: LinesJson<'a>,
+    from: String,
+    missing_fx_rates: Value,
+    not_earned: LinesJson<'a>,
+    partner_id: &'a uuid::Uuid,
+    period: String,
+    reversals: LinesJson<'a>,
+    to: String,
+    totals: Value,
+}
+
+fn statement_json<'a>(partner: &'a uuid::Uuid, s: &'a Statement) -> StatementJson<'a> {
+    StatementJson {
+        earnings: LinesJson(&s.earnings),
+        from: ts(s.period.start()),
+        missing_fx_rates: crate::views::missing_json(&s.missing_fx_rates),
+        not_earned: LinesJson(&s.not_earned),
+        partner_id: partner,
+        period: s.period.to_string(),
+        reversals: LinesJson(&s.reversals),
+        to: ts(s.period.end()),
+        totals: json!({
             "byStage": s.totals.iter().map(|t| json!({
                 "stage": t.stage.as_str(),
                 "stageLabel": t.stage.label(),
@@ -84,36 +134,45 @@ fn statement_json(partner: &uuid::Uuid, s: &Statement) -> Value {
             })).collect::<Vec<_>>(),
             "totalUsd": num(s.total_usd_minor, 2),
             "usdPartial": s.usd_partial,
-        },
-        "missingFxRates": crate::views::missing_json(&s.missing_fx_rates),
-    })
+        }),
+    }
 }
 
-/// One CSV field, quoted when it holds a comma, a quote or a line break.
-fn field(s: &str) -> String {
+/// One CSV field onto `out`, quoted when it holds a comma, a quote or a line break.
+fn field(out: &mut String, s: &str) {
     if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
     } else {
-        s.to_string()
+        out.push_str(s);
     }
 }
 
 fn to_csv(s: &Statement) -> String {
-    let mut out = format!("{CSV_HEADER}\r\n");
+    let mut out = String::with_capacity(160 * (s.earnings.len() + s.reversals.len() + s.not_earned.len() + 1));
+    out.push_str(CSV_HEADER);
+    out.push_str("\r\n");
     for l in s.lines() {
-        let cells = [
-            l.section.as_str().to_string(),
-            ts(l.date),
-            l.case_reference.clone(),
-            l.external_tenant_id.clone(),
-            l.kind.clone(),
-            l.stage.map(|s| s.as_str().to_string()).unwrap_or_default(),
-            l.amount_minor.map(|a| format_minor(a, l.currency.exponent())).unwrap_or_default(),
-            l.currency.code().to_string(),
-            l.amount_usd_minor.map(|a| format_minor(a, 2)).unwrap_or_default(),
-            l.reason.clone(),
+        let e = l.currency.exponent();
+        let cells: [&str; 10] = [
+            l.section.as_str(),
+            &ts(l.date),
+            &l.case_reference,
+            &l.external_tenant_id,
+            &l.kind,
+            l.stage.map(|s| s.as_str()).unwrap_or_default(),
+            &l.amount_minor.map(|a| format_minor(a, e)).unwrap_or_default(),
+            l.currency.code(),
+            &l.amount_usd_minor.map(|a| format_minor(a, 2)).unwrap_or_default(),
+            &l.reason,
         ];
-        out.push_str(&cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            field(&mut out, c);
+        }
         out.push_str("\r\n");
     }
     out
