@@ -17,8 +17,10 @@
 //! `PRAGMA query_only = ON`. In WAL mode a reader sees the last committed state and never
 //! waits for the writer. An in-memory SQLite database cannot be shared between
 //! connections, so there [`Store::read`] falls back to the writer pool. PostgreSQL has
-//! one pool of [`OpenOptions::pool_size`] connections; its reads run `BEGIN ISOLATION LEVEL
-//! REPEATABLE READ READ ONLY` (one snapshot per read, as a SQLite reader has).
+//! one pool of [`OpenOptions::pool_size`] connections, each set up with
+//! [`POSTGRES_SESSION`] (no JIT) when it opens; its reads run `BEGIN ISOLATION LEVEL
+//! REPEATABLE READ READ ONLY` (one snapshot per read, as a SQLite reader has). Every pool
+//! pings a connection on its way out only after it sat idle ([`PING_IDLE_AFTER`]).
 
 pub mod attention;
 mod attribution_facts;
@@ -159,6 +161,44 @@ pub fn sqlite_tuning_sql() -> [String; 2] {
     [format!("PRAGMA mmap_size = {SQLITE_MMAP_BYTES}"), format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}")]
 }
 
+/// PostgreSQL: the settings every connection runs with, set once when it opens (the app's
+/// pool, and the bench's raw-SQL connections and pgbench, so a floor reads as the app
+/// reads). `jit = off`: the server's default compiles the expressions of every statement
+/// the planner costs above `jit_above_cost` (100,000) before running it, and many of ours
+/// are costed that high (an estimate over a partner's whole history, sub-selects that
+/// never run) but run in milliseconds: compiling took longer than running (the month
+/// statement's lines at 1M: 2.0–2.6 s of JIT for 0.6 s of execution).
+pub const POSTGRES_SESSION: &[(&str, &str)] = &[("jit", "off")];
+
+/// [`POSTGRES_SESSION`] as one `SET` statement per setting.
+pub fn postgres_session_sql() -> Vec<String> {
+    POSTGRES_SESSION.iter().map(|(name, value)| format!("SET {name} = {value}")).collect()
+}
+
+/// A pooled connection idle for at least this long is pinged before it is handed out;
+/// one used more recently is not ([`pool_options`]).
+pub const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// The acquire policy of every pool. sqlx pings a connection when it is returned to the
+/// pool (and drops it if that fails); by default it pings it again when it is taken
+/// (`test_before_acquire`), one more round trip on every request path on PostgreSQL,
+/// nearly always right after the last one. Here only a connection idle for
+/// [`PING_IDLE_AFTER`] or longer is pinged when taken (a dead one is dropped and another
+/// taken or opened, as before); one taken sooner goes out as it came back. So a connection
+/// that died within that second after its return (the server restarted or killed it)
+/// fails the one statement that finds it dead — that request fails, the connection is
+/// dropped on its return and the next acquire opens a new one.
+fn pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new().test_before_acquire(false).before_acquire(|conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= PING_IDLE_AFTER {
+                conn.ping().await?;
+            }
+            Ok(true)
+        })
+    })
+}
+
 /// The range both pool sizes must lie in.
 pub const POOL_SIZE_RANGE: std::ops::RangeInclusive<u32> = 1..=256;
 
@@ -288,17 +328,24 @@ impl Store {
             Backend::Sqlite => 1,
             Backend::Postgres => options.pool_size.clamp(*POOL_SIZE_RANGE.start(), *POOL_SIZE_RANGE.end()),
         };
-        let pool = AnyPoolOptions::new()
+        let pool = pool_options()
             .max_connections(max)
             .acquire_timeout(options.connect_timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
-                        for pragma in sqlite_tuning_sql() {
-                            sqlx::query(&pragma).execute(&mut *conn).await?;
+                    match backend {
+                        Backend::Sqlite => {
+                            sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                            sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                            sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                            for pragma in sqlite_tuning_sql() {
+                                sqlx::query(&pragma).execute(&mut *conn).await?;
+                            }
+                        }
+                        Backend::Postgres => {
+                            for set in postgres_session_sql() {
+                                sqlx::query(&set).execute(&mut *conn).await?;
+                            }
                         }
                     }
                     Ok(())
@@ -440,7 +487,7 @@ impl Store {
 async fn open_sqlite_readers(url: &str, options: &OpenOptions) -> Result<AnyPool> {
     let url = sqlite_url(url, false);
     let readers = options.sqlite_readers.clamp(*POOL_SIZE_RANGE.start(), *POOL_SIZE_RANGE.end());
-    let pool = AnyPoolOptions::new()
+    let pool = pool_options()
         .max_connections(readers)
         .acquire_timeout(options.connect_timeout)
         .after_connect(|conn, _| {
@@ -537,16 +584,16 @@ impl Tx {
         }
     }
 
-    /// PostgreSQL: no JIT compilation for the rest of this transaction (`SET LOCAL jit =
-    /// off`); SQLite has none, so nothing. For reads whose statements the planner costs
-    /// high (many rows, sub-selects never run) but that run in milliseconds: above
-    /// `jit_above_cost` every such statement compiled its expressions first, and in each
-    /// parallel worker (the month statement's earning lines at 1M: 2.0–2.6 s of JIT for
-    /// 0.6 s of execution).
-    pub async fn without_jit(&mut self) -> Result<()> {
+    /// PostgreSQL: the value of a run-time setting on this transaction's connection
+    /// (`current_setting`), e.g. to check [`POSTGRES_SESSION`]; SQLite has no such
+    /// settings: `None`.
+    pub async fn session_setting(&mut self, name: &str) -> Result<Option<String>> {
         match self.backend {
-            Backend::Postgres => self.simple("SET LOCAL jit = off").await,
-            Backend::Sqlite => Ok(()),
+            Backend::Postgres => {
+                let row = sqlx::query("SELECT current_setting($1) AS v").bind(name).fetch_one(self.conn()).await?;
+                Ok(Some(get(&row, "v")?))
+            }
+            Backend::Sqlite => Ok(None),
         }
     }
 
