@@ -427,6 +427,7 @@ impl Store {
             read_only: false,
             totals: Default::default(),
             deferred: Default::default(),
+            upserts: None,
         })
     }
 
@@ -451,6 +452,7 @@ impl Store {
             read_only: true,
             totals: Default::default(),
             deferred: Default::default(),
+            upserts: None,
         })
     }
 
@@ -471,6 +473,7 @@ impl Store {
             read_only: true,
             totals: Default::default(),
             deferred: Default::default(),
+            upserts: None,
         })
     }
 
@@ -525,6 +528,9 @@ pub struct Tx {
     totals: totals::PendingTotals,
     /// Rows written at [`Tx::commit`] ([`deferred`]), snapshotted by [`Tx::savepoint`].
     deferred: deferred::Deferred,
+    /// PostgreSQL, during [`Tx::commit`]: the kept-totals upserts queued to go to the
+    /// server as one query ([`Tx::upsert`]).
+    upserts: Option<String>,
 }
 
 impl Tx {
@@ -536,12 +542,25 @@ impl Tx {
     /// Writes the deferred rows ([`deferred`]), then the pending earnings totals, the
     /// month totals, the statement totals and the estimate totals with the month and
     /// statement estimates (keys sorted, the last statements) and commits.
+    ///
+    /// The kept-totals rows are shared by every writer of a partner and stay locked from
+    /// the first upsert until the commit returns, so writers queue on them. On PostgreSQL
+    /// the upserts are therefore sent as ONE query just before the `COMMIT`, in the same
+    /// order as ever (the rows' lock order; only the estimate rates' shared locks, read to
+    /// convert the estimates, are now taken before them): the rows are held for one round
+    /// trip and the commit instead of one round trip per table.
     pub async fn commit(mut self) -> Result<()> {
         self.flush_deferred().await?;
+        if self.backend == Backend::Postgres {
+            self.upserts = Some(String::new());
+        }
         self.flush_totals().await?;
         self.flush_month_totals().await?;
         self.flush_statement_totals().await?;
         self.flush_estimates().await?;
+        if let Some(queued) = self.upserts.take().filter(|q| !q.is_empty()) {
+            self.simple(&queued).await?;
+        }
         if let Conn::Transaction(t) = self.inner {
             t.commit().await?;
         }
@@ -597,6 +616,37 @@ impl Tx {
         }
     }
 
+    /// Runs one upsert of the kept totals with its values (`$1`, `$2`, … in `sql`). Inside
+    /// [`Tx::commit`] on PostgreSQL it is queued instead, its values written in as literals
+    /// ([`inline_values`]); a statement whose values cannot be (a text with a backslash or
+    /// NUL) first sends the queue, then runs with its values bound, so the order holds.
+    pub(crate) async fn upsert(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<()> {
+        if let Some(queue) = self.upserts.as_mut() {
+            match inline_values(sql, &values) {
+                Some(text) => {
+                    queue.push_str(&text);
+                    queue.push_str(";\n");
+                    return Ok(());
+                }
+                None => {
+                    let queued = std::mem::take(queue);
+                    if !queued.is_empty() {
+                        self.simple(&queued).await?;
+                    }
+                }
+            }
+        }
+        let mut q = sqlx::query(sql);
+        for v in values {
+            q = match v {
+                SqlValue::Text(t) => q.bind(t),
+                SqlValue::Int(i) => q.bind(i),
+            };
+        }
+        q.execute(self.conn()).await?;
+        Ok(())
+    }
+
     async fn simple(&mut self, sql: &str) -> Result<()> {
         use sqlx::Executor;
         self.conn().execute(sql).await?;
@@ -609,6 +659,42 @@ impl Tx {
             Conn::Single(c) => &mut **c,
         }
     }
+}
+
+/// A value of a kept-totals upsert ([`Tx::upsert`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SqlValue {
+    Text(String),
+    Int(i64),
+}
+
+/// `sql` with each `$n` replaced by the n-th value as a PostgreSQL literal (a text quoted,
+/// its quotes doubled); `None` if a text holds a backslash or NUL (whose meaning in a
+/// literal depends on the server's settings) or a `$n` has no value.
+pub(crate) fn inline_values(sql: &str, values: &[SqlValue]) -> Option<String> {
+    let mut out = String::with_capacity(sql.len() + 16 * values.len());
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let digits = sql[i + c.len_utf8()..].bytes().take_while(u8::is_ascii_digit).count();
+        if c != '$' || digits == 0 {
+            out.push(c);
+            continue;
+        }
+        let n: usize = sql[i + 1..i + 1 + digits].parse().ok()?;
+        match values.get(n.checked_sub(1)?)? {
+            SqlValue::Int(v) => out.push_str(&v.to_string()),
+            SqlValue::Text(t) if t.contains(['\\', '\0']) => return None,
+            SqlValue::Text(t) => {
+                out.push('\'');
+                out.push_str(&t.replace('\'', "''"));
+                out.push('\'');
+            }
+        }
+        for _ in 0..digits {
+            chars.next();
+        }
+    }
+    Some(out)
 }
 
 /// The savepoints use cases set inside a transaction (a closed set: names are SQL).
@@ -671,6 +757,20 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_written_in_as_literals() {
+        let v = vec![SqlValue::Text("a'b".into()), SqlValue::Int(-7), SqlValue::Int(i64::MAX)];
+        assert_eq!(
+            inline_values("INSERT INTO t (a, b, c) VALUES ($1, $2, $3), ($1, $3, $2)", &v).as_deref(),
+            Some("INSERT INTO t (a, b, c) VALUES ('a''b', -7, 9223372036854775807), ('a''b', 9223372036854775807, -7)")
+        );
+        let many: Vec<SqlValue> = (1..=12).map(SqlValue::Int).collect();
+        assert_eq!(inline_values("$1 $10 $12 $2", &many).as_deref(), Some("1 10 12 2"));
+        assert_eq!(inline_values("x = $4", &v), None, "no fourth value");
+        assert_eq!(inline_values("x = $1", &[SqlValue::Text("a\\b".into())]), None);
+        assert_eq!(inline_values("é $ x", &[]).as_deref(), Some("é $ x"));
+    }
 
     async fn pragma(tx: &mut Tx, name: &str) -> i64 {
         let row = sqlx::query(&format!("PRAGMA {name}")).fetch_one(tx.conn()).await.expect(name);
