@@ -329,7 +329,8 @@ impl App {
 
     /// Any case by id or reference (operator).
     pub async fn case_by_id_or_reference(&self, key: &str) -> Result<CaseRecord, AppError> {
-        let mut tx = self.store.read().await?;
+        // One statement: no transaction around it (`Store::read_statement`).
+        let mut tx = self.store.read_statement().await?;
         let found = match Uuid::parse_str(key) {
             Ok(id) => tx.case(id).await?,
             Err(_) => tx.case_by_reference(key).await?,

@@ -189,10 +189,9 @@ impl App {
     pub async fn statement(&self, partner: &PartnerRecord, period: &str) -> Result<Statement, AppError> {
         let p = parse_period(period)?;
         let (from, to) = (p.start(), p.end());
-        let mut tx = self.store.read().await?;
         // Every line of a month: the planner costs the line queries far above what they
-        // take, and compiling them cost more than running them (`Tx::without_jit`).
-        tx.without_jit().await?;
+        // take; PostgreSQL connections run without JIT (`store::POSTGRES_SESSION`).
+        let mut tx = self.store.read().await?;
         let mut rates = UsdRates::at(self.now());
         rates.load_all(&mut tx).await?;
         let mut missing = BTreeSet::new();

@@ -396,25 +396,41 @@ impl Tx {
         Ok(())
     }
 
-    /// Takes the case's row lock (PostgreSQL; SQLite has one writer anyway) so that
-    /// concurrent payments on one case run one after the other and each sees what the
-    /// other booked before it checks what is still owed.
+    /// Takes the case's row lock so that concurrent payments on one case run one after the
+    /// other and each sees what the other booked before it checks what is still owed. On
+    /// PostgreSQL `SELECT … FOR NO KEY UPDATE`: the lock an `UPDATE` of the row's non-key
+    /// columns takes (so it waits for, and holds off, any other writer of the case, and
+    /// lets the foreign-key checks of new payments through) without writing a new version
+    /// of the row. On SQLite, which has one writer anyway, an `UPDATE` that changes nothing.
     pub async fn lock_case(&mut self, id: Uuid) -> Result<()> {
-        sqlx::query("UPDATE cases SET lifecycle = lifecycle WHERE id = $1").bind(id.to_string()).execute(self.conn()).await?;
+        let sql = match self.backend {
+            crate::Backend::Postgres => "SELECT id FROM cases WHERE id = $1 FOR NO KEY UPDATE",
+            crate::Backend::Sqlite => "UPDATE cases SET lifecycle = lifecycle WHERE id = $1",
+        };
+        sqlx::query(sql).bind(id.to_string()).execute(self.conn()).await?;
         Ok(())
     }
 
     /// [`Tx::lock_case`] for each of `ids`, in id order (the order every shared payment
-    /// transaction takes them in). On SQLite, where the one writer connection already
-    /// serialises writers, it is one statement for all of them.
+    /// transaction takes them in), in one statement: on PostgreSQL the rows are locked as
+    /// they come out of the `ORDER BY` (the text order of `COLLATE "C"` is the order of the
+    /// ids' bytes, `Uuid`'s own); on SQLite, where the one writer connection already
+    /// serialises writers, one `UPDATE` for all of them.
     pub async fn lock_cases(&mut self, ids: &std::collections::BTreeSet<Uuid>) -> Result<()> {
-        if self.backend == crate::Backend::Sqlite {
-            let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-            self.rows_in("UPDATE cases SET lifecycle = lifecycle WHERE id IN ({in})", None, &ids).await?;
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        if ids.is_empty() {
             return Ok(());
         }
-        for id in ids {
-            self.lock_case(*id).await?;
+        match self.backend {
+            crate::Backend::Postgres => {
+                sqlx::query("SELECT id FROM cases WHERE id = ANY(string_to_array($1, ',')) ORDER BY id COLLATE \"C\" FOR NO KEY UPDATE")
+                    .bind(ids.join(","))
+                    .execute(self.conn())
+                    .await?;
+            }
+            crate::Backend::Sqlite => {
+                self.rows_in("UPDATE cases SET lifecycle = lifecycle WHERE id IN ({in})", None, &ids).await?;
+            }
         }
         Ok(())
     }

@@ -318,7 +318,7 @@ impl Tx {
     /// The clients with these ids, by id (one query per `IN_CHUNK` ids).
     pub async fn clients_by_ids(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, ClientRecord>> {
         let mut out = HashMap::new();
-        for r in self.rows_in(&format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN ({{in}})"), None, &texts(ids)).await? {
+        for r in self.rows_in_one(&format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN ({{in}})"), None, &texts(ids)).await? {
             let c = client_from(&r)?;
             out.insert(c.id, c);
         }

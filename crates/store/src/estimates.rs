@@ -36,7 +36,7 @@ use crate::monthly::UtcMonth;
 use crate::reporting::{usd_divisor, usd_minor_sql};
 use crate::statement_totals::{StatementEstimateKey, StatementSums};
 use crate::totals::{usd_of, Totals};
-use crate::{currency, get, uuid, Backend, Result, StoreError, Tx};
+use crate::{currency, get, uuid, Backend, Result, SqlValue, StoreError, Tx};
 
 /// The key of an estimate totals row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -226,19 +226,16 @@ impl Tx {
                  usd_minor = estimate_totals.usd_minor + excluded.usd_minor, \
                  platform_usd_minor = estimate_totals.platform_usd_minor + excluded.platform_usd_minor",
             );
-            let mut q = sqlx::query(&sql);
+            let mut values = Vec::with_capacity(chunk.len() * 8);
             for (k, t) in chunk {
-                q = q
-                    .bind(k.partner_id.to_string())
-                    .bind(k.stage.as_str())
-                    .bind(k.currency.code())
-                    .bind(t.count)
-                    .bind(t.payout_count)
-                    .bind(t.amount_minor)
-                    .bind(t.usd_minor)
-                    .bind(t.platform_usd_minor);
+                values.extend([
+                    SqlValue::Text(k.partner_id.to_string()),
+                    SqlValue::Text(k.stage.as_str().to_string()),
+                    SqlValue::Text(k.currency.code().to_string()),
+                ]);
+                values.extend([t.count, t.payout_count, t.amount_minor, t.usd_minor, t.platform_usd_minor].map(SqlValue::Int));
             }
-            q.execute(self.conn()).await?;
+            self.upsert(&sql, values).await?;
         }
         self.add_month_estimates(month_deltas).await?;
         self.add_statement_estimates(statement_deltas).await?;

@@ -17,8 +17,10 @@
 //! `PRAGMA query_only = ON`. In WAL mode a reader sees the last committed state and never
 //! waits for the writer. An in-memory SQLite database cannot be shared between
 //! connections, so there [`Store::read`] falls back to the writer pool. PostgreSQL has
-//! one pool of [`OpenOptions::pool_size`] connections; its reads run `BEGIN ISOLATION LEVEL
-//! REPEATABLE READ READ ONLY` (one snapshot per read, as a SQLite reader has).
+//! one pool of [`OpenOptions::pool_size`] connections, each set up with
+//! [`POSTGRES_SESSION`] (no JIT) when it opens; its reads run `BEGIN ISOLATION LEVEL
+//! REPEATABLE READ READ ONLY` (one snapshot per read, as a SQLite reader has). Every pool
+//! pings a connection on its way out only after it sat idle ([`PING_IDLE_AFTER`]).
 
 pub mod attention;
 mod attribution_facts;
@@ -160,6 +162,44 @@ pub fn sqlite_tuning_sql() -> [String; 2] {
     [format!("PRAGMA mmap_size = {SQLITE_MMAP_BYTES}"), format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}")]
 }
 
+/// PostgreSQL: the settings every connection runs with, set once when it opens (the app's
+/// pool, and the bench's raw-SQL connections and pgbench, so a floor reads as the app
+/// reads). `jit = off`: the server's default compiles the expressions of every statement
+/// the planner costs above `jit_above_cost` (100,000) before running it, and many of ours
+/// are costed that high (an estimate over a partner's whole history, sub-selects that
+/// never run) but run in milliseconds: compiling took longer than running (the month
+/// statement's lines at 1M: 2.0–2.6 s of JIT for 0.6 s of execution).
+pub const POSTGRES_SESSION: &[(&str, &str)] = &[("jit", "off")];
+
+/// [`POSTGRES_SESSION`] as one `SET` statement per setting.
+pub fn postgres_session_sql() -> Vec<String> {
+    POSTGRES_SESSION.iter().map(|(name, value)| format!("SET {name} = {value}")).collect()
+}
+
+/// A pooled connection idle for at least this long is pinged before it is handed out;
+/// one used more recently is not ([`pool_options`]).
+pub const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// The acquire policy of every pool. sqlx pings a connection when it is returned to the
+/// pool (and drops it if that fails); by default it pings it again when it is taken
+/// (`test_before_acquire`), one more round trip on every request path on PostgreSQL,
+/// nearly always right after the last one. Here only a connection idle for
+/// [`PING_IDLE_AFTER`] or longer is pinged when taken (a dead one is dropped and another
+/// taken or opened, as before); one taken sooner goes out as it came back. So a connection
+/// that died within that second after its return (the server restarted or killed it)
+/// fails the one statement that finds it dead — that request fails, the connection is
+/// dropped on its return and the next acquire opens a new one.
+fn pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new().test_before_acquire(false).before_acquire(|conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= PING_IDLE_AFTER {
+                conn.ping().await?;
+            }
+            Ok(true)
+        })
+    })
+}
+
 /// The range both pool sizes must lie in.
 pub const POOL_SIZE_RANGE: std::ops::RangeInclusive<u32> = 1..=256;
 
@@ -289,17 +329,24 @@ impl Store {
             Backend::Sqlite => 1,
             Backend::Postgres => options.pool_size.clamp(*POOL_SIZE_RANGE.start(), *POOL_SIZE_RANGE.end()),
         };
-        let pool = AnyPoolOptions::new()
+        let pool = pool_options()
             .max_connections(max)
             .acquire_timeout(options.connect_timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
-                        for pragma in sqlite_tuning_sql() {
-                            sqlx::query(&pragma).execute(&mut *conn).await?;
+                    match backend {
+                        Backend::Sqlite => {
+                            sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                            sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                            sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                            for pragma in sqlite_tuning_sql() {
+                                sqlx::query(&pragma).execute(&mut *conn).await?;
+                            }
+                        }
+                        Backend::Postgres => {
+                            for set in postgres_session_sql() {
+                                sqlx::query(&set).execute(&mut *conn).await?;
+                            }
                         }
                     }
                     Ok(())
@@ -381,6 +428,7 @@ impl Store {
             read_only: false,
             totals: Default::default(),
             deferred: Default::default(),
+            upserts: None,
         })
     }
 
@@ -405,6 +453,7 @@ impl Store {
             read_only: true,
             totals: Default::default(),
             deferred: Default::default(),
+            upserts: None,
         })
     }
 
@@ -425,6 +474,7 @@ impl Store {
             read_only: true,
             totals: Default::default(),
             deferred: Default::default(),
+            upserts: None,
         })
     }
 
@@ -441,7 +491,7 @@ impl Store {
 async fn open_sqlite_readers(url: &str, options: &OpenOptions) -> Result<AnyPool> {
     let url = sqlite_url(url, false);
     let readers = options.sqlite_readers.clamp(*POOL_SIZE_RANGE.start(), *POOL_SIZE_RANGE.end());
-    let pool = AnyPoolOptions::new()
+    let pool = pool_options()
         .max_connections(readers)
         .acquire_timeout(options.connect_timeout)
         .after_connect(|conn, _| {
@@ -479,6 +529,9 @@ pub struct Tx {
     totals: totals::PendingTotals,
     /// Rows written at [`Tx::commit`] ([`deferred`]), snapshotted by [`Tx::savepoint`].
     deferred: deferred::Deferred,
+    /// PostgreSQL, during [`Tx::commit`]: the kept-totals upserts queued to go to the
+    /// server as one query ([`Tx::upsert`]).
+    upserts: Option<String>,
 }
 
 impl Tx {
@@ -490,13 +543,26 @@ impl Tx {
     /// Writes the deferred rows ([`deferred`]), then the pending earnings totals, the
     /// client totals, the month totals, the statement totals and the estimate totals with the month and
     /// statement estimates (keys sorted, the last statements) and commits.
+    ///
+    /// The kept-totals rows are shared by every writer of a partner and stay locked from
+    /// the first upsert until the commit returns, so writers queue on them. On PostgreSQL
+    /// the upserts are therefore sent as ONE query just before the `COMMIT`, in the same
+    /// order as ever (the rows' lock order; only the estimate rates' shared locks, read to
+    /// convert the estimates, are now taken before them): the rows are held for one round
+    /// trip and the commit instead of one round trip per table.
     pub async fn commit(mut self) -> Result<()> {
         self.flush_deferred().await?;
+        if self.backend == Backend::Postgres {
+            self.upserts = Some(String::new());
+        }
         self.flush_totals().await?;
         self.flush_client_totals().await?;
         self.flush_month_totals().await?;
         self.flush_statement_totals().await?;
         self.flush_estimates().await?;
+        if let Some(queued) = self.upserts.take().filter(|q| !q.is_empty()) {
+            self.simple(&queued).await?;
+        }
         if let Conn::Transaction(t) = self.inner {
             t.commit().await?;
         }
@@ -569,17 +635,48 @@ impl Tx {
         Ok(())
     }
 
-    /// PostgreSQL: no JIT compilation for the rest of this transaction (`SET LOCAL jit =
-    /// off`); SQLite has none, so nothing. For reads whose statements the planner costs
-    /// high (many rows, sub-selects never run) but that run in milliseconds: above
-    /// `jit_above_cost` every such statement compiled its expressions first, and in each
-    /// parallel worker (the month statement's earning lines at 1M: 2.0–2.6 s of JIT for
-    /// 0.6 s of execution).
-    pub async fn without_jit(&mut self) -> Result<()> {
+    /// PostgreSQL: the value of a run-time setting on this transaction's connection
+    /// (`current_setting`), e.g. to check [`POSTGRES_SESSION`]; SQLite has no such
+    /// settings: `None`.
+    pub async fn session_setting(&mut self, name: &str) -> Result<Option<String>> {
         match self.backend {
-            Backend::Postgres => self.simple("SET LOCAL jit = off").await,
-            Backend::Sqlite => Ok(()),
+            Backend::Postgres => {
+                let row = sqlx::query("SELECT current_setting($1) AS v").bind(name).fetch_one(self.conn()).await?;
+                Ok(Some(get(&row, "v")?))
+            }
+            Backend::Sqlite => Ok(None),
         }
+    }
+
+    /// Runs one upsert of the kept totals with its values (`$1`, `$2`, … in `sql`). Inside
+    /// [`Tx::commit`] on PostgreSQL it is queued instead, its values written in as literals
+    /// ([`inline_values`]); a statement whose values cannot be (a text with a backslash or
+    /// NUL) first sends the queue, then runs with its values bound, so the order holds.
+    pub(crate) async fn upsert(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<()> {
+        if let Some(queue) = self.upserts.as_mut() {
+            match inline_values(sql, &values) {
+                Some(text) => {
+                    queue.push_str(&text);
+                    queue.push_str(";\n");
+                    return Ok(());
+                }
+                None => {
+                    let queued = std::mem::take(queue);
+                    if !queued.is_empty() {
+                        self.simple(&queued).await?;
+                    }
+                }
+            }
+        }
+        let mut q = sqlx::query(sql);
+        for v in values {
+            q = match v {
+                SqlValue::Text(t) => q.bind(t),
+                SqlValue::Int(i) => q.bind(i),
+            };
+        }
+        q.execute(self.conn()).await?;
+        Ok(())
     }
 
     async fn simple(&mut self, sql: &str) -> Result<()> {
@@ -594,6 +691,42 @@ impl Tx {
             Conn::Single(c) => &mut **c,
         }
     }
+}
+
+/// A value of a kept-totals upsert ([`Tx::upsert`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SqlValue {
+    Text(String),
+    Int(i64),
+}
+
+/// `sql` with each `$n` replaced by the n-th value as a PostgreSQL literal (a text quoted,
+/// its quotes doubled); `None` if a text holds a backslash or NUL (whose meaning in a
+/// literal depends on the server's settings) or a `$n` has no value.
+pub(crate) fn inline_values(sql: &str, values: &[SqlValue]) -> Option<String> {
+    let mut out = String::with_capacity(sql.len() + 16 * values.len());
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let digits = sql[i + c.len_utf8()..].bytes().take_while(u8::is_ascii_digit).count();
+        if c != '$' || digits == 0 {
+            out.push(c);
+            continue;
+        }
+        let n: usize = sql[i + 1..i + 1 + digits].parse().ok()?;
+        match values.get(n.checked_sub(1)?)? {
+            SqlValue::Int(v) => out.push_str(&v.to_string()),
+            SqlValue::Text(t) if t.contains(['\\', '\0']) => return None,
+            SqlValue::Text(t) => {
+                out.push('\'');
+                out.push_str(&t.replace('\'', "''"));
+                out.push('\'');
+            }
+        }
+        for _ in 0..digits {
+            chars.next();
+        }
+    }
+    Some(out)
 }
 
 /// The savepoints use cases set inside a transaction (a closed set: names are SQL).
@@ -656,6 +789,20 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_written_in_as_literals() {
+        let v = vec![SqlValue::Text("a'b".into()), SqlValue::Int(-7), SqlValue::Int(i64::MAX)];
+        assert_eq!(
+            inline_values("INSERT INTO t (a, b, c) VALUES ($1, $2, $3), ($1, $3, $2)", &v).as_deref(),
+            Some("INSERT INTO t (a, b, c) VALUES ('a''b', -7, 9223372036854775807), ('a''b', 9223372036854775807, -7)")
+        );
+        let many: Vec<SqlValue> = (1..=12).map(SqlValue::Int).collect();
+        assert_eq!(inline_values("$1 $10 $12 $2", &many).as_deref(), Some("1 10 12 2"));
+        assert_eq!(inline_values("x = $4", &v), None, "no fourth value");
+        assert_eq!(inline_values("x = $1", &[SqlValue::Text("a\\b".into())]), None);
+        assert_eq!(inline_values("é $ x", &[]).as_deref(), Some("é $ x"));
+    }
 
     async fn pragma(tx: &mut Tx, name: &str) -> i64 {
         let row = sqlx::query(&format!("PRAGMA {name}")).fetch_one(tx.conn()).await.expect(name);

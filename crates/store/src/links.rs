@@ -65,7 +65,7 @@ impl Tx {
         let ids: Vec<String> = links.iter().map(|l| l.id.to_string()).collect();
         let mut events: std::collections::HashMap<Uuid, Vec<LinkEvent>> = std::collections::HashMap::new();
         let sql = "SELECT link_id, at, status, actor, reason FROM link_events WHERE link_id IN ({in}) ORDER BY link_id, seq";
-        for e in self.rows_in(sql, None, &ids).await? {
+        for e in self.rows_in_one(sql, None, &ids).await? {
             events.entry(uuid(&get::<String>(&e, "link_id")?)?).or_default().push(event_from(&e)?);
         }
         for l in &mut links {
@@ -173,7 +173,7 @@ impl Tx {
     pub async fn links_of_clients(&mut self, client_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Link>>> {
         let sql = format!("SELECT {LINK_COLS} FROM links WHERE client_id IN ({{in}}) ORDER BY linked_at, id");
         let mut links = Vec::new();
-        for r in self.rows_in(&sql, None, &sorted_unique(client_ids.iter().copied())).await? {
+        for r in self.rows_in_one(&sql, None, &sorted_unique(client_ids.iter().copied())).await? {
             links.push(link_from(&r)?);
         }
         let mut out: HashMap<Uuid, Vec<Link>> = HashMap::new();
@@ -279,7 +279,7 @@ impl Tx {
     pub async fn link_requests_of_clients(&mut self, client_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<LinkRequestRecord>>> {
         let sql = format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id IN ({{in}}) ORDER BY created_at, id");
         let mut out: HashMap<Uuid, Vec<LinkRequestRecord>> = HashMap::new();
-        for r in self.rows_in(&sql, None, &sorted_unique(client_ids.iter().copied())).await? {
+        for r in self.rows_in_one(&sql, None, &sorted_unique(client_ids.iter().copied())).await? {
             let r = request_from(&r)?;
             out.entry(r.request.client_id).or_default().push(r);
         }

@@ -29,7 +29,7 @@ use crate::bulk::ph_list;
 use crate::monthly::UtcMonth;
 use crate::reporting::usd_minor_sql;
 use crate::totals::{divisor_table_sql, Totals};
-use crate::{currency, get, uuid, Backend, Result, StoreError, Tx};
+use crate::{currency, get, uuid, Backend, Result, SqlValue, StoreError, Tx};
 
 /// The key of a `month_totals` row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -178,19 +178,15 @@ impl Tx {
                 values.join(", "),
                 key_cols.join(", ")
             );
-            let mut q = sqlx::query(&sql);
+            let mut values = Vec::with_capacity(chunk.len() * width);
             for (key, sums) in chunk {
-                for v in key {
-                    q = match v {
-                        KeyValue::Text(s) => q.bind(s.clone()),
-                        KeyValue::Int(i) => q.bind(*i),
-                    };
-                }
-                for v in sums {
-                    q = q.bind(*v);
-                }
+                values.extend(key.iter().map(|v| match v {
+                    KeyValue::Text(s) => SqlValue::Text(s.clone()),
+                    KeyValue::Int(i) => SqlValue::Int(*i),
+                }));
+                values.extend(sums.iter().copied().map(SqlValue::Int));
             }
-            q.execute(self.conn()).await?;
+            self.upsert(&sql, values).await?;
         }
         Ok(())
     }

@@ -141,7 +141,7 @@ impl Tx {
     pub async fn payment_external_ids_of_cases(&mut self, case_ids: &[Uuid]) -> Result<std::collections::HashSet<(Uuid, String)>> {
         let sql = "SELECT case_id, external_id FROM payments WHERE case_id IN ({in}) AND external_id IS NOT NULL";
         let ids = crate::in_list::sorted_unique(case_ids.iter().copied());
-        self.rows_in(sql, None, &ids)
+        self.rows_in_one(sql, None, &ids)
             .await?
             .iter()
             .map(|r| Ok((uuid(&get::<String>(r, "case_id")?)?, get::<String>(r, "external_id")?)))

@@ -568,7 +568,7 @@ impl Tx {
     }
 
     pub async fn cases_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<CaseRecord>> {
-        let rows = self.rows_in(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id IN ({{in}})"), None, &sorted_unique(ids)).await?;
+        let rows = self.rows_in_one(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id IN ({{in}})"), None, &sorted_unique(ids)).await?;
         rows.iter().map(case_from).collect()
     }
 

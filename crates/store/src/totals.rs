@@ -45,7 +45,7 @@ use crate::month_totals::MonthKey;
 use crate::monthly::UtcMonth;
 use crate::reporting::{usd_divisor, usd_minor_sql};
 use crate::statement_totals::{StatementKey, StatementSums};
-use crate::{currency, get, uuid, Backend, EarningReadModel, EarningRecord, Result, Savepoint, StoreError, Tx};
+use crate::{currency, get, uuid, Backend, EarningReadModel, EarningRecord, Result, Savepoint, SqlValue, StoreError, Tx};
 
 /// The key of a totals row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -429,20 +429,17 @@ impl Tx {
                  usd_minor = earning_totals.usd_minor + excluded.usd_minor, \
                  platform_usd_minor = earning_totals.platform_usd_minor + excluded.platform_usd_minor",
             );
-            let mut q = sqlx::query(&sql);
+            let mut values = Vec::with_capacity(chunk.len() * 9);
             for (k, t) in chunk {
-                q = q
-                    .bind(k.partner_id.to_string())
-                    .bind(k.stage.as_str())
-                    .bind(k.currency.code())
-                    .bind(i64::from(k.locked))
-                    .bind(t.count)
-                    .bind(t.payout_count)
-                    .bind(t.amount_minor)
-                    .bind(t.usd_minor)
-                    .bind(t.platform_usd_minor);
+                values.extend([
+                    SqlValue::Text(k.partner_id.to_string()),
+                    SqlValue::Text(k.stage.as_str().to_string()),
+                    SqlValue::Text(k.currency.code().to_string()),
+                    SqlValue::Int(i64::from(k.locked)),
+                ]);
+                values.extend([t.count, t.payout_count, t.amount_minor, t.usd_minor, t.platform_usd_minor].map(SqlValue::Int));
             }
-            q.execute(self.conn()).await?;
+            self.upsert(&sql, values).await?;
         }
         Ok(())
     }

@@ -221,7 +221,8 @@ pub async fn run(args: BenchArgs) -> Result<(), Exit> {
 }
 
 /// The bench's own connections for the raw SQL and its look-ups: read-only on SQLite, with
-/// the app's connection tuning ([`refshare_store::sqlite_tuning_sql`]).
+/// the app's connection tuning ([`refshare_store::sqlite_tuning_sql`]); on PostgreSQL with
+/// the app's session settings ([`refshare_store::POSTGRES_SESSION`]).
 async fn raw_pool(url: &str, backend: Backend, size: u32) -> Result<AnyPool, sqlx::Error> {
     let url = match backend {
         Backend::Sqlite => format!("{}?mode=ro", url.split('?').next().unwrap_or(url)),
@@ -232,10 +233,12 @@ async fn raw_pool(url: &str, backend: Backend, size: u32) -> Result<AnyPool, sql
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 // The app's connection tuning, so the floor reads as the app reads.
-                if backend == Backend::Sqlite {
-                    for pragma in refshare_store::sqlite_tuning_sql() {
-                        sqlx::query(&pragma).execute(&mut *conn).await?;
-                    }
+                let setup = match backend {
+                    Backend::Sqlite => refshare_store::sqlite_tuning_sql().to_vec(),
+                    Backend::Postgres => refshare_store::postgres_session_sql(),
+                };
+                for sql in setup {
+                    sqlx::query(&sql).execute(&mut *conn).await?;
                 }
                 Ok(())
             })

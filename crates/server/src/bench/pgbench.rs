@@ -1,7 +1,8 @@
 //! pgbench beside the raw SQL on PostgreSQL: the same statements as scripts (one chosen
 //! at random per transaction when there are several), `-c C -j C -T s`, each
 //! transaction's latency taken from pgbench's own per-transaction log (`-l`), so its
-//! p50/p99 are computed like the bench's.
+//! p50/p99 are computed like the bench's. Its connections run with the app's session
+//! settings (`PGOPTIONS`, `store::POSTGRES_SESSION`).
 
 use std::path::Path;
 use std::process::Command;
@@ -25,6 +26,9 @@ pub async fn run(database_url: &str, scripts: &[String], clients: usize, seconds
     if !url.username().is_empty() {
         cmd.args(["-U", url.username()]);
     }
+    // The app's session settings, so pgbench reads as the app reads.
+    let options: Vec<String> = refshare_store::POSTGRES_SESSION.iter().map(|(name, value)| format!("-c {name}={value}")).collect();
+    cmd.env("PGOPTIONS", options.join(" "));
     if let Some(p) = url.password() {
         cmd.env("PGPASSWORD", p);
     }

@@ -10,7 +10,7 @@ use refshare_store::{CaseAssignment, CaseFilter, CaseRecord, ClientRecord, Colle
 use uuid::Uuid;
 
 use crate::fixtures::*;
-use crate::harness::{conformance, TestResult};
+use crate::harness::{conformance, on_postgres, TestResult};
 
 fn refs(cases: &[CaseRecord]) -> Vec<&str> {
     cases.iter().map(|c| c.reference.as_str()).collect()
@@ -391,5 +391,104 @@ async fn case_search_treats_wildcards_literally(store: Store) -> TestResult {
         let filter = CaseFilter { query: Some(q.into()), ..Default::default() };
         assert_eq!(refs(&tx.client_cases_page(c.id, &filter, ALL).await?.0), expected, "query {q}");
     }
+    Ok(())
+}
+
+conformance!(locking_cases_changes_nothing);
+/// The payments' case locks (`lock_case`, `lock_cases`) change no row: the cases read back
+/// as they were written; unknown ids and an empty set are no error.
+async fn locking_cases_changes_nothing(store: Store) -> TestResult {
+    let c = client("Locked", t(0));
+    let cases: Vec<CaseRecord> = (1..=3).map(|n| case(&c, n, CaseSource::WebApp, t(n * HOUR))).collect();
+    let mut tx = store.begin().await?;
+    tx.insert_client(&c, &[]).await?;
+    for x in &cases {
+        tx.insert_case(x).await?;
+    }
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    tx.lock_case(cases[0].id).await?;
+    tx.lock_case(Uuid::new_v4()).await?;
+    let mut ids: std::collections::BTreeSet<Uuid> = cases.iter().map(|x| x.id).collect();
+    ids.insert(Uuid::new_v4());
+    tx.lock_cases(&ids).await?;
+    tx.lock_cases(&Default::default()).await?;
+    for x in &cases {
+        assert_eq!(tx.case(x.id).await?.as_ref(), Some(x));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// How long a lock that is waited for is watched; only a guard.
+const WAIT_GUARD: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits until `n` statements of the database at `url` wait for a lock.
+async fn until_waiting_for_locks(url: &str, n: i64) -> TestResult {
+    use sqlx::{Connection, Row};
+    let mut watch = sqlx::AnyConnection::connect(url).await?;
+    let started = std::time::Instant::now();
+    loop {
+        let row = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut watch)
+        .await?;
+        if row.try_get::<i64, _>("n")? >= n {
+            watch.close().await?;
+            return Ok(());
+        }
+        if started.elapsed() > WAIT_GUARD {
+            return Err(format!("fewer than {n} statements wait for a lock").into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn locked_cases_hold_off_other_writers_in_id_order_postgres() {
+    on_postgres(locked_cases_hold_off_other_writers_in_id_order).await;
+}
+
+/// PostgreSQL (SQLite has one writer): `lock_cases` takes the cases' row locks in id
+/// order, one after the other, and holds them to the end of its transaction. While the
+/// higher id is held elsewhere, it holds the lower one and waits; a third writer of the
+/// lower one waits for it in turn, and each goes on when the one before it commits.
+async fn locked_cases_hold_off_other_writers_in_id_order(store: Store, url: String) -> TestResult {
+    let c = client("Contended", t(0));
+    let mut cases: Vec<CaseRecord> = (1..=2).map(|n| case(&c, n, CaseSource::WebApp, t(n * HOUR))).collect();
+    cases.sort_by_key(|x| x.id);
+    let (low, high) = (cases[0].id, cases[1].id);
+    let mut tx = store.begin().await?;
+    tx.insert_client(&c, &[]).await?;
+    for x in &cases {
+        tx.insert_case(x).await?;
+    }
+    tx.commit().await?;
+
+    let mut holder = store.begin().await?;
+    holder.lock_case(high).await?;
+    let s = store.clone();
+    let both = tokio::spawn(async move {
+        let mut tx = s.begin().await?;
+        tx.lock_cases(&[high, low].into_iter().collect()).await?;
+        Ok::<_, refshare_store::StoreError>(tx)
+    });
+    until_waiting_for_locks(&url, 1).await?;
+    let s = store.clone();
+    let third = tokio::spawn(async move {
+        let mut tx = s.begin().await?;
+        tx.lock_case(low).await?;
+        tx.commit().await
+    });
+    until_waiting_for_locks(&url, 2).await?;
+    assert!(!both.is_finished() && !third.is_finished(), "both wait");
+
+    holder.commit().await?;
+    let both = tokio::time::timeout(WAIT_GUARD, both).await.map_err(|_| "lock_cases still waits after the holder committed")???;
+    until_waiting_for_locks(&url, 1).await?;
+    assert!(!third.is_finished(), "the lower id stays locked until lock_cases' transaction ends");
+    both.commit().await?;
+    tokio::time::timeout(WAIT_GUARD, third).await.map_err(|_| "the third writer still waits")???;
     Ok(())
 }

@@ -1,13 +1,16 @@
 //! The connection pools: reads run beside an open write and see only what was committed;
 //! a read sees one snapshot from its first statement to its end; a write through a read
-//! transaction is refused; in-memory SQLite reads through the writer.
+//! transaction is refused; in-memory SQLite reads through the writer; every PostgreSQL
+//! connection runs with the session settings; a connection that died while idle in the
+//! pool is replaced.
 
 use std::time::Duration;
 
-use refshare_store::{Backend, OpenOptions, Store, StoreError};
+use refshare_store::{Backend, OpenOptions, Store, StoreError, PING_IDLE_AFTER, POSTGRES_SESSION};
+use sqlx::{AnyConnection, Connection, Executor};
 
 use crate::fixtures::*;
-use crate::harness::{conformance, TestResult};
+use crate::harness::{conformance, on_postgres, TestResult};
 
 /// Only a deadlock guard: a read that waits for the writer never finishes on its own.
 const GUARD: Duration = Duration::from_secs(5);
@@ -121,5 +124,69 @@ async fn in_memory_sqlite_reads_through_the_writer() -> TestResult {
     assert_eq!(read.partner(p.id).await?, Some(p));
     drop(read);
     store.close().await;
+    Ok(())
+}
+
+conformance!(postgres_connections_run_with_the_session_settings);
+/// Every connection of the pool, reads, single-statement reads and writes alike, has the
+/// settings of `POSTGRES_SESSION` (no JIT), set when it opened; SQLite has none.
+async fn postgres_connections_run_with_the_session_settings(store: Store) -> TestResult {
+    // Several at once, so more than one connection of the pool is looked at.
+    let (mut read, mut one, mut write) = (store.read().await?, store.read_statement().await?, store.begin().await?);
+    for tx in [&mut read, &mut one, &mut write] {
+        for (name, value) in POSTGRES_SESSION {
+            let expected = (store.backend() == Backend::Postgres).then(|| value.to_string());
+            assert_eq!(tx.session_setting(name).await?, expected, "{name}");
+        }
+    }
+    Ok(())
+}
+
+/// Ends every other connection to the database `url` names, waiting until each is gone.
+async fn kill_other_connections(url: &str) -> TestResult {
+    let mut admin = AnyConnection::connect(url).await?;
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .await?;
+    admin.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_connection_that_died_while_idle_is_replaced_postgres() {
+    on_postgres(a_connection_that_died_while_idle_is_replaced).await;
+}
+
+/// The pool does not ping a connection taken again soon after its return: if the server
+/// ended it meanwhile, the one statement that finds it dead fails, and the pool opens a new
+/// connection for the next. One that sat idle for `PING_IDLE_AFTER` is pinged when taken,
+/// and a dead one replaced before any statement runs on it.
+async fn a_connection_that_died_while_idle_is_replaced(store: Store, url: String) -> TestResult {
+    store.close().await;
+    let one = Store::open_with(&url, &OpenOptions { pool_size: 1, ..OpenOptions::existing() }).await?;
+    let p = partner("Alive", t(0));
+    let mut write = one.begin().await?;
+    write.insert_partner(&p).await?;
+    write.commit().await?;
+
+    kill_other_connections(&url).await?;
+    let first = async { one.read_statement().await?.partner(p.id).await }.await;
+    match first {
+        Ok(found) => assert_eq!(found.as_ref(), Some(&p)),
+        Err(e) => assert!(matches!(e, StoreError::Db(_)), "a dead connection is a database error: {e:?}"),
+    }
+    let again =
+        tokio::time::timeout(GUARD, async { one.read_statement().await?.partner(p.id).await }).await.map_err(|_| "no new connection")?;
+    assert_eq!(again?.as_ref(), Some(&p), "the next statement runs on a new connection");
+
+    kill_other_connections(&url).await?;
+    tokio::time::sleep(PING_IDLE_AFTER + Duration::from_millis(200)).await;
+    let pinged =
+        tokio::time::timeout(GUARD, async { one.read_statement().await?.partner(p.id).await }).await.map_err(|_| "no new connection")?;
+    assert_eq!(pinged?, Some(p), "an idle connection is pinged first, and replaced");
+    one.close().await;
     Ok(())
 }
