@@ -40,7 +40,7 @@ pub struct ServeArgs {
     #[arg(long, env = "REFSHARE_DATABASE_URL")]
     pub database_url: Option<String>,
     /// PostgreSQL: connections in the pool (1–256).
-    #[arg(long, env = "REFSHARE_DB_POOL_SIZE", default_value_t = refshare_store::DEFAULT_POOL_SIZE,
+    #[arg(long, env = "REFSHARE_DB_POOL_SIZE", default_value_t = refshare_store::default_pool_size(),
           value_parser = pool_size("REFSHARE_DB_POOL_SIZE / --db-pool-size"))]
     pub db_pool_size: u32,
     /// SQLite on a file: read-only connections beside the one writer (1–256).
@@ -324,7 +324,7 @@ mod tests {
         assert_eq!((s.case_prefix.as_str(), s.dispute_window_days, s.cp_invoicing_day), ("DEB-", 30, 8));
         assert_eq!(s.signin_per_ip_per_minute, 60);
         assert_eq!((s.payment_group_max, s.payment_writers), (64, None));
-        assert_eq!((s.db_pool_size, s.sqlite_readers), (10, 4));
+        assert_eq!((s.db_pool_size, s.sqlite_readers), (refshare_store::default_pool_size(), 4));
         assert_eq!(s.platform, Platform::default());
         assert!(s.agreements.current().is_sample());
         assert_eq!(s.agreements.current().version(), "SDCA-2026-01");

@@ -77,8 +77,9 @@ pub struct BenchArgs {
     /// SQLite: read-only connections of the app (as `serve --sqlite-readers`).
     #[arg(long, default_value_t = refshare_store::DEFAULT_SQLITE_READERS)]
     pub sqlite_readers: u32,
-    /// PostgreSQL: connections of the app's pool (as `serve --db-pool-size`).
-    #[arg(long, default_value_t = 20)]
+    /// PostgreSQL: connections of the app's pool (as `serve --db-pool-size`, and its
+    /// default).
+    #[arg(long, default_value_t = refshare_store::default_pool_size())]
     pub db_pool_size: u32,
     #[command(flatten)]
     pub secret_key: crate::secret_key::SecretKeyArgs,
