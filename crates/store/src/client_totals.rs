@@ -271,24 +271,18 @@ impl Tx {
 
     /// Every stored client totals row that counts something, by key (`reconcile`).
     pub async fn client_earnings_totals(&mut self) -> Result<Vec<(ClientTotalsKey, ClientSums)>> {
-        let rows = sqlx::query(
+        self.keyed_rows(
             "SELECT partner_id, client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals WHERE n <> 0 OR usd_minor <> 0",
+            row_of,
         )
-        .fetch_all(self.conn())
-        .await?;
-        let mut out = rows.iter().map(row_of).collect::<Result<Vec<_>>>()?;
-        out.sort_by_key(|(k, _)| *k);
-        Ok(out)
+        .await
     }
 
     /// The client totals recomputed from the rows (locked rows, and the estimate rows of
     /// the built currencies at the rates `estimate_rates` holds), by key (`reconcile`).
     pub async fn client_earnings_totals_from_rows(&mut self) -> Result<Vec<(ClientTotalsKey, ClientSums)>> {
         let sql = format!("{} UNION ALL {}", client_totals_sql("1 = 1")?, client_estimates_sql("1 = 1")?);
-        let rows = sqlx::query(&sql).fetch_all(self.conn()).await?;
-        let mut out = rows.iter().map(row_of).collect::<Result<Vec<_>>>()?;
-        out.sort_by_key(|(k, _)| *k);
-        Ok(out)
+        self.keyed_rows(&sql, row_of).await
     }
 
     /// Overwrites (or adds) a client totals row (tests of `reconcile`).

@@ -309,15 +309,12 @@ impl Tx {
 
     /// Every stored estimate totals row that counts something, by key (`reconcile`).
     pub async fn estimate_totals(&mut self) -> Result<Vec<(EstimateKey, Totals)>> {
-        let rows = sqlx::query(
+        self.keyed_rows(
             "SELECT partner_id, stage, currency, n, payout_n, amount_minor AS amount, usd_minor AS usd, platform_usd_minor AS pusd \
              FROM estimate_totals WHERE n <> 0 OR payout_n <> 0 OR amount_minor <> 0 OR usd_minor <> 0 OR platform_usd_minor <> 0",
+            key_totals,
         )
-        .fetch_all(self.conn())
-        .await?;
-        let mut out = rows.iter().map(key_totals).collect::<Result<Vec<_>>>()?;
-        out.sort_by_key(|(k, _)| *k);
-        Ok(out)
+        .await
     }
 
     /// The estimate totals of the built currencies recomputed from the rows at the rates
@@ -328,10 +325,7 @@ impl Tx {
         if built.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(&estimates_sql(&built, "1 = 1")?).fetch_all(self.conn()).await?;
-        let mut out = rows.iter().map(key_totals).collect::<Result<Vec<_>>>()?;
-        out.sort_by_key(|(k, _)| *k);
-        Ok(out)
+        self.keyed_rows(&estimates_sql(&built, "1 = 1")?, key_totals).await
     }
 
     /// Overwrites (or adds) an estimate totals row (tests of `reconcile`).

@@ -693,6 +693,16 @@ impl Tx {
         Ok(())
     }
 
+    /// The rows of `sql` (no binds), each read by `row` as a key and its figures, sorted
+    /// by key: the kept totals tables and their recomputation from the rows, as
+    /// `reconcile` compares them.
+    pub(crate) async fn keyed_rows<K: Ord + Copy, V>(&mut self, sql: &str, row: fn(&AnyRow) -> Result<(K, V)>) -> Result<Vec<(K, V)>> {
+        let rows = sqlx::query(sql).fetch_all(self.conn()).await?;
+        let mut out = rows.iter().map(row).collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|(k, _)| *k);
+        Ok(out)
+    }
+
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         match &mut self.inner {
             Conn::Transaction(t) => &mut **t,

@@ -245,7 +245,7 @@ impl Tx {
 
     /// Every stored month totals row that counts something, by key (`reconcile`).
     pub async fn month_totals(&mut self) -> Result<Vec<(MonthKey, Totals)>> {
-        self.keyed_totals(
+        self.keyed_rows(
             "SELECT partner_id, month, currency, locked, n, payout_n, amount_minor AS amount, usd_minor AS usd, platform_usd_minor AS pusd \
              FROM month_totals WHERE n <> 0 OR payout_n <> 0 OR amount_minor <> 0 OR usd_minor <> 0 OR platform_usd_minor <> 0",
             month_totals_row,
@@ -255,12 +255,12 @@ impl Tx {
 
     /// The month totals recomputed from the rows, by key (`reconcile`).
     pub async fn month_totals_from_rows(&mut self) -> Result<Vec<(MonthKey, Totals)>> {
-        self.keyed_totals(&month_totals_sql(self.backend, "1 = 1")?, month_totals_row).await
+        self.keyed_rows(&month_totals_sql(self.backend, "1 = 1")?, month_totals_row).await
     }
 
     /// Every stored month estimates row that counts something, by key (`reconcile`).
     pub async fn month_estimates(&mut self) -> Result<Vec<(MonthEstimateKey, Totals)>> {
-        self.keyed_totals(
+        self.keyed_rows(
             "SELECT partner_id, month, currency, n, payout_n, amount_minor AS amount, usd_minor AS usd, platform_usd_minor AS pusd \
              FROM month_estimates WHERE n <> 0 OR payout_n <> 0 OR amount_minor <> 0 OR usd_minor <> 0 OR platform_usd_minor <> 0",
             month_estimates_row,
@@ -271,15 +271,7 @@ impl Tx {
     /// The month estimates of the built currencies recomputed from the rows at the rates
     /// `estimate_rates` holds, by key (`reconcile`).
     pub async fn month_estimates_from_rows(&mut self) -> Result<Vec<(MonthEstimateKey, Totals)>> {
-        self.keyed_totals(&month_estimates_sql(self.backend, "1 = 1")?, month_estimates_row).await
-    }
-
-    /// The rows of `sql`, each read by `row`, sorted by key.
-    async fn keyed_totals<K: Ord + Copy>(&mut self, sql: &str, row: fn(&AnyRow) -> Result<(K, Totals)>) -> Result<Vec<(K, Totals)>> {
-        let rows = sqlx::query(sql).fetch_all(self.conn()).await?;
-        let mut out = rows.iter().map(row).collect::<Result<Vec<_>>>()?;
-        out.sort_by_key(|(k, _)| *k);
-        Ok(out)
+        self.keyed_rows(&month_estimates_sql(self.backend, "1 = 1")?, month_estimates_row).await
     }
 
     /// Overwrites (or adds) a month totals row (tests of `reconcile`: a wrong row must be

@@ -338,7 +338,7 @@ impl Tx {
 
     /// Every stored statement totals row that counts something, by key (`reconcile`).
     pub async fn kept_statement_totals(&mut self) -> Result<Vec<(StatementKey, StatementSums)>> {
-        self.keyed_statement_rows(
+        self.keyed_rows(
             &format!(
                 "SELECT partner_id, month, stage, currency, locked, n, clawback_n, amount_minor AS amount, usd_minor AS usd \
                  FROM statement_totals WHERE {STORED_FILTER}"
@@ -350,12 +350,12 @@ impl Tx {
 
     /// The statement totals recomputed from the rows, by key (`reconcile`).
     pub async fn kept_statement_totals_from_rows(&mut self) -> Result<Vec<(StatementKey, StatementSums)>> {
-        self.keyed_statement_rows(&statement_totals_sql(self.backend, "1 = 1")?, totals_row).await
+        self.keyed_rows(&statement_totals_sql(self.backend, "1 = 1")?, totals_row).await
     }
 
     /// Every stored statement estimates row that counts something, by key (`reconcile`).
     pub async fn kept_statement_estimates(&mut self) -> Result<Vec<(StatementEstimateKey, StatementSums)>> {
-        self.keyed_statement_rows(
+        self.keyed_rows(
             &format!(
                 "SELECT partner_id, month, stage, currency, n, clawback_n, amount_minor AS amount, usd_minor AS usd \
                  FROM statement_estimates WHERE {STORED_FILTER}"
@@ -368,19 +368,7 @@ impl Tx {
     /// The statement estimates of the built currencies recomputed from the rows at the
     /// rates `estimate_rates` holds, by key (`reconcile`).
     pub async fn kept_statement_estimates_from_rows(&mut self) -> Result<Vec<(StatementEstimateKey, StatementSums)>> {
-        self.keyed_statement_rows(&statement_estimates_sql(self.backend, "1 = 1")?, estimates_row).await
-    }
-
-    /// The rows of `sql`, each read by `row`, sorted by key.
-    async fn keyed_statement_rows<K: Ord + Copy>(
-        &mut self,
-        sql: &str,
-        row: fn(&AnyRow) -> Result<(K, StatementSums)>,
-    ) -> Result<Vec<(K, StatementSums)>> {
-        let rows = sqlx::query(sql).fetch_all(self.conn()).await?;
-        let mut out = rows.iter().map(row).collect::<Result<Vec<_>>>()?;
-        out.sort_by_key(|(k, _)| *k);
-        Ok(out)
+        self.keyed_rows(&statement_estimates_sql(self.backend, "1 = 1")?, estimates_row).await
     }
 
     /// Overwrites (or adds) a statement totals row (tests of `reconcile`: a wrong row must

@@ -459,20 +459,15 @@ impl Tx {
 
     /// Every stored totals row that counts something, by key (`reconcile`).
     pub async fn earning_totals(&mut self) -> Result<Vec<(TotalsKey, Totals)>> {
-        let rows = sqlx::query(&format!("SELECT {TOTALS_COLS} FROM earning_totals WHERE n <> 0 OR amount_minor <> 0 OR usd_minor <> 0 OR platform_usd_minor <> 0 OR payout_n <> 0"))
-            .fetch_all(self.conn())
-            .await?;
-        let mut out = rows.iter().map(totals_row).collect::<Result<Vec<_>>>()?;
-        out.sort_by_key(|(k, _)| *k);
-        Ok(out)
+        let sql = format!(
+            "SELECT {TOTALS_COLS} FROM earning_totals WHERE n <> 0 OR amount_minor <> 0 OR usd_minor <> 0 OR platform_usd_minor <> 0 OR payout_n <> 0"
+        );
+        self.keyed_rows(&sql, totals_row).await
     }
 
     /// The totals recomputed from the rows, by key (`reconcile`).
     pub async fn earning_totals_from_rows(&mut self) -> Result<Vec<(TotalsKey, Totals)>> {
-        let rows = sqlx::query(&totals_sql("1 = 1")?).fetch_all(self.conn()).await?;
-        let mut out = rows.iter().map(totals_row).collect::<Result<Vec<_>>>()?;
-        out.sort_by_key(|(k, _)| *k);
-        Ok(out)
+        self.keyed_rows(&totals_sql("1 = 1")?, totals_row).await
     }
 
     /// Overwrites a totals row (tests of `reconcile`: a wrong row must be found).
