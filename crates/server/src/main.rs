@@ -287,6 +287,7 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
     let jobs = tokio::spawn(background_jobs(app.clone()));
     let webhooks = tokio::spawn(webhook_job(app.clone()));
     let mail = tokio::spawn(mail_job(app.clone()));
+    let checkpoints = tokio::spawn(wal_checkpoint_job(store.clone()));
     tracing::info!(listen = %settings.listen, public_url = %settings.public_url, environment = ?settings.environment, "refshare is ready");
     if settings.environment == refshare_app::Environment::Production && !settings.public_url.starts_with("https://") {
         // Sign-in cookies are `Secure` in production: browsers drop them over plain http.
@@ -304,6 +305,7 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
     webhooks.abort();
     // Likewise an e-mail cut off mid-send is retried when its claim's lease ends.
     mail.abort();
+    checkpoints.abort();
     store.close().await;
     served.map_err(|e| Exit { code: 1, line: format!("serving stopped: {e}") })?;
     tracing::info!("stopped");
@@ -327,6 +329,27 @@ async fn background_jobs(app: App) {
         }
         if let Err(e) = app.refresh_estimates().await {
             tracing::warn!(error = %described(&e), "estimate totals refresh failed");
+        }
+    }
+}
+
+/// How often the SQLite write-ahead log is checkpointed and restarted.
+const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// SQLite on a file: every [`WAL_CHECKPOINT_INTERVAL`], copies the write-ahead log into
+/// the database and restarts it ([`Store::checkpoint_wal`]), so that readers, always busy
+/// under load, do not keep it growing. Ends at once on PostgreSQL and in-memory SQLite.
+pub(crate) async fn wal_checkpoint_job(store: Store) {
+    let mut tick = tokio::time::interval(WAL_CHECKPOINT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.checkpoint_wal().await {
+            Ok(None) => return,
+            Ok(Some(c)) => {
+                tracing::debug!(restarted = c.restarted, log_frames = c.log_frames, copied_frames = c.copied_frames, "WAL checkpoint")
+            }
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
 }

@@ -208,6 +208,30 @@ fn pool_options() -> AnyPoolOptions {
     })
 }
 
+/// SQLite: how long a connection waits for a lock another holds before its statement
+/// fails with `SQLITE_BUSY` (`PRAGMA busy_timeout`).
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn sqlite_busy_timeout_sql(wait: Duration) -> String {
+    format!("PRAGMA busy_timeout = {}", wait.as_millis())
+}
+
+/// Longest wait of [`Store::checkpoint_wal`] for readers still reading from the log.
+pub const WAL_CHECKPOINT_WAIT: Duration = Duration::from_millis(200);
+
+/// What [`Store::checkpoint_wal`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalCheckpoint {
+    /// Every frame was copied and the log restarted (truncated to nothing); `false` when a
+    /// reader still read from the log after [`WAL_CHECKPOINT_WAIT`] (the copied frames
+    /// stay copied; the next checkpoint tries again).
+    pub restarted: bool,
+    /// Frames the log held (`-1` when it could not be read).
+    pub log_frames: i64,
+    /// Frames of it now in the database file.
+    pub copied_frames: i64,
+}
+
 /// The range both pool sizes must lie in.
 pub const POOL_SIZE_RANGE: std::ops::RangeInclusive<u32> = 1..=256;
 
@@ -346,7 +370,7 @@ impl Store {
                         Backend::Sqlite => {
                             sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
                             sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                            sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                            sqlx::query(&sqlite_busy_timeout_sql(SQLITE_BUSY_TIMEOUT)).execute(&mut *conn).await?;
                             for pragma in sqlite_tuning_sql() {
                                 sqlx::query(&pragma).execute(&mut *conn).await?;
                             }
@@ -487,6 +511,28 @@ impl Store {
     }
 
     /// Closes the pools, waiting for connections to be returned.
+    /// SQLite on a file: copies the write-ahead log back into the database file and starts
+    /// it afresh from its beginning (`PRAGMA wal_checkpoint(TRUNCATE)` on the writer
+    /// connection), waiting at most [`WAL_CHECKPOINT_WAIT`] for readers still reading from
+    /// the log. SQLite's own checkpoints (every 1,000 pages, by the committing writer) copy
+    /// what no reader needs, but restart the log only when no reader is using it; with
+    /// readers always busy it is never restarted and keeps growing, and every page a
+    /// reader looks up in it costs more. `None` on PostgreSQL and in-memory SQLite (no
+    /// log to restart). The writer connection waits while it runs, as for any write.
+    pub async fn checkpoint_wal(&self) -> Result<Option<WalCheckpoint>> {
+        if self.backend != Backend::Sqlite || self.readers.is_none() {
+            return Ok(None);
+        }
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query(&sqlite_busy_timeout_sql(WAL_CHECKPOINT_WAIT)).execute(&mut *conn).await?;
+        let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *conn).await;
+        // The connection's usual wait for the lock, whatever the checkpoint did.
+        sqlx::query(&sqlite_busy_timeout_sql(SQLITE_BUSY_TIMEOUT)).execute(&mut *conn).await?;
+        let row = row?;
+        let col = |i: usize| -> Result<i64> { Ok(sqlx::Row::try_get::<i64, _>(&row, i)?) };
+        Ok(Some(WalCheckpoint { restarted: col(0)? == 0, log_frames: col(1)?, copied_frames: col(2)? }))
+    }
+
     pub async fn close(&self) {
         if let Some(readers) = &self.readers {
             readers.close().await;
@@ -506,7 +552,7 @@ async fn open_sqlite_readers(url: &str, options: &OpenOptions) -> Result<AnyPool
             Box::pin(async move {
                 // Enforced per connection: a write fails with SQLITE_READONLY.
                 sqlx::query("PRAGMA query_only = ON").execute(&mut *conn).await?;
-                sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                sqlx::query(&sqlite_busy_timeout_sql(SQLITE_BUSY_TIMEOUT)).execute(&mut *conn).await?;
                 for pragma in sqlite_tuning_sql() {
                     sqlx::query(&pragma).execute(&mut *conn).await?;
                 }

@@ -162,6 +162,9 @@ pub async fn run(args: BenchArgs) -> Result<(), Exit> {
     let addr = listener.local_addr().map_err(|e| Exit::startup(format!("bench: {e}")))?;
     let router = refshare_web::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    // As `serve` runs it (the other periodic jobs are left out: they would write while
+    // the workloads are measured).
+    let checkpoints = tokio::spawn(crate::wal_checkpoint_job(store.clone()));
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .timeout(Duration::from_secs(120))
@@ -209,11 +212,13 @@ pub async fn run(args: BenchArgs) -> Result<(), Exit> {
             Ok(mut o) => outcomes.append(&mut o),
             Err(e) => {
                 server.abort();
+                checkpoints.abort();
                 return Err(fail(w, e));
             }
         }
     }
     server.abort();
+    checkpoints.abort();
     ctx.raw.close().await;
     store.close().await;
     print_table(&outcomes);

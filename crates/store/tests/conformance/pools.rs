@@ -2,7 +2,8 @@
 //! a read sees one snapshot from its first statement to its end; a write through a read
 //! transaction is refused; in-memory SQLite reads through the writer; every PostgreSQL
 //! connection runs with the session settings; a connection that died while idle in the
-//! pool is replaced.
+//! pool is replaced; a SQLite write-ahead log is restarted by a checkpoint once no
+//! reader reads from it.
 
 use std::time::Duration;
 
@@ -188,5 +189,36 @@ async fn a_connection_that_died_while_idle_is_replaced(store: Store, url: String
         tokio::time::timeout(GUARD, async { one.read_statement().await?.partner(p.id).await }).await.map_err(|_| "no new connection")?;
     assert_eq!(pinged?, Some(p), "an idle connection is pinged first, and replaced");
     one.close().await;
+    Ok(())
+}
+
+conformance!(a_checkpoint_restarts_the_log_once_no_reader_reads_from_it, with_url);
+/// SQLite on a file: a checkpoint copies the log into the database, but restarts it only
+/// when no reader still reads from it (it waits a little, then reports that it did not);
+/// once the reader is gone it restarts the log and truncates its file, and every row is
+/// still there. PostgreSQL has no such log: nothing to do.
+async fn a_checkpoint_restarts_the_log_once_no_reader_reads_from_it(store: Store, url: String) -> TestResult {
+    if store.backend() == Backend::Postgres {
+        assert_eq!(store.checkpoint_wal().await?, None);
+        return Ok(());
+    }
+    let p = partner("Logged", t(0));
+    let mut write = store.begin().await?;
+    write.insert_partner(&p).await?;
+    write.commit().await?;
+    let wal = format!("{}-wal", url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default());
+    assert!(std::fs::metadata(&wal)?.len() > 0, "the commit is in the log");
+
+    let mut read = store.read().await?;
+    assert_eq!(read.partner(p.id).await?, Some(p.clone()));
+    let held = store.checkpoint_wal().await?.ok_or("a SQLite file has a log")?;
+    assert!(!held.restarted, "a reader still reads from the log: {held:?}");
+    assert!(std::fs::metadata(&wal)?.len() > 0, "the log was not truncated under the reader");
+    drop(read);
+
+    let done = store.checkpoint_wal().await?.ok_or("a SQLite file has a log")?;
+    assert!(done.restarted, "{done:?}");
+    assert_eq!(std::fs::metadata(&wal)?.len(), 0, "the log was truncated");
+    assert_eq!(store.read().await?.partner(p.id).await?, Some(p), "the row is in the database file");
     Ok(())
 }
