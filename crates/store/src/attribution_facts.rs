@@ -243,6 +243,50 @@ impl Tx {
     }
 }
 
+/// How many times PostgreSQL plans a prepared statement for its parameters before it
+/// weighs a generic plan, made once and reused (the server's rule, `plancache.c`).
+pub const CUSTOM_PLANS_BEFORE_GENERIC: usize = 5;
+
+/// PostgreSQL: runs the partner's check statement on a new connection until the server
+/// keeps a generic plan for it: [`CUSTOM_PLANS_BEFORE_GENERIC`] custom plans and the one
+/// that makes the generic plan, for a case that does not exist. The statement is large (a
+/// branch per part, each naming every column): planning it takes 1.5–2 ms on a quiet
+/// 2-core machine and 10–50 ms under load, against 0.6 ms to run it, so without this the
+/// first six checks on every connection wait for the planner (docs/PERFORMANCE.md, "The
+/// attribution check's plans"). Afterwards the connection's prepared statement runs the
+/// kept generic plan (about 0.1 ms to look up). A failure is only logged: the schema may
+/// not be there yet (a connection opened before the migrations), and the check then plans
+/// as it would have.
+pub(crate) async fn warm_partner_check_plan(conn: &mut sqlx::AnyConnection) {
+    let sql = facts_sql(true, true);
+    for _ in 0..=CUSTOM_PLANS_BEFORE_GENERIC {
+        let run = sqlx::query(&sql).bind(String::new()).bind(Uuid::nil().to_string()).fetch_all(&mut *conn).await;
+        if let Err(e) = run {
+            tracing::debug!(error = %e, "the attribution check's plan was not warmed");
+            return;
+        }
+    }
+}
+
+impl Tx {
+    /// PostgreSQL: how many generic and custom plans this connection's prepared partner
+    /// check statement has run ([`warm_partner_check_plan`]; `pg_prepared_statements`),
+    /// `(0, 0)` if it is not prepared here. SQLite prepares no plans to keep: `None`.
+    pub async fn partner_check_plans(&mut self) -> Result<Option<(i64, i64)>> {
+        if self.backend != crate::Backend::Postgres {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(generic_plans), 0)::BIGINT AS generic, COALESCE(SUM(custom_plans), 0)::BIGINT AS custom \
+             FROM pg_prepared_statements WHERE statement = $1",
+        )
+        .bind(facts_sql(true, true))
+        .fetch_one(self.conn())
+        .await?;
+        Ok(Some((get(&row, "generic")?, get(&row, "custom")?)))
+    }
+}
+
 fn facts_from(rows: &[AnyRow]) -> Result<Option<AttributionFacts>> {
     let mut case = None;
     let mut client = None;

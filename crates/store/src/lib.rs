@@ -379,6 +379,7 @@ impl Store {
                             for set in postgres_session_sql() {
                                 sqlx::query(&set).execute(&mut *conn).await?;
                             }
+                            attribution_facts::warm_partner_check_plan(conn).await;
                         }
                     }
                     Ok(())

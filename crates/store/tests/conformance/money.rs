@@ -356,6 +356,33 @@ async fn cases_read_the_sum_of_their_live_payments(store: Store) -> TestResult {
     Ok(())
 }
 
+conformance!(the_partner_check_runs_a_kept_plan_from_its_first_use, with_url);
+/// On PostgreSQL every new connection has the partner check's statement planned until the
+/// server keeps a generic plan for it (`warm_partner_check_plan`): the first check on a
+/// fresh connection already runs that plan, and still finds its case. SQLite keeps no
+/// plans; the check finds its case all the same.
+async fn the_partner_check_runs_a_kept_plan_from_its_first_use(store: Store, url: String) -> TestResult {
+    use refshare_store::{Backend, FactsCase, OpenOptions};
+    let w = world(&store, "Planned").await?;
+    store.close().await;
+    let one = Store::open_with(&url, &OpenOptions { pool_size: 1, sqlite_readers: 1, ..OpenOptions::existing() }).await?;
+    let mut tx = one.read_statement().await?;
+    let before = tx.partner_check_plans().await?;
+    let facts = tx.attribution_facts(FactsCase::Reference(&w.case.reference), Some(w.partner.id)).await?.ok_or("the case")?;
+    assert_eq!(facts.case.id, w.case.id);
+    let after = tx.partner_check_plans().await?;
+    match one.backend() {
+        Backend::Postgres => {
+            assert_eq!(before, Some((1, 5)), "five custom plans, then the generic one, when the connection opened");
+            assert_eq!(after, Some((2, 5)), "the first check ran the kept generic plan");
+        }
+        Backend::Sqlite => assert_eq!((before, after), (None, None)),
+    }
+    drop(tx);
+    one.close().await;
+    Ok(())
+}
+
 conformance!(attribution_facts_are_the_one_part_reads_in_one_statement);
 /// `Tx::attribution_facts` (one statement, through `Store::read_statement`) gives exactly
 /// what the one-part reads give: a client with links of three partners in different states
