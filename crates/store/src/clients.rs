@@ -14,6 +14,9 @@ use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, PageReq, 
 
 pub(crate) const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, sdca_signer_user_id, sdca_verified_by, created_at";
 
+/// The columns [`user_from`] reads.
+pub(crate) const USER_COLS: &str = "id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at";
+
 pub(crate) fn client_from(row: &AnyRow) -> Result<ClientRecord> {
     let details: String = get(row, "details_json")?;
     let completed = opt_at(get(row, "onboarding_completed_at")?);
@@ -44,7 +47,7 @@ pub(crate) fn client_from(row: &AnyRow) -> Result<ClientRecord> {
     })
 }
 
-fn user_from(r: &AnyRow) -> Result<ClientUserRecord> {
+pub(crate) fn user_from(r: &AnyRow) -> Result<ClientUserRecord> {
     Ok(ClientUserRecord {
         id: uuid(&get::<String>(r, "id")?)?,
         client_id: uuid(&get::<String>(r, "client_id")?)?,
@@ -119,12 +122,10 @@ impl Tx {
     }
 
     pub async fn client_users(&mut self, client_id: Uuid) -> Result<Vec<ClientUserRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at FROM client_users WHERE client_id = $1 ORDER BY is_onboarding_user DESC, id",
-        )
-        .bind(client_id.to_string())
-        .fetch_all(self.conn())
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM client_users WHERE client_id = $1 ORDER BY is_onboarding_user DESC, id"))
+            .bind(client_id.to_string())
+            .fetch_all(self.conn())
+            .await?;
         rows.iter().map(user_from).collect()
     }
 
@@ -312,7 +313,7 @@ pub struct ClientEarningsUsd {
     pub usd_missing: i64,
 }
 
-const ACTIVE_LINKS: &str = "FROM links l JOIN clients cl ON cl.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active'";
+pub(crate) const ACTIVE_LINKS: &str = "FROM links l JOIN clients cl ON cl.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active'";
 
 impl Tx {
     /// The clients with these ids, by id (one query per `IN_CHUNK` ids).
@@ -328,9 +329,9 @@ impl Tx {
     /// The users of these clients, per client in the order of [`Tx::client_users`].
     pub async fn client_users_of(&mut self, client_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<ClientUserRecord>>> {
         let mut out: HashMap<Uuid, Vec<ClientUserRecord>> = HashMap::new();
-        let sql = "SELECT id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at FROM client_users \
-                   WHERE client_id IN ({in}) ORDER BY client_id, is_onboarding_user DESC, id";
-        for r in self.rows_in(sql, None, &texts(client_ids)).await? {
+        let sql =
+            format!("SELECT {USER_COLS} FROM client_users WHERE client_id IN ({{in}}) ORDER BY client_id, is_onboarding_user DESC, id");
+        for r in self.rows_in(&sql, None, &texts(client_ids)).await? {
             let u = user_from(&r)?;
             out.entry(u.client_id).or_default().push(u);
         }
@@ -424,7 +425,7 @@ impl Tx {
 
     /// The extra `AND …` conditions of `f` on links `l` and clients `cl`, with the binds
     /// (`$1` is the partner).
-    fn partner_client_where(&self, partner_id: Uuid, f: &PartnerClientFilter) -> (String, Vec<Arg>) {
+    pub(crate) fn partner_client_where(&self, partner_id: Uuid, f: &PartnerClientFilter) -> (String, Vec<Arg>) {
         let mut args = vec![Arg::Text(partner_id.to_string())];
         let mut clauses = Vec::new();
         if let Some(t) = &f.external_tenant_id {

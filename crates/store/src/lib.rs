@@ -26,6 +26,7 @@ pub mod attention;
 mod attribution_facts;
 mod bulk;
 mod cases;
+mod client_page;
 pub mod client_totals;
 mod clients;
 mod deferred;
@@ -61,6 +62,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 
 pub use attribution_facts::{AttributionFacts, FactsCase};
 pub use cases::{CaseCursor, CaseFilter};
+pub use client_page::{ClientPageOf, ClientPageRows};
 pub use clients::{ClientEarningsUsd, ClientOrder, PartnerClientFilter, PartnerClientTotals};
 pub use earning_sets::CpInvoicingGroup;
 pub use estimates::{EstimateCache, EstimateKey, EstimateRate};

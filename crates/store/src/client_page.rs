@@ -1,0 +1,346 @@
+//! A page of the partner's client list in one statement (issue 9): the summary's counts,
+//! the number of links that match, the page's links with their histories, their clients,
+//! the clients' users, the per-client visible case counts, the kept earnings rows with the
+//! estimate rates' state, and the current USD rates.
+//!
+//! Each part is the `SELECT` of its own read (`Tx::partner_client_totals`,
+//! `Tx::partner_visible_case_count`, `Tx::partner_client_page`, `Tx::links_by_ids`,
+//! `Tx::clients_by_ids`, `Tx::client_users_of`, `Tx::partner_case_counts_by_client`,
+//! `Tx::partner_client_earnings_usd`'s kept rows, `Tx::fx_rates_on_or_before`: the same
+//! column lists, the same row decoders) as one branch of a `UNION ALL` that names every
+//! part's columns (`NULL` for the others), ordered by part and each part's own order: the
+//! pattern of `attribution_facts`. The page's links are the `MATERIALIZED` CTE `pg` (link,
+//! client, position), either the filtered, date-ordered page itself or the links whose ids
+//! are bound (the name orders, which sort in Rust first). One round trip and one snapshot
+//! on both backends, so a date-ordered page needs no transaction (`Store::read_statement`).
+
+use std::collections::HashMap;
+
+use refshare_core::link::{Link, LinkEvent};
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::attribution_facts::names;
+use crate::cases::bind_all;
+use crate::client_totals::{estimate_rate_from, kept_row_from, KeptClientEarnings};
+use crate::clients::{client_from, user_from, ACTIVE_LINKS, CLIENT_COLS, USER_COLS};
+use crate::links::{event_from, link_from, LINK_COLS};
+use crate::reporting::current_rates_sql;
+use crate::{
+    get, uuid, Backend, ClientOrder, ClientRecord, ClientUserRecord, PageReq, PartnerClientFilter, PartnerClientTotals, Result, StoreError,
+    Tx,
+};
+
+/// Which links make the page.
+#[derive(Debug, Clone, Copy)]
+pub enum ClientPageOf<'a> {
+    /// The links matching the filter, in a date order (`LinkedDesc` or `LinkedAsc`), one
+    /// page of them, with their count.
+    Filtered(&'a PartnerClientFilter, ClientOrder, PageReq),
+    /// These links, in this order (a page `Tx::partner_client_page` chose by name), of
+    /// `total` that match.
+    Links(&'a [Uuid], i64),
+}
+
+/// Everything a page of the client list reads, as the one-part reads give it.
+#[derive(Debug, Clone)]
+pub struct ClientPageRows {
+    /// As `Tx::partner_client_totals`.
+    pub totals: PartnerClientTotals,
+    /// As `Tx::partner_visible_case_count`.
+    pub visible_cases: i64,
+    /// The links that match (all pages), as `Tx::partner_client_page` counts them.
+    pub total: i64,
+    /// The page's links in the page's order with their histories, as `Tx::links_by_ids`.
+    pub links: Vec<Link>,
+    /// As `Tx::clients_by_ids` for the links' clients.
+    pub clients: HashMap<Uuid, ClientRecord>,
+    /// As `Tx::client_users_of`.
+    pub users: HashMap<Uuid, Vec<ClientUserRecord>>,
+    /// As `Tx::partner_case_counts_by_client`.
+    pub case_counts: HashMap<Uuid, (i64, i64)>,
+    /// As `Tx::fx_rates_on_or_before` (by currency code).
+    pub rates: Vec<(String, i64)>,
+    /// The kept earnings rows of the page's clients and the estimate rates' state, as
+    /// `Tx::partner_client_earnings_usd` reads them.
+    pub earnings: KeptClientEarnings,
+}
+
+/// The parts of the statement, in the order of their rows (the `k` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Summary = 0,
+    Link = 1,
+    Event = 2,
+    Client = 3,
+    User = 4,
+    Tally = 5,
+    EstimateRate = 6,
+    Kept = 7,
+    Rate = 8,
+}
+
+const PARTS: [Part; 9] =
+    [Part::Summary, Part::Link, Part::Event, Part::Client, Part::User, Part::Tally, Part::EstimateRate, Part::Kept, Part::Rate];
+
+/// The integer columns of the parts; every other column is text. A branch's `NULL` for a
+/// column must carry its type on PostgreSQL.
+const BIGINT_COLS: &[&str] = &[
+    "s_clients",
+    "s_attributed",
+    "s_onboarded",
+    "s_cases",
+    "s_total",
+    "is_attributed",
+    "referral_fee_bps",
+    "linked_at",
+    "pos",
+    "at",
+    "seq",
+    "onboarding_completed_at",
+    "created_at",
+    "is_onboarding_user",
+    "last_sign_in_at",
+    "n",
+    "closed",
+    "built",
+    "rate_e8",
+    "locked",
+    "usd",
+    "usd_per_unit_e8",
+];
+
+/// One part's inner `SELECT`, its output column names, and its order keys (an integer and
+/// a text expression over the branch's row `b`, `NULL` for a part whose order does not
+/// matter).
+fn part_sql(part: Part, count: &str, rate_day: &str) -> (String, Vec<String>, &'static str, &'static str) {
+    let cols = |s: &str| s.split(", ").map(str::to_string).collect::<Vec<_>>();
+    let page_clients = "(SELECT pg.client_id FROM pg)";
+    match part {
+        Part::Summary => (
+            format!(
+                "SELECT t.clients AS s_clients, t.attributed AS s_attributed, t.onboarded AS s_onboarded, \
+                 (SELECT CAST(COALESCE(SUM(v.n), 0) AS BIGINT) FROM partner_case_tallies v WHERE v.partner_id = $1) AS s_cases, \
+                 {count} AS s_total \
+                 FROM (SELECT 1 AS one) o LEFT JOIN partner_client_totals t ON t.partner_id = $1"
+            ),
+            cols("s_clients, s_attributed, s_onboarded, s_cases, s_total"),
+            "NULL",
+            "NULL",
+        ),
+        Part::Link => {
+            let link_cols = LINK_COLS.split(", ").map(|c| format!("l.{c} AS {c}")).collect::<Vec<_>>().join(", ");
+            let mut n = names(LINK_COLS);
+            n.push("pos".into());
+            (format!("SELECT {link_cols}, pg.pos AS pos FROM pg JOIN links l ON l.id = pg.link_id"), n, "b.pos", "NULL")
+        }
+        Part::Event => (
+            "SELECT ev.link_id AS link_id, ev.at AS at, ev.status AS status, ev.actor AS actor, ev.reason AS reason, ev.seq AS seq \
+             FROM link_events ev WHERE ev.link_id IN (SELECT pg.link_id FROM pg)"
+                .into(),
+            cols("link_id, at, status, actor, reason, seq"),
+            "b.seq",
+            "b.link_id",
+        ),
+        Part::Client => (format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN {page_clients}"), names(CLIENT_COLS), "NULL", "NULL"),
+        Part::User => (
+            format!("SELECT {USER_COLS} FROM client_users WHERE client_id IN {page_clients}"),
+            names(USER_COLS),
+            // `is_onboarding_user DESC, id` within a client, as `Tx::client_users_of`.
+            "0 - b.is_onboarding_user",
+            "b.id",
+        ),
+        Part::Tally => (
+            format!(
+                "SELECT client_id, CAST(SUM(n) AS BIGINT) AS n, \
+                 CAST(SUM(CASE WHEN lifecycle = '{}' THEN n ELSE 0 END) AS BIGINT) AS closed \
+                 FROM partner_client_case_tallies WHERE partner_id = $1 AND client_id IN {page_clients} GROUP BY client_id",
+                refshare_core::case::Lifecycle::Closed.as_str()
+            ),
+            cols("client_id, n, closed"),
+            "NULL",
+            "NULL",
+        ),
+        Part::EstimateRate => {
+            ("SELECT currency, built, rate_e8 FROM estimate_rates".into(), cols("currency, built, rate_e8"), "NULL", "NULL")
+        }
+        Part::Kept => (
+            format!(
+                "SELECT client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
+                 WHERE partner_id = $1 AND client_id IN {page_clients} AND n <> 0"
+            ),
+            cols("client_id, currency, locked, n, usd"),
+            "NULL",
+            "NULL",
+        ),
+        Part::Rate => (current_rates_sql(rate_day), cols("currency, usd_per_unit_e8"), "NULL", "NULL"),
+    }
+}
+
+/// The statement: `pg` the page's links (`link_id`, `client_id`, `pos`), then every part.
+fn page_sql(pg: &str, count: &str, rate_day: &str) -> String {
+    let parts: Vec<(Part, String, Vec<String>, &str, &str)> = PARTS
+        .iter()
+        .map(|p| {
+            let (sql, n, si, st) = part_sql(*p, count, rate_day);
+            (*p, sql, n, si, st)
+        })
+        .collect();
+    let mut all: Vec<String> = Vec::new();
+    for (_, _, n, _, _) in &parts {
+        for c in n {
+            if !all.contains(c) {
+                all.push(c.clone());
+            }
+        }
+    }
+    let branches: Vec<String> = parts
+        .iter()
+        .map(|(part, sql, own, sort_i, sort_t)| {
+            let cols: Vec<String> = all
+                .iter()
+                .map(|c| match (own.contains(c), BIGINT_COLS.contains(&c.as_str())) {
+                    (true, _) => format!("b.{c} AS {c}"),
+                    (false, true) => format!("CAST(NULL AS BIGINT) AS {c}"),
+                    (false, false) => format!("CAST(NULL AS TEXT) AS {c}"),
+                })
+                .collect();
+            let sort_i = if *sort_i == "NULL" { "CAST(NULL AS BIGINT)".to_string() } else { format!("CAST({sort_i} AS BIGINT)") };
+            let sort_t = if *sort_t == "NULL" { "CAST(NULL AS TEXT)".to_string() } else { sort_t.to_string() };
+            format!(
+                "SELECT CAST({} AS BIGINT) AS k, {}, {sort_i} AS sort_i, {sort_t} AS sort_t FROM ({sql}) b",
+                *part as i64,
+                cols.join(", ")
+            )
+        })
+        .collect();
+    format!("WITH pg AS MATERIALIZED ({pg}) {} ORDER BY k, sort_i, sort_t", branches.join(" UNION ALL "))
+}
+
+impl Tx {
+    /// A page of the partner's client list and everything it shows, in one statement (see
+    /// the module): links as `of` says, the current rates those of `rate_day`
+    /// (`YYYY-MM-DD`). The name orders are not answered here (`Tx::partner_client_page`
+    /// sorts their names in Rust; pass its ids as `ClientPageOf::Links`).
+    pub async fn partner_client_page_rows(&mut self, partner_id: Uuid, of: ClientPageOf<'_>, rate_day: &str) -> Result<ClientPageRows> {
+        let (sql, mut args, given_total) = match of {
+            ClientPageOf::Filtered(f, order, page) => {
+                let dir = match order {
+                    ClientOrder::LinkedDesc => "DESC",
+                    ClientOrder::LinkedAsc => "ASC",
+                    ClientOrder::NameAsc | ClientOrder::NameDesc => {
+                        return Err(StoreError::Corrupt("a client page by name is chosen by partner_client_page".into()))
+                    }
+                };
+                let (where_, args) = self.partner_client_where(partner_id, f);
+                let pg = format!(
+                    "SELECT p.id AS link_id, p.client_id AS client_id, ROW_NUMBER() OVER (ORDER BY p.linked_at {dir}, p.id {dir}) AS pos \
+                     FROM (SELECT l.id AS id, l.client_id AS client_id, l.linked_at AS linked_at {ACTIVE_LINKS}{where_} \
+                     ORDER BY l.linked_at {dir}, l.id {dir} LIMIT {} OFFSET {}) p",
+                    page.size,
+                    page.offset()
+                );
+                let count = format!("(SELECT COUNT(*) {ACTIVE_LINKS}{where_})");
+                let day = format!("${}", args.len() + 1);
+                (page_sql(&pg, &count, &day), args, None)
+            }
+            ClientPageOf::Links(ids, total) => {
+                let mut args = vec![crate::cases::Arg::Text(partner_id.to_string())];
+                let (pg, bound) = match self.backend {
+                    Backend::Postgres => (
+                        "SELECT l.id AS link_id, l.client_id AS client_id, u.pos AS pos \
+                         FROM unnest(string_to_array($2, ',')) WITH ORDINALITY AS u(id, pos) JOIN links l ON l.id = u.id",
+                        ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(","),
+                    ),
+                    Backend::Sqlite => (
+                        "SELECT l.id AS link_id, l.client_id AS client_id, CAST(j.key AS BIGINT) AS pos \
+                         FROM json_each($2) j JOIN links l ON l.id = j.value",
+                        serde_json::Value::from(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()).to_string(),
+                    ),
+                };
+                args.push(crate::cases::Arg::Text(bound));
+                (page_sql(pg, "CAST(NULL AS BIGINT)", "$3"), args, Some(total))
+            }
+        };
+        args.push(crate::cases::Arg::Text(rate_day.to_string()));
+        let rows = bind_all(sqlx::query(&sql), &args).fetch_all(self.conn()).await?;
+        page_from(&rows, given_total)
+    }
+}
+
+fn page_from(rows: &[AnyRow], given_total: Option<i64>) -> Result<ClientPageRows> {
+    let mut page = ClientPageRows {
+        totals: PartnerClientTotals::default(),
+        visible_cases: 0,
+        total: given_total.unwrap_or(0),
+        links: Vec::new(),
+        clients: HashMap::new(),
+        users: HashMap::new(),
+        case_counts: HashMap::new(),
+        rates: Vec::new(),
+        earnings: KeptClientEarnings::default(),
+    };
+    let mut events: HashMap<Uuid, Vec<LinkEvent>> = HashMap::new();
+    for r in rows {
+        let k: i64 = get(r, "k")?;
+        let part = PARTS.iter().copied().find(|p| *p as i64 == k).ok_or_else(|| StoreError::Corrupt(format!("client page part {k}")))?;
+        match part {
+            Part::Summary => {
+                // No `partner_client_totals` row: no active link, all zero.
+                page.totals = PartnerClientTotals {
+                    clients: get::<Option<i64>>(r, "s_clients")?.unwrap_or(0),
+                    attributed: get::<Option<i64>>(r, "s_attributed")?.unwrap_or(0),
+                    onboarding_complete: get::<Option<i64>>(r, "s_onboarded")?.unwrap_or(0),
+                };
+                page.visible_cases = get(r, "s_cases")?;
+                if given_total.is_none() {
+                    page.total = get(r, "s_total")?;
+                }
+            }
+            Part::Link => page.links.push(link_from(r)?),
+            Part::Event => events.entry(uuid(&get::<String>(r, "link_id")?)?).or_default().push(event_from(r)?),
+            Part::Client => {
+                let c = client_from(r)?;
+                page.clients.insert(c.id, c);
+            }
+            Part::User => {
+                let u = user_from(r)?;
+                page.users.entry(u.client_id).or_default().push(u);
+            }
+            Part::Tally => {
+                page.case_counts.insert(uuid(&get::<String>(r, "client_id")?)?, (get(r, "n")?, get(r, "closed")?));
+            }
+            Part::EstimateRate => page.earnings.estimate_rates.push(estimate_rate_from(r, "built", "rate_e8")?),
+            Part::Kept => page.earnings.rows.push(kept_row_from(r, "usd")?),
+            Part::Rate => page.rates.push((get(r, "currency")?, get(r, "usd_per_unit_e8")?)),
+        }
+    }
+    for l in &mut page.links {
+        l.history = events.remove(&l.id).unwrap_or_default();
+    }
+    Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_branch_names_the_same_columns() {
+        let sql = page_sql("SELECT 1", "CAST(NULL AS BIGINT)", "$2");
+        let branches: Vec<&str> = sql.split(" UNION ALL ").collect();
+        assert_eq!(branches.len(), PARTS.len());
+        let outer: Vec<Vec<String>> = branches
+            .iter()
+            .map(|b| {
+                let list = &b[b.find("SELECT CAST(").expect("outer select")..];
+                let list = &list["SELECT ".len()..list.find(" FROM (SELECT").expect("inner select")];
+                names(list)
+            })
+            .collect();
+        assert!(outer.iter().all(|n| *n == outer[0]), "{sql}");
+        for c in ["k", "id", "link_id", "company_name", "email", "closed", "rate_e8", "usd", "usd_per_unit_e8", "s_total", "sort_t"] {
+            assert!(outer[0].iter().any(|n| n == c), "{c} in {:?}", outer[0]);
+        }
+    }
+}
