@@ -7,9 +7,12 @@
 //! `Tx::partner_visible_case_count`, `Tx::partner_client_page`, `Tx::links_by_ids`,
 //! `Tx::clients_by_ids`, `Tx::client_users_of`, `Tx::partner_case_counts_by_client`,
 //! `Tx::partner_client_earnings_usd`'s kept rows, `Tx::fx_rates_on_or_before`: the same
-//! column lists, the same row decoders) as one branch of a `UNION ALL` that names every
-//! part's columns (`NULL` for the others), ordered by part and each part's own order: the
-//! pattern of `attribution_facts`. The page's links are the `MATERIALIZED` CTE `pg` (link,
+//! column lists, the same row decoders) as one branch of a `UNION ALL`, ordered by part and
+//! each part's own order, as in `attribution_facts`; but the parts share positional columns
+//! (`t1…` text, `i1…` integers: a part's n-th text column is `tn`), so a row is 20 columns
+//! wide rather than the 53 of all parts' names side by side — each column of each row costs
+//! its conversion in the driver (`AnyRow`), `NULL` or not — and a part's row is read by its
+//! decoder through [`Slotted`], which maps the part's column names to its positions. The page's links are the `MATERIALIZED` CTE `pg` (link,
 //! client, position), either the filtered, date-ordered page itself or the links whose ids
 //! are bound (the name orders, which sort in Rust first). One round trip and one snapshot
 //! on both backends, so a date-ordered page needs no transaction (`Store::read_statement`).
@@ -27,8 +30,8 @@ use crate::clients::{client_from, user_from, ACTIVE_LINKS, CLIENT_COLS, USER_COL
 use crate::links::{event_from, link_from, LINK_COLS};
 use crate::reporting::current_rates_sql;
 use crate::{
-    get, uuid, Backend, ClientOrder, ClientRecord, ClientUserRecord, PageReq, PartnerClientFilter, PartnerClientTotals, Result, StoreError,
-    Tx,
+    get, uuid, Backend, ClientOrder, ClientRecord, ClientUserRecord, Cols, PageReq, PartnerClientFilter, PartnerClientTotals, Result,
+    Slotted, StoreError, Tx,
 };
 
 /// Which links make the page.
@@ -177,32 +180,67 @@ fn part_sql(part: Part, count: &str, rate_day: &str) -> (String, Vec<String>, &'
     }
 }
 
-/// The statement: `pg` the page's links (`link_id`, `client_id`, `pos`), then every part.
-fn page_sql(pg: &str, count: &str, rate_day: &str) -> String {
-    let parts: Vec<(Part, String, Vec<String>, &str, &str)> = PARTS
+/// The column layout of the parts: per part its column names and their positions in the
+/// row (after `k`: the text slots, then the integer slots), and the number of each.
+struct Layout {
+    own: Vec<(Vec<String>, Vec<usize>)>,
+    texts: usize,
+    ints: usize,
+}
+
+fn layout(parts: &[(Part, String, Vec<String>, &str, &str)]) -> Layout {
+    let is_int = |c: &String| BIGINT_COLS.contains(&c.as_str());
+    let texts = parts.iter().map(|(_, _, n, _, _)| n.iter().filter(|c| !is_int(c)).count()).max().unwrap_or(0);
+    let ints = parts.iter().map(|(_, _, n, _, _)| n.iter().filter(|c| is_int(c)).count()).max().unwrap_or(0);
+    let own = parts
+        .iter()
+        .map(|(_, _, n, _, _)| {
+            let (mut t, mut i) = (0, 0);
+            let at = n
+                .iter()
+                .map(|c| {
+                    if is_int(c) {
+                        i += 1;
+                        texts + i
+                    } else {
+                        t += 1;
+                        t
+                    }
+                })
+                .collect();
+            (n.clone(), at)
+        })
+        .collect();
+    Layout { own, texts, ints }
+}
+
+fn parts(count: &str, rate_day: &str) -> Vec<(Part, String, Vec<String>, &'static str, &'static str)> {
+    PARTS
         .iter()
         .map(|p| {
             let (sql, n, si, st) = part_sql(*p, count, rate_day);
             (*p, sql, n, si, st)
         })
-        .collect();
-    let mut all: Vec<String> = Vec::new();
-    for (_, _, n, _, _) in &parts {
-        for c in n {
-            if !all.contains(c) {
-                all.push(c.clone());
-            }
-        }
-    }
+        .collect()
+}
+
+/// The statement: `pg` the page's links (`link_id`, `client_id`, `pos`), then every part,
+/// each in the shared columns `k, t1…, i1…, sort_i, sort_t`.
+fn page_sql(pg: &str, count: &str, rate_day: &str) -> String {
+    let parts = parts(count, rate_day);
+    let l = layout(&parts);
     let branches: Vec<String> = parts
         .iter()
-        .map(|(part, sql, own, sort_i, sort_t)| {
-            let cols: Vec<String> = all
-                .iter()
-                .map(|c| match (own.contains(c), BIGINT_COLS.contains(&c.as_str())) {
-                    (true, _) => format!("b.{c} AS {c}"),
-                    (false, true) => format!("CAST(NULL AS BIGINT) AS {c}"),
-                    (false, false) => format!("CAST(NULL AS TEXT) AS {c}"),
+        .zip(&l.own)
+        .map(|((part, sql, _, sort_i, sort_t), (names, at))| {
+            let cols: Vec<String> = (1..=l.texts + l.ints)
+                .map(|slot| {
+                    let name = if slot <= l.texts { format!("t{slot}") } else { format!("i{}", slot - l.texts) };
+                    match at.iter().position(|a| *a == slot) {
+                        Some(i) => format!("b.{} AS {name}", names[i]),
+                        None if slot <= l.texts => format!("CAST(NULL AS TEXT) AS {name}"),
+                        None => format!("CAST(NULL AS BIGINT) AS {name}"),
+                    }
                 })
                 .collect();
             let sort_i = if *sort_i == "NULL" { "CAST(NULL AS BIGINT)".to_string() } else { format!("CAST({sort_i} AS BIGINT)") };
@@ -264,11 +302,11 @@ impl Tx {
         };
         args.push(crate::cases::Arg::Text(rate_day.to_string()));
         let rows = bind_all(sqlx::query(&sql), &args).fetch_all(self.conn()).await?;
-        page_from(&rows, given_total)
+        page_from(&rows, given_total, &layout(&parts("", "")))
     }
 }
 
-fn page_from(rows: &[AnyRow], given_total: Option<i64>) -> Result<ClientPageRows> {
+fn page_from(rows: &[AnyRow], given_total: Option<i64>, l: &Layout) -> Result<ClientPageRows> {
     let mut page = ClientPageRows {
         totals: PartnerClientTotals::default(),
         visible_cases: 0,
@@ -281,24 +319,26 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>) -> Result<ClientPageRows
         earnings: KeptClientEarnings::default(),
     };
     let mut events: HashMap<Uuid, Vec<LinkEvent>> = HashMap::new();
-    for r in rows {
-        let k: i64 = get(r, "k")?;
-        let part = PARTS.iter().copied().find(|p| *p as i64 == k).ok_or_else(|| StoreError::Corrupt(format!("client page part {k}")))?;
-        match part {
+    for row in rows {
+        let k: i64 = get(row, "k")?;
+        let i = PARTS.iter().position(|p| *p as i64 == k).ok_or_else(|| StoreError::Corrupt(format!("client page part {k}")))?;
+        let (names, at) = &l.own[i];
+        let r = &Slotted { row, names, at };
+        match PARTS[i] {
             Part::Summary => {
                 // No `partner_client_totals` row: no active link, all zero.
                 page.totals = PartnerClientTotals {
-                    clients: get::<Option<i64>>(r, "s_clients")?.unwrap_or(0),
-                    attributed: get::<Option<i64>>(r, "s_attributed")?.unwrap_or(0),
-                    onboarding_complete: get::<Option<i64>>(r, "s_onboarded")?.unwrap_or(0),
+                    clients: r.value::<Option<i64>>("s_clients")?.unwrap_or(0),
+                    attributed: r.value::<Option<i64>>("s_attributed")?.unwrap_or(0),
+                    onboarding_complete: r.value::<Option<i64>>("s_onboarded")?.unwrap_or(0),
                 };
-                page.visible_cases = get(r, "s_cases")?;
+                page.visible_cases = r.value("s_cases")?;
                 if given_total.is_none() {
-                    page.total = get(r, "s_total")?;
+                    page.total = r.value("s_total")?;
                 }
             }
             Part::Link => page.links.push(link_from(r)?),
-            Part::Event => events.entry(uuid(&get::<String>(r, "link_id")?)?).or_default().push(event_from(r)?),
+            Part::Event => events.entry(uuid(&r.value::<String>("link_id")?)?).or_default().push(event_from(r)?),
             Part::Client => {
                 let c = client_from(r)?;
                 page.clients.insert(c.id, c);
@@ -308,11 +348,11 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>) -> Result<ClientPageRows
                 page.users.entry(u.client_id).or_default().push(u);
             }
             Part::Tally => {
-                page.case_counts.insert(uuid(&get::<String>(r, "client_id")?)?, (get(r, "n")?, get(r, "closed")?));
+                page.case_counts.insert(uuid(&r.value::<String>("client_id")?)?, (r.value("n")?, r.value("closed")?));
             }
             Part::EstimateRate => page.earnings.estimate_rates.push(estimate_rate_from(r, "built", "rate_e8")?),
             Part::Kept => page.earnings.rows.push(kept_row_from(r, "usd")?),
-            Part::Rate => page.rates.push((get(r, "currency")?, get(r, "usd_per_unit_e8")?)),
+            Part::Rate => page.rates.push((r.value("currency")?, r.value("usd_per_unit_e8")?)),
         }
     }
     for l in &mut page.links {
@@ -326,7 +366,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_branch_names_the_same_columns() {
+    fn every_branch_names_the_same_columns_and_each_part_its_own_in_its_slots() {
         let sql = page_sql("SELECT 1", "CAST(NULL AS BIGINT)", "$2");
         let branches: Vec<&str> = sql.split(" UNION ALL ").collect();
         assert_eq!(branches.len(), PARTS.len());
@@ -339,8 +379,19 @@ mod tests {
             })
             .collect();
         assert!(outer.iter().all(|n| *n == outer[0]), "{sql}");
-        for c in ["k", "id", "link_id", "company_name", "email", "closed", "rate_e8", "usd", "usd_per_unit_e8", "s_total", "sort_t"] {
-            assert!(outer[0].iter().any(|n| n == c), "{c} in {:?}", outer[0]);
+        let l = layout(&parts("", ""));
+        assert_eq!((l.texts, l.ints), (13, 5), "the clients' text columns, the summary's five counts");
+        assert_eq!(outer[0].len(), 1 + l.texts + l.ints + 2, "{:?}", outer[0]);
+        // Each part's own column sits in its slot (position 0 is `k`), no two in one.
+        for (b, (own, at)) in branches.iter().zip(&l.own) {
+            for (name, slot) in own.iter().zip(at) {
+                let col = &outer[0][*slot];
+                assert!(b.contains(&format!("b.{name} AS {col},")), "{name} as {col} in {b}");
+            }
+            let mut sorted = at.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), at.len());
         }
     }
 }

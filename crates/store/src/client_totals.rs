@@ -30,7 +30,7 @@ use crate::in_list::texts;
 use crate::month_totals::KeyValue;
 use crate::reporting::{rate_table_sql, usd_minor_sql, CurrentRates};
 use crate::totals::divisor_table_sql;
-use crate::{currency, get, uuid, Result, StoreError, Tx};
+use crate::{currency, get, uuid, Cols, Result, StoreError, Tx};
 
 /// The key of a `client_earnings_totals` row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -159,19 +159,19 @@ pub struct KeptClientEarnings {
 
 /// A kept row of `client_earnings_totals` (`client_id`, `currency`, `locked`, `n` and the
 /// US cents in `usd`).
-pub(crate) fn kept_row_from(r: &AnyRow, usd: &str) -> Result<(Uuid, Currency, bool, i64, i64)> {
+pub(crate) fn kept_row_from<R: Cols + ?Sized>(r: &R, usd: &str) -> Result<(Uuid, Currency, bool, i64, i64)> {
     Ok((
-        uuid(&get::<String>(r, "client_id")?)?,
-        currency(&get::<String>(r, "currency")?)?,
-        get::<i64>(r, "locked")? != 0,
-        get(r, "n")?,
-        get(r, usd)?,
+        uuid(&r.value::<String>("client_id")?)?,
+        currency(&r.value::<String>("currency")?)?,
+        r.value::<i64>("locked")? != 0,
+        r.value("n")?,
+        r.value(usd)?,
     ))
 }
 
 /// A row of `estimate_rates` (`currency`, then `built` and `rate_e8` as named).
-pub(crate) fn estimate_rate_from(r: &AnyRow, built: &str, rate: &str) -> Result<(Currency, bool, Option<i64>)> {
-    Ok((currency(&get::<String>(r, "currency")?)?, get::<i64>(r, built)? != 0, get(r, rate)?))
+pub(crate) fn estimate_rate_from<R: Cols + ?Sized>(r: &R, built: &str, rate: &str) -> Result<(Currency, bool, Option<i64>)> {
+    Ok((currency(&r.value::<String>("currency")?)?, r.value::<i64>(built)? != 0, r.value(rate)?))
 }
 
 impl KeptClientEarnings {

@@ -2,7 +2,6 @@
 //! partner's client list (filters and page in SQL, each page's rows in a fixed number of
 //! queries).
 
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use std::collections::HashMap;
@@ -10,53 +9,53 @@ use std::collections::HashMap;
 use crate::cases::{bind_all, Arg};
 use crate::in_list::texts;
 use crate::search::Search;
-use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, PageReq, Result, SdcaSignature, StoreError, Tx};
+use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, Cols, PageReq, Result, SdcaSignature, StoreError, Tx};
 
 pub(crate) const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, sdca_signer_user_id, sdca_verified_by, created_at";
 
 /// The columns [`user_from`] reads.
 pub(crate) const USER_COLS: &str = "id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at";
 
-pub(crate) fn client_from(row: &AnyRow) -> Result<ClientRecord> {
-    let details: String = get(row, "details_json")?;
-    let completed = opt_at(get(row, "onboarding_completed_at")?);
-    let signer: Option<String> = get(row, "sdca_signer_name")?;
+pub(crate) fn client_from<R: Cols + ?Sized>(row: &R) -> Result<ClientRecord> {
+    let details: String = row.value("details_json")?;
+    let completed = opt_at(row.value("onboarding_completed_at")?);
+    let signer: Option<String> = row.value("sdca_signer_name")?;
     let sdca = match (signer, completed) {
         (Some(signer_name), Some(signed_at)) => Some(SdcaSignature {
             signer_name,
             signed_at,
-            ip: get::<Option<String>>(row, "sdca_signer_ip")?.unwrap_or_default(),
-            user_agent: get::<Option<String>>(row, "sdca_signer_user_agent")?.unwrap_or_default(),
-            version: get::<Option<String>>(row, "sdca_version")?.unwrap_or_default(),
-            signer_user_id: get::<Option<String>>(row, "sdca_signer_user_id")?.as_deref().map(uuid).transpose()?,
-            verified_by: get(row, "sdca_verified_by")?,
+            ip: row.value::<Option<String>>("sdca_signer_ip")?.unwrap_or_default(),
+            user_agent: row.value::<Option<String>>("sdca_signer_user_agent")?.unwrap_or_default(),
+            version: row.value::<Option<String>>("sdca_version")?.unwrap_or_default(),
+            signer_user_id: row.value::<Option<String>>("sdca_signer_user_id")?.as_deref().map(uuid).transpose()?,
+            verified_by: row.value("sdca_verified_by")?,
         }),
         _ => None,
     };
     Ok(ClientRecord {
-        id: uuid(&get::<String>(row, "id")?)?,
-        company_name: get(row, "company_name")?,
-        country: get(row, "country")?,
-        registration_number: get(row, "registration_number")?,
-        support_email: get(row, "support_email")?,
+        id: uuid(&row.value::<String>("id")?)?,
+        company_name: row.value("company_name")?,
+        country: row.value("country")?,
+        registration_number: row.value("registration_number")?,
+        support_email: row.value("support_email")?,
         details: serde_json::from_str(&details).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        api_key_hash: get(row, "api_key_hash")?,
+        api_key_hash: row.value("api_key_hash")?,
         onboarding_completed_at: completed,
         sdca,
-        created_at: at(get(row, "created_at")?),
+        created_at: at(row.value("created_at")?),
     })
 }
 
-pub(crate) fn user_from(r: &AnyRow) -> Result<ClientUserRecord> {
+pub(crate) fn user_from<R: Cols + ?Sized>(r: &R) -> Result<ClientUserRecord> {
     Ok(ClientUserRecord {
-        id: uuid(&get::<String>(r, "id")?)?,
-        client_id: uuid(&get::<String>(r, "client_id")?)?,
-        name: get(r, "name")?,
-        email: get(r, "email")?,
-        phone: get(r, "phone")?,
-        is_onboarding_user: get::<i64>(r, "is_onboarding_user")? != 0,
-        status: crate::people::status(&get::<String>(r, "status")?)?,
-        last_sign_in_at: opt_at(get(r, "last_sign_in_at")?),
+        id: uuid(&r.value::<String>("id")?)?,
+        client_id: uuid(&r.value::<String>("client_id")?)?,
+        name: r.value("name")?,
+        email: r.value("email")?,
+        phone: r.value("phone")?,
+        is_onboarding_user: r.value::<i64>("is_onboarding_user")? != 0,
+        status: crate::people::status(&r.value::<String>("status")?)?,
+        last_sign_in_at: opt_at(r.value("last_sign_in_at")?),
     })
 }
 
