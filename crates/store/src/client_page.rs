@@ -1,21 +1,26 @@
 //! A page of the partner's client list in one statement (issue 9): the summary's counts,
 //! the number of links that match, the page's links with their histories, their clients,
-//! the clients' users, the per-client visible case counts, the kept earnings rows with the
-//! estimate rates' state, and the current USD rates.
+//! the clients' users, the per-client visible case counts, the kept earnings rows, and per
+//! currency the estimate rates' state with the current USD rate.
 //!
-//! Each part is the `SELECT` of its own read (`Tx::partner_client_totals`,
-//! `Tx::partner_visible_case_count`, `Tx::partner_client_page`, `Tx::links_by_ids`,
-//! `Tx::clients_by_ids`, `Tx::client_users_of`, `Tx::partner_case_counts_by_client`,
-//! `Tx::partner_client_earnings_usd`'s kept rows, `Tx::fx_rates_on_or_before`: the same
-//! column lists, the same row decoders) as one branch of a `UNION ALL`, ordered by part and
-//! each part's own order, as in `attribution_facts`; but the parts share positional columns
-//! (`t1…` text, `i1…` integers: a part's n-th text column is `tn`), so a row is 20 columns
-//! wide rather than the 53 of all parts' names side by side — each column of each row costs
-//! its conversion in the driver (`AnyRow`), `NULL` or not — and a part's row is read by its
-//! decoder through [`Slotted`], which maps the part's column names to its positions. The page's links are the `MATERIALIZED` CTE `pg` (link,
-//! client, position), either the filtered, date-ordered page itself or the links whose ids
-//! are bound (the name orders, which sort in Rust first). One round trip and one snapshot
-//! on both backends, so a date-ordered page needs no transaction (`Store::read_statement`).
+//! Each part is the `SELECT` of its own read, with the same columns and the same row
+//! decoder (`Tx::partner_client_totals`, `Tx::partner_visible_case_count`,
+//! `Tx::partner_client_page`, `Tx::links_by_ids`, `Tx::clients_by_ids`,
+//! `Tx::client_users_of`, `Tx::partner_case_counts_by_client`, the kept rows of
+//! `Tx::partner_client_earnings_usd`), as one branch of a `UNION ALL` ordered by part and
+//! each part's own order, as in `attribution_facts`. The rates part is `estimate_rates`
+//! with each currency's current rate probed as `Tx::fx_rates_on_or_before` probes it: one
+//! row a currency, and no scan of `fx_rates` for its currencies. Unlike
+//! `attribution_facts`, the parts share positional columns (`t1…` text, `i1…` integers: a
+//! part's n-th text column is `tn`), so a row is 20 columns wide rather than the 53 of all
+//! parts' names side by side: each column of each row costs its conversion in the driver
+//! (`AnyRow`), `NULL` or not. A part's row is read by its decoder through [`Slotted`], which
+//! maps the part's column names to its positions.
+//!
+//! The page's links are the `MATERIALIZED` CTE `pg` (link, client, position): either the
+//! filtered, date-ordered page itself or the links whose ids are bound (the name orders,
+//! which sort in Rust first). One round trip and one snapshot on both backends, so a
+//! date-ordered page needs no transaction (`Store::read_statement`).
 
 use std::collections::HashMap;
 
@@ -28,7 +33,7 @@ use crate::cases::bind_all;
 use crate::client_totals::{estimate_rate_from, kept_row_from, KeptClientEarnings};
 use crate::clients::{client_from, user_from, ACTIVE_LINKS, CLIENT_COLS, USER_COLS};
 use crate::links::{event_from, link_from, LINK_COLS};
-use crate::reporting::current_rates_sql;
+use crate::reporting::current_rate_sql;
 use crate::{
     get, uuid, Backend, ClientOrder, ClientRecord, ClientUserRecord, Cols, PageReq, PartnerClientFilter, PartnerClientTotals, Result,
     Slotted, StoreError, Tx,
@@ -62,7 +67,9 @@ pub struct ClientPageRows {
     pub users: HashMap<Uuid, Vec<ClientUserRecord>>,
     /// As `Tx::partner_case_counts_by_client`.
     pub case_counts: HashMap<Uuid, (i64, i64)>,
-    /// As `Tx::fx_rates_on_or_before` (by currency code).
+    /// As `Tx::fx_rates_on_or_before` (by currency code) for the currencies `estimate_rates`
+    /// holds (every currency; one it lacked would be stale, and the page read part by
+    /// part).
     pub rates: Vec<(String, i64)>,
     /// The kept earnings rows of the page's clients and the estimate rates' state, as
     /// `Tx::partner_client_earnings_usd` reads them.
@@ -78,13 +85,11 @@ enum Part {
     Client = 3,
     User = 4,
     Tally = 5,
-    EstimateRate = 6,
-    Kept = 7,
-    Rate = 8,
+    Kept = 6,
+    Rates = 7,
 }
 
-const PARTS: [Part; 9] =
-    [Part::Summary, Part::Link, Part::Event, Part::Client, Part::User, Part::Tally, Part::EstimateRate, Part::Kept, Part::Rate];
+const PARTS: [Part; 8] = [Part::Summary, Part::Link, Part::Event, Part::Client, Part::User, Part::Tally, Part::Kept, Part::Rates];
 
 /// The integer columns of the parts; every other column is text. A branch's `NULL` for a
 /// column must carry its type on PostgreSQL.
@@ -164,9 +169,6 @@ fn part_sql(part: Part, count: &str, rate_day: &str) -> (String, Vec<String>, &'
             "NULL",
             "NULL",
         ),
-        Part::EstimateRate => {
-            ("SELECT currency, built, rate_e8 FROM estimate_rates".into(), cols("currency, built, rate_e8"), "NULL", "NULL")
-        }
         Part::Kept => (
             format!(
                 "SELECT client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
@@ -176,7 +178,17 @@ fn part_sql(part: Part, count: &str, rate_day: &str) -> (String, Vec<String>, &'
             "NULL",
             "NULL",
         ),
-        Part::Rate => (current_rates_sql(rate_day), cols("currency, usd_per_unit_e8"), "NULL", "NULL"),
+        // Per currency of `estimate_rates` (every currency: migration 0025) its state and
+        // its current rate: one row each, one probe of `fx_rates` each.
+        Part::Rates => (
+            format!(
+                "SELECT e.currency AS currency, e.built AS built, e.rate_e8 AS rate_e8, {} AS usd_per_unit_e8 FROM estimate_rates e",
+                current_rate_sql("e.currency", rate_day)
+            ),
+            cols("currency, built, rate_e8, usd_per_unit_e8"),
+            "NULL",
+            "NULL",
+        ),
     }
 }
 
@@ -350,9 +362,14 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>, l: &Layout) -> Result<Cl
             Part::Tally => {
                 page.case_counts.insert(uuid(&r.value::<String>("client_id")?)?, (r.value("n")?, r.value("closed")?));
             }
-            Part::EstimateRate => page.earnings.estimate_rates.push(estimate_rate_from(r, "built", "rate_e8")?),
             Part::Kept => page.earnings.rows.push(kept_row_from(r, "usd")?),
-            Part::Rate => page.rates.push((r.value("currency")?, r.value("usd_per_unit_e8")?)),
+            Part::Rates => {
+                let (currency, built, rate_e8) = estimate_rate_from(r, "built", "rate_e8")?;
+                page.earnings.estimate_rates.push((currency, built, rate_e8));
+                if let Some(rate) = r.value::<Option<i64>>("usd_per_unit_e8")? {
+                    page.rates.push((currency.code().to_string(), rate));
+                }
+            }
         }
     }
     for l in &mut page.links {
@@ -381,6 +398,7 @@ mod tests {
         assert!(outer.iter().all(|n| *n == outer[0]), "{sql}");
         let l = layout(&parts("", ""));
         assert_eq!((l.texts, l.ints), (13, 5), "the clients' text columns, the summary's five counts");
+        assert!(sql.contains("FROM estimate_rates e"), "one row per currency");
         assert_eq!(outer[0].len(), 1 + l.texts + l.ints + 2, "{:?}", outer[0]);
         // Each part's own column sits in its slot (position 0 is `k`), no two in one.
         for (b, (own, at)) in branches.iter().zip(&l.own) {

@@ -157,17 +157,25 @@ pub struct ReportWindow {
 /// The current USD rates a report converts estimates at: per currency with a loaded rate.
 /// Per currency with a valid rate dated on or before the day bound as `bind`
 /// (`YYYY-MM-DD`), the latest such rate: rows `x` of (`currency`, `usd_per_unit_e8`), in no
-/// order ([`Tx::fx_rates_on_or_before`], and the client page's one statement).
+/// order ([`Tx::fx_rates_on_or_before`]).
 pub(crate) fn current_rates_sql(bind: &str) -> String {
-    const VALID: &str =
-        "length(g.rate_date) = 10 AND g.rate_date >= '1999-01-01' AND g.rate_date <= '2100-12-31' AND g.usd_per_unit_e8 > 0";
-    // Per currency one backward probe of the primary key (currency, rate_date), not a
-    // correlated MAX for every stored rate.
     format!(
         "SELECT x.currency AS currency, x.usd_per_unit_e8 AS usd_per_unit_e8 FROM (SELECT c.currency AS currency, \
-         (SELECT g.usd_per_unit_e8 FROM fx_rates g WHERE g.currency = c.currency AND g.rate_date <= {bind} AND {VALID} \
-         ORDER BY g.rate_date DESC LIMIT 1) AS usd_per_unit_e8 FROM (SELECT DISTINCT currency FROM fx_rates) c) x \
-         WHERE x.usd_per_unit_e8 IS NOT NULL"
+         {} AS usd_per_unit_e8 FROM (SELECT DISTINCT currency FROM fx_rates) c) x \
+         WHERE x.usd_per_unit_e8 IS NOT NULL",
+        current_rate_sql("c.currency", bind)
+    )
+}
+
+/// The latest valid rate of the currency `currency` (a column) dated on or before the day
+/// bound as `bind`, `NULL` when there is none: one backward probe of the primary key
+/// (currency, rate_date), not a correlated MAX over every stored rate.
+pub(crate) fn current_rate_sql(currency: &str, bind: &str) -> String {
+    const VALID: &str =
+        "length(g.rate_date) = 10 AND g.rate_date >= '1999-01-01' AND g.rate_date <= '2100-12-31' AND g.usd_per_unit_e8 > 0";
+    format!(
+        "(SELECT g.usd_per_unit_e8 FROM fx_rates g WHERE g.currency = {currency} AND g.rate_date <= {bind} AND {VALID} \
+         ORDER BY g.rate_date DESC LIMIT 1)"
     )
 }
 
