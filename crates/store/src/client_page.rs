@@ -236,9 +236,10 @@ fn parts(count: &str, rate_day: &str) -> Vec<(Part, String, Vec<String>, &'stati
         .collect()
 }
 
-/// The statement: `pg` the page's links (`link_id`, `client_id`, `pos`), then every part,
+/// The statement: after `with`, the CTEs that end with `pg`, the page's links (`link_id`,
+/// `client_id`, `pos`), every part,
 /// each in the shared columns `k, t1…, i1…, sort_i, sort_t`.
-fn page_sql(pg: &str, count: &str, rate_day: &str) -> String {
+fn page_sql(with: &str, count: &str, rate_day: &str) -> String {
     let parts = parts(count, rate_day);
     let l = layout(&parts);
     let branches: Vec<String> = parts
@@ -264,7 +265,7 @@ fn page_sql(pg: &str, count: &str, rate_day: &str) -> String {
             )
         })
         .collect();
-    format!("WITH pg AS MATERIALIZED ({pg}) {} ORDER BY k, sort_i, sort_t", branches.join(" UNION ALL "))
+    format!("WITH {with} {} ORDER BY k, sort_i, sort_t", branches.join(" UNION ALL "))
 }
 
 impl Tx {
@@ -283,16 +284,29 @@ impl Tx {
                     }
                 };
                 let (where_, args) = self.partner_client_where(partner_id, f);
-                let pg = format!(
-                    "SELECT p.id AS link_id, p.client_id AS client_id, ROW_NUMBER() OVER (ORDER BY p.linked_at {dir}, p.id {dir}) AS pos \
-                     FROM (SELECT l.id AS id, l.client_id AS client_id, l.linked_at AS linked_at {ACTIVE_LINKS}{where_} \
-                     ORDER BY l.linked_at {dir}, l.id {dir} LIMIT {} OFFSET {}) p",
-                    page.size,
-                    page.offset()
-                );
-                let count = format!("(SELECT COUNT(*) {ACTIVE_LINKS}{where_})");
+                let numbered = |from: &str| {
+                    format!(
+                        "pg AS MATERIALIZED (SELECT p.id AS link_id, p.client_id AS client_id, \
+                         ROW_NUMBER() OVER (ORDER BY p.linked_at {dir}, p.id {dir}) AS pos \
+                         FROM (SELECT l.id AS id, l.client_id AS client_id, l.linked_at AS linked_at {from} \
+                         ORDER BY l.linked_at {dir}, l.id {dir} LIMIT {} OFFSET {}) p)",
+                        page.size,
+                        page.offset()
+                    )
+                };
+                // A search's matches are found once (`m`) for the page and the count; without
+                // one, the page is the first rows of the partner's links in date order (an
+                // index range) and the count a pass over them, as `Tx::partner_client_page`.
+                let (with, count) = if f.query.is_some() {
+                    let m = format!(
+                        "m AS MATERIALIZED (SELECT l.id AS id, l.client_id AS client_id, l.linked_at AS linked_at {ACTIVE_LINKS}{where_})"
+                    );
+                    (format!("{m}, {}", numbered("FROM m l")), "(SELECT COUNT(*) FROM m)".to_string())
+                } else {
+                    (numbered(&format!("{ACTIVE_LINKS}{where_}")), format!("(SELECT COUNT(*) {ACTIVE_LINKS}{where_})"))
+                };
                 let day = format!("${}", args.len() + 1);
-                (page_sql(&pg, &count, &day), args, None)
+                (page_sql(&with, &count, &day), args, None)
             }
             ClientPageOf::Links(ids, total) => {
                 let mut args = vec![crate::cases::Arg::Text(partner_id.to_string())];
@@ -309,7 +323,7 @@ impl Tx {
                     ),
                 };
                 args.push(crate::cases::Arg::Text(bound));
-                (page_sql(pg, "CAST(NULL AS BIGINT)", "$3"), args, Some(total))
+                (page_sql(&format!("pg AS MATERIALIZED ({pg})"), "CAST(NULL AS BIGINT)", "$3"), args, Some(total))
             }
         };
         args.push(crate::cases::Arg::Text(rate_day.to_string()));
@@ -384,7 +398,7 @@ mod tests {
 
     #[test]
     fn every_branch_names_the_same_columns_and_each_part_its_own_in_its_slots() {
-        let sql = page_sql("SELECT 1", "CAST(NULL AS BIGINT)", "$2");
+        let sql = page_sql("pg AS MATERIALIZED (SELECT 1)", "CAST(NULL AS BIGINT)", "$2");
         let branches: Vec<&str> = sql.split(" UNION ALL ").collect();
         assert_eq!(branches.len(), PARTS.len());
         let outer: Vec<Vec<String>> = branches
