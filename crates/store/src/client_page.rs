@@ -274,7 +274,17 @@ impl Tx {
     /// (`YYYY-MM-DD`). The name orders are not answered here (`Tx::partner_client_page`
     /// sorts their names in Rust; pass its ids as `ClientPageOf::Links`).
     pub async fn partner_client_page_rows(&mut self, partner_id: Uuid, of: ClientPageOf<'_>, rate_day: &str) -> Result<ClientPageRows> {
-        let (sql, mut args, given_total) = match of {
+        // The day is written into the statement as a literal, not bound: PostgreSQL's
+        // generic plan of a bound day probes each currency's rates with a bitmap scan and a
+        // sort (1.1–1.2 ms for the 35 currencies at 1M) where a known day gets the backward
+        // range of the primary key (0.2–0.3 ms). It is the clock's `YYYY-MM-DD`, checked here.
+        let valid = rate_day.len() == 10
+            && rate_day.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        if !valid {
+            return Err(StoreError::Corrupt(format!("rate day {rate_day:?} is not YYYY-MM-DD")));
+        }
+        let day = format!("'{rate_day}'");
+        let (sql, args, given_total) = match of {
             ClientPageOf::Filtered(f, order, page) => {
                 let dir = match order {
                     ClientOrder::LinkedDesc => "DESC",
@@ -305,7 +315,6 @@ impl Tx {
                 } else {
                     (numbered(&format!("{ACTIVE_LINKS}{where_}")), format!("(SELECT COUNT(*) {ACTIVE_LINKS}{where_})"))
                 };
-                let day = format!("${}", args.len() + 1);
                 (page_sql(&with, &count, &day), args, None)
             }
             ClientPageOf::Links(ids, total) => {
@@ -323,10 +332,9 @@ impl Tx {
                     ),
                 };
                 args.push(crate::cases::Arg::Text(bound));
-                (page_sql(&format!("pg AS MATERIALIZED ({pg})"), "CAST(NULL AS BIGINT)", "$3"), args, Some(total))
+                (page_sql(&format!("pg AS MATERIALIZED ({pg})"), "CAST(NULL AS BIGINT)", &day), args, Some(total))
             }
         };
-        args.push(crate::cases::Arg::Text(rate_day.to_string()));
         let rows = bind_all(sqlx::query(&sql), &args).fetch_all(self.conn()).await?;
         page_from(&rows, given_total, &layout(&parts("", "")))
     }
@@ -398,7 +406,7 @@ mod tests {
 
     #[test]
     fn every_branch_names_the_same_columns_and_each_part_its_own_in_its_slots() {
-        let sql = page_sql("pg AS MATERIALIZED (SELECT 1)", "CAST(NULL AS BIGINT)", "$2");
+        let sql = page_sql("pg AS MATERIALIZED (SELECT 1)", "CAST(NULL AS BIGINT)", "'2026-11-30'");
         let branches: Vec<&str> = sql.split(" UNION ALL ").collect();
         assert_eq!(branches.len(), PARTS.len());
         let outer: Vec<Vec<String>> = branches
