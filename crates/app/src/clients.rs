@@ -6,7 +6,12 @@ use refshare_core::link::{Link, LinkEvent, LinkRequest, LinkRequestStatus, LinkS
 use refshare_core::parse::{required_text, Email};
 use refshare_core::people::PersonStatus;
 
-use refshare_store::{ClientOrder, ClientRecord, ClientUserRecord, LinkRequestRecord, PageReq, PartnerClientFilter, PartnerRecord, Tx};
+use std::collections::HashMap;
+
+use refshare_store::{
+    ClientEarningsUsd, ClientOrder, ClientPageOf, ClientRecord, ClientUserRecord, LinkRequestRecord, PageReq, PartnerClientFilter,
+    PartnerRecord, Tx,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -470,14 +475,27 @@ impl App {
     /// query for the whole set.
     pub(crate) async fn client_states(&self, tx: &mut Tx, partner_id: Uuid, links: Vec<Link>) -> Result<Vec<ClientState>, AppError> {
         let client_ids: Vec<Uuid> = links.iter().map(|l| l.client_id).collect();
-        let mut clients = tx.clients_by_ids(&client_ids).await?;
-        let mut users = tx.client_users_of(&client_ids).await?;
+        let clients = tx.clients_by_ids(&client_ids).await?;
+        let users = tx.client_users_of(&client_ids).await?;
         let counts = tx.partner_case_counts_by_client(partner_id, &client_ids).await?;
         // The partner's live earnings on each client, as its reporting rows show them: at
         // the locked rate, else the current one, each rounded, summed in SQL; a missing
         // rate leaves the sum partial.
         let rates = crate::fx::UsdRates::at(self.now()).load_all(tx).await?;
         let usd = tx.partner_client_earnings_usd(partner_id, &client_ids, &rates).await?;
+        self.assemble_states(links, clients, users, &counts, &usd)
+    }
+
+    /// The partner's views of the clients of `links`, in their order, from what was read
+    /// for them.
+    fn assemble_states(
+        &self,
+        links: Vec<Link>,
+        mut clients: HashMap<Uuid, ClientRecord>,
+        mut users: HashMap<Uuid, Vec<ClientUserRecord>>,
+        counts: &HashMap<Uuid, (i64, i64)>,
+        usd: &HashMap<Uuid, ClientEarningsUsd>,
+    ) -> Result<Vec<ClientState>, AppError> {
         let mut states = Vec::with_capacity(links.len());
         for link in links {
             let client = clients.remove(&link.client_id).ok_or(AppError::NotFound("client"))?;
@@ -507,19 +525,13 @@ impl App {
 
     /// `GET /clients`: one page of the partner's actively linked clients, filtered, with the
     /// number that match and a summary over all of them. Filters and the page are decided
-    /// by the store; only the page's clients are built.
+    /// by the store; only the page's clients are built. A date-ordered page is one
+    /// statement without a transaction (`Tx::partner_client_page_rows`); a page by name is
+    /// two in one transaction (the names sorted in Rust, then the page's rows). When a
+    /// currency's estimates are not built at today's rate (until the rates' job re-bases
+    /// them), the page is read again part by part in one transaction, that currency's
+    /// earnings aggregated from the rows.
     pub async fn partner_clients(&self, partner: &PartnerRecord, filter: &ClientFilter, page: PageReq) -> Result<ClientListing, AppError> {
-        let mut tx = self.store.read().await?;
-        let totals = tx.partner_client_totals(partner.id).await?;
-        // Every visible case is a case of an actively linked client (SPEC §5).
-        let total_cases = tx.partner_visible_case_count(partner.id).await?;
-        let summary = ClientsSummary {
-            total_clients: totals.clients,
-            attributed_clients: totals.attributed,
-            onboarding_complete: totals.onboarding_complete,
-            onboarding_pending: totals.clients - totals.onboarding_complete,
-            total_cases,
-        };
         let order = match filter.sort.as_str() {
             "name:asc" => ClientOrder::NameAsc,
             "name:desc" => ClientOrder::NameDesc,
@@ -534,7 +546,58 @@ impl App {
             linked_from: filter.created_from,
             linked_to: filter.created_to,
         };
-        let (link_ids, total) = tx.partner_client_page(partner.id, &store_filter, order, page).await?;
+        let mut rates = crate::fx::UsdRates::at(self.now());
+        let day = rates.needed(crate::fx::usd()).date;
+        let rows = match order {
+            ClientOrder::LinkedDesc | ClientOrder::LinkedAsc => {
+                let mut tx = self.store.read_statement().await?;
+                tx.partner_client_page_rows(partner.id, ClientPageOf::Filtered(&store_filter, order, page), &day).await?
+            }
+            ClientOrder::NameAsc | ClientOrder::NameDesc => {
+                let mut tx = self.store.read().await?;
+                let (link_ids, total) = tx.partner_client_page(partner.id, &store_filter, order, page).await?;
+                tx.partner_client_page_rows(partner.id, ClientPageOf::Links(&link_ids, total), &day).await?
+            }
+        };
+        let current = rates.from_loaded(&rows.rates);
+        let (usd, stale) = rows.earnings.usd(&current)?;
+        if !stale.is_empty() {
+            return self.partner_clients_part_by_part(partner, &store_filter, order, page).await;
+        }
+        let summary = ClientsSummary {
+            total_clients: rows.totals.clients,
+            attributed_clients: rows.totals.attributed,
+            onboarding_complete: rows.totals.onboarding_complete,
+            onboarding_pending: rows.totals.clients - rows.totals.onboarding_complete,
+            total_cases: rows.visible_cases,
+        };
+        let items = self.assemble_states(rows.links, rows.clients, rows.users, &rows.case_counts, &usd)?;
+        Ok(ClientListing { items, total: rows.total, summary })
+    }
+
+    /// [`App::partner_clients`] read part by part in one transaction (each part its own
+    /// statement), as it was before the one-statement read; also what that read is
+    /// compared with.
+    #[doc(hidden)]
+    pub async fn partner_clients_part_by_part(
+        &self,
+        partner: &PartnerRecord,
+        store_filter: &PartnerClientFilter,
+        order: ClientOrder,
+        page: PageReq,
+    ) -> Result<ClientListing, AppError> {
+        let mut tx = self.store.read().await?;
+        let totals = tx.partner_client_totals(partner.id).await?;
+        // Every visible case is a case of an actively linked client (SPEC §5).
+        let total_cases = tx.partner_visible_case_count(partner.id).await?;
+        let summary = ClientsSummary {
+            total_clients: totals.clients,
+            attributed_clients: totals.attributed,
+            onboarding_complete: totals.onboarding_complete,
+            onboarding_pending: totals.clients - totals.onboarding_complete,
+            total_cases,
+        };
+        let (link_ids, total) = tx.partner_client_page(partner.id, store_filter, order, page).await?;
         let links = tx.links_by_ids(&link_ids).await?;
         let items = self.client_states(&mut tx, partner.id, links).await?;
         Ok(ClientListing { items, total, summary })

@@ -128,13 +128,19 @@ impl UsdRates {
     pub async fn load_all(&mut self, tx: &mut Tx) -> Result<Vec<(Currency, i64)>, AppError> {
         let date = self.at.format("%Y-%m-%d").to_string();
         let loaded = tx.fx_rates_on_or_before(&date).await?;
+        Ok(self.from_loaded(&loaded))
+    }
+
+    /// What [`UsdRates::load_all`] returns, from the rows `Tx::fx_rates_on_or_before` gave
+    /// for this instant's day (read by another statement: the client page's).
+    pub fn from_loaded(&mut self, loaded: &[(String, i64)]) -> Vec<(Currency, i64)> {
         let mut out = Vec::new();
         for c in Currency::all() {
             let r = if c == usd() { Some(RATE_SCALE as i64) } else { loaded.iter().find(|(code, _)| code == c.code()).map(|(_, r)| *r) };
             self.cache.insert(c, r);
             out.extend(r.map(|r| (c, r)));
         }
-        Ok(out)
+        out
     }
 
     /// US cents of an amount: at the `locked` rate when there is one, else at the current

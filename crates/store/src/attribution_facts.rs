@@ -101,7 +101,7 @@ const BIGINT_COLS: &[&str] = &[
 
 /// The output names of a column list (`a, t.b, (…) AS c` → `a, b, c`), split at the
 /// commas outside parentheses.
-fn names(cols: &str) -> Vec<String> {
+pub(crate) fn names(cols: &str) -> Vec<String> {
     let mut out = Vec::new();
     let (mut depth, mut start) = (0i32, 0usize);
     let bytes = cols.as_bytes();

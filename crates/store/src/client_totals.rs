@@ -30,7 +30,7 @@ use crate::in_list::texts;
 use crate::month_totals::KeyValue;
 use crate::reporting::{rate_table_sql, usd_minor_sql, CurrentRates};
 use crate::totals::divisor_table_sql;
-use crate::{currency, get, uuid, Result, StoreError, Tx};
+use crate::{currency, get, uuid, Cols, Result, StoreError, Tx};
 
 /// The key of a `client_earnings_totals` row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -145,6 +145,66 @@ fn client_earnings_sql(rates: &CurrentRates, extra: &str) -> Result<String> {
     ))
 }
 
+/// What a client page's earnings are read from (one read with the page's other rows, or
+/// [`Tx::partner_client_earnings_usd`]'s own): the state of every currency's estimate rows
+/// (`estimate_rates`) and the page's kept rows of `client_earnings_totals` that count
+/// something.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeptClientEarnings {
+    /// Per currency: built, and the rate its estimate rows are at.
+    pub(crate) estimate_rates: Vec<(Currency, bool, Option<i64>)>,
+    /// Per kept row: client, currency, locked, count, US cents.
+    pub(crate) rows: Vec<(Uuid, Currency, bool, i64, i64)>,
+}
+
+/// A kept row of `client_earnings_totals` (`client_id`, `currency`, `locked`, `n` and the
+/// US cents in `usd`).
+pub(crate) fn kept_row_from<R: Cols + ?Sized>(r: &R, usd: &str) -> Result<(Uuid, Currency, bool, i64, i64)> {
+    Ok((
+        uuid(&r.value::<String>("client_id")?)?,
+        currency(&r.value::<String>("currency")?)?,
+        r.value::<i64>("locked")? != 0,
+        r.value("n")?,
+        r.value(usd)?,
+    ))
+}
+
+/// A row of `estimate_rates` (`currency`, then `built` and `rate_e8` as named).
+pub(crate) fn estimate_rate_from<R: Cols + ?Sized>(r: &R, built: &str, rate: &str) -> Result<(Currency, bool, Option<i64>)> {
+    Ok((currency(&r.value::<String>("currency")?)?, r.value::<i64>(built)? != 0, r.value(rate)?))
+}
+
+impl KeptClientEarnings {
+    /// Per client with kept rows, its US cents at `rates` (the current rates; a locked rate
+    /// wins) from the kept rows of the currencies whose estimate rows are built at `rates`,
+    /// and the currencies that are not (stale): their unlocked earnings must be aggregated
+    /// from the rows and added ([`Tx::partner_client_earnings_usd`] does).
+    pub fn usd(&self, rates: &CurrentRates) -> Result<(HashMap<Uuid, ClientEarningsUsd>, BTreeSet<Currency>)> {
+        let overflow = || StoreError::Corrupt("client earnings overflow".into());
+        let current =
+            |c: Currency| if c.code() == "USD" { Some(100_000_000) } else { rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r) };
+        // The currencies whose estimate rows are at `rates`, and whether each has a rate.
+        let mut usable: HashMap<Currency, bool> = HashMap::new();
+        for &(c, built, rate_e8) in &self.estimate_rates {
+            if built && rate_e8 == current(c) {
+                usable.insert(c, rate_e8.is_some());
+            }
+        }
+        let stale: BTreeSet<Currency> = Currency::all().filter(|c| !usable.contains_key(c)).collect();
+        let mut out: HashMap<Uuid, ClientEarningsUsd> = HashMap::new();
+        for &(client, c, locked, n, usd) in &self.rows {
+            let e = out.entry(client).or_default();
+            match (locked, usable.get(&c)) {
+                (true, _) | (false, Some(true)) => e.usd_minor = e.usd_minor.checked_add(usd).ok_or_else(overflow)?,
+                (false, Some(false)) => e.usd_missing = e.usd_missing.checked_add(n).ok_or_else(overflow)?,
+                // A stale currency's row: its earnings are aggregated from the rows.
+                (false, None) => {}
+            }
+        }
+        Ok((out, stale))
+    }
+}
+
 impl Tx {
     /// Writes the pending locked client deltas, keys sorted, and clears them. Run by
     /// [`Tx::commit`] right after the earnings totals.
@@ -194,39 +254,16 @@ impl Tx {
                    UNION ALL SELECT 'c' AS k, client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
                    WHERE partner_id = $1 AND client_id IN ({in}) AND n <> 0";
         let overflow = || StoreError::Corrupt("client earnings overflow".into());
-        let current =
-            |c: Currency| if c.code() == "USD" { Some(100_000_000) } else { rates.iter().find(|(x, _)| *x == c).map(|(_, r)| *r) };
         let rows = self.rows_in(sql, Some(&partner_id.to_string()), &texts(client_ids)).await?;
-        // The currencies whose estimate rows are at `rates` (the others' unlocked rows are
-        // aggregated below), and whether each has a rate.
-        let mut usable: HashMap<Currency, bool> = HashMap::new();
-        let mut kept = Vec::new();
+        let mut kept = KeptClientEarnings::default();
         for r in &rows {
             if get::<String>(r, "k")? == "c" {
-                kept.push(r);
-                continue;
-            }
-            let (built, rate_e8): (i64, Option<i64>) = (get(r, "locked")?, get(r, "n")?);
-            let c = currency(&get::<String>(r, "currency")?)?;
-            if built != 0 && rate_e8 == current(c) {
-                usable.insert(c, rate_e8.is_some());
+                kept.rows.push(kept_row_from(r, "usd")?);
+            } else {
+                kept.estimate_rates.push(estimate_rate_from(r, "locked", "n")?);
             }
         }
-        let stale: BTreeSet<Currency> = Currency::all().filter(|c| !usable.contains_key(c)).collect();
-        let mut out: HashMap<Uuid, ClientEarningsUsd> = HashMap::new();
-        for r in kept {
-            let client = uuid(&get::<String>(r, "client_id")?)?;
-            let c = currency(&get::<String>(r, "currency")?)?;
-            let (n, usd): (i64, i64) = (get(r, "n")?, get(r, "usd")?);
-            let locked = get::<i64>(r, "locked")? != 0;
-            let e = out.entry(client).or_default();
-            match (locked, usable.get(&c)) {
-                (true, _) | (false, Some(true)) => e.usd_minor = e.usd_minor.checked_add(usd).ok_or_else(overflow)?,
-                (false, Some(false)) => e.usd_missing = e.usd_missing.checked_add(n).ok_or_else(overflow)?,
-                // A stale currency's row: its earnings are aggregated below.
-                (false, None) => {}
-            }
-        }
+        let (mut out, stale) = kept.usd(rates)?;
         if !stale.is_empty() {
             // Codes are three ASCII letters: nothing here is user input.
             let list = stale.iter().map(|c| format!("'{}'", c.code())).collect::<Vec<_>>().join(", ");

@@ -2,7 +2,6 @@
 //! partner's client list (filters and page in SQL, each page's rows in a fixed number of
 //! queries).
 
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use std::collections::HashMap;
@@ -10,50 +9,53 @@ use std::collections::HashMap;
 use crate::cases::{bind_all, Arg};
 use crate::in_list::texts;
 use crate::search::Search;
-use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, PageReq, Result, SdcaSignature, StoreError, Tx};
+use crate::{at, get, ms, opt_at, uuid, ClientRecord, ClientUserRecord, Cols, PageReq, Result, SdcaSignature, StoreError, Tx};
 
 pub(crate) const CLIENT_COLS: &str = "id, company_name, country, registration_number, support_email, details_json, api_key_hash, onboarding_completed_at, sdca_signer_name, sdca_signer_ip, sdca_signer_user_agent, sdca_version, sdca_signer_user_id, sdca_verified_by, created_at";
 
-pub(crate) fn client_from(row: &AnyRow) -> Result<ClientRecord> {
-    let details: String = get(row, "details_json")?;
-    let completed = opt_at(get(row, "onboarding_completed_at")?);
-    let signer: Option<String> = get(row, "sdca_signer_name")?;
+/// The columns [`user_from`] reads.
+pub(crate) const USER_COLS: &str = "id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at";
+
+pub(crate) fn client_from<R: Cols + ?Sized>(row: &R) -> Result<ClientRecord> {
+    let details: String = row.value("details_json")?;
+    let completed = opt_at(row.value("onboarding_completed_at")?);
+    let signer: Option<String> = row.value("sdca_signer_name")?;
     let sdca = match (signer, completed) {
         (Some(signer_name), Some(signed_at)) => Some(SdcaSignature {
             signer_name,
             signed_at,
-            ip: get::<Option<String>>(row, "sdca_signer_ip")?.unwrap_or_default(),
-            user_agent: get::<Option<String>>(row, "sdca_signer_user_agent")?.unwrap_or_default(),
-            version: get::<Option<String>>(row, "sdca_version")?.unwrap_or_default(),
-            signer_user_id: get::<Option<String>>(row, "sdca_signer_user_id")?.as_deref().map(uuid).transpose()?,
-            verified_by: get(row, "sdca_verified_by")?,
+            ip: row.value::<Option<String>>("sdca_signer_ip")?.unwrap_or_default(),
+            user_agent: row.value::<Option<String>>("sdca_signer_user_agent")?.unwrap_or_default(),
+            version: row.value::<Option<String>>("sdca_version")?.unwrap_or_default(),
+            signer_user_id: row.value::<Option<String>>("sdca_signer_user_id")?.as_deref().map(uuid).transpose()?,
+            verified_by: row.value("sdca_verified_by")?,
         }),
         _ => None,
     };
     Ok(ClientRecord {
-        id: uuid(&get::<String>(row, "id")?)?,
-        company_name: get(row, "company_name")?,
-        country: get(row, "country")?,
-        registration_number: get(row, "registration_number")?,
-        support_email: get(row, "support_email")?,
+        id: uuid(&row.value::<String>("id")?)?,
+        company_name: row.value("company_name")?,
+        country: row.value("country")?,
+        registration_number: row.value("registration_number")?,
+        support_email: row.value("support_email")?,
         details: serde_json::from_str(&details).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        api_key_hash: get(row, "api_key_hash")?,
+        api_key_hash: row.value("api_key_hash")?,
         onboarding_completed_at: completed,
         sdca,
-        created_at: at(get(row, "created_at")?),
+        created_at: at(row.value("created_at")?),
     })
 }
 
-fn user_from(r: &AnyRow) -> Result<ClientUserRecord> {
+pub(crate) fn user_from<R: Cols + ?Sized>(r: &R) -> Result<ClientUserRecord> {
     Ok(ClientUserRecord {
-        id: uuid(&get::<String>(r, "id")?)?,
-        client_id: uuid(&get::<String>(r, "client_id")?)?,
-        name: get(r, "name")?,
-        email: get(r, "email")?,
-        phone: get(r, "phone")?,
-        is_onboarding_user: get::<i64>(r, "is_onboarding_user")? != 0,
-        status: crate::people::status(&get::<String>(r, "status")?)?,
-        last_sign_in_at: opt_at(get(r, "last_sign_in_at")?),
+        id: uuid(&r.value::<String>("id")?)?,
+        client_id: uuid(&r.value::<String>("client_id")?)?,
+        name: r.value("name")?,
+        email: r.value("email")?,
+        phone: r.value("phone")?,
+        is_onboarding_user: r.value::<i64>("is_onboarding_user")? != 0,
+        status: crate::people::status(&r.value::<String>("status")?)?,
+        last_sign_in_at: opt_at(r.value("last_sign_in_at")?),
     })
 }
 
@@ -119,12 +121,10 @@ impl Tx {
     }
 
     pub async fn client_users(&mut self, client_id: Uuid) -> Result<Vec<ClientUserRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at FROM client_users WHERE client_id = $1 ORDER BY is_onboarding_user DESC, id",
-        )
-        .bind(client_id.to_string())
-        .fetch_all(self.conn())
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM client_users WHERE client_id = $1 ORDER BY is_onboarding_user DESC, id"))
+            .bind(client_id.to_string())
+            .fetch_all(self.conn())
+            .await?;
         rows.iter().map(user_from).collect()
     }
 
@@ -312,7 +312,7 @@ pub struct ClientEarningsUsd {
     pub usd_missing: i64,
 }
 
-const ACTIVE_LINKS: &str = "FROM links l JOIN clients cl ON cl.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active'";
+pub(crate) const ACTIVE_LINKS: &str = "FROM links l JOIN clients cl ON cl.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active'";
 
 impl Tx {
     /// The clients with these ids, by id (one query per `IN_CHUNK` ids).
@@ -328,9 +328,9 @@ impl Tx {
     /// The users of these clients, per client in the order of [`Tx::client_users`].
     pub async fn client_users_of(&mut self, client_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<ClientUserRecord>>> {
         let mut out: HashMap<Uuid, Vec<ClientUserRecord>> = HashMap::new();
-        let sql = "SELECT id, client_id, name, email, phone, is_onboarding_user, status, last_sign_in_at FROM client_users \
-                   WHERE client_id IN ({in}) ORDER BY client_id, is_onboarding_user DESC, id";
-        for r in self.rows_in(sql, None, &texts(client_ids)).await? {
+        let sql =
+            format!("SELECT {USER_COLS} FROM client_users WHERE client_id IN ({{in}}) ORDER BY client_id, is_onboarding_user DESC, id");
+        for r in self.rows_in(&sql, None, &texts(client_ids)).await? {
             let u = user_from(&r)?;
             out.entry(u.client_id).or_default().push(u);
         }
@@ -424,7 +424,7 @@ impl Tx {
 
     /// The extra `AND …` conditions of `f` on links `l` and clients `cl`, with the binds
     /// (`$1` is the partner).
-    fn partner_client_where(&self, partner_id: Uuid, f: &PartnerClientFilter) -> (String, Vec<Arg>) {
+    pub(crate) fn partner_client_where(&self, partner_id: Uuid, f: &PartnerClientFilter) -> (String, Vec<Arg>) {
         let mut args = vec![Arg::Text(partner_id.to_string())];
         let mut clauses = Vec::new();
         if let Some(t) = &f.external_tenant_id {

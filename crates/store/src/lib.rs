@@ -26,6 +26,7 @@ pub mod attention;
 mod attribution_facts;
 mod bulk;
 mod cases;
+mod client_page;
 pub mod client_totals;
 mod clients;
 mod deferred;
@@ -61,6 +62,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 
 pub use attribution_facts::{AttributionFacts, FactsCase};
 pub use cases::{CaseCursor, CaseFilter};
+pub use client_page::{ClientPageOf, ClientPageRows};
 pub use clients::{ClientEarningsUsd, ClientOrder, PartnerClientFilter, PartnerClientTotals};
 pub use earning_sets::CpInvoicingGroup;
 pub use estimates::{EstimateCache, EstimateKey, EstimateRate};
@@ -849,6 +851,41 @@ where
     T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
 {
     row.try_get(col).map_err(StoreError::from)
+}
+
+/// A row whose columns a decoder reads by name: an `AnyRow` itself, or one part's row of a
+/// `UNION ALL` whose parts share positional columns ([`Slotted`]).
+pub(crate) trait Cols {
+    fn value<T>(&self, col: &str) -> Result<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>;
+}
+
+impl Cols for AnyRow {
+    fn value<T>(&self, col: &str) -> Result<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+    {
+        get(self, col)
+    }
+}
+
+/// One part's row of a statement whose parts share positional columns: the part's column
+/// `names[i]` is the row's column `at[i]`.
+pub(crate) struct Slotted<'a> {
+    pub(crate) row: &'a AnyRow,
+    pub(crate) names: &'a [String],
+    pub(crate) at: &'a [usize],
+}
+
+impl Cols for Slotted<'_> {
+    fn value<T>(&self, col: &str) -> Result<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+    {
+        let i = self.names.iter().position(|n| n == col).ok_or_else(|| StoreError::Corrupt(format!("no column {col} in this part")))?;
+        self.row.try_get(self.at[i]).map_err(StoreError::from)
+    }
 }
 
 #[cfg(test)]

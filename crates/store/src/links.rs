@@ -9,7 +9,7 @@ use uuid::Uuid;
 use std::collections::HashMap;
 
 use crate::in_list::{sorted_unique, texts};
-use crate::{at, get, ms, opt_at, uuid, LinkRequestRecord, Result, StoreError, Tx};
+use crate::{at, get, ms, opt_at, uuid, Cols, LinkRequestRecord, Result, StoreError, Tx};
 
 pub(crate) const LINK_COLS: &str =
     "id, partner_id, client_id, external_tenant_id, is_attributed, referral_fee_bps, linked_at, status, return_url";
@@ -36,25 +36,25 @@ pub(crate) fn request_from(r: &AnyRow) -> Result<LinkRequestRecord> {
     })
 }
 
-pub(crate) fn event_from(e: &AnyRow) -> Result<LinkEvent> {
-    let s: String = get(e, "status")?;
+pub(crate) fn event_from<R: Cols + ?Sized>(e: &R) -> Result<LinkEvent> {
+    let s: String = e.value("status")?;
     Ok(LinkEvent {
-        at: at(get(e, "at")?),
+        at: at(e.value("at")?),
         status: LinkStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("link status {s}")))?,
-        actor: get(e, "actor")?,
-        reason: get(e, "reason")?,
+        actor: e.value("actor")?,
+        reason: e.value("reason")?,
     })
 }
 
-pub(crate) fn link_from(row: &AnyRow) -> Result<Link> {
+pub(crate) fn link_from<R: Cols + ?Sized>(row: &R) -> Result<Link> {
     Ok(Link {
-        id: uuid(&get::<String>(row, "id")?)?,
-        partner_id: uuid(&get::<String>(row, "partner_id")?)?,
-        client_id: uuid(&get::<String>(row, "client_id")?)?,
-        external_tenant_id: get(row, "external_tenant_id")?,
-        is_attributed: get::<i64>(row, "is_attributed")? != 0,
-        referral_fee_bps: Bps(get::<i64>(row, "referral_fee_bps")? as u32),
-        linked_at: at(get(row, "linked_at")?),
+        id: uuid(&row.value::<String>("id")?)?,
+        partner_id: uuid(&row.value::<String>("partner_id")?)?,
+        client_id: uuid(&row.value::<String>("client_id")?)?,
+        external_tenant_id: row.value("external_tenant_id")?,
+        is_attributed: row.value::<i64>("is_attributed")? != 0,
+        referral_fee_bps: Bps(row.value::<i64>("referral_fee_bps")? as u32),
+        linked_at: at(row.value("linked_at")?),
         history: Vec::new(),
     })
 }

@@ -155,6 +155,30 @@ pub struct ReportWindow {
 }
 
 /// The current USD rates a report converts estimates at: per currency with a loaded rate.
+/// Per currency with a valid rate dated on or before the day bound as `bind`
+/// (`YYYY-MM-DD`), the latest such rate: rows `x` of (`currency`, `usd_per_unit_e8`), in no
+/// order ([`Tx::fx_rates_on_or_before`]).
+pub(crate) fn current_rates_sql(bind: &str) -> String {
+    format!(
+        "SELECT x.currency AS currency, x.usd_per_unit_e8 AS usd_per_unit_e8 FROM (SELECT c.currency AS currency, \
+         {} AS usd_per_unit_e8 FROM (SELECT DISTINCT currency FROM fx_rates) c) x \
+         WHERE x.usd_per_unit_e8 IS NOT NULL",
+        current_rate_sql("c.currency", bind)
+    )
+}
+
+/// The latest valid rate of the currency `currency` (a column) dated on or before the day
+/// bound as `bind`, `NULL` when there is none: one backward probe of the primary key
+/// (currency, rate_date), not a correlated MAX over every stored rate.
+pub(crate) fn current_rate_sql(currency: &str, bind: &str) -> String {
+    const VALID: &str =
+        "length(g.rate_date) = 10 AND g.rate_date >= '1999-01-01' AND g.rate_date <= '2100-12-31' AND g.usd_per_unit_e8 > 0";
+    format!(
+        "(SELECT g.usd_per_unit_e8 FROM fx_rates g WHERE g.currency = {currency} AND g.rate_date <= {bind} AND {VALID} \
+         ORDER BY g.rate_date DESC LIMIT 1)"
+    )
+}
+
 pub type CurrentRates = [(Currency, i64)];
 
 /// One group of the summary aggregate: the filtered live earnings of one stage and
@@ -636,19 +660,7 @@ impl Tx {
     /// The latest rate dated on or before `date` (`YYYY-MM-DD`) of every currency that has
     /// one, with the validity rules of [`Tx::fx_rate_on_or_before`].
     pub async fn fx_rates_on_or_before(&mut self, date: &str) -> Result<Vec<(String, i64)>> {
-        const VALID: &str =
-            "length(g.rate_date) = 10 AND g.rate_date >= '1999-01-01' AND g.rate_date <= '2100-12-31' AND g.usd_per_unit_e8 > 0";
-        // Per currency one backward probe of the primary key (currency, rate_date), not a
-        // correlated MAX for every stored rate.
-        let rows = sqlx::query(&format!(
-            "SELECT x.currency, x.usd_per_unit_e8 FROM (SELECT c.currency AS currency, \
-             (SELECT g.usd_per_unit_e8 FROM fx_rates g WHERE g.currency = c.currency AND g.rate_date <= $1 AND {VALID} \
-             ORDER BY g.rate_date DESC LIMIT 1) AS usd_per_unit_e8 FROM (SELECT DISTINCT currency FROM fx_rates) c) x \
-             WHERE x.usd_per_unit_e8 IS NOT NULL ORDER BY x.currency"
-        ))
-        .bind(date)
-        .fetch_all(self.conn())
-        .await?;
+        let rows = sqlx::query(&format!("{} ORDER BY x.currency", current_rates_sql("$1"))).bind(date).fetch_all(self.conn()).await?;
         rows.iter().map(|r| Ok((get(r, "currency")?, get(r, "usd_per_unit_e8")?))).collect()
     }
 

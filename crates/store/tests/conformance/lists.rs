@@ -326,3 +326,164 @@ async fn partner_lists_read_their_indexes(store: Store) -> TestResult {
     }
     Ok(())
 }
+
+/// What a page of the client list reads part by part (each its own statement), to hold
+/// `Tx::partner_client_page_rows` (one statement) against.
+async fn client_page_by_parts(
+    tx: &mut Tx,
+    p: Uuid,
+    ids: &[Uuid],
+    total: i64,
+    day: &str,
+) -> TestResult<(refshare_store::ClientPageRows, Vec<Uuid>)> {
+    let links = tx.links_by_ids(ids).await?;
+    let client_ids: Vec<Uuid> = links.iter().map(|l| l.client_id).collect();
+    let rows = refshare_store::ClientPageRows {
+        totals: tx.partner_client_totals(p).await?,
+        visible_cases: tx.partner_visible_case_count(p).await?,
+        total,
+        clients: tx.clients_by_ids(&client_ids).await?,
+        users: tx.client_users_of(&client_ids).await?,
+        case_counts: tx.partner_case_counts_by_client(p, &client_ids).await?,
+        rates: tx.fx_rates_on_or_before(day).await?,
+        links,
+        earnings: Default::default(),
+    };
+    Ok((rows, client_ids))
+}
+
+conformance!(a_client_page_in_one_statement_is_the_one_part_reads);
+/// `Tx::partner_client_page_rows` (one statement, through `Store::read_statement` for a
+/// date order, by the page's link ids for a name order) gives exactly what the one-part
+/// reads give, for filters, orders and pages of the client list: the summary's counts, the
+/// count that matches, the page's links in order with their histories, clients, users in
+/// order, visible case counts, the current rates, and the earnings per client from the kept
+/// rows (estimates built at today's rates: nothing stale; a rate loaded since: that
+/// currency is stale). Another partner's page is empty.
+async fn a_client_page_in_one_statement_is_the_one_part_reads(store: Store) -> TestResult {
+    use refshare_core::money::Currency;
+    use refshare_core::stage::RevenueStage;
+    let s = seed_clients(&store).await?;
+    let ids: Vec<Uuid> = s.clients.iter().map(|c| c.id).collect();
+    let (eur, jpy) = (currency("EUR"), currency("JPY"));
+    let mut tx = store.begin().await?;
+    let mut links = tx.active_links_to_clients(s.p, &ids).await?;
+    let partner = tx.partner(s.p).await?.expect("partner");
+    // A history of three events; earnings locked and estimated, in EUR and JPY.
+    change_status(&mut tx, &mut links[1], LinkStatus::Archived, t(20 * HOUR)).await?;
+    change_status(&mut tx, &mut links[1], LinkStatus::Active, t(21 * HOUR)).await?;
+    for (i, l) in links.iter().enumerate().take(4) {
+        let c = s.clients.iter().find(|c| c.id == l.client_id).expect("client");
+        let mut k = CaseRecord { created_at: t(30 * HOUR), ..partner_case(c, 50_000 + i as i64, &partner, t(30 * HOUR)) };
+        if i == 2 {
+            k.currency = jpy;
+        }
+        tx.insert_case(&k).await?;
+        for (j, locked) in [Some(110_000_000 + i as i64), None, None].into_iter().enumerate() {
+            let at = t(31 * HOUR + j as i64);
+            crate::reporting::book(&mut tx, &partner, l, &k, 1_001 + 17 * i as i64 + j as i64, at, at, RevenueStage::Pending, locked)
+                .await?;
+        }
+    }
+    tx.put_fx_rate("EUR", "2024-01-01", 105_000_000).await?;
+    tx.put_fx_rate("EUR", "2024-02-01", 107_000_000).await?;
+    tx.put_fx_rate("EUR", "2024-09-01", 109_000_000).await?;
+    tx.put_fx_rate("SEK", "2024-01-15", 9_500_000).await?;
+    let day = "2024-03-05";
+    // Estimates built at the day's rates: EUR 1.07, SEK, USD; the others without a rate.
+    let built: Vec<(Currency, Option<i64>)> = Currency::all()
+        .map(|c| match c.code() {
+            "EUR" => (c, Some(107_000_000)),
+            "SEK" => (c, Some(9_500_000)),
+            "USD" => (c, Some(100_000_000)),
+            _ => (c, None),
+        })
+        .collect();
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    tx.rebuild_estimates(&built).await?;
+    tx.commit().await?;
+
+    let none = PartnerClientFilter::default();
+    let all = PageReq { page: 1, size: 100 };
+    #[rustfmt::skip]
+    let checks: Vec<(&str, PartnerClientFilter, ClientOrder, PageReq)> = vec![
+        ("newest first", none.clone(), ClientOrder::LinkedDesc, all),
+        ("oldest first", none.clone(), ClientOrder::LinkedAsc, all),
+        ("page 2 of 3", none.clone(), ClientOrder::LinkedDesc, PageReq { page: 2, size: 2 }),
+        ("past the end", none.clone(), ClientOrder::LinkedAsc, PageReq { page: 4, size: 2 }),
+        ("name ascending", none.clone(), ClientOrder::NameAsc, all),
+        ("name descending, page 2", none.clone(), ClientOrder::NameDesc, PageReq { page: 2, size: 2 }),
+        ("attributed", PartnerClientFilter { is_attributed: Some(true), ..none.clone() }, ClientOrder::LinkedDesc, all),
+        ("onboarding pending", PartnerClientFilter { onboarding_done: Some(false), ..none.clone() }, ClientOrder::LinkedAsc, all),
+        ("tenant", PartnerClientFilter { external_tenant_id: Some("t-3".into()), ..none.clone() }, ClientOrder::LinkedDesc, all),
+        ("linked range", PartnerClientFilter { linked_from: Some(t(2 * HOUR)), linked_to: Some(t(4 * HOUR)), ..none.clone() }, ClientOrder::LinkedDesc, all),
+        ("query: name", PartnerClientFilter { query: Some("ÅLBORG".into()), ..none.clone() }, ClientOrder::LinkedDesc, all),
+        ("query: short", PartnerClientFilter { query: Some("ac".into()), ..none.clone() }, ClientOrder::LinkedDesc, all),
+        ("query: tenant", PartnerClientFilter { query: Some("t-5".into()), ..none.clone() }, ClientOrder::LinkedAsc, all),
+        ("query: none match", PartnerClientFilter { query: Some("rival".into()), ..none.clone() }, ClientOrder::LinkedDesc, all),
+        ("query, by name", PartnerClientFilter { query: Some("o".into()), ..none.clone() }, ClientOrder::NameDesc, all),
+    ];
+    let mut seen_events = 0;
+    for (what, f, order, page) in checks {
+        let mut tx = store.read().await?;
+        let (ids, total) = tx.partner_client_page(s.p, &f, order, page).await?;
+        let (want, client_ids) = client_page_by_parts(&mut tx, s.p, &ids, total, day).await?;
+        let of = match order {
+            ClientOrder::LinkedDesc | ClientOrder::LinkedAsc => refshare_store::ClientPageOf::Filtered(&f, order, page),
+            _ => refshare_store::ClientPageOf::Links(&ids, total),
+        };
+        drop(tx);
+        let mut one = store.read_statement().await?;
+        let got = one.partner_client_page_rows(s.p, of, day).await?;
+        drop(one);
+        assert_eq!(got.totals, want.totals, "{what}: summary");
+        assert_eq!(got.visible_cases, want.visible_cases, "{what}: visible cases");
+        assert_eq!(got.total, want.total, "{what}: count");
+        assert_eq!(got.links, want.links, "{what}: links in order, with histories");
+        assert_eq!(got.clients, want.clients, "{what}: clients");
+        assert_eq!(got.users, want.users, "{what}: users in order");
+        assert_eq!(got.case_counts, want.case_counts, "{what}: case counts");
+        let mut rates = got.rates.clone();
+        rates.sort();
+        assert_eq!(rates, want.rates, "{what}: current rates");
+        assert_eq!(rates, vec![("EUR".to_string(), 107_000_000), ("SEK".to_string(), 9_500_000)], "{what}");
+        let current = [(eur, 107_000_000), (currency("SEK"), 9_500_000), (currency("USD"), 100_000_000)];
+        let (usd, stale) = got.earnings.usd(&current)?;
+        assert!(stale.is_empty(), "{what}: every currency built at the day's rate: {stale:?}");
+        let want_usd = store.read().await?.partner_client_earnings_usd(s.p, &client_ids, &current).await?;
+        assert_eq!(usd, want_usd, "{what}: earnings per client");
+        let from_rows = store.read().await?.partner_client_earnings_usd_from_rows(s.p, &client_ids, &current).await?;
+        assert_eq!(usd, from_rows, "{what}: earnings per client, from the rows");
+        seen_events = seen_events.max(got.links.iter().map(|l| l.history.len()).max().unwrap_or(0));
+        if what == "newest first" {
+            assert_eq!(got.links.len(), 5);
+            assert_eq!(usd.len(), 4, "four clients with earnings");
+            assert!(usd.values().any(|u| u.usd_missing > 0), "JPY has no rate");
+        }
+    }
+    assert_eq!(seen_events, 3, "a link with three events was on a page");
+
+    // A rate loaded since the estimates were built: EUR is stale, its rows aggregated apart.
+    let mut tx = store.begin().await?;
+    tx.put_fx_rate("EUR", "2024-03-04", 108_000_000).await?;
+    tx.commit().await?;
+    let got = store
+        .read_statement()
+        .await?
+        .partner_client_page_rows(s.p, refshare_store::ClientPageOf::Filtered(&none, ClientOrder::LinkedDesc, all), day)
+        .await?;
+    let current = [(eur, 108_000_000), (currency("SEK"), 9_500_000)];
+    let (_, stale) = got.earnings.usd(&current)?;
+    assert_eq!(stale.into_iter().collect::<Vec<_>>(), vec![eur]);
+
+    // Another partner: nothing, all zero.
+    let other = store
+        .read_statement()
+        .await?
+        .partner_client_page_rows(Uuid::new_v4(), refshare_store::ClientPageOf::Filtered(&none, ClientOrder::LinkedDesc, all), day)
+        .await?;
+    assert_eq!((other.totals, other.visible_cases, other.total), (Default::default(), 0, 0));
+    assert!(other.links.is_empty() && other.clients.is_empty() && other.users.is_empty() && other.earnings.usd(&current)?.0.is_empty());
+    Ok(())
+}
