@@ -25,20 +25,13 @@
 //! requests, and their groups cannot deadlock on one another because every group (and
 //! every batch chunk) takes its locks in the same order before writing. For the same
 //! reason one process may run several writers side by side
-//! (`AppConfig::payment_writers`, `REFSHARE_PAYMENT_WRITERS`). Each writer has a queue of
-//! its own, its *lane*, and a payment goes to the lane of its case's currency (currencies
-//! are dealt to the lanes in turn as they first come). Every commit updates the kept
-//! totals of the partner and currency it booked for, and holds those rows until its
-//! `COMMIT` returns: writers that shared a currency would wait for one another there,
-//! while writers on different currencies share no kept-totals row and commit side by
-//! side. By default PostgreSQL runs [`PG_PAYMENT_WRITERS`] and SQLite one, as SQLite has
-//! a single writer connection anyway.
+//! (`AppConfig::payment_writers`, `REFSHARE_PAYMENT_WRITERS`): they take groups from the
+//! one queue in turn, so while one writer waits for its commit the next books the
+//! payments that came meanwhile. By default PostgreSQL runs [`PG_PAYMENT_WRITERS`] and
+//! SQLite one, as SQLite has a single writer connection anyway.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-
-use refshare_core::money::Currency;
 
 use tokio::sync::{mpsc, oneshot, OwnedMutexGuard};
 
@@ -59,31 +52,15 @@ pub const PG_PAYMENT_WRITERS: usize = 4;
 /// The bounds of `AppConfig::payment_writers` (`REFSHARE_PAYMENT_WRITERS`).
 pub const WRITERS_RANGE: std::ops::RangeInclusive<usize> = 1..=64;
 
-/// Payments that may wait in one lane; a request beyond waits to be queued.
+/// Payments that may wait for the writer; a request beyond waits to be queued.
 const QUEUE_CAPACITY: usize = 4 * 1024;
 
-/// An App's payment writers: their lanes (started on first use) and what they share.
+/// An App's payment writer: the queue's sending end (with the task behind it, started on
+/// first use) and what it shares with the task.
 #[derive(Default)]
 pub(crate) struct PaymentWriter {
-    lanes: Mutex<Option<Lanes>>,
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
     shared: Arc<Shared>,
-}
-
-/// The writers' queues and which currency goes to which.
-struct Lanes {
-    /// One queue per writer task.
-    senders: Vec<mpsc::Sender<Job>>,
-    /// The lane of each currency seen so far, dealt in turn: `n` currencies over `k`
-    /// lanes put at most `ceil(n / k)` on one.
-    by_currency: HashMap<Currency, usize>,
-}
-
-impl Lanes {
-    /// The lane of `currency`, dealing it the next one if it is new.
-    fn of(&mut self, currency: Currency) -> usize {
-        let next = self.by_currency.len() % self.senders.len();
-        *self.by_currency.entry(currency).or_insert(next)
-    }
 }
 
 /// What the writer task and the requests share.
@@ -137,31 +114,30 @@ enum Failed {
 }
 
 impl PaymentWriter {
-    /// The queue of `currency`'s lane, starting the `writers` writer tasks if there are
-    /// none (or their runtime ended).
-    fn sender(&self, group_max: usize, writers: usize, currency: Currency) -> mpsc::Sender<Job> {
-        let mut lanes = self.lanes.lock().expect("payment writer lock");
-        if lanes.as_ref().is_none_or(|l| l.senders.iter().any(|s| s.is_closed())) {
-            let group_max = group_max.clamp(*GROUP_MAX_RANGE.start(), *GROUP_MAX_RANGE.end());
-            let senders = (0..writers.clamp(*WRITERS_RANGE.start(), *WRITERS_RANGE.end()))
-                .map(|_| {
-                    let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-                    tokio::spawn(run(rx, self.shared.clone(), group_max));
-                    tx
-                })
-                .collect();
-            *lanes = Some(Lanes { senders, by_currency: HashMap::new() });
+    /// The queue, starting the `writers` writer tasks if there are none (or their runtime
+    /// ended).
+    fn sender(&self, group_max: usize, writers: usize) -> mpsc::Sender<Job> {
+        let mut sender = self.sender.lock().expect("payment writer lock");
+        if let Some(s) = sender.as_ref().filter(|s| !s.is_closed()) {
+            return s.clone();
         }
-        let lanes = lanes.as_mut().expect("lanes were just made");
-        let lane = lanes.of(currency);
-        lanes.senders[lane].clone()
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let group_max = group_max.clamp(*GROUP_MAX_RANGE.start(), *GROUP_MAX_RANGE.end());
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..writers.clamp(*WRITERS_RANGE.start(), *WRITERS_RANGE.end()) {
+            tokio::spawn(run(rx.clone(), self.shared.clone(), group_max));
+        }
+        *sender = Some(tx.clone());
+        tx
     }
 }
 
-/// A writer task: takes what is queued in its lane, a group at a time, until every App is
-/// gone; while it books a group, the next payments of its lane queue for the following one.
-async fn run(mut queue: mpsc::Receiver<Job>, shared: Arc<Shared>, group_max: usize) {
+/// A writer task: takes what is queued, a group at a time, until every App is gone. With
+/// several writers, one at a time forms its group (holding the queue), then books it while
+/// the next forms the following group.
+async fn run(rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, shared: Arc<Shared>, group_max: usize) {
     loop {
+        let mut queue = rx.lock().await;
         let Some(first) = queue.recv().await else { return };
         let gate = shared.gate.clone().lock_owned().await;
         let mut jobs = vec![first];
@@ -172,6 +148,7 @@ async fn run(mut queue: mpsc::Receiver<Job>, shared: Arc<Shared>, group_max: usi
             }
         }
         drop(gate);
+        drop(queue);
         shared.waiting.fetch_sub(jobs.len(), Ordering::SeqCst);
         let n = jobs.len() as u64;
         shared.groups.fetch_add(1, Ordering::Relaxed);
@@ -187,12 +164,10 @@ impl App {
     /// committed (or failed): its booking, or its own error.
     pub(crate) async fn book_grouped(&self, checked: Checked, input: PaymentInput, keyed: Option<KeyedPayment>) -> BatchResult<Booked> {
         let (reply, answer) = oneshot::channel();
-        let currency = checked.case.currency;
         let job = Job { app: self.clone(), checked, input, keyed, actor: actor::resolve(actor::OPERATOR), reply };
         let writer = &self.payment_writer;
         writer.shared.waiting.fetch_add(1, Ordering::SeqCst);
-        let sender = writer.sender(self.config.payment_group_max, self.payment_writers(), currency);
-        if let Err(mpsc::error::SendError(job)) = sender.send(job).await {
+        if let Err(mpsc::error::SendError(job)) = writer.sender(self.config.payment_group_max, self.payment_writers()).send(job).await {
             // The writer stopped between the check and the send: book it here, alone.
             writer.shared.waiting.fetch_sub(1, Ordering::SeqCst);
             self.commit_group(vec![job]).await;
@@ -270,21 +245,5 @@ impl App {
     /// tests and measurements that need a burst booked as one group.
     pub async fn hold_payment_groups(&self) -> PaymentGroupHold {
         PaymentGroupHold(self.payment_writer.shared.gate.clone().lock_owned().await)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn currencies_are_dealt_to_the_lanes_in_turn_and_keep_their_lane() {
-        let mut lanes = Lanes { senders: (0..3).map(|_| mpsc::channel(1).0).collect(), by_currency: HashMap::new() };
-        let codes = ["EUR", "GBP", "USD", "SEK", "NOK"];
-        let cur = |c: &str| Currency::parse(c).expect("a currency");
-        let first: Vec<usize> = codes.iter().map(|c| lanes.of(cur(c))).collect();
-        assert_eq!(first, [0, 1, 2, 0, 1]);
-        let again: Vec<usize> = codes.iter().rev().map(|c| lanes.of(cur(c))).collect();
-        assert_eq!(again, [1, 0, 2, 1, 0]);
     }
 }

@@ -350,32 +350,7 @@ async fn writers_side_by_side_book_each_payment_once(t: TestApp) {
     assert_reconciled(&t).await;
 }
 
-/// A held burst of payments in two currencies: on PostgreSQL (several writers) each
-/// currency goes to its own writer's lane and is booked as a group of its own, so the two
-/// groups share no kept-totals row; on SQLite (one writer) the burst is one group. Either
-/// way every payment is booked once and the ledger reconciles.
-async fn payments_in_two_currencies_go_to_their_own_lanes(t: TestApp) {
-    t.collection_partners().await;
-    let (_, key) = t.new_partner("Ledgerly").await;
-    let refs =
-        attributed_client(&t, &key, "acme", vec![case_body("L-GBP", "1000", "GBP", "GB"), case_body("L-EUR", "1000", "EUR", "GB")]).await;
-    let requests: Vec<Req> = (0..10).map(|i| (t.router.clone(), refs[i % 2].clone(), "10.00", format!("l-{i}"), None)).collect();
-    let answers = held_burst(vec![(&t.app, 10)], requests).await;
-    for (i, (status, body)) in answers.iter().enumerate() {
-        assert_eq!(*status, StatusCode::CREATED, "payment {i}: {body}");
-    }
-    let stats = t.app.payment_group_stats();
-    let want = if t.app.payment_writers() > 1 { (2, 5) } else { (1, 10) };
-    assert_eq!((stats.groups, stats.largest, stats.retried_alone), (want.0, want.1, 0), "{stats:?}");
-    for reference in &refs {
-        let id = case_id(&t, &key, reference).await;
-        assert_eq!(registered(&t, &id).await.len(), 5, "{reference}: each payment booked once");
-    }
-    assert_reconciled(&t).await;
-}
-
 crate::both_backends!(
-    payments_in_two_currencies_go_to_their_own_lanes,
     writers_side_by_side_book_each_payment_once,
     a_burst_of_single_payments_shares_one_commit,
     a_refused_payment_does_not_take_its_group_down,
