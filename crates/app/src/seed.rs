@@ -297,6 +297,9 @@ fn pick<'a>(rng: &mut StdRng, list: &[&'a str]) -> &'a str {
 /// Case shares of the partners, largest first: the largest holds about 10 % of all cases
 /// (more when there are too few partners for that to be the largest), the others a Zipf
 /// share of the rest of the 90 % that partners hold.
+/// The tables the payments phase writes, whose secondary indexes it builds at its end.
+const PAYMENT_TABLES: &[&str] = &["payments", "payouts", "attribution_decisions", "earnings", "ledger_entries", "audit_log"];
+
 fn partner_shares(partners: usize) -> Vec<f64> {
     const PARTNERS_SHARE: f64 = 0.9;
     if partners == 1 {
@@ -785,6 +788,14 @@ impl App {
         let last_payment = now - Duration::days(1);
         let mut left = spec.payments as usize;
         let mut external = 0u64;
+        // The payments' tables grow by a million rows: their secondary indexes are built
+        // once at the end, sorted, instead of updated row by row (see `Tx::seed_drop_indexes`).
+        let deferred = {
+            let mut tx = self.store.begin().await?;
+            let d = tx.seed_drop_indexes(PAYMENT_TABLES).await?;
+            tx.commit().await?;
+            d
+        };
         while left > 0 {
             let n = left.min(CHUNK);
             left -= n;
@@ -811,6 +822,14 @@ impl App {
             tx.commit().await?;
             made += n as u64;
             progress.advance(n as u64);
+        }
+        progress.phase("indexes", deferred.len() as u64);
+        {
+            let n = deferred.len() as u64;
+            let mut tx = self.store.begin().await?;
+            tx.seed_build_indexes(deferred).await?;
+            tx.commit().await?;
+            progress.advance(n);
         }
         // The seeded rates were written in bulk: the estimate totals to today's rates.
         self.refresh_estimates().await?;

@@ -33,7 +33,7 @@ use crate::cases::bind_all;
 use crate::client_totals::{estimate_rate_from, kept_row_from, KeptClientEarnings};
 use crate::clients::{client_from, user_from, ACTIVE_LINKS, CLIENT_COLS, USER_COLS};
 use crate::links::{event_from, link_from, LINK_COLS};
-use crate::reporting::current_rate_sql;
+use crate::reporting::{current_rate_sql, day_literal};
 use crate::{
     get, uuid, Backend, ClientOrder, ClientRecord, ClientUserRecord, Cols, PageReq, PartnerClientFilter, PartnerClientTotals, Result,
     Slotted, StoreError, Tx,
@@ -274,16 +274,8 @@ impl Tx {
     /// (`YYYY-MM-DD`). The name orders are not answered here (`Tx::partner_client_page`
     /// sorts their names in Rust; pass its ids as `ClientPageOf::Links`).
     pub async fn partner_client_page_rows(&mut self, partner_id: Uuid, of: ClientPageOf<'_>, rate_day: &str) -> Result<ClientPageRows> {
-        // The day is written into the statement as a literal, not bound: PostgreSQL's
-        // generic plan of a bound day probes each currency's rates with a bitmap scan and a
-        // sort (1.1–1.2 ms for the 35 currencies at 1M) where a known day gets the backward
-        // range of the primary key (0.2–0.3 ms). It is the clock's `YYYY-MM-DD`, checked here.
-        let valid = rate_day.len() == 10
-            && rate_day.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-        if !valid {
-            return Err(StoreError::Corrupt(format!("rate day {rate_day:?} is not YYYY-MM-DD")));
-        }
-        let day = format!("'{rate_day}'");
+        // The day is written into the statement as a checked literal, not bound (`day_literal`).
+        let day = day_literal(rate_day)?;
         let (sql, args, given_total) = match of {
             ClientPageOf::Filtered(f, order, page) => {
                 let dir = match order {

@@ -47,6 +47,7 @@ pub mod records;
 pub mod reporting;
 pub mod search;
 mod seed;
+pub use seed::DeferredIndexes;
 mod signin;
 pub mod statement_totals;
 pub mod statements;

@@ -155,16 +155,32 @@ pub struct ReportWindow {
 }
 
 /// The current USD rates a report converts estimates at: per currency with a loaded rate.
-/// Per currency with a valid rate dated on or before the day bound as `bind`
-/// (`YYYY-MM-DD`), the latest such rate: rows `x` of (`currency`, `usd_per_unit_e8`), in no
-/// order ([`Tx::fx_rates_on_or_before`]).
-pub(crate) fn current_rates_sql(bind: &str) -> String {
+/// Per known currency (`Currency::all`, written into the statement) with a valid rate
+/// dated on or before the day `day` (an SQL expression), the latest such rate: rows `x` of
+/// (`currency`, `usd_per_unit_e8`), in no order ([`Tx::fx_rates_on_or_before`]). One
+/// backward probe of the primary key per currency, not a pass over `fx_rates` for its
+/// currencies.
+pub(crate) fn current_rates_sql(day: &str) -> String {
+    let known = Currency::all().map(|c| format!("SELECT '{}' AS currency", c.code())).collect::<Vec<_>>().join(" UNION ALL ");
     format!(
         "SELECT x.currency AS currency, x.usd_per_unit_e8 AS usd_per_unit_e8 FROM (SELECT c.currency AS currency, \
-         {} AS usd_per_unit_e8 FROM (SELECT DISTINCT currency FROM fx_rates) c) x \
+         {} AS usd_per_unit_e8 FROM ({known}) c) x \
          WHERE x.usd_per_unit_e8 IS NOT NULL",
-        current_rate_sql("c.currency", bind)
+        current_rate_sql("c.currency", day)
     )
+}
+
+/// The day `YYYY-MM-DD` as an SQL literal, checked to be one. A rate probe with a known
+/// day is planned as a backward range of `fx_rates`' primary key; PostgreSQL's generic
+/// plan of a bound day probes with a bitmap scan and a sort (1.1–1.2 ms for the 35
+/// currencies at 1M against 0.2–0.3 ms).
+pub(crate) fn day_literal(day: &str) -> Result<String> {
+    let valid =
+        day.len() == 10 && day.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !valid {
+        return Err(StoreError::Corrupt(format!("rate day {day:?} is not YYYY-MM-DD")));
+    }
+    Ok(format!("'{day}'"))
 }
 
 /// The latest valid rate of the currency `currency` (a column) dated on or before the day
@@ -660,7 +676,8 @@ impl Tx {
     /// The latest rate dated on or before `date` (`YYYY-MM-DD`) of every currency that has
     /// one, with the validity rules of [`Tx::fx_rate_on_or_before`].
     pub async fn fx_rates_on_or_before(&mut self, date: &str) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query(&format!("{} ORDER BY x.currency", current_rates_sql("$1"))).bind(date).fetch_all(self.conn()).await?;
+        let sql = format!("{} ORDER BY x.currency", current_rates_sql(&day_literal(date)?));
+        let rows = sqlx::query(&sql).fetch_all(self.conn()).await?;
         rows.iter().map(|r| Ok((get(r, "currency")?, get(r, "usd_per_unit_e8")?))).collect()
     }
 

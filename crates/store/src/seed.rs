@@ -14,6 +14,30 @@ use crate::{
     EarningRecord, LinkRequestRecord, PartnerRecord, PaymentRecord, PayoutRecord, Result, Tx,
 };
 
+/// The definitions of the indexes a bulk load dropped ([`Tx::seed_drop_indexes`]), in
+/// the order they are built again.
+#[derive(Debug, Default)]
+#[must_use = "the dropped indexes are built again by `Tx::seed_build_indexes`"]
+pub struct DeferredIndexes {
+    create: Vec<String>,
+}
+
+impl DeferredIndexes {
+    /// How many indexes were dropped.
+    pub fn len(&self) -> usize {
+        self.create.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.create.is_empty()
+    }
+
+    /// Their definitions, as the database gave them.
+    pub fn definitions(&self) -> &[String] {
+        &self.create
+    }
+}
+
 /// A derived column (`crate::bulk`): the client of the case whose id is bound.
 const CLIENT_OF_CASE: &str = "(SELECT c.client_id FROM cases c WHERE c.id = {})";
 
@@ -34,6 +58,43 @@ impl Tx {
     pub async fn seed_tune(&mut self) -> Result<()> {
         if self.backend == Backend::Sqlite {
             self.simple("PRAGMA cache_size = -524288").await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the secondary indexes of `tables` that no constraint needs (not unique, not a
+    /// primary key's) and returns how to build them again ([`Tx::seed_build_indexes`]).
+    /// A bulk load into a large table then appends rows instead of updating every index
+    /// at a scattered place per row, and each index is built once, sorted. The seed's
+    /// writes between the two look rows up by primary key only.
+    pub async fn seed_drop_indexes(&mut self, tables: &[&str]) -> Result<DeferredIndexes> {
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT name AS name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL",
+            Backend::Postgres => {
+                "SELECT CAST(i.indexname AS TEXT) AS name, i.indexdef AS def FROM pg_indexes i WHERE i.schemaname = current_schema() \
+                 AND i.tablename = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
+                 WHERE k.conindid = to_regclass(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname)))"
+            }
+        };
+        let mut deferred = DeferredIndexes::default();
+        for table in tables {
+            let rows = sqlx::query(sql).bind(*table).fetch_all(self.conn()).await?;
+            for row in rows {
+                let (name, def): (String, String) = (crate::get(&row, "name")?, crate::get(&row, "def")?);
+                if def.trim_start().to_ascii_uppercase().starts_with("CREATE UNIQUE") {
+                    continue;
+                }
+                self.simple(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).await?;
+                deferred.create.push(def);
+            }
+        }
+        Ok(deferred)
+    }
+
+    /// Builds the indexes [`Tx::seed_drop_indexes`] dropped, from their own definitions.
+    pub async fn seed_build_indexes(&mut self, deferred: DeferredIndexes) -> Result<()> {
+        for def in deferred.create {
+            self.simple(&def).await?;
         }
         Ok(())
     }

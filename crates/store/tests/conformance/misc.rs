@@ -215,8 +215,10 @@ async fn fx_rates_from_before_the_day_checks_are_never_a_fallback(store: Store) 
     tx.commit().await?;
     let mut tx = store.begin().await?;
     assert_eq!(tx.fx_rate_on_or_before("SEK", "2026-03-10").await?, None);
+    assert_eq!(tx.fx_rates_on_or_before("2026-03-10").await?, vec![]);
     tx.put_fx_rate("SEK", "2026-01-02", 9_500_000).await?;
     assert_eq!(tx.fx_rate_on_or_before("SEK", "2026-03-10").await?, Some(("2026-01-02".to_string(), 9_500_000)));
+    assert_eq!(tx.fx_rates_on_or_before("2026-03-10").await?, vec![("SEK".to_string(), 9_500_000)]);
     Ok(())
 }
 
@@ -250,5 +252,45 @@ async fn fx_rate_is_the_latest_on_or_before_the_date(store: Store) -> TestResult
     for (currency, date, expected) in checks {
         assert_eq!(tx.fx_rate_on_or_before(currency, date).await?, expected, "{currency} on {date}");
     }
+    // Every currency's rate at once (the reports' read) is each one's probe, by code.
+    for date in ["2023-12-30", "2024-01-02", "2024-01-04", "2024-02-01", "2099-12-31"] {
+        let mut expected = Vec::new();
+        for currency in ["EUR", "GBP", "KWD", "SEK"] {
+            if let Some((_, r)) = tx.fx_rate_on_or_before(currency, date).await? {
+                expected.push((currency.to_string(), r));
+            }
+        }
+        assert_eq!(tx.fx_rates_on_or_before(date).await?, expected, "on {date}");
+    }
+    // The day is written into the statement: anything but `YYYY-MM-DD` is refused.
+    for day in ["2024-01-0'", "2024-1-05", "2024-01-05 ", "' OR 1=1 --"] {
+        assert!(tx.fx_rates_on_or_before(day).await.is_err(), "{day:?}");
+    }
+    Ok(())
+}
+
+conformance!(a_bulk_load_drops_the_secondary_indexes_and_builds_the_same_again);
+async fn a_bulk_load_drops_the_secondary_indexes_and_builds_the_same_again(store: Store) -> TestResult {
+    let tables = ["payouts", "earnings", "audit_log"];
+    let mut tx = store.begin().await?;
+    let dropped = tx.seed_drop_indexes(&tables).await?;
+    tx.commit().await?;
+    let defs = dropped.definitions().to_vec();
+    assert!(defs.len() >= 3, "{defs:?}");
+    assert!(defs.iter().any(|d| d.contains("earnings_partner_paid")), "{defs:?}");
+    // What a constraint needs stays: no unique index, no primary key.
+    assert!(defs.iter().all(|d| !d.to_ascii_uppercase().contains("UNIQUE") && !d.contains("_pkey")), "{defs:?}");
+    let mut tx = store.begin().await?;
+    assert!(tx.seed_drop_indexes(&tables).await?.is_empty(), "all were dropped");
+    tx.seed_build_indexes(dropped).await?;
+    tx.commit().await?;
+    let mut tx = store.begin().await?;
+    let again = tx.seed_drop_indexes(&tables).await?;
+    let (mut a, mut b) = (defs, again.definitions().to_vec());
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "the same indexes, built again");
+    tx.seed_build_indexes(again).await?;
+    tx.commit().await?;
     Ok(())
 }
