@@ -217,7 +217,8 @@ mod tests {
         );
         assert_eq!(
             super::insert_sql(Backend::Sqlite, "t", &["a"], &derived, 2),
-            "INSERT INTO t (a, c) VALUES (?, (SELECT x FROM u WHERE id = ?)), (?, (SELECT x FROM u WHERE id = ?))"
+            "INSERT INTO t (a, c) SELECT v.column1, (SELECT x FROM u WHERE id = v.column2) FROM (VALUES (?, ?), (?, ?)) v",
+            "on SQLite one subquery for all rows, over the rows' values"
         );
     }
 }

@@ -69,7 +69,9 @@ impl Tx {
     /// writes between the two look rows up by primary key only.
     pub async fn seed_drop_indexes(&mut self, tables: &[&str]) -> Result<DeferredIndexes> {
         let sql = match self.backend {
-            Backend::Sqlite => "SELECT name AS name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL",
+            Backend::Sqlite => {
+                "SELECT name AS name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL"
+            }
             Backend::Postgres => {
                 "SELECT CAST(i.indexname AS TEXT) AS name, i.indexdef AS def FROM pg_indexes i WHERE i.schemaname = current_schema() \
                  AND i.tablename = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
