@@ -74,8 +74,10 @@ pub(crate) struct Checked {
 /// What the payments of one shared transaction (a batch chunk or a group of single
 /// payments, `payments_batch::book_together`) read once, after every lock of the
 /// transaction is taken, instead of once per payment: their cases, the `externalId`s
-/// already stored on those cases, and the cases' clients with their links and link
-/// requests (the facts of the attribution decision). A fixed number of queries per group.
+/// already stored on those cases, the cases' clients with their links and link requests
+/// (the facts of the attribution decision), and the partners those links, requests and
+/// cases name with their webhook subscriptions. One statement per group
+/// (`Tx::payment_group_rows`).
 ///
 /// It is made for one transaction and dropped with it: nothing read here outlives the
 /// group, so a later group reads afresh. A case is served from here only to the first
@@ -84,10 +86,10 @@ pub(crate) struct Checked {
 /// and looks its `externalId` up, as a payment alone does. Clients, links and link
 /// requests are not written by booking a payment, so they stay as read for the whole
 /// transaction; each payment takes the facts of its own case's client. Neither are
-/// partners nor webhook subscriptions: the invoicing mode and the subscriptions of a
-/// partner an earning goes to are read the first time a payment of the group needs them
-/// and serve the rest of the group (the group is booked as of that read, as the clients'
-/// facts are).
+/// partners nor webhook subscriptions: the invoicing mode and the subscriptions of the
+/// partner an earning goes to serve the whole group as read with it (the group is booked
+/// as of that read, as the clients' facts are); a partner the read did not cover is read
+/// the first time a payment of the group needs it.
 #[derive(Default)]
 pub(crate) struct GroupReads {
     state: Mutex<GroupState>,
@@ -130,13 +132,10 @@ impl GroupReads {
     /// Reads what the payments on `case_ids` need; `tx` must hold every case's lock.
     pub(crate) async fn load(tx: &mut Tx, case_ids: &BTreeSet<Uuid>) -> Result<GroupReads, AppError> {
         let ids: Vec<Uuid> = case_ids.iter().copied().collect();
-        let cases: HashMap<Uuid, CaseRecord> = tx.cases_by_ids(ids.iter().copied()).await?.into_iter().map(|c| (c.id, c)).collect();
-        let stored_keys = tx.payment_external_ids_of_cases(&ids).await?;
-        let client_ids: Vec<Uuid> = cases.values().map(|c| c.client_id).collect::<BTreeSet<_>>().into_iter().collect();
-        let found = tx.clients_by_ids(&client_ids).await?;
-        let mut links = tx.links_of_clients(&client_ids).await?;
-        let mut requests = tx.link_requests_of_clients(&client_ids).await?;
-        let clients = found
+        let read = tx.payment_group_rows(&ids).await?;
+        let (mut links, mut requests, mut subscriptions) = (read.links, read.requests, read.subscriptions);
+        let clients = read
+            .clients
             .into_values()
             .map(|c| {
                 let reads = ClientReads {
@@ -147,7 +146,16 @@ impl GroupReads {
                 (c.id, reads)
             })
             .collect();
-        Ok(GroupReads { state: Mutex::new(GroupState { cases, stored_keys, clients, partners: HashMap::new() }) })
+        let partners = read
+            .partners
+            .into_values()
+            .map(|p| {
+                let reads = PartnerReads { mode: p.invoicing_trigger_mode, subscriptions: subscriptions.remove(&p.id).unwrap_or_default() };
+                (p.id, reads)
+            })
+            .collect();
+        let cases = read.cases.into_iter().map(|c| (c.id, c)).collect();
+        Ok(GroupReads { state: Mutex::new(GroupState { cases, stored_keys: read.stored_keys, clients, partners }) })
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, GroupState> {
@@ -167,8 +175,8 @@ impl GroupReads {
         self.state().clients.get(&client_id).cloned()
     }
 
-    /// The partner's invoicing mode and webhook subscriptions: read in `tx` the first
-    /// time the group needs them, then as read.
+    /// The partner's invoicing mode and webhook subscriptions: as read with the group, or
+    /// read in `tx` the first time the group needs them, then as read.
     async fn partner(&self, tx: &mut Tx, partner_id: Uuid) -> Result<PartnerReads, AppError> {
         if let Some(read) = self.state().partners.get(&partner_id).cloned() {
             return Ok(read);

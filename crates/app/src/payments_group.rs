@@ -7,9 +7,13 @@
 //! payment and whatever came with it, up to `AppConfig::payment_group_max`
 //! ([`MAX_GROUP_PAYMENTS`] by default, `REFSHARE_PAYMENT_GROUP_MAX`), without waiting for
 //! more — and books the group in one transaction through the batch's machinery
-//! ([`App::book_together`], `payments_batch`): every key's and case's lock first in one
-//! order, then each payment under its own savepoint with the single payment's booking, so
-//! a refused payment is undone alone and gets its own error while its neighbours go on.
+//! (`payments_batch`): every key's and case's lock first in one order, then each payment
+//! with the single payment's booking. Refusals are rare here, so the group is first booked
+//! without a savepoint per payment ([`App::book_all_or_none`]: two statements fewer a
+//! payment) and committed if every payment was booked. At the first refusal that
+//! transaction is rolled back and the group booked again in a new one, each payment under
+//! its own savepoint ([`App::book_together`]), so the refused payment is undone alone and
+//! gets its own error while its neighbours go on.
 //! While the writer commits, the next requests queue, so the group grows with the load and
 //! one request alone is booked at once.
 //!
@@ -74,6 +78,7 @@ struct Shared {
     payments: AtomicU64,
     largest: AtomicU64,
     retried_alone: AtomicU64,
+    rebooked: AtomicU64,
 }
 
 /// What the payment writer did since the process started (`/metrics`).
@@ -87,6 +92,8 @@ pub struct PaymentGroupStats {
     pub largest: u64,
     /// Groups whose transaction failed before its commit, booked again one payment at a time.
     pub retried_alone: u64,
+    /// Groups with a refused payment, booked again with a savepoint per payment.
+    pub rebooked: u64,
 }
 
 /// While held, the payment writer forms no group: payments queue ([`App::hold_payment_groups`]).
@@ -179,7 +186,16 @@ impl App {
     async fn commit_group(&self, jobs: Vec<Job>) {
         let items: Vec<Booking<'_>> =
             jobs.iter().map(|j| Booking { checked: &j.checked, input: &j.input, keyed: j.keyed.as_ref(), actor: Some(&j.actor) }).collect();
-        let results = match self.book_in_own_transaction(&items).await {
+        let results = match self.book_all_or_none_in_own_transaction(&items).await {
+            Ok(Some(booked)) => Ok(booked.into_iter().map(Ok).collect()),
+            // A payment was refused: nothing was committed; book the group item by item.
+            Ok(None) => {
+                self.payment_writer.shared.rebooked.fetch_add(1, Ordering::Relaxed);
+                self.book_in_own_transaction(&items).await
+            }
+            Err(failed) => Err(failed),
+        };
+        let results = match results {
             Ok(results) => results,
             Err(Failed::BeforeCommit(e)) if items.len() > 1 => {
                 tracing::warn!(payments = items.len(), error = %e, "a group of payments failed before its commit; booking each alone");
@@ -207,9 +223,22 @@ impl App {
         }
     }
 
-    /// `items` booked together in a transaction of their own.
+    /// `items` booked together in a transaction of their own without a savepoint each
+    /// ([`App::book_all_or_none`]): committed only if every item was booked, else rolled
+    /// back (`Ok(None)`).
+    async fn book_all_or_none_in_own_transaction(&self, items: &[Booking<'_>]) -> Result<Option<Vec<Booked>>, Failed> {
+        let mut tx = self.store.begin_planned_once().await.map_err(|e| Failed::BeforeCommit(e.into()))?;
+        let Some(booked) = self.book_all_or_none(&mut tx, items).await.map_err(Failed::BeforeCommit)? else {
+            // Dropping `tx` rolls it back.
+            return Ok(None);
+        };
+        tx.commit().await.map_err(|e| Failed::Commit(e.into()))?;
+        Ok(Some(booked))
+    }
+
+    /// `items` booked together in a transaction of their own, each under its own savepoint.
     async fn book_in_own_transaction(&self, items: &[Booking<'_>]) -> Result<Vec<BatchResult<Booked>>, Failed> {
-        let mut tx = self.store.begin().await.map_err(|e| Failed::BeforeCommit(e.into()))?;
+        let mut tx = self.store.begin_planned_once().await.map_err(|e| Failed::BeforeCommit(e.into()))?;
         let results = self.book_together(&mut tx, items).await.map_err(Failed::BeforeCommit)?;
         tx.commit().await.map_err(|e| Failed::Commit(e.into()))?;
         Ok(results)
@@ -232,6 +261,7 @@ impl App {
             payments: s.payments.load(Ordering::Relaxed),
             largest: s.largest.load(Ordering::Relaxed),
             retried_alone: s.retried_alone.load(Ordering::Relaxed),
+            rebooked: s.rebooked.load(Ordering::Relaxed),
         }
     }
 

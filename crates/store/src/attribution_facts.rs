@@ -3,14 +3,13 @@
 //! decisions, earnings and the earnings' sync rows, and the partner's open dispute.
 //!
 //! Each part is the `SELECT` its own method runs (`Tx::case_by_reference`,
-//! `Tx::links_of_client`, …, the same column lists), as one branch of a `UNION ALL`: a
-//! branch names every column of every part, `NULL` for those not its own, so each row is
-//! read back by that part's own row decoder, and the whole is ordered by part and then by
-//! each part's own order. One round trip, one snapshot on both backends, so the read needs
-//! no transaction (`Store::read_statement`). The parts find the case and its client as
-//! scalar subqueries of the one-row `kc` (`= (SELECT …)`, not `IN`): PostgreSQL plans the
-//! statement about a quarter faster than with semi-joins (it is planned afresh until the
-//! connection's prepared statement goes generic).
+//! `Tx::links_of_client`, …, the same column lists), as one part of a [`UnionRead`], read
+//! back by that part's own row decoder and ordered by part and then by each part's own
+//! order. One round trip, one snapshot on both backends, so the read needs no transaction
+//! (`Store::read_statement`). The parts find the case and its client as scalar subqueries
+//! of the one-row `kc` (`= (SELECT …)`, not `IN`): PostgreSQL plans the statement about a
+//! quarter faster than with semi-joins (it is planned afresh until the connection's
+//! prepared statement goes generic).
 
 use std::collections::HashMap;
 
@@ -21,11 +20,10 @@ use uuid::Uuid;
 use crate::cases::{case_from, CASE_COLS};
 use crate::clients::{client_from, CLIENT_COLS};
 use crate::earning_sets::{sync_row_from, SYNC_EXTRA_COLS, SYNC_FROM};
-use crate::links::{event_from, link_from, request_from, LINK_COLS, REQUEST_COLS};
+use crate::links::{event_from, link_from, request_from, EVENT_COLS, LINK_COLS, REQUEST_COLS};
 use crate::payouts::{decision_from, earning_from, DECISION_COLS, EARNING_COLS};
-use crate::{
-    get, uuid, CaseRecord, ClientRecord, DecisionRecord, EarningRecord, EarningSyncRow, LinkRequestRecord, Result, StoreError, Tx,
-};
+use crate::union_read::{names, Part as ReadPart, UnionRead};
+use crate::{get, uuid, CaseRecord, ClientRecord, Cols, DecisionRecord, EarningRecord, EarningSyncRow, LinkRequestRecord, Result, Tx};
 
 /// How the check names its case.
 #[derive(Debug, Clone, Copy)]
@@ -99,129 +97,57 @@ const BIGINT_COLS: &[&str] = &[
     "rm_fx",
 ];
 
-/// The output names of a column list (`a, t.b, (…) AS c` → `a, b, c`), split at the
-/// commas outside parentheses.
-pub(crate) fn names(cols: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut depth, mut start) = (0i32, 0usize);
-    let bytes = cols.as_bytes();
-    for (i, b) in bytes.iter().enumerate() {
-        match b {
-            b'(' => depth += 1,
-            b')' => depth -= 1,
-            b',' if depth == 0 => {
-                out.push(name_of(&cols[start..i]));
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(name_of(&cols[start..]));
-    out
-}
-
-fn name_of(col: &str) -> String {
-    let col = col.trim();
-    let tail = match col.rfind(" AS ") {
-        Some(i) => &col[i + 4..],
-        None => col,
-    };
-    tail.rsplit('.').next().unwrap_or(tail).trim().to_string()
-}
-
 /// `cols` with every name prefixed by `alias.`.
 fn prefixed(alias: &str, cols: &str) -> String {
     cols.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
 }
 
-/// One part's inner `SELECT` (its own columns, as its own read names them) and its order
-/// keys (an integer, then a text; `NULL` for a part of at most one row).
-fn part_sql(part: Part, case_clause: &str) -> (String, &'static str, &'static str) {
+/// One part's read.
+fn part_sql(part: Part) -> ReadPart {
     let kc = "(SELECT kc.case_id FROM kc)";
     let kcl = "(SELECT kc.client_id FROM kc)";
     match part {
-        Part::Case => (format!("SELECT {CASE_COLS} FROM cases c WHERE {case_clause}"), "NULL", "NULL"),
-        Part::Client => (format!("SELECT {CLIENT_COLS} FROM clients WHERE id = {kcl}"), "NULL", "NULL"),
-        Part::Link => (format!("SELECT {LINK_COLS} FROM links WHERE client_id = {kcl}"), "linked_at", "id"),
-        Part::Event => (
-            format!(
-                "SELECT ev.link_id, ev.at, ev.status, ev.actor, ev.reason, ev.seq FROM link_events ev \
-                 WHERE ev.link_id IN (SELECT l.id FROM links l WHERE l.client_id = {kcl})"
-            ),
-            "seq",
-            "link_id",
-        ),
-        Part::Request => (format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id = {kcl}"), "created_at", "id"),
-        Part::Decision => (
+        Part::Case => ReadPart::new(format!("SELECT {CASE_COLS} FROM cases c WHERE c.id = {kc}"), names(CASE_COLS)),
+        Part::Client => ReadPart::new(format!("SELECT {CLIENT_COLS} FROM clients WHERE id = {kcl}"), names(CLIENT_COLS)),
+        Part::Link => {
+            ReadPart::new(format!("SELECT {LINK_COLS} FROM links WHERE client_id = {kcl}"), names(LINK_COLS)).ordered("b.linked_at", "b.id")
+        }
+        Part::Event => ReadPart::new(
+            format!("SELECT {EVENT_COLS} FROM link_events WHERE link_id IN (SELECT l.id FROM links l WHERE l.client_id = {kcl})"),
+            names(EVENT_COLS),
+        )
+        .ordered("b.seq", "b.link_id"),
+        Part::Request => ReadPart::new(format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id = {kcl}"), names(REQUEST_COLS))
+            .ordered("b.created_at", "b.id"),
+        Part::Decision => ReadPart::new(
             format!(
                 "SELECT {} FROM attribution_decisions d JOIN payouts p ON p.id = d.payout_id WHERE p.case_id = {kc}",
                 prefixed("d", DECISION_COLS)
             ),
-            "decided_at",
-            "id",
-        ),
-        Part::Earning => (format!("SELECT {EARNING_COLS} FROM earnings WHERE case_id = {kc}"), "created_at", "id"),
+            names(DECISION_COLS),
+        )
+        .ordered("b.decided_at", "b.id"),
+        Part::Earning => ReadPart::new(format!("SELECT {EARNING_COLS} FROM earnings WHERE case_id = {kc}"), names(EARNING_COLS))
+            .ordered("b.created_at", "b.id"),
         Part::Sync => {
-            (format!("SELECT {}, {SYNC_EXTRA_COLS} FROM {SYNC_FROM} WHERE e.case_id = {kc}", prefixed("e", EARNING_COLS)), "NULL", "NULL")
+            let cols = format!("{}, {SYNC_EXTRA_COLS}", prefixed("e", EARNING_COLS));
+            ReadPart::new(format!("SELECT {cols} FROM {SYNC_FROM} WHERE e.case_id = {kc}"), names(&cols))
         }
-        Part::Dispute => (
-            "SELECT id FROM disputes WHERE case_id = (SELECT kc.case_id FROM kc) AND partner_id = $2 AND status = 'open'".into(),
-            "NULL",
-            "NULL",
-        ),
+        Part::Dispute => {
+            ReadPart::new(format!("SELECT id FROM disputes WHERE case_id = {kc} AND partner_id = $2 AND status = 'open'"), names("id"))
+        }
     }
 }
 
 /// The one statement: `$1` the case's id or reference, `$2` the partner (only
 /// `with_dispute`).
-fn facts_sql(by_reference: bool, with_dispute: bool) -> String {
+fn facts_sql(by_reference: bool, with_dispute: bool) -> UnionRead {
     let case_clause = if by_reference { "c.reference = $1" } else { "c.id = $1" };
-    let parts: Vec<Part> = PARTS.iter().copied().filter(|p| with_dispute || *p != Part::Dispute).collect();
-    let inner: Vec<(Part, String, &str, &str)> = parts
-        .iter()
-        .map(|p| {
-            let (sql, sort_i, sort_t) = part_sql(*p, "c.id = (SELECT kc.case_id FROM kc)");
-            (*p, sql, sort_i, sort_t)
-        })
-        .collect();
-    // Every column any part names, in order of first appearance.
-    let mut all: Vec<String> = Vec::new();
-    let mut own: Vec<Vec<String>> = Vec::new();
-    for (_, sql, _, _) in &inner {
-        let cols = sql.strip_prefix("SELECT ").and_then(|s| s.split(" FROM ").next()).expect("a part is SELECT … FROM");
-        // The case's columns hold a subquery with its own FROM: take its names from the list.
-        let n = if sql.starts_with(&format!("SELECT {CASE_COLS}")) { names(CASE_COLS) } else { names(cols) };
-        for c in &n {
-            if !all.contains(c) {
-                all.push(c.clone());
-            }
-        }
-        own.push(n);
-    }
-    let branches: Vec<String> = inner
-        .iter()
-        .zip(&own)
-        .map(|((part, sql, sort_i, sort_t), names)| {
-            let cols: Vec<String> = all
-                .iter()
-                .map(|c| match (names.contains(c), BIGINT_COLS.contains(&c.as_str())) {
-                    (true, _) => format!("b.{c} AS {c}"),
-                    (false, true) => format!("CAST(NULL AS BIGINT) AS {c}"),
-                    (false, false) => format!("CAST(NULL AS TEXT) AS {c}"),
-                })
-                .collect();
-            let sort_i = if *sort_i == "NULL" { "CAST(NULL AS BIGINT)".to_string() } else { format!("b.{sort_i}") };
-            let sort_t = if *sort_t == "NULL" { "CAST(NULL AS TEXT)".to_string() } else { format!("b.{sort_t}") };
-            format!(
-                "SELECT CAST({} AS BIGINT) AS k, {}, {sort_i} AS sort_i, {sort_t} AS sort_t FROM ({sql}) b",
-                *part as i64,
-                cols.join(", ")
-            )
-        })
-        .collect();
-    format!(
-        "WITH kc AS (SELECT c.id AS case_id, c.client_id AS client_id FROM cases c WHERE {case_clause}) {} ORDER BY k, sort_i, sort_t",
-        branches.join(" UNION ALL ")
+    let parts: Vec<ReadPart> = PARTS.iter().filter(|p| with_dispute || **p != Part::Dispute).map(|p| part_sql(*p)).collect();
+    UnionRead::new(
+        &format!("kc AS (SELECT c.id AS case_id, c.client_id AS client_id FROM cases c WHERE {case_clause})"),
+        &parts,
+        BIGINT_COLS,
     )
 }
 
@@ -233,13 +159,13 @@ impl Tx {
             FactsCase::Id(id) => (false, id.to_string()),
             FactsCase::Reference(r) => (true, r.to_string()),
         };
-        let sql = facts_sql(by_reference, partner.is_some());
-        let mut q = sqlx::query(&sql).bind(key);
+        let read = facts_sql(by_reference, partner.is_some());
+        let mut q = sqlx::query(&read.sql).bind(key);
         if let Some(p) = partner {
             q = q.bind(p.to_string());
         }
         let rows = q.fetch_all(self.conn()).await?;
-        facts_from(&rows)
+        facts_from(&rows, &read)
     }
 }
 
@@ -258,7 +184,7 @@ pub const CUSTOM_PLANS_BEFORE_GENERIC: usize = 5;
 /// not be there yet (a connection opened before the migrations), and the check then plans
 /// as it would have.
 pub(crate) async fn warm_partner_check_plan(conn: &mut sqlx::AnyConnection) {
-    let sql = facts_sql(true, true);
+    let sql = facts_sql(true, true).sql;
     for _ in 0..=CUSTOM_PLANS_BEFORE_GENERIC {
         let run = sqlx::query(&sql).bind(String::new()).bind(Uuid::nil().to_string()).fetch_all(&mut *conn).await;
         if let Err(e) = run {
@@ -280,35 +206,35 @@ impl Tx {
             "SELECT COALESCE(SUM(generic_plans), 0)::BIGINT AS generic, COALESCE(SUM(custom_plans), 0)::BIGINT AS custom \
              FROM pg_prepared_statements WHERE statement = $1",
         )
-        .bind(facts_sql(true, true))
+        .bind(facts_sql(true, true).sql)
         .fetch_one(self.conn())
         .await?;
         Ok(Some((get(&row, "generic")?, get(&row, "custom")?)))
     }
 }
 
-fn facts_from(rows: &[AnyRow]) -> Result<Option<AttributionFacts>> {
+fn facts_from(rows: &[AnyRow], read: &UnionRead) -> Result<Option<AttributionFacts>> {
     let mut case = None;
     let mut client = None;
     let mut links = Vec::new();
     let mut events: HashMap<Uuid, Vec<LinkEvent>> = HashMap::new();
     let (mut requests, mut decisions, mut earnings, mut sync_rows) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut open_dispute = None;
-    for r in rows {
-        let k: i64 = get(r, "k")?;
-        let part = PARTS.iter().copied().find(|p| *p as i64 == k).ok_or_else(|| StoreError::Corrupt(format!("facts part {k}")))?;
-        match part {
+    for row in read.rows(rows) {
+        let (i, r) = row?;
+        let r = &r;
+        match PARTS[i] {
             Part::Case => case = Some(case_from(r)?),
             Part::Client => client = Some(client_from(r)?),
             Part::Link => links.push(link_from(r)?),
-            Part::Event => events.entry(uuid(&get::<String>(r, "link_id")?)?).or_default().push(event_from(r)?),
+            Part::Event => events.entry(uuid(&r.value::<String>("link_id")?)?).or_default().push(event_from(r)?),
             Part::Request => requests.push(request_from(r)?),
             Part::Decision => decisions.push(decision_from(r)?),
             Part::Earning => earnings.push(earning_from(r)?),
             Part::Sync => sync_rows.push(sync_row_from(r)?),
             Part::Dispute => {
                 if open_dispute.is_none() {
-                    open_dispute = Some(uuid(&get::<String>(r, "id")?)?);
+                    open_dispute = Some(uuid(&r.value::<String>("id")?)?);
                 }
             }
         }
@@ -325,29 +251,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_split_outside_parentheses_and_take_aliases() {
-        assert_eq!(names("a, t.b, (SELECT x, y FROM z) AS c"), vec!["a", "b", "c"]);
+    fn every_branch_names_the_same_columns() {
         let case = names(CASE_COLS);
         assert_eq!(case.first().map(String::as_str), Some("id"));
         assert_eq!(case.last().map(String::as_str), Some("paid_minor"));
-    }
-
-    #[test]
-    fn every_branch_names_the_same_columns() {
         for (by_reference, with_dispute) in [(true, true), (false, false)] {
-            let sql = facts_sql(by_reference, with_dispute);
-            let branches: Vec<&str> = sql.split(" UNION ALL ").collect();
-            assert_eq!(branches.len(), if with_dispute { 9 } else { 8 });
-            let outer: Vec<Vec<String>> = branches
-                .iter()
-                .map(|b| {
-                    let list = &b[b.find("SELECT CAST(").expect("outer select")..];
-                    let list = &list["SELECT ".len()..list.find(" FROM (SELECT").expect("inner select")];
-                    names(list)
-                })
-                .collect();
-            assert!(outer.iter().all(|n| *n == outer[0]), "{sql}");
-            assert!(outer[0].len() > 60, "{:?}", outer[0]);
+            let read = facts_sql(by_reference, with_dispute);
+            assert_eq!(read.sql.matches(" UNION ALL ").count() + 1, if with_dispute { 9 } else { 8 });
+            let cols = crate::union_read::tests::check_slots(&read);
+            assert!(cols.len() > 20, "{cols:?}");
         }
     }
 }

@@ -4,12 +4,11 @@
 use refshare_core::case::{CaseSource, Lifecycle};
 use refshare_core::money::{Bps, Currency};
 use refshare_core::Instant;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::in_list::texts;
 use crate::search::{partner_visible_set_sql, Search, PARTNER_VISIBLE_FROM, PARTNER_VISIBLE_SQL};
-use crate::{at, get, ms, opt_uuid, uuid, Backend, CaseAssignment, CaseRecord, PageReq, Result, StoreError, Tx};
+use crate::{at, get, ms, opt_uuid, uuid, Backend, CaseAssignment, CaseRecord, Cols, PageReq, Result, StoreError, Tx};
 
 const LIFECYCLES: [Lifecycle; 4] = [Lifecycle::PendingContractSigning, Lifecycle::Active, Lifecycle::Paused, Lifecycle::Closed];
 
@@ -17,40 +16,40 @@ pub(crate) const CASE_COLS: &str = "c.id, c.reference, c.client_id, c.creditor_r
     (SELECT CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) FROM payments p \
      WHERE p.case_id = c.id AND NOT EXISTS (SELECT 1 FROM payment_reversals r WHERE r.payment_id = p.id)) AS paid_minor";
 
-pub(crate) fn case_from(r: &AnyRow) -> Result<CaseRecord> {
+pub(crate) fn case_from<R: Cols + ?Sized>(r: &R) -> Result<CaseRecord> {
     let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} `{v}`"));
-    let source: String = get(r, "source")?;
-    let lifecycle: String = get(r, "lifecycle")?;
-    let currency: String = get(r, "currency")?;
-    let details: String = get(r, "details_json")?;
-    let cp: Option<String> = get(r, "collection_partner_id")?;
+    let source: String = r.value("source")?;
+    let lifecycle: String = r.value("lifecycle")?;
+    let currency: String = r.value("currency")?;
+    let details: String = r.value("details_json")?;
+    let cp: Option<String> = r.value("collection_partner_id")?;
     let assignment = match cp {
         Some(cp) => Some(CaseAssignment {
             collection_partner_id: uuid(&cp)?,
-            success_fee_bps: Bps(get::<Option<i64>>(r, "success_fee_bps")?.unwrap_or(0) as u32),
-            platform_share_bps: Bps(get::<Option<i64>>(r, "platform_share_bps")?.unwrap_or(0) as u32),
+            success_fee_bps: Bps(r.value::<Option<i64>>("success_fee_bps")?.unwrap_or(0) as u32),
+            platform_share_bps: Bps(r.value::<Option<i64>>("platform_share_bps")?.unwrap_or(0) as u32),
         }),
         None => None,
     };
     Ok(CaseRecord {
-        id: uuid(&get::<String>(r, "id")?)?,
-        reference: get(r, "reference")?,
-        client_id: uuid(&get::<String>(r, "client_id")?)?,
-        creditor_reference: get(r, "creditor_reference")?,
+        id: uuid(&r.value::<String>("id")?)?,
+        reference: r.value("reference")?,
+        client_id: uuid(&r.value::<String>("client_id")?)?,
+        creditor_reference: r.value("creditor_reference")?,
         source: CaseSource::parse(&source).ok_or_else(|| corrupt("source", &source))?,
-        creating_partner_id: opt_uuid(get(r, "creating_partner_id")?)?,
-        created_at: at(get(r, "created_at")?),
-        updated_at: at(get(r, "updated_at")?),
+        creating_partner_id: opt_uuid(r.value("creating_partner_id")?)?,
+        created_at: at(r.value("created_at")?),
+        updated_at: at(r.value("updated_at")?),
         lifecycle: Lifecycle::parse(&lifecycle).ok_or_else(|| corrupt("lifecycle", &lifecycle))?,
-        close_code: get(r, "close_code")?,
-        amount_minor: get(r, "amount_minor")?,
+        close_code: r.value("close_code")?,
+        amount_minor: r.value("amount_minor")?,
         currency: Currency::parse(&currency).map_err(|_| corrupt("currency", &currency))?,
-        debtor_type: get(r, "debtor_type")?,
-        debtor_name: get(r, "debtor_name")?,
-        debtor_country: get(r, "debtor_country")?,
+        debtor_type: r.value("debtor_type")?,
+        debtor_name: r.value("debtor_name")?,
+        debtor_country: r.value("debtor_country")?,
         details: serde_json::from_str(&details).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         assignment,
-        paid_minor: get(r, "paid_minor")?,
+        paid_minor: r.value("paid_minor")?,
     })
 }
 

@@ -7,15 +7,9 @@
 //! decoder (`Tx::partner_client_totals`, `Tx::partner_visible_case_count`,
 //! `Tx::partner_client_page`, `Tx::links_by_ids`, `Tx::clients_by_ids`,
 //! `Tx::client_users_of`, `Tx::partner_case_counts_by_client`, the kept rows of
-//! `Tx::partner_client_earnings_usd`), as one branch of a `UNION ALL` ordered by part and
-//! each part's own order, as in `attribution_facts`. The rates part is `estimate_rates`
-//! with each currency's current rate probed as `Tx::fx_rates_on_or_before` probes it: one
-//! row a currency, and no scan of `fx_rates` for its currencies. Unlike
-//! `attribution_facts`, the parts share positional columns (`t1…` text, `i1…` integers: a
-//! part's n-th text column is `tn`), so a row is 20 columns wide rather than the 53 of all
-//! parts' names side by side: each column of each row costs its conversion in the driver
-//! (`AnyRow`), `NULL` or not. A part's row is read by its decoder through [`Slotted`], which
-//! maps the part's column names to its positions.
+//! `Tx::partner_client_earnings_usd`), as one part of a [`UnionRead`]. The rates part is
+//! `estimate_rates` with each currency's current rate probed as `Tx::fx_rates_on_or_before`
+//! probes it: one row a currency, and no scan of `fx_rates` for its currencies.
 //!
 //! The page's links are the `MATERIALIZED` CTE `pg` (link, client, position): either the
 //! filtered, date-ordered page itself or the links whose ids are bound (the name orders,
@@ -28,15 +22,15 @@ use refshare_core::link::{Link, LinkEvent};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::attribution_facts::names;
 use crate::cases::bind_all;
 use crate::client_totals::{estimate_rate_from, kept_row_from, KeptClientEarnings};
 use crate::clients::{client_from, user_from, ACTIVE_LINKS, CLIENT_COLS, USER_COLS};
-use crate::links::{event_from, link_from, LINK_COLS};
+use crate::links::{event_from, link_from, EVENT_COLS, LINK_COLS};
 use crate::reporting::{current_rate_sql, day_literal};
+use crate::union_read::{from_alias, names, Part as ReadPart, UnionRead};
 use crate::{
-    get, uuid, Backend, ClientOrder, ClientRecord, ClientUserRecord, Cols, PageReq, PartnerClientFilter, PartnerClientTotals, Result,
-    Slotted, StoreError, Tx,
+    uuid, Backend, ClientOrder, ClientRecord, ClientUserRecord, Cols, PageReq, PartnerClientFilter, PartnerClientTotals, Result,
+    StoreError, Tx,
 };
 
 /// Which links make the page.
@@ -118,154 +112,67 @@ const BIGINT_COLS: &[&str] = &[
     "usd_per_unit_e8",
 ];
 
-/// One part's inner `SELECT`, its output column names, and its order keys (an integer and
-/// a text expression over the branch's row `b`, `NULL` for a part whose order does not
-/// matter).
-fn part_sql(part: Part, count: &str, rate_day: &str) -> (String, Vec<String>, &'static str, &'static str) {
-    let cols = |s: &str| s.split(", ").map(str::to_string).collect::<Vec<_>>();
+/// One part's read.
+fn part_sql(part: Part, count: &str, rate_day: &str) -> ReadPart {
     let page_clients = "(SELECT pg.client_id FROM pg)";
     match part {
-        Part::Summary => (
+        Part::Summary => ReadPart::new(
             format!(
                 "SELECT t.clients AS s_clients, t.attributed AS s_attributed, t.onboarded AS s_onboarded, \
                  (SELECT CAST(COALESCE(SUM(v.n), 0) AS BIGINT) FROM partner_case_tallies v WHERE v.partner_id = $1) AS s_cases, \
                  {count} AS s_total \
                  FROM (SELECT 1 AS one) o LEFT JOIN partner_client_totals t ON t.partner_id = $1"
             ),
-            cols("s_clients, s_attributed, s_onboarded, s_cases, s_total"),
-            "NULL",
-            "NULL",
+            names("s_clients, s_attributed, s_onboarded, s_cases, s_total"),
         ),
         Part::Link => {
-            let link_cols = LINK_COLS.split(", ").map(|c| format!("l.{c} AS {c}")).collect::<Vec<_>>().join(", ");
             let mut n = names(LINK_COLS);
             n.push("pos".into());
-            (format!("SELECT {link_cols}, pg.pos AS pos FROM pg JOIN links l ON l.id = pg.link_id"), n, "b.pos", "NULL")
+            ReadPart::new(format!("SELECT {}, pg.pos AS pos FROM pg JOIN links l ON l.id = pg.link_id", from_alias("l", LINK_COLS)), n)
+                .ordered("b.pos", "NULL")
         }
-        Part::Event => (
-            "SELECT ev.link_id AS link_id, ev.at AS at, ev.status AS status, ev.actor AS actor, ev.reason AS reason, ev.seq AS seq \
-             FROM link_events ev WHERE ev.link_id IN (SELECT pg.link_id FROM pg)"
-                .into(),
-            cols("link_id, at, status, actor, reason, seq"),
-            "b.seq",
-            "b.link_id",
-        ),
-        Part::Client => (format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN {page_clients}"), names(CLIENT_COLS), "NULL", "NULL"),
-        Part::User => (
-            format!("SELECT {USER_COLS} FROM client_users WHERE client_id IN {page_clients}"),
-            names(USER_COLS),
-            // `is_onboarding_user DESC, id` within a client, as `Tx::client_users_of`.
-            "0 - b.is_onboarding_user",
-            "b.id",
-        ),
-        Part::Tally => (
+        Part::Event => ReadPart::new(
+            format!("SELECT {} FROM link_events ev WHERE ev.link_id IN (SELECT pg.link_id FROM pg)", from_alias("ev", EVENT_COLS)),
+            names(EVENT_COLS),
+        )
+        .ordered("b.seq", "b.link_id"),
+        Part::Client => ReadPart::new(format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN {page_clients}"), names(CLIENT_COLS)),
+        // `is_onboarding_user DESC, id` within a client, as `Tx::client_users_of`.
+        Part::User => ReadPart::new(format!("SELECT {USER_COLS} FROM client_users WHERE client_id IN {page_clients}"), names(USER_COLS))
+            .ordered("0 - b.is_onboarding_user", "b.id"),
+        Part::Tally => ReadPart::new(
             format!(
                 "SELECT client_id, CAST(SUM(n) AS BIGINT) AS n, \
                  CAST(SUM(CASE WHEN lifecycle = '{}' THEN n ELSE 0 END) AS BIGINT) AS closed \
                  FROM partner_client_case_tallies WHERE partner_id = $1 AND client_id IN {page_clients} GROUP BY client_id",
                 refshare_core::case::Lifecycle::Closed.as_str()
             ),
-            cols("client_id, n, closed"),
-            "NULL",
-            "NULL",
+            names("client_id, n, closed"),
         ),
-        Part::Kept => (
+        Part::Kept => ReadPart::new(
             format!(
                 "SELECT client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
                  WHERE partner_id = $1 AND client_id IN {page_clients} AND n <> 0"
             ),
-            cols("client_id, currency, locked, n, usd"),
-            "NULL",
-            "NULL",
+            names("client_id, currency, locked, n, usd"),
         ),
         // Per currency of `estimate_rates` (every currency: migration 0025) its state and
         // its current rate: one row each, one probe of `fx_rates` each.
-        Part::Rates => (
+        Part::Rates => ReadPart::new(
             format!(
                 "SELECT e.currency AS currency, e.built AS built, e.rate_e8 AS rate_e8, {} AS usd_per_unit_e8 FROM estimate_rates e",
                 current_rate_sql("e.currency", rate_day)
             ),
-            cols("currency, built, rate_e8, usd_per_unit_e8"),
-            "NULL",
-            "NULL",
+            names("currency, built, rate_e8, usd_per_unit_e8"),
         ),
     }
 }
 
-/// The column layout of the parts: per part its column names and their positions in the
-/// row (after `k`: the text slots, then the integer slots), and the number of each.
-struct Layout {
-    own: Vec<(Vec<String>, Vec<usize>)>,
-    texts: usize,
-    ints: usize,
-}
-
-fn layout(parts: &[(Part, String, Vec<String>, &str, &str)]) -> Layout {
-    let is_int = |c: &String| BIGINT_COLS.contains(&c.as_str());
-    let texts = parts.iter().map(|(_, _, n, _, _)| n.iter().filter(|c| !is_int(c)).count()).max().unwrap_or(0);
-    let ints = parts.iter().map(|(_, _, n, _, _)| n.iter().filter(|c| is_int(c)).count()).max().unwrap_or(0);
-    let own = parts
-        .iter()
-        .map(|(_, _, n, _, _)| {
-            let (mut t, mut i) = (0, 0);
-            let at = n
-                .iter()
-                .map(|c| {
-                    if is_int(c) {
-                        i += 1;
-                        texts + i
-                    } else {
-                        t += 1;
-                        t
-                    }
-                })
-                .collect();
-            (n.clone(), at)
-        })
-        .collect();
-    Layout { own, texts, ints }
-}
-
-fn parts(count: &str, rate_day: &str) -> Vec<(Part, String, Vec<String>, &'static str, &'static str)> {
-    PARTS
-        .iter()
-        .map(|p| {
-            let (sql, n, si, st) = part_sql(*p, count, rate_day);
-            (*p, sql, n, si, st)
-        })
-        .collect()
-}
-
 /// The statement: after `with`, the CTEs that end with `pg`, the page's links (`link_id`,
-/// `client_id`, `pos`), every part,
-/// each in the shared columns `k, t1…, i1…, sort_i, sort_t`.
-fn page_sql(with: &str, count: &str, rate_day: &str) -> String {
-    let parts = parts(count, rate_day);
-    let l = layout(&parts);
-    let branches: Vec<String> = parts
-        .iter()
-        .zip(&l.own)
-        .map(|((part, sql, _, sort_i, sort_t), (names, at))| {
-            let cols: Vec<String> = (1..=l.texts + l.ints)
-                .map(|slot| {
-                    let name = if slot <= l.texts { format!("t{slot}") } else { format!("i{}", slot - l.texts) };
-                    match at.iter().position(|a| *a == slot) {
-                        Some(i) => format!("b.{} AS {name}", names[i]),
-                        None if slot <= l.texts => format!("CAST(NULL AS TEXT) AS {name}"),
-                        None => format!("CAST(NULL AS BIGINT) AS {name}"),
-                    }
-                })
-                .collect();
-            let sort_i = if *sort_i == "NULL" { "CAST(NULL AS BIGINT)".to_string() } else { format!("CAST({sort_i} AS BIGINT)") };
-            let sort_t = if *sort_t == "NULL" { "CAST(NULL AS TEXT)".to_string() } else { sort_t.to_string() };
-            format!(
-                "SELECT CAST({} AS BIGINT) AS k, {}, {sort_i} AS sort_i, {sort_t} AS sort_t FROM ({sql}) b",
-                *part as i64,
-                cols.join(", ")
-            )
-        })
-        .collect();
-    format!("WITH {with} {} ORDER BY k, sort_i, sort_t", branches.join(" UNION ALL "))
+/// `client_id`, `pos`), every part.
+fn page_sql(with: &str, count: &str, rate_day: &str) -> UnionRead {
+    let parts: Vec<ReadPart> = PARTS.iter().map(|p| part_sql(*p, count, rate_day)).collect();
+    UnionRead::new(with, &parts, BIGINT_COLS)
 }
 
 impl Tx {
@@ -276,7 +183,7 @@ impl Tx {
     pub async fn partner_client_page_rows(&mut self, partner_id: Uuid, of: ClientPageOf<'_>, rate_day: &str) -> Result<ClientPageRows> {
         // The day is written into the statement as a checked literal, not bound (`day_literal`).
         let day = day_literal(rate_day)?;
-        let (sql, args, given_total) = match of {
+        let (read, args, given_total) = match of {
             ClientPageOf::Filtered(f, order, page) => {
                 let dir = match order {
                     ClientOrder::LinkedDesc => "DESC",
@@ -327,12 +234,12 @@ impl Tx {
                 (page_sql(&format!("pg AS MATERIALIZED ({pg})"), "CAST(NULL AS BIGINT)", &day), args, Some(total))
             }
         };
-        let rows = bind_all(sqlx::query(&sql), &args).fetch_all(self.conn()).await?;
-        page_from(&rows, given_total, &layout(&parts("", "")))
+        let rows = bind_all(sqlx::query(&read.sql), &args).fetch_all(self.conn()).await?;
+        page_from(&rows, given_total, &read)
     }
 }
 
-fn page_from(rows: &[AnyRow], given_total: Option<i64>, l: &Layout) -> Result<ClientPageRows> {
+fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Result<ClientPageRows> {
     let mut page = ClientPageRows {
         totals: PartnerClientTotals::default(),
         visible_cases: 0,
@@ -345,11 +252,9 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>, l: &Layout) -> Result<Cl
         earnings: KeptClientEarnings::default(),
     };
     let mut events: HashMap<Uuid, Vec<LinkEvent>> = HashMap::new();
-    for row in rows {
-        let k: i64 = get(row, "k")?;
-        let i = PARTS.iter().position(|p| *p as i64 == k).ok_or_else(|| StoreError::Corrupt(format!("client page part {k}")))?;
-        let (names, at) = &l.own[i];
-        let r = &Slotted { row, names, at };
+    for row in read.rows(rows) {
+        let (i, r) = row?;
+        let r = &r;
         match PARTS[i] {
             Part::Summary => {
                 // No `partner_client_totals` row: no active link, all zero.
@@ -398,32 +303,10 @@ mod tests {
 
     #[test]
     fn every_branch_names_the_same_columns_and_each_part_its_own_in_its_slots() {
-        let sql = page_sql("pg AS MATERIALIZED (SELECT 1)", "CAST(NULL AS BIGINT)", "'2026-11-30'");
-        let branches: Vec<&str> = sql.split(" UNION ALL ").collect();
-        assert_eq!(branches.len(), PARTS.len());
-        let outer: Vec<Vec<String>> = branches
-            .iter()
-            .map(|b| {
-                let list = &b[b.find("SELECT CAST(").expect("outer select")..];
-                let list = &list["SELECT ".len()..list.find(" FROM (SELECT").expect("inner select")];
-                names(list)
-            })
-            .collect();
-        assert!(outer.iter().all(|n| *n == outer[0]), "{sql}");
-        let l = layout(&parts("", ""));
-        assert_eq!((l.texts, l.ints), (13, 5), "the clients' text columns, the summary's five counts");
-        assert!(sql.contains("FROM estimate_rates e"), "one row per currency");
-        assert_eq!(outer[0].len(), 1 + l.texts + l.ints + 2, "{:?}", outer[0]);
-        // Each part's own column sits in its slot (position 0 is `k`), no two in one.
-        for (b, (own, at)) in branches.iter().zip(&l.own) {
-            for (name, slot) in own.iter().zip(at) {
-                let col = &outer[0][*slot];
-                assert!(b.contains(&format!("b.{name} AS {col},")), "{name} as {col} in {b}");
-            }
-            let mut sorted = at.clone();
-            sorted.sort();
-            sorted.dedup();
-            assert_eq!(sorted.len(), at.len());
-        }
+        let read = page_sql("pg AS MATERIALIZED (SELECT 1)", "CAST(NULL AS BIGINT)", "'2026-11-30'");
+        crate::union_read::tests::check_slots(&read);
+        assert_eq!(read.slots(), (13, 5), "the clients' text columns, the summary's five counts");
+        assert!(read.sql.contains("FROM estimate_rates e"), "one row per currency");
+        assert_eq!(read.sql.matches(" UNION ALL ").count() + 1, PARTS.len());
     }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::bulk::{ph, ph_list};
 use crate::payouts::{earning_from, parsed, EARNING_COLS};
-use crate::{at, get, ms, uuid, Backend, EarningReadModel, EarningRecord, EarningSyncRow, Result, StoreError, Tx};
+use crate::{at, get, ms, uuid, Backend, Cols, EarningReadModel, EarningRecord, EarningSyncRow, Result, StoreError, Tx};
 
 /// Most ids in one `IN (…)` list (far below either backend's bind limit).
 pub const IDS_PER_STATEMENT: usize = 5_000;
@@ -42,28 +42,28 @@ pub(crate) const SYNC_EXTRA_COLS: &str = "p.commission_status AS s_commission, p
 pub(crate) const SYNC_FROM: &str = "earnings e JOIN payouts p ON p.id = e.payout_id JOIN payments pay ON pay.id = p.payment_id \
      JOIN partners pa ON pa.id = e.partner_id LEFT JOIN cp_invoices ci ON ci.id = p.cp_invoice_id";
 
-pub(crate) fn sync_row_from(r: &AnyRow) -> Result<EarningSyncRow> {
+pub(crate) fn sync_row_from<R: Cols + ?Sized>(r: &R) -> Result<EarningSyncRow> {
     let earning = earning_from(r)?;
-    let cp_invoice = match (get::<Option<String>>(r, "s_cp_invoice_id")?, get::<Option<String>>(r, "s_cp_status")?) {
+    let cp_invoice = match (r.value::<Option<String>>("s_cp_invoice_id")?, r.value::<Option<String>>("s_cp_status")?) {
         (None, _) => CpInvoiceStatus::NotInvoiced,
         (Some(_), Some(s)) => CpInvoiceStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("CP invoice status `{s}`")))?,
         (Some(id), None) => return Err(StoreError::Corrupt(format!("payout names a missing CP invoice {id}"))),
     };
-    let stored = match get::<Option<i64>>(r, "rm_paid_at")? {
+    let stored = match r.value::<Option<i64>>("rm_paid_at")? {
         None => None,
         Some(paid_at) => Some(EarningReadModel {
             earning_id: earning.id,
-            stage: get::<Option<String>>(r, "rm_stage")?.as_deref().map(stage).transpose()?,
+            stage: r.value::<Option<String>>("rm_stage")?.as_deref().map(stage).transpose()?,
             paid_at: at(paid_at),
-            fx_usd_per_unit_e8: get(r, "rm_fx")?,
+            fx_usd_per_unit_e8: r.value("rm_fx")?,
         }),
     };
     Ok(EarningSyncRow {
         commission: parsed(r, "s_commission", CommissionStatus::parse)?,
         cp_invoice,
         mode: parsed(r, "s_mode", InvoicingTriggerMode::parse)?,
-        paid_at: at(get(r, "s_paid_at")?),
-        fx_usd_per_unit_e8: get(r, "s_fx")?,
+        paid_at: at(r.value("s_paid_at")?),
+        fx_usd_per_unit_e8: r.value("s_fx")?,
         stored,
         earning,
     })

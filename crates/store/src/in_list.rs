@@ -29,6 +29,17 @@ pub(crate) fn texts(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(Uuid::to_string).collect()
 }
 
+/// The ids as one bound text parameter `$n`, and what `IN ({in})` becomes to match a column
+/// against them: `= ANY(string_to_array($n, ','))` over the ids joined by commas on
+/// PostgreSQL (an id is a UUID, so it holds none), `IN (SELECT value FROM json_each($n))`
+/// over them as a JSON array on SQLite.
+pub(crate) fn in_one(backend: Backend, n: usize, ids: &[String]) -> (String, String) {
+    match backend {
+        Backend::Postgres => (format!("= ANY(string_to_array(${n}, ','))"), ids.join(",")),
+        Backend::Sqlite => (format!("IN (SELECT value FROM json_each(${n}))"), serde_json::Value::from(ids).to_string()),
+    }
+}
+
 impl Tx {
     /// The rows of `sql` for every id, where `{in}` in `sql` stands for the list of one
     /// chunk's placeholders; with `lead`, it is bound first as `$1` (the list starts at
@@ -52,9 +63,7 @@ impl Tx {
 
     /// The rows of `sql` for every id as [`Tx::rows_in`] reads them, but in one statement
     /// whatever the number of ids, the ids bound as one text parameter: `IN ({in})` in
-    /// `sql` becomes `= ANY(string_to_array($n, ','))` over the ids joined by commas on
-    /// PostgreSQL (an id is a UUID, so it holds none), `IN (SELECT value FROM
-    /// json_each($n))` over them as a JSON array on SQLite. Each backend answers it with
+    /// `sql` becomes [`in_one`]'s match. Each backend answers it with
     /// one probe of the column's index per id, as the chunks did. A statement is a round
     /// trip on PostgreSQL (under load each costs milliseconds: the month statement's 20,000
     /// ids were 80 of them), and on SQLite a message to the connection's worker thread and
@@ -66,10 +75,7 @@ impl Tx {
         }
         debug_assert!(sql.contains("IN ({in})"), "rows_in_one needs `IN ({{in}})`: {sql}");
         let n = if lead.is_some() { 2 } else { 1 };
-        let (list, bound) = match self.backend {
-            Backend::Postgres => (format!("= ANY(string_to_array(${n}, ','))"), ids.join(",")),
-            Backend::Sqlite => (format!("IN (SELECT value FROM json_each(${n}))"), serde_json::Value::from(ids).to_string()),
-        };
+        let (list, bound) = in_one(self.backend, n, ids);
         let sql = sql.replace("IN ({in})", &list);
         let mut q = sqlx::query(&sql);
         if let Some(lead) = lead {

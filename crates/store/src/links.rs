@@ -3,7 +3,6 @@
 use refshare_core::link::{Link, LinkEvent, LinkRequest, LinkRequestStatus, LinkStatus};
 use refshare_core::money::Bps;
 use refshare_core::Instant;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use std::collections::HashMap;
@@ -16,25 +15,28 @@ pub(crate) const LINK_COLS: &str =
 
 pub(crate) const REQUEST_COLS: &str = "id, partner_id, client_id, external_tenant_id, token_hash, created_at, expires_at, status, decided_at, cases_json, return_url, decided_by_user_id";
 
-pub(crate) fn request_from(r: &AnyRow) -> Result<LinkRequestRecord> {
-    let s: String = get(r, "status")?;
+pub(crate) fn request_from<R: Cols + ?Sized>(r: &R) -> Result<LinkRequestRecord> {
+    let s: String = r.value("status")?;
     Ok(LinkRequestRecord {
         request: LinkRequest {
-            id: uuid(&get::<String>(r, "id")?)?,
-            partner_id: uuid(&get::<String>(r, "partner_id")?)?,
-            client_id: uuid(&get::<String>(r, "client_id")?)?,
-            external_tenant_id: get(r, "external_tenant_id")?,
-            created_at: at(get(r, "created_at")?),
-            expires_at: at(get(r, "expires_at")?),
+            id: uuid(&r.value::<String>("id")?)?,
+            partner_id: uuid(&r.value::<String>("partner_id")?)?,
+            client_id: uuid(&r.value::<String>("client_id")?)?,
+            external_tenant_id: r.value("external_tenant_id")?,
+            created_at: at(r.value("created_at")?),
+            expires_at: at(r.value("expires_at")?),
             status: LinkRequestStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("request status {s}")))?,
-            decided_at: opt_at(get(r, "decided_at")?),
+            decided_at: opt_at(r.value("decided_at")?),
         },
-        token_hash: get(r, "token_hash")?,
-        cases_json: get(r, "cases_json")?,
-        return_url: get(r, "return_url")?,
-        decided_by_user_id: get::<Option<String>>(r, "decided_by_user_id")?.as_deref().map(uuid).transpose()?,
+        token_hash: r.value("token_hash")?,
+        cases_json: r.value("cases_json")?,
+        return_url: r.value("return_url")?,
+        decided_by_user_id: r.value::<Option<String>>("decided_by_user_id")?.as_deref().map(uuid).transpose()?,
     })
 }
+
+/// A link's event as [`event_from`] reads it, with its order within the link (`seq`).
+pub(crate) const EVENT_COLS: &str = "link_id, at, status, actor, reason, seq";
 
 pub(crate) fn event_from<R: Cols + ?Sized>(e: &R) -> Result<LinkEvent> {
     let s: String = e.value("status")?;
@@ -64,8 +66,8 @@ impl Tx {
     pub(crate) async fn with_histories(&mut self, mut links: Vec<Link>) -> Result<Vec<Link>> {
         let ids: Vec<String> = links.iter().map(|l| l.id.to_string()).collect();
         let mut events: std::collections::HashMap<Uuid, Vec<LinkEvent>> = std::collections::HashMap::new();
-        let sql = "SELECT link_id, at, status, actor, reason FROM link_events WHERE link_id IN ({in}) ORDER BY link_id, seq";
-        for e in self.rows_in_one(sql, None, &ids).await? {
+        let sql = format!("SELECT {EVENT_COLS} FROM link_events WHERE link_id IN ({{in}}) ORDER BY link_id, seq");
+        for e in self.rows_in_one(&sql, None, &ids).await? {
             events.entry(uuid(&get::<String>(&e, "link_id")?)?).or_default().push(event_from(&e)?);
         }
         for l in &mut links {

@@ -2,27 +2,26 @@
 
 use refshare_core::money::Bps;
 use refshare_core::stage::InvoicingTriggerMode;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{at, get, ms, opt_at, uuid, ApiKeyRecord, CollectionPartnerRecord, PartnerRecord, Result, StoreError, Tx};
+use crate::{at, get, ms, opt_at, uuid, ApiKeyRecord, CollectionPartnerRecord, Cols, PartnerRecord, Result, StoreError, Tx};
 
-fn partner_from(row: &AnyRow) -> Result<PartnerRecord> {
-    let mode: String = get(row, "invoicing_trigger_mode")?;
-    let branding: String = get(row, "branding_json")?;
+pub(crate) fn partner_from<R: Cols + ?Sized>(row: &R) -> Result<PartnerRecord> {
+    let mode: String = row.value("invoicing_trigger_mode")?;
+    let branding: String = row.value("branding_json")?;
     Ok(PartnerRecord {
-        id: uuid(&get::<String>(row, "id")?)?,
-        company_name: get(row, "company_name")?,
-        contact_email: get(row, "contact_email")?,
-        referral_fee_bps: Bps(get::<i64>(row, "referral_fee_bps")? as u32),
-        approval_ttl_days: get(row, "approval_ttl_days")?,
+        id: uuid(&row.value::<String>("id")?)?,
+        company_name: row.value("company_name")?,
+        contact_email: row.value("contact_email")?,
+        referral_fee_bps: Bps(row.value::<i64>("referral_fee_bps")? as u32),
+        approval_ttl_days: row.value("approval_ttl_days")?,
         invoicing_trigger_mode: InvoicingTriggerMode::parse(&mode).ok_or_else(|| StoreError::Corrupt(format!("trigger mode {mode}")))?,
         branding: serde_json::from_str(&branding).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        created_at: at(get(row, "created_at")?),
+        created_at: at(row.value("created_at")?),
     })
 }
 
-const PARTNER_COLS: &str =
+pub(crate) const PARTNER_COLS: &str =
     "id, company_name, contact_email, referral_fee_bps, approval_ttl_days, invoicing_trigger_mode, branding_json, created_at";
 
 impl Tx {

@@ -11,12 +11,12 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::{
-    at, currency, get, ms, opt_at, opt_uuid, uuid, DecisionRecord, EarningReadModel, EarningRecord, PaymentRecord, PayoutRecord, Result,
-    ReversalRecord, StoreError, Tx,
+    at, currency, get, ms, opt_at, opt_uuid, uuid, Cols, DecisionRecord, EarningReadModel, EarningRecord, PaymentRecord, PayoutRecord,
+    Result, ReversalRecord, StoreError, Tx,
 };
 
-pub(crate) fn parsed<T>(r: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
-    let v: String = get(r, col)?;
+pub(crate) fn parsed<T, R: Cols + ?Sized>(r: &R, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let v: String = r.value(col)?;
     parse(&v).ok_or_else(|| StoreError::Corrupt(format!("{col} `{v}`")))
 }
 
@@ -51,26 +51,26 @@ pub(crate) fn payout_from(r: &AnyRow) -> Result<PayoutRecord> {
     })
 }
 
-pub(crate) fn decision_from(r: &AnyRow) -> Result<DecisionRecord> {
-    let reason: String = get(r, "reason")?;
-    let source: String = get(r, "case_source")?;
-    let link_status: Option<String> = get(r, "link_status")?;
+pub(crate) fn decision_from<R: Cols + ?Sized>(r: &R) -> Result<DecisionRecord> {
+    let reason: String = r.value("reason")?;
+    let source: String = r.value("case_source")?;
+    let link_status: Option<String> = r.value("link_status")?;
     Ok(DecisionRecord {
-        id: uuid(&get::<String>(r, "id")?)?,
-        payout_id: uuid(&get::<String>(r, "payout_id")?)?,
-        supersedes_id: opt_uuid(get(r, "supersedes_id")?)?,
-        partner_id: opt_uuid(get(r, "partner_id")?)?,
-        link_id: opt_uuid(get(r, "link_id")?)?,
-        link_request_id: opt_uuid(get(r, "link_request_id")?)?,
+        id: uuid(&r.value::<String>("id")?)?,
+        payout_id: uuid(&r.value::<String>("payout_id")?)?,
+        supersedes_id: opt_uuid(r.value("supersedes_id")?)?,
+        partner_id: opt_uuid(r.value("partner_id")?)?,
+        link_id: opt_uuid(r.value("link_id")?)?,
+        link_request_id: opt_uuid(r.value("link_request_id")?)?,
         link_status: link_status.as_deref().and_then(LinkStatus::parse),
         reason: Reason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("reason `{reason}`")))?,
-        attributed: get::<i64>(r, "attributed")? != 0,
+        attributed: r.value::<i64>("attributed")? != 0,
         case_source: CaseSource::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("source `{source}`")))?,
-        referral_fee_bps: get::<Option<i64>>(r, "referral_fee_bps")?.map(|b| Bps(b as u32)),
-        referral_fee_minor: get(r, "referral_fee_minor")?,
-        currency: currency(&get::<String>(r, "currency")?)?,
-        engine_version: get(r, "engine_version")?,
-        decided_at: at(get(r, "decided_at")?),
+        referral_fee_bps: r.value::<Option<i64>>("referral_fee_bps")?.map(|b| Bps(b as u32)),
+        referral_fee_minor: r.value("referral_fee_minor")?,
+        currency: currency(&r.value::<String>("currency")?)?,
+        engine_version: r.value("engine_version")?,
+        decided_at: at(r.value("decided_at")?),
     })
 }
 
@@ -84,25 +84,25 @@ fn read_model_from(r: &AnyRow) -> Result<EarningReadModel> {
     })
 }
 
-pub(crate) fn earning_from(r: &AnyRow) -> Result<EarningRecord> {
+pub(crate) fn earning_from<R: Cols + ?Sized>(r: &R) -> Result<EarningRecord> {
     Ok(EarningRecord {
-        id: uuid(&get::<String>(r, "id")?)?,
-        payout_id: uuid(&get::<String>(r, "payout_id")?)?,
-        decision_id: opt_uuid(get(r, "decision_id")?)?,
-        partner_id: uuid(&get::<String>(r, "partner_id")?)?,
-        case_id: uuid(&get::<String>(r, "case_id")?)?,
-        amount_minor: get(r, "amount_minor")?,
-        currency: currency(&get::<String>(r, "currency")?)?,
+        id: uuid(&r.value::<String>("id")?)?,
+        payout_id: uuid(&r.value::<String>("payout_id")?)?,
+        decision_id: opt_uuid(r.value("decision_id")?)?,
+        partner_id: uuid(&r.value::<String>("partner_id")?)?,
+        case_id: uuid(&r.value::<String>("case_id")?)?,
+        amount_minor: r.value("amount_minor")?,
+        currency: currency(&r.value::<String>("currency")?)?,
         referral_invoice_status: parsed(r, "referral_invoice_status", ReferralInvoiceStatus::parse)?,
-        created_at: at(get(r, "created_at")?),
+        created_at: at(r.value("created_at")?),
         kind: parsed(r, "kind", EarningKind::parse)?,
-        corrects_id: opt_uuid(get(r, "corrects_id")?)?,
-        note: get(r, "note")?,
-        partner_invoice_id: opt_uuid(get(r, "partner_invoice_id")?)?,
-        voided_at: opt_at(get(r, "voided_at")?),
-        void_reason: get(r, "void_reason")?,
-        dispute_id: opt_uuid(get(r, "dispute_id")?)?,
-        status_before_dispute: get::<Option<String>>(r, "status_before_dispute")?.as_deref().and_then(ReferralInvoiceStatus::parse),
+        corrects_id: opt_uuid(r.value("corrects_id")?)?,
+        note: r.value("note")?,
+        partner_invoice_id: opt_uuid(r.value("partner_invoice_id")?)?,
+        voided_at: opt_at(r.value("voided_at")?),
+        void_reason: r.value("void_reason")?,
+        dispute_id: opt_uuid(r.value("dispute_id")?)?,
+        status_before_dispute: r.value::<Option<String>>("status_before_dispute")?.as_deref().and_then(ReferralInvoiceStatus::parse),
     })
 }
 

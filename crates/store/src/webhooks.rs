@@ -7,11 +7,12 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::{
-    at, get, ms, opt_at, uuid, DeliveryStatus, PageReq, Result, StoreError, Tx, WebhookAttemptRecord, WebhookDeliveryRecord,
+    at, get, ms, opt_at, uuid, Cols, DeliveryStatus, PageReq, Result, StoreError, Tx, WebhookAttemptRecord, WebhookDeliveryRecord,
     WebhookEventRecord, WebhookSubscriptionRecord,
 };
 
-const SUB_COLS: &str = "id, partner_id, url, events_json, is_active, is_test_mode, secret, previous_secret, previous_secret_until, \
+pub(crate) const SUB_COLS: &str =
+    "id, partner_id, url, events_json, is_active, is_test_mode, secret, previous_secret, previous_secret_until, \
      consecutive_failures, disabled_reason, created_at, updated_at";
 const DELIVERY_COLS: &str =
     "d.id, d.event_id, d.subscription_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.delivered_at, d.created_at";
@@ -20,22 +21,22 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-fn subscription_from(r: &AnyRow) -> Result<WebhookSubscriptionRecord> {
-    let events: String = get(r, "events_json")?;
+pub(crate) fn subscription_from<R: Cols + ?Sized>(r: &R) -> Result<WebhookSubscriptionRecord> {
+    let events: String = r.value("events_json")?;
     Ok(WebhookSubscriptionRecord {
-        id: uuid(&get::<String>(r, "id")?)?,
-        partner_id: uuid(&get::<String>(r, "partner_id")?)?,
-        url: get(r, "url")?,
+        id: uuid(&r.value::<String>("id")?)?,
+        partner_id: uuid(&r.value::<String>("partner_id")?)?,
+        url: r.value("url")?,
         events: serde_json::from_str(&events).map_err(corrupt)?,
-        is_active: get::<i64>(r, "is_active")? != 0,
-        is_test_mode: get::<i64>(r, "is_test_mode")? != 0,
-        secret: get(r, "secret")?,
-        previous_secret: get(r, "previous_secret")?,
-        previous_secret_until: opt_at(get(r, "previous_secret_until")?),
-        consecutive_failures: get(r, "consecutive_failures")?,
-        disabled_reason: get(r, "disabled_reason")?,
-        created_at: at(get(r, "created_at")?),
-        updated_at: at(get(r, "updated_at")?),
+        is_active: r.value::<i64>("is_active")? != 0,
+        is_test_mode: r.value::<i64>("is_test_mode")? != 0,
+        secret: r.value("secret")?,
+        previous_secret: r.value("previous_secret")?,
+        previous_secret_until: opt_at(r.value("previous_secret_until")?),
+        consecutive_failures: r.value("consecutive_failures")?,
+        disabled_reason: r.value("disabled_reason")?,
+        created_at: at(r.value("created_at")?),
+        updated_at: at(r.value("updated_at")?),
     })
 }
 

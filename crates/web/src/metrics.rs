@@ -169,6 +169,12 @@ pub async fn metrics(State(app): State<App>, Scraper(access): Scraper) -> ApiRes
             "Groups whose transaction failed before its commit and were booked one payment at a time.",
             groups.retried_alone,
         ),
+        (
+            "refshare_payment_groups_rebooked_total",
+            "counter",
+            "Groups with a refused payment, booked again with a savepoint per payment.",
+            groups.rebooked,
+        ),
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
     }

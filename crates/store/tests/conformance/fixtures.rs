@@ -7,7 +7,7 @@ use refshare_core::link::{Link, LinkEvent, LinkStatus};
 use refshare_core::money::{Bps, Currency};
 use refshare_core::stage::InvoicingTriggerMode;
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, ClientRecord, ClientUserRecord, PartnerRecord, StoreError, Tx, UtcMonth};
+use refshare_store::{CaseRecord, ClientRecord, ClientUserRecord, PartnerRecord, StoreError, Tx, UtcMonth, WebhookSubscriptionRecord};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -196,4 +196,23 @@ pub fn month_dates(g: &mut Lcg, n: usize, months: &[UtcMonth]) -> Vec<i64> {
         dates.push(m.end().timestamp_millis() - 1);
     }
     dates
+}
+
+/// An active webhook subscription of the partner, created `created_ms` after [`t`]`(0)`.
+pub fn subscription(partner_id: Uuid, created_ms: i64) -> WebhookSubscriptionRecord {
+    WebhookSubscriptionRecord {
+        id: Uuid::new_v4(),
+        partner_id,
+        url: "https://hooks.partner.example/refshare?x=ü".into(),
+        events: vec!["case.created".into(), "client.linked".into()],
+        is_active: true,
+        is_test_mode: false,
+        secret: "c2VjcmV0LXNlY3JldC1zZWNyZXQ=".into(),
+        previous_secret: None,
+        previous_secret_until: None,
+        consecutive_failures: 0,
+        disabled_reason: None,
+        created_at: t(created_ms),
+        updated_at: t(created_ms),
+    }
 }

@@ -294,3 +294,24 @@ async fn a_bulk_load_drops_the_secondary_indexes_and_builds_the_same_again(store
     tx.commit().await?;
     Ok(())
 }
+
+conformance!(a_transaction_planned_once_plans_generically_and_only_itself);
+/// `Store::begin_planned_once` (the payment groups' transactions): on PostgreSQL its
+/// statements are planned generically (`SET LOCAL`, so the setting ends with it and
+/// transactions begun as usual afterwards plan as ever); on SQLite it is an ordinary
+/// write transaction. Either way what it writes is committed.
+async fn a_transaction_planned_once_plans_generically_and_only_itself(store: Store) -> TestResult {
+    let postgres = store.backend() == refshare_store::Backend::Postgres;
+    let mut tx = store.begin_planned_once().await?;
+    assert_eq!(tx.plans_generic_only().await?, postgres);
+    tx.set_setting("planned", "once").await?;
+    tx.commit().await?;
+    for _ in 0..3 {
+        let mut tx = store.begin().await?;
+        assert!(!tx.plans_generic_only().await?, "SET LOCAL ended with its transaction");
+        assert_eq!(tx.setting("planned").await?.as_deref(), Some("once"));
+    }
+    let mut tx = store.read().await?;
+    assert!(!tx.plans_generic_only().await?);
+    Ok(())
+}

@@ -509,6 +509,97 @@ async fn attribution_facts_are_the_one_part_reads_in_one_statement(store: Store)
     Ok(())
 }
 
+conformance!(payment_group_rows_are_the_one_part_reads_in_one_statement);
+/// `Tx::payment_group_rows` (what a group of payments reads, in one statement) gives exactly
+/// what the one-part reads give for the same cases: two cases of one client (links of two
+/// partners with their histories, a pending request of a third partner, payments with and
+/// without an `externalId`; one case created by a partner with no link), another world's
+/// case, and the partners of those links, requests and cases with their webhook
+/// subscriptions (oldest first). A world not asked for leaks nothing; no ids, nothing.
+async fn payment_group_rows_are_the_one_part_reads_in_one_statement(store: Store) -> TestResult {
+    let w = world(&store, "Group").await?;
+    let other = world(&store, "Other").await?;
+    let unasked = world(&store, "Unasked").await?;
+    let (archived_partner, asking_partner, creator) = (partner("Archived", t(0)), partner("Asking", t(0)), partner("Creator", t(0)));
+    let mut archived = link(&archived_partner, &w.client, "arch", false, t(3 * HOUR));
+    let pending = LinkRequestRecord {
+        request: LinkRequest { partner_id: asking_partner.id, external_tenant_id: "asked".into(), ..request_for(&w).request },
+        token_hash: "token-asking".into(),
+        ..request_for(&w)
+    };
+    let created = partner_case(&w.client, 40_001, &creator, t(HOUR));
+    let keyed = payment(&w.case, 100_000, Some("g-1"), t(DAY));
+    let unkeyed = payment(&w.case, 50_000, None, t(2 * DAY));
+    let on_created = payment(&created, 1_000, Some("g-2"), t(DAY));
+    let not_asked = payment(&unasked.case, 10_000, Some("u-1"), t(DAY));
+    let subs = [
+        subscription(w.partner.id, 2),
+        subscription(w.partner.id, 1),
+        subscription(asking_partner.id, 3),
+        subscription(creator.id, 4),
+        subscription(unasked.partner.id, 5),
+    ];
+    let mut tx = store.begin().await?;
+    for p in [&archived_partner, &asking_partner, &creator] {
+        tx.insert_partner(p).await?;
+    }
+    tx.insert_case(&created).await?;
+    // One active link per client: the group's partner's is archived while the other's comes and goes.
+    let mut own = w.link.clone();
+    change_status(&mut tx, &mut own, LinkStatus::Archived, t(2 * HOUR)).await?;
+    tx.insert_link(&archived, ACTOR, None).await?;
+    change_status(&mut tx, &mut archived, LinkStatus::Archived, t(4 * HOUR)).await?;
+    change_status(&mut tx, &mut own, LinkStatus::Active, t(6 * HOUR)).await?;
+    tx.insert_link_request(&pending).await?;
+    for p in [&keyed, &unkeyed, &on_created, &not_asked] {
+        tx.insert_payment(p).await?;
+    }
+    for s in &subs {
+        tx.insert_webhook_subscription(s).await?;
+    }
+    tx.commit().await?;
+
+    let ids = [w.case.id, created.id, other.case.id];
+    let mut tx = store.begin().await?;
+    let rows = tx.payment_group_rows(&ids).await?;
+    // What the one-part reads give.
+    let mut cases = tx.cases_by_ids(ids).await?;
+    let client_ids = [w.client.id, other.client.id];
+    let links = tx.links_of_clients(&client_ids).await?;
+    let requests = tx.link_requests_of_clients(&client_ids).await?;
+    let named = [w.partner.id, archived_partner.id, asking_partner.id, creator.id, other.partner.id];
+    let mut partners = std::collections::HashMap::new();
+    let mut subscriptions = std::collections::HashMap::new();
+    for id in named {
+        partners.insert(id, tx.partner(id).await?.ok_or("partner")?);
+        let of = tx.webhook_subscriptions_of(&[id]).await?;
+        if !of.is_empty() {
+            subscriptions.insert(id, of);
+        }
+    }
+    assert_eq!(links.get(&w.client.id).map(|l| l.iter().map(|l| l.history.len()).collect::<Vec<_>>()), Some(vec![3, 2]));
+    assert_eq!(subscriptions.get(&w.partner.id).map(|s| s.iter().map(|s| s.id).collect::<Vec<_>>()), Some(vec![subs[1].id, subs[0].id]));
+
+    let mut got = rows.cases.clone();
+    got.sort_by_key(|c| c.id);
+    cases.sort_by_key(|c| c.id);
+    assert_eq!(got, cases);
+    assert_eq!(got.iter().find(|c| c.id == w.case.id).map(|c| c.paid_minor), Some(150_000));
+    assert_eq!(rows.stored_keys, tx.payment_external_ids_of_cases(&ids).await?);
+    assert_eq!(rows.stored_keys.len(), 2, "only keyed payments, only the cases asked for");
+    assert_eq!(rows.clients, tx.clients_by_ids(&client_ids).await?);
+    assert_eq!(rows.links, links);
+    assert_eq!(rows.requests, requests);
+    assert_eq!(rows.partners, partners, "the links', the request's and the creator's partners");
+    assert_eq!(rows.subscriptions, subscriptions);
+    assert!(!rows.partners.contains_key(&unasked.partner.id));
+
+    assert_eq!(tx.payment_group_rows(&[]).await?, refshare_store::PaymentGroupRows::default());
+    let none = tx.payment_group_rows(&[Uuid::new_v4()]).await?;
+    assert!(none.cases.is_empty() && none.clients.is_empty() && none.partners.is_empty());
+    Ok(())
+}
+
 conformance!(an_earning_inserted_with_its_read_model_is_the_synced_one);
 /// `insert_earning_with_model` (a new earning of a single payment, issue 9) writes the
 /// row and the kept totals' deltas that `insert_earning` followed by

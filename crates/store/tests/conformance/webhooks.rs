@@ -10,24 +10,6 @@ use uuid::Uuid;
 use crate::fixtures::*;
 use crate::harness::{conformance, TestResult};
 
-fn subscription(partner_id: Uuid, created_ms: i64) -> WebhookSubscriptionRecord {
-    WebhookSubscriptionRecord {
-        id: Uuid::new_v4(),
-        partner_id,
-        url: "https://hooks.partner.example/refshare?x=ü".into(),
-        events: vec!["case.created".into(), "client.linked".into()],
-        is_active: true,
-        is_test_mode: false,
-        secret: "c2VjcmV0LXNlY3JldC1zZWNyZXQ=".into(),
-        previous_secret: None,
-        previous_secret_until: None,
-        consecutive_failures: 0,
-        disabled_reason: None,
-        created_at: t(created_ms),
-        updated_at: t(created_ms),
-    }
-}
-
 fn delivery(event_id: Uuid, subscription_id: Uuid, due_ms: i64) -> WebhookDeliveryRecord {
     WebhookDeliveryRecord {
         id: Uuid::new_v4(),

@@ -99,7 +99,7 @@ async fn a_burst_of_single_payments_shares_one_commit(t: TestApp) {
     let ids: HashSet<&str> = answers.iter().map(|(_, b)| b["paymentId"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 32, "32 distinct payments");
     let stats = t.app.payment_group_stats();
-    assert_eq!((stats.groups, stats.payments, stats.largest, stats.retried_alone), (1, 32, 32, 0), "{stats:?}");
+    assert_eq!((stats.groups, stats.payments, stats.largest, stats.retried_alone, stats.rebooked), (1, 32, 32, 0, 0), "{stats:?}");
 
     for reference in &refs {
         let id = case_id(&t, &key, reference).await;
@@ -167,7 +167,11 @@ async fn a_refused_payment_does_not_take_its_group_down(t: TestApp) {
     assert_eq!((status(9), error(9).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "PaymentExceedsRemainder"), "{}", answers[9].1);
     assert_eq!((status(10), error(10).as_str()), (StatusCode::NOT_FOUND, "NotFound"), "{}", answers[10].1);
     let stats = t.app.payment_group_stats();
-    assert_eq!((stats.groups, stats.largest, stats.retried_alone), (2, 10, 0), "a-0 alone, then the burst as one group: {stats:?}");
+    assert_eq!(
+        (stats.groups, stats.largest, stats.retried_alone, stats.rebooked),
+        (2, 10, 0, 1),
+        "a-0 alone, then the burst as one group, booked again with savepoints for its refusals: {stats:?}"
+    );
 
     let a_id = case_id(&t, &key, &a).await;
     let booked: Vec<i64> = registered(&t, &a_id).await.iter().map(|d| d["amountMinor"].as_i64().unwrap()).collect();
