@@ -229,6 +229,8 @@ pub struct NewEarningFacts {
     pub paid_at: Instant,
     /// The USD rate locked on the payout.
     pub fx_usd_per_unit_e8: Option<i64>,
+    /// The client of the earning's case.
+    pub client_id: Uuid,
 }
 
 /// Inserts a new earning and syncs it: the rows [`Tx::insert_earning`] followed by
@@ -236,8 +238,10 @@ pub struct NewEarningFacts {
 /// row, computed by the same [`sync_step`]), without reading back what the transaction
 /// just wrote. The earning is new, so the ledger holds nothing of it, no read model is
 /// stored and no other transaction can see (or sync) it before the commit; its payout's,
-/// payment's and partner's facts come from the caller. The earning goes in with its read
-/// model in one statement (its totals' delta computed from it); the active webhook
+/// payment's and partner's facts come from the caller. The earning and its entries are
+/// queued with its payout, which the caller queued with [`Tx::defer_payment`]
+/// ([`Tx::defer_earning_with_model`]: its read model goes in with it, its totals' delta
+/// computed from it; written with the group's other payments' rows); the active webhook
 /// subscriptions of its partner may come from the caller too (read once for a group of
 /// payments, `subs`), else they are read here; the audit row is deferred to the commit
 /// ([`Tx::defer_audit`]: nothing in the transaction reads the audit trail).
@@ -259,8 +263,8 @@ pub async fn create_earning(
     };
     let step = sync_step(&row, Vec::new(), cause);
     let model = step.model.unwrap_or_else(|| read_model(&row, target_stage(e, &row)));
-    tx.insert_earning_with_model(e, &model).await?;
-    tx.bulk_ledger_entries(&step.entries).await?;
+    tx.defer_earning_with_model(e, &model, facts.client_id)?;
+    tx.defer_ledger_entries(&step.entries);
     let Some((event, audit, change)) = step.moved else { return Ok(None) };
     match subs {
         Some(subs) => enqueue_events_for(tx, cause.at, vec![event], subs).await?,

@@ -293,6 +293,10 @@ impl App {
         let amount = c.amount;
         let now: Instant = self.now();
         let fresh = reads.and_then(|r| r.first_use_of(c.case.id, input.external_id.as_deref()));
+        if fresh.is_none() {
+            // This case may have a payment of the group queued: what is read next sees it.
+            tx.flush_deferred_writes().await?;
+        }
         if let Some(x) = &input.external_id {
             // Read under the locks and not stored then: no payment of it exists.
             let maybe_stored = fresh.as_ref().is_none_or(|f| f.key_stored);
@@ -373,9 +377,8 @@ impl App {
             cp_invoice_id: None,
         };
         let decision = decision_record(Uuid::new_v4(), payout.id, &d, fee, case.currency, now);
-        tx.insert_payment(&payment).await?;
-        tx.insert_payout(&payout).await?;
-        tx.insert_decision(&decision).await?;
+        // Written with the group's other payments' rows (`Tx::defer_payment`).
+        tx.defer_payment(payment.clone(), payout.clone(), decision.clone());
         if let (true, Some(partner_id), true) = (d.attributed, d.partner_id, fee > 0) {
             let earning = EarningRecord {
                 decision_id: Some(decision.id),
@@ -392,6 +395,7 @@ impl App {
                 mode: partner.mode,
                 paid_at: payment.paid_at,
                 fx_usd_per_unit_e8: payout.fx_usd_per_unit_e8,
+                client_id: case.client_id,
             };
             let cause = Cause::new("earning.created", payout.id, now);
             create_earning(tx, &earning, facts, &cause, Some(&partner.subscriptions)).await?;

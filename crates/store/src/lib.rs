@@ -667,6 +667,8 @@ impl Tx {
     /// only that. On PostgreSQL it also clears the abort a failed statement leaves, so
     /// the transaction can go on after one step of it failed.
     pub async fn savepoint(&mut self, name: Savepoint) -> Result<()> {
+        // What was queued before the savepoint is written before it (`deferred`).
+        self.flush_deferred_writes().await?;
         self.simple(&format!("SAVEPOINT {}", name.as_str())).await?;
         self.totals.savepoint(name);
         self.deferred.savepoint(name);

@@ -470,8 +470,9 @@ impl Tx {
         self.bulk_insert("attribution_decisions", &cols, rows).await
     }
 
-    /// Earnings with their read model (migration 0019).
-    pub async fn bulk_earnings(&mut self, v: &[(EarningRecord, EarningReadModel)]) -> Result<()> {
+    /// The rows of [`Tx::bulk_earnings`] (earnings with their read model, migration 0019)
+    /// without their totals' deltas.
+    pub(crate) async fn bulk_earning_rows(&mut self, v: &[(EarningRecord, EarningReadModel)]) -> Result<()> {
         let rows = v
             .iter()
             .map(|(e, m)| {
@@ -527,9 +528,15 @@ impl Tx {
         // (migration 0032) in the same statement, as `insert_earning` writes them.
         let derived =
             [("platform_fee_minor", "(SELECT p.platform_fee_minor FROM payouts p WHERE p.id = {})"), ("client_id", CLIENT_OF_CASE)];
-        self.bulk_insert_derived("earnings", &cols, &derived, rows).await?;
+        self.bulk_insert_derived("earnings", &cols, &derived, rows).await
+    }
+
+    /// Writes earnings with their read models, as [`Tx::insert_earning_with_model`] writes
+    /// one (the same derived columns), many per statement; the earnings totals (migration
+    /// 0022) follow as deltas read back from the rows.
+    pub async fn bulk_earnings(&mut self, v: &[(EarningRecord, EarningReadModel)]) -> Result<()> {
+        self.bulk_earning_rows(v).await?;
         let ids: Vec<Uuid> = v.iter().map(|(e, _)| e.id).collect();
-        // The earnings totals (migration 0022) follow as deltas.
         self.totals_after(&ids).await
     }
 

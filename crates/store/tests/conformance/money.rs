@@ -664,6 +664,102 @@ async fn an_earning_inserted_with_its_read_model_is_the_synced_one(store: Store)
     Ok(())
 }
 
+conformance!(deferred_payment_rows_are_the_inserted_ones_and_follow_the_savepoints);
+/// A payment's rows queued in a transaction (`Tx::defer_payment`,
+/// `Tx::defer_earning_with_model`, `Tx::defer_ledger_entries`; the groups of single
+/// payments) are written as `insert_payment`, `insert_payout`, `insert_decision` and
+/// `insert_earning_with_model` write them, with the same kept totals: by the commit, or
+/// before a savepoint, or when flushed for a read. Rows queued after a savepoint rolled
+/// back to are dropped, written ones undone; those before it are kept. An earning without
+/// its queued payout, or with another earning's model, is refused; a transaction dropped
+/// without its commit writes nothing.
+async fn deferred_payment_rows_are_the_inserted_ones_and_follow_the_savepoints(store: Store) -> TestResult {
+    use refshare_core::stage::RevenueStage;
+    use refshare_store::{EarningReadModel, LedgerEntryRecord, Savepoint};
+    let w = world(&store, "Deferred").await?;
+    let rows = |n: i64, fx: Option<i64>| {
+        let paid_at = t(DAY * (n * 35 + 1));
+        let p = payment(&w.case, 10_000, Some(&format!("d-{n}")), paid_at);
+        let o = payout(&w, &p, 1_500, 600 + n);
+        let d = decision(&w, &o, Reason::AttributedClient, 240 + n, paid_at);
+        let e = earning(&w, &d, paid_at + chrono::Duration::milliseconds(3));
+        let m = EarningReadModel { earning_id: e.id, stage: Some(RevenueStage::Pending), paid_at, fx_usd_per_unit_e8: fx };
+        let entry = LedgerEntryRecord {
+            id: Uuid::new_v4(),
+            partner_id: w.partner.id,
+            earning_id: e.id,
+            stage: RevenueStage::Pending,
+            amount_minor: e.amount_minor,
+            currency: e.currency,
+            cause: "earning.created".into(),
+            cause_id: Some(o.id.to_string()),
+            created_at: e.created_at,
+        };
+        (p, o, d, e, m, entry)
+    };
+    let all: Vec<_> = (0..6).map(|n| rows(n, (n % 2 == 1).then_some(123_456_789))).collect();
+    let defer = |tx: &mut refshare_store::Tx, n: usize| -> TestResult {
+        let (p, o, d, e, m, entry) = all[n].clone();
+        tx.defer_payment(p, o, d);
+        tx.defer_earning_with_model(&e, &m, w.client.id)?;
+        tx.defer_ledger_entries(&[entry]);
+        Ok(())
+    };
+
+    let mut tx = store.begin().await?;
+    defer(&mut tx, 0)?;
+    defer(&mut tx, 1)?;
+    tx.flush_deferred_writes().await?;
+    assert_eq!(tx.payment(all[1].0.id).await?, Some(all[1].0.clone()), "flushed for a read");
+    defer(&mut tx, 2)?;
+    tx.savepoint(Savepoint::SharedPayment).await?;
+    assert!(tx.payment(all[2].0.id).await?.is_some(), "written before the savepoint");
+    defer(&mut tx, 3)?;
+    tx.flush_deferred_writes().await?;
+    defer(&mut tx, 4)?;
+    tx.rollback_to_savepoint(Savepoint::SharedPayment).await?;
+    assert!(tx.payment(all[3].0.id).await?.is_none(), "written after the savepoint: undone");
+    tx.savepoint(Savepoint::SharedPayment).await?;
+    defer(&mut tx, 5)?;
+    tx.release_savepoint(Savepoint::SharedPayment).await?;
+    tx.commit().await?;
+
+    let mut tx = store.begin().await?;
+    let (p, o, d, e, m, _) = rows(9, None);
+    tx.defer_payment(p.clone(), o, d.clone());
+    let stray = earning(&w, &decision(&w, &payout(&w, &p, 0, 0), Reason::AttributedClient, 1, t(0)), t(0));
+    assert!(tx.defer_earning_with_model(&stray, &m, w.client.id).is_err(), "an earning without its queued payout");
+    assert!(tx.defer_earning_with_model(&e, &EarningReadModel { earning_id: Uuid::new_v4(), ..m }, w.client.id).is_err());
+    drop(tx);
+
+    let kept = [0, 1, 2, 5];
+    let mut tx = store.read().await?;
+    let earnings = tx.earnings_of_case(w.case.id).await?;
+    let models = tx.earning_read_models().await?;
+    let payouts = tx.payouts_of_case(w.case.id).await?;
+    let decisions = tx.decisions_of_case(w.case.id).await?;
+    for (n, (p, o, d, e, m, entry)) in all.iter().enumerate() {
+        let here = kept.contains(&n);
+        assert_eq!(tx.payment(p.id).await?.as_ref() == Some(p), here, "payment {n}");
+        assert_eq!(payouts.contains(o), here, "payout {n}");
+        assert_eq!(decisions.contains(d), here, "decision {n}");
+        assert_eq!(earnings.contains(e), here, "earning {n}");
+        assert_eq!(models.contains(m), here, "read model {n}");
+        assert_eq!(tx.ledger_entries_of_earning(e.id).await? == vec![entry.clone()], here, "ledger entry {n}");
+    }
+    assert_eq!((earnings.len(), models.len()), (kept.len(), kept.len()), "nothing else: {earnings:?}");
+    assert_eq!(tx.earning_totals().await?, tx.earning_totals_from_rows().await?, "earnings totals against the rows");
+    assert_eq!(tx.month_totals().await?, tx.month_totals_from_rows().await?, "month totals against the rows");
+    assert_eq!(tx.month_estimates().await?, tx.month_estimates_from_rows().await?, "month estimates against the rows");
+    assert_eq!(tx.kept_statement_totals().await?, tx.kept_statement_totals_from_rows().await?, "statement totals against the rows");
+    assert_eq!(tx.kept_statement_estimates().await?, tx.kept_statement_estimates_from_rows().await?, "statement estimates");
+    assert_eq!(tx.estimate_totals().await?, tx.estimate_totals_from_rows().await?, "estimate totals against the rows");
+    assert_eq!(tx.client_earnings_totals().await?, tx.client_earnings_totals_from_rows().await?, "client totals against the rows");
+    let counted: i64 = tx.earning_totals().await?.iter().map(|(_, s)| s.count).sum();
+    assert_eq!(counted, kept.len() as i64, "each counted once");
+    Ok(())
+}
+
 conformance!(deferred_audit_rows_are_written_by_the_commit_and_undone_with_their_savepoint);
 /// Audit rows deferred in a transaction (`Tx::defer_audit`) are written by its commit,
 /// all of them in one statement; those deferred after a savepoint rolled back to are
