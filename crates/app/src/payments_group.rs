@@ -18,8 +18,9 @@
 //! one request alone is booked at once.
 //!
 //! A request is answered only after the commit that holds its payment. If the group's
-//! transaction fails before its commit (a broken connection, a deadlock while taking the
-//! locks on PostgreSQL), nothing of it was committed and each payment is booked again
+//! transaction fails before its `COMMIT` (a broken connection, a deadlock while taking the
+//! locks on PostgreSQL, a row refused when the rows held back for the commit are written:
+//! `Tx::write_pending`), nothing of it was committed and each payment is booked again
 //! alone, in its own transaction. If the commit itself fails, its outcome is unknown:
 //! every payment of the group answers that error (500), as a single transaction whose
 //! commit failed always did; a retry with the same `externalId` or `Idempotency-Key` is
@@ -232,6 +233,7 @@ impl App {
             // Dropping `tx` rolls it back.
             return Ok(None);
         };
+        tx.write_pending().await.map_err(|e| Failed::BeforeCommit(e.into()))?;
         tx.commit().await.map_err(|e| Failed::Commit(e.into()))?;
         Ok(Some(booked))
     }
@@ -240,6 +242,7 @@ impl App {
     async fn book_in_own_transaction(&self, items: &[Booking<'_>]) -> Result<Vec<BatchResult<Booked>>, Failed> {
         let mut tx = self.store.begin_planned_once().await.map_err(|e| Failed::BeforeCommit(e.into()))?;
         let results = self.book_together(&mut tx, items).await.map_err(Failed::BeforeCommit)?;
+        tx.write_pending().await.map_err(|e| Failed::BeforeCommit(e.into()))?;
         tx.commit().await.map_err(|e| Failed::Commit(e.into()))?;
         Ok(results)
     }

@@ -5,7 +5,7 @@
 //! every full chunk of a table has the same SQL text and is prepared once per connection
 //! (sqlx's statement cache). The caller decides the transaction.
 
-use crate::{ms, AuditRecord, Backend, LedgerEntryRecord, Result, Tx, WebhookDeliveryRecord, WebhookEventRecord};
+use crate::{inline_values, ms, AuditRecord, Backend, LedgerEntryRecord, Result, SqlValue, Tx, WebhookDeliveryRecord, WebhookEventRecord};
 
 /// Most bind parameters in one statement.
 pub const MAX_PARAMS: usize = 30_000;
@@ -19,6 +19,17 @@ pub(crate) enum V {
     OT(Option<String>),
     I(i64),
     OI(Option<i64>),
+}
+
+impl V {
+    /// The value as [`inline_values`] writes it in.
+    fn literal(&self) -> SqlValue {
+        match self {
+            V::T(s) | V::OT(Some(s)) => SqlValue::Text(s.clone()),
+            V::I(i) | V::OI(Some(i)) => SqlValue::Int(*i),
+            V::OT(None) | V::OI(None) => SqlValue::Null,
+        }
+    }
 }
 
 pub(crate) fn t(s: impl ToString) -> V {
@@ -110,6 +121,22 @@ impl Tx {
             } else {
                 insert_sql(self.backend, table, cols, derived, chunk.len())
             };
+            if self.upserts.is_some() {
+                // Inside the commit on PostgreSQL: queued with the kept totals' upserts, its
+                // values written in (`Tx::upsert`); one that cannot be first sends the queue.
+                let values: Vec<SqlValue> = chunk.iter().flatten().map(V::literal).collect();
+                if let Some(text) = inline_values(&sql, &values) {
+                    if let Some(queue) = self.upserts.as_mut() {
+                        queue.push_str(&text);
+                        queue.push_str(";\n");
+                    }
+                    continue;
+                }
+                let queued = self.upserts.replace(String::new()).unwrap_or_default();
+                if !queued.is_empty() {
+                    self.simple(&queued).await?;
+                }
+            }
             let mut q = sqlx::query(&sql);
             for row in chunk {
                 debug_assert_eq!(row.len(), width);

@@ -644,21 +644,41 @@ impl Tx {
     /// order as ever (the rows' lock order; only the estimate rates' shared locks, read to
     /// convert the estimates, are now taken before them): the rows are held for one round
     /// trip and the commit instead of one round trip per table.
+    ///
+    /// The deferred rows go into that same query, before the upserts (their multi-row
+    /// `INSERT`s with their values written in, `Tx::bulk_insert`), so a group of payments
+    /// sends all it writes in one round trip. [`Tx::write_pending`] does all of this but the
+    /// `COMMIT`.
     pub async fn commit(mut self) -> Result<()> {
-        self.flush_deferred().await?;
+        self.write_pending().await?;
+        if let Conn::Transaction(t) = self.inner {
+            t.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what the transaction holds back for its commit (the deferred rows, then the
+    /// kept totals; see [`Tx::commit`]), leaving [`Tx::commit`] only the `COMMIT`: a caller
+    /// that runs it first knows that a failure here committed nothing, where a failed
+    /// `COMMIT` may have.
+    pub async fn write_pending(&mut self) -> Result<()> {
         if self.backend == Backend::Postgres {
             self.upserts = Some(String::new());
         }
+        let written = self.write_pending_queued().await;
+        self.upserts = None;
+        written
+    }
+
+    async fn write_pending_queued(&mut self) -> Result<()> {
+        self.flush_deferred().await?;
         self.flush_totals().await?;
         self.flush_client_totals().await?;
         self.flush_month_totals().await?;
         self.flush_statement_totals().await?;
         self.flush_estimates().await?;
-        if let Some(queued) = self.upserts.take().filter(|q| !q.is_empty()) {
+        if let Some(queued) = self.upserts.replace(String::new()).filter(|q| !q.is_empty()) {
             self.simple(&queued).await?;
-        }
-        if let Conn::Transaction(t) = self.inner {
-            t.commit().await?;
         }
         Ok(())
     }
@@ -769,6 +789,7 @@ impl Tx {
             q = match v {
                 SqlValue::Text(t) => q.bind(t),
                 SqlValue::Int(i) => q.bind(i),
+                SqlValue::Null => q.bind(None::<String>),
             };
         }
         q.execute(self.conn()).await?;
@@ -804,10 +825,12 @@ impl Tx {
 pub(crate) enum SqlValue {
     Text(String),
     Int(i64),
+    /// `NULL`, bound as a text (only written in as a literal: `Tx::bulk_insert`).
+    Null,
 }
 
 /// `sql` with each `$n` replaced by the n-th value as a PostgreSQL literal (a text quoted,
-/// its quotes doubled); `None` if a text holds a backslash or NUL (whose meaning in a
+/// its quotes doubled; `NULL`); `None` if a text holds a backslash or NUL (whose meaning in a
 /// literal depends on the server's settings) or a `$n` has no value.
 pub(crate) fn inline_values(sql: &str, values: &[SqlValue]) -> Option<String> {
     let mut out = String::with_capacity(sql.len() + 16 * values.len());
@@ -821,6 +844,7 @@ pub(crate) fn inline_values(sql: &str, values: &[SqlValue]) -> Option<String> {
         let n: usize = sql[i + 1..i + 1 + digits].parse().ok()?;
         match values.get(n.checked_sub(1)?)? {
             SqlValue::Int(v) => out.push_str(&v.to_string()),
+            SqlValue::Null => out.push_str("NULL"),
             SqlValue::Text(t) if t.contains(['\\', '\0']) => return None,
             SqlValue::Text(t) => {
                 out.push('\'');
@@ -933,14 +957,14 @@ mod tests {
 
     #[test]
     fn values_are_written_in_as_literals() {
-        let v = vec![SqlValue::Text("a'b".into()), SqlValue::Int(-7), SqlValue::Int(i64::MAX)];
+        let v = vec![SqlValue::Text("a'b".into()), SqlValue::Int(-7), SqlValue::Int(i64::MAX), SqlValue::Null];
         assert_eq!(
-            inline_values("INSERT INTO t (a, b, c) VALUES ($1, $2, $3), ($1, $3, $2)", &v).as_deref(),
-            Some("INSERT INTO t (a, b, c) VALUES ('a''b', -7, 9223372036854775807), ('a''b', 9223372036854775807, -7)")
+            inline_values("INSERT INTO t (a, b, c) VALUES ($1, $2, $3), ($1, $3, $4)", &v).as_deref(),
+            Some("INSERT INTO t (a, b, c) VALUES ('a''b', -7, 9223372036854775807), ('a''b', 9223372036854775807, NULL)")
         );
         let many: Vec<SqlValue> = (1..=12).map(SqlValue::Int).collect();
         assert_eq!(inline_values("$1 $10 $12 $2", &many).as_deref(), Some("1 10 12 2"));
-        assert_eq!(inline_values("x = $4", &v), None, "no fourth value");
+        assert_eq!(inline_values("x = $5", &v), None, "no fifth value");
         assert_eq!(inline_values("x = $1", &[SqlValue::Text("a\\b".into())]), None);
         assert_eq!(inline_values("é $ x", &[]).as_deref(), Some("é $ x"));
     }

@@ -668,8 +668,9 @@ conformance!(deferred_payment_rows_are_the_inserted_ones_and_follow_the_savepoin
 /// A payment's rows queued in a transaction (`Tx::defer_payment`,
 /// `Tx::defer_earning_with_model`, `Tx::defer_ledger_entries`; the groups of single
 /// payments) are written as `insert_payment`, `insert_payout`, `insert_decision` and
-/// `insert_earning_with_model` write them, with the same kept totals: by the commit, or
-/// before a savepoint, or when flushed for a read. Rows queued after a savepoint rolled
+/// `insert_earning_with_model` write them, with the same kept totals: by the commit (on
+/// PostgreSQL in its one query with the totals, values written in, or bound when one
+/// cannot be), or before a savepoint, or when flushed for a read. Rows queued after a savepoint rolled
 /// back to are dropped, written ones undone; those before it are kept. An earning without
 /// its queued payout, or with another earning's model, is refused; a transaction dropped
 /// without its commit writes nothing.
@@ -679,7 +680,8 @@ async fn deferred_payment_rows_are_the_inserted_ones_and_follow_the_savepoints(s
     let w = world(&store, "Deferred").await?;
     let rows = |n: i64, fx: Option<i64>| {
         let paid_at = t(DAY * (n * 35 + 1));
-        let p = payment(&w.case, 10_000, Some(&format!("d-{n}")), paid_at);
+        // The last one's `externalId` cannot be written in as a literal (`inline_values`).
+        let p = payment(&w.case, 10_000, Some(&format!("d-{n}{}", if n == 5 { "\\'x" } else { "" })), paid_at);
         let o = payout(&w, &p, 1_500, 600 + n);
         let d = decision(&w, &o, Reason::AttributedClient, 240 + n, paid_at);
         let e = earning(&w, &d, paid_at + chrono::Duration::milliseconds(3));
