@@ -65,6 +65,22 @@ pub(crate) struct KeyedPayment {
     pub render: Box<dyn Fn(Result<&PaymentOutcome, &AppError>) -> Rendered + Send + Sync>,
 }
 
+/// A single payment's `Idempotency-Key` as the request brings it: the key, the request's
+/// body and how its answer is rendered. Once its case is resolved it is a
+/// [`KeyedPayment`] (the request hashed is the case and the body).
+pub(crate) struct KeyedRequest {
+    pub key: String,
+    pub body: String,
+    pub render: Box<dyn Fn(Result<&PaymentOutcome, &AppError>) -> Rendered + Send + Sync>,
+}
+
+impl KeyedRequest {
+    /// The key for a payment on `case_id`.
+    pub(crate) fn on_case(self, case_id: Uuid) -> KeyedPayment {
+        KeyedPayment { request_hash: crate::auth::hash_secret(&format!("{case_id}\n{}", self.body)), key: self.key, render: self.render }
+    }
+}
+
 /// A validated payment request against one case.
 pub(crate) struct Checked {
     pub(crate) case: CaseRecord,
@@ -236,18 +252,12 @@ pub(crate) fn decision_record(
 }
 
 impl App {
-    /// Resolves the case and validates the body (400s), before any transaction.
-    async fn check_payment(&self, case_key: &str, input: &PaymentInput) -> Result<Checked, AppError> {
-        let case = self.case_by_id_or_reference(case_key).await?;
-        check_payment_on(case, input)
-    }
-
     /// Registers a payment (no `Idempotency-Key`). It is booked by the payment writer
     /// together with the payments queued at the same time, and answered after that
-    /// transaction committed (`payments_group`).
+    /// transaction committed (`payments_group`); the writer resolves the case (404) and
+    /// checks the body against it (400s) first.
     pub async fn register_payment(&self, case_key: &str, input: PaymentInput) -> Result<PaymentOutcome, AppError> {
-        let c = self.check_payment(case_key, &input).await?;
-        self.book_grouped(c, input, None).await?.payment()
+        self.book_grouped(case_key, input, None).await?.payment()
     }
 
     /// `POST /cases/{case}/payments` with an optional `Idempotency-Key` (API.md), like
@@ -270,13 +280,8 @@ impl App {
             let out = self.register_payment(case_key, input).await?;
             return Ok(render(Ok(&out)));
         };
-        let c = self.check_payment(case_key, &input).await?;
-        let keyed = KeyedPayment {
-            key: key.to_string(),
-            request_hash: crate::auth::hash_secret(&format!("{}\n{body}", c.case.id)),
-            render: Box::new(render),
-        };
-        self.book_grouped(c, input, Some(keyed)).await?.answer()
+        let keyed = KeyedRequest { key: key.to_string(), body: body.to_string(), render: Box::new(render) };
+        self.book_grouped(case_key, input, Some(keyed)).await?.answer()
     }
 
     /// Books the payment inside `tx`, which holds the case's lock: replays an `externalId`

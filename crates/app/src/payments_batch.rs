@@ -314,7 +314,7 @@ fn csv_fields(line: &str) -> Result<Vec<String>, &'static str> {
 
 /// Case keys as the single endpoint resolves each: an id, else a reference. Keys that
 /// name no case are left out. Two queries (per `IN` chunk) whatever the number of keys.
-async fn cases_by_keys<'k>(tx: &mut Tx, keys: impl Iterator<Item = &'k str>) -> Result<HashMap<String, CaseRecord>, AppError> {
+pub(crate) async fn cases_by_keys<'k>(tx: &mut Tx, keys: impl Iterator<Item = &'k str>) -> Result<HashMap<String, CaseRecord>, AppError> {
     let (mut ids, mut references) = (BTreeSet::new(), Vec::new());
     for key in keys {
         match Uuid::parse_str(key) {

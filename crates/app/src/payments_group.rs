@@ -2,11 +2,13 @@
 //! arrive together share one transaction and one commit.
 //!
 //! Each App has one payment writer, a task started with the first payment (and again if
-//! its runtime ended). A request checks its body and resolves its case on a reader, queues
-//! the payment, and waits for its answer. The writer takes what is queued — the first
-//! payment and whatever came with it, up to `AppConfig::payment_group_max`
-//! ([`MAX_GROUP_PAYMENTS`] by default, `REFSHARE_PAYMENT_GROUP_MAX`), without waiting for
-//! more — and books the group in one transaction through the batch's machinery
+//! its runtime ended). A request queues its payment and waits for its answer. The writer
+//! takes what is queued — the first payment and whatever came with it, up to
+//! `AppConfig::payment_group_max` ([`MAX_GROUP_PAYMENTS`] by default,
+//! `REFSHARE_PAYMENT_GROUP_MAX`), without waiting for more — and finds their cases with one
+//! read whatever their number (a case not found is a 404, a body that does not fit its
+//! case a 400, each answered at once and not booked: a request costs no statement of its
+//! own). It books the rest in one transaction through the batch's machinery
 //! (`payments_batch`): every key's and case's lock first in one order, then each payment
 //! with the single payment's booking. Refusals are rare here, so the group is first booked
 //! without a savepoint per payment ([`App::book_all_or_none`]: two statements fewer a
@@ -40,7 +42,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, OwnedMutexGuard};
 
-use crate::payments::{Checked, KeyedPayment, PaymentInput};
+use crate::payments::{check_payment_on, Checked, KeyedPayment, KeyedRequest, PaymentInput};
 use crate::payments_batch::{BatchResult, Booked, Booking};
 use crate::{actor, App, AppError};
 
@@ -105,10 +107,20 @@ struct Job {
     /// The App of the request (the writer holds none of its own while idle, so dropping
     /// the last App ends the task).
     app: App,
+    /// The case's id or reference, as the request names it.
+    case_key: String,
+    input: PaymentInput,
+    keyed: Option<KeyedRequest>,
+    /// The audit actor of the request (a signed-in operator lives in the request's task).
+    actor: String,
+    reply: oneshot::Sender<BatchResult<Booked>>,
+}
+
+/// A queued payment whose case was found and whose body fits it.
+struct Ready {
     checked: Checked,
     input: PaymentInput,
     keyed: Option<KeyedPayment>,
-    /// The audit actor of the request (a signed-in operator lives in the request's task).
     actor: String,
     reply: oneshot::Sender<BatchResult<Booked>>,
 }
@@ -168,11 +180,12 @@ async fn run(rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, shared: Arc<Share
 }
 
 impl App {
-    /// Queues a checked payment for the writer and waits until the transaction holding it
-    /// committed (or failed): its booking, or its own error.
-    pub(crate) async fn book_grouped(&self, checked: Checked, input: PaymentInput, keyed: Option<KeyedPayment>) -> BatchResult<Booked> {
+    /// Queues a payment on the case `case_key` names for the writer and waits until the
+    /// transaction holding it committed (or failed): its booking, or its own error (a
+    /// case not found, a body that does not fit it, a refusal).
+    pub(crate) async fn book_grouped(&self, case_key: &str, input: PaymentInput, keyed: Option<KeyedRequest>) -> BatchResult<Booked> {
         let (reply, answer) = oneshot::channel();
-        let job = Job { app: self.clone(), checked, input, keyed, actor: actor::resolve(actor::OPERATOR), reply };
+        let job = Job { app: self.clone(), case_key: case_key.to_string(), input, keyed, actor: actor::resolve(actor::OPERATOR), reply };
         let writer = &self.payment_writer;
         writer.shared.waiting.fetch_add(1, Ordering::SeqCst);
         if let Err(mpsc::error::SendError(job)) = writer.sender(self.config.payment_group_max, self.payment_writers()).send(job).await {
@@ -183,8 +196,48 @@ impl App {
         answer.await.map_err(|_| AppError::internal("the payment writer stopped before answering"))?
     }
 
+    /// The group's cases, found with one read whatever the group's size (by id, else by
+    /// reference, as a payment alone is: `payments_batch::cases_by_keys`), and each body
+    /// checked against its case; a payment whose case is not found or whose body does not
+    /// fit is answered here, and never booked.
+    async fn check_group(&self, jobs: Vec<Job>) -> Vec<Ready> {
+        let found = match self.store.read_statement().await {
+            Ok(mut tx) => crate::payments_batch::cases_by_keys(&mut tx, jobs.iter().map(|j| j.case_key.as_str())).await,
+            Err(e) => Err(e.into()),
+        };
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => {
+                let message = format!("finding the cases of a group of payments failed: {e}");
+                for job in jobs {
+                    let _ = job.reply.send(Err(AppError::internal(message.clone())));
+                }
+                return Vec::new();
+            }
+        };
+        let mut ready = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let checked =
+                found.get(&job.case_key).cloned().ok_or(AppError::NotFound("case")).and_then(|case| check_payment_on(case, &job.input));
+            match checked {
+                Ok(checked) => {
+                    let keyed = job.keyed.map(|k| k.on_case(checked.case.id));
+                    ready.push(Ready { checked, input: job.input, keyed, actor: job.actor, reply: job.reply });
+                }
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+        }
+        ready
+    }
+
     /// Books one group and answers each of its requests.
     async fn commit_group(&self, jobs: Vec<Job>) {
+        let jobs = self.check_group(jobs).await;
+        if jobs.is_empty() {
+            return;
+        }
         let items: Vec<Booking<'_>> =
             jobs.iter().map(|j| Booking { checked: &j.checked, input: &j.input, keyed: j.keyed.as_ref(), actor: Some(&j.actor) }).collect();
         let results = match self.book_all_or_none_in_own_transaction(&items).await {

@@ -124,7 +124,7 @@ async fn a_burst_of_single_payments_shares_one_commit(t: TestApp) {
 /// One group holding good payments, a refused overpayment, an `externalId` replayed and
 /// one reused with another amount, the same `externalId` twice, and `Idempotency-Key`s
 /// (twice the same request, and a stored refusal): each gets its own answer, the good
-/// ones are booked. A payment on an unknown case is answered before it queues.
+/// ones are booked. A payment on an unknown case is answered by the writer and not booked.
 async fn a_refused_payment_does_not_take_its_group_down(t: TestApp) {
     t.collection_partners().await;
     let (_, key) = t.new_partner("Ledgerly").await;
@@ -147,9 +147,9 @@ async fn a_refused_payment_does_not_take_its_group_down(t: TestApp) {
         r(&a, "10.00", "a-3", Some("k-1")), // 7 and 8: one key, one request, twice
         r(&a, "10.00", "a-3", Some("k-1")), //
         r(&b, "500", "b-3", Some("k-2")),   // 9: a refusal, stored under its key
-        r("DEB-NOPE-1", "10", "x-1", None), // 10: unknown case, answered without queueing
+        r("DEB-NOPE-1", "10", "x-1", None), // 10: unknown case, answered by the writer, not booked
     ];
-    let answers = held_burst(vec![(&t.app, 10)], requests).await;
+    let answers = held_burst(vec![(&t.app, 11)], requests).await;
     let status = |i: usize| answers[i].0;
     let error = |i: usize| answers[i].1["businessErrors"][0]["type"].as_str().unwrap_or_default().to_string();
     assert_eq!(status(0), StatusCode::CREATED, "{}", answers[0].1);
@@ -169,7 +169,7 @@ async fn a_refused_payment_does_not_take_its_group_down(t: TestApp) {
     let stats = t.app.payment_group_stats();
     assert_eq!(
         (stats.groups, stats.largest, stats.retried_alone, stats.rebooked),
-        (2, 10, 0, 1),
+        (2, 11, 0, 1),
         "a-0 alone, then the burst as one group, booked again with savepoints for its refusals: {stats:?}"
     );
 
