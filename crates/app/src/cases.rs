@@ -326,17 +326,6 @@ impl App {
     ) -> Result<(Vec<CaseRecord>, i64), AppError> {
         Ok(self.store.read().await?.client_cases_page(who.client().id, filter, page).await?)
     }
-
-    /// Any case by id or reference (operator).
-    pub async fn case_by_id_or_reference(&self, key: &str) -> Result<CaseRecord, AppError> {
-        // One statement: no transaction around it (`Store::read_statement`).
-        let mut tx = self.store.read_statement().await?;
-        let found = match Uuid::parse_str(key) {
-            Ok(id) => tx.case(id).await?,
-            Err(_) => tx.case_by_reference(key).await?,
-        };
-        found.ok_or(AppError::NotFound("case"))
-    }
 }
 
 /// How a case is looked up.

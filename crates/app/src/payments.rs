@@ -57,12 +57,15 @@ pub(crate) fn is_stored_refusal(e: &AppError) -> bool {
     matches!(e, AppError::Payment(PaymentError::ExceedsRemainder { .. }))
 }
 
+/// How a keyed payment's answer is rendered (what its `Idempotency-Key` stores).
+pub(crate) type Render = Box<dyn Fn(Result<&PaymentOutcome, &AppError>) -> Rendered + Send + Sync>;
+
 /// A single payment's `Idempotency-Key`: the key, the hash of the request it came with,
 /// and how its answer is rendered (the rendered answer is what the key stores).
 pub(crate) struct KeyedPayment {
     pub key: String,
     pub request_hash: String,
-    pub render: Box<dyn Fn(Result<&PaymentOutcome, &AppError>) -> Rendered + Send + Sync>,
+    pub render: Render,
 }
 
 /// A single payment's `Idempotency-Key` as the request brings it: the key, the request's
@@ -71,7 +74,7 @@ pub(crate) struct KeyedPayment {
 pub(crate) struct KeyedRequest {
     pub key: String,
     pub body: String,
-    pub render: Box<dyn Fn(Result<&PaymentOutcome, &AppError>) -> Rendered + Send + Sync>,
+    pub render: Render,
 }
 
 impl KeyedRequest {

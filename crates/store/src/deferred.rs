@@ -117,7 +117,7 @@ impl Tx {
             .get(&e.payout_id)
             .ok_or_else(|| StoreError::Corrupt("an earning deferred without its payout".into()))?;
         self.totals.add_written(e, m, Some(fee), Some(client_id))?;
-        self.deferred.writes.earnings.push((e.clone(), m.clone()));
+        self.deferred.writes.earnings.push((e.clone(), *m));
         Ok(())
     }
 
