@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::cases::{case_from, CASE_COLS};
 use crate::clients::{client_from, CLIENT_COLS};
 use crate::earning_sets::{sync_row_from, SYNC_EXTRA_COLS, SYNC_FROM};
-use crate::links::{event_from, link_from, request_from, EVENT_COLS, LINK_COLS, REQUEST_COLS};
+use crate::links::{event_from, events_part, link_from, links_part, request_from, requests_part};
 use crate::payouts::{decision_from, earning_from, DECISION_COLS, EARNING_COLS};
 use crate::union_read::{names, Part as ReadPart, UnionRead};
 use crate::{get, uuid, CaseRecord, ClientRecord, Cols, DecisionRecord, EarningRecord, EarningSyncRow, LinkRequestRecord, Result, Tx};
@@ -71,32 +71,6 @@ enum Part {
 const PARTS: [Part; 9] =
     [Part::Case, Part::Client, Part::Link, Part::Event, Part::Request, Part::Decision, Part::Earning, Part::Sync, Part::Dispute];
 
-/// The integer columns of the parts; every other column is text (the only two types the
-/// schema uses). A branch's `NULL` for a column must carry its type on PostgreSQL.
-const BIGINT_COLS: &[&str] = &[
-    "created_at",
-    "updated_at",
-    "amount_minor",
-    "success_fee_bps",
-    "platform_share_bps",
-    "paid_minor",
-    "onboarding_completed_at",
-    "is_attributed",
-    "referral_fee_bps",
-    "linked_at",
-    "at",
-    "seq",
-    "expires_at",
-    "decided_at",
-    "attributed",
-    "referral_fee_minor",
-    "voided_at",
-    "s_fx",
-    "s_paid_at",
-    "rm_paid_at",
-    "rm_fx",
-];
-
 /// `cols` with every name prefixed by `alias.`.
 fn prefixed(alias: &str, cols: &str) -> String {
     cols.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
@@ -109,16 +83,9 @@ fn part_sql(part: Part) -> ReadPart {
     match part {
         Part::Case => ReadPart::new(format!("SELECT {CASE_COLS} FROM cases c WHERE c.id = {kc}"), names(CASE_COLS)),
         Part::Client => ReadPart::new(format!("SELECT {CLIENT_COLS} FROM clients WHERE id = {kcl}"), names(CLIENT_COLS)),
-        Part::Link => {
-            ReadPart::new(format!("SELECT {LINK_COLS} FROM links WHERE client_id = {kcl}"), names(LINK_COLS)).ordered("b.linked_at", "b.id")
-        }
-        Part::Event => ReadPart::new(
-            format!("SELECT {EVENT_COLS} FROM link_events WHERE link_id IN (SELECT l.id FROM links l WHERE l.client_id = {kcl})"),
-            names(EVENT_COLS),
-        )
-        .ordered("b.seq", "b.link_id"),
-        Part::Request => ReadPart::new(format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id = {kcl}"), names(REQUEST_COLS))
-            .ordered("b.created_at", "b.id"),
+        Part::Link => links_part(&format!("= {kcl}")),
+        Part::Event => events_part(&format!("= {kcl}")),
+        Part::Request => requests_part(&format!("= {kcl}")),
         Part::Decision => ReadPart::new(
             format!(
                 "SELECT {} FROM attribution_decisions d JOIN payouts p ON p.id = d.payout_id WHERE p.case_id = {kc}",
@@ -144,11 +111,7 @@ fn part_sql(part: Part) -> ReadPart {
 fn facts_sql(by_reference: bool, with_dispute: bool) -> UnionRead {
     let case_clause = if by_reference { "c.reference = $1" } else { "c.id = $1" };
     let parts: Vec<ReadPart> = PARTS.iter().filter(|p| with_dispute || **p != Part::Dispute).map(|p| part_sql(*p)).collect();
-    UnionRead::new(
-        &format!("kc AS (SELECT c.id AS case_id, c.client_id AS client_id FROM cases c WHERE {case_clause})"),
-        &parts,
-        BIGINT_COLS,
-    )
+    UnionRead::new(&format!("kc AS (SELECT c.id AS case_id, c.client_id AS client_id FROM cases c WHERE {case_clause})"), &parts)
 }
 
 impl Tx {

@@ -85,33 +85,6 @@ enum Part {
 
 const PARTS: [Part; 8] = [Part::Summary, Part::Link, Part::Event, Part::Client, Part::User, Part::Tally, Part::Kept, Part::Rates];
 
-/// The integer columns of the parts; every other column is text. A branch's `NULL` for a
-/// column must carry its type on PostgreSQL.
-const BIGINT_COLS: &[&str] = &[
-    "s_clients",
-    "s_attributed",
-    "s_onboarded",
-    "s_cases",
-    "s_total",
-    "is_attributed",
-    "referral_fee_bps",
-    "linked_at",
-    "pos",
-    "at",
-    "seq",
-    "onboarding_completed_at",
-    "created_at",
-    "is_onboarding_user",
-    "last_sign_in_at",
-    "n",
-    "closed",
-    "built",
-    "rate_e8",
-    "locked",
-    "usd",
-    "usd_per_unit_e8",
-];
-
 /// One part's read.
 fn part_sql(part: Part, count: &str, rate_day: &str) -> ReadPart {
     let page_clients = "(SELECT pg.client_id FROM pg)";
@@ -172,7 +145,7 @@ fn part_sql(part: Part, count: &str, rate_day: &str) -> ReadPart {
 /// `client_id`, `pos`), every part.
 fn page_sql(with: &str, count: &str, rate_day: &str) -> UnionRead {
     let parts: Vec<ReadPart> = PARTS.iter().map(|p| part_sql(*p, count, rate_day)).collect();
-    UnionRead::new(with, &parts, BIGINT_COLS)
+    UnionRead::new(with, &parts)
 }
 
 impl Tx {

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::cases::{case_from, CASE_COLS};
 use crate::clients::{client_from, CLIENT_COLS};
 use crate::in_list::{in_one, sorted_unique};
-use crate::links::{event_from, link_from, request_from, EVENT_COLS, LINK_COLS, REQUEST_COLS};
+use crate::links::{event_from, events_part, link_from, links_part, request_from, requests_part};
 use crate::partners::{partner_from, PARTNER_COLS};
 use crate::union_read::{names, Part as ReadPart, UnionRead};
 use crate::webhooks::{subscription_from, SUB_COLS};
@@ -61,29 +61,6 @@ enum Part {
 
 const PARTS: [Part; 8] = [Part::Case, Part::Key, Part::Client, Part::Link, Part::Event, Part::Request, Part::Partner, Part::Subscription];
 
-/// The integer columns of the parts; every other column is text.
-const BIGINT_COLS: &[&str] = &[
-    "created_at",
-    "updated_at",
-    "amount_minor",
-    "success_fee_bps",
-    "platform_share_bps",
-    "paid_minor",
-    "onboarding_completed_at",
-    "is_attributed",
-    "referral_fee_bps",
-    "linked_at",
-    "at",
-    "seq",
-    "expires_at",
-    "decided_at",
-    "approval_ttl_days",
-    "is_active",
-    "is_test_mode",
-    "previous_secret_until",
-    "consecutive_failures",
-];
-
 /// One part's read: `ids` the cases, `kc` their clients, `kp` the partners.
 fn part_sql(part: Part, in_ids: &str) -> ReadPart {
     let kc = "(SELECT kc.client_id FROM kc)";
@@ -94,16 +71,9 @@ fn part_sql(part: Part, in_ids: &str) -> ReadPart {
             names("case_id, external_id"),
         ),
         Part::Client => ReadPart::new(format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN {kc}"), names(CLIENT_COLS)),
-        Part::Link => {
-            ReadPart::new(format!("SELECT {LINK_COLS} FROM links WHERE client_id IN {kc}"), names(LINK_COLS)).ordered("b.linked_at", "b.id")
-        }
-        Part::Event => ReadPart::new(
-            format!("SELECT {EVENT_COLS} FROM link_events WHERE link_id IN (SELECT l.id FROM links l WHERE l.client_id IN {kc})"),
-            names(EVENT_COLS),
-        )
-        .ordered("b.seq", "b.link_id"),
-        Part::Request => ReadPart::new(format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id IN {kc}"), names(REQUEST_COLS))
-            .ordered("b.created_at", "b.id"),
+        Part::Link => links_part(&format!("IN {kc}")),
+        Part::Event => events_part(&format!("IN {kc}")),
+        Part::Request => requests_part(&format!("IN {kc}")),
         Part::Partner => {
             ReadPart::new(format!("SELECT {PARTNER_COLS} FROM partners WHERE id IN (SELECT kp.partner_id FROM kp)"), names(PARTNER_COLS))
         }
@@ -124,7 +94,7 @@ fn group_sql(in_ids: &str) -> UnionRead {
          UNION SELECT r.partner_id FROM link_requests r WHERE r.client_id IN (SELECT kc.client_id FROM kc) \
          UNION SELECT c.creating_partner_id FROM cases c WHERE c.id {in_ids} AND c.creating_partner_id IS NOT NULL)"
     );
-    UnionRead::new(&with, &parts, BIGINT_COLS)
+    UnionRead::new(&with, &parts)
 }
 
 impl Tx {

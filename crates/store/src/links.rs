@@ -8,6 +8,7 @@ use uuid::Uuid;
 use std::collections::HashMap;
 
 use crate::in_list::{sorted_unique, texts};
+use crate::union_read::{names, Part};
 use crate::{at, get, ms, opt_at, uuid, Cols, LinkRequestRecord, Result, StoreError, Tx};
 
 pub(crate) const LINK_COLS: &str =
@@ -46,6 +47,27 @@ pub(crate) fn event_from<R: Cols + ?Sized>(e: &R) -> Result<LinkEvent> {
         actor: e.value("actor")?,
         reason: e.value("reason")?,
     })
+}
+
+/// The links of the clients whose id `clients` matches (`= (…)` or `IN (…)`), as a part of
+/// a [`UnionRead`](crate::union_read::UnionRead), in the order of [`Tx::links_of_clients`].
+pub(crate) fn links_part(clients: &str) -> Part {
+    Part::new(format!("SELECT {LINK_COLS} FROM links WHERE client_id {clients}"), names(LINK_COLS)).ordered("b.linked_at", "b.id")
+}
+
+/// The histories of those links ([`links_part`]), each in its order.
+pub(crate) fn events_part(clients: &str) -> Part {
+    Part::new(
+        format!("SELECT {EVENT_COLS} FROM link_events WHERE link_id IN (SELECT l.id FROM links l WHERE l.client_id {clients})"),
+        names(EVENT_COLS),
+    )
+    .ordered("b.seq", "b.link_id")
+}
+
+/// The link requests of those clients, in the order of [`Tx::link_requests_of_clients`].
+pub(crate) fn requests_part(clients: &str) -> Part {
+    Part::new(format!("SELECT {REQUEST_COLS} FROM link_requests WHERE client_id {clients}"), names(REQUEST_COLS))
+        .ordered("b.created_at", "b.id")
 }
 
 pub(crate) fn link_from<R: Cols + ?Sized>(row: &R) -> Result<Link> {

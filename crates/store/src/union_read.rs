@@ -9,12 +9,62 @@
 //! columns side by side: each column of each row costs its conversion in the driver
 //! (`AnyRow`), `NULL` or not. A part's row is read by that part's own decoder through
 //! [`Slotted`], which maps the part's column names to its positions. Every column is text
-//! or an integer (the only two types the schema uses); which names are integers the
-//! caller says, and a branch's `NULL` carries its type, as PostgreSQL needs.
+//! or an integer (the only two types the schema uses); the integer ones are those named in
+//! [`INT_COLS`], and a branch's `NULL` carries its type, as PostgreSQL needs.
 
 use sqlx::any::AnyRow;
 
 use crate::{get, Result, Slotted, StoreError};
+
+/// The names of the integer columns any part reads (a name is an integer in every table
+/// that has it); every other column is text.
+pub(crate) const INT_COLS: &[&str] = &[
+    // cases, payments, decisions, earnings and their sync rows
+    "created_at",
+    "updated_at",
+    "amount_minor",
+    "success_fee_bps",
+    "platform_share_bps",
+    "paid_minor",
+    "attributed",
+    "referral_fee_minor",
+    "voided_at",
+    "s_fx",
+    "s_paid_at",
+    "rm_paid_at",
+    "rm_fx",
+    // clients, their users, links and link requests
+    "onboarding_completed_at",
+    "is_onboarding_user",
+    "last_sign_in_at",
+    "is_attributed",
+    "referral_fee_bps",
+    "linked_at",
+    "at",
+    "seq",
+    "expires_at",
+    "decided_at",
+    // partners and webhook subscriptions
+    "approval_ttl_days",
+    "is_active",
+    "is_test_mode",
+    "previous_secret_until",
+    "consecutive_failures",
+    // the client page's summary, positions, tallies, kept earnings and rates
+    "s_clients",
+    "s_attributed",
+    "s_onboarded",
+    "s_cases",
+    "s_total",
+    "pos",
+    "n",
+    "closed",
+    "built",
+    "rate_e8",
+    "locked",
+    "usd",
+    "usd_per_unit_e8",
+];
 
 /// One read of the statement.
 #[derive(Debug, Clone)]
@@ -57,9 +107,9 @@ pub(crate) struct UnionRead {
 
 impl UnionRead {
     /// The statement of `parts` (part `i` has `k = i`) after `with` (CTEs without the
-    /// `WITH`, or empty); `ints` names the integer columns.
-    pub(crate) fn new(with: &str, parts: &[Part], ints: &[&str]) -> UnionRead {
-        let is_int = |c: &String| ints.contains(&c.as_str());
+    /// `WITH`, or empty).
+    pub(crate) fn new(with: &str, parts: &[Part]) -> UnionRead {
+        let is_int = |c: &String| INT_COLS.contains(&c.as_str());
         let texts = parts.iter().map(|p| p.names.iter().filter(|c| !is_int(c)).count()).max().unwrap_or(0);
         let int_slots = parts.iter().map(|p| p.names.iter().filter(|c| is_int(c)).count()).max().unwrap_or(0);
         let own: Vec<(Vec<String>, Vec<usize>)> = parts
@@ -214,13 +264,13 @@ pub(crate) mod tests {
     fn parts_share_positional_slots_by_type() {
         let parts = [
             Part::new("SELECT a, n FROM x".into(), names("a, n")),
-            Part::new("SELECT m, b, c FROM y".into(), names("m, b, c")).ordered("b.m", "b.b"),
+            Part::new("SELECT seq, b, c FROM y".into(), names("seq, b, c")).ordered("b.seq", "b.b"),
         ];
-        let u = UnionRead::new("", &parts, &["n", "m"]);
+        let u = UnionRead::new("", &parts);
         assert_eq!(u.slots(), (2, 1));
         assert_eq!(check_slots(&u), ["k", "t1", "t2", "i1", "sort_i", "sort_t"]);
-        assert!(u.sql.contains("CAST(b.m AS BIGINT) AS sort_i, b.b AS sort_t FROM (SELECT m, b, c FROM y) b"), "{}", u.sql);
+        assert!(u.sql.contains("CAST(b.seq AS BIGINT) AS sort_i, b.b AS sort_t FROM (SELECT seq, b, c FROM y) b"), "{}", u.sql);
         assert!(u.sql.ends_with(" ORDER BY k, sort_i, sort_t"));
-        assert!(UnionRead::new("w AS (SELECT 1)", &parts, &[]).sql.starts_with("WITH w AS (SELECT 1) SELECT CAST(0 AS BIGINT) AS k"));
+        assert!(UnionRead::new("w AS (SELECT 1)", &parts).sql.starts_with("WITH w AS (SELECT 1) SELECT CAST(0 AS BIGINT) AS k"));
     }
 }

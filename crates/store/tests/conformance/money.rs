@@ -600,6 +600,19 @@ async fn payment_group_rows_are_the_one_part_reads_in_one_statement(store: Store
     Ok(())
 }
 
+/// Every kept total (earnings, month, statement, estimate and client totals) equals the
+/// aggregate recomputed from the rows.
+async fn assert_kept_totals_match_rows(tx: &mut refshare_store::Tx) -> TestResult {
+    assert_eq!(tx.earning_totals().await?, tx.earning_totals_from_rows().await?, "earnings totals against the rows");
+    assert_eq!(tx.month_totals().await?, tx.month_totals_from_rows().await?, "month totals against the rows");
+    assert_eq!(tx.month_estimates().await?, tx.month_estimates_from_rows().await?, "month estimates against the rows");
+    assert_eq!(tx.kept_statement_totals().await?, tx.kept_statement_totals_from_rows().await?, "statement totals against the rows");
+    assert_eq!(tx.kept_statement_estimates().await?, tx.kept_statement_estimates_from_rows().await?, "statement estimates");
+    assert_eq!(tx.estimate_totals().await?, tx.estimate_totals_from_rows().await?, "estimate totals against the rows");
+    assert_eq!(tx.client_earnings_totals().await?, tx.client_earnings_totals_from_rows().await?, "client totals against the rows");
+    Ok(())
+}
+
 conformance!(an_earning_inserted_with_its_read_model_is_the_synced_one);
 /// `insert_earning_with_model` (a new earning of a single payment, issue 9) writes the
 /// row and the kept totals' deltas that `insert_earning` followed by
@@ -653,12 +666,7 @@ async fn an_earning_inserted_with_its_read_model_is_the_synced_one(store: Store)
         assert!(models.contains(m), "its read model as given: {m:?}");
     }
     assert_eq!(models.len(), written.len());
-    assert_eq!(tx.earning_totals().await?, tx.earning_totals_from_rows().await?, "earnings totals against the rows");
-    assert_eq!(tx.month_totals().await?, tx.month_totals_from_rows().await?, "month totals against the rows");
-    assert_eq!(tx.month_estimates().await?, tx.month_estimates_from_rows().await?, "month estimates against the rows");
-    assert_eq!(tx.kept_statement_totals().await?, tx.kept_statement_totals_from_rows().await?, "statement totals against the rows");
-    assert_eq!(tx.kept_statement_estimates().await?, tx.kept_statement_estimates_from_rows().await?, "statement estimates");
-    assert_eq!(tx.estimate_totals().await?, tx.estimate_totals_from_rows().await?, "estimate totals against the rows");
+    assert_kept_totals_match_rows(&mut tx).await?;
     let counted: i64 = tx.earning_totals().await?.iter().map(|(_, s)| s.count).sum();
     assert_eq!(counted, written.len() as i64, "each counted once");
     Ok(())
@@ -750,13 +758,7 @@ async fn deferred_payment_rows_are_the_inserted_ones_and_follow_the_savepoints(s
         assert_eq!(tx.ledger_entries_of_earning(e.id).await? == vec![entry.clone()], here, "ledger entry {n}");
     }
     assert_eq!((earnings.len(), models.len()), (kept.len(), kept.len()), "nothing else: {earnings:?}");
-    assert_eq!(tx.earning_totals().await?, tx.earning_totals_from_rows().await?, "earnings totals against the rows");
-    assert_eq!(tx.month_totals().await?, tx.month_totals_from_rows().await?, "month totals against the rows");
-    assert_eq!(tx.month_estimates().await?, tx.month_estimates_from_rows().await?, "month estimates against the rows");
-    assert_eq!(tx.kept_statement_totals().await?, tx.kept_statement_totals_from_rows().await?, "statement totals against the rows");
-    assert_eq!(tx.kept_statement_estimates().await?, tx.kept_statement_estimates_from_rows().await?, "statement estimates");
-    assert_eq!(tx.estimate_totals().await?, tx.estimate_totals_from_rows().await?, "estimate totals against the rows");
-    assert_eq!(tx.client_earnings_totals().await?, tx.client_earnings_totals_from_rows().await?, "client totals against the rows");
+    assert_kept_totals_match_rows(&mut tx).await?;
     let counted: i64 = tx.earning_totals().await?.iter().map(|(_, s)| s.count).sum();
     assert_eq!(counted, kept.len() as i64, "each counted once");
     Ok(())
