@@ -519,6 +519,21 @@ impl Store {
         })
     }
 
+    /// Opens every connection of the pools now instead of on first use (each with its
+    /// session settings and, on PostgreSQL, the attribution check's plan warmed), as a
+    /// server that has run a while has them: takes as many as each pool holds, all at once,
+    /// and gives them back. For measurements (`refshare bench`), whose first workload would
+    /// otherwise pay for opening them.
+    pub async fn open_every_connection(&self) -> Result<()> {
+        for pool in std::iter::once(&self.pool).chain(self.readers.as_ref()) {
+            let mut held = Vec::new();
+            for _ in 0..pool.options().get_max_connections() {
+                held.push(pool.acquire().await?);
+            }
+        }
+        Ok(())
+    }
+
     /// A read of ONE statement, outside any transaction: a connection as [`Store::read`]
     /// would take it (a SQLite reader; PostgreSQL's pool), without the `BEGIN` and the
     /// closing `ROLLBACK`, two round trips on PostgreSQL. One statement sees one snapshot

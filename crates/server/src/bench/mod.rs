@@ -140,6 +140,11 @@ pub async fn run(args: BenchArgs) -> Result<(), Exit> {
     };
     let app =
         App::new(store.clone(), config, Arc::new(SystemClock)).await.map_err(|e| Exit::startup(format!("starting: {}", described(&e))))?;
+    // The app's connections are all open before the first workload, as a running server's
+    // are: otherwise the first measured workload pays for opening them (on PostgreSQL each
+    // also warms the attribution check's plan) and whatever is measured after it does not
+    // (the plain write loops run after the app's requests).
+    store.open_every_connection().await.map_err(|e| Exit::startup(format!("bench: opening the app's connections: {e}")))?;
     let raw = raw_pool(&args.database_url, backend, args.concurrency.max(args.payment_concurrency) as u32)
         .await
         .map_err(|e| Exit::startup(format!("REFSHARE_DATABASE_URL / --database-url: raw SQL connection: {e}")))?;
