@@ -270,6 +270,9 @@ async fn serve(args: config::ServeArgs, format: config::LogFormat) -> Result<(),
             e => format!("starting: {e}"),
         })
     })?;
+    // Every database connection is opened before the first request rather than by it (on
+    // PostgreSQL each also warms the attribution check's plan).
+    store.open_every_connection().await.map_err(|e| Exit::startup(format!("opening the database connections: {e}")))?;
     // Notices for the person starting it go to stdout beside text logs, and to stderr when
     // stdout carries JSON lines only.
     let mut notice: Box<dyn std::io::Write> = match format {

@@ -522,8 +522,8 @@ impl Store {
     /// Opens every connection of the pools now instead of on first use (each with its
     /// session settings and, on PostgreSQL, the attribution check's plan warmed), as a
     /// server that has run a while has them: takes as many as each pool holds, all at once,
-    /// and gives them back. For measurements (`refshare bench`), whose first workload would
-    /// otherwise pay for opening them.
+    /// and gives them back. `serve` runs it at start, so its first requests do not pay for
+    /// opening them, and `refshare bench`, whose first workload would otherwise pay for it.
     pub async fn open_every_connection(&self) -> Result<()> {
         for pool in std::iter::once(&self.pool).chain(self.readers.as_ref()) {
             let mut held = Vec::new();
