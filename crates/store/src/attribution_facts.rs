@@ -114,6 +114,14 @@ fn facts_sql(by_reference: bool, with_dispute: bool) -> UnionRead {
     UnionRead::new(&format!("kc AS (SELECT c.id AS case_id, c.client_id AS client_id FROM cases c WHERE {case_clause})"), &parts)
 }
 
+/// [`facts_sql`] built once per process for each of its four forms (it runs for every
+/// attribution check).
+fn facts_read(by_reference: bool, with_dispute: bool) -> &'static UnionRead {
+    static READS: [std::sync::OnceLock<UnionRead>; 4] =
+        [std::sync::OnceLock::new(), std::sync::OnceLock::new(), std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    READS[usize::from(by_reference) * 2 + usize::from(with_dispute)].get_or_init(|| facts_sql(by_reference, with_dispute))
+}
+
 impl Tx {
     /// The attribution check's facts for one case in one statement; `None` when there is no
     /// such case. With `partner`, also its open dispute on the case.
@@ -122,13 +130,13 @@ impl Tx {
             FactsCase::Id(id) => (false, id.to_string()),
             FactsCase::Reference(r) => (true, r.to_string()),
         };
-        let read = facts_sql(by_reference, partner.is_some());
+        let read = facts_read(by_reference, partner.is_some());
         let mut q = sqlx::query(&read.sql).bind(key);
         if let Some(p) = partner {
             q = q.bind(p.to_string());
         }
         let rows = q.fetch_all(self.conn()).await?;
-        facts_from(&rows, &read)
+        facts_from(&rows, read)
     }
 }
 
@@ -147,9 +155,9 @@ pub const CUSTOM_PLANS_BEFORE_GENERIC: usize = 5;
 /// not be there yet (a connection opened before the migrations), and the check then plans
 /// as it would have.
 pub(crate) async fn warm_partner_check_plan(conn: &mut sqlx::AnyConnection) {
-    let sql = facts_sql(true, true).sql;
+    let sql = &facts_read(true, true).sql;
     for _ in 0..=CUSTOM_PLANS_BEFORE_GENERIC {
-        let run = sqlx::query(&sql).bind(String::new()).bind(Uuid::nil().to_string()).fetch_all(&mut *conn).await;
+        let run = sqlx::query(sql).bind(String::new()).bind(Uuid::nil().to_string()).fetch_all(&mut *conn).await;
         if let Err(e) = run {
             tracing::debug!(error = %e, "the attribution check's plan was not warmed");
             return;
@@ -169,7 +177,7 @@ impl Tx {
             "SELECT COALESCE(SUM(generic_plans), 0)::BIGINT AS generic, COALESCE(SUM(custom_plans), 0)::BIGINT AS custom \
              FROM pg_prepared_statements WHERE statement = $1",
         )
-        .bind(facts_sql(true, true).sql)
+        .bind(&facts_read(true, true).sql)
         .fetch_one(self.conn())
         .await?;
         Ok(Some((get(&row, "generic")?, get(&row, "custom")?)))

@@ -97,6 +97,17 @@ fn group_sql(in_ids: &str) -> UnionRead {
     UnionRead::new(&with, &parts)
 }
 
+/// The statement of `backend`, built once per process: its text is the same for every
+/// group (the ids are one bound list), and it runs for every group of payments.
+fn group_read(backend: crate::Backend) -> &'static UnionRead {
+    static READS: [std::sync::OnceLock<UnionRead>; 2] = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let slot = match backend {
+        crate::Backend::Sqlite => 0,
+        crate::Backend::Postgres => 1,
+    };
+    READS[slot].get_or_init(|| group_sql(&in_one(backend, 1, &[]).0))
+}
+
 impl Tx {
     /// What a group of payments on `case_ids` reads, in one statement (see the module).
     /// Call it holding the cases' locks, as the reads one by one would be.
@@ -105,8 +116,8 @@ impl Tx {
         if ids.is_empty() {
             return Ok(PaymentGroupRows::default());
         }
-        let (in_ids, bound) = in_one(self.backend, 1, &ids);
-        let read = group_sql(&in_ids);
+        let (_, bound) = in_one(self.backend, 1, &ids);
+        let read = group_read(self.backend);
         let rows = sqlx::query(&read.sql).bind(bound).fetch_all(self.conn()).await?;
         let mut out = PaymentGroupRows::default();
         let mut links = Vec::new();
@@ -158,6 +169,7 @@ mod tests {
             let read = group_sql(&in_ids);
             assert_eq!(read.sql.matches(" UNION ALL ").count() + 1, PARTS.len());
             crate::union_read::tests::check_slots(&read);
+            assert_eq!(group_read(backend).sql, read.sql, "the kept statement is the one built");
         }
     }
 }
