@@ -525,10 +525,10 @@ impl App {
 
     /// `GET /clients`: one page of the partner's actively linked clients, filtered, with the
     /// number that match and a summary over all of them. Filters and the page are decided
-    /// by the store; only the page's clients are built. On PostgreSQL a date-ordered page
-    /// is one statement without a transaction (`Tx::partner_client_page_rows`); a page by
-    /// name is two in one transaction (the names sorted in Rust, then the page's rows). On
-    /// SQLite the page is read part by part in one transaction. When a
+    /// by the store; only the page's clients are built. A date-ordered page is one statement
+    /// without a transaction (`Tx::partner_client_page_rows`: one row per client, its
+    /// users, history and kept earnings aggregated into it); a page by name is two in one
+    /// transaction (the names sorted in Rust, then the page's rows). When a
     /// currency's estimates are not built at today's rate (until the rates' job re-bases
     /// them), the page is read again part by part in one transaction, that currency's
     /// earnings aggregated from the rows.
@@ -547,12 +547,6 @@ impl App {
             linked_from: filter.created_from,
             linked_to: filter.created_to,
         };
-        // SQLite runs in the process: a statement more costs no round trip, and the parts
-        // read alone (each in its own order) are faster than one statement over them all
-        // (1M seed, client search p99 15.2–17.6 ms against 27.4–31.7 ms, docs/PERFORMANCE.md).
-        if self.store.backend() == refshare_store::Backend::Sqlite {
-            return self.partner_clients_part_by_part(partner, &store_filter, order, page).await;
-        }
         let mut rates = crate::fx::UsdRates::at(self.now());
         let day = rates.needed(crate::fx::usd()).date;
         let rows = match order {

@@ -28,9 +28,9 @@ use crate::clients::{client_from, user_from, ACTIVE_LINKS, CLIENT_COLS, USER_COL
 use crate::links::{event_from, link_from, EVENT_COLS, LINK_COLS};
 use crate::reporting::{current_rate_sql, day_literal};
 use crate::union_read::{from_alias, names, Part as ReadPart, UnionRead};
+use crate::{json_rows, JsonCols};
 use crate::{
-    uuid, Backend, ClientOrder, ClientRecord, ClientUserRecord, Cols, PageReq, PartnerClientFilter, PartnerClientTotals, Result,
-    StoreError, Tx,
+    Backend, ClientOrder, ClientRecord, ClientUserRecord, Cols, PageReq, PartnerClientFilter, PartnerClientTotals, Result, StoreError, Tx,
 };
 
 /// Which links make the page.
@@ -74,20 +74,35 @@ pub struct ClientPageRows {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Summary = 0,
-    Link = 1,
-    Event = 2,
-    Client = 3,
-    User = 4,
-    Tally = 5,
-    Kept = 6,
-    Rates = 7,
+    Item = 1,
+    Rates = 2,
 }
 
-const PARTS: [Part; 8] = [Part::Summary, Part::Link, Part::Event, Part::Client, Part::User, Part::Tally, Part::Kept, Part::Rates];
+const PARTS: [Part; 3] = [Part::Summary, Part::Item, Part::Rates];
+
+/// The columns of an item beside its link's: the client, users, history and kept earnings
+/// each as JSON (one object, or an array of objects), and the case tallies.
+const ITEM_COLS: &str = "pos, client_json, users_json, events_json, cases_n, cases_closed, kept_json";
+
+/// A JSON object of `cols` of the row `alias`, as text.
+fn json_object(backend: Backend, alias: &str, cols: &str) -> String {
+    let members: Vec<String> = names(cols).iter().map(|c| format!("'{c}', {alias}.{c}")).collect();
+    match backend {
+        Backend::Sqlite => format!("json_object({})", members.join(", ")),
+        Backend::Postgres => format!("json_build_object({})", members.join(", ")),
+    }
+}
+
+/// A JSON array, as text, of `object` over the rows of `from` (`[]` when there are none).
+fn json_array(backend: Backend, object: &str, from: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("(SELECT json_group_array({object}) {from})"),
+        Backend::Postgres => format!("(SELECT COALESCE(CAST(json_agg({object}) AS TEXT), '[]') {from})"),
+    }
+}
 
 /// One part's read.
-fn part_sql(part: Part, count: &str, rate_day: &str) -> ReadPart {
-    let page_clients = "(SELECT pg.client_id FROM pg)";
+fn part_sql(backend: Backend, part: Part, count: &str, rate_day: &str) -> ReadPart {
     match part {
         Part::Summary => ReadPart::new(
             format!(
@@ -98,37 +113,46 @@ fn part_sql(part: Part, count: &str, rate_day: &str) -> ReadPart {
             ),
             names("s_clients, s_attributed, s_onboarded, s_cases, s_total"),
         ),
-        Part::Link => {
+        // One row a link, in the page's order: the link's columns (`Tx::links_by_ids`), and
+        // of its client the columns of `Tx::clients_by_ids`, the users of
+        // `Tx::client_users_of`, the history of `Tx::with_histories`, the case counts of
+        // `Tx::partner_case_counts_by_client` and the kept earnings rows of
+        // `Tx::partner_client_earnings_usd`, each read by the page's 50 links alone.
+        Part::Item => {
+            let client = json_object(backend, "cl", CLIENT_COLS);
+            let client = match backend {
+                Backend::Sqlite => client,
+                Backend::Postgres => format!("CAST({client} AS TEXT)"),
+            };
+            let users = json_array(backend, &json_object(backend, "u", USER_COLS), "FROM client_users u WHERE u.client_id = pg.client_id");
+            let events = json_array(backend, &json_object(backend, "ev", EVENT_COLS), "FROM link_events ev WHERE ev.link_id = pg.link_id");
+            let kept = json_array(
+                backend,
+                &json_object(backend, "k", "client_id, currency, locked, n, usd"),
+                "FROM (SELECT client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
+                 WHERE partner_id = $1 AND client_id = pg.client_id AND n <> 0) k",
+            );
+            let tally = |what: &str| {
+                format!(
+                    "(SELECT CAST(SUM({what}) AS BIGINT) FROM partner_client_case_tallies t WHERE t.partner_id = $1 AND t.client_id = pg.client_id)"
+                )
+            };
+            let closed =
+                tally(&format!("CASE WHEN t.lifecycle = '{}' THEN t.n ELSE 0 END", refshare_core::case::Lifecycle::Closed.as_str()));
             let mut n = names(LINK_COLS);
-            n.push("pos".into());
-            ReadPart::new(format!("SELECT {}, pg.pos AS pos FROM pg JOIN links l ON l.id = pg.link_id", from_alias("l", LINK_COLS)), n)
-                .ordered("b.pos", "NULL")
+            n.extend(names(ITEM_COLS));
+            ReadPart::new(
+                format!(
+                    "SELECT {}, pg.pos AS pos, {client} AS client_json, {users} AS users_json, {events} AS events_json, \
+                     {} AS cases_n, {closed} AS cases_closed, {kept} AS kept_json \
+                     FROM pg JOIN links l ON l.id = pg.link_id JOIN clients cl ON cl.id = pg.client_id",
+                    from_alias("l", LINK_COLS),
+                    tally("t.n"),
+                ),
+                n,
+            )
+            .ordered("b.pos", "NULL")
         }
-        Part::Event => ReadPart::new(
-            format!("SELECT {} FROM link_events ev WHERE ev.link_id IN (SELECT pg.link_id FROM pg)", from_alias("ev", EVENT_COLS)),
-            names(EVENT_COLS),
-        )
-        .ordered("b.seq", "b.link_id"),
-        Part::Client => ReadPart::new(format!("SELECT {CLIENT_COLS} FROM clients WHERE id IN {page_clients}"), names(CLIENT_COLS)),
-        // `is_onboarding_user DESC, id` within a client, as `Tx::client_users_of`.
-        Part::User => ReadPart::new(format!("SELECT {USER_COLS} FROM client_users WHERE client_id IN {page_clients}"), names(USER_COLS))
-            .ordered("0 - b.is_onboarding_user", "b.id"),
-        Part::Tally => ReadPart::new(
-            format!(
-                "SELECT client_id, CAST(SUM(n) AS BIGINT) AS n, \
-                 CAST(SUM(CASE WHEN lifecycle = '{}' THEN n ELSE 0 END) AS BIGINT) AS closed \
-                 FROM partner_client_case_tallies WHERE partner_id = $1 AND client_id IN {page_clients} GROUP BY client_id",
-                refshare_core::case::Lifecycle::Closed.as_str()
-            ),
-            names("client_id, n, closed"),
-        ),
-        Part::Kept => ReadPart::new(
-            format!(
-                "SELECT client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
-                 WHERE partner_id = $1 AND client_id IN {page_clients} AND n <> 0"
-            ),
-            names("client_id, currency, locked, n, usd"),
-        ),
         // Per currency of `estimate_rates` (every currency: migration 0025) its state and
         // its current rate: one row each, one probe of `fx_rates` each.
         Part::Rates => ReadPart::new(
@@ -143,8 +167,8 @@ fn part_sql(part: Part, count: &str, rate_day: &str) -> ReadPart {
 
 /// The statement: after `with`, the CTEs that end with `pg`, the page's links (`link_id`,
 /// `client_id`, `pos`), every part.
-fn page_sql(with: &str, count: &str, rate_day: &str) -> UnionRead {
-    let parts: Vec<ReadPart> = PARTS.iter().map(|p| part_sql(*p, count, rate_day)).collect();
+fn page_sql(backend: Backend, with: &str, count: &str, rate_day: &str) -> UnionRead {
+    let parts: Vec<ReadPart> = PARTS.iter().map(|p| part_sql(backend, *p, count, rate_day)).collect();
     UnionRead::new(with, &parts)
 }
 
@@ -187,7 +211,7 @@ impl Tx {
                 } else {
                     (numbered(&format!("{ACTIVE_LINKS}{where_}")), format!("(SELECT COUNT(*) {ACTIVE_LINKS}{where_})"))
                 };
-                (page_sql(&with, &count, &day), args, None)
+                (page_sql(self.backend, &with, &count, &day), args, None)
             }
             ClientPageOf::Links(ids, total) => {
                 let mut args = vec![crate::cases::Arg::Text(partner_id.to_string())];
@@ -204,7 +228,7 @@ impl Tx {
                     ),
                 };
                 args.push(crate::cases::Arg::Text(bound));
-                (page_sql(&format!("pg AS MATERIALIZED ({pg})"), "CAST(NULL AS BIGINT)", &day), args, Some(total))
+                (page_sql(self.backend, &format!("pg AS MATERIALIZED ({pg})"), "CAST(NULL AS BIGINT)", &day), args, Some(total))
             }
         };
         let rows = bind_all(sqlx::query(&read.sql), &args).fetch_all(self.conn()).await?;
@@ -224,7 +248,6 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Res
         rates: Vec::new(),
         earnings: KeptClientEarnings::default(),
     };
-    let mut events: HashMap<Uuid, Vec<LinkEvent>> = HashMap::new();
     for row in read.rows(rows) {
         let (i, r) = row?;
         let r = &r;
@@ -241,20 +264,36 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Res
                     page.total = r.value("s_total")?;
                 }
             }
-            Part::Link => page.links.push(link_from(r)?),
-            Part::Event => events.entry(uuid(&r.value::<String>("link_id")?)?).or_default().push(event_from(r)?),
-            Part::Client => {
-                let c = client_from(r)?;
-                page.clients.insert(c.id, c);
+            Part::Item => {
+                let mut link = link_from(r)?;
+                let client_json: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.value::<String>("client_json")?)
+                    .map_err(|e| StoreError::Corrupt(format!("a page's client: {e}")))?;
+                let client = client_from(&JsonCols(&client_json))?;
+                // As `Tx::with_histories` and `Tx::client_users_of` order them.
+                let mut events: Vec<(i64, LinkEvent)> = Vec::new();
+                for e in json_rows(&r.value::<String>("events_json")?)? {
+                    let e = JsonCols(&e);
+                    events.push((e.value("seq")?, event_from(&e)?));
+                }
+                events.sort_by_key(|(seq, _)| *seq);
+                link.history = events.into_iter().map(|(_, e)| e).collect();
+                let mut users = json_rows(&r.value::<String>("users_json")?)?
+                    .iter()
+                    .map(|u| user_from(&JsonCols(u)))
+                    .collect::<Result<Vec<ClientUserRecord>>>()?;
+                users.sort_by(|a, b| b.is_onboarding_user.cmp(&a.is_onboarding_user).then_with(|| a.id.cmp(&b.id)));
+                if let Some(n) = r.value::<Option<i64>>("cases_n")? {
+                    page.case_counts.insert(client.id, (n, r.value::<Option<i64>>("cases_closed")?.unwrap_or(0)));
+                }
+                for k in json_rows(&r.value::<String>("kept_json")?)? {
+                    page.earnings.rows.push(kept_row_from(&JsonCols(&k), "usd")?);
+                }
+                if !users.is_empty() {
+                    page.users.insert(client.id, users);
+                }
+                page.links.push(link);
+                page.clients.insert(client.id, client);
             }
-            Part::User => {
-                let u = user_from(r)?;
-                page.users.entry(u.client_id).or_default().push(u);
-            }
-            Part::Tally => {
-                page.case_counts.insert(uuid(&r.value::<String>("client_id")?)?, (r.value("n")?, r.value("closed")?));
-            }
-            Part::Kept => page.earnings.rows.push(kept_row_from(r, "usd")?),
             Part::Rates => {
                 let (currency, built, rate_e8) = estimate_rate_from(r, "built", "rate_e8")?;
                 page.earnings.estimate_rates.push((currency, built, rate_e8));
@@ -263,9 +302,6 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Res
                 }
             }
         }
-    }
-    for l in &mut page.links {
-        l.history = events.remove(&l.id).unwrap_or_default();
     }
     Ok(page)
 }
@@ -276,10 +312,14 @@ mod tests {
 
     #[test]
     fn every_branch_names_the_same_columns_and_each_part_its_own_in_its_slots() {
-        let read = page_sql("pg AS MATERIALIZED (SELECT 1)", "CAST(NULL AS BIGINT)", "'2026-11-30'");
-        crate::union_read::tests::check_slots(&read);
-        assert_eq!(read.slots(), (13, 5), "the clients' text columns, the summary's five counts");
-        assert!(read.sql.contains("FROM estimate_rates e"), "one row per currency");
-        assert_eq!(read.sql.matches(" UNION ALL ").count() + 1, PARTS.len());
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let read = page_sql(backend, "pg AS MATERIALIZED (SELECT 1)", "CAST(NULL AS BIGINT)", "'2026-11-30'");
+            crate::union_read::tests::check_slots(&read);
+            assert_eq!(read.slots(), (10, 6), "a link's text columns and the item's four JSON columns; its integers");
+            assert!(read.sql.contains("FROM estimate_rates e"), "one row per currency");
+            assert_eq!(read.sql.matches(" UNION ALL ").count() + 1, PARTS.len());
+            let aggregate = if backend == Backend::Sqlite { "json_group_array(" } else { "json_agg(" };
+            assert_eq!(read.sql.matches(aggregate).count(), 3, "users, history and kept earnings, each one array per item");
+        }
     }
 }

@@ -931,19 +931,44 @@ where
     row.try_get(col).map_err(StoreError::from)
 }
 
-/// A row whose columns a decoder reads by name: an `AnyRow` itself, or one part's row of a
-/// `UNION ALL` whose parts share positional columns ([`Slotted`]).
+/// A column's value as a decoder reads it: through the driver from a row, or from the JSON
+/// a statement aggregated a row's child rows into ([`JsonCols`]).
+pub(crate) trait ColValue: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + Sized {
+    /// The value of a JSON member; `None` when it does not hold one of this type.
+    fn from_json(v: &serde_json::Value) -> Option<Self>;
+}
+
+impl ColValue for String {
+    fn from_json(v: &serde_json::Value) -> Option<Self> {
+        v.as_str().map(str::to_owned)
+    }
+}
+
+impl ColValue for i64 {
+    fn from_json(v: &serde_json::Value) -> Option<Self> {
+        v.as_i64()
+    }
+}
+
+impl<T: ColValue> ColValue for Option<T> {
+    fn from_json(v: &serde_json::Value) -> Option<Self> {
+        if v.is_null() {
+            Some(None)
+        } else {
+            T::from_json(v).map(Some)
+        }
+    }
+}
+
+/// A row whose columns a decoder reads by name: an `AnyRow` itself, one part's row of a
+/// `UNION ALL` whose parts share positional columns ([`Slotted`]), or a JSON object a
+/// statement built of a row ([`JsonCols`]).
 pub(crate) trait Cols {
-    fn value<T>(&self, col: &str) -> Result<T>
-    where
-        T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>;
+    fn value<T: ColValue>(&self, col: &str) -> Result<T>;
 }
 
 impl Cols for AnyRow {
-    fn value<T>(&self, col: &str) -> Result<T>
-    where
-        T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
-    {
+    fn value<T: ColValue>(&self, col: &str) -> Result<T> {
         get(self, col)
     }
 }
@@ -957,13 +982,26 @@ pub(crate) struct Slotted<'a> {
 }
 
 impl Cols for Slotted<'_> {
-    fn value<T>(&self, col: &str) -> Result<T>
-    where
-        T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
-    {
+    fn value<T: ColValue>(&self, col: &str) -> Result<T> {
         let i = self.names.iter().position(|n| n == col).ok_or_else(|| StoreError::Corrupt(format!("no column {col} in this part")))?;
         self.row.try_get(self.at[i]).map_err(StoreError::from)
     }
+}
+
+/// A row as a JSON object of its columns by name (SQLite `json_object`, PostgreSQL
+/// `json_build_object`): how a statement returns a row's child rows in one column.
+pub(crate) struct JsonCols<'a>(pub(crate) &'a serde_json::Map<String, serde_json::Value>);
+
+impl Cols for JsonCols<'_> {
+    fn value<T: ColValue>(&self, col: &str) -> Result<T> {
+        let v = self.0.get(col).ok_or_else(|| StoreError::Corrupt(format!("no member {col} in this JSON row")))?;
+        T::from_json(v).ok_or_else(|| StoreError::Corrupt(format!("JSON member {col} holds {v}")))
+    }
+}
+
+/// The JSON objects of a column that holds an array of rows ([`JsonCols`]).
+pub(crate) fn json_rows(text: &str) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("a JSON array of rows: {e}")))
 }
 
 #[cfg(test)]

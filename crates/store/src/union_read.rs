@@ -57,6 +57,8 @@ pub(crate) const INT_COLS: &[&str] = &[
     "s_cases",
     "s_total",
     "pos",
+    "cases_n",
+    "cases_closed",
     "n",
     "closed",
     "built",

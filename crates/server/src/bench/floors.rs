@@ -71,22 +71,55 @@ pub fn case_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt>
     vec![stmt(sql, &[partner_id, &value])]
 }
 
-/// Client search (`GET /referral-api/clients?Query=…`, page 1 of 50): the partner's
-/// active links whose tenant id or client name contains the query (the partner's part of
-/// the index of migration 0029), newest link first, and their count.
+/// Client search (`GET /referral-api/clients?Query=…`, page 1 of 50): the raw SQL of what
+/// the reference's list answers (`GetClientsResponse`), read as cheaply as SQL reads it.
+/// The partner's active links whose tenant id or client name contains the query (the
+/// partner's part of the index of migration 0029), newest link first, with each link's
+/// client, and per client what its list item shows beside them: its users (`users`), its
+/// visible case tallies (`caseStats.casesTotal`, `casesClosed`) and the partner's kept
+/// earnings on it (`caseStats.earningsUsd`), each one correlated aggregate of the page's 50
+/// clients; then the number that match with the partner's summary (`ClientsSummary`).
+///
+/// Not read: the links' histories and the rates' state, which the app reads besides (the
+/// dashboard's status column; whether the kept USD figures are at today's rate). Until
+/// session 11 this floor read only the first statement's link and client columns and the
+/// count, which cannot answer the page (docs/PERFORMANCE.md, "Session 11").
 pub fn client_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
     let matches = partner_link_match_sql(backend, "$2");
     let value = search_value(backend, query);
     let from = format!("FROM links l JOIN clients cl ON cl.id = l.client_id WHERE l.partner_id = $1 AND l.status = 'active' AND {matches}");
+    let users = match backend {
+        Backend::Sqlite => {
+            "SELECT group_concat(u.name || char(31) || u.email, char(30)) FROM client_users u WHERE u.client_id = pg.client_id"
+        }
+        Backend::Postgres => {
+            "SELECT string_agg(u.name || chr(31) || u.email, chr(30) ORDER BY u.is_onboarding_user DESC, u.id) \
+             FROM client_users u WHERE u.client_id = pg.client_id"
+        }
+    };
+    let closed = refshare_core::case::Lifecycle::Closed.as_str();
     vec![
         stmt(
             format!(
-                "SELECT l.id, l.external_tenant_id, l.is_attributed, cl.id AS client_id, cl.company_name, cl.onboarding_completed_at {from} \
-                 ORDER BY l.linked_at DESC, l.id DESC LIMIT 50 OFFSET 0"
+                "SELECT pg.*, ({users}) AS users, \
+                 (SELECT CAST(SUM(t.n) AS BIGINT) FROM partner_client_case_tallies t WHERE t.partner_id = $1 AND t.client_id = pg.client_id) AS cases_total, \
+                 (SELECT CAST(SUM(t.n) AS BIGINT) FROM partner_client_case_tallies t WHERE t.partner_id = $1 AND t.client_id = pg.client_id \
+                  AND t.lifecycle = '{closed}') AS cases_closed, \
+                 (SELECT CAST(SUM(k.usd_minor) AS BIGINT) FROM client_earnings_totals k WHERE k.partner_id = $1 AND k.client_id = pg.client_id AND k.n <> 0) AS earnings_usd \
+                 FROM (SELECT l.id, l.external_tenant_id, l.is_attributed, l.referral_fee_bps, l.linked_at, cl.id AS client_id, \
+                 cl.company_name, cl.support_email, cl.country, cl.registration_number, cl.details_json, cl.onboarding_completed_at {from} \
+                 ORDER BY l.linked_at DESC, l.id DESC LIMIT 50 OFFSET 0) pg ORDER BY pg.linked_at DESC, pg.id DESC"
             ),
             &[partner_id, &value],
         ),
-        stmt(format!("SELECT COUNT(*) AS n {from}"), &[partner_id, &value]),
+        stmt(
+            format!(
+                "SELECT (SELECT COUNT(*) {from}) AS n, t.clients, t.attributed, t.onboarded, \
+                 (SELECT CAST(SUM(v.n) AS BIGINT) FROM partner_case_tallies v WHERE v.partner_id = $1) AS cases \
+                 FROM partner_client_totals t WHERE t.partner_id = $1"
+            ),
+            &[partner_id, &value],
+        ),
     ]
 }
 
