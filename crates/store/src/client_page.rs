@@ -3,13 +3,18 @@
 //! the clients' users, the per-client visible case counts, the kept earnings rows, and per
 //! currency the estimate rates' state with the current USD rate.
 //!
-//! Each part is the `SELECT` of its own read, with the same columns and the same row
-//! decoder (`Tx::partner_client_totals`, `Tx::partner_visible_case_count`,
-//! `Tx::partner_client_page`, `Tx::links_by_ids`, `Tx::clients_by_ids`,
-//! `Tx::client_users_of`, `Tx::partner_case_counts_by_client`, the kept rows of
-//! `Tx::partner_client_earnings_usd`), as one part of a [`UnionRead`]. The rates part is
-//! `estimate_rates` with each currency's current rate probed as `Tx::fx_rates_on_or_before`
-//! probes it: one row a currency, and no scan of `fx_rates` for its currencies.
+//! One row per link of the page (the item part), not one per child row: the link's
+//! columns and, read with the same row decoders as `Tx::links_by_ids`, `Tx::clients_by_ids`,
+//! `Tx::client_users_of`, `Tx::with_histories` and the kept rows of
+//! `Tx::partner_client_earnings_usd`, its client as a JSON object and the client's users,
+//! the link's history and the kept earnings rows as JSON arrays ([`JsonCols`]), beside the
+//! client's case tallies (`Tx::partner_case_counts_by_client`). Each row and column costs
+//! its conversion in the driver: at 1M (SQLite) this answered 30 % more searches a second
+//! than eight parts of one row per child row (docs/PERFORMANCE.md, "Session 11"). The
+//! summary (`Tx::partner_client_totals`, `Tx::partner_visible_case_count`, the count of
+//! `Tx::partner_client_page`) and the rates are the other two parts of the [`UnionRead`]:
+//! the rates part is `estimate_rates` with each currency's current rate probed as
+//! `Tx::fx_rates_on_or_before` probes it, one row a currency.
 //!
 //! The page's links are the `MATERIALIZED` CTE `pg` (link, client, position): either the
 //! filtered, date-ordered page itself or the links whose ids are bound (the name orders,
