@@ -6,8 +6,9 @@
 //! One row per link of the page (the item part), not one per child row: the link's
 //! columns and, read with the same row decoders as `Tx::links_by_ids`, `Tx::clients_by_ids`,
 //! `Tx::client_users_of`, `Tx::with_histories` and the kept rows of
-//! `Tx::partner_client_earnings_usd`, its client as a JSON object and the client's users,
-//! the link's history and the kept earnings rows as JSON arrays ([`JsonCols`]), beside the
+//! `Tx::partner_client_earnings_usd`, its client as a JSON array of its columns and the
+//! client's users, the link's history and the kept earnings rows as JSON arrays of such
+//! rows ([`JsonCols`]), beside the
 //! client's case tallies (`Tx::partner_case_counts_by_client`). Each row and column costs
 //! its conversion in the driver: at 1M (SQLite) this answered 30 % more searches a second
 //! than eight parts of one row per child row (docs/PERFORMANCE.md, "Session 11"). The
@@ -86,25 +87,29 @@ enum Part {
 const PARTS: [Part; 3] = [Part::Summary, Part::Item, Part::Rates];
 
 /// The columns of an item beside its link's: the client, users, history and kept earnings
-/// each as JSON (one object, or an array of objects), and the case tallies.
+/// each as JSON (one row, or an array of rows; a row an array of its columns), and the
+/// case tallies.
 const ITEM_COLS: &str = "pos, client_json, users_json, events_json, cases_n, cases_closed, kept_json";
 
-/// A JSON object of `cols` of the row `alias`, as text.
-fn json_object(backend: Backend, alias: &str, cols: &str) -> String {
-    let members: Vec<String> = names(cols).iter().map(|c| format!("'{c}', {alias}.{c}")).collect();
+/// A JSON array of the values of `cols` of the row `alias`, in their order ([`JsonCols`]).
+fn json_row(backend: Backend, alias: &str, cols: &str) -> String {
+    let values: Vec<String> = names(cols).iter().map(|c| format!("{alias}.{c}")).collect();
     match backend {
-        Backend::Sqlite => format!("json_object({})", members.join(", ")),
-        Backend::Postgres => format!("json_build_object({})", members.join(", ")),
+        Backend::Sqlite => format!("json_array({})", values.join(", ")),
+        Backend::Postgres => format!("json_build_array({})", values.join(", ")),
     }
 }
 
-/// A JSON array, as text, of `object` over the rows of `from` (`[]` when there are none).
-fn json_array(backend: Backend, object: &str, from: &str) -> String {
+/// A JSON array, as text, of `row` over the rows of `from` (`[]` when there are none).
+fn json_array(backend: Backend, row: &str, from: &str) -> String {
     match backend {
-        Backend::Sqlite => format!("(SELECT json_group_array({object}) {from})"),
-        Backend::Postgres => format!("(SELECT COALESCE(CAST(json_agg({object}) AS TEXT), '[]') {from})"),
+        Backend::Sqlite => format!("(SELECT json_group_array({row}) {from})"),
+        Backend::Postgres => format!("(SELECT COALESCE(CAST(json_agg({row}) AS TEXT), '[]') {from})"),
     }
 }
+
+/// The columns of a kept earnings row in an item.
+const KEPT_COLS: &str = "client_id, currency, locked, n, usd";
 
 /// One part's read.
 fn part_sql(backend: Backend, part: Part, count: &str, rate_day: &str) -> ReadPart {
@@ -124,16 +129,16 @@ fn part_sql(backend: Backend, part: Part, count: &str, rate_day: &str) -> ReadPa
         // `Tx::partner_case_counts_by_client` and the kept earnings rows of
         // `Tx::partner_client_earnings_usd`, each read by the page's 50 links alone.
         Part::Item => {
-            let client = json_object(backend, "cl", CLIENT_COLS);
+            let client = json_row(backend, "cl", CLIENT_COLS);
             let client = match backend {
                 Backend::Sqlite => client,
                 Backend::Postgres => format!("CAST({client} AS TEXT)"),
             };
-            let users = json_array(backend, &json_object(backend, "u", USER_COLS), "FROM client_users u WHERE u.client_id = pg.client_id");
-            let events = json_array(backend, &json_object(backend, "ev", EVENT_COLS), "FROM link_events ev WHERE ev.link_id = pg.link_id");
+            let users = json_array(backend, &json_row(backend, "u", USER_COLS), "FROM client_users u WHERE u.client_id = pg.client_id");
+            let events = json_array(backend, &json_row(backend, "ev", EVENT_COLS), "FROM link_events ev WHERE ev.link_id = pg.link_id");
             let kept = json_array(
                 backend,
-                &json_object(backend, "k", "client_id, currency, locked, n, usd"),
+                &json_row(backend, "k", KEPT_COLS),
                 "FROM (SELECT client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
                  WHERE partner_id = $1 AND client_id = pg.client_id AND n <> 0) k",
             );
@@ -241,6 +246,26 @@ impl Tx {
     }
 }
 
+/// The column names of the JSON rows of an item, in their order.
+struct JsonNames {
+    client: Vec<String>,
+    user: Vec<String>,
+    event: Vec<String>,
+    kept: Vec<String>,
+}
+
+impl JsonNames {
+    fn get() -> &'static JsonNames {
+        static NAMES: std::sync::OnceLock<JsonNames> = std::sync::OnceLock::new();
+        NAMES.get_or_init(|| JsonNames {
+            client: names(CLIENT_COLS),
+            user: names(USER_COLS),
+            event: names(EVENT_COLS),
+            kept: names(KEPT_COLS),
+        })
+    }
+}
+
 fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Result<ClientPageRows> {
     let mut page = ClientPageRows {
         totals: PartnerClientTotals::default(),
@@ -253,6 +278,7 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Res
         rates: Vec::new(),
         earnings: KeptClientEarnings::default(),
     };
+    let json = JsonNames::get();
     for row in read.rows(rows) {
         let (i, r) = row?;
         let r = &r;
@@ -271,27 +297,27 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Res
             }
             Part::Item => {
                 let mut link = link_from(r)?;
-                let client_json: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.value::<String>("client_json")?)
+                let client: Vec<serde_json::Value> = serde_json::from_str(&r.value::<String>("client_json")?)
                     .map_err(|e| StoreError::Corrupt(format!("a page's client: {e}")))?;
-                let client = client_from(&JsonCols(&client_json))?;
+                let client = client_from(&JsonCols { names: &json.client, values: &client })?;
                 // As `Tx::with_histories` and `Tx::client_users_of` order them.
                 let mut events: Vec<(i64, LinkEvent)> = Vec::new();
                 for e in json_rows(&r.value::<String>("events_json")?)? {
-                    let e = JsonCols(&e);
+                    let e = JsonCols { names: &json.event, values: &e };
                     events.push((e.value("seq")?, event_from(&e)?));
                 }
                 events.sort_by_key(|(seq, _)| *seq);
                 link.history = events.into_iter().map(|(_, e)| e).collect();
                 let mut users = json_rows(&r.value::<String>("users_json")?)?
                     .iter()
-                    .map(|u| user_from(&JsonCols(u)))
+                    .map(|u| user_from(&JsonCols { names: &json.user, values: u }))
                     .collect::<Result<Vec<ClientUserRecord>>>()?;
                 users.sort_by(|a, b| b.is_onboarding_user.cmp(&a.is_onboarding_user).then_with(|| a.id.cmp(&b.id)));
                 if let Some(n) = r.value::<Option<i64>>("cases_n")? {
                     page.case_counts.insert(client.id, (n, r.value::<Option<i64>>("cases_closed")?.unwrap_or(0)));
                 }
                 for k in json_rows(&r.value::<String>("kept_json")?)? {
-                    page.earnings.rows.push(kept_row_from(&JsonCols(&k), "usd")?);
+                    page.earnings.rows.push(kept_row_from(&JsonCols { names: &json.kept, values: &k }, "usd")?);
                 }
                 if !users.is_empty() {
                     page.users.insert(client.id, users);
@@ -325,6 +351,9 @@ mod tests {
             assert_eq!(read.sql.matches(" UNION ALL ").count() + 1, PARTS.len());
             let aggregate = if backend == Backend::Sqlite { "json_group_array(" } else { "json_agg(" };
             assert_eq!(read.sql.matches(aggregate).count(), 3, "users, history and kept earnings, each one array per item");
+            let row =
+                if backend == Backend::Sqlite { "json_array(cl.id, cl.company_name" } else { "json_build_array(cl.id, cl.company_name" };
+            assert!(read.sql.contains(row), "the client as an array of its columns in CLIENT_COLS' order");
         }
     }
 }

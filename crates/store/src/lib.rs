@@ -961,7 +961,7 @@ impl<T: ColValue> ColValue for Option<T> {
 }
 
 /// A row whose columns a decoder reads by name: an `AnyRow` itself, one part's row of a
-/// `UNION ALL` whose parts share positional columns ([`Slotted`]), or a JSON object a
+/// `UNION ALL` whose parts share positional columns ([`Slotted`]), or a JSON array a
 /// statement built of a row ([`JsonCols`]).
 pub(crate) trait Cols {
     fn value<T: ColValue>(&self, col: &str) -> Result<T>;
@@ -988,19 +988,28 @@ impl Cols for Slotted<'_> {
     }
 }
 
-/// A row as a JSON object of its columns by name (SQLite `json_object`, PostgreSQL
-/// `json_build_object`): how a statement returns a row's child rows in one column.
-pub(crate) struct JsonCols<'a>(pub(crate) &'a serde_json::Map<String, serde_json::Value>);
+/// A row as a JSON array of its columns' values, in the order of `names` (SQLite
+/// `json_array`, PostgreSQL `json_build_array`): how a statement returns a row's child rows
+/// in one column. Positional, so neither side builds or parses the names.
+pub(crate) struct JsonCols<'a> {
+    pub(crate) names: &'a [String],
+    pub(crate) values: &'a [serde_json::Value],
+}
 
 impl Cols for JsonCols<'_> {
     fn value<T: ColValue>(&self, col: &str) -> Result<T> {
-        let v = self.0.get(col).ok_or_else(|| StoreError::Corrupt(format!("no member {col} in this JSON row")))?;
-        T::from_json(v).ok_or_else(|| StoreError::Corrupt(format!("JSON member {col} holds {v}")))
+        let v = self
+            .names
+            .iter()
+            .position(|n| n == col)
+            .and_then(|i| self.values.get(i))
+            .ok_or_else(|| StoreError::Corrupt(format!("no column {col} in this JSON row")))?;
+        T::from_json(v).ok_or_else(|| StoreError::Corrupt(format!("JSON column {col} holds {v}")))
     }
 }
 
-/// The JSON objects of a column that holds an array of rows ([`JsonCols`]).
-pub(crate) fn json_rows(text: &str) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+/// The rows of a column that holds a JSON array of rows, each an array ([`JsonCols`]).
+pub(crate) fn json_rows(text: &str) -> Result<Vec<Vec<serde_json::Value>>> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("a JSON array of rows: {e}")))
 }
 
