@@ -4,18 +4,18 @@
 //! currency the estimate rates' state with the current USD rate.
 //!
 //! One row per link of the page (the item part), not one per child row: the link's
-//! columns and, read with the same row decoders as `Tx::links_by_ids`, `Tx::clients_by_ids`,
-//! `Tx::client_users_of`, `Tx::with_histories` and the kept rows of
-//! `Tx::partner_client_earnings_usd`, its client as a JSON array of its columns and the
-//! client's users, the link's history and the kept earnings rows as JSON arrays of such
-//! rows ([`JsonCols`]), beside the
-//! client's case tallies (`Tx::partner_case_counts_by_client`). Each row and column costs
-//! its conversion in the driver: at 1M (SQLite) this answered 30 % more searches a second
-//! than eight parts of one row per child row (docs/PERFORMANCE.md, "Session 11"). The
-//! summary (`Tx::partner_client_totals`, `Tx::partner_visible_case_count`, the count of
-//! `Tx::partner_client_page`) and the rates are the other two parts of the [`UnionRead`]:
-//! the rates part is `estimate_rates` with each currency's current rate probed as
-//! `Tx::fx_rates_on_or_before` probes it, one row a currency.
+//! columns, its client as a JSON array of its columns, and the client's users, the link's
+//! history and the partner's kept earnings rows on the client as JSON arrays of such rows
+//! ([`JsonCols`]), each read with the row decoder of its own read (`Tx::links_by_ids`,
+//! `Tx::clients_by_ids`, `Tx::client_users_of`, `Tx::with_histories`, the kept rows of
+//! `Tx::partner_client_earnings_usd`), beside the client's case tallies
+//! (`Tx::partner_case_counts_by_client`). Each row and column costs its conversion in the
+//! driver: at 1M this page answered 12–31 % more searches a second on SQLite, and 4–22 %
+//! on PostgreSQL, than eight parts of one row per child row (docs/PERFORMANCE.md, "Session
+//! 11"). The summary (`Tx::partner_client_totals`, `Tx::partner_visible_case_count`, the
+//! count of `Tx::partner_client_page`) and the rates are the other two parts of the
+//! [`UnionRead`]: the rates part is `estimate_rates` with each currency's current rate
+//! probed as `Tx::fx_rates_on_or_before` probes it, one row a currency.
 //!
 //! The page's links are the `MATERIALIZED` CTE `pg` (link, client, position): either the
 //! filtered, date-ordered page itself or the links whose ids are bound (the name orders,
