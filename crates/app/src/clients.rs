@@ -9,8 +9,8 @@ use refshare_core::people::PersonStatus;
 use std::collections::HashMap;
 
 use refshare_store::{
-    ClientEarningsUsd, ClientOrder, ClientPageOf, ClientRecord, ClientUserRecord, LinkRequestRecord, PageReq, PartnerClientFilter,
-    PartnerRecord, Tx,
+    ClientEarningsUsd, ClientListRow, ClientOrder, ClientPageOf, ClientRecord, ClientUserRecord, LinkRequestRecord, PageReq,
+    PartnerClientFilter, PartnerRecord, Tx,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -224,7 +224,7 @@ impl App {
                 })
                 .collect();
             let onboarding_done = state.client.onboarding_completed_at.is_some();
-            return Ok(ClientCreated { state, cases: CaseResults { successful: vec![], failed }, onboarding_done });
+            return Ok(ClientCreated { state, cases: CaseResults { successful: vec![], failed }, creditor: None, onboarding_done });
         }
 
         // 3. Existing-client match.
@@ -316,7 +316,7 @@ impl App {
         let state = self.client_state(&mut tx, partner.id, link).await?;
         tx.commit().await?;
         self.wake_mailer();
-        Ok(ClientCreated { state, cases: results, onboarding_done: false })
+        Ok(ClientCreated { state, cases: results, creditor: Some(new.record), onboarding_done: false })
     }
 
     /// Creates (or re-uses) a link request and queues the approval e-mail; returns the URL.
@@ -491,29 +491,41 @@ impl App {
     fn assemble_states(
         &self,
         links: Vec<Link>,
-        mut clients: HashMap<Uuid, ClientRecord>,
+        clients: HashMap<Uuid, ClientRecord>,
         mut users: HashMap<Uuid, Vec<ClientUserRecord>>,
         counts: &HashMap<Uuid, (i64, i64)>,
         usd: &HashMap<Uuid, ClientEarningsUsd>,
     ) -> Result<Vec<ClientState>, AppError> {
-        let mut states = Vec::with_capacity(links.len());
-        for link in links {
-            let client = clients.remove(&link.client_id).ok_or(AppError::NotFound("client"))?;
-            let (cases_total, cases_closed) = counts.get(&client.id).copied().unwrap_or((0, 0));
-            let earned = usd.get(&client.id).copied().unwrap_or_default();
-            let (earnings_usd_minor, earnings_usd_partial) = (earned.usd_minor, earned.usd_missing > 0);
-            states.push(ClientState {
-                onboarding_url: client.onboarding_completed_at.is_none().then(|| self.onboarding_url(link.id)),
-                cases_total,
-                cases_closed,
-                earnings_usd_minor,
-                earnings_usd_partial,
-                users: users.remove(&client.id).unwrap_or_default(),
-                client,
-                link,
-            });
+        let mut rows = Vec::with_capacity(links.len());
+        for link in &links {
+            let client = clients.get(&link.client_id).ok_or(AppError::NotFound("client"))?;
+            rows.push(ClientListRow::of(link, client, &users.remove(&client.id).unwrap_or_default())?);
         }
-        Ok(states)
+        Ok(self.states_of(rows, counts, usd))
+    }
+
+    /// The partner's views of the clients the list shows, in their order, with their case
+    /// counts and earnings.
+    fn states_of(
+        &self,
+        rows: Vec<ClientListRow>,
+        counts: &HashMap<Uuid, (i64, i64)>,
+        usd: &HashMap<Uuid, ClientEarningsUsd>,
+    ) -> Vec<ClientState> {
+        rows.into_iter()
+            .map(|client| {
+                let (cases_total, cases_closed) = counts.get(&client.client_id).copied().unwrap_or((0, 0));
+                let earned = usd.get(&client.client_id).copied().unwrap_or_default();
+                ClientState {
+                    onboarding_url: client.onboarding_completed_at.is_none().then(|| self.onboarding_url(client.link_id)),
+                    cases_total,
+                    cases_closed,
+                    earnings_usd_minor: earned.usd_minor,
+                    earnings_usd_partial: earned.usd_missing > 0,
+                    client,
+                }
+            })
+            .collect()
     }
 
     /// `GET /clients/{externalTenantId}`: only active links.
@@ -525,9 +537,9 @@ impl App {
 
     /// `GET /clients`: one page of the partner's actively linked clients, filtered, with the
     /// number that match and a summary over all of them. Filters and the page are decided
-    /// by the store; only the page's clients are built. A date-ordered page is one statement
-    /// without a transaction (`Tx::partner_client_page_rows`: one row per client, its
-    /// users, history and kept earnings aggregated into it); a page by name is two in one
+    /// by the store; only what the page shows of its clients is read. A date-ordered page is
+    /// one statement without a transaction (`Tx::partner_client_page_rows`: one row per
+    /// client, its users and kept earnings aggregated into it); a page by name is two in one
     /// transaction (the names sorted in Rust, then the page's rows). When a
     /// currency's estimates are not built at today's rate (until the rates' job re-bases
     /// them), the page is read again part by part in one transaction, that currency's
@@ -572,7 +584,7 @@ impl App {
             onboarding_pending: rows.totals.clients - rows.totals.onboarding_complete,
             total_cases: rows.visible_cases,
         };
-        let items = self.assemble_states(rows.links, rows.clients, rows.users, &rows.case_counts, &usd)?;
+        let items = self.states_of(rows.items, &rows.case_counts, &usd);
         Ok(ClientListing { items, total: rows.total, summary })
     }
 

@@ -1,17 +1,16 @@
 //! Composite read models the web layer renders: loaded together so a response is built
 //! from one consistent transaction.
 
-use refshare_core::link::Link;
-use refshare_store::{CaseRecord, ClientRecord, ClientUserRecord};
+use refshare_store::{CaseRecord, ClientListRow, ClientRecord};
 
 use crate::cases::CaseFailure;
 
-/// A client as one partner sees it through its link.
-#[derive(Debug, Clone)]
+/// A client as one partner sees it through its link: an item of its client list, the
+/// answer of `GET /clients/{externalTenantId}` and of `POST /clients`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientState {
-    pub client: ClientRecord,
-    pub users: Vec<ClientUserRecord>,
-    pub link: Link,
+    /// What the partner sees of the link, the client and the client's users.
+    pub client: ClientListRow,
     pub onboarding_url: Option<String>,
     pub cases_total: i64,
     pub cases_closed: i64,
@@ -34,6 +33,9 @@ pub struct CaseResults {
 pub struct ClientCreated {
     pub state: ClientState,
     pub cases: CaseResults,
+    /// The client the created cases name as their creditor (a new client's record; none
+    /// when no case was created).
+    pub creditor: Option<ClientRecord>,
     /// 201 when onboarding is complete, 202 otherwise.
     pub onboarding_done: bool,
 }

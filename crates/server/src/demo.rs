@@ -186,9 +186,9 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
         "users": [{"name": "Alice Baker", "email": "alice@acmebakery.example", "isOnboardingUser": true}],
         "cases": [case("ACME-1", "1000.00", "GBP", "Crumb & Co", "GB")],
     })).expect("valid")).await?;
-    let acme = created.state.client.id;
+    let acme = created.state.client.client_id;
     let alice = client_session(app, "alice@acmebakery.example").await?;
-    app.sign_onboarding(created.state.link.id, signing("Alice Baker"), &alice).await?;
+    app.sign_onboarding(created.state.client.link_id, signing("Alice Baker"), &alice).await?;
     let acme_web = new_case(app, acme, case("ACME-2", "640.00", "GBP", "Dough Direct", "GB"), CaseSource::WebApp, None).await?;
     let acme_first = created.cases.successful[0].reference.clone();
     let (line, first) = pay_outcome(app, &acme_first, "1000.00", "demo-acme-1").await?;
@@ -278,10 +278,10 @@ pub async fn seed(app: &App) -> Result<Seeded, AppError> {
         )
         .await?;
     let dara = client_session(app, "dara@dublindevices.example").await?;
-    app.sign_onboarding(dublin.state.link.id, signing("Dara Byrne"), &dara).await?;
+    app.sign_onboarding(dublin.state.client.link_id, signing("Dara Byrne"), &dara).await?;
     let dub = dublin.cases.successful[0].reference.clone();
     lines.push(pay(app, &dub, "1500.00", "demo-dub-1").await?);
-    app.change_link(dublin.state.link.id, LinkStatus::Archived, Some("contract ended (demo)".into())).await?;
+    app.change_link(dublin.state.client.link_id, LinkStatus::Archived, Some("contract ended (demo)".into())).await?;
     lines.push(pay(app, &dub, "1500.00", "demo-dub-2").await?);
 
     // Case created before the link.

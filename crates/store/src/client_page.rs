@@ -1,21 +1,21 @@
 //! A page of the partner's client list in one statement (issue 9): the summary's counts,
-//! the number of links that match, the page's links with their histories, their clients,
-//! the clients' users, the per-client visible case counts, the kept earnings rows, and per
-//! currency the estimate rates' state with the current USD rate.
+//! the number of links that match, and per link of the page what the list shows of it
+//! ([`ClientListRow`]: the reference's client list item, the dashboard's row) with the
+//! client's visible case counts and the kept earnings rows; per currency the estimate
+//! rates' state with the current USD rate.
 //!
-//! One row per link of the page (the item part), not one per child row: the link's
-//! columns, its client as a JSON array of its columns, and the client's users, the link's
-//! history and the partner's kept earnings rows on the client as JSON arrays of such rows
-//! ([`JsonCols`]), each read with the row decoder of its own read (`Tx::links_by_ids`,
-//! `Tx::clients_by_ids`, `Tx::client_users_of`, `Tx::with_histories`, the kept rows of
-//! `Tx::partner_client_earnings_usd`), beside the client's case tallies
-//! (`Tx::partner_case_counts_by_client`). Each row and column costs its conversion in the
-//! driver: at 1M this page answered 12–31 % more searches a second on SQLite, and 4–22 %
-//! on PostgreSQL, than eight parts of one row per child row (docs/PERFORMANCE.md, "Session
-//! 11"). The summary (`Tx::partner_client_totals`, `Tx::partner_visible_case_count`, the
-//! count of `Tx::partner_client_page`) and the rates are the other two parts of the
-//! [`UnionRead`]: the rates part is `estimate_rates` with each currency's current rate
-//! probed as `Tx::fx_rates_on_or_before` probes it, one row a currency.
+//! The list reads only what it shows, not whole records: of the link and its client the
+//! columns an item shows (the link's status from `links.status`, not its history), of each
+//! user its name and e-mail, as a JSON array of `[name, email]` in the order of
+//! `Tx::client_users_of`; the kept earnings rows of `Tx::partner_client_earnings_usd` as a
+//! JSON array of `[currency, locked, n, usd]`; the case tallies of
+//! `Tx::partner_case_counts_by_client`. The JSON arrays are decoded into typed tuples (no
+//! `serde_json::Value`). One row per link: each row and column costs its conversion in the
+//! driver (docs/PERFORMANCE.md, "Session 11" and "Session 12"). The summary
+//! (`Tx::partner_client_totals`, `Tx::partner_visible_case_count`, the count of
+//! `Tx::partner_client_page`) and the rates are the other two parts of the [`UnionRead`]:
+//! the rates part is `estimate_rates` with each currency's current rate probed as
+//! `Tx::fx_rates_on_or_before` probes it, one row a currency.
 //!
 //! The page's links are the `MATERIALIZED` CTE `pg` (link, client, position): either the
 //! filtered, date-ordered page itself or the links whose ids are bound (the name orders,
@@ -24,17 +24,19 @@
 
 use std::collections::HashMap;
 
-use refshare_core::link::{Link, LinkEvent};
+use refshare_core::link::{Link, LinkStatus};
+use refshare_core::money::Bps;
+use refshare_core::Instant;
+use serde::Deserialize;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::cases::bind_all;
-use crate::client_totals::{estimate_rate_from, kept_row_from, KeptClientEarnings};
-use crate::clients::{client_from, user_from, ACTIVE_LINKS, CLIENT_COLS, USER_COLS};
-use crate::links::{event_from, link_from, EVENT_COLS, LINK_COLS};
+use crate::client_totals::{estimate_rate_from, KeptClientEarnings};
+use crate::clients::ACTIVE_LINKS;
 use crate::reporting::{current_rate_sql, day_literal};
-use crate::union_read::{from_alias, names, Part as ReadPart, UnionRead};
-use crate::{json_rows, JsonCols};
+use crate::union_read::{names, Part as ReadPart, UnionRead};
+use crate::{at, currency, opt_at, uuid};
 use crate::{
     Backend, ClientOrder, ClientRecord, ClientUserRecord, Cols, PageReq, PartnerClientFilter, PartnerClientTotals, Result, StoreError, Tx,
 };
@@ -59,12 +61,10 @@ pub struct ClientPageRows {
     pub visible_cases: i64,
     /// The links that match (all pages), as `Tx::partner_client_page` counts them.
     pub total: i64,
-    /// The page's links in the page's order with their histories, as `Tx::links_by_ids`.
-    pub links: Vec<Link>,
-    /// As `Tx::clients_by_ids` for the links' clients.
-    pub clients: HashMap<Uuid, ClientRecord>,
-    /// As `Tx::client_users_of`.
-    pub users: HashMap<Uuid, Vec<ClientUserRecord>>,
+    /// What the list shows of the page's links, in the page's order (as
+    /// [`ClientListRow::of`] makes of `Tx::links_by_ids`, `Tx::clients_by_ids` and
+    /// `Tx::client_users_of`).
+    pub items: Vec<ClientListRow>,
     /// As `Tx::partner_case_counts_by_client`.
     pub case_counts: HashMap<Uuid, (i64, i64)>,
     /// As `Tx::fx_rates_on_or_before` (by currency code) for the currencies `estimate_rates`
@@ -74,6 +74,79 @@ pub struct ClientPageRows {
     /// The kept earnings rows of the page's clients and the estimate rates' state, as
     /// `Tx::partner_client_earnings_usd` reads them.
     pub earnings: KeptClientEarnings,
+}
+
+/// What a client list item shows of the client's details (`details_json`): the members
+/// the app writes as text; one that holds no text shows as none, the others are not read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShownDetails {
+    #[serde(default, deserialize_with = "text_or_none")]
+    pub address: Option<String>,
+    #[serde(default, deserialize_with = "text_or_none")]
+    pub city: Option<String>,
+    #[serde(default, deserialize_with = "text_or_none")]
+    pub zip_code: Option<String>,
+}
+
+fn text_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// A user of a client as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserContact {
+    pub name: String,
+    pub email: String,
+}
+
+/// What the client list shows of one of the partner's links: the reference's client list
+/// item (`GetClientsResponse`) and the dashboard's row, without the whole link, client and
+/// user records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientListRow {
+    pub link_id: Uuid,
+    pub external_tenant_id: String,
+    pub is_attributed: bool,
+    pub referral_fee_bps: Bps,
+    pub linked_at: Instant,
+    /// The link's status now (`links.status`: its history's last event).
+    pub status: LinkStatus,
+    pub client_id: Uuid,
+    pub company_name: String,
+    pub support_email: Option<String>,
+    pub country: String,
+    pub registration_number: Option<String>,
+    pub details: ShownDetails,
+    pub onboarding_completed_at: Option<Instant>,
+    /// In the order of `Tx::client_users_of`: the onboarding user first, then by id.
+    pub users: Vec<UserContact>,
+}
+
+impl ClientListRow {
+    /// What the list shows of `link`, its client and the client's users (in the order of
+    /// `Tx::client_users_of`).
+    pub fn of(link: &Link, client: &ClientRecord, users: &[ClientUserRecord]) -> Result<ClientListRow> {
+        Ok(ClientListRow {
+            link_id: link.id,
+            external_tenant_id: link.external_tenant_id.clone(),
+            is_attributed: link.is_attributed,
+            referral_fee_bps: link.referral_fee_bps,
+            linked_at: link.linked_at,
+            status: link.current_status(),
+            client_id: client.id,
+            company_name: client.company_name.clone(),
+            support_email: client.support_email.clone(),
+            country: client.country.clone(),
+            registration_number: client.registration_number.clone(),
+            details: ShownDetails::deserialize(&client.details).map_err(|e| StoreError::Corrupt(format!("a client's details: {e}")))?,
+            onboarding_completed_at: client.onboarding_completed_at,
+            users: users.iter().map(|u| UserContact { name: u.name.clone(), email: u.email.clone() }).collect(),
+        })
+    }
 }
 
 /// The parts of the statement, in the order of their rows (the `k` column).
@@ -86,30 +159,65 @@ enum Part {
 
 const PARTS: [Part; 3] = [Part::Summary, Part::Item, Part::Rates];
 
-/// The columns of an item beside its link's: the client, users, history and kept earnings
-/// each as JSON (one row, or an array of rows; a row an array of its columns), and the
-/// case tallies.
-const ITEM_COLS: &str = "pos, client_json, users_json, events_json, cases_n, cases_closed, kept_json";
+/// The columns of an item: what the list shows of the link and its client, the users and
+/// the kept earnings rows as JSON arrays of arrays, and the case tallies.
+const ITEM_COLS: &str = "link_id, external_tenant_id, is_attributed, referral_fee_bps, linked_at, status, client_id, company_name, \
+     support_email, country, registration_number, details_json, onboarding_completed_at, pos, users_json, cases_n, cases_closed, kept_json";
 
-/// A JSON array of the values of `cols` of the row `alias`, in their order ([`JsonCols`]).
-fn json_row(backend: Backend, alias: &str, cols: &str) -> String {
-    let values: Vec<String> = names(cols).iter().map(|c| format!("{alias}.{c}")).collect();
+/// A JSON array, as text, of the arrays `[cols…]` over the rows of `from`, in `order`
+/// (`[]` when there are none).
+fn json_array(backend: Backend, cols: &str, from: &str, order: &str) -> String {
     match backend {
-        Backend::Sqlite => format!("json_array({})", values.join(", ")),
-        Backend::Postgres => format!("json_build_array({})", values.join(", ")),
+        Backend::Sqlite => format!("(SELECT json_group_array(json_array({cols}){order}) {from})"),
+        Backend::Postgres => format!("(SELECT COALESCE(CAST(json_agg(json_build_array({cols}){order}) AS TEXT), '[]') {from})"),
     }
 }
 
-/// A JSON array, as text, of `row` over the rows of `from` (`[]` when there are none).
-fn json_array(backend: Backend, row: &str, from: &str) -> String {
-    match backend {
-        Backend::Sqlite => format!("(SELECT json_group_array({row}) {from})"),
-        Backend::Postgres => format!("(SELECT COALESCE(CAST(json_agg({row}) AS TEXT), '[]') {from})"),
-    }
+/// The item part, one per backend (its text does not depend on the page).
+fn item_part(backend: Backend) -> ReadPart {
+    static PARTS: [std::sync::OnceLock<ReadPart>; 2] = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let slot = match backend {
+        Backend::Sqlite => &PARTS[0],
+        Backend::Postgres => &PARTS[1],
+    };
+    slot.get_or_init(|| {
+        // As `Tx::client_users_of` orders them.
+        let users = json_array(
+            backend,
+            "u.name, u.email",
+            "FROM client_users u WHERE u.client_id = pg.client_id",
+            " ORDER BY u.is_onboarding_user DESC, u.id",
+        );
+        // The kept rows `Tx::partner_client_earnings_usd` reads.
+        let kept = json_array(
+            backend,
+            "k.currency, k.locked, k.n, k.usd_minor",
+            "FROM client_earnings_totals k WHERE k.partner_id = $1 AND k.client_id = pg.client_id AND k.n <> 0",
+            "",
+        );
+        let tally = |what: &str| {
+            format!(
+                "(SELECT CAST(SUM({what}) AS BIGINT) FROM partner_client_case_tallies t WHERE t.partner_id = $1 AND t.client_id = pg.client_id)"
+            )
+        };
+        let closed = tally(&format!("CASE WHEN t.lifecycle = '{}' THEN t.n ELSE 0 END", refshare_core::case::Lifecycle::Closed.as_str()));
+        ReadPart::new(
+            format!(
+                "SELECT l.id AS link_id, l.external_tenant_id AS external_tenant_id, l.is_attributed AS is_attributed, \
+                 l.referral_fee_bps AS referral_fee_bps, l.linked_at AS linked_at, l.status AS status, cl.id AS client_id, \
+                 cl.company_name AS company_name, cl.support_email AS support_email, cl.country AS country, \
+                 cl.registration_number AS registration_number, cl.details_json AS details_json, \
+                 cl.onboarding_completed_at AS onboarding_completed_at, pg.pos AS pos, {users} AS users_json, \
+                 {} AS cases_n, {closed} AS cases_closed, {kept} AS kept_json \
+                 FROM pg JOIN links l ON l.id = pg.link_id JOIN clients cl ON cl.id = pg.client_id",
+                tally("t.n"),
+            ),
+            names(ITEM_COLS),
+        )
+        .ordered("b.pos", "NULL")
+    })
+    .clone()
 }
-
-/// The columns of a kept earnings row in an item.
-const KEPT_COLS: &str = "client_id, currency, locked, n, usd";
 
 /// One part's read.
 fn part_sql(backend: Backend, part: Part, count: &str, rate_day: &str) -> ReadPart {
@@ -123,46 +231,12 @@ fn part_sql(backend: Backend, part: Part, count: &str, rate_day: &str) -> ReadPa
             ),
             names("s_clients, s_attributed, s_onboarded, s_cases, s_total"),
         ),
-        // One row a link, in the page's order: the link's columns (`Tx::links_by_ids`), and
-        // of its client the columns of `Tx::clients_by_ids`, the users of
-        // `Tx::client_users_of`, the history of `Tx::with_histories`, the case counts of
-        // `Tx::partner_case_counts_by_client` and the kept earnings rows of
-        // `Tx::partner_client_earnings_usd`, each read by the page's 50 links alone.
-        Part::Item => {
-            let client = json_row(backend, "cl", CLIENT_COLS);
-            let client = match backend {
-                Backend::Sqlite => client,
-                Backend::Postgres => format!("CAST({client} AS TEXT)"),
-            };
-            let users = json_array(backend, &json_row(backend, "u", USER_COLS), "FROM client_users u WHERE u.client_id = pg.client_id");
-            let events = json_array(backend, &json_row(backend, "ev", EVENT_COLS), "FROM link_events ev WHERE ev.link_id = pg.link_id");
-            let kept = json_array(
-                backend,
-                &json_row(backend, "k", KEPT_COLS),
-                "FROM (SELECT client_id, currency, locked, n, usd_minor AS usd FROM client_earnings_totals \
-                 WHERE partner_id = $1 AND client_id = pg.client_id AND n <> 0) k",
-            );
-            let tally = |what: &str| {
-                format!(
-                    "(SELECT CAST(SUM({what}) AS BIGINT) FROM partner_client_case_tallies t WHERE t.partner_id = $1 AND t.client_id = pg.client_id)"
-                )
-            };
-            let closed =
-                tally(&format!("CASE WHEN t.lifecycle = '{}' THEN t.n ELSE 0 END", refshare_core::case::Lifecycle::Closed.as_str()));
-            let mut n = names(LINK_COLS);
-            n.extend(names(ITEM_COLS));
-            ReadPart::new(
-                format!(
-                    "SELECT {}, pg.pos AS pos, {client} AS client_json, {users} AS users_json, {events} AS events_json, \
-                     {} AS cases_n, {closed} AS cases_closed, {kept} AS kept_json \
-                     FROM pg JOIN links l ON l.id = pg.link_id JOIN clients cl ON cl.id = pg.client_id",
-                    from_alias("l", LINK_COLS),
-                    tally("t.n"),
-                ),
-                n,
-            )
-            .ordered("b.pos", "NULL")
-        }
+        // One row a link, in the page's order: what the list shows of it and of its client
+        // (`Tx::links_by_ids`, `Tx::clients_by_ids`), the client's users
+        // (`Tx::client_users_of`), case counts (`Tx::partner_case_counts_by_client`) and
+        // kept earnings rows (`Tx::partner_client_earnings_usd`), each read by the page's
+        // links alone.
+        Part::Item => item_part(backend),
         // Per currency of `estimate_rates` (every currency: migration 0025) its state and
         // its current rate: one row each, one probe of `fx_rates` each.
         Part::Rates => ReadPart::new(
@@ -246,24 +320,41 @@ impl Tx {
     }
 }
 
-/// The column names of the JSON rows of an item, in their order.
-struct JsonNames {
-    client: Vec<String>,
-    user: Vec<String>,
-    event: Vec<String>,
-    kept: Vec<String>,
+/// A JSON array of `T` a statement built (the users and kept rows of an item).
+fn json_of<'a, T: Deserialize<'a>>(text: &'a str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("a page's {what}: {e}")))
 }
 
-impl JsonNames {
-    fn get() -> &'static JsonNames {
-        static NAMES: std::sync::OnceLock<JsonNames> = std::sync::OnceLock::new();
-        NAMES.get_or_init(|| JsonNames {
-            client: names(CLIENT_COLS),
-            user: names(USER_COLS),
-            event: names(EVENT_COLS),
-            kept: names(KEPT_COLS),
-        })
+/// An item's row: what the list shows of the link, its client and users, and into `page`
+/// the client's case counts and kept earnings rows.
+fn item_from<R: Cols + ?Sized>(r: &R, page: &mut ClientPageRows) -> Result<ClientListRow> {
+    let client_id = uuid(&r.value::<String>("client_id")?)?;
+    let status: String = r.value("status")?;
+    let details: String = r.value("details_json")?;
+    let users: Vec<(String, String)> = json_of(&r.value::<String>("users_json")?, "users")?;
+    if let Some(n) = r.value::<Option<i64>>("cases_n")? {
+        page.case_counts.insert(client_id, (n, r.value::<Option<i64>>("cases_closed")?.unwrap_or(0)));
     }
+    let kept: Vec<(String, i64, i64, i64)> = json_of(&r.value::<String>("kept_json")?, "kept earnings")?;
+    for (code, locked, n, usd) in kept {
+        page.earnings.rows.push((client_id, currency(&code)?, locked != 0, n, usd));
+    }
+    Ok(ClientListRow {
+        link_id: uuid(&r.value::<String>("link_id")?)?,
+        external_tenant_id: r.value("external_tenant_id")?,
+        is_attributed: r.value::<i64>("is_attributed")? != 0,
+        referral_fee_bps: Bps(u32::try_from(r.value::<i64>("referral_fee_bps")?).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+        linked_at: at(r.value("linked_at")?),
+        status: LinkStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("link status {status}")))?,
+        client_id,
+        company_name: r.value("company_name")?,
+        support_email: r.value("support_email")?,
+        country: r.value("country")?,
+        registration_number: r.value("registration_number")?,
+        details: json_of(&details, "client details")?,
+        onboarding_completed_at: opt_at(r.value("onboarding_completed_at")?),
+        users: users.into_iter().map(|(name, email)| UserContact { name, email }).collect(),
+    })
 }
 
 fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Result<ClientPageRows> {
@@ -271,14 +362,11 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Res
         totals: PartnerClientTotals::default(),
         visible_cases: 0,
         total: given_total.unwrap_or(0),
-        links: Vec::new(),
-        clients: HashMap::new(),
-        users: HashMap::new(),
+        items: Vec::new(),
         case_counts: HashMap::new(),
         rates: Vec::new(),
         earnings: KeptClientEarnings::default(),
     };
-    let json = JsonNames::get();
     for row in read.rows(rows) {
         let (i, r) = row?;
         let r = &r;
@@ -296,34 +384,8 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Res
                 }
             }
             Part::Item => {
-                let mut link = link_from(r)?;
-                let client: Vec<serde_json::Value> = serde_json::from_str(&r.value::<String>("client_json")?)
-                    .map_err(|e| StoreError::Corrupt(format!("a page's client: {e}")))?;
-                let client = client_from(&JsonCols { names: &json.client, values: &client })?;
-                // As `Tx::with_histories` and `Tx::client_users_of` order them.
-                let mut events: Vec<(i64, LinkEvent)> = Vec::new();
-                for e in json_rows(&r.value::<String>("events_json")?)? {
-                    let e = JsonCols { names: &json.event, values: &e };
-                    events.push((e.value("seq")?, event_from(&e)?));
-                }
-                events.sort_by_key(|(seq, _)| *seq);
-                link.history = events.into_iter().map(|(_, e)| e).collect();
-                let mut users = json_rows(&r.value::<String>("users_json")?)?
-                    .iter()
-                    .map(|u| user_from(&JsonCols { names: &json.user, values: u }))
-                    .collect::<Result<Vec<ClientUserRecord>>>()?;
-                users.sort_by(|a, b| b.is_onboarding_user.cmp(&a.is_onboarding_user).then_with(|| a.id.cmp(&b.id)));
-                if let Some(n) = r.value::<Option<i64>>("cases_n")? {
-                    page.case_counts.insert(client.id, (n, r.value::<Option<i64>>("cases_closed")?.unwrap_or(0)));
-                }
-                for k in json_rows(&r.value::<String>("kept_json")?)? {
-                    page.earnings.rows.push(kept_row_from(&JsonCols { names: &json.kept, values: &k }, "usd")?);
-                }
-                if !users.is_empty() {
-                    page.users.insert(client.id, users);
-                }
-                page.links.push(link);
-                page.clients.insert(client.id, client);
+                let item = item_from(r, &mut page)?;
+                page.items.push(item);
             }
             Part::Rates => {
                 let (currency, built, rate_e8) = estimate_rate_from(r, "built", "rate_e8")?;
@@ -346,14 +408,16 @@ mod tests {
         for backend in [Backend::Sqlite, Backend::Postgres] {
             let read = page_sql(backend, "pg AS MATERIALIZED (SELECT 1)", "CAST(NULL AS BIGINT)", "'2026-11-30'");
             crate::union_read::tests::check_slots(&read);
-            assert_eq!(read.slots(), (10, 6), "a link's text columns and the item's four JSON columns; its integers");
+            assert_eq!(read.slots(), (11, 7), "an item's text columns (two of them JSON arrays); its integers");
             assert!(read.sql.contains("FROM estimate_rates e"), "one row per currency");
             assert_eq!(read.sql.matches(" UNION ALL ").count() + 1, PARTS.len());
             let aggregate = if backend == Backend::Sqlite { "json_group_array(" } else { "json_agg(" };
-            assert_eq!(read.sql.matches(aggregate).count(), 3, "users, history and kept earnings, each one array per item");
-            let row =
-                if backend == Backend::Sqlite { "json_array(cl.id, cl.company_name" } else { "json_build_array(cl.id, cl.company_name" };
-            assert!(read.sql.contains(row), "the client as an array of its columns in CLIENT_COLS' order");
+            assert_eq!(read.sql.matches(aggregate).count(), 2, "users and kept earnings, each one array per item");
+            assert!(
+                read.sql.contains("array(u.name, u.email) ORDER BY u.is_onboarding_user DESC, u.id)"),
+                "users as `[name, email]`, in order"
+            );
+            assert!(!read.sql.contains("link_events"), "a link's status is its column, not its history");
         }
     }
 }

@@ -65,7 +65,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Row};
 
 pub use attribution_facts::{AttributionFacts, FactsCase};
 pub use cases::{CaseCursor, CaseFilter};
-pub use client_page::{ClientPageOf, ClientPageRows};
+pub use client_page::{ClientListRow, ClientPageOf, ClientPageRows, ShownDetails, UserContact};
 pub use clients::{ClientEarningsUsd, ClientOrder, PartnerClientFilter, PartnerClientTotals};
 pub use earning_sets::CpInvoicingGroup;
 pub use estimates::{EstimateCache, EstimateKey, EstimateRate};
@@ -931,38 +931,13 @@ where
     row.try_get(col).map_err(StoreError::from)
 }
 
-/// A column's value as a decoder reads it: through the driver from a row, or from the JSON
-/// a statement aggregated a row's child rows into ([`JsonCols`]).
-pub(crate) trait ColValue: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + Sized {
-    /// The value of a JSON member; `None` when it does not hold one of this type.
-    fn from_json(v: &serde_json::Value) -> Option<Self>;
-}
+/// A column's value as a decoder reads it through the driver.
+pub(crate) trait ColValue: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + Sized {}
 
-impl ColValue for String {
-    fn from_json(v: &serde_json::Value) -> Option<Self> {
-        v.as_str().map(str::to_owned)
-    }
-}
+impl<T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>> ColValue for T {}
 
-impl ColValue for i64 {
-    fn from_json(v: &serde_json::Value) -> Option<Self> {
-        v.as_i64()
-    }
-}
-
-impl<T: ColValue> ColValue for Option<T> {
-    fn from_json(v: &serde_json::Value) -> Option<Self> {
-        if v.is_null() {
-            Some(None)
-        } else {
-            T::from_json(v).map(Some)
-        }
-    }
-}
-
-/// A row whose columns a decoder reads by name: an `AnyRow` itself, one part's row of a
-/// `UNION ALL` whose parts share positional columns ([`Slotted`]), or a JSON array a
-/// statement built of a row ([`JsonCols`]).
+/// A row whose columns a decoder reads by name: an `AnyRow` itself, or one part's row of a
+/// `UNION ALL` whose parts share positional columns ([`Slotted`]).
 pub(crate) trait Cols {
     fn value<T: ColValue>(&self, col: &str) -> Result<T>;
 }
@@ -986,31 +961,6 @@ impl Cols for Slotted<'_> {
         let i = self.names.iter().position(|n| n == col).ok_or_else(|| StoreError::Corrupt(format!("no column {col} in this part")))?;
         self.row.try_get(self.at[i]).map_err(StoreError::from)
     }
-}
-
-/// A row as a JSON array of its columns' values, in the order of `names` (SQLite
-/// `json_array`, PostgreSQL `json_build_array`): how a statement returns a row's child rows
-/// in one column. Positional, so neither side builds or parses the names.
-pub(crate) struct JsonCols<'a> {
-    pub(crate) names: &'a [String],
-    pub(crate) values: &'a [serde_json::Value],
-}
-
-impl Cols for JsonCols<'_> {
-    fn value<T: ColValue>(&self, col: &str) -> Result<T> {
-        let v = self
-            .names
-            .iter()
-            .position(|n| n == col)
-            .and_then(|i| self.values.get(i))
-            .ok_or_else(|| StoreError::Corrupt(format!("no column {col} in this JSON row")))?;
-        T::from_json(v).ok_or_else(|| StoreError::Corrupt(format!("JSON column {col} holds {v}")))
-    }
-}
-
-/// The rows of a column that holds a JSON array of rows, each an array ([`JsonCols`]).
-pub(crate) fn json_rows(text: &str) -> Result<Vec<Vec<serde_json::Value>>> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("a JSON array of rows: {e}")))
 }
 
 #[cfg(test)]

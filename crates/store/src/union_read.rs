@@ -218,12 +218,6 @@ fn name_of(col: &str) -> String {
     tail.rsplit('.').next().unwrap_or(tail).trim().to_string()
 }
 
-/// `cols` (a column list without subqueries) with every column taken from `alias` under
-/// its own name: `a, b` → `x.a AS a, x.b AS b`.
-pub(crate) fn from_alias(alias: &str, cols: &str) -> String {
-    names(cols).iter().map(|c| format!("{alias}.{c} AS {c}")).collect::<Vec<_>>().join(", ")
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -231,7 +225,6 @@ pub(crate) mod tests {
     #[test]
     fn names_split_outside_parentheses_and_take_aliases() {
         assert_eq!(names("a, t.b, (SELECT x, y FROM z) AS c"), vec!["a", "b", "c"]);
-        assert_eq!(from_alias("l", "id, client_id"), "l.id AS id, l.client_id AS client_id");
     }
 
     /// Every branch of `u` names the same columns, and each part's own column sits in its

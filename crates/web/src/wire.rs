@@ -6,6 +6,7 @@ use refshare_app::cases::CaseFailure;
 use refshare_app::views::{CaseResults, ClientState};
 use refshare_core::Instant;
 use refshare_store::{CaseRecord, ClientRecord, CollectionPartnerRecord, PageReq};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// An exact JSON number from minor units (`3000`, 2 → `30.00`).
@@ -42,50 +43,130 @@ fn detail<'a>(v: &'a Value, key: &str) -> &'a Value {
     v.get(key).unwrap_or(&Value::Null)
 }
 
-fn split_name(name: &str) -> (String, String) {
+/// A user's name as the reference's first and last name: at the first space.
+fn split_name(name: &str) -> (&str, &str) {
     match name.trim().split_once(' ') {
-        Some((f, l)) => (f.to_string(), l.trim().to_string()),
-        None => (name.trim().to_string(), String::new()),
+        Some((f, l)) => (f, l.trim()),
+        None => (name.trim(), ""),
     }
 }
 
-/// The reference's `ClientCreatedResponse`.
-pub fn client_created(s: &ClientState, cases: Option<&CaseResults>, cps: &[CollectionPartnerRecord]) -> Value {
+/// The reference's client object: `ClientCreatedResponse`, and an item of
+/// `GetClientsResponse` (without case results). Serialized as it stands, without a
+/// `Value` tree.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientOut<'a> {
+    external_tenant_id: &'a str,
+    onboarding_done: bool,
+    onboarding_links: OnboardingLinks<'a>,
+    client: ClientDto<'a>,
+    users: Vec<UserDto<'a>>,
+    is_attributed_client: bool,
+    date_linked: String,
+    referral_fee_percentage: Value,
+    case_stats: CaseStats,
+    kyc_status: &'static str,
+    kyc_verification: Option<()>,
+    case_results: CaseResultsOut,
+}
+
+#[derive(Debug, Serialize)]
+struct OnboardingLinks<'a> {
+    url: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientDto<'a> {
+    id: uuid::Uuid,
+    company_name: &'a str,
+    office_email: Option<&'a str>,
+    country: &'a str,
+    address: Option<&'a str>,
+    city: Option<&'a str>,
+    zip_code: Option<&'a str>,
+    company_registration_number: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserDto<'a> {
+    id: usize,
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CaseStats {
+    cases_total: i64,
+    cases_closed: i64,
+    earnings_usd: Value,
+    earnings_usd_partial: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CaseResultsOut {
+    successful_cases: Vec<Value>,
+    failed_cases: Vec<Value>,
+}
+
+/// The reference's client object of `s`, without case results: an item of
+/// `GetClientsResponse`, `GET /clients/{externalTenantId}`; `POST /clients` adds its cases
+/// ([`ClientOut::with_cases`]).
+pub fn client_out(s: &ClientState) -> ClientOut<'_> {
     let c = &s.client;
-    json!({
-        "externalTenantId": s.link.external_tenant_id,
-        "onboardingDone": c.onboarding_completed_at.is_some(),
-        "onboardingLinks": {"url": s.onboarding_url},
-        "client": {
-            "id": c.id,
-            "companyName": c.company_name,
-            "officeEmail": c.support_email,
-            "country": c.country,
-            "address": detail(&c.details, "address"),
-            "city": detail(&c.details, "city"),
-            "zipCode": detail(&c.details, "zipCode"),
-            "companyRegistrationNumber": c.registration_number,
+    ClientOut {
+        external_tenant_id: &c.external_tenant_id,
+        onboarding_done: c.onboarding_completed_at.is_some(),
+        onboarding_links: OnboardingLinks { url: s.onboarding_url.as_deref() },
+        client: ClientDto {
+            id: c.client_id,
+            company_name: &c.company_name,
+            office_email: c.support_email.as_deref(),
+            country: &c.country,
+            address: c.details.address.as_deref(),
+            city: c.details.city.as_deref(),
+            zip_code: c.details.zip_code.as_deref(),
+            company_registration_number: c.registration_number.as_deref(),
         },
-        "users": s.users.iter().enumerate().map(|(i, u)| {
-            let (first, last) = split_name(&u.name);
-            json!({"id": i + 1, "email": u.email, "firstName": first, "lastName": last})
-        }).collect::<Vec<_>>(),
-        "isAttributedClient": s.link.is_attributed,
-        "dateLinked": ts(s.link.linked_at),
-        "referralFeePercentage": pct(s.link.referral_fee_bps),
-        "caseStats": {
-            "casesTotal": s.cases_total,
-            "casesClosed": s.cases_closed,
-            "earningsUsd": num(s.earnings_usd_minor, 2),
-            "earningsUsdPartial": s.earnings_usd_partial,
+        users: c
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let (first_name, last_name) = split_name(&u.name);
+                UserDto { id: i + 1, email: &u.email, first_name, last_name }
+            })
+            .collect(),
+        is_attributed_client: c.is_attributed,
+        date_linked: ts(c.linked_at),
+        referral_fee_percentage: pct(c.referral_fee_bps),
+        case_stats: CaseStats {
+            cases_total: s.cases_total,
+            cases_closed: s.cases_closed,
+            earnings_usd: num(s.earnings_usd_minor, 2),
+            earnings_usd_partial: s.earnings_usd_partial,
         },
-        "kycStatus": "NotRequired",
-        "kycVerification": null,
-        "caseResults": {
-            "successfulCases": cases.map(|r| r.successful.iter().map(|k| invoice_dto(k, Some(c), cps)).collect::<Vec<_>>()).unwrap_or_default(),
-            "failedCases": cases.map(|r| r.failed.iter().map(case_failure).collect::<Vec<_>>()).unwrap_or_default(),
-        },
-    })
+        kyc_status: "NotRequired",
+        kyc_verification: None,
+        case_results: CaseResultsOut { successful_cases: Vec::new(), failed_cases: Vec::new() },
+    }
+}
+
+impl ClientOut<'_> {
+    /// With the results of the cases submitted with the client (`POST /clients`), the
+    /// created ones naming `creditor`.
+    pub fn with_cases(self, cases: &CaseResults, creditor: Option<&ClientRecord>, cps: &[CollectionPartnerRecord]) -> Self {
+        let case_results = CaseResultsOut {
+            successful_cases: cases.successful.iter().map(|k| invoice_dto(k, creditor, cps)).collect(),
+            failed_cases: cases.failed.iter().map(case_failure).collect(),
+        };
+        ClientOut { case_results, ..self }
+    }
 }
 
 fn case_failure(f: &CaseFailure) -> Value {

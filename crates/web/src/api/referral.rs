@@ -10,14 +10,14 @@ use refshare_app::clients::{ClientFilter, CreateClientInput};
 use refshare_app::App;
 use refshare_core::case::Lifecycle;
 use refshare_store::{CaseCursor, CaseFilter};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::auth::{Partner, PartnerKey};
 use crate::error::ApiResult;
 use crate::extract::{Body, JsonValue, Params, Path};
 use crate::views::{attribution_json, case_item, potential_revenue, transactions};
-use crate::wire::{client_created, page};
+use crate::wire::{client_out, page, ClientOut};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -43,10 +43,10 @@ async fn create_client(State(app): State<App>, Partner(p): Partner, body: JsonVa
     let created = app.create_client(&p, input).await?;
     let cps = app.collection_partners().await?;
     let status = if created.onboarding_done { StatusCode::CREATED } else { StatusCode::ACCEPTED };
-    Ok((status, Json(client_created(&created.state, Some(&created.cases), &cps))).into_response())
+    Ok((status, Json(client_out(&created.state).with_cases(&created.cases, created.creditor.as_ref(), &cps))).into_response())
 }
 
-async fn list_clients(State(app): State<App>, Partner(p): Partner, q: Params) -> ApiResult<Json<Value>> {
+async fn list_clients(State(app): State<App>, Partner(p): Partner, q: Params) -> ApiResult<Response> {
     let pg = q.page(50)?;
     let sort = match q.get("Sort").map(|s| s.to_string()) {
         None => "dateCreated:desc".to_string(),
@@ -66,24 +66,43 @@ async fn list_clients(State(app): State<App>, Partner(p): Partner, q: Params) ->
         sort,
     };
     let listing = app.partner_clients(&p, &filter, pg).await?;
-    let (items, summary) = (&listing.items, &listing.summary);
-    Ok(Json(json!({
-        "page": page(pg, listing.total, items.len()),
-        "summary": {
-            "totalClients": summary.total_clients,
-            "attributedClients": summary.attributed_clients,
-            "onboardingComplete": summary.onboarding_complete,
-            "onboardingPending": summary.onboarding_pending,
-            "totalCases": summary.total_cases,
+    let summary = &listing.summary;
+    Ok(Json(ClientsOut {
+        page: page(pg, listing.total, listing.items.len()),
+        summary: SummaryOut {
+            total_clients: summary.total_clients,
+            attributed_clients: summary.attributed_clients,
+            onboarding_complete: summary.onboarding_complete,
+            onboarding_pending: summary.onboarding_pending,
+            total_cases: summary.total_cases,
         },
-        // Without case results a client needs no collection partners (nothing to read).
-        "clients": items.iter().map(|s| client_created(s, None, &[])).collect::<Vec<_>>(),
-    })))
+        clients: listing.items.iter().map(client_out).collect(),
+    })
+    .into_response())
 }
 
-async fn get_client(State(app): State<App>, Partner(p): Partner, Path(tenant): Path<String>) -> ApiResult<Json<Value>> {
+/// The reference's `GetClientsResponse`, serialized as it stands.
+#[derive(Serialize)]
+struct ClientsOut<'a> {
+    page: Value,
+    summary: SummaryOut,
+    clients: Vec<ClientOut<'a>>,
+}
+
+/// The reference's `ClientsSummary`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SummaryOut {
+    total_clients: i64,
+    attributed_clients: i64,
+    onboarding_complete: i64,
+    onboarding_pending: i64,
+    total_cases: i64,
+}
+
+async fn get_client(State(app): State<App>, Partner(p): Partner, Path(tenant): Path<String>) -> ApiResult<Response> {
     let state = app.partner_client(&p, &tenant).await?;
-    Ok(Json(client_created(&state, None, &[])))
+    Ok(Json(client_out(&state)).into_response())
 }
 
 async fn withdraw(State(app): State<App>, Partner(p): Partner, Path(tenant): Path<String>) -> ApiResult<StatusCode> {

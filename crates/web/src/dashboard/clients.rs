@@ -47,7 +47,7 @@ fn onboarding(s: &ClientState) -> Markup {
 }
 
 fn attribution(s: &ClientState) -> &'static str {
-    if s.link.is_attributed {
+    if s.client.is_attributed {
         "Attributed"
     } else {
         "Non-attributed"
@@ -128,10 +128,10 @@ pub async fn list(State(app): State<App>, DashQuery(p): DashQuery<Params>, staff
                     @for c in &listing.items {
                         tr {
                             td { (c.client.company_name) }
-                            td { a href=(timeline_href(&c.link.external_tenant_id)) { code { (c.link.external_tenant_id) } } }
+                            td { a href=(timeline_href(&c.client.external_tenant_id)) { code { (c.client.external_tenant_id) } } }
                             td { (onboarding(c)) }
                             td { (attribution(c)) }
-                            td { (c.link.current_status().as_str()) span.muted { " since " (day(c.link.linked_at)) } }
+                            td { (c.client.status.as_str()) span.muted { " since " (day(c.client.linked_at)) } }
                             td.num { (c.cases_total) }
                         }
                     }
@@ -172,12 +172,12 @@ pub async fn export(State(app): State<App>, DashQuery(p): DashQuery<Params>, sta
             let status = if s.client.onboarding_completed_at.is_some() { "Complete" } else { "Pending" };
             c.line(&[
                 Field::Text(&s.client.company_name),
-                Field::Text(&s.link.external_tenant_id),
+                Field::Text(&s.client.external_tenant_id),
                 Field::Plain(status),
                 Field::Plain(s.onboarding_url.as_deref().unwrap_or("")),
                 Field::Plain(attribution(s)),
-                Field::Plain(s.link.current_status().as_str()),
-                Field::Plain(&day(s.link.linked_at)),
+                Field::Plain(s.client.status.as_str()),
+                Field::Plain(&day(s.client.linked_at)),
                 Field::Plain(&s.cases_total.to_string()),
             ]);
         }

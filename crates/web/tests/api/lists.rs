@@ -22,7 +22,18 @@ async fn client_list_pages_orders_filters_and_sums(t: TestApp) {
         attributed_client(&t, &key, "bravo", vec![case_body("B-1", "1000", "GBP", "GB"), case_body("B-2", "50", "GBP", "GB")]).await;
     t.advance_days(1).await;
     for (tenant, company) in [("alpha", "alpha Ltd"), ("delta", "Delta Ltd")] {
-        let body = client_body(tenant, company, &format!("ann@{tenant}.test"), vec![case_body(&format!("{tenant}-1"), "10", "GBP", "GB")]);
+        let mut body =
+            client_body(tenant, company, &format!("ann@{tenant}.test"), vec![case_body(&format!("{tenant}-1"), "10", "GBP", "GB")]);
+        if tenant == "delta" {
+            // Every detail an item shows, and two users, the onboarding one named second.
+            for (k, v) in [("address", "1 Bread Street"), ("city", "Leeds"), ("zipCode", "LS1 4AP"), ("registrationNumber", "GB-77")] {
+                body["client"][k] = v.into();
+            }
+            body["users"] = serde_json::json!([
+                {"name": "Bo Second User", "email": "bo@delta.test", "isOnboardingUser": false},
+                {"name": "Ann Onboarding", "email": "ann@delta.test", "isOnboardingUser": true},
+            ]);
+        }
         let r = t.partner(&key, "POST", "/clients", Some(body)).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
         t.advance_days(1).await;
@@ -54,6 +65,20 @@ async fn client_list_pages_orders_filters_and_sums(t: TestApp) {
         let one = t.partner(&key, "GET", &format!("/clients/{}", c["externalTenantId"].as_str().unwrap()), None).await;
         assert_eq!(&one.body, c);
     }
+    let delta = &all.body["clients"][1];
+    assert_eq!(
+        delta["client"],
+        serde_json::json!({"id": delta["client"]["id"], "companyName": "Delta Ltd", "officeEmail": "ann@delta.test", "country": "GB",
+            "address": "1 Bread Street", "city": "Leeds", "zipCode": "LS1 4AP", "companyRegistrationNumber": "GB-77"}),
+        "{delta}"
+    );
+    assert_eq!(
+        delta["users"],
+        serde_json::json!([{"id": 1, "email": "ann@delta.test", "firstName": "Ann", "lastName": "Onboarding"},
+            {"id": 2, "email": "bo@delta.test", "firstName": "Bo", "lastName": "Second User"}]),
+        "the onboarding user first"
+    );
+    assert_eq!(all.body["clients"][2]["client"]["city"], Value::Null, "no detail given");
     let bravo_item = &all.body["clients"][3];
     assert_eq!(bravo_item["caseStats"]["casesTotal"], 2);
     assert_eq!(bravo_item["caseStats"]["earningsUsd"], dec("37.50"), "{bravo_item}");
