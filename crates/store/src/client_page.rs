@@ -9,13 +9,14 @@
 //! user its name and e-mail, as a JSON array of `[name, email]` in the order of
 //! `Tx::client_users_of`; the kept earnings rows of `Tx::partner_client_earnings_usd` as a
 //! JSON array of `[currency, locked, n, usd]`; the case tallies of
-//! `Tx::partner_case_counts_by_client`. The JSON arrays are decoded into typed tuples (no
-//! `serde_json::Value`). One row per link: each row and column costs its conversion in the
-//! driver (docs/PERFORMANCE.md, "Session 11" and "Session 12"). The summary
-//! (`Tx::partner_client_totals`, `Tx::partner_visible_case_count`, the count of
-//! `Tx::partner_client_page`) and the rates are the other two parts of the [`UnionRead`]:
-//! the rates part is `estimate_rates` with each currency's current rate probed as
-//! `Tx::fx_rates_on_or_before` probes it, one row a currency.
+//! `Tx::partner_case_counts_by_client`. That is the item part of the [`UnionRead`], one
+//! row per link. The other part is one row: the summary (`Tx::partner_client_totals`,
+//! `Tx::partner_visible_case_count`, the count of `Tx::partner_client_page`) and, as a JSON
+//! array of `[currency, built, rate_e8, usd_per_unit_e8]`, `estimate_rates` with each
+//! currency's current rate probed as `Tx::fx_rates_on_or_before` probes it. The JSON arrays
+//! are decoded into typed tuples (no `serde_json::Value`). Each row and column costs its
+//! conversion in the driver, so the statement returns 51 rows for a page of 50, of the
+//! columns the page shows (docs/PERFORMANCE.md, "Session 11" and "Session 12").
 //!
 //! The page's links are the `MATERIALIZED` CTE `pg` (link, client, position): either the
 //! filtered, date-ordered page itself or the links whose ids are bound (the name orders,
@@ -32,7 +33,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::cases::bind_all;
-use crate::client_totals::{estimate_rate_from, KeptClientEarnings};
+use crate::client_totals::KeptClientEarnings;
 use crate::clients::ACTIVE_LINKS;
 use crate::reporting::{current_rate_sql, day_literal};
 use crate::union_read::{names, Part as ReadPart, UnionRead};
@@ -154,10 +155,9 @@ impl ClientListRow {
 enum Part {
     Summary = 0,
     Item = 1,
-    Rates = 2,
 }
 
-const PARTS: [Part; 3] = [Part::Summary, Part::Item, Part::Rates];
+const PARTS: [Part; 2] = [Part::Summary, Part::Item];
 
 /// The columns of an item: what the list shows of the link and its client, the users and
 /// the kept earnings rows as JSON arrays of arrays, and the case tallies.
@@ -222,30 +222,32 @@ fn item_part(backend: Backend) -> ReadPart {
 /// One part's read.
 fn part_sql(backend: Backend, part: Part, count: &str, rate_day: &str) -> ReadPart {
     match part {
-        Part::Summary => ReadPart::new(
-            format!(
-                "SELECT t.clients AS s_clients, t.attributed AS s_attributed, t.onboarded AS s_onboarded, \
-                 (SELECT CAST(COALESCE(SUM(v.n), 0) AS BIGINT) FROM partner_case_tallies v WHERE v.partner_id = $1) AS s_cases, \
-                 {count} AS s_total \
-                 FROM (SELECT 1 AS one) o LEFT JOIN partner_client_totals t ON t.partner_id = $1"
-            ),
-            names("s_clients, s_attributed, s_onboarded, s_cases, s_total"),
-        ),
+        // The counts, and per currency of `estimate_rates` (every currency: migration 0025)
+        // its state and its current rate, one probe of `fx_rates` each, as one JSON array
+        // of `[currency, built, rate_e8, usd_per_unit_e8]` (one row, not one a currency).
+        Part::Summary => {
+            let rates = json_array(
+                backend,
+                &format!("e.currency, e.built, e.rate_e8, {}", current_rate_sql("e.currency", rate_day)),
+                "FROM estimate_rates e",
+                "",
+            );
+            ReadPart::new(
+                format!(
+                    "SELECT t.clients AS s_clients, t.attributed AS s_attributed, t.onboarded AS s_onboarded, \
+                     (SELECT CAST(COALESCE(SUM(v.n), 0) AS BIGINT) FROM partner_case_tallies v WHERE v.partner_id = $1) AS s_cases, \
+                     {count} AS s_total, {rates} AS s_rates_json \
+                     FROM (SELECT 1 AS one) o LEFT JOIN partner_client_totals t ON t.partner_id = $1"
+                ),
+                names("s_clients, s_attributed, s_onboarded, s_cases, s_total, s_rates_json"),
+            )
+        }
         // One row a link, in the page's order: what the list shows of it and of its client
         // (`Tx::links_by_ids`, `Tx::clients_by_ids`), the client's users
         // (`Tx::client_users_of`), case counts (`Tx::partner_case_counts_by_client`) and
         // kept earnings rows (`Tx::partner_client_earnings_usd`), each read by the page's
         // links alone.
         Part::Item => item_part(backend),
-        // Per currency of `estimate_rates` (every currency: migration 0025) its state and
-        // its current rate: one row each, one probe of `fx_rates` each.
-        Part::Rates => ReadPart::new(
-            format!(
-                "SELECT e.currency AS currency, e.built AS built, e.rate_e8 AS rate_e8, {} AS usd_per_unit_e8 FROM estimate_rates e",
-                current_rate_sql("e.currency", rate_day)
-            ),
-            names("currency, built, rate_e8, usd_per_unit_e8"),
-        ),
     }
 }
 
@@ -382,17 +384,18 @@ fn page_from(rows: &[AnyRow], given_total: Option<i64>, read: &UnionRead) -> Res
                 if given_total.is_none() {
                     page.total = r.value("s_total")?;
                 }
+                let rates: Vec<(String, i64, Option<i64>, Option<i64>)> = json_of(&r.value::<String>("s_rates_json")?, "rates")?;
+                for (code, built, rate_e8, current) in rates {
+                    let c = currency(&code)?;
+                    page.earnings.estimate_rates.push((c, built != 0, rate_e8));
+                    if let Some(rate) = current {
+                        page.rates.push((code, rate));
+                    }
+                }
             }
             Part::Item => {
                 let item = item_from(r, &mut page)?;
                 page.items.push(item);
-            }
-            Part::Rates => {
-                let (currency, built, rate_e8) = estimate_rate_from(r, "built", "rate_e8")?;
-                page.earnings.estimate_rates.push((currency, built, rate_e8));
-                if let Some(rate) = r.value::<Option<i64>>("usd_per_unit_e8")? {
-                    page.rates.push((currency.code().to_string(), rate));
-                }
             }
         }
     }
@@ -409,10 +412,10 @@ mod tests {
             let read = page_sql(backend, "pg AS MATERIALIZED (SELECT 1)", "CAST(NULL AS BIGINT)", "'2026-11-30'");
             crate::union_read::tests::check_slots(&read);
             assert_eq!(read.slots(), (11, 7), "an item's text columns (two of them JSON arrays); its integers");
-            assert!(read.sql.contains("FROM estimate_rates e"), "one row per currency");
+            assert!(read.sql.contains("FROM estimate_rates e) AS s_rates_json"), "the rates in the summary's row");
             assert_eq!(read.sql.matches(" UNION ALL ").count() + 1, PARTS.len());
             let aggregate = if backend == Backend::Sqlite { "json_group_array(" } else { "json_agg(" };
-            assert_eq!(read.sql.matches(aggregate).count(), 2, "users and kept earnings, each one array per item");
+            assert_eq!(read.sql.matches(aggregate).count(), 3, "the rates; users and kept earnings, each one array per item");
             assert!(
                 read.sql.contains("array(u.name, u.email) ORDER BY u.is_onboarding_user DESC, u.id)"),
                 "users as `[name, email]`, in order"
