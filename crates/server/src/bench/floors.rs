@@ -80,8 +80,8 @@ pub fn case_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt>
 /// earnings on it (`caseStats.earningsUsd`), each one correlated aggregate of the page's 50
 /// clients; then the number that match with the partner's summary (`ClientsSummary`).
 ///
-/// Not read: the links' histories and the rates' state, which the app reads besides (the
-/// dashboard's status column; whether the kept USD figures are at today's rate). Until
+/// Not read: the rates' state, which the app reads besides (whether the kept USD figures are
+/// at today's rate). Until
 /// session 11 this floor read only the first statement's link and client columns and the
 /// count, which cannot answer the page (docs/PERFORMANCE.md, "Session 11").
 pub fn client_search(backend: Backend, partner_id: &str, query: &str) -> Vec<Stmt> {
