@@ -33,8 +33,8 @@ pub struct CaseResults {
 pub struct ClientCreated {
     pub state: ClientState,
     pub cases: CaseResults,
-    /// The client the created cases name as their creditor (a new client's record; none
-    /// when no case was created).
+    /// The client the created cases name as their creditor: the new client's record; none
+    /// on a repeated request, which creates no case.
     pub creditor: Option<ClientRecord>,
     /// 201 when onboarding is complete, 202 otherwise.
     pub onboarding_done: bool,
