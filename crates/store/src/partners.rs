@@ -94,13 +94,14 @@ impl Tx {
 
     /// The partner owning an unrevoked key with this hash, and that key's id.
     pub async fn partner_key_by_hash(&mut self, key_hash: &str) -> Result<Option<(PartnerRecord, Uuid)>> {
-        let row = sqlx::query(&format!(
-            "SELECT {}, k.id AS key_id FROM partners p JOIN partner_api_keys k ON k.partner_id = p.id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
-            PARTNER_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
-        ))
-        .bind(key_hash)
-        .fetch_optional(self.conn())
-        .await?;
+        // Built once: every partner API request runs it.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {}, k.id AS key_id FROM partners p JOIN partner_api_keys k ON k.partner_id = p.id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+                PARTNER_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
+            )
+        });
+        let row = sqlx::query(SQL.as_str()).bind(key_hash).fetch_optional(self.conn()).await?;
         row.as_ref().map(|r| Ok((partner_from(r)?, uuid(&get::<String>(r, "key_id")?)?))).transpose()
     }
 

@@ -134,6 +134,10 @@ impl UnionRead {
                 (p.names.clone(), at)
             })
             .collect();
+        // A sort column only when some part orders by it: every column of every row costs
+        // its conversion in the driver.
+        let by_i = parts.iter().any(|p| p.sort_i != "NULL");
+        let by_t = parts.iter().any(|p| p.sort_t != "NULL");
         let branches: Vec<String> = parts
             .iter()
             .zip(&own)
@@ -149,23 +153,25 @@ impl UnionRead {
                         }
                     })
                     .collect();
-                let sort_i = match part.sort_i {
-                    "NULL" => "CAST(NULL AS BIGINT)".to_string(),
-                    e => format!("CAST({e} AS BIGINT)"),
-                };
-                let sort_t = match part.sort_t {
-                    "NULL" => "CAST(NULL AS TEXT)".to_string(),
-                    e => e.to_string(),
-                };
-                format!(
-                    "SELECT CAST({k} AS BIGINT) AS k, {}, {sort_i} AS sort_i, {sort_t} AS sort_t FROM ({}) b",
-                    cols.join(", "),
-                    part.sql
-                )
+                let mut sorts = String::new();
+                if by_i {
+                    match part.sort_i {
+                        "NULL" => sorts.push_str(", CAST(NULL AS BIGINT) AS sort_i"),
+                        e => sorts.push_str(&format!(", CAST({e} AS BIGINT) AS sort_i")),
+                    }
+                }
+                if by_t {
+                    match part.sort_t {
+                        "NULL" => sorts.push_str(", CAST(NULL AS TEXT) AS sort_t"),
+                        e => sorts.push_str(&format!(", {e} AS sort_t")),
+                    }
+                }
+                format!("SELECT CAST({k} AS BIGINT) AS k, {}{sorts} FROM ({}) b", cols.join(", "), part.sql)
             })
             .collect();
         let with = if with.is_empty() { String::new() } else { format!("WITH {with} ") };
-        let sql = format!("{with}{} ORDER BY k, sort_i, sort_t", branches.join(" UNION ALL "));
+        let order = ["k", if by_i { ", sort_i" } else { "" }, if by_t { ", sort_t" } else { "" }].concat();
+        let sql = format!("{with}{} ORDER BY {order}", branches.join(" UNION ALL "));
         UnionRead { sql, own, texts, ints: int_slots }
     }
 
@@ -241,11 +247,13 @@ pub(crate) mod tests {
             })
             .collect();
         assert!(outer.iter().all(|n| *n == outer[0]), "{}", u.sql);
-        assert_eq!(outer[0].len(), 1 + u.texts + u.ints + 2, "{:?}", outer[0]);
+        let sorts = outer[0].iter().filter(|n| n.starts_with("sort_")).count();
+        assert_eq!(outer[0].len(), 1 + u.texts + u.ints + sorts, "{:?}", outer[0]);
         for (b, (own, at)) in branches.iter().zip(&u.own) {
             for (name, slot) in own.iter().zip(at) {
                 let col = &outer[0][*slot];
-                assert!(b.contains(&format!("b.{name} AS {col},")), "{name} as {col} in {b}");
+                let (mid, last) = (format!("b.{name} AS {col},"), format!("b.{name} AS {col} FROM ("));
+                assert!(b.contains(&mid) || b.contains(&last), "{name} as {col} in {b}");
             }
             let mut sorted = at.clone();
             sorted.sort();
@@ -267,5 +275,18 @@ pub(crate) mod tests {
         assert!(u.sql.contains("CAST(b.seq AS BIGINT) AS sort_i, b.b AS sort_t FROM (SELECT seq, b, c FROM y) b"), "{}", u.sql);
         assert!(u.sql.ends_with(" ORDER BY k, sort_i, sort_t"));
         assert!(UnionRead::new("w AS (SELECT 1)", &parts).sql.starts_with("WITH w AS (SELECT 1) SELECT CAST(0 AS BIGINT) AS k"));
+    }
+
+    #[test]
+    fn a_sort_column_only_when_some_part_orders_by_it() {
+        let unordered = [Part::new("SELECT a FROM x".into(), names("a")), Part::new("SELECT seq FROM y".into(), names("seq"))];
+        let u = UnionRead::new("", &unordered);
+        assert_eq!(check_slots(&u), ["k", "t1", "i1"]);
+        assert!(u.sql.ends_with(" ORDER BY k"), "{}", u.sql);
+        let by_int = [unordered[0].clone(), unordered[1].clone().ordered("b.seq", "NULL")];
+        let u = UnionRead::new("", &by_int);
+        assert_eq!(check_slots(&u), ["k", "t1", "i1", "sort_i"]);
+        assert!(u.sql.contains("CAST(NULL AS BIGINT) AS sort_i FROM (SELECT a FROM x) b"), "{}", u.sql);
+        assert!(u.sql.ends_with(" ORDER BY k, sort_i"), "{}", u.sql);
     }
 }

@@ -78,7 +78,9 @@ pub(super) async fn dashboard(ctx: &mut Ctx) -> Result<Vec<Outcome>, String> {
         }
         eprintln!("bench: dashboard {name} …");
         let n = paths.len();
-        let f = drive(caps(ctx, ctx.args.concurrency, ctx.args.requests), page_job(ctx, cookie.clone(), Arc::new(paths))).await;
+        let paths = Arc::new(paths);
+        super::warm_up(ctx, &format!("dashboard {name}"), n, page_job(ctx, cookie.clone(), paths.clone())).await?;
+        let f = drive(caps(ctx, ctx.args.concurrency, ctx.args.requests), page_job(ctx, cookie.clone(), paths)).await;
         let line = super::app_line(&format!("app page ({n} URL{})", if n == 1 { "" } else { "s" }), f)?;
         let p99 = line.f.p99_ms;
         out.push(Outcome {

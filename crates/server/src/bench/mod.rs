@@ -3,8 +3,11 @@
 //! in-process on 127.0.0.1:0, drives it over HTTP/1.1 keep-alive at a given concurrency,
 //! and prints every workload's figures next to a limit measured in the same run: the
 //! `/healthz` floor, the raw SQL of the same page (`floors`; on PostgreSQL also pgbench
-//! running it), and, for payments, a plain loop writing the same rows (`plain`). The
-//! output is a markdown table and, last, one JSON line.
+//! running it), and, for payments, a plain loop writing the same rows (`plain`). Each
+//! read workload first runs its URLs and raw statements once, untimed ([`warm_up`]), so
+//! the app and its limit are measured on the same cache; the month statement shows its
+//! first request, as the cache was found, on a line of its own. The output is a markdown
+//! table and, last, one JSON line.
 //!
 //! It writes into the database it is pointed at (payments with fresh `BENCH-…`
 //! externalIds, and the plain loops' rows): run it on a copy of the seed.
@@ -74,6 +77,10 @@ pub struct BenchArgs {
     /// PostgreSQL: skip pgbench beside the raw SQL.
     #[arg(long)]
     pub no_pgbench: bool,
+    /// Measure without the warm-up pass (by default every URL and raw statement of a read
+    /// workload runs once, untimed, before the workload is measured).
+    #[arg(long)]
+    pub no_warm_up: bool,
     /// SQLite: read-only connections of the app (as `serve --sqlite-readers`).
     #[arg(long, default_value_t = refshare_store::DEFAULT_SQLITE_READERS)]
     pub sqlite_readers: u32,
@@ -302,8 +309,7 @@ fn sql_job(pool: AnyPool, stmts: Arc<Vec<Vec<Stmt>>>) -> impl Fn(usize) -> Job +
 
 /// The raw SQL of a read workload beside the app: sqlx at the same concurrency, and on
 /// PostgreSQL pgbench with the same statements.
-async fn raw_lines(ctx: &Ctx, stmts: Vec<Vec<Stmt>>) -> Result<Vec<Line>, String> {
-    let stmts = Arc::new(stmts);
+async fn raw_lines(ctx: &Ctx, stmts: Arc<Vec<Vec<Stmt>>>) -> Result<Vec<Line>, String> {
     let f = drive(caps(ctx, ctx.args.concurrency, ctx.args.requests), sql_job(ctx.raw.clone(), stmts.clone())).await;
     if f.errors > 0 {
         return Err(format!("raw SQL failed: {}", f.first_error.unwrap_or_default()));
@@ -315,6 +321,31 @@ async fn raw_lines(ctx: &Ctx, stmts: Vec<Vec<Stmt>>) -> Result<Vec<Line>, String
         lines.push(Line { what: "pgbench (same SQL)".into(), f });
     }
     Ok(lines)
+}
+
+/// The warm-up pass of a read workload: each of its `n` jobs once, one at a time,
+/// untimed. A read workload measures the app first and the raw SQL after it, so without
+/// this the app's first requests would read pages from disk that the raw SQL then finds
+/// cached (a fresh copy of the seed starts cold), and the tail of a few hundred requests
+/// would be those first requests rather than the app's steady state.
+async fn warm_up<F>(ctx: &Ctx, what: &str, n: usize, job: F) -> Result<(), String>
+where
+    F: Fn(usize) -> Job + Send + Sync + 'static,
+{
+    if ctx.args.no_warm_up {
+        return Ok(());
+    }
+    let f = drive(Caps { concurrency: 1, requests: n, duration: Duration::from_secs(3600) }, job).await;
+    match f.first_error {
+        Some(e) => Err(format!("{what}: warm-up: {e}")),
+        None => Ok(()),
+    }
+}
+
+/// [`warm_up`] of the app's `paths` and of the raw statements beside them.
+async fn warm_up_reads(ctx: &Ctx, what: &str, paths: &Arc<Vec<String>>, stmts: &Arc<Vec<Vec<Stmt>>>) -> Result<(), String> {
+    warm_up(ctx, what, paths.len(), get_job(ctx, paths.clone())).await?;
+    warm_up(ctx, what, stmts.len(), sql_job(ctx.raw.clone(), stmts.clone())).await
 }
 
 fn app_line(what: &str, f: Figure) -> Result<Line, String> {
@@ -343,16 +374,17 @@ async fn healthz_line(ctx: &mut Ctx) -> Result<Line, String> {
 }
 
 async fn reporting(ctx: &mut Ctx) -> Result<Outcome, String> {
-    let path = "/referral-api/reporting/transactions?PageSize=100".to_string();
-    let f = drive(caps(ctx, ctx.args.concurrency, ctx.args.requests), get_job(ctx, Arc::new(vec![path]))).await;
-    let mut lines = vec![app_line("app reporting page 1 (PageSize=100)", f)?];
+    let paths = Arc::new(vec!["/referral-api/reporting/transactions?PageSize=100".to_string()]);
     // The current rates the report converts its estimates at, as the app loads them.
     let rates = {
         let mut tx = ctx.app.store.read().await.map_err(|e| e.to_string())?;
         refshare_app::fx::UsdRates::at(ctx.app.now()).load_all(&mut tx).await.map_err(|e| e.to_string())?
     };
-    let floor = floors::reporting_page(ctx.backend, &ctx.partner.id.to_string(), &rates)?;
-    lines.extend(raw_lines(ctx, vec![floor]).await?);
+    let floor = Arc::new(vec![floors::reporting_page(ctx.backend, &ctx.partner.id.to_string(), &rates)?]);
+    warm_up_reads(ctx, "reporting", &paths, &floor).await?;
+    let f = drive(caps(ctx, ctx.args.concurrency, ctx.args.requests), get_job(ctx, paths)).await;
+    let mut lines = vec![app_line("app reporting page 1 (PageSize=100)", f)?];
+    lines.extend(raw_lines(ctx, floor).await?);
     lines.push(healthz_line(ctx).await?);
     let p99 = lines[0].f.p99_ms;
     Ok(Outcome {
@@ -426,17 +458,20 @@ async fn search(ctx: &mut Ctx) -> Result<Vec<Outcome>, String> {
         if words.is_empty() {
             return Err(format!("{name}: no search terms in the partner's data"));
         }
-        let paths: Vec<String> = words.iter().map(|w| format!("{prefix}{}", enc(w))).collect();
-        let f = drive(caps(ctx, ctx.args.concurrency, ctx.args.requests), get_job(ctx, Arc::new(paths))).await;
+        let paths: Arc<Vec<String>> = Arc::new(words.iter().map(|w| format!("{prefix}{}", enc(w))).collect());
+        let stmts: Arc<Vec<Vec<Stmt>>> = Arc::new(
+            words
+                .iter()
+                .map(|w| match name {
+                    "case search" => floors::case_search(ctx.backend, &pid, w),
+                    "client search" => floors::client_search(ctx.backend, &pid, w),
+                    _ => floors::transaction_search(ctx.backend, &pid, w),
+                })
+                .collect(),
+        );
+        warm_up_reads(ctx, name, &paths, &stmts).await?;
+        let f = drive(caps(ctx, ctx.args.concurrency, ctx.args.requests), get_job(ctx, paths)).await;
         let mut lines = vec![app_line(&format!("app {name} ({} terms)", words.len()), f)?];
-        let stmts: Vec<Vec<Stmt>> = words
-            .iter()
-            .map(|w| match name {
-                "case search" => floors::case_search(ctx.backend, &pid, w),
-                "client search" => floors::client_search(ctx.backend, &pid, w),
-                _ => floors::transaction_search(ctx.backend, &pid, w),
-            })
-            .collect();
         lines.extend(raw_lines(ctx, stmts).await?);
         let (app, raw) = (lines[0].f.p99_ms, lines[1].f.p99_ms);
         out.push(Outcome {
@@ -452,8 +487,9 @@ async fn search(ctx: &mut Ctx) -> Result<Vec<Outcome>, String> {
 
 async fn attribution(ctx: &Ctx) -> Result<Outcome, String> {
     let t = terms(ctx, 200).await?;
-    let paths: Vec<String> = t.references.iter().map(|r| format!("/referral-api/attribution/cases/{}", enc(r))).collect();
-    let f = drive(caps(ctx, ctx.args.concurrency, ctx.args.requests), get_job(ctx, Arc::new(paths))).await;
+    let paths: Arc<Vec<String>> = Arc::new(t.references.iter().map(|r| format!("/referral-api/attribution/cases/{}", enc(r))).collect());
+    warm_up(ctx, "attribution", paths.len(), get_job(ctx, paths.clone())).await?;
+    let f = drive(caps(ctx, ctx.args.concurrency, ctx.args.requests), get_job(ctx, paths)).await;
     let line = app_line(&format!("app attribution check ({} cases)", t.references.len()), f)?;
     let p99 = line.f.p99_ms;
     Ok(Outcome { name: "attribution check".into(), lines: vec![line], ratio: None, goal: "p99 ≤ 10 ms".into(), met: Some(p99 <= 10.0) })
@@ -465,10 +501,15 @@ async fn statement(ctx: &Ctx) -> Result<Outcome, String> {
     let now = ctx.app.now();
     let (y, m) = if now.month() == 1 { (now.year() - 1, 12) } else { (now.year(), now.month() - 1) };
     let path = format!("/referral-api/statements/{y:04}-{m:02}");
-    let f = drive(caps(ctx, 1, 5), get_job(ctx, Arc::new(vec![path.clone()]))).await;
-    let line = app_line(&format!("app GET {path}"), f)?;
+    let paths = Arc::new(vec![path.clone()]);
+    // The first request reads what the cache holds as found (on a fresh copy, the disk):
+    // shown on its own line; the goal is judged on the five after it.
+    let first = drive(caps(ctx, 1, 1), get_job(ctx, paths.clone())).await;
+    let first = app_line("the first request (the cache as found), not judged", first)?;
+    let f = drive(caps(ctx, 1, 5), get_job(ctx, paths)).await;
+    let line = app_line(&format!("app GET {path}, the 5 after it"), f)?;
     let max = line.f.max_ms;
-    Ok(Outcome { name: "month statement".into(), lines: vec![line], ratio: None, goal: "≤ 1 s".into(), met: Some(max <= 1000.0) })
+    Ok(Outcome { name: "month statement".into(), lines: vec![line, first], ratio: None, goal: "≤ 1 s".into(), met: Some(max <= 1000.0) })
 }
 
 /// Payment slots on the partner's attributed, active cases, `needed` of them at most.
