@@ -12,8 +12,8 @@ use refshare_core::ledger::{stage_of, EarningKind, EarningStatuses};
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{
-    CaseRecord, ClientRecord, DecisionRecord, EarningRecord, PageReq, PartnerRecord, PaymentRecord, PayoutRecord, ReportCursor,
-    ReportFilter, ReportOrder, ReportWindow, SummaryGroup, Tx,
+    CasePart, ClientPart, DecisionPart, EarningRecord, PageReq, PartnerRecord, PaymentPart, PayoutPart, ReportCursor, ReportFilter,
+    ReportOrder, ReportParts, ReportWindow, SummaryGroup, Tx,
 };
 use uuid::Uuid;
 
@@ -24,13 +24,14 @@ use crate::{App, AppError};
 #[derive(Debug, Clone)]
 pub struct TransactionRow {
     pub earning: EarningRecord,
-    pub payout: PayoutRecord,
-    pub payment: PaymentRecord,
-    /// The decision behind the earning (for adjustments and clawbacks: the one behind the
-    /// earning they correct, or the payout's latest).
-    pub decision: Option<DecisionRecord>,
-    pub case: CaseRecord,
-    pub client: ClientRecord,
+    pub payout: PayoutPart,
+    pub payment: PaymentPart,
+    /// The partner's decision behind the earning (for adjustments and clawbacks: the one
+    /// behind the earning they correct, or the payout's latest).
+    pub decision: Option<DecisionPart>,
+    pub case: CasePart,
+    pub client: ClientPart,
+    /// The external tenant id of the decision's link; empty without one.
     pub external_tenant_id: String,
     pub commission: CommissionStatus,
     pub cp_invoice: CpInvoiceStatus,
@@ -155,99 +156,25 @@ pub enum ReportPage {
     After { after: Option<ReportCursor>, limit: u32 },
 }
 
-/// Everything a set of earnings' rows need, read with one `IN (…)` query per table.
-pub(crate) struct Related {
-    pub payouts: HashMap<Uuid, PayoutRecord>,
-    pub payments: HashMap<Uuid, PaymentRecord>,
-    pub cases: HashMap<Uuid, CaseRecord>,
-    pub clients: HashMap<Uuid, ClientRecord>,
-    /// The partner's decisions by id.
-    pub decisions: HashMap<Uuid, DecisionRecord>,
-    /// The latest of the partner's decisions per payout.
-    pub latest_of_payout: HashMap<Uuid, Uuid>,
-    /// The decision of each corrected earning (of the partner).
-    pub decision_of_corrected: HashMap<Uuid, Uuid>,
-    pub cp_invoices: HashMap<Uuid, CpInvoiceStatus>,
-    pub tenants: HashMap<Uuid, String>,
-}
-
-impl Related {
-    pub(crate) async fn load(tx: &mut Tx, partner_id: Uuid, earnings: &[EarningRecord]) -> Result<Related, AppError> {
-        let payouts: HashMap<Uuid, PayoutRecord> =
-            tx.payouts_by_ids(earnings.iter().map(|e| e.payout_id)).await?.into_iter().map(|p| (p.id, p)).collect();
-        let payments = tx.payments_by_ids(payouts.values().map(|p| p.payment_id)).await?.into_iter().map(|p| (p.id, p)).collect();
-        let cases: HashMap<Uuid, CaseRecord> =
-            tx.cases_by_ids(earnings.iter().map(|e| e.case_id)).await?.into_iter().map(|c| (c.id, c)).collect();
-        let client_ids: Vec<Uuid> = cases.values().map(|c| c.client_id).collect::<BTreeSet<_>>().into_iter().collect();
-        let clients = tx.clients_by_ids(&client_ids).await?;
-        let decision_of_corrected: HashMap<Uuid, Uuid> = tx
-            .earnings_by_ids(earnings.iter().filter_map(|e| e.corrects_id))
-            .await?
-            .into_iter()
-            .filter(|c| c.partner_id == partner_id)
-            .filter_map(|c| c.decision_id.map(|d| (c.id, d)))
-            .collect();
-        let mut decisions = HashMap::new();
-        let mut latest_of_payout = HashMap::new();
-        // Only this partner's decisions: another partner's must never show.
-        for d in tx.decisions_of_payouts(earnings.iter().map(|e| e.payout_id)).await? {
-            if d.partner_id == Some(partner_id) {
-                latest_of_payout.insert(d.payout_id, d.id); // oldest first: the last one wins
-                decisions.insert(d.id, d);
-            }
-        }
-        let wanted = earnings.iter().filter_map(|e| e.decision_id).chain(decision_of_corrected.values().copied());
-        let extra: Vec<Uuid> = wanted.filter(|id| !decisions.contains_key(id)).collect();
-        for d in tx.decisions_by_ids(extra).await? {
-            if d.partner_id == Some(partner_id) {
-                decisions.insert(d.id, d);
-            }
-        }
-        let cp_invoices = tx.cp_invoice_statuses_by_ids(payouts.values().filter_map(|p| p.cp_invoice_id)).await?.into_iter().collect();
-        let tenants = tx.link_tenants_by_ids(decisions.values().filter_map(|d| d.link_id)).await?.into_iter().collect();
-        Ok(Related { payouts, payments, cases, clients, decisions, latest_of_payout, decision_of_corrected, cp_invoices, tenants })
-    }
-
-    /// The decision the report shows for an earning: its own, else the one of the earning
-    /// it corrects, else the payout's latest (the partner's only).
-    pub(crate) fn decision_of(&self, e: &EarningRecord) -> Option<&DecisionRecord> {
-        e.decision_id
-            .or_else(|| e.corrects_id.and_then(|c| self.decision_of_corrected.get(&c).copied()))
-            .or_else(|| self.latest_of_payout.get(&e.payout_id).copied())
-            .and_then(|id| self.decisions.get(&id))
-    }
-
-    pub(crate) fn tenant_of(&self, d: Option<&DecisionRecord>) -> String {
-        d.and_then(|d| d.link_id).and_then(|l| self.tenants.get(&l).cloned()).unwrap_or_default()
-    }
-}
-
-/// The reporting rows of some live earnings of `partner`, in the given order; a fixed
-/// number of queries whatever their number.
+/// The reporting rows of some live earnings of `partner`, in the given order; the parts
+/// each row shows beside its earning are one read (`Tx::report_parts`) whatever their
+/// number.
 pub(crate) async fn rows_of(
     tx: &mut Tx,
     partner: &PartnerRecord,
     earnings: Vec<EarningRecord>,
     rates: &mut UsdRates,
 ) -> Result<Vec<TransactionRow>, AppError> {
-    let related = Related::load(tx, partner.id, &earnings).await?;
-    let missing = |what: &str| AppError::internal(format!("earning without {what}"));
+    let earnings: Vec<EarningRecord> = earnings.into_iter().filter(|e| e.is_live()).collect();
+    let mut parts: HashMap<Uuid, ReportParts> =
+        tx.report_parts(partner.id, earnings.iter().map(|e| e.id)).await?.into_iter().map(|p| (p.earning_id, p)).collect();
     let mut rows = Vec::with_capacity(earnings.len());
-    for earning in earnings.into_iter().filter(|e| e.is_live()) {
-        let payout = related.payouts.get(&earning.payout_id).cloned().ok_or_else(|| missing("payout"))?;
-        let payment = related.payments.get(&payout.payment_id).cloned().ok_or_else(|| missing("payment"))?;
-        // An adjustment or clawback shows the decision of the earning it corrects.
-        let decision = related.decision_of(&earning).cloned();
-        let case = related.cases.get(&earning.case_id).cloned().ok_or_else(|| missing("case"))?;
-        let client = related.clients.get(&case.client_id).cloned().ok_or_else(|| missing("client"))?;
-        let tenant = related.tenant_of(decision.as_ref());
-        let cp_invoice = match payout.cp_invoice_id {
-            Some(id) => *related.cp_invoices.get(&id).ok_or_else(|| missing("CP invoice"))?,
-            None => CpInvoiceStatus::NotInvoiced,
-        };
+    for earning in earnings {
+        let ReportParts { payout, payment, case, client, decision, external_tenant_id, .. } =
+            parts.remove(&earning.id).ok_or_else(|| AppError::internal("earning without its payout, payment, case or client"))?;
         let statuses = EarningStatuses {
             commission: payout.commission_status,
-            cp_invoice,
+            cp_invoice: payout.cp_invoice,
             referral: earning.referral_invoice_status,
             mode: partner.invoicing_trigger_mode,
         };
@@ -273,7 +200,7 @@ pub(crate) async fn rows_of(
             decision,
             case,
             client,
-            external_tenant_id: tenant,
+            external_tenant_id,
         });
     }
     Ok(rows)
@@ -341,7 +268,7 @@ pub(crate) struct Summary {
 impl App {
     /// The transactions report: one page of the filtered, sorted rows, and the summary over
     /// every filtered row. Filters, order and paging run in SQL over the earnings read
-    /// model; the page's rows are then completed with one query per table; the summary is
+    /// model; the page's rows are then completed with one read of their parts; the summary is
     /// one aggregate. Nothing reads the partner's whole history.
     pub async fn partner_transactions(
         &self,

@@ -45,6 +45,7 @@ mod partners;
 mod payouts;
 mod people;
 pub mod records;
+mod report_parts;
 pub mod reporting;
 pub mod search;
 mod seed;
@@ -74,6 +75,7 @@ pub use misc::StatusTable;
 pub use month_totals::{MonthEstimateKey, MonthKey};
 pub use monthly::{MonthTotal, UtcMonth};
 pub use records::*;
+pub use report_parts::{CasePart, ClientPart, DecisionPart, PaymentPart, PayoutPart, ReportParts};
 pub use reporting::{CurrentRates, PayoutFacts, ReportCursor, ReportFilter, ReportOrder, ReportWindow, SummaryGroup};
 pub use search::{
     partner_any_link_cases_from, partner_case_keys_sql, partner_link_match_sql, partner_matches_from, partner_visible_set_sql,

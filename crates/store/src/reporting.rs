@@ -1,8 +1,8 @@
 //! Partner reporting over the earnings read model (issue 9, migration 0019): a partner's
 //! live earnings filtered, ordered and paged in SQL, the seven-bucket summary as one
 //! `GROUP BY` aggregate with the exact USD rounding done in SQL ([`usd_minor_sql`]), the
-//! set-based checks of `reconcile`, and the batch loaders
-//! (`… WHERE id IN (…)`, one query per table) that turn a page of earnings into rows.
+//! set-based checks of `reconcile`, and batch loaders by id (`… WHERE id IN (…)`). What a
+//! page's rows show beside their earnings is one read ([`crate::report_parts`]).
 //!
 //! The filters of the reference API map onto `earnings e` (stage, referral status, paid
 //! date) and join only where a filter needs it: `payouts p` (commission status,
@@ -19,11 +19,9 @@ use uuid::Uuid;
 use crate::cases::{bind_all, case_from, Arg, CASE_COLS};
 use crate::in_list::sorted_unique;
 use crate::invoices::cp_status;
-use crate::payouts::{decision_from, earning_from, payment_from, payout_from, DECISION_COLS, EARNING_COLS, PAYMENT_COLS, PAYOUT_COLS};
+use crate::payouts::{earning_from, payout_from, EARNING_COLS, PAYOUT_COLS};
 use crate::search::Search;
-use crate::{
-    at, currency, get, ms, uuid, Backend, CaseRecord, DecisionRecord, EarningRecord, PaymentRecord, PayoutRecord, Result, StoreError, Tx,
-};
+use crate::{at, currency, get, ms, uuid, Backend, CaseRecord, EarningRecord, PayoutRecord, Result, StoreError, Tx};
 
 /// Values per `IN (…)` list; longer lists are read in chunks.
 
@@ -578,49 +576,9 @@ impl Tx {
         rows.iter().map(payout_from).collect()
     }
 
-    pub async fn payments_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<PaymentRecord>> {
-        let rows = self.rows_in(&format!("SELECT {PAYMENT_COLS} FROM payments WHERE id IN ({{in}})"), None, &sorted_unique(ids)).await?;
-        rows.iter().map(payment_from).collect()
-    }
-
-    pub async fn decisions_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<DecisionRecord>> {
-        let rows = self
-            .rows_in(&format!("SELECT {DECISION_COLS} FROM attribution_decisions WHERE id IN ({{in}})"), None, &sorted_unique(ids))
-            .await?;
-        rows.iter().map(decision_from).collect()
-    }
-
-    /// Every decision on these payouts, oldest first within each payout.
-    pub async fn decisions_of_payouts(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<DecisionRecord>> {
-        let rows = self
-            .rows_in(
-                &format!(
-                    "SELECT {DECISION_COLS} FROM attribution_decisions WHERE payout_id IN ({{in}}) ORDER BY payout_id, decided_at, id"
-                ),
-                None,
-                &sorted_unique(ids),
-            )
-            .await?;
-        let mut out: Vec<DecisionRecord> = rows.iter().map(decision_from).collect::<Result<_>>()?;
-        out.sort_by_key(|d| (d.payout_id, d.decided_at, d.id));
-        Ok(out)
-    }
-
     pub async fn cases_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<CaseRecord>> {
         let rows = self.rows_in_one(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id IN ({{in}})"), None, &sorted_unique(ids)).await?;
         rows.iter().map(case_from).collect()
-    }
-
-    /// (invoice id, status) of these CP invoices.
-    pub async fn cp_invoice_statuses_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<(Uuid, CpInvoiceStatus)>> {
-        let rows = self.rows_in("SELECT id, status FROM cp_invoices WHERE id IN ({in})", None, &sorted_unique(ids)).await?;
-        rows.iter().map(|r| Ok((uuid(&get::<String>(r, "id")?)?, cp_status(&get::<String>(r, "status")?)?))).collect()
-    }
-
-    /// (link id, external tenant id) of these links.
-    pub async fn link_tenants_by_ids(&mut self, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<(Uuid, String)>> {
-        let rows = self.rows_in("SELECT id, external_tenant_id FROM links WHERE id IN ({in})", None, &sorted_unique(ids)).await?;
-        rows.iter().map(|r| Ok((uuid(&get::<String>(r, "id")?)?, get(r, "external_tenant_id")?))).collect()
     }
 
     /// Per (partner, stage, currency) the sum of the live earnings' amounts by the stage

@@ -1,17 +1,19 @@
 //! Partner reporting in SQL (issue 9): the exact USD rounding expression against
 //! `core::money::convert_minor`; filters, order and paging (offset and keyset) of a
 //! partner's earnings; search that never finds another partner's rows; and the summary
-//! aggregate against the sum of its rows' own conversions (locked, estimated, missing).
+//! aggregate against the sum of its rows' own conversions (locked, estimated, missing); the
+//! parts a page's rows show beside their earnings, read in one statement.
 
 use refshare_core::attribution::Reason;
 use refshare_core::ledger::EarningKind;
 use refshare_core::link::{Link, LinkStatus};
-use refshare_core::money::{convert_minor, max_rate_e8, Currency, MAX_AMOUNT_MINOR};
-use refshare_core::stage::{CommissionStatus, ReferralInvoiceStatus, RevenueStage};
+use refshare_core::money::{convert_minor, max_rate_e8, Bps, Currency, MAX_AMOUNT_MINOR};
+use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{
-    CaseRecord, DecisionRecord, EarningReadModel, EarningRecord, PartnerRecord, PaymentRecord, PayoutRecord, ReportCursor, ReportFilter,
-    ReportOrder, ReportWindow, Store, SummaryGroup, Tx, UtcMonth,
+    CasePart, CaseRecord, ClientPart, CollectionPartnerRecord, CpInvoiceRecord, DecisionPart, DecisionRecord, EarningReadModel,
+    EarningRecord, PartnerRecord, PaymentPart, PaymentRecord, PayoutPart, PayoutRecord, ReportCursor, ReportFilter, ReportOrder,
+    ReportParts, ReportWindow, Store, SummaryGroup, Tx, UtcMonth,
 };
 use uuid::Uuid;
 
@@ -914,5 +916,152 @@ async fn a_writer_converts_its_estimates_at_the_rate_a_concurrent_rebase_sets(st
     assert_eq!(rates.iter().find(|r| r.currency == eur).map(|r| (r.built, r.rate_e8)), Some((true, Some(109_999_999))));
     drop(tx);
     assert_estimates_prove(&store).await?;
+    Ok(())
+}
+
+conformance!(report_parts_show_the_partners_decision_its_link_and_the_cp_invoice);
+/// `Tx::report_parts` (the row parts of a reporting page in one statement): each part is
+/// its record's; the decision shown is the earning's own, else the one of the earning it
+/// corrects, else the partner's latest on the payout — never another partner's, not even
+/// one decided later on the same payout, nor another partner's own — with its link's
+/// external tenant id (empty without a link); the payout's CP invoice status, or
+/// `NotInvoiced` without one.
+async fn report_parts_show_the_partners_decision_its_link_and_the_cp_invoice(store: Store) -> TestResult {
+    let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
+    let (pc, qc) = (client("Nordlys Fiskeri", t(0)), client("Nordic Trawl", t(0)));
+    let (pl, ql) = (link(&p, &pc, "tenant-p", true, t(0)), link(&q, &qc, "tenant-q", true, t(0)));
+    let cp = CollectionPartnerRecord {
+        id: Uuid::new_v4(),
+        name: "Nordic Recovery".into(),
+        success_fee_bps: Bps(1_500),
+        platform_share_bps: Bps(4_000),
+        countries: vec!["DK".into()],
+        created_at: t(0),
+    };
+    let mut tx = store.begin().await?;
+    tx.insert_partner(&p).await?;
+    tx.insert_partner(&q).await?;
+    tx.insert_client(&pc, &[]).await?;
+    tx.insert_client(&qc, &[]).await?;
+    tx.insert_link(&pl, ACTOR, None).await?;
+    tx.insert_link(&ql, ACTOR, None).await?;
+    tx.insert_collection_partner(&cp).await?;
+    let case = CaseRecord { debtor_name: "Jens Jensen".into(), ..partner_case(&pc, 9001, &p, t(HOUR)) };
+    let q_case = partner_case(&qc, 9002, &q, t(HOUR));
+    tx.insert_case(&case).await?;
+    tx.insert_case(&q_case).await?;
+
+    // `own`: its own decision, on a payout the platform invoiced (paid).
+    let own = book(&mut tx, &p, &pl, &case, 1_000, t(DAY), t(DAY), RevenueStage::Paid, Some(110_000_000)).await?.earning;
+    let payout = tx.payouts_by_ids([own.payout_id]).await?.remove(0);
+    let invoice = CpInvoiceRecord {
+        id: Uuid::new_v4(),
+        collection_partner_id: cp.id,
+        period: "2024-03".into(),
+        currency: case.currency,
+        amount_minor: 100,
+        status: CpInvoiceStatus::PaymentReceived,
+        created_at: t(DAY),
+        paid_at: Some(t(DAY)),
+        due_at: Some(t(2 * DAY)),
+    };
+    tx.insert_cp_invoice(&invoice).await?;
+    assert!(tx.set_payout_cp_invoice(payout.id, invoice.id).await?);
+    // `adjusted`: no decision of its own; it corrects `own`.
+    let adjusted = EarningRecord {
+        id: Uuid::new_v4(),
+        decision_id: None,
+        kind: EarningKind::Adjustment,
+        corrects_id: Some(own.id),
+        amount_minor: -250,
+        created_at: t(2 * DAY),
+        note: Some("fee terms".into()),
+        ..own.clone()
+    };
+    tx.insert_earning(&adjusted).await?;
+
+    // `later`: booked with a decision; then P decides again on the payout (without a
+    // link), and after that Q does. `clawback` has no decision and corrects nothing.
+    let later = book(&mut tx, &p, &pl, &case, 2_000, t(3 * DAY), t(3 * DAY), RevenueStage::Pending, None).await?.earning;
+    let first = tx.decision_of_payout(later.payout_id).await?.expect("the booked decision");
+    let again = DecisionRecord {
+        id: Uuid::new_v4(),
+        supersedes_id: Some(first.id),
+        link_id: None,
+        link_status: None,
+        reason: Reason::PartnerChannel,
+        referral_fee_bps: Some(Bps(777)),
+        decided_at: t(4 * DAY),
+        ..first.clone()
+    };
+    tx.insert_decision(&again).await?;
+    let theirs = DecisionRecord {
+        id: Uuid::new_v4(),
+        supersedes_id: Some(again.id),
+        partner_id: Some(q.id),
+        link_id: Some(ql.id),
+        reason: Reason::NonAttributedOtherChannel,
+        referral_fee_bps: None,
+        decided_at: t(5 * DAY),
+        ..first.clone()
+    };
+    tx.insert_decision(&theirs).await?;
+    let clawback = EarningRecord {
+        id: Uuid::new_v4(),
+        decision_id: None,
+        kind: EarningKind::Clawback,
+        corrects_id: None,
+        amount_minor: -2_000,
+        created_at: t(6 * DAY),
+        ..later.clone()
+    };
+    tx.insert_earning(&clawback).await?;
+    // Q's own earning with Q's own decision.
+    let q_earning = book(&mut tx, &q, &ql, &q_case, 500, t(DAY), t(DAY), RevenueStage::Pending, None).await?.earning;
+    tx.commit().await?;
+
+    let mut tx = store.read().await?;
+    let ids = [own.id, adjusted.id, later.id, clawback.id, q_earning.id, Uuid::new_v4()];
+    let parts: std::collections::HashMap<Uuid, ReportParts> =
+        tx.report_parts(p.id, ids).await?.into_iter().map(|x| (x.earning_id, x)).collect();
+    assert_eq!(parts.len(), 5, "one entry per existing earning, none for an unknown id");
+    let own_decision =
+        DecisionPart { id: own.decision_id.unwrap(), reason: Reason::AttributedClient, referral_fee_bps: Some(pl.referral_fee_bps) };
+    let shown = |id: Uuid| (parts[&id].decision.clone(), parts[&id].external_tenant_id.clone(), parts[&id].payout.cp_invoice);
+    assert_eq!(shown(own.id), (Some(own_decision.clone()), "tenant-p".to_string(), CpInvoiceStatus::PaymentReceived));
+    assert_eq!(shown(adjusted.id), (Some(own_decision), "tenant-p".to_string(), CpInvoiceStatus::PaymentReceived));
+    let later_decision =
+        DecisionPart { id: later.decision_id.unwrap(), reason: Reason::AttributedClient, referral_fee_bps: Some(pl.referral_fee_bps) };
+    assert_eq!(shown(later.id), (Some(later_decision), "tenant-p".to_string(), CpInvoiceStatus::NotInvoiced));
+    let again_part = DecisionPart { id: again.id, reason: Reason::PartnerChannel, referral_fee_bps: Some(Bps(777)) };
+    assert_eq!(shown(clawback.id), (Some(again_part), String::new(), CpInvoiceStatus::NotInvoiced), "P's latest, not Q's later one");
+    assert_eq!(shown(q_earning.id), (None, String::new(), CpInvoiceStatus::NotInvoiced), "Q's decision never shows to P");
+
+    // The other parts are their records'.
+    let paid = tx.payouts_by_ids([own.payout_id]).await?.remove(0);
+    let x = &parts[&own.id];
+    assert_eq!(
+        x.payout,
+        PayoutPart {
+            platform_fee_minor: paid.platform_fee_minor,
+            currency: paid.currency,
+            commission_status: paid.commission_status,
+            cp_invoice: CpInvoiceStatus::PaymentReceived,
+            fx_usd_per_unit_e8: Some(110_000_000),
+        }
+    );
+    assert_eq!(x.payment, PaymentPart { amount_minor: 10_000, currency: case.currency, paid_at: t(DAY) });
+    assert_eq!(
+        x.case,
+        CasePart {
+            id: case.id,
+            reference: case.reference.clone(),
+            debtor_name: "Jens Jensen".into(),
+            amount_minor: case.amount_minor,
+            currency: case.currency
+        }
+    );
+    assert_eq!(x.client, ClientPart { id: pc.id, company_name: "Nordlys Fiskeri".into() });
+    assert_eq!(parts[&q_earning.id].client, ClientPart { id: qc.id, company_name: "Nordic Trawl".into() });
     Ok(())
 }
