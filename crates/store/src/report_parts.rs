@@ -7,10 +7,11 @@
 //! The decision a row shows is chosen in SQL as the app chose it from the records: the
 //! earning's own, else the one of the earning it corrects (when that earning is the
 //! partner's), else the latest of the partner's decisions on the payout (by decision time,
-//! then id); and only a decision of the partner is ever joined. The partner filters are
-//! written `COALESCE(partner_id, '') = $1` so that SQLite probes the payout's and the
-//! primary key's indexes rather than walking the partner's (docs/PERFORMANCE.md, "Tried
-//! and reverted: a page of reporting rows in one statement").
+//! then id) — the month statement's `DECISION_OF_EARNING`; and only a decision of the
+//! partner is ever joined. The partner filters are written `COALESCE(partner_id, '') = $1`
+//! so that SQLite probes the payout's and the primary key's indexes rather than walking the
+//! partner's (docs/PERFORMANCE.md, "Tried and reverted: a page of reporting rows in one
+//! statement").
 
 use std::sync::LazyLock;
 
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 use crate::in_list::sorted_unique;
 use crate::invoices::cp_status;
+use crate::statements::DECISION_OF_EARNING;
 use crate::{at, currency, get, opt_uuid, uuid, Result, StoreError, Tx};
 
 /// The payout's part of a row: the platform's revenue, its statuses and the locked rate.
@@ -85,7 +87,8 @@ pub struct ReportParts {
 
 /// The statement: `$1` the partner, the earnings' ids as `IN ({in})` (`Tx::rows_in_one`).
 static PARTS_SQL: LazyLock<String> = LazyLock::new(|| {
-    "SELECT e.id AS earning_id, \
+    format!(
+        "SELECT e.id AS earning_id, \
             p.platform_fee_minor, p.currency AS payout_currency, p.commission_status, p.fx_usd_per_unit_e8, \
             p.cp_invoice_id, ci.status AS cp_status, \
             pm.amount_minor AS payment_amount_minor, pm.currency AS payment_currency, pm.paid_at, \
@@ -93,13 +96,8 @@ static PARTS_SQL: LazyLock<String> = LazyLock::new(|| {
             cl.id AS client_id, cl.company_name, \
             d.id AS decision_id, d.reason, d.referral_fee_bps, \
             l.external_tenant_id \
-     FROM (SELECT e.id, e.payout_id, e.case_id, \
-                  COALESCE(e.decision_id, \
-                           (SELECT x.decision_id FROM earnings x WHERE x.id = e.corrects_id AND COALESCE(x.partner_id, '') = $1), \
-                           (SELECT d2.id FROM attribution_decisions d2 \
-                             WHERE d2.payout_id = e.payout_id AND COALESCE(d2.partner_id, '') = $1 \
-                             ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1)) AS shown_decision_id \
-           FROM earnings e WHERE e.id IN ({in})) e \
+     FROM (SELECT e.id, e.payout_id, e.case_id, {DECISION_OF_EARNING} AS shown_decision_id \
+           FROM earnings e WHERE e.id IN ({{in}})) e \
      JOIN payouts p ON p.id = e.payout_id \
      JOIN payments pm ON pm.id = p.payment_id \
      JOIN cases c ON c.id = e.case_id \
@@ -107,7 +105,7 @@ static PARTS_SQL: LazyLock<String> = LazyLock::new(|| {
      LEFT JOIN cp_invoices ci ON ci.id = p.cp_invoice_id \
      LEFT JOIN attribution_decisions d ON d.id = e.shown_decision_id AND COALESCE(d.partner_id, '') = $1 \
      LEFT JOIN links l ON l.id = d.link_id"
-        .to_string()
+    )
 });
 
 impl Tx {

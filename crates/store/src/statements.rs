@@ -203,7 +203,7 @@ pub struct LinkTenant {
 /// The decision the report shows for a live earning `e` (its own, else the corrected
 /// earning's, else the payout's latest naming the partner `$1`), and the payout's latest
 /// naming the partner alone.
-const DECISION_OF_EARNING: &str = "COALESCE(e.decision_id, \
+pub(crate) const DECISION_OF_EARNING: &str = "COALESCE(e.decision_id, \
      (SELECT x.decision_id FROM earnings x WHERE x.id = e.corrects_id AND COALESCE(x.partner_id, '') = $1), \
      (SELECT d2.id FROM attribution_decisions d2 WHERE d2.payout_id = e.payout_id AND COALESCE(d2.partner_id, '') = $1 \
       ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1))";
