@@ -73,14 +73,7 @@ async fn case_numbers_and_unique_references(store: Store) -> TestResult {
 conformance!(case_state_updates_round_trip);
 async fn case_state_updates_round_trip(store: Store) -> TestResult {
     let c = client("Client", t(0));
-    let cp = CollectionPartnerRecord {
-        id: Uuid::new_v4(),
-        name: "Nordic Recovery".into(),
-        success_fee_bps: Bps(1_500),
-        platform_share_bps: Bps(4_000),
-        countries: vec!["DK".into()],
-        created_at: t(0),
-    };
+    let cp = collection_partner("Nordic Recovery", t(0));
     let p = partner("Partner", t(0));
     let original = CaseRecord {
         amount_minor: 9_007_199_254_740_993, // 2^53 + 1: not representable as f64

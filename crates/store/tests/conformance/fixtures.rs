@@ -7,7 +7,9 @@ use refshare_core::link::{Link, LinkEvent, LinkStatus};
 use refshare_core::money::{Bps, Currency};
 use refshare_core::stage::InvoicingTriggerMode;
 use refshare_core::Instant;
-use refshare_store::{CaseRecord, ClientRecord, ClientUserRecord, PartnerRecord, StoreError, Tx, UtcMonth, WebhookSubscriptionRecord};
+use refshare_store::{
+    CaseRecord, ClientRecord, ClientUserRecord, CollectionPartnerRecord, PartnerRecord, StoreError, Tx, UtcMonth, WebhookSubscriptionRecord,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -128,6 +130,18 @@ pub fn case(c: &ClientRecord, number: i64, source: CaseSource, created_at: Insta
         details: json!({"dueDate": "2024-01-31", "comment": "first reminder sent"}),
         assignment: None,
         paid_minor: 0,
+    }
+}
+
+/// A collection partner in Denmark (15 % success fee, 40 % of it the platform's).
+pub fn collection_partner(name: &str, created_at: Instant) -> CollectionPartnerRecord {
+    CollectionPartnerRecord {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        success_fee_bps: Bps(1_500),
+        platform_share_bps: Bps(4_000),
+        countries: vec!["DK".into()],
+        created_at,
     }
 }
 

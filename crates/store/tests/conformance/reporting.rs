@@ -11,9 +11,9 @@ use refshare_core::money::{convert_minor, max_rate_e8, Bps, Currency, MAX_AMOUNT
 use refshare_core::stage::{CommissionStatus, CpInvoiceStatus, ReferralInvoiceStatus, RevenueStage};
 use refshare_core::Instant;
 use refshare_store::{
-    CasePart, CaseRecord, ClientPart, CollectionPartnerRecord, CpInvoiceRecord, DecisionPart, DecisionRecord, EarningReadModel,
-    EarningRecord, PartnerRecord, PaymentPart, PaymentRecord, PayoutPart, PayoutRecord, ReportCursor, ReportFilter, ReportOrder,
-    ReportParts, ReportWindow, Store, SummaryGroup, Tx, UtcMonth,
+    CasePart, CaseRecord, ClientPart, CpInvoiceRecord, DecisionPart, DecisionRecord, EarningReadModel, EarningRecord, PartnerRecord,
+    PaymentPart, PaymentRecord, PayoutPart, PayoutRecord, ReportCursor, ReportFilter, ReportOrder, ReportParts, ReportWindow, Store,
+    SummaryGroup, Tx, UtcMonth,
 };
 use uuid::Uuid;
 
@@ -930,14 +930,7 @@ async fn report_parts_show_the_partners_decision_its_link_and_the_cp_invoice(sto
     let (p, q) = (partner("P", t(0)), partner("Q", t(0)));
     let (pc, qc) = (client("Nordlys Fiskeri", t(0)), client("Nordic Trawl", t(0)));
     let (pl, ql) = (link(&p, &pc, "tenant-p", true, t(0)), link(&q, &qc, "tenant-q", true, t(0)));
-    let cp = CollectionPartnerRecord {
-        id: Uuid::new_v4(),
-        name: "Nordic Recovery".into(),
-        success_fee_bps: Bps(1_500),
-        platform_share_bps: Bps(4_000),
-        countries: vec!["DK".into()],
-        created_at: t(0),
-    };
+    let cp = collection_partner("Nordic Recovery", t(0));
     let mut tx = store.begin().await?;
     tx.insert_partner(&p).await?;
     tx.insert_partner(&q).await?;
