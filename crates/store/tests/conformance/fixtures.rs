@@ -133,6 +133,13 @@ pub fn case(c: &ClientRecord, number: i64, source: CaseSource, created_at: Insta
     }
 }
 
+/// Stores a partner, its client (without users) and the link between them.
+pub async fn insert_linked(tx: &mut Tx, p: &PartnerRecord, c: &ClientRecord, l: &Link) -> Result<(), StoreError> {
+    tx.insert_partner(p).await?;
+    tx.insert_client(c, &[]).await?;
+    tx.insert_link(l, ACTOR, None).await
+}
+
 /// A collection partner in Denmark (15 % success fee, 40 % of it the platform's).
 pub fn collection_partner(name: &str, created_at: Instant) -> CollectionPartnerRecord {
     CollectionPartnerRecord {

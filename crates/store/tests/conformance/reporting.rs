@@ -199,12 +199,8 @@ async fn world(store: &Store) -> TestResult<World> {
     let (pc, qc) = (client("Nordlys Fiskeri", t(0)), client("Nordic Trawl", t(0)));
     let (pl, ql) = (link(&p, &pc, "tenant-p", true, t(0)), link(&q, &qc, "tenant-q", true, t(0)));
     let mut tx = store.begin().await?;
-    tx.insert_partner(&p).await?;
-    tx.insert_partner(&q).await?;
-    tx.insert_client(&pc, &[]).await?;
-    tx.insert_client(&qc, &[]).await?;
-    tx.insert_link(&pl, ACTOR, None).await?;
-    tx.insert_link(&ql, ACTOR, None).await?;
+    insert_linked(&mut tx, &p, &pc, &pl).await?;
+    insert_linked(&mut tx, &q, &qc, &ql).await?;
     let p_case = CaseRecord { debtor_country: "DK".into(), ..partner_case(&pc, 7001, &p, t(HOUR)) };
     // Q's case shares the text "DEB-700" with P's references, and is in SEK.
     let q_case = CaseRecord { currency: currency("SEK"), debtor_country: "SE".into(), ..partner_case(&qc, 7002, &q, t(HOUR)) };
@@ -932,12 +928,8 @@ async fn report_parts_show_the_partners_decision_its_link_and_the_cp_invoice(sto
     let (pl, ql) = (link(&p, &pc, "tenant-p", true, t(0)), link(&q, &qc, "tenant-q", true, t(0)));
     let cp = collection_partner("Nordic Recovery", t(0));
     let mut tx = store.begin().await?;
-    tx.insert_partner(&p).await?;
-    tx.insert_partner(&q).await?;
-    tx.insert_client(&pc, &[]).await?;
-    tx.insert_client(&qc, &[]).await?;
-    tx.insert_link(&pl, ACTOR, None).await?;
-    tx.insert_link(&ql, ACTOR, None).await?;
+    insert_linked(&mut tx, &p, &pc, &pl).await?;
+    insert_linked(&mut tx, &q, &qc, &ql).await?;
     tx.insert_collection_partner(&cp).await?;
     let case = CaseRecord { debtor_name: "Jens Jensen".into(), ..partner_case(&pc, 9001, &p, t(HOUR)) };
     let q_case = partner_case(&qc, 9002, &q, t(HOUR));

@@ -51,12 +51,8 @@ async fn month(store: &Store) -> TestResult<Month> {
     let (pc, qc) = (client("Pc", t(0)), client("Qc", t(0)));
     let (pl, ql) = (link(&p, &pc, "tenant-p", true, t(0)), link(&q, &qc, "tenant-q", true, t(0)));
     let mut tx = store.begin().await?;
-    tx.insert_partner(&p).await?;
-    tx.insert_partner(&q).await?;
-    tx.insert_client(&pc, &[]).await?;
-    tx.insert_client(&qc, &[]).await?;
-    tx.insert_link(&pl, ACTOR, None).await?;
-    tx.insert_link(&ql, ACTOR, None).await?;
+    insert_linked(&mut tx, &p, &pc, &pl).await?;
+    insert_linked(&mut tx, &q, &qc, &ql).await?;
     let eur = partner_case(&pc, 7001, &p, t(0));
     let jpy = CaseRecord { currency: currency("JPY"), ..partner_case(&pc, 7002, &p, t(0)) };
     let theirs = partner_case(&qc, 7003, &q, t(0));
